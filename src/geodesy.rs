@@ -1,0 +1,181 @@
+//! Distances in metres on the WGS84 ellipsoid, Earth-centred coordinates for the index, and the
+//! GCJ-02 ("Mars coordinates") conversion used by Chinese phone map SDKs. No I/O.
+
+use std::f64::consts::PI;
+
+use geo::{Distance, Geodesic, Point};
+
+/// WGS84 semi-major axis, metres.
+pub const WGS84_A: f64 = 6_378_137.0;
+/// WGS84 flattening.
+pub const WGS84_F: f64 = 1.0 / 298.257_223_563;
+
+/// Geodesic distance in metres on the WGS84 ellipsoid (Karney's algorithm, via geographiclib-rs).
+pub fn distance_m(a: Point, b: Point) -> f64 {
+    Geodesic.distance(a, b)
+}
+
+/// Earth-centred, Earth-fixed coordinates in metres of a point on the WGS84 ellipsoid (height 0).
+///
+/// The straight-line (chord) distance between two such points never exceeds their geodesic
+/// distance, which is what makes exact nearest-neighbour search on the ellipsoid possible with a
+/// Euclidean R-tree: see `index::nearest`.
+pub fn ecef_m(p: Point) -> [f64; 3] {
+    let e2 = WGS84_F * (2.0 - WGS84_F);
+    let (lon, lat) = (p.x().to_radians(), p.y().to_radians());
+    let n = WGS84_A / (1.0 - e2 * lat.sin().powi(2)).sqrt();
+    [
+        n * lat.cos() * lon.cos(),
+        n * lat.cos() * lon.sin(),
+        n * (1.0 - e2) * lat.sin(),
+    ]
+}
+
+/// The coordinate reference system of a client's coordinates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Crs {
+    /// WGS84 / CGCS2000 longitude-latitude (EPSG:4326 axis order lon, lat): what gridmap stores.
+    #[default]
+    Wgs84,
+    /// GCJ-02, the obfuscated datum of AMap, Tencent and WeChat maps.
+    Gcj02,
+}
+
+impl Crs {
+    pub fn parse(s: &str) -> Option<Crs> {
+        match s.to_ascii_lowercase().as_str() {
+            "wgs84" | "epsg:4326" | "crs84" => Some(Crs::Wgs84),
+            "gcj02" | "gcj-02" => Some(Crs::Gcj02),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Crs::Wgs84 => "wgs84",
+            Crs::Gcj02 => "gcj02",
+        }
+    }
+
+    /// A client's point in this CRS, as WGS84.
+    pub fn to_wgs84(self, p: Point) -> Point {
+        match self {
+            Crs::Wgs84 => p,
+            Crs::Gcj02 => gcj02_to_wgs84(p),
+        }
+    }
+
+    /// A WGS84 point, in this CRS.
+    pub fn from_wgs84(self, p: Point) -> Point {
+        match self {
+            Crs::Wgs84 => p,
+            Crs::Gcj02 => wgs84_to_gcj02(p),
+        }
+    }
+}
+
+// GCJ-02: the widely published reverse-engineered formula (Krasovsky ellipsoid parameters).
+const GCJ_A: f64 = 6_378_245.0;
+const GCJ_EE: f64 = 0.006_693_421_622_965_943;
+
+/// GCJ-02 offsets apply only inside (roughly) mainland China; elsewhere coordinates are unchanged.
+fn outside_china(p: Point) -> bool {
+    !(72.004..=137.8347).contains(&p.x()) || !(0.8293..=55.8271).contains(&p.y())
+}
+
+fn shift_lat(x: f64, y: f64) -> f64 {
+    let mut r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * x.abs().sqrt();
+    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
+    r += (20.0 * (y * PI).sin() + 40.0 * (y / 3.0 * PI).sin()) * 2.0 / 3.0;
+    r += (160.0 * (y / 12.0 * PI).sin() + 320.0 * (y * PI / 30.0).sin()) * 2.0 / 3.0;
+    r
+}
+
+fn shift_lon(x: f64, y: f64) -> f64 {
+    let mut r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * x.abs().sqrt();
+    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
+    r += (20.0 * (x * PI).sin() + 40.0 * (x / 3.0 * PI).sin()) * 2.0 / 3.0;
+    r += (150.0 * (x / 12.0 * PI).sin() + 300.0 * (x / 30.0 * PI).sin()) * 2.0 / 3.0;
+    r
+}
+
+/// WGS84 -> GCJ-02 (the forward formula).
+pub fn wgs84_to_gcj02(p: Point) -> Point {
+    if outside_china(p) {
+        return p;
+    }
+    let (lon, lat) = (p.x(), p.y());
+    let d_lat = shift_lat(lon - 105.0, lat - 35.0);
+    let d_lon = shift_lon(lon - 105.0, lat - 35.0);
+    let rad_lat = lat.to_radians();
+    let magic = 1.0 - GCJ_EE * rad_lat.sin().powi(2);
+    let sqrt_magic = magic.sqrt();
+    let d_lat = d_lat * 180.0 / ((GCJ_A * (1.0 - GCJ_EE)) / (magic * sqrt_magic) * PI);
+    let d_lon = d_lon * 180.0 / (GCJ_A / sqrt_magic * rad_lat.cos() * PI);
+    Point::new(lon + d_lon, lat + d_lat)
+}
+
+/// GCJ-02 -> WGS84, by fixed-point iteration on the forward formula (the one-step inverse errs by
+/// up to ~5 m); converges to well under a millimetre in a few steps.
+pub fn gcj02_to_wgs84(g: Point) -> Point {
+    let mut w = g;
+    for _ in 0..30 {
+        let f = wgs84_to_gcj02(w);
+        let (dx, dy) = (f.x() - g.x(), f.y() - g.y());
+        w = Point::new(w.x() - dx, w.y() - dy);
+        if dx.abs() < 1e-10 && dy.abs() < 1e-10 {
+            break;
+        }
+    }
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    #[test]
+    fn distances_match_published_geodesic_values() {
+        // GeographicLib's documented example (GeodSolve -i 40.6 -73.8 51.6 -0.5, JFK to LHR).
+        let jfk = Point::new(-73.8, 40.6);
+        let lhr = Point::new(-0.5, 51.6);
+        assert_relative_eq!(distance_m(jfk, lhr), 5_551_759.400, epsilon = 1e-3);
+        // One degree of latitude from the equator: the WGS84 meridian arc, 110,574.389 m.
+        assert_relative_eq!(distance_m(Point::new(0.0, 0.0), Point::new(0.0, 1.0)), 110_574.389, epsilon = 1e-3);
+        // Along the 32N parallel, 0.001 degree: (pi/180) * N(32) * cos(32) / 1000, computed by hand
+        // from N = a / sqrt(1 - e^2 sin^2 phi): 94,493.14 m per degree.
+        let per_degree = distance_m(Point::new(119.0, 32.0), Point::new(119.001, 32.0)) * 1000.0;
+        assert_relative_eq!(per_degree, 94_493.14, epsilon = 0.01);
+    }
+
+    #[test]
+    fn chord_never_exceeds_geodesic() {
+        let a = Point::new(119.5, 31.9);
+        for (dx, dy) in [(0.001, 0.0), (0.0, 0.5), (1.0, 1.0), (20.0, -10.0)] {
+            let b = Point::new(a.x() + dx, a.y() + dy);
+            let (ea, eb) = (ecef_m(a), ecef_m(b));
+            let chord = ((ea[0] - eb[0]).powi(2) + (ea[1] - eb[1]).powi(2) + (ea[2] - eb[2]).powi(2)).sqrt();
+            assert!(chord <= distance_m(a, b), "{dx},{dy}");
+            // Short chords are nearly arcs: arc/chord - 1 ~ d^2 / (24 R^2).
+            assert_relative_eq!(chord, distance_m(a, b), max_relative = 1e-2);
+        }
+    }
+
+    #[test]
+    fn gcj02_offset_near_danyang_is_about_525_m() {
+        let w = Point::new(119.58, 31.99);
+        let g = wgs84_to_gcj02(w);
+        assert_relative_eq!(g.x() - w.x(), 0.00493, epsilon = 2e-4);
+        assert_relative_eq!(g.y() - w.y(), -0.00220, epsilon = 2e-4);
+        let back = gcj02_to_wgs84(g);
+        assert!(distance_m(back, w) < 0.001);
+    }
+
+    #[test]
+    fn gcj02_leaves_points_outside_china_alone() {
+        let p = Point::new(2.35, 48.85);
+        assert_eq!(wgs84_to_gcj02(p), p);
+        assert_eq!(gcj02_to_wgs84(p), p);
+    }
+}

@@ -1,0 +1,91 @@
+//! The in-memory spatial index over every layer, and the queries on it.
+//!
+//! A `Snapshot` is immutable: built once from a `Dataset`, then shared. `Index` holds the current
+//! snapshot behind an atomic pointer, so readers never wait for a rebuild: a writer builds a new
+//! snapshot aside and swaps it in. No rstar type leaves this module.
+
+mod build;
+mod queries;
+
+pub use queries::{Location, Nearby};
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use geo::{MultiPolygon, Point};
+use rstar::RTree;
+use rstar::primitives::{GeomWithData, Rectangle};
+
+use crate::model::Dataset;
+
+type AreaTree = RTree<GeomWithData<Rectangle<[f64; 2]>, usize>>;
+type PointTree = RTree<GeomWithData<[f64; 2], usize>>;
+type EcefTree = RTree<GeomWithData<[f64; 3], usize>>;
+
+/// An immutable, fully indexed dataset. Feature positions (`usize`) index the dataset's vectors.
+pub struct Snapshot {
+    data: Dataset,
+    towns: AreaTree,
+    villages: AreaTree,
+    grids: AreaTree,
+    /// Stations by Earth-centred coordinates, for exact nearest-by-ground-distance.
+    stations_ecef: EcefTree,
+    stations: PointTree,
+    members: PointTree,
+    alliances: AreaTree,
+    /// Derived alliance footprints: the union of member village polygons.
+    alliance_footprints: Vec<Option<MultiPolygon>>,
+    /// Where each member is drawn: its own point, or an interior point of its village.
+    member_locations: Vec<Option<Point>>,
+    keys: Keys,
+}
+
+/// Lookups by code or id, and the links between layers.
+#[derive(Default)]
+struct Keys {
+    town: HashMap<String, usize>,
+    village: HashMap<String, usize>,
+    grid: HashMap<String, usize>,
+    station: HashMap<u64, usize>,
+    alliance: HashMap<u64, usize>,
+    member: HashMap<u64, usize>,
+    stations_in_grid: HashMap<String, Vec<usize>>,
+    alliances_of_village: HashMap<String, Vec<usize>>,
+}
+
+impl Snapshot {
+    pub fn dataset(&self) -> &Dataset {
+        &self.data
+    }
+
+    pub fn alliance_footprint(&self, i: usize) -> Option<&MultiPolygon> {
+        self.alliance_footprints.get(i).and_then(Option::as_ref)
+    }
+
+    pub fn member_location(&self, i: usize) -> Option<Point> {
+        self.member_locations.get(i).copied().flatten()
+    }
+}
+
+/// The current snapshot, swapped atomically on change.
+pub struct Index {
+    current: ArcSwap<Snapshot>,
+}
+
+impl Index {
+    pub fn new(snapshot: Snapshot) -> Index {
+        Index {
+            current: ArcSwap::from_pointee(snapshot),
+        }
+    }
+
+    /// The snapshot to answer one request from; later swaps do not affect it.
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    pub fn replace(&self, snapshot: Snapshot) {
+        self.current.store(Arc::new(snapshot));
+    }
+}

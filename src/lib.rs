@@ -1,0 +1,16 @@
+//! gridmap: a GIS service for grid-based local governance.
+//!
+//! Modules point inward: `model` and `geodesy` know nothing of the others; `index` builds on
+//! `model`; `store` persists `model`; `generate` makes the sample; `http` and `cli` sit on top.
+//! See ARCHITECTURE.md for the module map and the request path.
+
+pub mod error;
+pub mod generate;
+pub mod geodesy;
+pub mod http;
+pub mod index;
+pub mod model;
+pub mod sample;
+pub mod store;
+
+pub use error::{Error, Result};

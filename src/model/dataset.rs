@@ -1,0 +1,149 @@
+//! A whole dataset (every layer) and one layer's worth of features for an import.
+
+use std::collections::HashMap;
+
+use super::{Alliance, Grid, Layer, Member, Station, Town, Village};
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Dataset {
+    pub towns: Vec<Town>,
+    pub villages: Vec<Village>,
+    pub grids: Vec<Grid>,
+    pub stations: Vec<Station>,
+    pub alliances: Vec<Alliance>,
+    pub members: Vec<Member>,
+}
+
+/// The features of one layer, as read from a file or written by the generator.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LayerData {
+    Towns(Vec<Town>),
+    Villages(Vec<Village>),
+    Grids(Vec<Grid>),
+    Stations(Vec<Station>),
+    Alliances(Vec<Alliance>),
+    Members(Vec<Member>),
+}
+
+impl LayerData {
+    pub fn layer(&self) -> Layer {
+        match self {
+            LayerData::Towns(_) => Layer::Towns,
+            LayerData::Villages(_) => Layer::Villages,
+            LayerData::Grids(_) => Layer::Grids,
+            LayerData::Stations(_) => Layer::Stations,
+            LayerData::Alliances(_) => Layer::Alliances,
+            LayerData::Members(_) => Layer::Members,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            LayerData::Towns(v) => v.len(),
+            LayerData::Villages(v) => v.len(),
+            LayerData::Grids(v) => v.len(),
+            LayerData::Stations(v) => v.len(),
+            LayerData::Alliances(v) => v.len(),
+            LayerData::Members(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Replace `current` by `incoming` (`replace`), or upsert `incoming` into it by key, keeping the
+/// order of `current` and appending new keys in their input order.
+fn merge<T: Clone, K: std::hash::Hash + Eq>(
+    current: &mut Vec<T>,
+    incoming: Vec<T>,
+    replace: bool,
+    key: impl Fn(&T) -> K,
+) {
+    if replace {
+        *current = incoming;
+        return;
+    }
+    let mut position: HashMap<K, usize> = current
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (key(f), i))
+        .collect();
+    for feature in incoming {
+        match position.get(&key(&feature)) {
+            Some(&i) => current[i] = feature,
+            None => {
+                position.insert(key(&feature), current.len());
+                current.push(feature);
+            }
+        }
+    }
+}
+
+impl Dataset {
+    /// Apply an import: upsert by code or id, or replace the whole layer.
+    pub fn apply(&mut self, data: LayerData, replace: bool) {
+        match data {
+            LayerData::Towns(v) => merge(&mut self.towns, v, replace, |f| f.code.clone()),
+            LayerData::Villages(v) => merge(&mut self.villages, v, replace, |f| f.code.clone()),
+            LayerData::Grids(v) => merge(&mut self.grids, v, replace, |f| f.code.clone()),
+            LayerData::Stations(v) => merge(&mut self.stations, v, replace, |f| f.id),
+            LayerData::Alliances(v) => merge(&mut self.alliances, v, replace, |f| f.id),
+            LayerData::Members(v) => merge(&mut self.members, v, replace, |f| f.id),
+        }
+    }
+
+    /// One layer's features, cloned.
+    pub fn layer(&self, layer: Layer) -> LayerData {
+        match layer {
+            Layer::Towns => LayerData::Towns(self.towns.clone()),
+            Layer::Villages => LayerData::Villages(self.villages.clone()),
+            Layer::Grids => LayerData::Grids(self.grids.clone()),
+            Layer::Stations => LayerData::Stations(self.stations.clone()),
+            Layer::Alliances => LayerData::Alliances(self.alliances.clone()),
+            Layer::Members => LayerData::Members(self.members.clone()),
+        }
+    }
+
+    pub fn count(&self, layer: Layer) -> usize {
+        match layer {
+            Layer::Towns => self.towns.len(),
+            Layer::Villages => self.villages.len(),
+            Layer::Grids => self.grids.len(),
+            Layer::Stations => self.stations.len(),
+            Layer::Alliances => self.alliances.len(),
+            Layer::Members => self.members.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Layer::ALL.iter().all(|&l| self.count(l) == 0)
+    }
+}
+
+impl LayerData {
+    pub fn empty(layer: Layer) -> LayerData {
+        match layer {
+            Layer::Towns => LayerData::Towns(Vec::new()),
+            Layer::Villages => LayerData::Villages(Vec::new()),
+            Layer::Grids => LayerData::Grids(Vec::new()),
+            Layer::Stations => LayerData::Stations(Vec::new()),
+            Layer::Alliances => LayerData::Alliances(Vec::new()),
+            Layer::Members => LayerData::Members(Vec::new()),
+        }
+    }
+
+    /// Append `other`'s features; a different layer is ignored (callers build both from one layer).
+    pub fn extend(&mut self, other: LayerData) {
+        match (self, other) {
+            (LayerData::Towns(a), LayerData::Towns(b)) => a.extend(b),
+            (LayerData::Villages(a), LayerData::Villages(b)) => a.extend(b),
+            (LayerData::Grids(a), LayerData::Grids(b)) => a.extend(b),
+            (LayerData::Stations(a), LayerData::Stations(b)) => a.extend(b),
+            (LayerData::Alliances(a), LayerData::Alliances(b)) => a.extend(b),
+            (LayerData::Members(a), LayerData::Members(b)) => a.extend(b),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! GeoJSON features <-> the model. Serialisation only, no I/O.
+//!
+//! `Visibility::Public` leaves out personal fields (PIPL): it is what the HTTP API and tiles use.
+//! `Visibility::Full` is for the store's own files (export, the generated sample).
+
+use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
+use geojson::{Feature, GeometryValue, JsonObject, JsonValue, feature::Id};
+use serde_json::json;
+
+use super::{
+    Alliance, Grid, Layer, LayerData, Member, MemberKind, Personal, Problem, Service, Station, Town,
+    ValidationReport, Village,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Visibility {
+    Public,
+    Full,
+}
+
+fn obj(value: JsonValue) -> JsonObject {
+    match value {
+        JsonValue::Object(map) => map,
+        _ => JsonObject::new(),
+    }
+}
+
+fn feature(id: Id, properties: JsonValue, geometry: Option<GeometryValue>) -> Feature {
+    Feature {
+        bbox: None,
+        geometry: geometry.map(geojson::Geometry::new),
+        id: Some(id),
+        properties: Some(obj(properties)),
+        foreign_members: None,
+    }
+}
+
+fn code_id(code: &str) -> Id {
+    Id::String(code.to_string())
+}
+
+fn num_id(id: u64) -> Id {
+    Id::Number(id.into())
+}
+
+pub fn town_feature(t: &Town) -> Feature {
+    feature(
+        code_id(&t.code),
+        json!({"code": t.code, "name": t.name, "mca_code": t.mca_code, "kind": t.kind}),
+        Some(GeometryValue::from(&t.geometry)),
+    )
+}
+
+pub fn village_feature(v: &Village) -> Feature {
+    feature(
+        code_id(&v.code),
+        json!({"code": v.code, "name": v.name, "kind": v.kind, "town_code": v.town_code()}),
+        Some(GeometryValue::from(&v.geometry)),
+    )
+}
+
+pub fn grid_feature(g: &Grid, vis: Visibility) -> Feature {
+    let mut p = json!({
+        "code": g.code, "name": g.name, "village_code": g.village_code(),
+        "households": g.households, "population": g.population,
+    });
+    if vis == Visibility::Full {
+        p["worker_name"] = json!(g.worker.name);
+        p["worker_phone"] = json!(g.worker.phone);
+    }
+    feature(code_id(&g.code), p, Some(GeometryValue::from(&g.geometry)))
+}
+
+pub fn station_feature(s: &Station, vis: Visibility) -> Feature {
+    let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
+    let mut p = json!({
+        "id": s.id, "name": s.name, "grid_code": s.grid_code,
+        "services": services, "opening_hours": s.opening_hours,
+    });
+    if vis == Visibility::Full {
+        p["contact_phone"] = json!(s.contact_phone);
+    }
+    feature(num_id(s.id), p, Some(GeometryValue::from(&s.location)))
+}
+
+/// An alliance with its derived footprint (the union of its member villages), when known.
+pub fn alliance_feature(a: &Alliance, footprint: Option<&MultiPolygon>) -> Feature {
+    feature(
+        num_id(a.id),
+        json!({"id": a.id, "name": a.name, "theme": a.theme, "founded": a.founded}),
+        footprint.map(GeometryValue::from),
+    )
+}
+
+/// A member; `location` overrides the stored one (villages are placed by their polygon).
+pub fn member_feature(m: &Member, location: Option<Point>) -> Feature {
+    feature(
+        num_id(m.id),
+        json!({
+            "id": m.id, "alliance_id": m.alliance_id, "kind": m.kind.name(),
+            "name": m.name, "village_code": m.village_code,
+        }),
+        location.or(m.location).map(|p| GeometryValue::from(&p)),
+    )
+}
+
+/// Every feature of a layer as stored (full visibility, stored geometry only).
+pub fn layer_features(data: &LayerData) -> Vec<Feature> {
+    match data {
+        LayerData::Towns(v) => v.iter().map(town_feature).collect(),
+        LayerData::Villages(v) => v.iter().map(village_feature).collect(),
+        LayerData::Grids(v) => v.iter().map(|g| grid_feature(g, Visibility::Full)).collect(),
+        LayerData::Stations(v) => v.iter().map(|s| station_feature(s, Visibility::Full)).collect(),
+        LayerData::Alliances(v) => v.iter().map(|a| alliance_feature(a, None)).collect(),
+        LayerData::Members(v) => v.iter().map(|m| member_feature(m, None)).collect(),
+    }
+}
+
+/// A FeatureCollection with one feature per line: stable bytes, readable diffs.
+pub fn write_collection(features: &[Feature]) -> String {
+    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    for (i, f) in features.iter().enumerate() {
+        // A Feature always serialises; fall back to null rather than panic.
+        out.push_str(&serde_json::to_string(f).unwrap_or_else(|_| "null".into()));
+        out.push_str(if i + 1 < features.len() { ",\n" } else { "\n" });
+    }
+    out.push_str("]}\n");
+    out
+}
+
+// ---- reading ----------------------------------------------------------------------------------
+
+type FieldResult<T> = Result<T, String>;
+
+struct Props<'a> {
+    props: &'a JsonObject,
+}
+
+impl<'a> Props<'a> {
+    fn get(&self, key: &str) -> Option<&'a JsonValue> {
+        self.props.get(key).filter(|v| !v.is_null())
+    }
+
+    fn string(&self, key: &str) -> FieldResult<String> {
+        match self.get(key) {
+            Some(JsonValue::String(s)) => Ok(s.clone()),
+            Some(JsonValue::Number(n)) => Ok(n.to_string()),
+            Some(other) => Err(format!("property '{key}' must be a string, got {other}")),
+            None => Err(format!("property '{key}' is missing")),
+        }
+    }
+
+    fn opt_string(&self, key: &str) -> FieldResult<Option<String>> {
+        self.get(key).map(|_| self.string(key)).transpose()
+    }
+
+    fn string_or(&self, key: &str, default: &str) -> FieldResult<String> {
+        Ok(self.opt_string(key)?.unwrap_or_else(|| default.to_string()))
+    }
+
+    fn u64(&self, key: &str) -> FieldResult<u64> {
+        match self.get(key) {
+            Some(JsonValue::Number(n)) => n
+                .as_u64()
+                .ok_or_else(|| format!("property '{key}' must be a whole number >= 0, got {n}")),
+            Some(JsonValue::String(s)) => s
+                .parse()
+                .map_err(|_| format!("property '{key}' must be a whole number >= 0, got '{s}'")),
+            Some(other) => Err(format!("property '{key}' must be a number, got {other}")),
+            None => Err(format!("property '{key}' is missing")),
+        }
+    }
+
+    fn u32(&self, key: &str) -> FieldResult<u32> {
+        let v = self.u64(key)?;
+        u32::try_from(v).map_err(|_| format!("property '{key}' is too large ({v})"))
+    }
+}
+
+fn check_ring(ring: &[geojson::Position], what: &str) -> FieldResult<()> {
+    if ring.len() < 4 {
+        return Err(format!("{what} has {} positions; a ring needs at least 4", ring.len()));
+    }
+    if ring.first().map(|p| p.as_slice()) != ring.last().map(|p| p.as_slice()) {
+        return Err(format!("{what} is not closed: its last position must repeat its first"));
+    }
+    if ring.iter().any(|p| p.len() < 2) {
+        return Err(format!("{what} has a position with fewer than 2 numbers"));
+    }
+    Ok(())
+}
+
+fn ring(positions: &[geojson::Position]) -> LineString {
+    LineString(positions.iter().map(|p| Coord { x: p.as_slice()[0], y: p.as_slice()[1] }).collect())
+}
+
+fn polygon(rings: &[Vec<geojson::Position>], part: usize) -> FieldResult<Polygon> {
+    let Some((exterior, holes)) = rings.split_first() else {
+        return Err(format!("polygon {part} has no rings"));
+    };
+    check_ring(exterior, &format!("polygon {part} exterior ring"))?;
+    for (i, h) in holes.iter().enumerate() {
+        check_ring(h, &format!("polygon {part} hole {i}"))?;
+    }
+    Ok(Polygon::new(ring(exterior), holes.iter().map(|h| ring(h)).collect()))
+}
+
+fn area_geometry(f: &Feature) -> FieldResult<MultiPolygon> {
+    match f.geometry.as_ref().map(|g| &g.value) {
+        Some(GeometryValue::Polygon { coordinates }) => Ok(MultiPolygon(vec![polygon(coordinates, 0)?])),
+        Some(GeometryValue::MultiPolygon { coordinates }) => Ok(MultiPolygon(
+            coordinates
+                .iter()
+                .enumerate()
+                .map(|(i, p)| polygon(p, i))
+                .collect::<FieldResult<_>>()?,
+        )),
+        Some(_) => Err("geometry must be a Polygon or MultiPolygon".into()),
+        None => Err("geometry is missing; give a Polygon or MultiPolygon".into()),
+    }
+}
+
+fn point_geometry(f: &Feature) -> FieldResult<Option<Point>> {
+    match f.geometry.as_ref().map(|g| &g.value) {
+        Some(GeometryValue::Point { coordinates }) if coordinates.len() >= 2 => {
+            let c = coordinates.as_slice();
+            Ok(Some(Point::new(c[0], c[1])))
+        }
+        Some(_) => Err("geometry must be a Point with [lon, lat]".into()),
+        None => Ok(None),
+    }
+}
+
+fn services(p: &Props) -> FieldResult<Vec<Service>> {
+    let names: Vec<String> = match p.get("services") {
+        Some(JsonValue::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| format!("services item {v} is not a string")))
+            .collect::<FieldResult<_>>()?,
+        Some(JsonValue::String(s)) => s.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        Some(other) => return Err(format!("property 'services' must be an array of strings, got {other}")),
+        None => return Err("property 'services' is missing".into()),
+    };
+    let mut out = names
+        .iter()
+        .map(|n| {
+            Service::parse(n).ok_or_else(|| {
+                format!("service '{n}' is unknown; use policy, mediation, relief or civility")
+            })
+        })
+        .collect::<FieldResult<Vec<_>>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The feature's key for error messages: its code or id property, its GeoJSON id, or its index.
+fn feature_label(f: &Feature, index: usize) -> String {
+    let props = f.properties.as_ref();
+    for key in ["code", "id"] {
+        if let Some(v) = props.and_then(|p| p.get(key)).filter(|v| !v.is_null()) {
+            return v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+        }
+    }
+    match &f.id {
+        Some(Id::String(s)) => s.clone(),
+        Some(Id::Number(n)) => n.to_string(),
+        None => format!("feature #{index}"),
+    }
+}
+
+fn read_feature(layer: Layer, f: &Feature) -> FieldResult<LayerData> {
+    let empty = JsonObject::new();
+    let p = Props { props: f.properties.as_ref().unwrap_or(&empty) };
+    let num_id = || -> FieldResult<u64> {
+        match (&f.id, p.get("id")) {
+            (_, Some(_)) => p.u64("id"),
+            (Some(Id::Number(n)), None) => n.as_u64().ok_or_else(|| format!("id {n} must be a whole number >= 0")),
+            (Some(Id::String(s)), None) => s.parse().map_err(|_| format!("id '{s}' must be a whole number")),
+            (None, None) => Err("property 'id' is missing".into()),
+        }
+    };
+    let code = || -> FieldResult<String> {
+        match (&f.id, p.get("code")) {
+            (Some(Id::String(s)), None) => Ok(s.clone()),
+            _ => p.string("code"),
+        }
+    };
+    Ok(match layer {
+        Layer::Towns => LayerData::Towns(vec![Town {
+            code: code()?,
+            name: p.string("name")?,
+            mca_code: p.string_or("mca_code", "")?,
+            kind: p.string_or("kind", "")?,
+            geometry: area_geometry(f)?,
+        }]),
+        Layer::Villages => LayerData::Villages(vec![Village {
+            code: code()?,
+            name: p.string("name")?,
+            kind: p.string_or("kind", "")?,
+            geometry: area_geometry(f)?,
+        }]),
+        Layer::Grids => LayerData::Grids(vec![Grid {
+            code: code()?,
+            name: p.string("name")?,
+            households: p.u32("households")?,
+            population: p.u32("population")?,
+            worker: Personal {
+                name: p.opt_string("worker_name")?,
+                phone: p.opt_string("worker_phone")?,
+            },
+            geometry: area_geometry(f)?,
+        }]),
+        Layer::Stations => LayerData::Stations(vec![Station {
+            id: num_id()?,
+            name: p.string("name")?,
+            grid_code: p.string("grid_code")?,
+            services: services(&p)?,
+            opening_hours: p.string_or("opening_hours", "")?,
+            contact_phone: p.opt_string("contact_phone")?,
+            location: point_geometry(f)?.ok_or("geometry is missing; give a Point")?,
+        }]),
+        Layer::Alliances => LayerData::Alliances(vec![Alliance {
+            id: num_id()?,
+            name: p.string("name")?,
+            theme: p.string_or("theme", "")?,
+            founded: p.string("founded")?,
+        }]),
+        Layer::Members => {
+            let kind = p.string("kind")?;
+            LayerData::Members(vec![Member {
+                id: num_id()?,
+                alliance_id: p.u64("alliance_id")?,
+                kind: MemberKind::parse(&kind).ok_or_else(|| {
+                    format!("kind '{kind}' is unknown; use village, enterprise, bank or agency")
+                })?,
+                name: p.string("name")?,
+                village_code: p.opt_string("village_code")?,
+                location: point_geometry(f)?,
+            }])
+        }
+    })
+}
+
+/// Read a GeoJSON FeatureCollection as features of `layer`. Every unreadable feature is reported
+/// (with its code/id and the problem); model rules are checked later by `validate_dataset`.
+pub fn read_layer(layer: Layer, text: &str) -> Result<LayerData, ValidationReport> {
+    let fail = |id: String, message: String| ValidationReport {
+        problems: vec![Problem { layer, id, message }],
+    };
+    let collection: geojson::FeatureCollection = text
+        .parse()
+        .map_err(|e| fail("file".into(), format!("not a GeoJSON FeatureCollection: {e}")))?;
+    let mut out = LayerData::empty(layer);
+    let mut report = ValidationReport::default();
+    for (i, f) in collection.features.iter().enumerate() {
+        let id = feature_label(f, i);
+        match read_feature(layer, f) {
+            Ok(one) => out.extend(one),
+            Err(message) => report.problems.push(Problem { layer, id, message }),
+        }
+    }
+    if report.is_ok() { Ok(out) } else { Err(report) }
+}

@@ -1,0 +1,344 @@
+//! Model rules. Every problem names the layer, the feature and what is wrong, so an import can be
+//! fixed from its report alone.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use geo::{CoordsIter, MultiPolygon, Point, Validation};
+
+use super::{CodeLevel, Dataset, Layer, MemberKind, code_level, grid_village_code, village_town_code};
+
+/// One broken rule: `layer` feature `id` has `message`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Problem {
+    pub layer: Layer,
+    pub id: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.layer, self.id, self.message)
+    }
+}
+
+/// Every problem found, in layer order.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct ValidationReport {
+    pub problems: Vec<Problem>,
+}
+
+impl ValidationReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn push(&mut self, layer: Layer, id: impl fmt::Display, message: impl Into<String>) {
+        self.problems.push(Problem {
+            layer,
+            id: id.to_string(),
+            message: message.into(),
+        });
+    }
+}
+
+impl fmt::Display for ValidationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 20;
+        write!(f, "{} problem(s)", self.problems.len())?;
+        for p in self.problems.iter().take(SHOWN) {
+            write!(f, "\n  {p}")?;
+        }
+        if self.problems.len() > SHOWN {
+            write!(f, "\n  ... and {} more", self.problems.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+/// Longitude/latitude inside the WGS84 domain, as finite numbers.
+pub(crate) fn lon_lat_in_range(lon: f64, lat: f64) -> bool {
+    lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
+}
+
+fn check_area(report: &mut ValidationReport, layer: Layer, id: &str, geometry: &MultiPolygon) {
+    if geometry.0.is_empty() {
+        report.push(layer, id, "geometry is empty; give a Polygon or MultiPolygon");
+        return;
+    }
+    if let Some(c) = geometry.coords_iter().find(|c| !lon_lat_in_range(c.x, c.y)) {
+        report.push(
+            layer,
+            id,
+            format!("coordinate ({}, {}) is outside lon -180..180 / lat -90..90; give WGS84 lon/lat", c.x, c.y),
+        );
+        return;
+    }
+    if let Err(e) = geometry.check_validation() {
+        report.push(layer, id, format!("invalid geometry: {e}"));
+    }
+}
+
+fn check_point(report: &mut ValidationReport, layer: Layer, id: impl fmt::Display, p: Point) {
+    if !lon_lat_in_range(p.x(), p.y()) {
+        report.push(
+            layer,
+            id,
+            format!("point ({}, {}) is outside lon -180..180 / lat -90..90; give WGS84 lon/lat", p.x(), p.y()),
+        );
+    }
+}
+
+fn check_code(report: &mut ValidationReport, layer: Layer, code: &str, level: CodeLevel) -> bool {
+    if code_level(code) == Some(level) {
+        return true;
+    }
+    report.push(
+        layer,
+        code,
+        format!("code must be {} digits", level.digits()),
+    );
+    false
+}
+
+fn check_unique<'a>(report: &mut ValidationReport, layer: Layer, keys: impl Iterator<Item = String>) {
+    let mut seen = HashSet::new();
+    for key in keys {
+        if !seen.insert(key.clone()) {
+            report.push(layer, &key, "appears more than once; codes and ids must be unique");
+        }
+    }
+}
+
+fn check_name(report: &mut ValidationReport, layer: Layer, id: impl fmt::Display, name: &str) {
+    if name.trim().is_empty() {
+        report.push(layer, id, "name is empty");
+    }
+}
+
+fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && matches!(s[5..7].parse::<u32>(), Ok(1..=12))
+        && matches!(s[8..10].parse::<u32>(), Ok(1..=31))
+}
+
+/// Check every rule of the model over a whole dataset: geometry, codes, nesting and references.
+pub fn validate_dataset(d: &Dataset) -> ValidationReport {
+    let mut r = ValidationReport::default();
+
+    check_unique(&mut r, Layer::Towns, d.towns.iter().map(|t| t.code.clone()));
+    for t in &d.towns {
+        check_code(&mut r, Layer::Towns, &t.code, CodeLevel::Town);
+        check_name(&mut r, Layer::Towns, &t.code, &t.name);
+        check_area(&mut r, Layer::Towns, &t.code, &t.geometry);
+    }
+    let towns: HashSet<&str> = d.towns.iter().map(|t| t.code.as_str()).collect();
+
+    check_unique(&mut r, Layer::Villages, d.villages.iter().map(|v| v.code.clone()));
+    for v in &d.villages {
+        if check_code(&mut r, Layer::Villages, &v.code, CodeLevel::Village)
+            && !towns.contains(village_town_code(&v.code))
+        {
+            r.push(
+                Layer::Villages,
+                &v.code,
+                format!("its town {} (the code's first 9 digits) does not exist; import the town first", v.town_code()),
+            );
+        }
+        check_name(&mut r, Layer::Villages, &v.code, &v.name);
+        check_area(&mut r, Layer::Villages, &v.code, &v.geometry);
+    }
+    let villages: HashSet<&str> = d.villages.iter().map(|v| v.code.as_str()).collect();
+
+    check_unique(&mut r, Layer::Grids, d.grids.iter().map(|g| g.code.clone()));
+    for g in &d.grids {
+        if check_code(&mut r, Layer::Grids, &g.code, CodeLevel::Grid)
+            && !villages.contains(grid_village_code(&g.code))
+        {
+            r.push(
+                Layer::Grids,
+                &g.code,
+                format!("its village {} (the code's first 12 digits) does not exist; import the village first", g.village_code()),
+            );
+        }
+        check_name(&mut r, Layer::Grids, &g.code, &g.name);
+        if g.households > g.population {
+            r.push(
+                Layer::Grids,
+                &g.code,
+                format!("households ({}) exceed population ({})", g.households, g.population),
+            );
+        }
+        check_area(&mut r, Layer::Grids, &g.code, &g.geometry);
+    }
+    let grids: HashSet<&str> = d.grids.iter().map(|g| g.code.as_str()).collect();
+
+    check_unique(&mut r, Layer::Stations, d.stations.iter().map(|s| s.id.to_string()));
+    for s in &d.stations {
+        check_name(&mut r, Layer::Stations, s.id, &s.name);
+        if !grids.contains(s.grid_code.as_str()) {
+            r.push(
+                Layer::Stations,
+                s.id,
+                format!("grid_code {} does not exist; give the 15-digit code of the grid it stands in", s.grid_code),
+            );
+        }
+        if s.services.is_empty() {
+            r.push(
+                Layer::Stations,
+                s.id,
+                "services is empty; give at least one of policy, mediation, relief, civility",
+            );
+        }
+        check_point(&mut r, Layer::Stations, s.id, s.location);
+    }
+
+    check_unique(&mut r, Layer::Alliances, d.alliances.iter().map(|a| a.id.to_string()));
+    for a in &d.alliances {
+        check_name(&mut r, Layer::Alliances, a.id, &a.name);
+        if !is_iso_date(&a.founded) {
+            r.push(
+                Layer::Alliances,
+                a.id,
+                format!("founded '{}' is not a date; write YYYY-MM-DD", a.founded),
+            );
+        }
+    }
+    let alliances: HashSet<u64> = d.alliances.iter().map(|a| a.id).collect();
+
+    check_unique(&mut r, Layer::Members, d.members.iter().map(|m| m.id.to_string()));
+    for m in &d.members {
+        check_name(&mut r, Layer::Members, m.id, &m.name);
+        if !alliances.contains(&m.alliance_id) {
+            r.push(
+                Layer::Members,
+                m.id,
+                format!("alliance_id {} does not exist; import the alliance first", m.alliance_id),
+            );
+        }
+        match (&m.village_code, m.kind) {
+            (Some(code), _) if !villages.contains(code.as_str()) => r.push(
+                Layer::Members,
+                m.id,
+                format!("village_code {code} does not exist"),
+            ),
+            (None, MemberKind::Village) => r.push(
+                Layer::Members,
+                m.id,
+                "a village member needs village_code (12 digits)",
+            ),
+            _ => {}
+        }
+        match m.location {
+            Some(p) => check_point(&mut r, Layer::Members, m.id, p),
+            None if m.kind != MemberKind::Village => r.push(
+                Layer::Members,
+                m.id,
+                format!("a {} member needs a Point geometry", m.kind.name()),
+            ),
+            None => {}
+        }
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Grid, Personal, Town, Village};
+    use geo::{MultiPolygon, polygon};
+
+    fn square(x: f64, y: f64, size: f64) -> MultiPolygon {
+        MultiPolygon(vec![polygon![
+            (x: x, y: y), (x: x + size, y: y), (x: x + size, y: y + size), (x: x, y: y + size), (x: x, y: y),
+        ]])
+    }
+
+    fn tiny() -> Dataset {
+        Dataset {
+            towns: vec![Town {
+                code: "321181001".into(),
+                name: "云阳街道".into(),
+                mca_code: "321181001".into(),
+                kind: "街道".into(),
+                geometry: square(119.5, 31.9, 0.1),
+            }],
+            villages: vec![Village {
+                code: "321181001001".into(),
+                name: "太阳城社区居委会".into(),
+                kind: "社区居委会".into(),
+                geometry: square(119.5, 31.9, 0.1),
+            }],
+            grids: vec![Grid {
+                code: "321181001001001".into(),
+                name: "第1网格".into(),
+                households: 10,
+                population: 25,
+                worker: Personal::default(),
+                geometry: square(119.5, 31.9, 0.1),
+            }],
+            ..Dataset::default()
+        }
+    }
+
+    #[test]
+    fn a_consistent_dataset_passes() {
+        assert_eq!(validate_dataset(&tiny()).problems, vec![]);
+    }
+
+    #[test]
+    fn a_grid_whose_village_is_missing_is_named() {
+        let mut d = tiny();
+        d.grids[0].code = "321181001002001".into();
+        let r = validate_dataset(&d);
+        assert_eq!(r.problems.len(), 1);
+        assert_eq!(r.problems[0].id, "321181001002001");
+        assert!(r.problems[0].message.contains("321181001002"), "{r}");
+    }
+
+    #[test]
+    fn a_self_intersecting_bowtie_is_rejected() {
+        let mut d = tiny();
+        d.villages[0].geometry = MultiPolygon(vec![polygon![
+            (x: 119.5, y: 31.9), (x: 119.6, y: 32.0), (x: 119.6, y: 31.9), (x: 119.5, y: 32.0), (x: 119.5, y: 31.9),
+        ]]);
+        let r = validate_dataset(&d);
+        assert_eq!(r.problems.len(), 1, "{r}");
+        assert_eq!(r.problems[0].layer, Layer::Villages);
+        assert!(r.problems[0].message.contains("invalid geometry"), "{r}");
+    }
+
+    #[test]
+    fn out_of_range_latitude_is_rejected() {
+        let mut d = tiny();
+        d.towns[0].geometry = square(119.5, 95.0, 0.1);
+        let r = validate_dataset(&d);
+        assert!(r.problems[0].message.contains("outside lon -180..180"), "{r}");
+    }
+
+    #[test]
+    fn badly_sized_codes_and_duplicates_are_rejected() {
+        let mut d = tiny();
+        d.grids.push(d.grids[0].clone());
+        d.grids.push(Grid {
+            code: "3211810010010".into(),
+            ..d.grids[0].clone()
+        });
+        let r = validate_dataset(&d);
+        let messages: Vec<_> = r.problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(messages.iter().any(|m| m.contains("more than once")), "{r}");
+        assert!(messages.iter().any(|m| m.contains("15 digits")), "{r}");
+    }
+
+    #[test]
+    fn dates_must_be_iso() {
+        assert!(is_iso_date("2022-07-01"));
+        assert!(!is_iso_date("2022-13-01"));
+        assert!(!is_iso_date("2022/07/01"));
+        assert!(!is_iso_date("22-07-01"));
+    }
+}
