@@ -4,6 +4,8 @@
 //! `model`; `store` persists `model`; `generate` makes the sample; `http` and `cli` sit on top.
 //! See ARCHITECTURE.md for the module map and the request path.
 
+pub mod analysis;
+pub mod cli;
 pub mod error;
 pub mod generate;
 pub mod geodesy;

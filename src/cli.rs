@@ -1,0 +1,187 @@
+//! The command line: thin subcommands over the library. Errors exit with code 2; `check` exits
+//! with 1 when it finds offenders.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::http::ServeConfig;
+use crate::model::{Layer, geojson::{layer_features, read_layer, write_collection}};
+use crate::{analysis, generate, store};
+
+#[derive(Parser, Debug)]
+#[command(name = "gridmap", version, about = "GIS service for grid-based local governance")]
+pub struct Cli {
+    /// The store: a GeoPackage file path (created, with the Danyang sample, on first `serve`).
+    #[arg(long, global = true, env = "GRIDMAP_STORE", default_value = "data/gridmap.gpkg")]
+    store: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the HTTP API (loads the Danyang sample into an empty store first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "GRIDMAP_BIND", default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+    },
+    /// Import a GeoJSON FeatureCollection into one layer, in one transaction.
+    Import {
+        /// towns, villages, grids, stations, alliances or members.
+        #[arg(long, value_parser = parse_layer)]
+        layer: Layer,
+        /// The GeoJSON file (WGS84 lon/lat).
+        file: PathBuf,
+        /// Replace the whole layer instead of upserting by code/id.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Export one layer as GeoJSON (with personal fields: keep the file private).
+    Export {
+        #[arg(long, value_parser = parse_layer)]
+        layer: Layer,
+        /// Output file; standard output when omitted.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Write the deterministic Danyang sample as GeoJSON files.
+    Generate {
+        /// Multiply grids and stations by this factor (for benchmarks).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=110))]
+        scale: u32,
+        /// Output directory.
+        #[arg(short, long, default_value = "geodata")]
+        output: PathBuf,
+    },
+    /// Check topology: grids tile their village and villages their town, no gap or overlap above
+    /// the tolerance. Exit code 1 when any unit offends.
+    Check {
+        /// Largest gap or overlap tolerated per unit, in square metres.
+        #[arg(long, default_value_t = analysis::topology::DEFAULT_TOLERANCE_M2)]
+        tolerance_m2: f64,
+    },
+}
+
+fn parse_layer(s: &str) -> Result<Layer, String> {
+    Layer::parse(s).ok_or_else(|| "use towns, villages, grids, stations, alliances or members".to_string())
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "gridmap=info,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { bind } => {
+            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            runtime.block_on(crate::http::serve(ServeConfig { bind, store: cli.store }))?;
+        }
+        Command::Import { layer, file, replace } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let data = read_layer(layer, &text).map_err(|report| anyhow::anyhow!("{} is not valid {layer}: {report}", file.display()))?;
+            let store = store::open(&cli.store)?;
+            let progress = Progress::new(&format!("importing {layer}"), data.len());
+            let summary = store
+                .import(data, replace, &|done, total| progress.tick(done, total))
+                .with_context(|| format!("importing {} into {}", file.display(), store.describe()))?;
+            progress.finish();
+            eprintln!(
+                "{layer}: {} inserted, {} updated, {} deleted ({})",
+                summary.inserted,
+                summary.updated,
+                summary.deleted,
+                store.describe()
+            );
+        }
+        Command::Export { layer, output } => {
+            let store = store::open(&cli.store)?;
+            let text = write_collection(&layer_features(&store.load()?.layer(layer)));
+            match output {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                None => std::io::stdout().lock().write_all(text.as_bytes())?,
+            }
+        }
+        Command::Generate { scale, output } => {
+            let data = generate::generate(scale)?;
+            for path in generate::write(&output, &data)? {
+                eprintln!("wrote {}", path.display());
+            }
+        }
+        Command::Check { tolerance_m2 } => {
+            if !(tolerance_m2.is_finite() && tolerance_m2 >= 0.0) {
+                bail!("--tolerance-m2 must be a number >= 0");
+            }
+            let store = store::open(&cli.store)?;
+            let data = store.load()?;
+            let offenders = analysis::topology::check(&data, tolerance_m2);
+            for o in &offenders {
+                println!("{o}");
+            }
+            let units = data.villages.len() + data.towns.len();
+            eprintln!("{} of {units} units offend (tolerance {tolerance_m2} m2)", offenders.len());
+            if !offenders.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on a terminal; plain lines every 10% elsewhere (logs, pipes, tests).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    label: String,
+    last_decile: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress {
+    fn new(label: &str, total: usize) -> Progress {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_message(label.to_string());
+            bar
+        });
+        Progress { bar, label: label.to_string(), last_decile: 0.into() }
+    }
+
+    fn tick(&self, done: usize, total: usize) {
+        match &self.bar {
+            Some(bar) => bar.set_position(done as u64),
+            None => {
+                let decile = done * 10 / total.max(1);
+                if self.last_decile.swap(decile, std::sync::atomic::Ordering::Relaxed) != decile {
+                    eprintln!("{}: {done}/{total} written", self.label);
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
