@@ -10,14 +10,26 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::http::ServeConfig;
-use crate::model::{Layer, geojson::{layer_features, read_layer, write_collection}};
+use crate::model::{
+    Layer,
+    geojson::{layer_features, read_layer, write_collection},
+};
 use crate::{analysis, generate, store};
 
 #[derive(Parser, Debug)]
-#[command(name = "gridmap", version, about = "GIS service for grid-based local governance")]
+#[command(
+    name = "gridmap",
+    version,
+    about = "GIS service for grid-based local governance"
+)]
 pub struct Cli {
     /// The store: a GeoPackage file path (created, with the Danyang sample, on first `serve`).
-    #[arg(long, global = true, env = "GRIDMAP_STORE", default_value = "data/gridmap.gpkg")]
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDMAP_STORE",
+        default_value = "data/gridmap.gpkg"
+    )]
     store: String,
 
     #[command(subcommand)]
@@ -70,21 +82,26 @@ enum Command {
 }
 
 fn parse_layer(s: &str) -> Result<Layer, String> {
-    Layer::parse(s).ok_or_else(|| "use towns, villages, grids, stations, alliances or members".to_string())
+    Layer::parse(s)
+        .ok_or_else(|| "use towns, villages, grids, stations, alliances or members".to_string())
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "gridmap=info,tower_http=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "gridmap=info,tower_http=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("error: {e:#}");
@@ -97,16 +114,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve { bind } => {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(crate::http::serve(ServeConfig { bind, store: cli.store }))?;
+            runtime.block_on(crate::http::serve(ServeConfig {
+                bind,
+                store: cli.store,
+            }))?;
         }
-        Command::Import { layer, file, replace } => {
-            let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-            let data = read_layer(layer, &text).map_err(|report| anyhow::anyhow!("{} is not valid {layer}: {report}", file.display()))?;
+        Command::Import {
+            layer,
+            file,
+            replace,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let data = read_layer(layer, &text).map_err(|report| {
+                anyhow::anyhow!("{} is not valid {layer}: {report}", file.display())
+            })?;
             let store = store::open(&cli.store)?;
             let progress = Progress::new(&format!("importing {layer}"), data.len());
             let summary = store
                 .import(data, replace, &|done, total| progress.tick(done, total))
-                .with_context(|| format!("importing {} into {}", file.display(), store.describe()))?;
+                .with_context(|| {
+                    format!("importing {} into {}", file.display(), store.describe())
+                })?;
             progress.finish();
             eprintln!(
                 "{layer}: {} inserted, {} updated, {} deleted ({})",
@@ -120,7 +149,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = store::open(&cli.store)?;
             let text = write_collection(&layer_features(&store.load()?.layer(layer)));
             match output {
-                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
                 None => std::io::stdout().lock().write_all(text.as_bytes())?,
             }
         }
@@ -141,7 +171,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{o}");
             }
             let units = data.villages.len() + data.towns.len();
-            eprintln!("{} of {units} units offend (tolerance {tolerance_m2} m2)", offenders.len());
+            eprintln!(
+                "{} of {units} units offend (tolerance {tolerance_m2} m2)",
+                offenders.len()
+            );
             if !offenders.is_empty() {
                 return Ok(ExitCode::from(1));
             }
@@ -164,7 +197,11 @@ impl Progress {
             bar.set_message(label.to_string());
             bar
         });
-        Progress { bar, label: label.to_string(), last_decile: 0.into() }
+        Progress {
+            bar,
+            label: label.to_string(),
+            last_decile: 0.into(),
+        }
     }
 
     fn tick(&self, done: usize, total: usize) {
@@ -172,7 +209,11 @@ impl Progress {
             Some(bar) => bar.set_position(done as u64),
             None => {
                 let decile = done * 10 / total.max(1);
-                if self.last_decile.swap(decile, std::sync::atomic::Ordering::Relaxed) != decile {
+                if self
+                    .last_decile
+                    .swap(decile, std::sync::atomic::Ordering::Relaxed)
+                    != decile
+                {
                     eprintln!("{}: {done}/{total} written", self.label);
                 }
             }

@@ -142,7 +142,11 @@ mod tests {
         let lhr = Point::new(-0.5, 51.6);
         assert_relative_eq!(distance_m(jfk, lhr), 5_551_759.400, epsilon = 1e-3);
         // One degree of latitude from the equator: the WGS84 meridian arc, 110,574.389 m.
-        assert_relative_eq!(distance_m(Point::new(0.0, 0.0), Point::new(0.0, 1.0)), 110_574.389, epsilon = 1e-3);
+        assert_relative_eq!(
+            distance_m(Point::new(0.0, 0.0), Point::new(0.0, 1.0)),
+            110_574.389,
+            epsilon = 1e-3
+        );
         // Along the 32N parallel, 0.001 degree: (pi/180) * N(32) * cos(32) / 1000, computed by hand
         // from N = a / sqrt(1 - e^2 sin^2 phi): 94,493.14 m per degree.
         let per_degree = distance_m(Point::new(119.0, 32.0), Point::new(119.001, 32.0)) * 1000.0;
@@ -155,7 +159,9 @@ mod tests {
         for (dx, dy) in [(0.001, 0.0), (0.0, 0.5), (1.0, 1.0), (20.0, -10.0)] {
             let b = Point::new(a.x() + dx, a.y() + dy);
             let (ea, eb) = (ecef_m(a), ecef_m(b));
-            let chord = ((ea[0] - eb[0]).powi(2) + (ea[1] - eb[1]).powi(2) + (ea[2] - eb[2]).powi(2)).sqrt();
+            let chord =
+                ((ea[0] - eb[0]).powi(2) + (ea[1] - eb[1]).powi(2) + (ea[2] - eb[2]).powi(2))
+                    .sqrt();
             assert!(chord <= distance_m(a, b), "{dx},{dy}");
             // Short chords are nearly arcs: arc/chord - 1 ~ d^2 / (24 R^2).
             assert_relative_eq!(chord, distance_m(a, b), max_relative = 1e-2);

@@ -10,7 +10,10 @@ const FILES: [(Layer, &str); 6] = [
     (Layer::Villages, include_str!("../geodata/villages.geojson")),
     (Layer::Grids, include_str!("../geodata/grids.geojson")),
     (Layer::Stations, include_str!("../geodata/stations.geojson")),
-    (Layer::Alliances, include_str!("../geodata/alliances.geojson")),
+    (
+        Layer::Alliances,
+        include_str!("../geodata/alliances.geojson"),
+    ),
     (Layer::Members, include_str!("../geodata/members.geojson")),
 ];
 

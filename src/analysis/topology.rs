@@ -77,17 +77,39 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
     let mut out = Vec::new();
     let mut grids_of: HashMap<&str, Vec<&MultiPolygon>> = HashMap::new();
     for g in &data.grids {
-        grids_of.entry(g.village_code()).or_default().push(&g.geometry);
+        grids_of
+            .entry(g.village_code())
+            .or_default()
+            .push(&g.geometry);
     }
     let mut villages_of: HashMap<&str, Vec<&MultiPolygon>> = HashMap::new();
     for v in &data.villages {
-        villages_of.entry(v.town_code()).or_default().push(&v.geometry);
+        villages_of
+            .entry(v.town_code())
+            .or_default()
+            .push(&v.geometry);
     }
     let units = data
         .villages
         .iter()
-        .map(|v| ("village", &v.code, &v.name, &v.geometry, grids_of.get(v.code.as_str())))
-        .chain(data.towns.iter().map(|t| ("town", &t.code, &t.name, &t.geometry, villages_of.get(t.code.as_str()))));
+        .map(|v| {
+            (
+                "village",
+                &v.code,
+                &v.name,
+                &v.geometry,
+                grids_of.get(v.code.as_str()),
+            )
+        })
+        .chain(data.towns.iter().map(|t| {
+            (
+                "town",
+                &t.code,
+                &t.name,
+                &t.geometry,
+                villages_of.get(t.code.as_str()),
+            )
+        }));
     for (level, code, name, geometry, children) in units {
         let children = children.map(Vec::as_slice).unwrap_or_default();
         let (gap_m2, overlap_m2, outside_m2) = tiling_errors_m2(geometry, children);
@@ -103,9 +125,16 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
             });
         }
     }
-    let grid: HashMap<&str, &MultiPolygon> = data.grids.iter().map(|g| (g.code.as_str(), &g.geometry)).collect();
+    let grid: HashMap<&str, &MultiPolygon> = data
+        .grids
+        .iter()
+        .map(|g| (g.code.as_str(), &g.geometry))
+        .collect();
     for s in &data.stations {
-        if !grid.get(s.grid_code.as_str()).is_some_and(|g| g.intersects(&s.location)) {
+        if !grid
+            .get(s.grid_code.as_str())
+            .is_some_and(|g| g.intersects(&s.location))
+        {
             out.push(Offender {
                 level: "station",
                 code: s.id.to_string(),
@@ -126,22 +155,33 @@ mod tests {
     use geo::polygon;
 
     fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon {
-        MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)]])
+        MultiPolygon(vec![
+            polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)],
+        ])
     }
 
     #[test]
     fn exact_halves_tile_their_parent() {
         let parent = rect(119.0, 32.0, 119.02, 32.01);
-        let (a, b) = (rect(119.0, 32.0, 119.01, 32.01), rect(119.01, 32.0, 119.02, 32.01));
+        let (a, b) = (
+            rect(119.0, 32.0, 119.01, 32.01),
+            rect(119.01, 32.0, 119.02, 32.01),
+        );
         let (gap, overlap, outside) = tiling_errors_m2(&parent, &[&a, &b]);
-        assert!(gap < 1e-3 && overlap < 1e-3 && outside < 1e-3, "{gap} {overlap} {outside}");
+        assert!(
+            gap < 1e-3 && overlap < 1e-3 && outside < 1e-3,
+            "{gap} {overlap} {outside}"
+        );
     }
 
     #[test]
     fn gaps_and_overlaps_are_measured_in_square_metres() {
         // Parent 0.02 x 0.01 degrees at 32N; children leave a 0.001-degree strip and overlap by one.
         let parent = rect(119.0, 32.0, 119.02, 32.01);
-        let (a, b) = (rect(119.0, 32.0, 119.0095, 32.01), rect(119.0085, 32.0, 119.019, 32.01));
+        let (a, b) = (
+            rect(119.0, 32.0, 119.0095, 32.01),
+            rect(119.0085, 32.0, 119.019, 32.01),
+        );
         let (gap, overlap, _) = tiling_errors_m2(&parent, &[&a, &b]);
         // A 0.001 x 0.01 degree cell at 32N is about 94.5 m x 1,108.6 m = 104,760 m2.
         assert!((gap - 104_760.0).abs() / 104_760.0 < 0.01, "{gap}");

@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 use geo::{BoundingRect, Contains, Coord, InteriorPoint, MultiPolygon, Point};
 use rstar::RTree;
 
-use crate::model::{Dataset, Grid, Layer, Personal, Town, Village, geojson::{layer_features, write_collection}};
+use crate::model::{
+    Dataset, Grid, Layer, Personal, Town, Village,
+    geojson::{layer_features, write_collection},
+};
 use crate::{Error, Result};
 use rng::Rng;
 use voronoi::{Plane, round7, rounded, tile};
@@ -39,10 +42,13 @@ pub fn generate(scale: u32) -> Result<Dataset> {
 
     let mut towns = Vec::new();
     for d in divisions.iter().filter(|d| d.level == "town") {
-        let geometry = polygons.get(&d.code12).cloned().ok_or_else(|| Error::Format {
-            layer: Layer::Towns,
-            message: format!("no polygon for town {} in the embedded source", d.code12),
-        })?;
+        let geometry = polygons
+            .get(&d.code12)
+            .cloned()
+            .ok_or_else(|| Error::Format {
+                layer: Layer::Towns,
+                message: format!("no polygon for town {} in the embedded source", d.code12),
+            })?;
         towns.push(Town {
             code: d.town_code9_nbs.clone(),
             name: d.name.clone(),
@@ -62,7 +68,11 @@ pub fn generate(scale: u32) -> Result<Dataset> {
         let mut rng = Rng::named(&format!("village-seeds-{}", town.code));
         let known: Vec<Option<Coord>> = members
             .iter()
-            .map(|d| d.point_wgs84.filter(|p| town.geometry.contains(p)).map(|p| p.0))
+            .map(|d| {
+                d.point_wgs84
+                    .filter(|p| town.geometry.contains(p))
+                    .map(|p| p.0)
+            })
             .collect();
         let seeds = spread_seeds(&town.geometry, &known, &mut rng, plane);
         let pieces = tile(&town.geometry, &seeds, plane, 20_000.0);
@@ -77,7 +87,11 @@ pub fn generate(scale: u32) -> Result<Dataset> {
         }
     }
 
-    let street_towns: Vec<String> = towns.iter().filter(|t| t.kind == "街道").map(|t| t.code.clone()).collect();
+    let street_towns: Vec<String> = towns
+        .iter()
+        .filter(|t| t.kind == "街道")
+        .map(|t| t.code.clone())
+        .collect();
     let density = |v: &Village| {
         if street_towns.iter().any(|t| t == v.town_code()) {
             5.0
@@ -87,13 +101,17 @@ pub fn generate(scale: u32) -> Result<Dataset> {
             1.0
         }
     };
-    let weights: Vec<f64> = villages.iter().map(|v| area_m2(&v.geometry, plane) * density(v)).collect();
+    let weights: Vec<f64> = villages
+        .iter()
+        .map(|v| area_m2(&v.geometry, plane) * density(v))
+        .collect();
     let total_weight: f64 = weights.iter().sum();
     let target = (GRIDS_PER_SCALE * scale) as f64;
 
     let mut grids = Vec::new();
     for (i, v) in villages.iter().enumerate() {
-        let n = ((target * weights[i] / total_weight).round() as usize).clamp(1, MAX_GRIDS_PER_VILLAGE);
+        let n =
+            ((target * weights[i] / total_weight).round() as usize).clamp(1, MAX_GRIDS_PER_VILLAGE);
         let mut rng = Rng::named(&format!("grid-seeds-{}-{scale}", v.code));
         let seeds = spread_seeds(&v.geometry, &vec![None; n], &mut rng, plane);
         let pieces = tile(&v.geometry, &seeds, plane, 5_000.0);
@@ -111,7 +129,12 @@ pub fn generate(scale: u32) -> Result<Dataset> {
         }
     }
 
-    let mut data = Dataset { towns, villages, grids, ..Dataset::default() };
+    let mut data = Dataset {
+        towns,
+        villages,
+        grids,
+        ..Dataset::default()
+    };
     society::populate(&mut data, plane, &|v: &Village| density(v));
     society::place_stations(&mut data, STATIONS_PER_SCALE * scale);
     society::found_alliances(&mut data, &short_names);
@@ -130,18 +153,28 @@ fn area_m2(mp: &MultiPolygon, plane: Plane) -> f64 {
 pub(crate) fn random_point_in(area: &MultiPolygon, rng: &mut Rng) -> Coord {
     if let Some(r) = area.bounding_rect() {
         for _ in 0..2_000 {
-            let c = round7(Coord { x: rng.range(r.min().x, r.max().x), y: rng.range(r.min().y, r.max().y) });
+            let c = round7(Coord {
+                x: rng.range(r.min().x, r.max().x),
+                y: rng.range(r.min().y, r.max().y),
+            });
             if area.contains(&Point::from(c)) {
                 return c;
             }
         }
     }
-    area.interior_point().map(|p| p.0).unwrap_or(Coord { x: 0.0, y: 0.0 })
+    area.interior_point()
+        .map(|p| p.0)
+        .unwrap_or(Coord { x: 0.0, y: 0.0 })
 }
 
 /// Seeds inside `area`: the known ones as given, the rest by best-candidate sampling (of 12 random
 /// candidates, the one farthest from every seed so far), which spreads them evenly.
-fn spread_seeds(area: &MultiPolygon, known: &[Option<Coord>], rng: &mut Rng, plane: Plane) -> Vec<Coord> {
+fn spread_seeds(
+    area: &MultiPolygon,
+    known: &[Option<Coord>],
+    rng: &mut Rng,
+    plane: Plane,
+) -> Vec<Coord> {
     let mut tree: RTree<[f64; 2]> = RTree::new();
     for c in known.iter().flatten() {
         tree.insert(plane.to_m(*c));
@@ -174,13 +207,19 @@ fn spread_seeds(area: &MultiPolygon, known: &[Option<Coord>], rng: &mut Rng, pla
 
 /// Write one GeoJSON file per layer into `dir` (one feature per line); returns the paths written.
 pub fn write(dir: &Path, data: &Dataset) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
     Layer::ALL
         .iter()
         .map(|&layer| {
             let path = dir.join(sources::file_name(layer));
             let text = write_collection(&layer_features(&data.layer(layer)));
-            std::fs::write(&path, text).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
+            std::fs::write(&path, text).map_err(|source| Error::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
             Ok(path)
         })
         .collect()
@@ -200,7 +239,11 @@ mod tests {
         assert!(report.is_ok(), "{report}");
         assert_eq!(d.towns.len(), 12);
         assert_eq!(d.villages.len(), 229);
-        assert!((1_800..=2_200).contains(&d.grids.len()), "{} grids", d.grids.len());
+        assert!(
+            (1_800..=2_200).contains(&d.grids.len()),
+            "{} grids",
+            d.grids.len()
+        );
         assert_eq!(d.stations.len(), 300);
         assert_eq!(d.alliances.len(), 27);
         assert!(d.members.len() >= 150, "{} members", d.members.len());

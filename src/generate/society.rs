@@ -9,13 +9,15 @@ use super::{CENSUS_POPULATION, area_m2, random_point_in};
 use crate::model::{Alliance, Dataset, Member, MemberKind, Personal, Service, Station, Village};
 
 const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "林",
-    "高", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾", "肖", "田", "董", "袁",
-    "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁", "任", "沈",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "高", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
+    "肖", "田", "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁",
+    "任", "沈",
 ];
 const GIVEN: &[&str] = &[
-    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英",
-    "华", "平", "刚", "桂英", "建华", "文", "红", "志强", "晓东", "海燕", "玉兰", "国强",
+    "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明",
+    "超", "秀英", "华", "平", "刚", "桂英", "建华", "文", "红", "志强", "晓东", "海燕", "玉兰",
+    "国强",
 ];
 const OPENING_HOURS: &[&str] = &[
     "Mo-Fr 08:30-17:30",
@@ -61,7 +63,10 @@ const AGENCIES: &[&str] = &[
     "丹阳市自然资源和规划局",
 ];
 /// The city government seat (Wikipedia's point for Danyang), where agencies are placed nearby.
-const CITY_SEAT: Coord = Coord { x: 119.585, y: 31.99167 };
+const CITY_SEAT: Coord = Coord {
+    x: 119.585,
+    y: 31.99167,
+};
 
 fn person(rng: &mut Rng) -> String {
     format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))
@@ -82,7 +87,11 @@ pub(crate) fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
     let mut out: Vec<u64> = exact.iter().map(|e| e.floor() as u64).collect();
     let left = total.saturating_sub(out.iter().sum());
     let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
+    order.sort_by(|&a, &b| {
+        (exact[b] - exact[b].floor())
+            .total_cmp(&(exact[a] - exact[a].floor()))
+            .then(a.cmp(&b))
+    });
     for &i in order.iter().cycle().take(left as usize) {
         out[i] += 1;
     }
@@ -92,13 +101,19 @@ pub(crate) fn apportion(total: u64, weights: &[f64]) -> Vec<u64> {
 /// Population (summing to the census figure), households and a grid worker for every grid.
 pub fn populate(data: &mut Dataset, plane: Plane, density: &dyn Fn(&Village) -> f64) {
     let mut rng = Rng::named("population");
-    let village_density: std::collections::HashMap<&str, f64> =
-        data.villages.iter().map(|v| (v.code.as_str(), density(v))).collect();
+    let village_density: std::collections::HashMap<&str, f64> = data
+        .villages
+        .iter()
+        .map(|v| (v.code.as_str(), density(v)))
+        .collect();
     let weights: Vec<f64> = data
         .grids
         .iter()
         .map(|g| {
-            let d = village_density.get(g.village_code()).copied().unwrap_or(1.0);
+            let d = village_density
+                .get(g.village_code())
+                .copied()
+                .unwrap_or(1.0);
             // Grids are drawn to hold similar numbers of households; area and density spread them.
             (area_m2(&g.geometry, plane) * d).sqrt() * rng.range(0.7, 1.3)
         })
@@ -108,8 +123,12 @@ pub fn populate(data: &mut Dataset, plane: Plane, density: &dyn Fn(&Village) -> 
     for (g, p) in data.grids.iter_mut().zip(people) {
         g.population = p as u32;
         let household_size = rng.range(2.3, 2.9);
-        g.households = ((p as f64 / household_size).round() as u32).clamp(u32::from(p > 0), g.population);
-        g.worker = Personal { name: Some(person(&mut rng)), phone: Some(phone(&mut rng)) };
+        g.households =
+            ((p as f64 / household_size).round() as u32).clamp(u32::from(p > 0), g.population);
+        g.worker = Personal {
+            name: Some(person(&mut rng)),
+            phone: Some(phone(&mut rng)),
+        };
     }
 }
 
@@ -135,8 +154,15 @@ pub fn place_stations(data: &mut Dataset, count: usize) {
             let services = if rng.unit() < 0.55 {
                 Service::ALL.to_vec()
             } else {
-                let some: Vec<Service> = Service::ALL.into_iter().filter(|_| rng.unit() < 0.6).collect();
-                if some.is_empty() { vec![*rng.pick(&Service::ALL)] } else { some }
+                let some: Vec<Service> = Service::ALL
+                    .into_iter()
+                    .filter(|_| rng.unit() < 0.6)
+                    .collect();
+                if some.is_empty() {
+                    vec![*rng.pick(&Service::ALL)]
+                } else {
+                    some
+                }
             };
             Station {
                 id: n as u64 + 1,
@@ -166,11 +192,25 @@ pub fn found_alliances(data: &mut Dataset, short_names: &[String]) {
             id,
             name: format!("{}{}功能型联合体党委", town.name, theme),
             theme: theme.to_string(),
-            founded: format!("{}-{:02}-{:02}", rng.int(2021, 2023), rng.int(1, 12), rng.int(1, 28)),
+            founded: format!(
+                "{}-{:02}-{:02}",
+                rng.int(2021, 2023),
+                rng.int(1, 12),
+                rng.int(1, 28)
+            ),
         });
-        let in_town: Vec<usize> = (0..data.villages.len()).filter(|&i| data.villages[i].town_code() == town.code).collect();
+        let in_town: Vec<usize> = (0..data.villages.len())
+            .filter(|&i| data.villages[i].town_code() == town.code)
+            .collect();
         let anchor = *rng.pick(&in_town);
-        let centre = |i: usize| data.villages[i].geometry.0.first().map(|p| p.exterior().0[0]).unwrap_or(CITY_SEAT);
+        let centre = |i: usize| {
+            data.villages[i]
+                .geometry
+                .0
+                .first()
+                .map(|p| p.exterior().0[0])
+                .unwrap_or(CITY_SEAT)
+        };
         let a = centre(anchor);
         let mut by_distance = in_town.clone();
         by_distance.sort_by(|&x, &y| {
@@ -180,28 +220,52 @@ pub fn found_alliances(data: &mut Dataset, short_names: &[String]) {
             dx.total_cmp(&dy).then(x.cmp(&y))
         });
         let n_villages = rng.int(3, 5) as usize;
-        let mut add = |kind: MemberKind, name: String, village: Option<usize>, location: Option<Coord>| {
-            members.push(Member {
-                id: members.len() as u64 + 1,
-                alliance_id: id,
-                kind,
-                name,
-                village_code: village.map(|v| data.villages[v].code.clone()),
-                location: location.map(|c| Point::from(round7(c))),
-            });
-        };
+        let mut add =
+            |kind: MemberKind, name: String, village: Option<usize>, location: Option<Coord>| {
+                members.push(Member {
+                    id: members.len() as u64 + 1,
+                    alliance_id: id,
+                    kind,
+                    name,
+                    village_code: village.map(|v| data.villages[v].code.clone()),
+                    location: location.map(|c| Point::from(round7(c))),
+                });
+            };
         for &v in by_distance.iter().take(n_villages) {
-            add(MemberKind::Village, data.villages[v].name.clone(), Some(v), None);
+            add(
+                MemberKind::Village,
+                data.villages[v].name.clone(),
+                Some(v),
+                None,
+            );
         }
         for e in 0..rng.int(1, 2) {
             let v = by_distance[e as usize % by_distance.len().min(n_villages)];
             let at = random_point_in(&data.villages[v].geometry, &mut rng);
-            add(MemberKind::Enterprise, format!("丹阳市{}{}有限公司", short_names[v], trade), Some(v), Some(at));
+            add(
+                MemberKind::Enterprise,
+                format!("丹阳市{}{}有限公司", short_names[v], trade),
+                Some(v),
+                Some(at),
+            );
         }
         let bank_at = random_point_in(&data.villages[anchor].geometry, &mut rng);
-        add(MemberKind::Bank, format!("{}{}网点", rng.pick(BANKS), town.name), Some(anchor), Some(bank_at));
-        let agency_at = Coord { x: CITY_SEAT.x + rng.range(-0.003, 0.003), y: CITY_SEAT.y + rng.range(-0.003, 0.003) };
-        add(MemberKind::Agency, rng.pick(AGENCIES).to_string(), None, Some(agency_at));
+        add(
+            MemberKind::Bank,
+            format!("{}{}网点", rng.pick(BANKS), town.name),
+            Some(anchor),
+            Some(bank_at),
+        );
+        let agency_at = Coord {
+            x: CITY_SEAT.x + rng.range(-0.003, 0.003),
+            y: CITY_SEAT.y + rng.range(-0.003, 0.003),
+        };
+        add(
+            MemberKind::Agency,
+            rng.pick(AGENCIES).to_string(),
+            None,
+            Some(agency_at),
+        );
     }
     data.alliances = alliances;
     data.members = members;

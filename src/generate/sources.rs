@@ -42,7 +42,8 @@ pub fn divisions() -> Vec<Division> {
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
             let f: Vec<&str> = line.split(',').collect();
-            let get = |c: Option<usize>| c.and_then(|i| f.get(i)).copied().unwrap_or("").to_string();
+            let get =
+                |c: Option<usize>| c.and_then(|i| f.get(i)).copied().unwrap_or("").to_string();
             let num = |c: Option<usize>| get(c).parse::<f64>().ok();
             Division {
                 code12: get(code),
@@ -73,7 +74,9 @@ pub fn town_polygons() -> BTreeMap<String, MultiPolygon> {
             .and_then(|v| v.as_str())
             .map(str::to_string);
         let geometry = f.geometry.as_ref().and_then(|g| match &g.value {
-            geojson::GeometryValue::Polygon { .. } => geo::Polygon::try_from(&g.value).ok().map(|p| MultiPolygon(vec![p])),
+            geojson::GeometryValue::Polygon { .. } => geo::Polygon::try_from(&g.value)
+                .ok()
+                .map(|p| MultiPolygon(vec![p])),
             _ => MultiPolygon::try_from(&g.value).ok(),
         });
         if let (Some(code), Some(geometry)) = (code, geometry) {

@@ -30,11 +30,17 @@ impl Plane {
     }
 
     pub fn to_m(&self, c: Coord) -> [f64; 2] {
-        [(c.x - self.lon0) * self.m_per_deg_lon, (c.y - self.lat0) * self.m_per_deg_lat]
+        [
+            (c.x - self.lon0) * self.m_per_deg_lon,
+            (c.y - self.lat0) * self.m_per_deg_lat,
+        ]
     }
 
     pub fn to_deg(&self, p: [f64; 2]) -> Coord {
-        Coord { x: self.lon0 + p[0] / self.m_per_deg_lon, y: self.lat0 + p[1] / self.m_per_deg_lat }
+        Coord {
+            x: self.lon0 + p[0] / self.m_per_deg_lon,
+            y: self.lat0 + p[1] / self.m_per_deg_lat,
+        }
     }
 }
 
@@ -61,7 +67,13 @@ fn clip_half_plane(poly: &[[f64; 2]], s: [f64; 2], n: [f64; 2]) -> Vec<[f64; 2]>
 /// The Voronoi cell of every seed (metres), each bounded by the square `[-half, half]^2` around
 /// its seed's plane origin.
 pub fn cells(seeds: &[[f64; 2]], bound: ([f64; 2], [f64; 2])) -> Vec<Vec<[f64; 2]>> {
-    let tree = RTree::bulk_load(seeds.iter().enumerate().map(|(i, &s)| GeomWithData::new(s, i)).collect());
+    let tree = RTree::bulk_load(
+        seeds
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| GeomWithData::new(s, i))
+            .collect(),
+    );
     let (lo, hi) = bound;
     seeds
         .iter()
@@ -88,7 +100,10 @@ pub fn cells(seeds: &[[f64; 2]], bound: ([f64; 2], [f64; 2])) -> Vec<Vec<[f64; 2
 
 /// Round to 1e-7 degrees (about 1 cm): stable bytes in the sample files.
 pub fn round7(c: Coord) -> Coord {
-    Coord { x: (c.x * 1e7).round() / 1e7, y: (c.y * 1e7).round() / 1e7 }
+    Coord {
+        x: (c.x * 1e7).round() / 1e7,
+        y: (c.y * 1e7).round() / 1e7,
+    }
 }
 
 /// Round every coordinate and drop repeated points and rings that collapse.
@@ -106,21 +121,32 @@ pub fn rounded(mp: &MultiPolygon) -> MultiPolygon {
         mp.0.iter()
             .filter_map(|p| {
                 let ext = ring(p.exterior())?;
-                Some(Polygon::new(ext, p.interiors().iter().filter_map(ring).collect()))
+                Some(Polygon::new(
+                    ext,
+                    p.interiors().iter().filter_map(ring).collect(),
+                ))
             })
             .collect(),
     )
 }
 
 /// Tile `parent` with the Voronoi cells of `seeds` (lon/lat), one (possibly empty) piece per seed.
-pub fn tile(parent: &MultiPolygon, seeds: &[Coord], plane: Plane, bound_m: f64) -> Vec<MultiPolygon> {
+pub fn tile(
+    parent: &MultiPolygon,
+    seeds: &[Coord],
+    plane: Plane,
+    bound_m: f64,
+) -> Vec<MultiPolygon> {
     let seeds_m: Vec<[f64; 2]> = seeds.iter().map(|&c| plane.to_m(c)).collect();
     let (mut lo, mut hi) = ([f64::MAX; 2], [f64::MIN; 2]);
     for s in &seeds_m {
         lo = [lo[0].min(s[0]), lo[1].min(s[1])];
         hi = [hi[0].max(s[0]), hi[1].max(s[1])];
     }
-    let bound = ([lo[0] - bound_m, lo[1] - bound_m], [hi[0] + bound_m, hi[1] + bound_m]);
+    let bound = (
+        [lo[0] - bound_m, lo[1] - bound_m],
+        [hi[0] + bound_m, hi[1] + bound_m],
+    );
     cells(&seeds_m, bound)
         .into_iter()
         .map(|cell| {
@@ -145,7 +171,10 @@ mod tests {
             (x: 119.50, y: 31.90), (x: 119.56, y: 31.90), (x: 119.56, y: 31.93), (x: 119.53, y: 31.95), (x: 119.50, y: 31.93), (x: 119.50, y: 31.90),
         ]]);
         let seeds: Vec<Coord> = (0..40)
-            .map(|i| Coord { x: 119.501 + (i as f64 * 0.618_034).fract() * 0.058, y: 31.901 + (i as f64 * 0.414_214).fract() * 0.028 })
+            .map(|i| Coord {
+                x: 119.501 + (i as f64 * 0.618_034).fract() * 0.058,
+                y: 31.901 + (i as f64 * 0.414_214).fract() * 0.028,
+            })
             .collect();
         let pieces = tile(&parent, &seeds, Plane::around(119.5, 31.9), 5000.0);
         let total: f64 = pieces.iter().map(|p| p.unsigned_area()).sum();

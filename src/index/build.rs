@@ -48,7 +48,10 @@ impl Snapshot {
             ..Keys::default()
         };
         for (i, s) in data.stations.iter().enumerate() {
-            keys.stations_in_grid.entry(s.grid_code.clone()).or_default().push(i);
+            keys.stations_in_grid
+                .entry(s.grid_code.clone())
+                .or_default()
+                .push(i);
         }
 
         let member_locations: Vec<Option<Point>> = data
@@ -63,7 +66,11 @@ impl Snapshot {
             .collect();
 
         let mut villages_of_alliance: Vec<Vec<usize>> = vec![Vec::new(); data.alliances.len()];
-        for m in data.members.iter().filter(|m| m.kind == MemberKind::Village) {
+        for m in data
+            .members
+            .iter()
+            .filter(|m| m.kind == MemberKind::Village)
+        {
             let (Some(&a), Some(&v)) = (
                 keys.alliance.get(&m.alliance_id),
                 m.village_code.as_ref().and_then(|c| keys.village.get(c)),
@@ -71,7 +78,10 @@ impl Snapshot {
                 continue;
             };
             villages_of_alliance[a].push(v);
-            let list = keys.alliances_of_village.entry(data.villages[v].code.clone()).or_default();
+            let list = keys
+                .alliances_of_village
+                .entry(data.villages[v].code.clone())
+                .or_default();
             if !list.contains(&a) {
                 list.push(a);
             }

@@ -89,3 +89,27 @@ impl Index {
         self.current.store(Arc::new(snapshot));
     }
 }
+
+impl Snapshot {
+    /// The bounding box of a layer's geometries, from its R-tree root; `None` when it has none.
+    pub fn extent(&self, layer: crate::model::Layer) -> Option<crate::model::Bbox> {
+        use crate::model::Layer;
+        let envelope = match layer {
+            Layer::Towns => (self.towns.size() > 0).then(|| self.towns.root().envelope()),
+            Layer::Villages => (self.villages.size() > 0).then(|| self.villages.root().envelope()),
+            Layer::Grids => (self.grids.size() > 0).then(|| self.grids.root().envelope()),
+            Layer::Alliances => {
+                (self.alliances.size() > 0).then(|| self.alliances.root().envelope())
+            }
+            Layer::Stations => (self.stations.size() > 0).then(|| self.stations.root().envelope()),
+            Layer::Members => (self.members.size() > 0).then(|| self.members.root().envelope()),
+        }?;
+        let (lo, hi) = (envelope.lower(), envelope.upper());
+        Some(crate::model::Bbox {
+            min_lon: lo[0],
+            min_lat: lo[1],
+            max_lon: hi[0],
+            max_lat: hi[1],
+        })
+    }
+}

@@ -59,9 +59,15 @@ fn areas_in<'a>(
 impl Snapshot {
     pub fn locate(&self, p: Point) -> Location<'_> {
         let d = &self.data;
-        let town = containing(&self.towns, p, |i| (&d.towns[i].geometry, d.towns[i].code.as_str()));
-        let village = containing(&self.villages, p, |i| (&d.villages[i].geometry, d.villages[i].code.as_str()));
-        let grid = containing(&self.grids, p, |i| (&d.grids[i].geometry, d.grids[i].code.as_str()));
+        let town = containing(&self.towns, p, |i| {
+            (&d.towns[i].geometry, d.towns[i].code.as_str())
+        });
+        let village = containing(&self.villages, p, |i| {
+            (&d.villages[i].geometry, d.villages[i].code.as_str())
+        });
+        let grid = containing(&self.grids, p, |i| {
+            (&d.grids[i].geometry, d.grids[i].code.as_str())
+        });
         let grid = grid.map(|i| &d.grids[i]);
         let village = village.map(|i| &d.villages[i]);
         let stations = grid
@@ -100,7 +106,10 @@ impl Snapshot {
             return best;
         }
         let limit = max_distance_m.unwrap_or(f64::INFINITY);
-        for (item, chord2) in self.stations_ecef.nearest_neighbor_iter_with_distance_2(ecef_m(p)) {
+        for (item, chord2) in self
+            .stations_ecef
+            .nearest_neighbor_iter_with_distance_2(ecef_m(p))
+        {
             let chord = chord2.sqrt() - CHORD_SLACK_M;
             if chord > limit || (best.len() == k && chord > best[k - 1].distance_m) {
                 break;
@@ -113,9 +122,16 @@ impl Snapshot {
             if distance_m > limit {
                 continue;
             }
-            let at = best.partition_point(|b| (b.distance_m, b.station.id) < (distance_m, station.id));
+            let at =
+                best.partition_point(|b| (b.distance_m, b.station.id) < (distance_m, station.id));
             if at < k {
-                best.insert(at, Nearby { station, distance_m });
+                best.insert(
+                    at,
+                    Nearby {
+                        station,
+                        distance_m,
+                    },
+                );
                 best.truncate(k);
             }
         }
@@ -129,15 +145,30 @@ impl Snapshot {
         let Some(b) = bbox else {
             return (0..d.count(layer)).collect();
         };
-        let rect = Rect::new(coord! { x: b.min_lon, y: b.min_lat }, coord! { x: b.max_lon, y: b.max_lat });
+        let rect = Rect::new(
+            coord! { x: b.min_lon, y: b.min_lat },
+            coord! { x: b.max_lon, y: b.max_lat },
+        );
         let aabb = AABB::from_corners([b.min_lon, b.min_lat], [b.max_lon, b.max_lat]);
         let mut out: Vec<usize> = match layer {
             Layer::Towns => areas_in(&self.towns, aabb, &rect, &|i| Some(&d.towns[i].geometry)),
-            Layer::Villages => areas_in(&self.villages, aabb, &rect, &|i| Some(&d.villages[i].geometry)),
+            Layer::Villages => areas_in(&self.villages, aabb, &rect, &|i| {
+                Some(&d.villages[i].geometry)
+            }),
             Layer::Grids => areas_in(&self.grids, aabb, &rect, &|i| Some(&d.grids[i].geometry)),
-            Layer::Alliances => areas_in(&self.alliances, aabb, &rect, &|i| self.alliance_footprint(i)),
-            Layer::Stations => self.stations.locate_in_envelope(aabb).map(|item| item.data).collect(),
-            Layer::Members => self.members.locate_in_envelope(aabb).map(|item| item.data).collect(),
+            Layer::Alliances => areas_in(&self.alliances, aabb, &rect, &|i| {
+                self.alliance_footprint(i)
+            }),
+            Layer::Stations => self
+                .stations
+                .locate_in_envelope(aabb)
+                .map(|item| item.data)
+                .collect(),
+            Layer::Members => self
+                .members
+                .locate_in_envelope(aabb)
+                .map(|item| item.data)
+                .collect(),
         };
         out.sort_unstable();
         out
@@ -196,7 +227,11 @@ mod tests {
             })
             .map(|s| s.id);
         assert_eq!(degree_nearest, Some(2));
-        let got: Vec<u64> = snap.nearest(q, 2, None, None).iter().map(|n| n.station.id).collect();
+        let got: Vec<u64> = snap
+            .nearest(q, 2, None, None)
+            .iter()
+            .map(|n| n.station.id)
+            .collect();
         assert_eq!(got, vec![1, 2]);
         let d = snap.nearest(q, 1, None, None)[0].distance_m;
         assert!((d - 944.9).abs() < 1.0, "{d}");
@@ -206,11 +241,19 @@ mod tests {
     fn equal_distances_are_ordered_by_id() {
         let q = Point::new(119.5, 32.0);
         let data = Dataset {
-            stations: vec![station(9, 119.5, 32.001), station(3, 119.5, 32.001), station(5, 119.5, 31.999)],
+            stations: vec![
+                station(9, 119.5, 32.001),
+                station(3, 119.5, 32.001),
+                station(5, 119.5, 31.999),
+            ],
             ..Dataset::default()
         };
         let snap = Snapshot::build(data);
-        let got: Vec<u64> = snap.nearest(q, 2, None, None).iter().map(|n| n.station.id).collect();
+        let got: Vec<u64> = snap
+            .nearest(q, 2, None, None)
+            .iter()
+            .map(|n| n.station.id)
+            .collect();
         // 32.001 and 31.999 differ on the ellipsoid by centimetres; the two at 32.001 tie exactly.
         let d_north = distance_m(q, Point::new(119.5, 32.001));
         let d_south = distance_m(q, Point::new(119.5, 31.999));
@@ -233,6 +276,9 @@ mod tests {
         let snap = Snapshot::build(data);
         assert_eq!(snap.nearest(q, 5, Some(1000.0), None).len(), 1);
         let med = snap.nearest(q, 5, None, Some(Service::Mediation));
-        assert_eq!(med.iter().map(|n| n.station.id).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(
+            med.iter().map(|n| n.station.id).collect::<Vec<_>>(),
+            vec![2]
+        );
     }
 }

@@ -8,8 +8,8 @@ use geojson::{Feature, GeometryValue, JsonObject, JsonValue, feature::Id};
 use serde_json::json;
 
 use super::{
-    Alliance, Grid, Layer, LayerData, Member, MemberKind, Personal, Problem, Service, Station, Town,
-    ValidationReport, Village,
+    Alliance, Grid, Layer, LayerData, Member, MemberKind, Personal, Problem, Service, Station,
+    Town, ValidationReport, Village,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,8 +109,14 @@ pub fn layer_features(data: &LayerData) -> Vec<Feature> {
     match data {
         LayerData::Towns(v) => v.iter().map(town_feature).collect(),
         LayerData::Villages(v) => v.iter().map(village_feature).collect(),
-        LayerData::Grids(v) => v.iter().map(|g| grid_feature(g, Visibility::Full)).collect(),
-        LayerData::Stations(v) => v.iter().map(|s| station_feature(s, Visibility::Full)).collect(),
+        LayerData::Grids(v) => v
+            .iter()
+            .map(|g| grid_feature(g, Visibility::Full))
+            .collect(),
+        LayerData::Stations(v) => v
+            .iter()
+            .map(|s| station_feature(s, Visibility::Full))
+            .collect(),
         LayerData::Alliances(v) => v.iter().map(|a| alliance_feature(a, None)).collect(),
         LayerData::Members(v) => v.iter().map(|m| member_feature(m, None)).collect(),
     }
@@ -179,10 +185,15 @@ impl<'a> Props<'a> {
 
 fn check_ring(ring: &[geojson::Position], what: &str) -> FieldResult<()> {
     if ring.len() < 4 {
-        return Err(format!("{what} has {} positions; a ring needs at least 4", ring.len()));
+        return Err(format!(
+            "{what} has {} positions; a ring needs at least 4",
+            ring.len()
+        ));
     }
     if ring.first().map(|p| p.as_slice()) != ring.last().map(|p| p.as_slice()) {
-        return Err(format!("{what} is not closed: its last position must repeat its first"));
+        return Err(format!(
+            "{what} is not closed: its last position must repeat its first"
+        ));
     }
     if ring.iter().any(|p| p.len() < 2) {
         return Err(format!("{what} has a position with fewer than 2 numbers"));
@@ -191,7 +202,15 @@ fn check_ring(ring: &[geojson::Position], what: &str) -> FieldResult<()> {
 }
 
 fn ring(positions: &[geojson::Position]) -> LineString {
-    LineString(positions.iter().map(|p| Coord { x: p.as_slice()[0], y: p.as_slice()[1] }).collect())
+    LineString(
+        positions
+            .iter()
+            .map(|p| Coord {
+                x: p.as_slice()[0],
+                y: p.as_slice()[1],
+            })
+            .collect(),
+    )
 }
 
 fn polygon(rings: &[Vec<geojson::Position>], part: usize) -> FieldResult<Polygon> {
@@ -202,12 +221,17 @@ fn polygon(rings: &[Vec<geojson::Position>], part: usize) -> FieldResult<Polygon
     for (i, h) in holes.iter().enumerate() {
         check_ring(h, &format!("polygon {part} hole {i}"))?;
     }
-    Ok(Polygon::new(ring(exterior), holes.iter().map(|h| ring(h)).collect()))
+    Ok(Polygon::new(
+        ring(exterior),
+        holes.iter().map(|h| ring(h)).collect(),
+    ))
 }
 
 fn area_geometry(f: &Feature) -> FieldResult<MultiPolygon> {
     match f.geometry.as_ref().map(|g| &g.value) {
-        Some(GeometryValue::Polygon { coordinates }) => Ok(MultiPolygon(vec![polygon(coordinates, 0)?])),
+        Some(GeometryValue::Polygon { coordinates }) => {
+            Ok(MultiPolygon(vec![polygon(coordinates, 0)?]))
+        }
         Some(GeometryValue::MultiPolygon { coordinates }) => Ok(MultiPolygon(
             coordinates
                 .iter()
@@ -235,10 +259,22 @@ fn services(p: &Props) -> FieldResult<Vec<Service>> {
     let names: Vec<String> = match p.get("services") {
         Some(JsonValue::Array(items)) => items
             .iter()
-            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| format!("services item {v} is not a string")))
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("services item {v} is not a string"))
+            })
             .collect::<FieldResult<_>>()?,
-        Some(JsonValue::String(s)) => s.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
-        Some(other) => return Err(format!("property 'services' must be an array of strings, got {other}")),
+        Some(JsonValue::String(s)) => s
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(other) => {
+            return Err(format!(
+                "property 'services' must be an array of strings, got {other}"
+            ));
+        }
         None => return Err("property 'services' is missing".into()),
     };
     let mut out = names
@@ -259,7 +295,10 @@ fn feature_label(f: &Feature, index: usize) -> String {
     let props = f.properties.as_ref();
     for key in ["code", "id"] {
         if let Some(v) = props.and_then(|p| p.get(key)).filter(|v| !v.is_null()) {
-            return v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            return v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
         }
     }
     match &f.id {
@@ -271,12 +310,18 @@ fn feature_label(f: &Feature, index: usize) -> String {
 
 fn read_feature(layer: Layer, f: &Feature) -> FieldResult<LayerData> {
     let empty = JsonObject::new();
-    let p = Props { props: f.properties.as_ref().unwrap_or(&empty) };
+    let p = Props {
+        props: f.properties.as_ref().unwrap_or(&empty),
+    };
     let num_id = || -> FieldResult<u64> {
         match (&f.id, p.get("id")) {
             (_, Some(_)) => p.u64("id"),
-            (Some(Id::Number(n)), None) => n.as_u64().ok_or_else(|| format!("id {n} must be a whole number >= 0")),
-            (Some(Id::String(s)), None) => s.parse().map_err(|_| format!("id '{s}' must be a whole number")),
+            (Some(Id::Number(n)), None) => n
+                .as_u64()
+                .ok_or_else(|| format!("id {n} must be a whole number >= 0")),
+            (Some(Id::String(s)), None) => s
+                .parse()
+                .map_err(|_| format!("id '{s}' must be a whole number")),
             (None, None) => Err("property 'id' is missing".into()),
         }
     };
@@ -348,9 +393,12 @@ pub fn read_layer(layer: Layer, text: &str) -> Result<LayerData, ValidationRepor
     let fail = |id: String, message: String| ValidationReport {
         problems: vec![Problem { layer, id, message }],
     };
-    let collection: geojson::FeatureCollection = text
-        .parse()
-        .map_err(|e| fail("file".into(), format!("not a GeoJSON FeatureCollection: {e}")))?;
+    let collection: geojson::FeatureCollection = text.parse().map_err(|e| {
+        fail(
+            "file".into(),
+            format!("not a GeoJSON FeatureCollection: {e}"),
+        )
+    })?;
     let mut out = LayerData::empty(layer);
     let mut report = ValidationReport::default();
     for (i, f) in collection.features.iter().enumerate() {

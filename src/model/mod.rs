@@ -234,12 +234,19 @@ pub struct Bbox {
 impl Bbox {
     /// A validated box: finite, inside the WGS84 domain, min <= max on both axes.
     pub fn new(min_lon: f64, min_lat: f64, max_lon: f64, max_lat: f64) -> Result<Bbox, String> {
-        if !(validate::lon_lat_in_range(min_lon, min_lat) && validate::lon_lat_in_range(max_lon, max_lat)) {
+        if !(validate::lon_lat_in_range(min_lon, min_lat)
+            && validate::lon_lat_in_range(max_lon, max_lat))
+        {
             return Err("corners must be finite lon in -180..180 and lat in -90..90".into());
         }
         if min_lon > max_lon || min_lat > max_lat {
             return Err("give min_lon,min_lat,max_lon,max_lat with min <= max (boxes across the antimeridian are not supported)".into());
         }
-        Ok(Bbox { min_lon, min_lat, max_lon, max_lat })
+        Ok(Bbox {
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+        })
     }
 }

@@ -6,7 +6,9 @@ use std::fmt;
 
 use geo::{CoordsIter, MultiPolygon, Point, Validation};
 
-use super::{CodeLevel, Dataset, Layer, MemberKind, code_level, grid_village_code, village_town_code};
+use super::{
+    CodeLevel, Dataset, Layer, MemberKind, code_level, grid_village_code, village_town_code,
+};
 
 /// One broken rule: `layer` feature `id` has `message`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -58,19 +60,29 @@ impl fmt::Display for ValidationReport {
 
 /// Longitude/latitude inside the WGS84 domain, as finite numbers.
 pub(crate) fn lon_lat_in_range(lon: f64, lat: f64) -> bool {
-    lon.is_finite() && lat.is_finite() && (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat)
+    lon.is_finite()
+        && lat.is_finite()
+        && (-180.0..=180.0).contains(&lon)
+        && (-90.0..=90.0).contains(&lat)
 }
 
 fn check_area(report: &mut ValidationReport, layer: Layer, id: &str, geometry: &MultiPolygon) {
     if geometry.0.is_empty() {
-        report.push(layer, id, "geometry is empty; give a Polygon or MultiPolygon");
+        report.push(
+            layer,
+            id,
+            "geometry is empty; give a Polygon or MultiPolygon",
+        );
         return;
     }
     if let Some(c) = geometry.coords_iter().find(|c| !lon_lat_in_range(c.x, c.y)) {
         report.push(
             layer,
             id,
-            format!("coordinate ({}, {}) is outside lon -180..180 / lat -90..90; give WGS84 lon/lat", c.x, c.y),
+            format!(
+                "coordinate ({}, {}) is outside lon -180..180 / lat -90..90; give WGS84 lon/lat",
+                c.x, c.y
+            ),
         );
         return;
     }
@@ -84,7 +96,11 @@ fn check_point(report: &mut ValidationReport, layer: Layer, id: impl fmt::Displa
         report.push(
             layer,
             id,
-            format!("point ({}, {}) is outside lon -180..180 / lat -90..90; give WGS84 lon/lat", p.x(), p.y()),
+            format!(
+                "point ({}, {}) is outside lon -180..180 / lat -90..90; give WGS84 lon/lat",
+                p.x(),
+                p.y()
+            ),
         );
     }
 }
@@ -101,11 +117,19 @@ fn check_code(report: &mut ValidationReport, layer: Layer, code: &str, level: Co
     false
 }
 
-fn check_unique<'a>(report: &mut ValidationReport, layer: Layer, keys: impl Iterator<Item = String>) {
+fn check_unique<'a>(
+    report: &mut ValidationReport,
+    layer: Layer,
+    keys: impl Iterator<Item = String>,
+) {
     let mut seen = HashSet::new();
     for key in keys {
         if !seen.insert(key.clone()) {
-            report.push(layer, &key, "appears more than once; codes and ids must be unique");
+            report.push(
+                layer,
+                &key,
+                "appears more than once; codes and ids must be unique",
+            );
         }
     }
 }
@@ -121,7 +145,9 @@ fn is_iso_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         && matches!(s[5..7].parse::<u32>(), Ok(1..=12))
         && matches!(s[8..10].parse::<u32>(), Ok(1..=31))
 }
@@ -138,7 +164,11 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
     }
     let towns: HashSet<&str> = d.towns.iter().map(|t| t.code.as_str()).collect();
 
-    check_unique(&mut r, Layer::Villages, d.villages.iter().map(|v| v.code.clone()));
+    check_unique(
+        &mut r,
+        Layer::Villages,
+        d.villages.iter().map(|v| v.code.clone()),
+    );
     for v in &d.villages {
         if check_code(&mut r, Layer::Villages, &v.code, CodeLevel::Village)
             && !towns.contains(village_town_code(&v.code))
@@ -146,7 +176,10 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
             r.push(
                 Layer::Villages,
                 &v.code,
-                format!("its town {} (the code's first 9 digits) does not exist; import the town first", v.town_code()),
+                format!(
+                    "its town {} (the code's first 9 digits) does not exist; import the town first",
+                    v.town_code()
+                ),
             );
         }
         check_name(&mut r, Layer::Villages, &v.code, &v.name);
@@ -170,21 +203,31 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
             r.push(
                 Layer::Grids,
                 &g.code,
-                format!("households ({}) exceed population ({})", g.households, g.population),
+                format!(
+                    "households ({}) exceed population ({})",
+                    g.households, g.population
+                ),
             );
         }
         check_area(&mut r, Layer::Grids, &g.code, &g.geometry);
     }
     let grids: HashSet<&str> = d.grids.iter().map(|g| g.code.as_str()).collect();
 
-    check_unique(&mut r, Layer::Stations, d.stations.iter().map(|s| s.id.to_string()));
+    check_unique(
+        &mut r,
+        Layer::Stations,
+        d.stations.iter().map(|s| s.id.to_string()),
+    );
     for s in &d.stations {
         check_name(&mut r, Layer::Stations, s.id, &s.name);
         if !grids.contains(s.grid_code.as_str()) {
             r.push(
                 Layer::Stations,
                 s.id,
-                format!("grid_code {} does not exist; give the 15-digit code of the grid it stands in", s.grid_code),
+                format!(
+                    "grid_code {} does not exist; give the 15-digit code of the grid it stands in",
+                    s.grid_code
+                ),
             );
         }
         if s.services.is_empty() {
@@ -197,7 +240,11 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
         check_point(&mut r, Layer::Stations, s.id, s.location);
     }
 
-    check_unique(&mut r, Layer::Alliances, d.alliances.iter().map(|a| a.id.to_string()));
+    check_unique(
+        &mut r,
+        Layer::Alliances,
+        d.alliances.iter().map(|a| a.id.to_string()),
+    );
     for a in &d.alliances {
         check_name(&mut r, Layer::Alliances, a.id, &a.name);
         if !is_iso_date(&a.founded) {
@@ -210,14 +257,21 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
     }
     let alliances: HashSet<u64> = d.alliances.iter().map(|a| a.id).collect();
 
-    check_unique(&mut r, Layer::Members, d.members.iter().map(|m| m.id.to_string()));
+    check_unique(
+        &mut r,
+        Layer::Members,
+        d.members.iter().map(|m| m.id.to_string()),
+    );
     for m in &d.members {
         check_name(&mut r, Layer::Members, m.id, &m.name);
         if !alliances.contains(&m.alliance_id) {
             r.push(
                 Layer::Members,
                 m.id,
-                format!("alliance_id {} does not exist; import the alliance first", m.alliance_id),
+                format!(
+                    "alliance_id {} does not exist; import the alliance first",
+                    m.alliance_id
+                ),
             );
         }
         match (&m.village_code, m.kind) {
@@ -317,7 +371,10 @@ mod tests {
         let mut d = tiny();
         d.towns[0].geometry = square(119.5, 95.0, 0.1);
         let r = validate_dataset(&d);
-        assert!(r.problems[0].message.contains("outside lon -180..180"), "{r}");
+        assert!(
+            r.problems[0].message.contains("outside lon -180..180"),
+            "{r}"
+        );
     }
 
     #[test]

@@ -13,14 +13,20 @@ pub fn encode(geometry: &Geometry) -> Vec<u8> {
     out.extend_from_slice(b"GP");
     out.push(0); // version 1
     // bit 0: little endian; bits 1-3: envelope 1 = [minx, maxx, miny, maxy].
-    out.push(if rect.is_some() { 0b0000_0011 } else { 0b0001_0001 });
+    out.push(if rect.is_some() {
+        0b0000_0011
+    } else {
+        0b0001_0001
+    });
     out.extend_from_slice(&SRS_WGS84.to_le_bytes());
     if let Some(r) = rect {
         for v in [r.min().x, r.max().x, r.min().y, r.max().y] {
             out.extend_from_slice(&v.to_le_bytes());
         }
     }
-    let options = wkb::writer::WriteOptions { endianness: wkb::Endianness::LittleEndian };
+    let options = wkb::writer::WriteOptions {
+        endianness: wkb::Endianness::LittleEndian,
+    };
     // Writing into a Vec cannot fail for the geometry types we store.
     let _ = wkb::writer::write_geometry(&mut out, geometry, &options);
     out

@@ -80,15 +80,28 @@ impl GeoPackage {
         let path = path.as_ref().to_path_buf();
         let err = |e: rusqlite::Error| Error::store(path.display().to_string(), e);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.display().to_string(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
         }
         let mut conn = Connection::open(&path).map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;").map_err(err)?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(err)?;
-        let app_id: i64 = tx.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(err)?;
+        conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")
+            .map_err(err)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let app_id: i64 = tx
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(err)?;
         let tables: i64 = tx
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
             .map_err(err)?;
         if tables > 0 && app_id != 1_196_444_487 {
             return Err(Error::store(
@@ -99,7 +112,10 @@ impl GeoPackage {
         tx.execute_batch(GPKG_CORE).map_err(err)?;
         tx.execute_batch(GRIDMAP_TABLES).map_err(err)?;
         tx.commit().map_err(err)?;
-        Ok(GeoPackage { path, conn: Mutex::new(conn) })
+        Ok(GeoPackage {
+            path,
+            conn: Mutex::new(conn),
+        })
     }
 
     fn err(&self, e: impl std::fmt::Display) -> Error {
@@ -107,7 +123,9 @@ impl GeoPackage {
     }
 
     fn connection(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
-        self.conn.lock().map_err(|_| self.err("connection lock poisoned by an earlier panic"))
+        self.conn
+            .lock()
+            .map_err(|_| self.err("connection lock poisoned by an earlier panic"))
     }
 }
 
@@ -123,7 +141,9 @@ impl Store for GeoPackage {
 
     fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary> {
         let mut conn = self.connection()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.err(e))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
         let current = read_dataset(&tx).map_err(|e| self.err(e))?;
         let (after, summary) = plan_import(current, data.clone(), replace)?;
         write_rows(&tx, &data, replace, progress).map_err(|e| self.err(e))?;
@@ -138,10 +158,13 @@ impl Store for GeoPackage {
             return Err(Error::Invalid(report));
         }
         let mut conn = self.connection()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| self.err(e))?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
         // Children first, so a reader never sees a dangling reference mid-transaction.
         for layer in Layer::ALL.iter().rev() {
-            tx.execute(&format!("DELETE FROM {}", layer.name()), []).map_err(|e| self.err(e))?;
+            tx.execute(&format!("DELETE FROM {}", layer.name()), [])
+                .map_err(|e| self.err(e))?;
         }
         let total: usize = Layer::ALL.iter().map(|&l| data.count(l)).sum();
         let mut done = 0;
@@ -149,7 +172,8 @@ impl Store for GeoPackage {
             let rows = data.layer(layer);
             let n = rows.len();
             let offset = done;
-            write_rows(&tx, &rows, true, &|i, _| progress(offset + i, total)).map_err(|e| self.err(e))?;
+            write_rows(&tx, &rows, true, &|i, _| progress(offset + i, total))
+                .map_err(|e| self.err(e))?;
             update_extent(&tx, data, layer).map_err(|e| self.err(e))?;
             done += n;
         }
@@ -161,16 +185,41 @@ impl Store for GeoPackage {
 fn update_extent(conn: &Connection, data: &Dataset, layer: Layer) -> rusqlite::Result<()> {
     use geo::BoundingRect;
     let rects: Vec<geo::Rect> = match layer {
-        Layer::Towns => data.towns.iter().filter_map(|f| f.geometry.bounding_rect()).collect(),
-        Layer::Villages => data.villages.iter().filter_map(|f| f.geometry.bounding_rect()).collect(),
-        Layer::Grids => data.grids.iter().filter_map(|f| f.geometry.bounding_rect()).collect(),
-        Layer::Stations => data.stations.iter().map(|f| f.location.bounding_rect()).collect(),
-        Layer::Members => data.members.iter().filter_map(|f| f.location.map(|p| p.bounding_rect())).collect(),
+        Layer::Towns => data
+            .towns
+            .iter()
+            .filter_map(|f| f.geometry.bounding_rect())
+            .collect(),
+        Layer::Villages => data
+            .villages
+            .iter()
+            .filter_map(|f| f.geometry.bounding_rect())
+            .collect(),
+        Layer::Grids => data
+            .grids
+            .iter()
+            .filter_map(|f| f.geometry.bounding_rect())
+            .collect(),
+        Layer::Stations => data
+            .stations
+            .iter()
+            .map(|f| f.location.bounding_rect())
+            .collect(),
+        Layer::Members => data
+            .members
+            .iter()
+            .filter_map(|f| f.location.map(|p| p.bounding_rect()))
+            .collect(),
         Layer::Alliances => Vec::new(),
     };
     let extent = rects.iter().fold(None, |acc: Option<[f64; 4]>, r| {
         let [a, b, c, d] = acc.unwrap_or([f64::MAX, f64::MAX, f64::MIN, f64::MIN]);
-        Some([a.min(r.min().x), b.min(r.min().y), c.max(r.max().x), d.max(r.max().y)])
+        Some([
+            a.min(r.min().x),
+            b.min(r.min().y),
+            c.max(r.max().x),
+            d.max(r.max().y),
+        ])
     });
     let [min_x, min_y, max_x, max_y] = match extent {
         Some(e) => e.map(Some),

@@ -6,11 +6,16 @@ use rusqlite::{Connection, Row, params};
 use super::Progress;
 use super::blob::{decode, encode};
 use crate::model::{
-    Alliance, Dataset, Grid, LayerData, Member, MemberKind, Personal, Service, Station, Town, Village,
+    Alliance, Dataset, Grid, LayerData, Member, MemberKind, Personal, Service, Station, Town,
+    Village,
 };
 
 fn bad(column: usize, what: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Blob, what.to_string().into())
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Blob,
+        what.to_string().into(),
+    )
 }
 
 fn area(row: &Row, i: usize) -> rusqlite::Result<MultiPolygon> {
@@ -31,7 +36,11 @@ fn point(row: &Row, i: usize) -> rusqlite::Result<Option<Point>> {
     }
 }
 
-fn all<T>(conn: &Connection, sql: &str, f: impl Fn(&Row) -> rusqlite::Result<T>) -> rusqlite::Result<Vec<T>> {
+fn all<T>(
+    conn: &Connection,
+    sql: &str,
+    f: impl Fn(&Row) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map([], |r| f(r))?;
     rows.collect()
@@ -39,23 +48,31 @@ fn all<T>(conn: &Connection, sql: &str, f: impl Fn(&Row) -> rusqlite::Result<T>)
 
 pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
     Ok(Dataset {
-        towns: all(conn, "SELECT geom, code, name, mca_code, kind FROM towns ORDER BY code", |r| {
-            Ok(Town {
-                geometry: area(r, 0)?,
-                code: r.get(1)?,
-                name: r.get(2)?,
-                mca_code: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                kind: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            })
-        })?,
-        villages: all(conn, "SELECT geom, code, name, kind FROM villages ORDER BY code", |r| {
-            Ok(Village {
-                geometry: area(r, 0)?,
-                code: r.get(1)?,
-                name: r.get(2)?,
-                kind: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-            })
-        })?,
+        towns: all(
+            conn,
+            "SELECT geom, code, name, mca_code, kind FROM towns ORDER BY code",
+            |r| {
+                Ok(Town {
+                    geometry: area(r, 0)?,
+                    code: r.get(1)?,
+                    name: r.get(2)?,
+                    mca_code: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    kind: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                })
+            },
+        )?,
+        villages: all(
+            conn,
+            "SELECT geom, code, name, kind FROM villages ORDER BY code",
+            |r| {
+                Ok(Village {
+                    geometry: area(r, 0)?,
+                    code: r.get(1)?,
+                    name: r.get(2)?,
+                    kind: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                })
+            },
+        )?,
         grids: all(
             conn,
             "SELECT geom, code, name, households, population, worker_name, worker_phone FROM grids ORDER BY code",
@@ -66,7 +83,10 @@ pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
                     name: r.get(2)?,
                     households: r.get(3)?,
                     population: r.get(4)?,
-                    worker: Personal { name: r.get(5)?, phone: r.get(6)? },
+                    worker: Personal {
+                        name: r.get(5)?,
+                        phone: r.get(6)?,
+                    },
                 })
             },
         )?,
@@ -86,14 +106,18 @@ pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
                 })
             },
         )?,
-        alliances: all(conn, "SELECT fid, name, theme, founded FROM alliances ORDER BY fid", |r| {
-            Ok(Alliance {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                theme: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                founded: r.get(3)?,
-            })
-        })?,
+        alliances: all(
+            conn,
+            "SELECT fid, name, theme, founded FROM alliances ORDER BY fid",
+            |r| {
+                Ok(Alliance {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    theme: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    founded: r.get(3)?,
+                })
+            },
+        )?,
         members: all(
             conn,
             "SELECT geom, fid, alliance_id, kind, name, village_code FROM members ORDER BY fid",
@@ -116,7 +140,12 @@ pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
 const PROGRESS_EVERY: usize = 1_000;
 
 /// Upsert (or, with `replace`, delete and insert) one layer's rows. The caller owns the transaction.
-pub fn write_rows(conn: &Connection, data: &LayerData, replace: bool, progress: Progress) -> rusqlite::Result<()> {
+pub fn write_rows(
+    conn: &Connection,
+    data: &LayerData,
+    replace: bool,
+    progress: Progress,
+) -> rusqlite::Result<()> {
     let table = data.layer().name();
     if replace {
         conn.execute(&format!("DELETE FROM {table}"), [])?;
@@ -134,7 +163,13 @@ pub fn write_rows(conn: &Connection, data: &LayerData, replace: bool, progress: 
                  ON CONFLICT(code) DO UPDATE SET geom = ?1, name = ?3, mca_code = ?4, kind = ?5",
             )?;
             for (i, t) in v.iter().enumerate() {
-                stmt.execute(params![encode(&t.geometry.clone().into()), t.code, t.name, t.mca_code, t.kind])?;
+                stmt.execute(params![
+                    encode(&t.geometry.clone().into()),
+                    t.code,
+                    t.name,
+                    t.mca_code,
+                    t.kind
+                ])?;
                 tick(i);
             }
         }
@@ -144,7 +179,13 @@ pub fn write_rows(conn: &Connection, data: &LayerData, replace: bool, progress: 
                  ON CONFLICT(code) DO UPDATE SET geom = ?1, town_code = ?3, name = ?4, kind = ?5",
             )?;
             for (i, f) in v.iter().enumerate() {
-                stmt.execute(params![encode(&f.geometry.clone().into()), f.code, f.town_code(), f.name, f.kind])?;
+                stmt.execute(params![
+                    encode(&f.geometry.clone().into()),
+                    f.code,
+                    f.town_code(),
+                    f.name,
+                    f.kind
+                ])?;
                 tick(i);
             }
         }

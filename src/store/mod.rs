@@ -56,7 +56,12 @@ pub fn redact(location: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &location[scheme + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &location[..scheme + 3], &userinfo[..colon], &location[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &location[..scheme + 3],
+                    &userinfo[..colon],
+                    &location[at..]
+                ),
                 None => location.to_string(),
             }
         }
@@ -65,7 +70,11 @@ pub fn redact(location: &str) -> String {
 }
 
 /// The dataset after an import, validated, with the counts of what changes. Shared by backends.
-pub fn plan_import(mut current: Dataset, data: LayerData, replace: bool) -> Result<(Dataset, ImportSummary)> {
+pub fn plan_import(
+    mut current: Dataset,
+    data: LayerData,
+    replace: bool,
+) -> Result<(Dataset, ImportSummary)> {
     let layer = data.layer();
     let before = keys(&current.layer(layer));
     let incoming = keys(&data);
@@ -79,7 +88,11 @@ pub fn plan_import(mut current: Dataset, data: LayerData, replace: bool) -> Resu
         layer: Some(layer),
         inserted: incoming.len() - updated,
         updated,
-        deleted: if replace { before.iter().filter(|k| !incoming.contains(*k)).count() } else { 0 },
+        deleted: if replace {
+            before.iter().filter(|k| !incoming.contains(*k)).count()
+        } else {
+            0
+        },
     };
     Ok((current, summary))
 }
@@ -101,8 +114,14 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact("postgres://gm:s3cret@db:5432/gridmap"), "postgres://gm:***@db:5432/gridmap");
-        assert_eq!(redact("postgres://gm@db/gridmap"), "postgres://gm@db/gridmap");
+        assert_eq!(
+            redact("postgres://gm:s3cret@db:5432/gridmap"),
+            "postgres://gm:***@db:5432/gridmap"
+        );
+        assert_eq!(
+            redact("postgres://gm@db/gridmap"),
+            "postgres://gm@db/gridmap"
+        );
         assert_eq!(redact("data/gridmap.gpkg"), "data/gridmap.gpkg");
     }
 }

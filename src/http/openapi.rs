@@ -1,0 +1,157 @@
+//! GET /openapi.json: the OpenAPI 3.1 description of every endpoint, written out by hand so it
+//! stays readable; a test checks that every route the router serves is described here.
+
+use axum::Json;
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+
+use super::features::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::queries::MAX_K;
+
+fn query(name: &str, description: &str, schema: Value, required: bool) -> Value {
+    json!({"name": name, "in": "query", "required": required, "description": description, "schema": schema})
+}
+
+fn path(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
+}
+
+fn ok(description: &str, media: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {media: {"schema": schema}}})
+}
+
+fn error_ref() -> Value {
+    json!({"description": "Bad input or unknown resource", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn get(summary: &str, tag: &str, parameters: Vec<Value>, response: Value) -> Value {
+    json!({"get": {
+        "summary": summary, "tags": [tag], "parameters": parameters,
+        "responses": {"200": response, "400": error_ref(), "404": error_ref()},
+    }})
+}
+
+fn lon_lat_crs() -> Vec<Value> {
+    vec![
+        query(
+            "lon",
+            "Longitude in degrees (-180..180)",
+            json!({"type": "number", "minimum": -180, "maximum": 180}),
+            true,
+        ),
+        query(
+            "lat",
+            "Latitude in degrees (-90..90)",
+            json!({"type": "number", "minimum": -90, "maximum": 90}),
+            true,
+        ),
+        query(
+            "crs",
+            "CRS of lon/lat and of the answer: wgs84 (default) or gcj02 (AMap, Tencent, WeChat)",
+            json!({"type": "string", "enum": ["wgs84", "gcj02"], "default": "wgs84"}),
+            false,
+        ),
+    ]
+}
+
+pub fn spec(server_url: &str) -> Value {
+    let collection_id = path(
+        "collectionId",
+        "towns, villages, grids, stations, alliances or members",
+    );
+    let object = json!({"type": "object"});
+    let geojson = "application/geo+json";
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "gridmap",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Grid governance service: spatial queries and OGC API - Features over towns, villages, grids, grid posts and functional alliances. Coordinates are WGS84 lon/lat unless crs=gcj02; distances are geodesic metres on the WGS84 ellipsoid.",
+            "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"},
+        },
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/": get("Landing page", "OGC API - Features", vec![], ok("Links to the API", "application/json", object.clone())),
+            "/conformance": get("Conformance classes", "OGC API - Features", vec![], ok("conformsTo", "application/json", object.clone())),
+            "/collections": get("Feature collections", "OGC API - Features",
+                vec![query("f", "Format: json", json!({"type": "string", "enum": ["json"]}), false)],
+                ok("Collections", "application/json", object.clone())),
+            "/collections/{collectionId}": get("One collection", "OGC API - Features",
+                vec![collection_id.clone()], ok("The collection", "application/json", object.clone())),
+            "/collections/{collectionId}/items": get("Features of a collection", "OGC API - Features",
+                vec![
+                    collection_id.clone(),
+                    query("bbox", "min_lon,min_lat,max_lon,max_lat (CRS84)", json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6}), false),
+                    query("limit", &format!("Page size; larger values are served at {MAX_LIMIT}"), json!({"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT}), false),
+                    query("offset", "Features to skip", json!({"type": "integer", "minimum": 0, "default": 0}), false),
+                    json!({"name": "properties", "in": "query", "required": false, "style": "form", "explode": true,
+                        "description": "Equality filters on public properties, e.g. town_code=321181001 or services=mediation",
+                        "schema": {"type": "object", "additionalProperties": {"type": "string"}}}),
+                ],
+                ok("A GeoJSON FeatureCollection with numberMatched, numberReturned and next links", geojson, object.clone())),
+            "/collections/{collectionId}/items/{featureId}": get("One feature", "OGC API - Features",
+                vec![collection_id, path("featureId", "The code (towns, villages, grids) or numeric id")],
+                ok("A GeoJSON Feature", geojson, object.clone())),
+            "/locate": get("Town, village, grid, stations and alliances at a point", "Queries",
+                lon_lat_crs(), ok("What contains the point and who serves it", "application/json", {
+                    let unit = json!({"type": ["object", "null"], "properties": {"code": {"type": "string"}, "name": {"type": "string"}}});
+                    json!({"type": "object", "properties": {
+                        "query": object, "town": unit, "village": unit, "grid": unit,
+                        "stations": {"type": "array"}, "nearest_station": {"type": ["object", "null"]},
+                        "alliances": {"type": "array"},
+                    }})
+                })),
+            "/nearest": get("Nearest stations by geodesic distance", "Queries",
+                {
+                    let mut p = lon_lat_crs();
+                    p.push(query("k", "How many stations", json!({"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5}), false));
+                    p.push(query("max_distance_m", "Only stations within this many metres", json!({"type": "number", "minimum": 0}), false));
+                    p.push(query("service", "Only stations offering this service", json!({"type": "string", "enum": ["policy", "mediation", "relief", "civility"]}), false));
+                    p
+                },
+                ok("A GeoJSON FeatureCollection, nearest first, each with distance_m and rank", geojson, object.clone())),
+            "/health": get("Liveness and feature counts", "Service", vec![], ok("Status", "application/json", object.clone())),
+            "/openapi.json": get("This document", "Service", vec![], ok("OpenAPI 3.1", "application/vnd.oai.openapi+json;version=3.1", object)),
+        },
+        "components": {"schemas": {"Error": {
+            "type": "object", "required": ["error", "message"],
+            "properties": {
+                "error": {"type": "string", "description": "Machine-readable code, e.g. invalid_parameter, not_found"},
+                "message": {"type": "string", "description": "What was wrong and how to fix it"},
+            },
+        }}},
+    })
+}
+
+/// GET /openapi.json
+pub async fn document(headers: HeaderMap) -> Json<Value> {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    Json(spec(&format!("http://{host}")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_route_is_described() {
+        let doc = super::spec("http://localhost");
+        let router_source = include_str!("mod.rs");
+        let routes: Vec<&str> = router_source
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix(".route(\""))
+            .filter_map(|l| l.split('"').next())
+            .collect();
+        assert!(routes.len() >= 10, "{routes:?}");
+        for route in routes {
+            let openapi_path = route
+                .replace("{collection_id}", "{collectionId}")
+                .replace("{feature_id}", "{featureId}");
+            assert!(
+                doc["paths"].get(&openapi_path).is_some(),
+                "{route} is not in openapi.json"
+            );
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Query-string parsing with errors that name the parameter. Replaces axum's `Query` extractor so
+//! that every rejection uses the `ApiError` JSON format.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use geo::Point;
+
+use super::error::ApiError;
+use crate::geodesy::Crs;
+use crate::model::Bbox;
+
+/// The decoded query string, in order.
+pub struct Params(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .map(Params)
+            .map_err(|e| {
+                ApiError::bad(
+                    "query",
+                    format!("cannot be decoded ({e}); percent-encode the values"),
+                )
+            })
+    }
+}
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Fail on the first parameter not in `allowed`.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
+        match self.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+            Some((k, _)) => Err(ApiError::UnknownParameter {
+                name: k.clone(),
+                allowed: allowed.join(", "),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    pub fn f64(&self, name: &str) -> Result<Option<f64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| ApiError::bad(name, format!("expected a number, got '{v}'")))
+            })
+            .transpose()
+    }
+
+    pub fn required_f64(&self, name: &str, example: &str) -> Result<f64, ApiError> {
+        self.f64(name)?
+            .ok_or_else(|| ApiError::bad(name, format!("is required, e.g. {name}={example}")))
+    }
+
+    /// A whole number in `min..=max`, or `default` when absent.
+    pub fn int(&self, name: &str, min: u64, max: u64, default: u64) -> Result<u64, ApiError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(ApiError::bad(
+                    name,
+                    format!("expected a whole number from {min} to {max}, got '{v}'"),
+                )),
+            },
+        }
+    }
+
+    /// `crs=wgs84|gcj02`, default WGS84.
+    pub fn crs(&self) -> Result<Crs, ApiError> {
+        match self.get("crs") {
+            None => Ok(Crs::Wgs84),
+            Some(v) => Crs::parse(v).ok_or_else(|| {
+                ApiError::bad("crs", format!("'{v}' is not supported; use wgs84 or gcj02"))
+            }),
+        }
+    }
+
+    /// The `lon` and `lat` parameters, range-checked, in the request's CRS.
+    pub fn lon_lat(&self) -> Result<Point, ApiError> {
+        let lon = self.required_f64("lon", "119.58")?;
+        let lat = self.required_f64("lat", "31.99")?;
+        if !(-180.0..=180.0).contains(&lon) {
+            return Err(ApiError::bad(
+                "lon",
+                format!("{lon} is outside -180..180; give longitude in degrees (lon first)"),
+            ));
+        }
+        if !(-90.0..=90.0).contains(&lat) {
+            return Err(ApiError::bad(
+                "lat",
+                format!("{lat} is outside -90..90; give latitude in degrees"),
+            ));
+        }
+        Ok(Point::new(lon, lat))
+    }
+
+    /// `bbox=min_lon,min_lat,max_lon,max_lat` (a 6-number 3D box is accepted, heights ignored).
+    pub fn bbox(&self) -> Result<Option<Bbox>, ApiError> {
+        let Some(raw) = self.get("bbox") else {
+            return Ok(None);
+        };
+        let hint = "give four numbers min_lon,min_lat,max_lon,max_lat, e.g. bbox=119.55,31.97,119.60,32.01";
+        let nums: Vec<f64> = raw
+            .split(',')
+            .map(|s| s.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| {
+                ApiError::bad("bbox", format!("'{raw}' is not a list of numbers; {hint}"))
+            })?;
+        let [a, b, c, d] = match nums[..] {
+            [a, b, c, d] => [a, b, c, d],
+            [a, b, _, c, d, _] => [a, b, c, d],
+            _ => {
+                return Err(ApiError::bad(
+                    "bbox",
+                    format!("has {} numbers; {hint}", nums.len()),
+                ));
+            }
+        };
+        Bbox::new(a, b, c, d)
+            .map(Some)
+            .map_err(|e| ApiError::bad("bbox", e))
+    }
+}

@@ -1,0 +1,114 @@
+//! Point queries for field apps and dispatch: which units contain a point, nearest stations.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use geo::Point;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::params::Params;
+use crate::geodesy::Crs;
+use crate::index::Nearby;
+use crate::model::{Service, Station};
+
+/// Largest `k` for /nearest.
+pub const MAX_K: u64 = 100;
+
+fn station_json(s: &Station, crs: Crs) -> Value {
+    let p = crs.from_wgs84(s.location);
+    let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
+    json!({
+        "id": s.id, "name": s.name, "grid_code": s.grid_code, "services": services,
+        "opening_hours": s.opening_hours, "lon": p.x(), "lat": p.y(),
+    })
+}
+
+/// Metres, rounded to the centimetre (what a geodesic on rounded inputs can honestly promise).
+fn metres(d: f64) -> f64 {
+    (d * 100.0).round() / 100.0
+}
+
+fn nearby_json(n: &Nearby, crs: Crs) -> Value {
+    let mut v = station_json(n.station, crs);
+    v["distance_m"] = json!(metres(n.distance_m));
+    v
+}
+
+fn query_json(p: Point, crs: Crs) -> Value {
+    json!({"lon": p.x(), "lat": p.y(), "crs": crs.name()})
+}
+
+/// GET /locate?lon=&lat=[&crs=]
+pub async fn locate(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
+    params.only(&["lon", "lat", "crs"])?;
+    let crs = params.crs()?;
+    let asked = params.lon_lat()?;
+    let snap = state.index.load();
+    let loc = snap.locate(crs.to_wgs84(asked));
+    Ok(Json(json!({
+        "query": query_json(asked, crs),
+        "town": loc.town.map(|t| json!({"code": t.code, "name": t.name})),
+        "village": loc.village.map(|v| json!({"code": v.code, "name": v.name})),
+        "grid": loc.grid.map(|g| json!({
+            "code": g.code, "name": g.name, "households": g.households, "population": g.population,
+        })),
+        "stations": loc.stations.iter().map(|s| station_json(s, crs)).collect::<Vec<_>>(),
+        "nearest_station": loc.nearest.map(|n| nearby_json(&n, crs)),
+        "alliances": loc.alliances.iter().map(|a| json!({"id": a.id, "name": a.name, "theme": a.theme})).collect::<Vec<_>>(),
+    })))
+}
+
+/// GET /nearest?lon=&lat=[&k=5][&max_distance_m=][&service=][&crs=]
+///
+/// A GeoJSON FeatureCollection of stations, nearest first by geodesic metres (ties by id).
+pub async fn nearest(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
+    params.only(&["lon", "lat", "k", "max_distance_m", "service", "crs"])?;
+    let crs = params.crs()?;
+    let asked = params.lon_lat()?;
+    let k = params.int("k", 1, MAX_K, 5)? as usize;
+    let max_distance_m = params.f64("max_distance_m")?;
+    if max_distance_m.is_some_and(|d| d < 0.0) {
+        return Err(ApiError::bad("max_distance_m", "must be >= 0 (metres)"));
+    }
+    let service = params
+        .get("service")
+        .map(|s| {
+            Service::parse(s).ok_or_else(|| {
+                ApiError::bad(
+                    "service",
+                    format!("'{s}' is unknown; use policy, mediation, relief or civility"),
+                )
+            })
+        })
+        .transpose()?;
+    let snap = state.index.load();
+    let found = snap.nearest(crs.to_wgs84(asked), k, max_distance_m, service);
+    let features: Vec<Value> = found
+        .iter()
+        .enumerate()
+        .map(|(rank, n)| {
+            let mut props = nearby_json(n, crs);
+            props["rank"] = json!(rank + 1);
+            let p = crs.from_wgs84(n.station.location);
+            json!({
+                "type": "Feature", "id": n.station.id,
+                "geometry": {"type": "Point", "coordinates": [p.x(), p.y()]},
+                "properties": props,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "type": "FeatureCollection",
+        "query": query_json(asked, crs),
+        "numberReturned": features.len(),
+        "features": features,
+    })))
+}
