@@ -115,7 +115,7 @@ pub fn rounded(mp: &MultiPolygon) -> MultiPolygon {
                 pts.push(c);
             }
         }
-        (pts.len() >= 4).then(|| LineString(pts))
+        (pts.len() >= 4).then_some(LineString(pts))
     };
     MultiPolygon(
         mp.0.iter()

@@ -117,11 +117,7 @@ fn check_code(report: &mut ValidationReport, layer: Layer, code: &str, level: Co
     false
 }
 
-fn check_unique<'a>(
-    report: &mut ValidationReport,
-    layer: Layer,
-    keys: impl Iterator<Item = String>,
-) {
+fn check_unique(report: &mut ValidationReport, layer: Layer, keys: impl Iterator<Item = String>) {
     let mut seen = HashSet::new();
     for key in keys {
         if !seen.insert(key.clone()) {

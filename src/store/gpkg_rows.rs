@@ -152,7 +152,7 @@ pub fn write_rows(
     }
     let total = data.len();
     let tick = |i: usize| {
-        if (i + 1) % PROGRESS_EVERY == 0 || i + 1 == total {
+        if (i + 1).is_multiple_of(PROGRESS_EVERY) || i + 1 == total {
             progress(i + 1, total);
         }
     };

@@ -1,0 +1,141 @@
+//! The command line as a user meets it: imports that fail validation, export, check.
+
+use std::process::{Command, Output};
+
+use gridmap::store::{GeoPackage, Store};
+
+use crate::common::{bin, sample_state};
+
+fn gridmap(store: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_import_that_breaks_a_rule_names_the_feature_and_changes_nothing() {
+    let (dir, _state) = sample_state();
+    let store = dir.path().join("gridmap.gpkg");
+    let before = GeoPackage::open(&store).unwrap().load().unwrap();
+    let file = dir.path().join("bad.geojson");
+    std::fs::write(
+        &file,
+        r#"{"type":"FeatureCollection","features":[
+        {"type":"Feature","properties":{"code":"321181001001901","name":"新网格","households":10,"population":20},
+         "geometry":{"type":"Polygon","coordinates":[[[119.58,31.99],[119.59,31.99],[119.59,32.0],[119.58,31.99]]]}},
+        {"type":"Feature","properties":{"code":"321181999999001","name":"孤儿网格","households":10,"population":20},
+         "geometry":{"type":"Polygon","coordinates":[[[119.58,31.99],[119.59,31.99],[119.59,32.0],[119.58,31.99]]]}}
+        ]}"#,
+    )
+    .unwrap();
+    let out = gridmap(
+        &store,
+        &["import", "--layer", "grids", file.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("321181999999001") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+    assert_eq!(GeoPackage::open(&store).unwrap().load().unwrap(), before);
+}
+
+#[test]
+fn an_unclosed_ring_is_reported_before_anything_is_written() {
+    let (dir, _state) = sample_state();
+    let store = dir.path().join("gridmap.gpkg");
+    let file = dir.path().join("open.geojson");
+    std::fs::write(
+        &file,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"321181001","name":"x"},
+         "geometry":{"type":"Polygon","coordinates":[[[119.5,31.9],[119.6,31.9],[119.6,32.0],[119.5,32.0]]]}}]}"#,
+    )
+    .unwrap();
+    let out = gridmap(
+        &store,
+        &["import", "--layer", "towns", file.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not closed"));
+    let out = gridmap(
+        &store,
+        &["import", "--layer", "towns", "/no/such/file.geojson"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn upsert_updates_one_feature_and_export_round_trips() {
+    let (dir, _state) = sample_state();
+    let store = dir.path().join("gridmap.gpkg");
+    let out = gridmap(&store, &["export", "--layer", "stations"]);
+    assert!(out.status.success());
+    let mut stations: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let features = stations["features"].as_array_mut().unwrap();
+    assert_eq!(features.len(), 300);
+    // The export is the store's own full record: it includes the private contact phone.
+    assert!(features[0]["properties"]["contact_phone"].is_string());
+    let mut one = features[0].clone();
+    one["properties"]["name"] = "改名驿站".into();
+    let file = dir.path().join("one.geojson");
+    std::fs::write(
+        &file,
+        serde_json::json!({"type": "FeatureCollection", "features": [one]}).to_string(),
+    )
+    .unwrap();
+    let out = gridmap(
+        &store,
+        &["import", "--layer", "stations", file.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 inserted, 1 updated"));
+    let after = GeoPackage::open(&store).unwrap().load().unwrap();
+    assert_eq!(after.stations.len(), 300);
+    assert_eq!(after.stations[0].name, "改名驿站");
+}
+
+#[test]
+fn check_passes_on_the_sample_and_names_a_village_with_a_hole() {
+    let (dir, _state) = sample_state();
+    let store = dir.path().join("gridmap.gpkg");
+    let out = gridmap(&store, &["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Shrink one grid to a corner of itself: its village now has a gap.
+    let mut data = GeoPackage::open(&store).unwrap().load().unwrap();
+    let grid = &mut data.grids[0];
+    let code = grid.code.clone();
+    let r = geo::BoundingRect::bounding_rect(&grid.geometry).unwrap();
+    let small = geo::Rect::new(
+        r.min(),
+        geo::coord! {x: r.min().x + r.width() / 10.0, y: r.min().y + r.height() / 10.0},
+    );
+    grid.geometry = geo::BooleanOps::intersection(&grid.geometry, &small.to_polygon());
+    if grid.geometry.0.is_empty() {
+        grid.geometry = geo::MultiPolygon(vec![small.to_polygon()]);
+    }
+    GeoPackage::open(&store)
+        .unwrap()
+        .replace_all(&data, &|_, _| {})
+        .unwrap();
+    let out = gridmap(&store, &["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("village {}", &code[..12])),
+        "{stdout}"
+    );
+}

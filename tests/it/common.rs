@@ -1,0 +1,143 @@
+//! Shared helpers: a real GeoPackage store with the sample in a temp dir, one-shot requests, and
+//! a real server process on a free loopback port.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use gridmap::http::{AppState, router};
+use gridmap::store::{GeoPackage, Store};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gridmap")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh GeoPackage holding the Danyang sample, and the app state over it.
+pub fn sample_state() -> (TempDir, AppState) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = GeoPackage::open(dir.path().join("gridmap.gpkg")).unwrap();
+    assert!(gridmap::sample::load_if_empty(&store).unwrap());
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
+    (dir, AppState::load(store).unwrap())
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub json: Value,
+}
+
+pub async fn get(state: &AppState, uri: &str) -> Reply {
+    let response = router(state.clone())
+        .oneshot(
+            Request::get(uri)
+                .header("host", "test.local")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|e| panic!("{uri}: body is not JSON ({e}): {bytes:?}"));
+    Reply {
+        status,
+        content_type,
+        json,
+    }
+}
+
+/// A `gridmap serve` child process on a free loopback port; killed on drop.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Server {
+    pub fn start(store: &Path) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(bin())
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--store"])
+            .arg(store)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tiny blocking HTTP/1.1 GET over a real socket (no client library needed).
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `ogrinfo` from GDAL; the README's test command installs it (Debian gdal-bin) when missing.
+pub fn ogrinfo() -> Command {
+    assert!(
+        Command::new("ogrinfo").arg("--version").output().is_ok(),
+        "ogrinfo (GDAL) is missing: run the README's test command, which installs gdal-bin"
+    );
+    Command::new("ogrinfo")
+}

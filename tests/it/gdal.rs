@@ -1,0 +1,78 @@
+//! GDAL reads what gridmap writes and serves: the GeoPackage file, and OGC API - Features over a
+//! real socket (the one real-server test).
+
+use std::collections::BTreeMap;
+use std::process::Output;
+
+use crate::common::{Server, http_get, ogrinfo, sample_state};
+
+/// `Layer name` -> `Feature Count` from `ogrinfo -so -al` output.
+fn counts(output: &Output) -> BTreeMap<String, usize> {
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut out = BTreeMap::new();
+    let mut layer = None;
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("Layer name: ") {
+            layer = Some(name.trim().to_string());
+        }
+        if let (Some(n), Some(l)) = (line.strip_prefix("Feature Count: "), &layer) {
+            out.insert(l.clone(), n.trim().parse().unwrap());
+        }
+    }
+    out
+}
+
+fn expected() -> BTreeMap<String, usize> {
+    let d = gridmap::sample::dataset().unwrap();
+    gridmap::model::Layer::ALL
+        .iter()
+        .map(|&l| (l.name().to_string(), d.count(l)))
+        .collect()
+}
+
+#[test]
+fn ogrinfo_opens_the_geopackage_and_sees_every_layer() {
+    let (dir, _state) = sample_state();
+    let output = ogrinfo()
+        .args(["-ro", "-so", "-al"])
+        .arg(dir.path().join("gridmap.gpkg"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(counts(&output), expected());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("ERROR"), "{stderr}");
+}
+
+#[test]
+fn first_serve_creates_the_store_and_gdal_reads_it_over_oapif() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("new/gridmap.gpkg");
+    let server = Server::start(&store);
+    assert!(store.exists());
+    let (status, body) = http_get(server.port, "/health");
+    assert_eq!(status, 200, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(health["features"]["grids"], expected()["grids"]);
+
+    let url = format!("OAPIF:{}", server.url());
+    let output = ogrinfo()
+        .args(["-ro", "-so", &url, "stations"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(counts(&output).get("stations"), Some(&300));
+    let output = ogrinfo()
+        .args(["-ro", "-so", "-al", &url])
+        .output()
+        .unwrap();
+    assert_eq!(counts(&output), expected());
+}

@@ -1,0 +1,238 @@
+//! /locate, /nearest, /health and bad input, through `router(state).oneshot` on a real store.
+
+use geo::{InteriorPoint, Point};
+use gridmap::geodesy::{distance_m, wgs84_to_gcj02};
+
+use crate::common::{get, sample_state};
+
+#[tokio::test]
+async fn locate_names_the_town_village_and_grid_of_a_point() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let grid = &snap.dataset().grids[100];
+    let p = grid.geometry.interior_point().unwrap();
+    let r = get(&state, &format!("/locate?lon={}&lat={}", p.x(), p.y())).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["grid"]["code"], grid.code.as_str());
+    assert_eq!(r.json["village"]["code"], grid.village_code());
+    assert_eq!(r.json["town"]["code"], &grid.code[..9]);
+    assert!(r.json["nearest_station"]["distance_m"].as_f64().unwrap() >= 0.0);
+    assert!(r.json["grid"].get("worker_name").is_none());
+}
+
+#[tokio::test]
+async fn locate_lists_the_stations_of_the_grid_and_the_alliances_of_the_village() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let d = snap.dataset();
+    // A village that is an alliance member and whose grid has a station.
+    let member_villages: Vec<&str> = d
+        .members
+        .iter()
+        .filter_map(|m| m.village_code.as_deref())
+        .collect();
+    let station = d
+        .stations
+        .iter()
+        .find(|s| {
+            member_villages.contains(&&s.grid_code[..12])
+                && d.members.iter().any(|m| {
+                    m.kind == gridmap::model::MemberKind::Village
+                        && m.village_code.as_deref() == Some(&s.grid_code[..12])
+                })
+        })
+        .expect("the sample has a station in an alliance village");
+    let r = get(
+        &state,
+        &format!(
+            "/locate?lon={}&lat={}",
+            station.location.x(),
+            station.location.y()
+        ),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["grid"]["code"], station.grid_code.as_str());
+    let ids: Vec<u64> = r.json["stations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_u64().unwrap())
+        .collect();
+    assert!(ids.contains(&station.id), "{ids:?}");
+    assert_eq!(r.json["nearest_station"]["id"], station.id);
+    assert_eq!(r.json["nearest_station"]["distance_m"], 0.0);
+    assert!(!r.json["alliances"].as_array().unwrap().is_empty());
+    assert!(r.json["stations"][0].get("contact_phone").is_none());
+}
+
+#[tokio::test]
+async fn locate_outside_danyang_has_no_units_but_a_nearest_station() {
+    let (_dir, state) = sample_state();
+    let r = get(&state, "/locate?lon=116.39&lat=39.91").await;
+    assert_eq!(r.status, 200);
+    assert!(r.json["town"].is_null() && r.json["village"].is_null() && r.json["grid"].is_null());
+    assert!(r.json["nearest_station"]["distance_m"].as_f64().unwrap() > 900_000.0);
+}
+
+#[tokio::test]
+async fn nearest_returns_k_stations_by_ground_distance_with_filters() {
+    let (_dir, state) = sample_state();
+    let r = get(&state, "/nearest?lon=119.58&lat=31.99&k=7").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_type, "application/json");
+    let features = r.json["features"].as_array().unwrap();
+    assert_eq!(features.len(), 7);
+    let d: Vec<f64> = features
+        .iter()
+        .map(|f| f["properties"]["distance_m"].as_f64().unwrap())
+        .collect();
+    assert!(d.windows(2).all(|w| w[0] <= w[1]), "{d:?}");
+    for f in features {
+        let c = &f["geometry"]["coordinates"];
+        let p = Point::new(c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+        let expected = distance_m(Point::new(119.58, 31.99), p);
+        assert!((expected - f["properties"]["distance_m"].as_f64().unwrap()).abs() < 0.01);
+    }
+    // distance_m is rounded to the centimetre; allow that much.
+    let within = get(
+        &state,
+        &format!(
+            "/nearest?lon=119.58&lat=31.99&k=100&max_distance_m={}",
+            d[3] + 0.01
+        ),
+    )
+    .await;
+    assert_eq!(within.json["features"].as_array().unwrap().len(), 4);
+    let mediation = get(
+        &state,
+        "/nearest?lon=119.58&lat=31.99&k=20&service=mediation",
+    )
+    .await;
+    for f in mediation.json["features"].as_array().unwrap() {
+        let services = f["properties"]["services"].as_array().unwrap();
+        assert!(services.iter().any(|s| s == "mediation"), "{f}");
+    }
+}
+
+#[tokio::test]
+async fn gcj02_queries_answer_in_gcj02() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let station = &snap.dataset().stations[42];
+    let g = wgs84_to_gcj02(station.location);
+    let r = get(
+        &state,
+        &format!("/nearest?lon={}&lat={}&k=1&crs=gcj02", g.x(), g.y()),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let f = &r.json["features"][0];
+    assert_eq!(f["id"], station.id);
+    assert!(f["properties"]["distance_m"].as_f64().unwrap() < 0.01);
+    let c = &f["geometry"]["coordinates"];
+    assert!(
+        (c[0].as_f64().unwrap() - g.x()).abs() < 1e-7
+            && (c[1].as_f64().unwrap() - g.y()).abs() < 1e-7
+    );
+    let wgs = get(
+        &state,
+        &format!(
+            "/locate?lon={}&lat={}",
+            station.location.x(),
+            station.location.y()
+        ),
+    )
+    .await;
+    let gcj = get(
+        &state,
+        &format!("/locate?lon={}&lat={}&crs=gcj02", g.x(), g.y()),
+    )
+    .await;
+    assert_eq!(wgs.json["grid"], gcj.json["grid"]);
+    assert_eq!(gcj.json["query"]["crs"], "gcj02");
+}
+
+#[tokio::test]
+async fn health_reports_feature_counts() {
+    let (_dir, state) = sample_state();
+    let r = get(&state, "/health").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["status"], "ok");
+    assert_eq!(r.json["features"]["towns"], 12);
+    assert_eq!(r.json["features"]["villages"], 229);
+}
+
+#[tokio::test]
+async fn every_bad_input_is_a_4xx_json_error_naming_the_field() {
+    let (_dir, state) = sample_state();
+    let cases: &[(&str, u16, &str)] = &[
+        ("/locate?lon=abc&lat=31.9", 400, "lon"),
+        ("/locate?lat=31.9", 400, "lon"),
+        ("/locate?lon=119.5", 400, "lat"),
+        ("/locate?lon=200&lat=31.9", 400, "lon"),
+        ("/locate?lon=119.5&lat=-91", 400, "lat"),
+        ("/locate?lon=NaN&lat=31.9", 400, "lon"),
+        ("/locate?lon=inf&lat=31.9", 400, "lon"),
+        ("/locate?lon=119.5&lat=1e999", 400, "lat"),
+        ("/locate?lon=119.5&lat=31.9&crs=bd09", 400, "crs"),
+        ("/locate?lon=119.5&lat=31.9&long=1", 400, "long"),
+        ("/nearest?lon=119.5&lat=31.9&k=0", 400, "k"),
+        ("/nearest?lon=119.5&lat=31.9&k=101", 400, "k"),
+        ("/nearest?lon=119.5&lat=31.9&k=-1", 400, "k"),
+        ("/nearest?lon=119.5&lat=31.9&k=2.5", 400, "k"),
+        (
+            "/nearest?lon=119.5&lat=31.9&max_distance_m=-5",
+            400,
+            "max_distance_m",
+        ),
+        (
+            "/nearest?lon=119.5&lat=31.9&service=dancing",
+            400,
+            "service",
+        ),
+        ("/nearest?lon=%ZZ&lat=31.9", 400, "lon"),
+        ("/collections/roads", 404, "roads"),
+        ("/collections/roads/items", 404, "roads"),
+        ("/collections/grids/items/nope", 404, "nope"),
+        ("/collections/stations/items/1.5", 404, "1.5"),
+        ("/collections/grids/items?bbox=1,2,3", 400, "bbox"),
+        ("/collections/grids/items?bbox=a,b,c,d", 400, "bbox"),
+        ("/collections/grids/items?bbox=120,32,119,31", 400, "bbox"),
+        ("/collections/grids/items?bbox=0,0,0,95", 400, "bbox"),
+        ("/collections/grids/items?limit=0", 400, "limit"),
+        ("/collections/grids/items?limit=ten", 400, "limit"),
+        ("/collections/grids/items?offset=-1", 400, "offset"),
+        ("/collections/grids/items?worker_name=x", 400, "worker_name"),
+        ("/collections/grids/items?f=html", 400, "f"),
+        (
+            "/collections/grids/items?bbox-crs=EPSG:3857&bbox=1,2,3,4",
+            400,
+            "bbox-crs",
+        ),
+        ("/no/such/path", 404, "/no/such/path"),
+    ];
+    for (uri, status, field) in cases {
+        let r = get(&state, uri).await;
+        assert_eq!(r.status.as_u16(), *status, "{uri}: {}", r.json);
+        let message = r.json["message"].as_str().unwrap_or_default();
+        assert!(r.json["error"].is_string(), "{uri}: {}", r.json);
+        assert!(
+            message.contains(field),
+            "{uri}: message '{message}' should name '{field}'"
+        );
+    }
+}
+
+#[tokio::test]
+async fn writes_are_refused_with_a_json_405() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+    let (_dir, state) = sample_state();
+    let response = gridmap::http::router(state)
+        .oneshot(Request::post("/locate").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+}

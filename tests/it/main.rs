@@ -1,0 +1,12 @@
+//! Integration tests, built as one binary. Each module checks gridmap against something it does
+//! not share code with: brute force, GDAL, a killed process, the committed sample.
+
+mod cli;
+mod common;
+mod crash;
+mod differential;
+mod gcj02;
+mod gdal;
+mod http_api;
+mod ogc;
+mod reproducible;

@@ -1,0 +1,219 @@
+//! OGC API - Features over the sample, checked against the dataset by brute force.
+
+use std::collections::BTreeSet;
+
+use geo::{BoundingRect, Intersects, Rect, coord};
+
+use crate::common::{get, sample_state};
+
+#[tokio::test]
+async fn landing_page_links_the_api_definition_conformance_and_data() {
+    let (_dir, state) = sample_state();
+    let r = get(&state, "/").await;
+    assert_eq!(r.status, 200);
+    let rels: Vec<&str> = r.json["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
+    for rel in ["self", "service-desc", "conformance", "data"] {
+        assert!(rels.contains(&rel), "{rels:?}");
+    }
+    let desc = r.json["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "service-desc")
+        .unwrap();
+    assert_eq!(desc["href"], "http://test.local/openapi.json");
+    let conf = get(&state, "/conformance").await;
+    let classes = conf.json["conformsTo"].as_array().unwrap();
+    assert!(
+        classes
+            .iter()
+            .any(|c| c.as_str().unwrap().ends_with("/conf/core"))
+    );
+    assert!(
+        classes
+            .iter()
+            .any(|c| c.as_str().unwrap().ends_with("/conf/geojson"))
+    );
+    let api = get(&state, "/openapi.json").await;
+    assert_eq!(api.json["openapi"], "3.1.0");
+}
+
+#[tokio::test]
+async fn collections_list_the_six_layers_with_extents() {
+    let (_dir, state) = sample_state();
+    let r = get(&state, "/collections").await;
+    let ids: Vec<&str> = r.json["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "towns",
+            "villages",
+            "grids",
+            "stations",
+            "alliances",
+            "members"
+        ]
+    );
+    let grids = get(&state, "/collections/grids").await;
+    let bbox = &grids.json["extent"]["spatial"]["bbox"][0];
+    assert!(
+        (119.3..119.5).contains(&bbox[0].as_f64().unwrap()),
+        "{bbox}"
+    );
+    assert!((32.0..32.2).contains(&bbox[3].as_f64().unwrap()), "{bbox}");
+}
+
+/// Follow `next` links (as GDAL does) and collect every feature id.
+async fn all_ids(state: &gridmap::http::AppState, first: &str) -> (Vec<String>, u64) {
+    let mut ids = Vec::new();
+    let mut uri = first.to_string();
+    let mut matched = 0;
+    loop {
+        let r = get(state, &uri).await;
+        assert_eq!(r.status, 200, "{uri}: {}", r.json);
+        assert_eq!(r.content_type, "application/geo+json");
+        matched = r.json["numberMatched"].as_u64().unwrap_or(matched);
+        let features = r.json["features"].as_array().unwrap();
+        assert_eq!(
+            r.json["numberReturned"].as_u64().unwrap() as usize,
+            features.len()
+        );
+        ids.extend(features.iter().map(|f| f["id"].to_string()));
+        let next = r.json["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+            .map(|l| l["href"].as_str().unwrap().to_string());
+        match next {
+            Some(href) => uri = href.trim_start_matches("http://test.local").to_string(),
+            None => break,
+        }
+    }
+    (ids, matched)
+}
+
+#[tokio::test]
+async fn paging_with_next_links_returns_every_station_once() {
+    let (_dir, state) = sample_state();
+    let (ids, matched) = all_ids(&state, "/collections/stations/items?limit=37").await;
+    assert_eq!(matched, 300);
+    assert_eq!(ids.len(), 300);
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), 300);
+}
+
+#[tokio::test]
+async fn bbox_returns_exactly_the_grids_that_intersect_it() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let (x0, y0, x1, y1) = (119.56, 31.97, 119.60, 32.00);
+    let rect = Rect::new(coord! {x: x0, y: y0}, coord! {x: x1, y: y1});
+    let expected: BTreeSet<String> = snap
+        .dataset()
+        .grids
+        .iter()
+        .filter(|g| g.geometry.bounding_rect().is_some() && g.geometry.intersects(&rect))
+        .map(|g| format!("\"{}\"", g.code))
+        .collect();
+    assert!(expected.len() > 20);
+    let (ids, matched) = all_ids(
+        &state,
+        &format!("/collections/grids/items?bbox={x0},{y0},{x1},{y1}&limit=10"),
+    )
+    .await;
+    assert_eq!(matched as usize, expected.len());
+    assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), expected);
+}
+
+#[tokio::test]
+async fn property_filters_select_by_equality() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let village = "321181001001";
+    let expected = snap
+        .dataset()
+        .grids
+        .iter()
+        .filter(|g| g.village_code() == village)
+        .count();
+    let r = get(
+        &state,
+        &format!("/collections/grids/items?village_code={village}&limit=1000"),
+    )
+    .await;
+    assert_eq!(r.json["numberMatched"].as_u64().unwrap() as usize, expected);
+    let mediation = snap
+        .dataset()
+        .stations
+        .iter()
+        .filter(|s| s.services.contains(&gridmap::model::Service::Mediation))
+        .count();
+    let r = get(
+        &state,
+        "/collections/stations/items?services=mediation&limit=1",
+    )
+    .await;
+    assert_eq!(
+        r.json["numberMatched"].as_u64().unwrap() as usize,
+        mediation
+    );
+    let r = get(&state, "/collections/members/items?kind=bank&limit=100").await;
+    assert_eq!(r.json["numberMatched"], 27);
+}
+
+#[tokio::test]
+async fn limits_above_the_maximum_are_served_at_the_maximum() {
+    let (_dir, state) = sample_state();
+    let r = get(&state, "/collections/grids/items?limit=50000").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.json["numberReturned"].as_u64().unwrap(),
+        r.json["numberMatched"].as_u64().unwrap().min(10_000)
+    );
+}
+
+#[tokio::test]
+async fn personal_fields_never_appear_in_public_responses() {
+    let (_dir, state) = sample_state();
+    for collection in [
+        "towns",
+        "villages",
+        "grids",
+        "stations",
+        "alliances",
+        "members",
+    ] {
+        let r = get(
+            &state,
+            &format!("/collections/{collection}/items?limit=10000"),
+        )
+        .await;
+        let text = r.json.to_string();
+        for private in ["worker_name", "worker_phone", "contact_phone", "0511-0000"] {
+            assert!(!text.contains(private), "{collection} leaks {private}");
+        }
+    }
+    let item = get(&state, "/collections/grids/items/321181001001001").await;
+    assert_eq!(item.status, 200);
+    assert_eq!(item.json["properties"]["code"], "321181001001001");
+    assert!(!item.json.to_string().contains("worker"));
+}
+
+#[tokio::test]
+async fn alliances_have_footprints_and_village_members_have_points() {
+    let (_dir, state) = sample_state();
+    let r = get(&state, "/collections/alliances/items/1").await;
+    assert_eq!(r.json["geometry"]["type"], "MultiPolygon");
+    let r = get(&state, "/collections/members/items?kind=village&limit=1").await;
+    assert_eq!(r.json["features"][0]["geometry"]["type"], "Point");
+}
