@@ -1,1 +1,113 @@
-fn main() {}
+//! Query and index benchmarks on the sample and on `generate --scale 100`.
+//!
+//! cargo bench --bench queries
+//! Set GRIDMAP_BENCH_SCALE to change the large dataset's scale (default 100).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use geo::{Contains, Point};
+use gridmap::index::Snapshot;
+use gridmap::model::Dataset;
+use gridmap::store::{GeoPackage, Store};
+
+/// Seeded points spread evenly over Danyang's bounding box; with `in_county`, only those inside
+/// a town (where field apps ask from), tested by brute force over the 12 town polygons.
+fn points(n: usize, data: &Dataset, in_county: bool) -> Vec<Point> {
+    let mut s: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut unit = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    std::iter::repeat_with(|| Point::new(119.40 + unit() * 0.49, 31.74 + unit() * 0.39))
+        .filter(|p| !in_county || data.towns.iter().any(|t| t.geometry.contains(p)))
+        .take(n)
+        .collect()
+}
+
+/// Resident set size of this process, in bytes (Linux).
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+fn query_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
+    let mut group = c.benchmark_group(label);
+    for (name, in_county) in [("in_county", true), ("anywhere_in_bbox", false)] {
+        let pts = points(4096, snap.dataset(), in_county);
+        let mut i = 0;
+        group.bench_function(format!("locate/{name}"), |b| {
+            b.iter(|| {
+                i = (i + 1) % pts.len();
+                black_box(snap.locate(black_box(pts[i])).grid.is_some())
+            })
+        });
+        group.bench_function(format!("nearest_k5/{name}"), |b| {
+            b.iter(|| {
+                i = (i + 1) % pts.len();
+                black_box(snap.nearest(black_box(pts[i]), 5, None, None).len())
+            })
+        });
+    }
+    group.finish();
+}
+
+fn sample(c: &mut Criterion) {
+    let data = gridmap::sample::dataset().expect("embedded sample");
+    let snap = Snapshot::build(data.clone());
+    query_benches(c, "sample", &snap);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = GeoPackage::open(dir.path().join("gridmap.gpkg")).expect("store");
+    store.replace_all(&data, &|_, _| {}).expect("load sample");
+    let mut group = c.benchmark_group("sample");
+    group.sample_size(20);
+    group.bench_function("index_build", |b| {
+        b.iter(|| black_box(Snapshot::build(data.clone())))
+    });
+    group.bench_function("startup_load_and_index", |b| {
+        b.iter(|| black_box(Snapshot::build(store.load().expect("load"))))
+    });
+    group.finish();
+}
+
+fn scaled(c: &mut Criterion) {
+    let scale: u32 = std::env::var("GRIDMAP_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
+    let started = Instant::now();
+    let data: Dataset = gridmap::generate::generate(scale).expect("generate");
+    eprintln!(
+        "scale {scale}: generated {} grids, {} stations in {:.1?}",
+        data.grids.len(),
+        data.stations.len(),
+        started.elapsed()
+    );
+    let grids = data.grids.len();
+    let before = rss_bytes();
+    let started = Instant::now();
+    let snap = Snapshot::build(data.clone());
+    let built = started.elapsed();
+    if let (Some(a), Some(b)) = (before, rss_bytes()) {
+        eprintln!(
+            "scale {scale}: index build {built:.2?}; resident memory of the index (R-trees, keys, footprints) {:.1} MiB = {:.1} MiB per 100k grids",
+            (b.saturating_sub(a)) as f64 / 1048576.0,
+            (b.saturating_sub(a)) as f64 / 1048576.0 / (grids as f64 / 100_000.0)
+        );
+    }
+    query_benches(c, &format!("scale{scale}"), &snap);
+    let mut group = c.benchmark_group(format!("scale{scale}"));
+    group.sample_size(10);
+    group.bench_function("index_build", |b| {
+        b.iter(|| black_box(Snapshot::build(data.clone())))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, sample, scaled);
+criterion_main!(benches);

@@ -1,34 +1,76 @@
-//! Distances in metres on the WGS84 ellipsoid, Earth-centred coordinates for the index, and the
+//! Distances in metres on the WGS84 ellipsoid, a lower-bound plane for the index, and the
 //! GCJ-02 ("Mars coordinates") conversion used by Chinese phone map SDKs. No I/O.
 
 use std::f64::consts::PI;
 
-use geo::{Distance, Geodesic, Point};
+use geo::{Distance, Geodesic, Point, VincentyDistance};
 
 /// WGS84 semi-major axis, metres.
 pub const WGS84_A: f64 = 6_378_137.0;
 /// WGS84 flattening.
 pub const WGS84_F: f64 = 1.0 / 298.257_223_563;
 
-/// Geodesic distance in metres on the WGS84 ellipsoid (Karney's algorithm, via geographiclib-rs).
+/// Geodesic distance in metres on the WGS84 ellipsoid.
+///
+/// Vincenty's inverse formula (accurate to 0.5 mm, about 2.3x faster than Karney's here), with
+/// Karney's algorithm (geographiclib-rs) where Vincenty does not converge: nearly antipodal points.
 pub fn distance_m(a: Point, b: Point) -> f64 {
-    Geodesic.distance(a, b)
+    a.vincenty_distance(&b)
+        .unwrap_or_else(|_| Geodesic.distance(a, b))
 }
 
-/// Earth-centred, Earth-fixed coordinates in metres of a point on the WGS84 ellipsoid (height 0).
-///
-/// The straight-line (chord) distance between two such points never exceeds their geodesic
-/// distance, which is what makes exact nearest-neighbour search on the ellipsoid possible with a
-/// Euclidean R-tree: see `index::nearest`.
-pub fn ecef_m(p: Point) -> [f64; 3] {
+/// Metres per degree of longitude along the parallel `lat_deg` on the WGS84 ellipsoid.
+pub fn m_per_deg_lon(lat_deg: f64) -> f64 {
     let e2 = WGS84_F * (2.0 - WGS84_F);
-    let (lon, lat) = (p.x().to_radians(), p.y().to_radians());
-    let n = WGS84_A / (1.0 - e2 * lat.sin().powi(2)).sqrt();
-    [
-        n * lat.cos() * lon.cos(),
-        n * lat.cos() * lon.sin(),
-        n * (1.0 - e2) * lat.sin(),
-    ]
+    let phi = lat_deg.to_radians();
+    let n = WGS84_A / (1.0 - e2 * phi.sin().powi(2)).sqrt();
+    (n * phi.cos()).to_radians()
+}
+
+/// Metres per degree of latitude (meridional arc) at `lat_deg` on the WGS84 ellipsoid.
+pub fn m_per_deg_lat(lat_deg: f64) -> f64 {
+    let e2 = WGS84_F * (2.0 - WGS84_F);
+    let phi = lat_deg.to_radians();
+    (WGS84_A * (1.0 - e2) / (1.0 - e2 * phi.sin().powi(2)).powf(1.5)).to_radians()
+}
+
+/// A plane in which straight-line distance, scaled by a factor, never exceeds the geodesic
+/// distance: what lets a 2D R-tree answer exact nearest-by-ground-distance queries.
+///
+/// Points map to `(lon * kx, lat * ky)`. On the ellipsoid `ds^2 = (N cos(phi) dlon)^2 +
+/// (M dphi)^2`; where a geodesic stays inside a latitude band, `N cos(phi)` and `M` are at least
+/// their minima over the band, so its length is at least the straight-line length in the plane
+/// with those minima as scales. `factor(band)` converts this plane's distances to that bound.
+#[derive(Clone, Copy, Debug)]
+pub struct LowerBoundPlane {
+    kx: f64,
+    ky: f64,
+}
+
+impl LowerBoundPlane {
+    /// A plane scaled for the parallel `lat_deg` (the data's centre).
+    pub fn around(lat_deg: f64) -> LowerBoundPlane {
+        LowerBoundPlane {
+            kx: m_per_deg_lon(lat_deg),
+            ky: m_per_deg_lat(lat_deg),
+        }
+    }
+
+    pub fn project(&self, p: Point) -> [f64; 2] {
+        [p.x() * self.kx, p.y() * self.ky]
+    }
+
+    /// `f` such that `f * plane_distance(a, b) <= geodesic(a, b)` whenever the geodesic from a to b
+    /// stays within latitudes `lat_lo..=lat_hi` and does not cross the antimeridian.
+    pub fn factor(&self, lat_lo: f64, lat_hi: f64) -> f64 {
+        let widest = lat_lo.abs().max(lat_hi.abs()).min(90.0);
+        let nearest_equator = if lat_lo <= 0.0 && lat_hi >= 0.0 {
+            0.0
+        } else {
+            lat_lo.abs().min(lat_hi.abs())
+        };
+        (m_per_deg_lon(widest) / self.kx).min(m_per_deg_lat(nearest_equator) / self.ky)
+    }
 }
 
 /// The coordinate reference system of a client's coordinates.
@@ -154,18 +196,60 @@ mod tests {
     }
 
     #[test]
-    fn chord_never_exceeds_geodesic() {
-        let a = Point::new(119.5, 31.9);
-        for (dx, dy) in [(0.001, 0.0), (0.0, 0.5), (1.0, 1.0), (20.0, -10.0)] {
-            let b = Point::new(a.x() + dx, a.y() + dy);
-            let (ea, eb) = (ecef_m(a), ecef_m(b));
-            let chord =
-                ((ea[0] - eb[0]).powi(2) + (ea[1] - eb[1]).powi(2) + (ea[2] - eb[2]).powi(2))
-                    .sqrt();
-            assert!(chord <= distance_m(a, b), "{dx},{dy}");
-            // Short chords are nearly arcs: arc/chord - 1 ~ d^2 / (24 R^2).
-            assert_relative_eq!(chord, distance_m(a, b), max_relative = 1e-2);
+    fn vincenty_agrees_with_karney_to_the_millimetre() {
+        let mut seed: u64 = 7;
+        let mut unit = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for _ in 0..2_000 {
+            let a = Point::new(unit() * 360.0 - 180.0, unit() * 170.0 - 85.0);
+            let b = Point::new(unit() * 360.0 - 180.0, unit() * 170.0 - 85.0);
+            assert!(
+                (distance_m(a, b) - Geodesic.distance(a, b)).abs() < 1e-3,
+                "{a:?} {b:?}"
+            );
         }
+        // Nearly antipodal: Vincenty fails to converge; the answer still comes (from Karney).
+        let (a, b) = (Point::new(0.0, 0.0), Point::new(179.7, 0.5));
+        assert!((distance_m(a, b) - Geodesic.distance(a, b)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_lower_bound_plane_never_exceeds_the_geodesic() {
+        let plane = LowerBoundPlane::around(31.95);
+        let mut seed: u64 = 11;
+        let mut unit = || {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut tightest = 0.0f64;
+        for _ in 0..5_000 {
+            // Pairs within 5 degrees of Danyang, the band widened by 2 degrees for the bulge.
+            let a = Point::new(114.6 + unit() * 10.0, 27.0 + unit() * 10.0);
+            let b = Point::new(114.6 + unit() * 10.0, 27.0 + unit() * 10.0);
+            let f = plane.factor(a.y().min(b.y()) - 2.0, a.y().max(b.y()) + 2.0);
+            let (pa, pb) = (plane.project(a), plane.project(b));
+            let bound = f * (pa[0] - pb[0]).hypot(pa[1] - pb[1]);
+            let exact = Geodesic.distance(a, b);
+            assert!(bound <= exact, "{a:?} {b:?}: {bound} > {exact}");
+            tightest = tightest.max(bound / exact);
+        }
+        // And it is a useful bound, not a trivial one.
+        assert!(tightest > 0.99, "{tightest}");
+        // Over a city (a band half a degree wide) the bound is within 0.4% of the distance.
+        let (a, b) = (Point::new(119.5, 31.8), Point::new(119.6, 31.9));
+        let f = plane.factor(31.7, 32.2);
+        let (pa, pb) = (plane.project(a), plane.project(b));
+        assert_relative_eq!(
+            f * (pa[0] - pb[0]).hypot(pa[1] - pb[1]),
+            Geodesic.distance(a, b),
+            max_relative = 4e-3
+        );
     }
 
     #[test]

@@ -105,13 +105,12 @@ pub fn generate(scale: u32) -> Result<Dataset> {
         .iter()
         .map(|v| area_m2(&v.geometry, plane) * density(v))
         .collect();
-    let total_weight: f64 = weights.iter().sum();
     let target = (GRIDS_PER_SCALE * scale) as f64;
 
+    let counts = allocate(target, &weights, MAX_GRIDS_PER_VILLAGE);
     let mut grids = Vec::new();
     for (i, v) in villages.iter().enumerate() {
-        let n =
-            ((target * weights[i] / total_weight).round() as usize).clamp(1, MAX_GRIDS_PER_VILLAGE);
+        let n = counts[i];
         let mut rng = Rng::named(&format!("grid-seeds-{}-{scale}", v.code));
         let seeds = spread_seeds(&v.geometry, &vec![None; n], &mut rng, plane);
         let pieces = tile(&v.geometry, &seeds, plane, 5_000.0);
@@ -139,6 +138,31 @@ pub fn generate(scale: u32) -> Result<Dataset> {
     society::place_stations(&mut data, STATIONS_PER_SCALE * scale);
     society::found_alliances(&mut data, &short_names);
     Ok(data)
+}
+
+/// Split `target` grids over villages in proportion to `weights`, at least 1 and at most `cap`
+/// each; what capped villages cannot take goes to the others (water-filling).
+fn allocate(target: f64, weights: &[f64], cap: usize) -> Vec<usize> {
+    let mut counts = vec![0usize; weights.len()];
+    let mut open: Vec<usize> = (0..weights.len()).collect();
+    let mut remaining = target;
+    loop {
+        let total: f64 = open.iter().map(|&i| weights[i]).sum();
+        let share = |i: usize| remaining * weights[i] / total;
+        let (capped, free): (Vec<usize>, Vec<usize>) =
+            open.iter().partition(|&&i| share(i) >= cap as f64);
+        if capped.is_empty() || free.is_empty() {
+            for &i in &open {
+                counts[i] = (share(i).round() as usize).clamp(1, cap);
+            }
+            return counts;
+        }
+        for &i in &capped {
+            counts[i] = cap;
+            remaining -= cap as f64;
+        }
+        open = free;
+    }
 }
 
 /// Area in square metres in the generator's local plane (for weights only, not for reporting).

@@ -2,12 +2,14 @@
 
 use std::collections::HashMap;
 
-use geo::{BoundingRect, InteriorPoint, MultiPolygon, Point, unary_union};
+use geo::{
+    BoundingRect, CoordsIter, InteriorPoint, MonotonicPolygons, MultiPolygon, Point, unary_union,
+};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
-use super::{AreaTree, Keys, PointTree, Snapshot};
-use crate::geodesy::ecef_m;
+use super::{AreaTree, Keys, PointTree, Prepared, Snapshot};
+use crate::geodesy::LowerBoundPlane;
 use crate::model::{Dataset, MemberKind};
 
 fn area_tree<'a>(geoms: impl Iterator<Item = Option<&'a MultiPolygon>>) -> AreaTree {
@@ -19,7 +21,7 @@ fn area_tree<'a>(geoms: impl Iterator<Item = Option<&'a MultiPolygon>>) -> AreaT
             Some(GeomWithData::new(Rectangle::from_aabb(aabb), i))
         })
         .collect();
-    RTree::bulk_load(items)
+    RTree::bulk_load_with_params(items)
 }
 
 fn point_tree(points: impl Iterator<Item = Option<Point>>) -> PointTree {
@@ -27,17 +29,50 @@ fn point_tree(points: impl Iterator<Item = Option<Point>>) -> PointTree {
         .enumerate()
         .filter_map(|(i, p)| p.map(|p| GeomWithData::new([p.x(), p.y()], i)))
         .collect();
-    RTree::bulk_load(items)
+    RTree::bulk_load_with_params(items)
 }
 
 fn positions<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>) -> HashMap<K, usize> {
     keys.enumerate().map(|(i, k)| (k, i)).collect()
 }
 
+/// Polygons with more vertices than this get a monotone subdivision for point-in-polygon tests.
+const PREPARE_ABOVE_VERTICES: usize = 32;
+
+fn prepare(geoms: &[&MultiPolygon]) -> Vec<Option<MonotonicPolygons<f64>>> {
+    geoms
+        .iter()
+        .map(|g| {
+            (g.coords_count() > PREPARE_ABOVE_VERTICES)
+                // The subdivision assumes valid input; a geometry it cannot take is tested directly.
+                .then(|| std::panic::catch_unwind(|| MonotonicPolygons::from((*g).clone())).ok())
+                .flatten()
+        })
+        .collect()
+}
+
+/// Mean spacing of `points` if spread evenly over their bounding box, at least 10 m.
+fn spacing_m(points: &[Point]) -> f64 {
+    let Some(r) = geo::MultiPoint(points.to_vec()).bounding_rect() else {
+        return 1_000.0;
+    };
+    let width_m = r.width() * 111_320.0 * r.center().y.to_radians().cos();
+    let height_m = r.height() * 110_574.0;
+    ((width_m * height_m) / points.len() as f64)
+        .sqrt()
+        .max(10.0)
+}
+
 impl Snapshot {
-    /// Index a dataset. The dataset is assumed valid (`validate_dataset`); dangling references are
-    /// skipped rather than trusted.
-    pub fn build(data: Dataset) -> Snapshot {
+    /// Index a dataset. Layers are sorted by code or id, so positions follow keys. The dataset is
+    /// assumed valid (`validate_dataset`); dangling references are skipped rather than trusted.
+    pub fn build(mut data: Dataset) -> Snapshot {
+        data.towns.sort_by(|a, b| a.code.cmp(&b.code));
+        data.villages.sort_by(|a, b| a.code.cmp(&b.code));
+        data.grids.sort_by(|a, b| a.code.cmp(&b.code));
+        data.stations.sort_by_key(|s| s.id);
+        data.alliances.sort_by_key(|a| a.id);
+        data.members.sort_by_key(|m| m.id);
         let mut keys = Keys {
             town: positions(data.towns.iter().map(|t| t.code.clone())),
             village: positions(data.villages.iter().map(|v| v.code.clone())),
@@ -47,12 +82,13 @@ impl Snapshot {
             member: positions(data.members.iter().map(|m| m.id)),
             ..Keys::default()
         };
+        keys.stations_in_grid = vec![Vec::new(); data.grids.len()];
         for (i, s) in data.stations.iter().enumerate() {
-            keys.stations_in_grid
-                .entry(s.grid_code.clone())
-                .or_default()
-                .push(i);
+            if let Some(&g) = keys.grid.get(&s.grid_code) {
+                keys.stations_in_grid[g].push(i);
+            }
         }
+        keys.alliances_of_village = vec![Vec::new(); data.villages.len()];
 
         let member_locations: Vec<Option<Point>> = data
             .members
@@ -78,10 +114,7 @@ impl Snapshot {
                 continue;
             };
             villages_of_alliance[a].push(v);
-            let list = keys
-                .alliances_of_village
-                .entry(data.villages[v].code.clone())
-                .or_default();
+            let list = &mut keys.alliances_of_village[v];
             if !list.contains(&a) {
                 list.push(a);
             }
@@ -94,22 +127,43 @@ impl Snapshot {
             })
             .collect();
 
-        let stations_ecef = RTree::bulk_load(
-            data.stations
+        let station_points: Vec<Point> = data.stations.iter().map(|s| s.location).collect();
+        let station_rect = geo::MultiPoint(station_points.clone()).bounding_rect();
+        let plane = LowerBoundPlane::around(station_rect.map(|r| r.center().y).unwrap_or(0.0));
+        let stations_plane = RTree::bulk_load_with_params(
+            station_points
                 .iter()
                 .enumerate()
-                .map(|(i, s)| GeomWithData::new(ecef_m(s.location), i))
+                .map(|(i, &p)| GeomWithData::new(plane.project(p), i))
                 .collect(),
         );
 
+        let prepared = Prepared {
+            towns: prepare(&data.towns.iter().map(|t| &t.geometry).collect::<Vec<_>>()),
+            villages: prepare(
+                &data
+                    .villages
+                    .iter()
+                    .map(|v| &v.geometry)
+                    .collect::<Vec<_>>(),
+            ),
+            grids: prepare(&data.grids.iter().map(|g| &g.geometry).collect::<Vec<_>>()),
+        };
+
+        let station_spacing_m =
+            spacing_m(&data.stations.iter().map(|s| s.location).collect::<Vec<_>>());
+
         Snapshot {
+            station_spacing_m,
+            prepared,
             towns: area_tree(data.towns.iter().map(|t| Some(&t.geometry))),
             villages: area_tree(data.villages.iter().map(|v| Some(&v.geometry))),
             grids: area_tree(data.grids.iter().map(|g| Some(&g.geometry))),
             stations: point_tree(data.stations.iter().map(|s| Some(s.location))),
             members: point_tree(member_locations.iter().copied()),
             alliances: area_tree(alliance_footprints.iter().map(Option::as_ref)),
-            stations_ecef,
+            stations_plane,
+            plane,
             alliance_footprints,
             member_locations,
             keys,

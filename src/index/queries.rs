@@ -1,11 +1,11 @@
 //! Queries on a snapshot: locate a point, nearest stations on the ground, features in a box.
 
-use geo::{Intersects, MultiPolygon, Point, Rect, coord};
+use geo::coordinate_position::CoordPos;
+use geo::{CoordinatePosition, Intersects, MonotonicPolygons, MultiPolygon, Point, Rect, coord};
 use rstar::AABB;
 
 use super::{AreaTree, Snapshot};
-use crate::geodesy::{distance_m, ecef_m};
-use crate::model::{Alliance, Bbox, Grid, Layer, Service, Station, Town, Village};
+use crate::model::{Alliance, Bbox, Grid, Layer, Station, Town, Village};
 
 /// What contains a point, and who serves it.
 #[derive(Debug)]
@@ -27,21 +27,25 @@ pub struct Nearby<'a> {
     pub distance_m: f64,
 }
 
-/// Chord distances are computed in floating point; allow this much (metres) before trusting that
-/// a chord exceeds a geodesic distance, so that ties are never cut off by rounding.
-const CHORD_SLACK_M: f64 = 1e-6;
-
 /// The feature containing `p` (boundary included). Where several do (a point on a shared edge),
-/// the one with the smallest key wins, so answers are deterministic.
+/// the one with the smallest key wins, so answers are deterministic: positions follow keys, so
+/// candidates are tested in position order and the first hit is the answer.
 fn containing<'a>(
     tree: &AreaTree,
     p: Point,
-    geometry: impl Fn(usize) -> (&'a MultiPolygon, &'a str),
+    prepared: &[Option<MonotonicPolygons<f64>>],
+    geometry: impl Fn(usize) -> &'a MultiPolygon,
 ) -> Option<usize> {
-    tree.locate_all_at_point([p.x(), p.y()])
+    let mut candidates: Vec<usize> = tree
+        .locate_all_at_point([p.x(), p.y()])
         .map(|item| item.data)
-        .filter(|&i| geometry(i).0.intersects(&p))
-        .min_by_key(|&i| geometry(i).1)
+        .collect();
+    candidates.sort_unstable();
+    // The R-tree has already checked the bounding box; go straight to the rings.
+    candidates.into_iter().find(|&i| match &prepared[i] {
+        Some(m) => m.intersects(&p.0),
+        None => geometry(i).coordinate_position(&p.0) != CoordPos::Outside,
+    })
 }
 
 fn areas_in<'a>(
@@ -59,83 +63,36 @@ fn areas_in<'a>(
 impl Snapshot {
     pub fn locate(&self, p: Point) -> Location<'_> {
         let d = &self.data;
-        let town = containing(&self.towns, p, |i| {
-            (&d.towns[i].geometry, d.towns[i].code.as_str())
+        let prepared = &self.prepared;
+        let town = containing(&self.towns, p, &prepared.towns, |i| &d.towns[i].geometry);
+        let village = containing(&self.villages, p, &prepared.villages, |i| {
+            &d.villages[i].geometry
         });
-        let village = containing(&self.villages, p, |i| {
-            (&d.villages[i].geometry, d.villages[i].code.as_str())
-        });
-        let grid = containing(&self.grids, p, |i| {
-            (&d.grids[i].geometry, d.grids[i].code.as_str())
-        });
-        let grid = grid.map(|i| &d.grids[i]);
-        let village = village.map(|i| &d.villages[i]);
+        let grid = containing(&self.grids, p, &prepared.grids, |i| &d.grids[i].geometry);
         let stations = grid
-            .and_then(|g| self.keys.stations_in_grid.get(&g.code))
-            .map(|list| list.iter().map(|&i| &d.stations[i]).collect())
+            .map(|g| {
+                self.keys.stations_in_grid[g]
+                    .iter()
+                    .map(|&i| &d.stations[i])
+                    .collect()
+            })
             .unwrap_or_default();
         let alliances = village
-            .and_then(|v| self.keys.alliances_of_village.get(&v.code))
-            .map(|list| list.iter().map(|&i| &d.alliances[i]).collect())
+            .map(|v| {
+                self.keys.alliances_of_village[v]
+                    .iter()
+                    .map(|&i| &d.alliances[i])
+                    .collect()
+            })
             .unwrap_or_default();
         Location {
             town: town.map(|i| &d.towns[i]),
-            village,
-            grid,
+            village: village.map(|i| &d.villages[i]),
+            grid: grid.map(|i| &d.grids[i]),
             stations,
             nearest: self.nearest(p, 1, None, None).into_iter().next(),
             alliances,
         }
-    }
-
-    /// Up to `k` stations nearest to `p` by geodesic distance on the WGS84 ellipsoid, closest first
-    /// (ties by id), optionally within `max_distance_m` and offering `service`.
-    ///
-    /// Exact, not approximate: stations come out of the R-tree in order of straight-line (chord)
-    /// distance through the Earth, which never exceeds the geodesic distance; once the next chord
-    /// is longer than the k-th best geodesic distance, no later station can do better.
-    pub fn nearest(
-        &self,
-        p: Point,
-        k: usize,
-        max_distance_m: Option<f64>,
-        service: Option<Service>,
-    ) -> Vec<Nearby<'_>> {
-        let mut best: Vec<Nearby> = Vec::with_capacity(k + 1);
-        if k == 0 {
-            return best;
-        }
-        let limit = max_distance_m.unwrap_or(f64::INFINITY);
-        for (item, chord2) in self
-            .stations_ecef
-            .nearest_neighbor_iter_with_distance_2(ecef_m(p))
-        {
-            let chord = chord2.sqrt() - CHORD_SLACK_M;
-            if chord > limit || (best.len() == k && chord > best[k - 1].distance_m) {
-                break;
-            }
-            let station = &self.data.stations[item.data];
-            if service.is_some_and(|s| !station.services.contains(&s)) {
-                continue;
-            }
-            let distance_m = distance_m(p, station.location);
-            if distance_m > limit {
-                continue;
-            }
-            let at =
-                best.partition_point(|b| (b.distance_m, b.station.id) < (distance_m, station.id));
-            if at < k {
-                best.insert(
-                    at,
-                    Nearby {
-                        station,
-                        distance_m,
-                    },
-                );
-                best.truncate(k);
-            }
-        }
-        best
     }
 
     /// Positions of the features of `layer` whose geometry intersects `bbox` (all when `None`), in
@@ -185,100 +142,5 @@ impl Snapshot {
             Layer::Alliances => k.alliance.get(&key.parse().ok()?).copied(),
             Layer::Members => k.member.get(&key.parse().ok()?).copied(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Dataset, Station};
-
-    fn station(id: u64, lon: f64, lat: f64) -> Station {
-        Station {
-            id,
-            name: format!("station {id}"),
-            grid_code: "321181001001001".into(),
-            services: vec![Service::Policy],
-            opening_hours: String::new(),
-            contact_phone: None,
-            location: Point::new(lon, lat),
-        }
-    }
-
-    #[test]
-    fn nearest_ranks_by_ground_distance_not_degrees() {
-        // At 32N a degree of longitude is 94.5 km and a degree of latitude 110.9 km. Station 1 is
-        // 0.0100 deg east (~945 m); station 2 is 0.0090 deg north (~998 m). In raw degrees station
-        // 2 is nearer; on the ground station 1 is.
-        let q = Point::new(119.5, 32.0);
-        let data = Dataset {
-            stations: vec![station(1, 119.51, 32.0), station(2, 119.5, 32.009)],
-            ..Dataset::default()
-        };
-        let snap = Snapshot::build(data);
-        let degree_nearest = snap
-            .dataset()
-            .stations
-            .iter()
-            .min_by(|a, b| {
-                let da = (a.location.x() - q.x()).hypot(a.location.y() - q.y());
-                let db = (b.location.x() - q.x()).hypot(b.location.y() - q.y());
-                da.total_cmp(&db)
-            })
-            .map(|s| s.id);
-        assert_eq!(degree_nearest, Some(2));
-        let got: Vec<u64> = snap
-            .nearest(q, 2, None, None)
-            .iter()
-            .map(|n| n.station.id)
-            .collect();
-        assert_eq!(got, vec![1, 2]);
-        let d = snap.nearest(q, 1, None, None)[0].distance_m;
-        assert!((d - 944.9).abs() < 1.0, "{d}");
-    }
-
-    #[test]
-    fn equal_distances_are_ordered_by_id() {
-        let q = Point::new(119.5, 32.0);
-        let data = Dataset {
-            stations: vec![
-                station(9, 119.5, 32.001),
-                station(3, 119.5, 32.001),
-                station(5, 119.5, 31.999),
-            ],
-            ..Dataset::default()
-        };
-        let snap = Snapshot::build(data);
-        let got: Vec<u64> = snap
-            .nearest(q, 2, None, None)
-            .iter()
-            .map(|n| n.station.id)
-            .collect();
-        // 32.001 and 31.999 differ on the ellipsoid by centimetres; the two at 32.001 tie exactly.
-        let d_north = distance_m(q, Point::new(119.5, 32.001));
-        let d_south = distance_m(q, Point::new(119.5, 31.999));
-        if d_south < d_north {
-            assert_eq!(got, vec![5, 3]);
-        } else {
-            assert_eq!(got, vec![3, 9]);
-        }
-    }
-
-    #[test]
-    fn max_distance_and_service_filter_stations() {
-        let q = Point::new(119.5, 32.0);
-        let mut far = station(2, 119.6, 32.0);
-        far.services = vec![Service::Mediation];
-        let data = Dataset {
-            stations: vec![station(1, 119.501, 32.0), far],
-            ..Dataset::default()
-        };
-        let snap = Snapshot::build(data);
-        assert_eq!(snap.nearest(q, 5, Some(1000.0), None).len(), 1);
-        let med = snap.nearest(q, 5, None, Some(Service::Mediation));
-        assert_eq!(
-            med.iter().map(|n| n.station.id).collect::<Vec<_>>(),
-            vec![2]
-        );
     }
 }

@@ -147,3 +147,31 @@ async fn http_answers_agree_with_brute_force() {
         assert_eq!(r.json["grid"]["code"].as_str(), grid);
     }
 }
+
+#[test]
+fn nearest_agrees_with_brute_force_at_scale_10_near_and_far() {
+    let snap = gridmap::index::Snapshot::build(gridmap::generate::generate(10).unwrap());
+    let d = snap.dataset();
+    assert_eq!(d.stations.len(), 3_000);
+    let mut r = Seeded(7);
+    // Points over the city, plus points up to ~2,000 km away.
+    let near = points(1_000);
+    let far: Vec<Point> = (0..100)
+        .map(|_| Point::new(100.0 + r.unit() * 30.0, 20.0 + r.unit() * 25.0))
+        .collect();
+    for p in near.into_iter().chain(far) {
+        let k = 1 + (r.unit() * 30.0) as usize;
+        let service = (r.unit() < 0.3).then(|| Service::ALL[(r.unit() * 4.0) as usize % 4]);
+        let max_m = (r.unit() < 0.2).then(|| r.unit() * 3_000.0);
+        let got: Vec<(u64, f64)> = snap
+            .nearest(p, k, max_m, service)
+            .iter()
+            .map(|n| (n.station.id, n.distance_m))
+            .collect();
+        assert_eq!(
+            got,
+            brute_nearest(d, p, k, max_m, service),
+            "{p:?} k={k} {service:?} {max_m:?}"
+        );
+    }
+}
