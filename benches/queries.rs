@@ -95,7 +95,7 @@ fn scaled(c: &mut Criterion) {
     let built = started.elapsed();
     if let (Some(a), Some(b)) = (before, rss_bytes()) {
         eprintln!(
-            "scale {scale}: index build {built:.2?}; resident memory of the index (R-trees, keys, footprints) {:.1} MiB = {:.1} MiB per 100k grids",
+            "scale {scale}: index build {built:.2?}; resident memory of the snapshot (its copy of the dataset, R-trees, prepared polygons, keys) {:.1} MiB = {:.1} MiB per 100k grids",
             (b.saturating_sub(a)) as f64 / 1048576.0,
             (b.saturating_sub(a)) as f64 / 1048576.0 / (grids as f64 / 100_000.0)
         );

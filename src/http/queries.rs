@@ -16,8 +16,14 @@ use crate::model::{Service, Station};
 /// Largest `k` for /nearest.
 pub const MAX_K: u64 = 100;
 
-fn station_json(s: &Station, crs: Crs) -> Value {
+/// A station's position in the client's CRS, to 1e-7 degrees (about 1 cm, as stored).
+fn position(s: &Station, crs: Crs) -> Point {
     let p = crs.from_wgs84(s.location);
+    Point::new((p.x() * 1e7).round() / 1e7, (p.y() * 1e7).round() / 1e7)
+}
+
+fn station_json(s: &Station, crs: Crs) -> Value {
+    let p = position(s, crs);
     let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
     json!({
         "id": s.id, "name": s.name, "grid_code": s.grid_code, "services": services,
@@ -97,7 +103,7 @@ pub async fn nearest(
         .map(|(rank, n)| {
             let mut props = nearby_json(n, crs);
             props["rank"] = json!(rank + 1);
-            let p = crs.from_wgs84(n.station.location);
+            let p = position(n.station, crs);
             json!({
                 "type": "Feature", "id": n.station.id,
                 "geometry": {"type": "Point", "coordinates": [p.x(), p.y()]},
