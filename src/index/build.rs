@@ -82,6 +82,16 @@ impl Snapshot {
             member: positions(data.members.iter().map(|m| m.id)),
             ..Keys::default()
         };
+        keys.village_of_grid = data
+            .grids
+            .iter()
+            .map(|g| keys.village.get(g.village_code()).copied())
+            .collect();
+        keys.town_of_village = data
+            .villages
+            .iter()
+            .map(|v| keys.town.get(v.town_code()).copied())
+            .collect();
         keys.stations_in_grid = vec![Vec::new(); data.grids.len()];
         for (i, s) in data.stations.iter().enumerate() {
             if let Some(&g) = keys.grid.get(&s.grid_code) {

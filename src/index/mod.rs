@@ -76,6 +76,10 @@ struct Keys {
     station: HashMap<u64, usize>,
     alliance: HashMap<u64, usize>,
     member: HashMap<u64, usize>,
+    /// By grid position: its village's position (when the village exists).
+    village_of_grid: Vec<Option<usize>>,
+    /// By village position: its town's position.
+    town_of_village: Vec<Option<usize>>,
     /// By grid position: the positions of its stations.
     stations_in_grid: Vec<Vec<usize>>,
     /// By village position: the positions of the alliances it belongs to.

@@ -61,14 +61,25 @@ fn areas_in<'a>(
 }
 
 impl Snapshot {
+    /// The grid, village and town at `p`, the grid's stations, the nearest station and the
+    /// village's alliances.
+    ///
+    /// Answers are hierarchy-consistent: when a grid contains the point, its village and town are
+    /// the grid's parents (what dispatch routes to), not a separate lookup that could disagree on
+    /// a shared edge. Only where no grid contains the point (a gap, or outside) are villages and
+    /// then towns looked up by their own polygons.
     pub fn locate(&self, p: Point) -> Location<'_> {
         let d = &self.data;
         let prepared = &self.prepared;
-        let town = containing(&self.towns, p, &prepared.towns, |i| &d.towns[i].geometry);
-        let village = containing(&self.villages, p, &prepared.villages, |i| {
-            &d.villages[i].geometry
-        });
         let grid = containing(&self.grids, p, &prepared.grids, |i| &d.grids[i].geometry);
+        let village = grid.and_then(|g| self.keys.village_of_grid[g]).or_else(|| {
+            containing(&self.villages, p, &prepared.villages, |i| {
+                &d.villages[i].geometry
+            })
+        });
+        let town = village
+            .and_then(|v| self.keys.town_of_village[v])
+            .or_else(|| containing(&self.towns, p, &prepared.towns, |i| &d.towns[i].geometry));
         let stations = grid
             .map(|g| {
                 self.keys.stations_in_grid[g]
