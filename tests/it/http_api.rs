@@ -236,3 +236,112 @@ async fn writes_are_refused_with_a_json_405() {
         .unwrap();
     assert_eq!(response.status(), 405);
 }
+
+#[tokio::test]
+async fn arbitrary_query_strings_never_cause_a_server_error() {
+    let (_dir, state) = sample_state();
+    let endpoints = [
+        "/locate",
+        "/nearest",
+        "/collections",
+        "/collections/grids",
+        "/collections/stations/items",
+        "/collections/members/items/3",
+        "/",
+        "/health",
+    ];
+    let names = [
+        "lon",
+        "lat",
+        "k",
+        "crs",
+        "bbox",
+        "limit",
+        "offset",
+        "service",
+        "max_distance_m",
+        "f",
+        "code",
+        "services",
+        "bbox-crs",
+    ];
+    let values = [
+        "",
+        "0",
+        "-0",
+        "1e308",
+        "-1e308",
+        "1e-320",
+        "NaN",
+        "-inf",
+        "119.58",
+        "31.99",
+        "100",
+        "101",
+        "4294967296",
+        "18446744073709551616",
+        "1,2,3,4",
+        "1,2,3,4,5,6",
+        ",,,",
+        "%00",
+        "%FF%FE",
+        "中文",
+        "mediation",
+        "gcj02",
+        "a=b",
+    ];
+    let mut seed: u64 = 99;
+    let mut next = |n: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize % n
+    };
+    for _ in 0..600 {
+        let endpoint = endpoints[next(endpoints.len())];
+        let query: Vec<String> = (0..next(5))
+            .map(|_| {
+                format!(
+                    "{}={}",
+                    names[next(names.len())],
+                    values[next(values.len())]
+                )
+            })
+            .collect();
+        let uri = format!("{endpoint}?{}", query.join("&"));
+        let r = get(&state, &uri).await;
+        assert!(r.status.as_u16() < 500, "{uri}: {} {}", r.status, r.json);
+        if !r.status.is_success() {
+            assert!(
+                r.json["error"].is_string() && r.json["message"].is_string(),
+                "{uri}: {}",
+                r.json
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_reload_swaps_the_snapshot_without_disturbing_readers() {
+    use gridmap::model::LayerData;
+    let (_dir, state) = sample_state();
+    let before = state.index.load();
+    let mut station = before.dataset().stations[0].clone();
+    station.name = "新驿站".into();
+    station.id = 9_999;
+    state
+        .store
+        .import(LayerData::Stations(vec![station]), false, &|_, _| {})
+        .unwrap();
+    state.reload().unwrap();
+    // A reader holding the old snapshot still sees the old data...
+    assert_eq!(before.dataset().stations.len(), 300);
+    // ...while new requests see the new station.
+    let r = get(&state, "/collections/stations/items/9999").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json["properties"]["name"], "新驿站");
+    assert_eq!(
+        get(&state, "/health").await.json["features"]["stations"],
+        301
+    );
+}
