@@ -195,15 +195,19 @@ mod tests {
         assert_relative_eq!(per_degree, 94_493.14, epsilon = 0.01);
     }
 
-    #[test]
-    fn vincenty_agrees_with_karney_to_the_millimetre() {
-        let mut seed: u64 = 7;
-        let mut unit = || {
+    /// Seeded uniform numbers in [0, 1) (a 64-bit LCG).
+    fn seeded_unit(mut seed: u64) -> impl FnMut() -> f64 {
+        move || {
             seed = seed
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1_442_695_040_888_963_407);
             (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        }
+    }
+
+    #[test]
+    fn vincenty_agrees_with_karney_to_the_millimetre() {
+        let mut unit = seeded_unit(7);
         for _ in 0..2_000 {
             let a = Point::new(unit() * 360.0 - 180.0, unit() * 170.0 - 85.0);
             let b = Point::new(unit() * 360.0 - 180.0, unit() * 170.0 - 85.0);
@@ -220,13 +224,7 @@ mod tests {
     #[test]
     fn the_lower_bound_plane_never_exceeds_the_geodesic() {
         let plane = LowerBoundPlane::around(31.95);
-        let mut seed: u64 = 11;
-        let mut unit = || {
-            seed = seed
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (seed >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut unit = seeded_unit(11);
         let mut tightest = 0.0f64;
         for _ in 0..5_000 {
             // Pairs within 5 degrees of Danyang, the band widened by 2 degrees for the bulge.

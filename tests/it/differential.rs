@@ -56,6 +56,30 @@ fn brute_nearest(
         .collect()
 }
 
+/// `nearest` with a random k (up to `max_k`), and sometimes a service filter or a distance limit
+/// (up to `max_limit_m`), equals the brute-force answer: same stations, order and distances.
+fn check_nearest(
+    snap: &gridmap::index::Snapshot,
+    p: Point,
+    r: &mut Seeded,
+    max_k: usize,
+    max_limit_m: f64,
+) {
+    let k = 1 + (r.unit() * max_k as f64) as usize;
+    let service = (r.unit() < 0.3).then(|| Service::ALL[(r.unit() * 4.0) as usize % 4]);
+    let max_m = (r.unit() < 0.25).then(|| r.unit() * max_limit_m);
+    let got: Vec<(u64, f64)> = snap
+        .nearest(p, k, max_m, service)
+        .iter()
+        .map(|n| (n.station.id, n.distance_m))
+        .collect();
+    assert_eq!(
+        got,
+        brute_nearest(snap.dataset(), p, k, max_m, service),
+        "{p:?} k={k} {service:?} {max_m:?}"
+    );
+}
+
 #[test]
 fn locate_agrees_with_brute_force_on_3000_random_points() {
     let (_dir, state) = sample_state();
@@ -101,19 +125,7 @@ fn nearest_agrees_with_brute_force_on_2000_random_points() {
     let mut r = Seeded(42);
     let mut degree_and_ground_differ = 0;
     for p in points(2_000) {
-        let k = 1 + (r.unit() * 20.0) as usize;
-        let service = (r.unit() < 0.3).then(|| Service::ALL[(r.unit() * 4.0) as usize % 4]);
-        let max_m = (r.unit() < 0.3).then(|| r.unit() * 5_000.0);
-        let got: Vec<(u64, f64)> = snap
-            .nearest(p, k, max_m, service)
-            .iter()
-            .map(|n| (n.station.id, n.distance_m))
-            .collect();
-        assert_eq!(
-            got,
-            brute_nearest(d, p, k, max_m, service),
-            "{p:?} k={k} {service:?} {max_m:?}"
-        );
+        check_nearest(&snap, p, &mut r, 20, 5_000.0);
 
         let by_degrees = d
             .stations
@@ -167,18 +179,6 @@ fn nearest_agrees_with_brute_force_at_scale_10_near_and_far() {
         .map(|_| Point::new(100.0 + r.unit() * 30.0, 20.0 + r.unit() * 25.0))
         .collect();
     for p in near.into_iter().chain(far) {
-        let k = 1 + (r.unit() * 30.0) as usize;
-        let service = (r.unit() < 0.3).then(|| Service::ALL[(r.unit() * 4.0) as usize % 4]);
-        let max_m = (r.unit() < 0.2).then(|| r.unit() * 3_000.0);
-        let got: Vec<(u64, f64)> = snap
-            .nearest(p, k, max_m, service)
-            .iter()
-            .map(|n| (n.station.id, n.distance_m))
-            .collect();
-        assert_eq!(
-            got,
-            brute_nearest(d, p, k, max_m, service),
-            "{p:?} k={k} {service:?} {max_m:?}"
-        );
+        check_nearest(&snap, p, &mut r, 30, 3_000.0);
     }
 }
