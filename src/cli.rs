@@ -9,11 +9,12 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
-use crate::http::ServeConfig;
+use crate::http::{ServeConfig, TileOptions};
 use crate::model::{
     Layer,
     geojson::{layer_features, read_layer, write_collection},
 };
+use crate::tiles::TileConfig;
 use crate::{analysis, generate, store};
 
 #[derive(Parser, Debug)]
@@ -43,6 +44,15 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "GRIDMAP_BIND", default_value = "127.0.0.1:8080")]
         bind: SocketAddr,
+        /// Memory for encoded tiles, in MiB; 0 turns the tile cache off.
+        #[arg(long, env = "GRIDMAP_TILE_CACHE_MB", default_value_t = 64)]
+        tile_cache_mb: usize,
+        /// Tile geometry kept beyond each tile edge, in tile units (of 4096).
+        #[arg(long, env = "GRIDMAP_TILE_BUFFER", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=1024))]
+        tile_buffer: u32,
+        /// Public base URL for tile URLs in /tiles.json (default: the request's Host).
+        #[arg(long, env = "GRIDMAP_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Import a GeoJSON FeatureCollection into one layer, in one transaction.
     Import {
@@ -112,11 +122,30 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve { bind } => {
+        Command::Serve {
+            bind,
+            tile_cache_mb,
+            tile_buffer,
+            public_url,
+        } => {
+            if let Some(url) = &public_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                bail!("--public-url must start with http:// or https://, got '{url}'");
+            }
+            let tiles = TileOptions {
+                config: TileConfig {
+                    buffer: tile_buffer,
+                    ..TileConfig::default()
+                },
+                cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
+                public_url,
+            };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(crate::http::serve(ServeConfig {
                 bind,
                 store: cli.store,
+                tiles,
             }))?;
         }
         Command::Import {

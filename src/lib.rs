@@ -14,5 +14,6 @@ pub mod index;
 pub mod model;
 pub mod sample;
 pub mod store;
+pub mod tiles;
 
 pub use error::{Error, Result};

@@ -13,10 +13,6 @@ use super::error::ApiError;
 use super::params::Params;
 use crate::index::Snapshot;
 use crate::model::Layer;
-use crate::model::geojson::{
-    Visibility, alliance_feature, grid_feature, member_feature, station_feature, town_feature,
-    village_feature,
-};
 
 pub const DEFAULT_LIMIT: u64 = 10;
 pub const MAX_LIMIT: u64 = 10_000;
@@ -109,16 +105,7 @@ fn geojson_response(body: Value) -> Response {
 
 /// The public GeoJSON feature at position `i` of `layer`.
 pub fn feature_json(snap: &Snapshot, layer: Layer, i: usize) -> Value {
-    let d = snap.dataset();
-    let feature = match layer {
-        Layer::Towns => town_feature(&d.towns[i]),
-        Layer::Villages => village_feature(&d.villages[i]),
-        Layer::Grids => grid_feature(&d.grids[i], Visibility::Public),
-        Layer::Stations => station_feature(&d.stations[i], Visibility::Public),
-        Layer::Alliances => alliance_feature(&d.alliances[i], snap.alliance_footprint(i)),
-        Layer::Members => member_feature(&d.members[i], snap.member_location(i)),
-    };
-    serde_json::to_value(feature).unwrap_or(Value::Null)
+    serde_json::to_value(snap.public_feature(layer, i)).unwrap_or(Value::Null)
 }
 
 /// Whether a property value matches a filter value given as text (arrays match any element).

@@ -6,47 +6,25 @@ mod features;
 mod openapi;
 mod params;
 mod queries;
+mod state;
+mod tiles;
 
 pub use error::ApiError;
+pub use state::{AppState, TileOptions};
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::State;
+use axum::http::{Method, header};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::index::{Index, Snapshot};
 use crate::model::Layer;
-use crate::store::Store;
 use crate::{Result, sample, store};
-
-/// What every handler shares: the current index snapshot and the store behind it.
-#[derive(Clone)]
-pub struct AppState {
-    pub index: Arc<Index>,
-    pub store: Arc<dyn Store>,
-}
-
-impl AppState {
-    /// Load the store into a fresh index.
-    pub fn load(store: Arc<dyn Store>) -> Result<AppState> {
-        let snapshot = Snapshot::build(store.load()?);
-        Ok(AppState {
-            index: Arc::new(Index::new(snapshot)),
-            store,
-        })
-    }
-
-    /// Rebuild the index from the store and swap it in; readers keep their snapshot meanwhile.
-    pub fn reload(&self) -> Result<()> {
-        self.index.replace(Snapshot::build(self.store.load()?));
-        Ok(())
-    }
-}
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -61,11 +39,19 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/locate", get(queries::locate))
         .route("/nearest", get(queries::nearest))
+        .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/tiles.json", get(tiles::tilejson))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi::document))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())
+        .layer(
+            CorsLayer::new()
+                .allow_origin(Any)
+                .allow_methods([Method::GET, Method::HEAD])
+                .expose_headers([header::ETAG]),
+        )
         .with_state(state)
 }
 
@@ -94,6 +80,33 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 pub struct ServeConfig {
     pub bind: SocketAddr,
     pub store: String,
+    pub tiles: TileOptions,
+}
+
+/// How often a server checks its store for changes committed by other processes.
+const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Poll the store's version; on a change, rebuild the index and drop the tiles it touches.
+async fn watch_store(state: AppState) {
+    let mut seen = state.store.version().ok();
+    loop {
+        tokio::time::sleep(WATCH_INTERVAL).await;
+        let now = state.store.version().ok();
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        let s = state.clone();
+        match tokio::task::spawn_blocking(move || s.reload()).await {
+            Ok(Ok(dropped)) => {
+                tracing::info!(dropped_tiles = dropped, "store changed: index rebuilt")
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "store changed but could not be reloaded; serving the previous data")
+            }
+            Err(e) => tracing::error!(error = %e, "reload task failed"),
+        }
+    }
 }
 
 /// Open the store (loading the Danyang sample into an empty one), index it and serve until
@@ -101,12 +114,13 @@ pub struct ServeConfig {
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let started = Instant::now();
     let store_location = config.store.clone();
+    let tile_options = config.tiles.clone();
     let state = tokio::task::spawn_blocking(move || -> Result<AppState> {
         let store = store::open(&store_location)?;
         if sample::load_if_empty(store.as_ref())? {
             tracing::info!(store = %store.describe(), "empty store: loaded the Danyang sample");
         }
-        AppState::load(store)
+        AppState::with_options(store, tile_options)
     })
     .await??;
     let listener = tokio::net::TcpListener::bind(config.bind)
@@ -127,6 +141,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         "gridmap listening"
     );
     drop(snap);
+    tokio::spawn(watch_store(state.clone()));
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;

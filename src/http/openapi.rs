@@ -110,6 +110,17 @@ pub fn spec(server_url: &str) -> Value {
                     p
                 },
                 ok("A GeoJSON FeatureCollection, nearest first, each with distance_m and rank", geojson, object.clone())),
+            "/tiles/{z}/{x}/{y}": {"get": {
+                "summary": "A composite Mapbox Vector Tile (MVT 2.1, EPSG:3857 XYZ)", "tags": ["Tiles"],
+                "parameters": [path("z", "Zoom, 0..=18"), path("x", "Column, 0..2^z"), path("y", "Row with extension, e.g. 6653.mvt")],
+                "responses": {
+                    "200": {"description": "The tile (gzip when accepted), with an ETag", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
+                    "204": {"description": "No feature in this tile"},
+                    "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+                    "400": error_ref(),
+                },
+            }},
+            "/tiles.json": get("TileJSON 3.0.0 for the tiles", "Tiles", vec![], ok("TileJSON", "application/json", object.clone())),
             "/health": get("Liveness and feature counts", "Service", vec![], ok("Status", "application/json", object.clone())),
             "/openapi.json": get("This document", "Service", vec![], ok("OpenAPI 3.1", "application/vnd.oai.openapi+json;version=3.1", object)),
         },

@@ -164,6 +164,7 @@ impl Snapshot {
             spacing_m(&data.stations.iter().map(|s| s.location).collect::<Vec<_>>());
 
         Snapshot {
+            generation: 0,
             station_spacing_m,
             prepared,
             towns: area_tree(data.towns.iter().map(|t| Some(&t.geometry))),

@@ -5,6 +5,7 @@
 //! snapshot aside and swaps it in. No rstar type leaves this module.
 
 mod build;
+mod changes;
 mod nearest;
 mod queries;
 
@@ -19,7 +20,7 @@ use rstar::RTree;
 use rstar::primitives::{GeomWithData, Rectangle};
 
 use crate::geodesy::LowerBoundPlane;
-use crate::model::Dataset;
+use crate::model::{Dataset, Layer};
 
 type AreaTree = RTree<GeomWithData<Rectangle<[f64; 2]>, usize>, Params>;
 type PointTree = RTree<GeomWithData<[f64; 2], usize>, Params>;
@@ -37,6 +38,8 @@ impl rstar::RTreeParams for Params {
 
 /// An immutable, fully indexed dataset. Feature positions (`usize`) index the dataset's vectors.
 pub struct Snapshot {
+    /// Increases with every snapshot swapped into an `Index` (0 for one built alone).
+    pub generation: u64,
     data: Dataset,
     towns: AreaTree,
     villages: AreaTree,
@@ -98,6 +101,21 @@ impl Snapshot {
     pub fn member_location(&self, i: usize) -> Option<Point> {
         self.member_locations.get(i).copied().flatten()
     }
+
+    /// The public GeoJSON feature at position `i` of `layer` (no personal fields), with derived
+    /// geometry for alliances and village members. What the API and the tiles show.
+    pub fn public_feature(&self, layer: Layer, i: usize) -> geojson::Feature {
+        use crate::model::geojson::*;
+        let d = &self.data;
+        match layer {
+            Layer::Towns => town_feature(&d.towns[i]),
+            Layer::Villages => village_feature(&d.villages[i]),
+            Layer::Grids => grid_feature(&d.grids[i], Visibility::Public),
+            Layer::Stations => station_feature(&d.stations[i], Visibility::Public),
+            Layer::Alliances => alliance_feature(&d.alliances[i], self.alliance_footprint(i)),
+            Layer::Members => member_feature(&d.members[i], self.member_location(i)),
+        }
+    }
 }
 
 /// The current snapshot, swapped atomically on change.
@@ -117,15 +135,18 @@ impl Index {
         self.current.load_full()
     }
 
-    pub fn replace(&self, snapshot: Snapshot) {
+    /// Swap in `snapshot` as the next generation; returns its generation.
+    pub fn replace(&self, mut snapshot: Snapshot) -> u64 {
+        snapshot.generation = self.current.load().generation + 1;
+        let generation = snapshot.generation;
         self.current.store(Arc::new(snapshot));
+        generation
     }
 }
 
 impl Snapshot {
     /// The bounding box of a layer's geometries, from its R-tree root; `None` when it has none.
-    pub fn extent(&self, layer: crate::model::Layer) -> Option<crate::model::Bbox> {
-        use crate::model::Layer;
+    pub fn extent(&self, layer: Layer) -> Option<crate::model::Bbox> {
         let envelope = match layer {
             Layer::Towns => (self.towns.size() > 0).then(|| self.towns.root().envelope()),
             Layer::Villages => (self.villages.size() > 0).then(|| self.villages.root().envelope()),

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -72,6 +73,8 @@ INSERT OR IGNORE INTO gpkg_geometry_columns VALUES
 pub struct GeoPackage {
     path: PathBuf,
     conn: Mutex<Connection>,
+    /// Commits made through this connection (SQLite's data_version counts only the others').
+    own_commits: AtomicU64,
 }
 
 impl GeoPackage {
@@ -115,6 +118,7 @@ impl GeoPackage {
         Ok(GeoPackage {
             path,
             conn: Mutex::new(conn),
+            own_commits: AtomicU64::new(0),
         })
     }
 
@@ -149,6 +153,7 @@ impl Store for GeoPackage {
         write_rows(&tx, &data, replace, progress).map_err(|e| self.err(e))?;
         update_extent(&tx, &after, data.layer()).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
         Ok(summary)
     }
 
@@ -177,7 +182,17 @@ impl Store for GeoPackage {
             update_extent(&tx, data, layer).map_err(|e| self.err(e))?;
             done += n;
         }
-        tx.commit().map_err(|e| self.err(e))
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn version(&self) -> Result<u64> {
+        let conn = self.connection()?;
+        let others: u64 = conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(others.wrapping_add(self.own_commits.load(Ordering::Relaxed)))
     }
 }
 

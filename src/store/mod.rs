@@ -37,6 +37,10 @@ pub trait Store: Send + Sync {
 
     /// Replace every layer with `data` in one transaction (used to load the sample).
     fn replace_all(&self, data: &Dataset, progress: Progress) -> Result<()>;
+
+    /// A number that changes whenever any process commits a change to the store: servers poll it
+    /// to pick up imports made by other processes.
+    fn version(&self) -> Result<u64>;
 }
 
 /// Open a store from a `--store` value: a file path (GeoPackage, created when missing).

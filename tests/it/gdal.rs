@@ -1,5 +1,5 @@
 //! GDAL reads what gridmap writes and serves: the GeoPackage file, and OGC API - Features over a
-//! real socket (the one real-server test).
+//! real socket.
 
 use std::collections::BTreeMap;
 use std::process::Output;

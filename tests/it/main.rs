@@ -8,5 +8,7 @@ mod differential;
 mod gcj02;
 mod gdal;
 mod http_api;
+mod live;
 mod ogc;
 mod reproducible;
+mod tiles;

@@ -1,0 +1,159 @@
+//! GET /tiles/{z}/{x}/{y}.mvt (composite Mapbox Vector Tiles) and GET /tiles.json (TileJSON 3.0.0).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use crate::model::Layer;
+use crate::tiles::cache::EncodedTile;
+use crate::tiles::layers::TILE_LAYERS;
+use crate::tiles::{MAX_ZOOM, TileCoord, render};
+
+pub const MVT: &str = "application/vnd.mapbox-vector-tile";
+
+/// Where the sample's data comes from (TileJSON `attribution`).
+const ATTRIBUTION: &str = "Danyang outline and points © Vonng/adcode (CC BY 4.0, from Amap/DataV); \
+divisions: NBS/MCA; town, village and grid polygons, posts and alliances: synthetic (gridmap)";
+
+fn parse(name: &str, text: &str) -> Result<u32, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad(name, format!("expected a whole number, got '{text}'")))
+}
+
+/// The tile for `z/x/y.mvt`, rendered from the index or taken from the cache.
+pub async fn tile(
+    State(state): State<AppState>,
+    Path((z, x, y_ext)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let Some((y, ext)) = y_ext.rsplit_once('.') else {
+        return Err(ApiError::bad(
+            "y",
+            format!("'{y_ext}' needs the extension: /tiles/{{z}}/{{x}}/{{y}}.mvt"),
+        ));
+    };
+    if ext != "mvt" && ext != "pbf" {
+        return Err(ApiError::bad(
+            "extension",
+            format!("'.{ext}' is not served; use .mvt"),
+        ));
+    }
+    let coord = TileCoord::new(parse("z", &z)?, parse("x", &x)?, parse("y", y)?)
+        .map_err(|message| ApiError::bad("z/x/y", message))?;
+
+    let tile = match state.tiles.get(coord) {
+        Some(tile) => tile,
+        None => {
+            let snap = state.index.load();
+            let config = state.tile_options.config;
+            let generation = snap.generation;
+            let tile = tokio::task::spawn_blocking(move || {
+                Arc::new(EncodedTile::new(render(&snap, coord, &config)))
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y}: {e}")))?;
+            state.tiles.put(coord, tile.clone(), generation);
+            tile
+        }
+    };
+    Ok(tile_response(&tile, &headers))
+}
+
+/// 204 for an empty tile, 304 for a matching If-None-Match, else the bytes (gzip when accepted).
+pub fn tile_response(tile: &EncodedTile, headers: &HeaderMap) -> Response {
+    let etag = HeaderValue::from_str(&tile.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    if tile.raw.is_empty() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == tile.etag || t.trim() == "*")
+        });
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let gzip = headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+        let mut r = Response::new(Body::from(if gzip {
+            tile.gzip.clone()
+        } else {
+            tile.raw.clone()
+        }));
+        if gzip {
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(MVT));
+        r
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, etag);
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    response
+}
+
+/// GET /tiles.json
+pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
+    let base = match &state.tile_options.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!(
+            "http://{}",
+            headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost")
+        ),
+    };
+    let snap = state.index.load();
+    let bounds = snap
+        .extent(Layer::Towns)
+        .map(|b| vec![b.min_lon, b.min_lat, b.max_lon, b.max_lat])
+        .unwrap_or_else(|| vec![-180.0, -85.051_128_779_806_59, 180.0, 85.051_128_779_806_59]);
+    let center = json!([
+        (bounds[0] + bounds[2]) / 2.0,
+        (bounds[1] + bounds[3]) / 2.0,
+        10
+    ]);
+    let vector_layers: Vec<Value> = TILE_LAYERS
+        .iter()
+        .map(|l| {
+            let fields: serde_json::Map<String, Value> = l
+                .fields
+                .iter()
+                .map(|(k, t)| (k.to_string(), json!(t)))
+                .collect();
+            json!({"id": l.name, "fields": fields, "minzoom": l.minzoom, "maxzoom": l.maxzoom})
+        })
+        .collect();
+    Json(json!({
+        "tilejson": "3.0.0",
+        "name": "gridmap",
+        "description": "Grid governance one map: towns, villages, grids, grid posts, alliances",
+        "version": env!("CARGO_PKG_VERSION"),
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": bounds,
+        "center": center,
+        "attribution": ATTRIBUTION,
+        "vector_layers": vector_layers,
+    }))
+}

@@ -1,0 +1,193 @@
+//! An in-memory cache of encoded tiles, bounded in bytes, least recently used out first.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use super::TileCoord;
+
+/// An encoded tile, its gzip form and its ETag.
+#[derive(Debug)]
+pub struct EncodedTile {
+    pub raw: Vec<u8>,
+    pub gzip: Vec<u8>,
+    /// A strong validator: FNV-1a of the raw bytes, the same on every server for the same tile.
+    pub etag: String,
+}
+
+impl EncodedTile {
+    pub fn new(raw: Vec<u8>) -> EncodedTile {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        // Writing into a Vec cannot fail.
+        let gzip = gz
+            .write_all(&raw)
+            .and_then(|_| gz.finish())
+            .unwrap_or_default();
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in &raw {
+            hash ^= u64::from(*b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        EncodedTile {
+            etag: format!("\"{hash:016x}-{}\"", raw.len()),
+            raw,
+            gzip,
+        }
+    }
+
+    fn size(&self) -> usize {
+        self.raw.len() + self.gzip.len() + 64
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    tiles: HashMap<TileCoord, (Arc<EncodedTile>, u64)>,
+    /// Use order: tick -> tile.
+    order: BTreeMap<u64, TileCoord>,
+    bytes: usize,
+    tick: u64,
+    /// The snapshot generation of the last invalidation: tiles rendered from older snapshots
+    /// are not cached any more (they may predate the change).
+    generation: u64,
+}
+
+/// Tiles by address, at most `max_bytes` in all (0 turns the cache off).
+pub struct TileCache {
+    max_bytes: usize,
+    inner: Mutex<Inner>,
+}
+
+impl TileCache {
+    pub fn new(max_bytes: usize) -> TileCache {
+        TileCache {
+            max_bytes,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves a consistent map (every step is a whole insert or
+        // remove), so a poisoned lock is still usable.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn get(&self, coord: TileCoord) -> Option<Arc<EncodedTile>> {
+        let mut inner = self.lock();
+        inner.tick += 1;
+        let tick = inner.tick;
+        let (tile, old) = inner
+            .tiles
+            .get_mut(&coord)
+            .map(|(t, used)| (t.clone(), std::mem::replace(used, tick)))?;
+        inner.order.remove(&old);
+        inner.order.insert(tick, coord);
+        Some(tile)
+    }
+
+    /// Cache a tile rendered from the snapshot of `generation`.
+    pub fn put(&self, coord: TileCoord, tile: Arc<EncodedTile>, generation: u64) {
+        if tile.size() > self.max_bytes {
+            return;
+        }
+        let mut inner = self.lock();
+        if generation < inner.generation {
+            return;
+        }
+        inner.tick += 1;
+        let tick = inner.tick;
+        if let Some((old, used)) = inner.tiles.insert(coord, (tile.clone(), tick)) {
+            inner.order.remove(&used);
+            inner.bytes -= old.size();
+        }
+        inner.order.insert(tick, coord);
+        inner.bytes += tile.size();
+        while inner.bytes > self.max_bytes {
+            let Some((_, oldest)) = inner.order.pop_first() else {
+                break;
+            };
+            if let Some((t, _)) = inner.tiles.remove(&oldest) {
+                inner.bytes -= t.size();
+            }
+        }
+    }
+
+    /// Drop every cached tile for which `touched` is true, now that the snapshot of `generation`
+    /// is current; returns how many.
+    pub fn invalidate(&self, touched: impl Fn(TileCoord) -> bool, generation: u64) -> usize {
+        let mut inner = self.lock();
+        inner.generation = inner.generation.max(generation);
+        let doomed: Vec<(TileCoord, u64)> = inner
+            .tiles
+            .iter()
+            .filter(|(c, _)| touched(**c))
+            .map(|(c, (_, used))| (*c, *used))
+            .collect();
+        for (coord, used) in &doomed {
+            if let Some((t, _)) = inner.tiles.remove(coord) {
+                inner.bytes -= t.size();
+            }
+            inner.order.remove(used);
+        }
+        doomed.len()
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().tiles.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tile(n: usize) -> Arc<EncodedTile> {
+        Arc::new(EncodedTile::new(vec![7u8; n]))
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_byte_budget_evicting_the_least_recently_used() {
+        let c = |x| TileCoord { z: 10, x, y: 0 };
+        let one = tile(1000).size();
+        let cache = TileCache::new(one * 3);
+        for x in 0..3 {
+            cache.put(c(x), tile(1000), 0);
+        }
+        assert!(cache.get(c(0)).is_some()); // 0 is now the most recent
+        cache.put(c(3), tile(1000), 0);
+        assert!(cache.bytes() <= one * 3);
+        assert!(
+            cache.get(c(1)).is_none(),
+            "the least recently used goes first"
+        );
+        assert!(cache.get(c(0)).is_some() && cache.get(c(3)).is_some());
+        assert_eq!(cache.invalidate(|t| t.x == 0, 1), 1);
+        assert!(cache.get(c(0)).is_none());
+        cache.put(c(0), tile(1000), 0);
+        assert!(
+            cache.get(c(0)).is_none(),
+            "a tile from a snapshot older than the change is not cached"
+        );
+        assert!(TileCache::new(0).is_empty());
+    }
+
+    #[test]
+    fn etags_depend_on_the_bytes_only() {
+        assert_eq!(
+            EncodedTile::new(vec![1, 2]).etag,
+            EncodedTile::new(vec![1, 2]).etag
+        );
+        assert_ne!(
+            EncodedTile::new(vec![1, 2]).etag,
+            EncodedTile::new(vec![2, 1]).etag
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! Geometry in tile space: project lon/lat to the tile's integer grid (y down), simplify for the
+//! zoom, clip to the buffered tile, round, and keep only valid rings.
+
+use geo::{
+    Area, BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Point, Polygon, Rect,
+    SimplifyVwPreserve, Validation, coord,
+};
+
+use super::{TileCoord, lon_lat_to_world, world_to_lon_lat};
+use crate::model::Bbox;
+
+/// One tile's frame: how lon/lat maps into its `extent` x `extent` grid.
+pub struct TileFrame {
+    x0: f64,
+    y0: f64,
+    size: f64,
+    pub extent: f64,
+    pub buffer: f64,
+}
+
+impl TileFrame {
+    pub fn new(coord: TileCoord, extent: u32, buffer: u32) -> TileFrame {
+        let (x0, y0, size) = coord.world_bounds();
+        TileFrame {
+            x0,
+            y0,
+            size,
+            extent: f64::from(extent),
+            buffer: f64::from(buffer),
+        }
+    }
+
+    /// Tile-space coordinates (floating) of a lon/lat coordinate.
+    pub fn project(&self, c: Coord) -> Coord {
+        let (x, y) = lon_lat_to_world(c.x, c.y);
+        coord! { x: (x - self.x0) / self.size * self.extent, y: (y - self.y0) / self.size * self.extent }
+    }
+
+    /// The lon/lat box of the tile grown by `margin` tile units on every side.
+    pub fn lon_lat_bbox(&self, margin: f64) -> Bbox {
+        let m = margin / self.extent * self.size;
+        let (min_lon, max_lat) = world_to_lon_lat(self.x0 - m, self.y0 - m);
+        let (max_lon, min_lat) = world_to_lon_lat(self.x0 + self.size + m, self.y0 + self.size + m);
+        Bbox {
+            min_lon: min_lon.max(-180.0),
+            min_lat,
+            max_lon: max_lon.min(180.0),
+            max_lat,
+        }
+    }
+
+    /// A point's integer position, if it lies inside the tile proper (not its buffer).
+    pub fn point(&self, p: Point) -> Option<Coord<i32>> {
+        let c = self.project(p.0);
+        let inside = (0.0..self.extent).contains(&c.x) && (0.0..self.extent).contains(&c.y);
+        inside.then(|| coord! { x: c.x.floor() as i32, y: c.y.floor() as i32 })
+    }
+
+    /// A polygon in tile space: simplified by `tolerance` (tile units), clipped to the buffered
+    /// tile, rounded to integers, with collapsed rings removed. `None` when nothing valid remains
+    /// or its area is below `min_area` (square tile units).
+    pub fn polygon(
+        &self,
+        mp: &MultiPolygon,
+        tolerance: f64,
+        min_area: f64,
+    ) -> Option<MultiPolygon<i32>> {
+        let projected = MultiPolygon(mp.0.iter().map(|p| self.project_polygon(p)).collect());
+        let simplified = if tolerance > 0.0 {
+            projected.simplify_vw_preserve(tolerance * tolerance / 2.0)
+        } else {
+            projected.clone()
+        };
+        // Simplification can (rarely) leave an invalid ring after rounding; fall back to the
+        // unsimplified shape, then to nothing.
+        [simplified, projected]
+            .into_iter()
+            .find_map(|candidate| self.clip_and_round(&candidate))
+            .filter(|mp| as_f64(mp).unsigned_area() >= min_area)
+    }
+
+    fn project_polygon(&self, p: &Polygon) -> Polygon {
+        let ring = |ls: &LineString| LineString(ls.0.iter().map(|&c| self.project(c)).collect());
+        Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
+    }
+
+    fn clip_and_round(&self, mp: &MultiPolygon) -> Option<MultiPolygon<i32>> {
+        let (lo, hi) = (-self.buffer, self.extent + self.buffer);
+        let clip = Rect::new(coord! { x: lo, y: lo }, coord! { x: hi, y: hi });
+        let r = mp.bounding_rect()?;
+        let inside = r.min().x >= lo && r.min().y >= lo && r.max().x <= hi && r.max().y <= hi;
+        let clipped = if inside {
+            mp.clone()
+        } else {
+            mp.intersection(&clip.to_polygon())
+        };
+        let rounded = round(&clipped);
+        (!rounded.0.is_empty() && as_f64(&rounded).is_valid()).then_some(rounded)
+    }
+}
+
+/// Round to the integer grid, dropping repeated points and rings that collapse to no area.
+fn round(mp: &MultiPolygon) -> MultiPolygon<i32> {
+    let ring = |ls: &LineString| -> Option<LineString<i32>> {
+        let mut pts: Vec<Coord<i32>> = Vec::with_capacity(ls.0.len());
+        for c in &ls.0 {
+            let c = coord! { x: c.x.round() as i32, y: c.y.round() as i32 };
+            if pts.last() != Some(&c) {
+                pts.push(c);
+            }
+        }
+        let ring = LineString(pts);
+        (ring.0.len() >= 4 && ring_area2(&ring) != 0).then_some(ring)
+    };
+    MultiPolygon(
+        mp.0.iter()
+            .filter_map(|p| {
+                Some(Polygon::new(
+                    ring(p.exterior())?,
+                    p.interiors().iter().filter_map(ring).collect(),
+                ))
+            })
+            .collect(),
+    )
+}
+
+/// Twice the signed area of a closed integer ring (the shoelace sum).
+fn ring_area2(ring: &LineString<i32>) -> i64 {
+    ring.0
+        .windows(2)
+        .map(|w| i64::from(w[0].x) * i64::from(w[1].y) - i64::from(w[1].x) * i64::from(w[0].y))
+        .sum()
+}
+
+pub fn as_f64(mp: &MultiPolygon<i32>) -> MultiPolygon {
+    let ring = |ls: &LineString<i32>| {
+        LineString(
+            ls.0.iter()
+                .map(|c| coord! { x: f64::from(c.x), y: f64::from(c.y) })
+                .collect(),
+        )
+    };
+    MultiPolygon(
+        mp.0.iter()
+            .map(|p| Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect()))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::polygon;
+
+    fn frame() -> TileFrame {
+        TileFrame::new(TileCoord::new(14, 13634, 6653).unwrap(), 4096, 64)
+    }
+
+    #[test]
+    fn polygons_straddling_the_edge_are_clipped_to_the_buffer() {
+        let f = frame();
+        let b = f.lon_lat_bbox(0.0);
+        // A square from the tile's middle to far beyond its east edge.
+        let (mid_lon, mid_lat) = ((b.min_lon + b.max_lon) / 2.0, (b.min_lat + b.max_lat) / 2.0);
+        let mp = MultiPolygon(vec![polygon![
+            (x: mid_lon, y: mid_lat), (x: mid_lon + 1.0, y: mid_lat), (x: mid_lon + 1.0, y: mid_lat + 0.001),
+            (x: mid_lon, y: mid_lat + 0.001), (x: mid_lon, y: mid_lat),
+        ]]);
+        let t = f.polygon(&mp, 0.0, 0.0).unwrap();
+        let r = as_f64(&t).bounding_rect().unwrap();
+        assert_eq!(r.max().x, 4096.0 + 64.0);
+        assert!((r.min().x - 2048.0).abs() <= 1.0, "{r:?}");
+        assert!(as_f64(&t).is_valid());
+    }
+
+    #[test]
+    fn tiny_polygons_are_dropped_below_the_area_threshold() {
+        let f = frame();
+        let b = f.lon_lat_bbox(0.0);
+        let eps = (b.max_lon - b.min_lon) / 4096.0 * 0.4;
+        let mp = MultiPolygon(vec![polygon![
+            (x: b.min_lon + 0.001, y: b.min_lat + 0.001), (x: b.min_lon + 0.001 + eps, y: b.min_lat + 0.001),
+            (x: b.min_lon + 0.001, y: b.min_lat + 0.001 + eps), (x: b.min_lon + 0.001, y: b.min_lat + 0.001),
+        ]]);
+        assert!(f.polygon(&mp, 0.0, 16.0).is_none());
+    }
+
+    #[test]
+    fn points_in_the_buffer_are_not_in_the_tile() {
+        let f = frame();
+        let b = f.lon_lat_bbox(0.0);
+        assert!(
+            f.point(Point::new(
+                (b.min_lon + b.max_lon) / 2.0,
+                (b.min_lat + b.max_lat) / 2.0
+            ))
+            .is_some()
+        );
+        assert!(
+            f.point(Point::new(b.max_lon + 1e-6, b.max_lat - 1e-4))
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,173 @@
+//! Rendering one composite tile from an index snapshot.
+
+use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtTileBuilder};
+use geo::{Centroid, Contains, Coord, InteriorPoint, MultiPolygon, Point};
+use serde_json::Value;
+
+use super::TileCoord;
+use super::geometry::TileFrame;
+use super::layers::{MIN_AREA_PX2, Source, TileLayer, at_zoom};
+use crate::index::Snapshot;
+use crate::model::Layer;
+
+/// Tile geometry settings.
+#[derive(Clone, Copy, Debug)]
+pub struct TileConfig {
+    /// Tile grid size (MVT extent).
+    pub extent: u32,
+    /// Tile units of geometry kept beyond each edge, so that strokes join across tiles.
+    pub buffer: u32,
+    /// Simplification tolerance, in pixels of a 256-pixel tile.
+    pub tolerance_px: f64,
+}
+
+impl Default for TileConfig {
+    fn default() -> Self {
+        TileConfig {
+            extent: 4096,
+            buffer: 64,
+            tolerance_px: 0.5,
+        }
+    }
+}
+
+/// The label point of a polygon: its centroid when that lies inside, else an interior point.
+pub fn label_point(mp: &MultiPolygon) -> Option<Point> {
+    mp.centroid()
+        .filter(|c| mp.contains(c))
+        .or_else(|| mp.interior_point())
+}
+
+/// Encode tile `coord` of `snap`. Empty (no bytes) when no layer has a feature there.
+pub fn render(snap: &Snapshot, coord: TileCoord, config: &TileConfig) -> Vec<u8> {
+    let frame = TileFrame::new(coord, config.extent, config.buffer);
+    let px = f64::from(config.extent) / 256.0;
+    let mut tile = MvtTileBuilder::new();
+    let mut any = false;
+    for layer in at_zoom(coord.z) {
+        let min_area = if coord.z < layer.full_detail_zoom {
+            MIN_AREA_PX2 * px * px
+        } else {
+            0.0
+        };
+        let features = features(snap, layer, &frame, config.tolerance_px * px, min_area);
+        if features.is_empty() {
+            continue;
+        }
+        let Ok(mut builder) = tile.layer(layer.name) else {
+            return Vec::new();
+        };
+        if let Some(extent) = std::num::NonZeroU32::new(config.extent) {
+            builder.extent(extent);
+        }
+        for (id, properties, geometry) in features {
+            builder = add_feature(builder, id, &properties, &geometry);
+        }
+        tile = builder.end();
+        any = true;
+    }
+    if any { tile.encode() } else { Vec::new() }
+}
+
+enum TileGeometry {
+    Point(Coord<i32>),
+    Polygon(geo::MultiPolygon<i32>),
+}
+
+/// (feature id, public properties, tile geometry) for every feature of `layer` in the tile.
+fn features(
+    snap: &Snapshot,
+    layer: &TileLayer,
+    frame: &TileFrame,
+    tolerance: f64,
+    min_area: f64,
+) -> Vec<(Option<u64>, serde_json::Map<String, Value>, TileGeometry)> {
+    let d = snap.dataset();
+    let (source, labels) = match layer.source {
+        Source::Features(l) => (l, false),
+        Source::Labels(l) => (l, true),
+    };
+    let margin = if labels || matches!(source, Layer::Stations | Layer::Members) {
+        0.0
+    } else {
+        frame.buffer
+    };
+    let area = |i: usize| -> Option<&MultiPolygon> {
+        match source {
+            Layer::Towns => Some(&d.towns[i].geometry),
+            Layer::Villages => Some(&d.villages[i].geometry),
+            Layer::Grids => Some(&d.grids[i].geometry),
+            Layer::Alliances => snap.alliance_footprint(i),
+            Layer::Stations | Layer::Members => None,
+        }
+    };
+    snap.in_bbox(source, Some(frame.lon_lat_bbox(margin)))
+        .into_iter()
+        .filter_map(|i| {
+            let geometry = match (source, labels) {
+                (Layer::Stations, _) => TileGeometry::Point(frame.point(d.stations[i].location)?),
+                (Layer::Members, _) => TileGeometry::Point(frame.point(snap.member_location(i)?)?),
+                (_, true) => TileGeometry::Point(frame.point(label_point(area(i)?)?)?),
+                (_, false) => {
+                    TileGeometry::Polygon(frame.polygon(area(i)?, tolerance, min_area)?)
+                }
+            };
+            let feature = snap.public_feature(source, i);
+            let id = match &feature.id {
+                Some(geojson::feature::Id::Number(n)) => n.as_u64(),
+                Some(geojson::feature::Id::String(s)) => s.parse().ok(),
+                None => None,
+            };
+            Some((id, feature.properties.unwrap_or_default(), geometry))
+        })
+        .collect()
+}
+
+fn add_feature(
+    builder: MvtLayerBuilder,
+    id: Option<u64>,
+    properties: &serde_json::Map<String, Value>,
+    geometry: &TileGeometry,
+) -> MvtLayerBuilder {
+    let kind = match geometry {
+        TileGeometry::Point(_) => MvtGeomType::Point,
+        TileGeometry::Polygon(_) => MvtGeomType::Polygon,
+    };
+    let mut feature = builder.feature_of(kind);
+    feature.id(id);
+    for (key, value) in properties {
+        // MVT has no arrays: lists (a station's services) become comma-separated strings.
+        let _ = match value {
+            Value::String(s) => feature.tag_string(key, s.as_str()),
+            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+                (Some(u), _, _) => feature.tag_uint(key, u),
+                (_, Some(i), _) => feature.tag_sint(key, i),
+                (_, _, Some(f)) => feature.tag_double(key, f),
+                _ => continue,
+            },
+            Value::Bool(b) => feature.tag_bool(key, *b),
+            Value::Array(items) => {
+                let list: Vec<String> = items
+                    .iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .collect();
+                feature.tag_string(key, list.join(","))
+            }
+            Value::Null | Value::Object(_) => continue,
+        };
+    }
+    let _ = match geometry {
+        TileGeometry::Point(c) => feature.points([*c]).map(|_| ()),
+        TileGeometry::Polygon(mp) => mp.0.iter().try_for_each(|p| {
+            feature.ring(p.exterior().0.iter().copied(), true)?;
+            p.interiors()
+                .iter()
+                .try_for_each(|h| feature.ring(h.0.iter().copied(), false).map(|_| ()))
+        }),
+    };
+    feature.end()
+}

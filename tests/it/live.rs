@@ -1,0 +1,81 @@
+//! A running server process follows its store: an import by another process reaches its index
+//! and redraws exactly the touched tiles.
+
+use crate::common::{Server, http_get, sample_state};
+
+/// The ETag of a tile from a running server, over a real socket.
+fn tile_etag(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).unwrap();
+    let head = String::from_utf8_lossy(&bytes);
+    head.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("etag: ")
+            .map(|v| v.trim().to_string())
+    })
+}
+
+#[test]
+fn an_import_by_another_process_reaches_a_running_server_and_its_tiles() {
+    let (dir, state) = sample_state();
+    let store = dir.path().join("gridmap.gpkg");
+    let snap = state.index.load();
+    let station = snap.dataset().stations[20].clone();
+    drop(snap);
+    let n = 16384.0;
+    let x = ((station.location.x() + 180.0) / 360.0 * n) as u32;
+    let y = ((1.0 - station.location.y().to_radians().tan().asinh() / std::f64::consts::PI) / 2.0
+        * n) as u32;
+    let path = format!("/tiles/14/{x}/{y}.mvt");
+
+    let server = Server::start(&store);
+    let before = tile_etag(server.port, &path).expect("the tile has an ETag");
+    let mut changed = station.clone();
+    changed.name = "搬迁后的驿站".into();
+    let file = dir.path().join("one.geojson");
+    let features =
+        gridmap::model::geojson::layer_features(&gridmap::model::LayerData::Stations(vec![
+            changed,
+        ]));
+    std::fs::write(&file, gridmap::model::geojson::write_collection(&features)).unwrap();
+    let out = std::process::Command::new(crate::common::bin())
+        .args(["import", "--layer", "stations", "--store"])
+        .arg(&store)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The server polls the store every second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, body) = http_get(
+            server.port,
+            &format!("/collections/stations/items/{}", station.id),
+        );
+        if body.contains("搬迁后的驿站") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the running server never saw the import"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_ne!(
+        tile_etag(server.port, &path),
+        Some(before),
+        "the station's tile was not redrawn"
+    );
+}

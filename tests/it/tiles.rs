@@ -1,0 +1,444 @@
+//! Vector tiles, checked by an independent decoder (PyPI mapbox-vector-tile, shapely) against
+//! feature sets computed here with our own Web Mercator formulas and geo on the source data.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::f64::consts::PI;
+use std::process::Command;
+
+use geo::{Area, BooleanOps, Coord, Intersects, MultiPolygon, Polygon, Rect, coord};
+use gridmap::index::Snapshot;
+use gridmap::model::Layer;
+use gridmap::tiles::layers::{MIN_AREA_PX2, Source, TILE_LAYERS};
+use gridmap::tiles::{TileConfig, TileCoord, label_point, render};
+use serde_json::Value;
+
+use crate::common::{repo, sample_state};
+
+const EXTENT: f64 = 4096.0;
+const BUFFER: f64 = 64.0;
+const PX: f64 = EXTENT / 256.0;
+
+/// Tile-unit position of a lon/lat in tile z/x/y (y down), from the slippy-map formulas.
+fn to_tile(c: Coord, z: u8, x: u32, y: u32) -> Coord {
+    let n = f64::from(1u32 << z);
+    let wx = (c.x + 180.0) / 360.0 * n;
+    let wy = (1.0 - c.y.to_radians().tan().asinh() / PI) / 2.0 * n;
+    coord! { x: (wx - f64::from(x)) * EXTENT, y: (wy - f64::from(y)) * EXTENT }
+}
+
+fn project(mp: &MultiPolygon, z: u8, x: u32, y: u32) -> MultiPolygon {
+    use geo::MapCoords;
+    mp.map_coords(|c| to_tile(c, z, x, y))
+}
+
+/// Square tile units of `mp` inside the buffered tile.
+fn clipped_area(mp: &MultiPolygon, z: u8, x: u32, y: u32) -> f64 {
+    let projected = project(mp, z, x, y);
+    let clip = Rect::new(
+        coord! {x: -BUFFER, y: -BUFFER},
+        coord! {x: EXTENT + BUFFER, y: EXTENT + BUFFER},
+    );
+    if !projected.intersects(&clip) {
+        return 0.0;
+    }
+    projected.intersection(&Polygon::from(clip)).unsigned_area()
+}
+
+struct Expected {
+    /// Must be in the tile.
+    required: BTreeSet<u64>,
+    /// May be in the tile (required ones, plus slivers that can legitimately vanish).
+    allowed: BTreeSet<u64>,
+    /// Points: expected tile-unit position.
+    points: BTreeMap<u64, Coord>,
+}
+
+fn id_of(f: &geojson::Feature) -> u64 {
+    match f.id.as_ref().unwrap() {
+        geojson::feature::Id::Number(n) => n.as_u64().unwrap(),
+        geojson::feature::Id::String(s) => s.parse().unwrap(),
+    }
+}
+
+fn expected(
+    snap: &Snapshot,
+    source: Source,
+    full_detail_zoom: u8,
+    z: u8,
+    x: u32,
+    y: u32,
+) -> Expected {
+    let mut e = Expected {
+        required: BTreeSet::new(),
+        allowed: BTreeSet::new(),
+        points: BTreeMap::new(),
+    };
+    let (layer, labels) = match source {
+        Source::Features(l) => (l, false),
+        Source::Labels(l) => (l, true),
+    };
+    for i in 0..snap.dataset().count(layer) {
+        let f = snap.public_feature(layer, i);
+        let Some(g) = f.geometry.as_ref() else {
+            continue;
+        };
+        let geometry: geo::Geometry = g.value.clone().try_into().unwrap();
+        let point = match (&geometry, labels) {
+            (geo::Geometry::Point(p), _) => Some(*p),
+            (geo::Geometry::MultiPolygon(mp), true) => label_point(mp),
+            (geo::Geometry::Polygon(p), true) => label_point(&MultiPolygon(vec![p.clone()])),
+            _ => None,
+        };
+        if let Some(p) = point {
+            let t = to_tile(p.0, z, x, y);
+            if (0.0..EXTENT).contains(&t.x) && (0.0..EXTENT).contains(&t.y) {
+                e.required.insert(id_of(&f));
+                e.allowed.insert(id_of(&f));
+                e.points.insert(id_of(&f), t);
+            }
+            continue;
+        }
+        let mp = match geometry {
+            geo::Geometry::MultiPolygon(mp) => mp,
+            geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+            _ => continue,
+        };
+        let area_px2 = clipped_area(&mp, z, x, y) / (PX * PX);
+        if area_px2 > 0.0 {
+            e.allowed.insert(id_of(&f));
+        }
+        // Kept for sure: more than a few pixels (rounding and simplification cannot erase it),
+        // and above the small-polygon threshold below the full-detail zoom.
+        let threshold = if z < full_detail_zoom {
+            2.0 * MIN_AREA_PX2 + 2.0
+        } else {
+            2.0
+        };
+        if area_px2 > threshold {
+            e.required.insert(id_of(&f));
+        }
+    }
+    e
+}
+
+fn decode(dir: &std::path::Path) -> Vec<Value> {
+    let out = Command::new("python3")
+        .arg(repo().join("tests/tiles/decode_tiles.py"))
+        .arg(dir)
+        .output()
+        .expect("python3 runs (the README's test command installs mapbox-vector-tile and shapely)");
+    assert!(
+        out.status.success(),
+        "decoder failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let b = snap.extent(Layer::Towns).unwrap();
+    let tiles_dir = tempfile::tempdir().unwrap();
+    let mut rendered = Vec::new();
+    for z in 8u8..=15 {
+        let n = f64::from(1u32 << z);
+        let tx = |lon: f64| ((lon + 180.0) / 360.0 * n).floor() as u32;
+        let ty = |lat: f64| ((1.0 - lat.to_radians().tan().asinh() / PI) / 2.0 * n).floor() as u32;
+        for x in tx(b.min_lon)..=tx(b.max_lon) {
+            for y in ty(b.max_lat)..=ty(b.min_lat) {
+                let bytes = render(
+                    &snap,
+                    TileCoord::new(z.into(), x, y).unwrap(),
+                    &TileConfig::default(),
+                );
+                rendered.push((z, x, y, !bytes.is_empty()));
+                if !bytes.is_empty() {
+                    std::fs::write(tiles_dir.path().join(format!("{z}-{x}-{y}.mvt")), bytes)
+                        .unwrap();
+                }
+            }
+        }
+    }
+    let decoded: BTreeMap<String, Value> = decode(tiles_dir.path())
+        .into_iter()
+        .map(|t| (t["tile"].as_str().unwrap().to_string(), t))
+        .collect();
+    let mut checked_features = 0;
+    for (z, x, y, non_empty) in &rendered {
+        let (z, x, y) = (*z, *x, *y);
+        let name = format!("{z}-{x}-{y}");
+        let tile = decoded.get(&name);
+        assert_eq!(tile.is_some(), *non_empty, "{name}");
+        for layer in TILE_LAYERS
+            .iter()
+            .filter(|l| (l.minzoom..=l.maxzoom).contains(&z))
+        {
+            let e = expected(&snap, layer.source, layer.full_detail_zoom, z, x, y);
+            let features = tile
+                .and_then(|t| t["layers"][layer.name].as_array())
+                .cloned()
+                .unwrap_or_default();
+            let got: BTreeSet<u64> = features.iter().map(|f| f["id"].as_u64().unwrap()).collect();
+            assert_eq!(
+                got.len(),
+                features.len(),
+                "{name} {}: duplicate ids",
+                layer.name
+            );
+            let missing: Vec<_> = e.required.difference(&got).collect();
+            let extra: Vec<_> = got.difference(&e.allowed).collect();
+            assert!(
+                missing.is_empty(),
+                "{name} {}: missing {missing:?}",
+                layer.name
+            );
+            assert!(
+                extra.is_empty(),
+                "{name} {}: unexpected {extra:?}",
+                layer.name
+            );
+            for f in &features {
+                assert_eq!(f["valid"], true, "{name} {}: invalid {f}", layer.name);
+                assert_eq!(
+                    f["winding_ok"], true,
+                    "{name} {}: ring winding {f}",
+                    layer.name
+                );
+                for private in ["worker_name", "worker_phone", "contact_phone"] {
+                    assert!(f["properties"].get(private).is_none());
+                }
+                if let (Some(p), 15) = (f["point"].as_array(), z) {
+                    let want = e.points[&f["id"].as_u64().unwrap()];
+                    let (dx, dy) = (
+                        p[0].as_f64().unwrap() - want.x,
+                        p[1].as_f64().unwrap() - want.y,
+                    );
+                    assert!(
+                        dx.abs() <= PX && dy.abs() <= PX,
+                        "{name}: point off by ({dx}, {dy}) tile units"
+                    );
+                }
+                checked_features += 1;
+            }
+        }
+    }
+    assert!(rendered.len() > 1_000, "{} tiles", rendered.len());
+    assert!(checked_features > 10_000, "{checked_features} features");
+}
+
+#[test]
+fn a_point_is_decoded_within_a_pixel_at_z15() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let s = &snap.dataset().stations[0];
+    let n = 32768.0;
+    let (x, y) = (
+        ((s.location.x() + 180.0) / 360.0 * n) as u32,
+        ((1.0 - s.location.y().to_radians().tan().asinh() / PI) / 2.0 * n) as u32,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = render(
+        &snap,
+        TileCoord::new(15, x, y).unwrap(),
+        &TileConfig::default(),
+    );
+    std::fs::write(dir.path().join(format!("15-{x}-{y}.mvt")), bytes).unwrap();
+    let tile = &decode(dir.path())[0];
+    let f = tile["layers"]["stations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == s.id)
+        .unwrap();
+    let want = to_tile(s.location.0, 15, x, y);
+    let p = f["point"].as_array().unwrap();
+    assert!((p[0].as_f64().unwrap() - want.x).abs() <= PX);
+    assert!((p[1].as_f64().unwrap() - want.y).abs() <= PX);
+}
+
+mod http {
+    use std::io::Read;
+
+    use axum::body::Body;
+    use axum::http::{HeaderMap, Request, StatusCode};
+    use gridmap::http::{AppState, router};
+    use gridmap::model::LayerData;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use crate::common::{get, sample_state};
+
+    async fn fetch(
+        state: &AppState,
+        uri: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut request = Request::get(uri).header("host", "test.local");
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let response = router(state.clone())
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        (
+            parts.status,
+            parts.headers,
+            body.collect().await.unwrap().to_bytes().to_vec(),
+        )
+    }
+
+    /// The z14 tile holding a station.
+    fn tile_of(state: &AppState, station: usize) -> (u64, String) {
+        let snap = state.index.load();
+        let s = &snap.dataset().stations[station];
+        let n = 16384.0;
+        let x = ((s.location.x() + 180.0) / 360.0 * n) as u32;
+        let y = ((1.0 - s.location.y().to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n)
+            as u32;
+        (s.id, format!("/tiles/14/{x}/{y}.mvt"))
+    }
+
+    #[tokio::test]
+    async fn tiles_come_with_etags_gzip_cors_and_304s() {
+        let (_dir, state) = sample_state();
+        let (_, uri) = tile_of(&state, 10);
+        let (status, headers, raw) =
+            fetch(&state, &uri, &[("origin", "http://screen.local")]).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            headers["content-type"],
+            "application/vnd.mapbox-vector-tile"
+        );
+        assert_eq!(headers["access-control-allow-origin"], "*");
+        let etag = headers["etag"].to_str().unwrap().to_string();
+        let (status, _, body) = fetch(&state, &uri, &[("if-none-match", &etag)]).await;
+        assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
+        let (status, headers, gz) = fetch(&state, &uri, &[("accept-encoding", "gzip, br")]).await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["content-encoding"], "gzip");
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, raw);
+        let (status, _, _) = fetch(&state, "/tiles/14/0/0.mvt", &[]).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+    }
+
+    #[tokio::test]
+    async fn bad_tile_addresses_are_4xx_json() {
+        let (_dir, state) = sample_state();
+        for (uri, field) in [
+            ("/tiles/19/0/0.mvt", "z/x/y"),
+            ("/tiles/3/8/0.mvt", "z/x/y"),
+            ("/tiles/3/0/8.mvt", "z/x/y"),
+            ("/tiles/3/0/1.png", "extension"),
+            ("/tiles/3/0/1", "y"),
+            ("/tiles/a/0/1.mvt", "z"),
+            ("/tiles/3/-1/1.mvt", "x"),
+        ] {
+            let r = get(&state, uri).await;
+            assert_eq!(r.status, 400, "{uri}");
+            assert!(
+                r.json["message"].as_str().unwrap().contains(field),
+                "{uri}: {}",
+                r.json
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_changed_feature_redraws_its_tiles_while_untouched_tiles_keep_their_etag() {
+        let (_dir, state) = sample_state();
+        let (id, near) = tile_of(&state, 10);
+        // A station far away (the other end of the county) and its tile.
+        let far_index = {
+            let snap = state.index.load();
+            let here = snap.dataset().stations[10].location;
+            (0..snap.dataset().stations.len())
+                .max_by(|&a, &b| {
+                    let d = |i: usize| {
+                        gridmap::geodesy::distance_m(here, snap.dataset().stations[i].location)
+                    };
+                    d(a).total_cmp(&d(b))
+                })
+                .unwrap()
+        };
+        let (_, far) = tile_of(&state, far_index);
+        let (_, near_headers, _) = fetch(&state, &near, &[]).await;
+        let (_, far_headers, _) = fetch(&state, &far, &[]).await;
+        assert_eq!(state.tiles.len(), 2);
+
+        let mut station = state
+            .index
+            .load()
+            .dataset()
+            .stations
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap()
+            .clone();
+        station.name = "新名字驿站".into();
+        state
+            .store
+            .import(LayerData::Stations(vec![station]), false, &|_, _| {})
+            .unwrap();
+        let dropped = state.reload().unwrap();
+        assert_eq!(
+            dropped, 1,
+            "exactly the tile showing the station is dropped"
+        );
+
+        let (_, after_headers, body) = fetch(&state, &near, &[]).await;
+        assert_ne!(after_headers["etag"], near_headers["etag"]);
+        assert!(
+            body.windows("新名字驿站".len())
+                .any(|w| w == "新名字驿站".as_bytes())
+        );
+        let (_, far_after, _) = fetch(&state, &far, &[]).await;
+        assert_eq!(far_after["etag"], far_headers["etag"]);
+    }
+
+    #[tokio::test]
+    async fn tilejson_describes_every_layer_and_builds_urls_from_the_host() {
+        let (_dir, state) = sample_state();
+        let r = get(&state, "/tiles.json").await;
+        assert_eq!(
+            r.json["tiles"][0],
+            "http://test.local/tiles/{z}/{x}/{y}.mvt"
+        );
+        let ids: Vec<&str> = r.json["vector_layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap())
+            .collect();
+        for layer in [
+            "towns",
+            "villages",
+            "grids",
+            "stations",
+            "alliances",
+            "members",
+            "grids_labels",
+        ] {
+            assert!(ids.contains(&layer), "{ids:?}");
+        }
+        let bounds = r.json["bounds"].as_array().unwrap();
+        assert!((119.3..119.5).contains(&bounds[0].as_f64().unwrap()));
+        assert!(
+            r.json["attribution"]
+                .as_str()
+                .unwrap()
+                .contains("Vonng/adcode")
+        );
+    }
+}
