@@ -10,12 +10,13 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::http::{ServeConfig, TileOptions};
+use crate::index::Snapshot;
 use crate::model::{
     Layer,
     geojson::{layer_features, read_layer, write_collection},
 };
 use crate::tiles::TileConfig;
-use crate::{analysis, generate, store};
+use crate::{analysis, generate, store, tiles};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -53,6 +54,22 @@ enum Command {
         /// Public base URL for tile URLs in /tiles.json (default: the request's Host).
         #[arg(long, env = "GRIDMAP_PUBLIC_URL")]
         public_url: Option<String>,
+        /// Serve tiles from this PMTiles archive (written by `gridmap tiles`) instead of rendering.
+        #[arg(long, env = "GRIDMAP_TILES")]
+        tiles: Option<PathBuf>,
+    },
+    /// Write the tile pyramid to a PMTiles v3 archive.
+    Tiles {
+        /// The archive to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(0..=18))]
+        min_zoom: u8,
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(0..=18))]
+        max_zoom: u8,
+        /// min_lon,min_lat,max_lon,max_lat (default: the extent of the towns).
+        #[arg(long)]
+        bbox: Option<String>,
     },
     /// Import a GeoJSON FeatureCollection into one layer, in one transaction.
     Import {
@@ -91,6 +108,20 @@ enum Command {
     },
 }
 
+fn parse_bbox(text: &str) -> anyhow::Result<crate::model::Bbox> {
+    let nums: Vec<f64> = text
+        .split(',')
+        .map(|s| s.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| anyhow::anyhow!("--bbox '{text}': give min_lon,min_lat,max_lon,max_lat"))?;
+    match nums[..] {
+        [a, b, c, d] => {
+            crate::model::Bbox::new(a, b, c, d).map_err(|e| anyhow::anyhow!("--bbox: {e}"))
+        }
+        _ => bail!("--bbox '{text}': give four numbers min_lon,min_lat,max_lon,max_lat"),
+    }
+}
+
 fn parse_layer(s: &str) -> Result<Layer, String> {
     Layer::parse(s)
         .ok_or_else(|| "use towns, villages, grids, stations, alliances or members".to_string())
@@ -127,6 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tile_cache_mb,
             tile_buffer,
             public_url,
+            tiles: archive,
         } => {
             if let Some(url) = &public_url
                 && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -140,6 +172,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
                 cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
                 public_url,
+                archive,
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(crate::http::serve(ServeConfig {
@@ -182,6 +215,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => std::io::stdout().lock().write_all(text.as_bytes())?,
             }
+        }
+        Command::Tiles {
+            out,
+            min_zoom,
+            max_zoom,
+            bbox,
+        } => {
+            if min_zoom > max_zoom {
+                bail!("--min-zoom ({min_zoom}) must not exceed --max-zoom ({max_zoom})");
+            }
+            let store = store::open(&cli.store)?;
+            let snap = Snapshot::build(store.load()?);
+            let bbox = match bbox {
+                Some(text) => parse_bbox(&text)?,
+                None => snap
+                    .extent(Layer::Towns)
+                    .context("the store has no towns: give --bbox")?,
+            };
+            let total: usize = (min_zoom..=max_zoom)
+                .map(|z| tiles::archive::tiles_covering(&bbox, z).len())
+                .sum();
+            let progress = Progress::new("rendering tiles", total);
+            let summary = tiles::archive::write(
+                &snap,
+                &out,
+                min_zoom,
+                max_zoom,
+                &bbox,
+                &TileConfig::default(),
+                &|d, t| progress.tick(d, t),
+            )
+            .with_context(|| format!("writing {}", out.display()))?;
+            progress.finish();
+            eprintln!(
+                "{}: {} tiles ({} empty skipped), {} bytes, z{min_zoom}-z{max_zoom}",
+                out.display(),
+                summary.tiles,
+                summary.empty,
+                summary.bytes
+            );
         }
         Command::Generate { scale, output } => {
             let data = generate::generate(scale)?;

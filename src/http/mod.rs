@@ -123,6 +123,14 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         AppState::with_options(store, tile_options)
     })
     .await??;
+    let state = match &config.tiles.archive {
+        Some(path) => {
+            let archive = crate::tiles::archive::Archive::open(path).await?;
+            tracing::info!(archive = %path.display(), min_zoom = archive.min_zoom, max_zoom = archive.max_zoom, "serving tiles from an archive");
+            state.with_archive(archive)
+        }
+        None => state,
+    };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| {

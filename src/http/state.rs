@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::Result;
 use crate::index::{Index, Snapshot};
 use crate::store::Store;
+use crate::tiles::archive::Archive;
 use crate::tiles::cache::TileCache;
 use crate::tiles::{self, TileConfig};
 
@@ -17,6 +18,8 @@ pub struct TileOptions {
     /// The public base URL for tile URLs in TileJSON (`https://map.example.gov.cn`); the request's
     /// Host header when unset.
     pub public_url: Option<String>,
+    /// Serve tiles from this PMTiles archive instead of rendering them.
+    pub archive: Option<std::path::PathBuf>,
 }
 
 impl Default for TileOptions {
@@ -25,6 +28,7 @@ impl Default for TileOptions {
             config: TileConfig::default(),
             cache_bytes: 64 << 20,
             public_url: None,
+            archive: None,
         }
     }
 }
@@ -35,6 +39,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub tiles: Arc<TileCache>,
     pub tile_options: Arc<TileOptions>,
+    /// When set, tiles come from this PMTiles archive instead of being rendered.
+    pub archive: Option<Arc<Archive>>,
 }
 
 impl AppState {
@@ -49,8 +55,15 @@ impl AppState {
             index: Arc::new(Index::new(snapshot)),
             tiles: Arc::new(TileCache::new(tile_options.cache_bytes)),
             tile_options: Arc::new(tile_options),
+            archive: None,
             store,
         })
+    }
+
+    /// Serve tiles from a PMTiles archive instead of rendering them.
+    pub fn with_archive(mut self, archive: Archive) -> AppState {
+        self.archive = Some(Arc::new(archive));
+        self
     }
 
     /// Rebuild the index from the store and swap it in (readers keep their snapshot meanwhile),

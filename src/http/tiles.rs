@@ -7,20 +7,14 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::model::Layer;
 use crate::tiles::cache::EncodedTile;
-use crate::tiles::layers::TILE_LAYERS;
-use crate::tiles::{MAX_ZOOM, TileCoord, render};
+use crate::tiles::{self, MAX_ZOOM, TileCoord, render};
 
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
-
-/// Where the sample's data comes from (TileJSON `attribution`).
-const ATTRIBUTION: &str = "Danyang outline and points © Vonng/adcode (CC BY 4.0, from Amap/DataV); \
-divisions: NBS/MCA; town, village and grid polygons, posts and alliances: synthetic (gridmap)";
 
 fn parse(name: &str, text: &str) -> Result<u32, ApiError> {
     text.parse()
@@ -48,9 +42,18 @@ pub async fn tile(
     let coord = TileCoord::new(parse("z", &z)?, parse("x", &x)?, parse("y", y)?)
         .map_err(|message| ApiError::bad("z/x/y", message))?;
 
-    let tile = match state.tiles.get(coord) {
-        Some(tile) => tile,
-        None => {
+    let tile = match (state.tiles.get(coord), &state.archive) {
+        (Some(tile), _) => tile,
+        (None, Some(archive)) => {
+            let raw = archive
+                .get(coord)
+                .await
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            let tile = Arc::new(EncodedTile::new(raw));
+            state.tiles.put(coord, tile.clone(), 0);
+            tile
+        }
+        (None, None) => {
             let snap = state.index.load();
             let config = state.tile_options.config;
             let generation = snap.generation;
@@ -121,39 +124,16 @@ pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Json
                 .unwrap_or("localhost")
         ),
     };
-    let snap = state.index.load();
-    let bounds = snap
-        .extent(Layer::Towns)
-        .map(|b| vec![b.min_lon, b.min_lat, b.max_lon, b.max_lat])
-        .unwrap_or_else(|| vec![-180.0, -85.051_128_779_806_59, 180.0, 85.051_128_779_806_59]);
-    let center = json!([
-        (bounds[0] + bounds[2]) / 2.0,
-        (bounds[1] + bounds[3]) / 2.0,
-        10
-    ]);
-    let vector_layers: Vec<Value> = TILE_LAYERS
-        .iter()
-        .map(|l| {
-            let fields: serde_json::Map<String, Value> = l
-                .fields
-                .iter()
-                .map(|(k, t)| (k.to_string(), json!(t)))
-                .collect();
-            json!({"id": l.name, "fields": fields, "minzoom": l.minzoom, "maxzoom": l.maxzoom})
-        })
-        .collect();
-    Json(json!({
-        "tilejson": "3.0.0",
-        "name": "gridmap",
-        "description": "Grid governance one map: towns, villages, grids, grid posts, alliances",
-        "version": env!("CARGO_PKG_VERSION"),
-        "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
-        "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
-        "bounds": bounds,
-        "center": center,
-        "attribution": ATTRIBUTION,
-        "vector_layers": vector_layers,
-    }))
+    let (min_zoom, max_zoom) = state
+        .archive
+        .as_ref()
+        .map(|a| (a.min_zoom, a.max_zoom))
+        .unwrap_or((0, MAX_ZOOM));
+    let url = format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt");
+    Json(tiles::tilejson::tilejson(
+        &state.index.load(),
+        &url,
+        min_zoom,
+        max_zoom,
+    ))
 }

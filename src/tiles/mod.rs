@@ -3,10 +3,12 @@
 //!
 //! Tiles are rendered from an index snapshot, never from SQL. This module knows nothing of HTTP.
 
+pub mod archive;
 pub mod cache;
 mod geometry;
 pub mod layers;
 mod render;
+pub mod tilejson;
 
 pub use render::{TileConfig, label_point, render};
 
