@@ -15,7 +15,10 @@ use tower::ServiceExt;
 
 use crate::common::{bin, repo, sample_state};
 
-fn read_with_python(path: &std::path::Path) -> (Value, BTreeMap<(u8, u32, u32), Vec<u8>>) {
+/// Tile bytes by (z, x, y).
+type Tiles = BTreeMap<(u8, u32, u32), Vec<u8>>;
+
+fn read_with_python(path: &std::path::Path) -> (Value, Tiles) {
     let out = Command::new("python3")
         .arg(repo().join("tests/tiles/read_pmtiles.py"))
         .arg(path)
