@@ -442,3 +442,40 @@ mod http {
         );
     }
 }
+
+/// A few decoded tiles, summarised (features, properties, vertex counts), kept readable in review.
+#[test]
+fn decoded_tiles_snapshot() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let dir = tempfile::tempdir().unwrap();
+    for (z, x, y) in [(8, 212, 103), (14, 13634, 6653)] {
+        let bytes = render(
+            &snap,
+            TileCoord::new(z, x, y).unwrap(),
+            &TileConfig::default(),
+        );
+        std::fs::write(dir.path().join(format!("{z}-{x}-{y}.mvt")), bytes).unwrap();
+    }
+    for tile in decode(dir.path()) {
+        let summary: BTreeMap<String, Vec<Value>> = tile["layers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(layer, features)| {
+                let mut rows: Vec<Value> = features
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| {
+                        let vertices = if f["point"].is_array() { Value::from(1) } else { f["vertices"].clone() };
+                        serde_json::json!({"id": f["id"], "type": f["type"], "name": f["properties"]["name"], "vertices": vertices})
+                    })
+                    .collect();
+                rows.sort_by_key(|r| r["id"].as_u64());
+                (layer.clone(), rows)
+            })
+            .collect();
+        insta::assert_json_snapshot!(tile["tile"].as_str().unwrap().to_string(), summary);
+    }
+}

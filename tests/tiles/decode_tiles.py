@@ -4,8 +4,8 @@ geometry with shapely. Used by tests/it/tiles.rs.
 
 Usage: decode_tiles.py DIR   (files named Z-X-Y.mvt)
 Prints one JSON object per tile: {"tile": "z-x-y", "layers": {name: [feature, ...]}} where each
-feature is {"id", "type", "properties", "valid", "winding_ok", "point"} ("point" for points only,
-in tile units, y down).
+feature is {"id", "type", "properties", "valid", "winding_ok", "point" or "vertices"} ("point" for
+points, in tile units, y down; "vertices" for polygons, the positions in all rings).
 """
 import json
 import pathlib
@@ -40,6 +40,7 @@ def main(directory):
                         for i, ring in enumerate(polygon)
                     )
                     item["valid"] = bool(shape(g).is_valid) and not shape(g).is_empty
+                    item["vertices"] = sum(len(ring) for polygon in polygons for ring in polygon)
                 elif g["type"] == "Point":
                     item["point"] = g["coordinates"]
                     item["valid"] = True
