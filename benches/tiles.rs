@@ -1,0 +1,65 @@
+//! Tile rendering benchmarks: uncached tiles over the densest part of the sample and of
+//! `generate --scale 100`, and the whole z8-z16 pyramid of the sample.
+//!
+//! cargo bench --bench tiles
+//! GRIDMAP_BENCH_SCALE sets the large dataset's scale (default 100).
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gridmap::index::Snapshot;
+use gridmap::model::Layer;
+use gridmap::tiles::{TileConfig, TileCoord, lon_lat_to_world, render};
+
+/// The urban core of Danyang (云阳街道 / 曲阿街道), where grids are densest.
+const CORE: (f64, f64) = (119.585, 31.99167);
+
+fn core_tile(z: u8) -> TileCoord {
+    let (x, y) = lon_lat_to_world(CORE.0, CORE.1);
+    let n = f64::from(1u32 << z);
+    TileCoord::new(z.into(), (x * n) as u32, (y * n) as u32).expect("a valid tile")
+}
+
+fn render_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
+    let config = TileConfig::default();
+    let mut group = c.benchmark_group(label);
+    for z in [10u8, 12, 14] {
+        let coord = core_tile(z);
+        let size = render(snap, coord, &config).len();
+        eprintln!("{label} z{z} {}/{}/{}: {size} bytes", coord.z, coord.x, coord.y);
+        group.bench_function(format!("render_uncached_z{z}"), |b| b.iter(|| black_box(render(snap, coord, &config))));
+    }
+    group.finish();
+}
+
+fn sample(c: &mut Criterion) {
+    let snap = Snapshot::build(gridmap::sample::dataset().expect("embedded sample"));
+    render_benches(c, "tiles_sample", &snap);
+    let bbox = snap.extent(Layer::Towns).expect("towns");
+    let mut group = c.benchmark_group("tiles_sample");
+    group.sample_size(10);
+    group.bench_function("pyramid_z8_z16_render_and_encode", |b| {
+        b.iter(|| {
+            let mut bytes = 0;
+            for z in 8..=16 {
+                for coord in gridmap::tiles::archive::tiles_covering(&bbox, z) {
+                    bytes += render(&snap, coord, &TileConfig::default()).len();
+                }
+            }
+            black_box(bytes)
+        })
+    });
+    group.finish();
+}
+
+fn scaled(c: &mut Criterion) {
+    let scale: u32 = std::env::var("GRIDMAP_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(100);
+    let started = Instant::now();
+    let snap = Snapshot::build(gridmap::generate::generate(scale).expect("generate"));
+    eprintln!("scale {scale}: {} grids indexed in {:.1?}", snap.dataset().grids.len(), started.elapsed());
+    render_benches(c, &format!("tiles_scale{scale}"), &snap);
+}
+
+criterion_group!(benches, sample, scaled);
+criterion_main!(benches);
