@@ -27,8 +27,13 @@ fn render_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
     for z in [10u8, 12, 14] {
         let coord = core_tile(z);
         let size = render(snap, coord, &config).len();
-        eprintln!("{label} z{z} {}/{}/{}: {size} bytes", coord.z, coord.x, coord.y);
-        group.bench_function(format!("render_uncached_z{z}"), |b| b.iter(|| black_box(render(snap, coord, &config))));
+        eprintln!(
+            "{label} z{z} {}/{}/{}: {size} bytes",
+            coord.z, coord.x, coord.y
+        );
+        group.bench_function(format!("render_uncached_z{z}"), |b| {
+            b.iter(|| black_box(render(snap, coord, &config)))
+        });
     }
     group.finish();
 }
@@ -54,10 +59,17 @@ fn sample(c: &mut Criterion) {
 }
 
 fn scaled(c: &mut Criterion) {
-    let scale: u32 = std::env::var("GRIDMAP_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(100);
+    let scale: u32 = std::env::var("GRIDMAP_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100);
     let started = Instant::now();
     let snap = Snapshot::build(gridmap::generate::generate(scale).expect("generate"));
-    eprintln!("scale {scale}: {} grids indexed in {:.1?}", snap.dataset().grids.len(), started.elapsed());
+    eprintln!(
+        "scale {scale}: {} grids indexed in {:.1?}",
+        snap.dataset().grids.len(),
+        started.elapsed()
+    );
     render_benches(c, &format!("tiles_scale{scale}"), &snap);
 }
 

@@ -141,3 +141,12 @@ pub fn ogrinfo() -> Command {
     );
     Command::new("ogrinfo")
 }
+
+/// The XYZ column and row of the tile at zoom `z` holding `p` (slippy-map formulas, written here
+/// independently of gridmap's tile maths).
+pub fn tile_xy(p: geo::Point, z: u8) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = (p.x() + 180.0) / 360.0 * n;
+    let y = (1.0 - p.y().to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n;
+    (x.floor() as u32, y.floor() as u32)
+}

@@ -1,7 +1,7 @@
 //! A running server process follows its store: an import by another process reaches its index
 //! and redraws exactly the touched tiles.
 
-use crate::common::{Server, http_get, sample_state};
+use crate::common::{Server, http_get, sample_state, tile_xy};
 
 /// The ETag of a tile from a running server, over a real socket.
 fn tile_etag(port: u16, path: &str) -> Option<String> {
@@ -29,10 +29,7 @@ fn an_import_by_another_process_reaches_a_running_server_and_its_tiles() {
     let snap = state.index.load();
     let station = snap.dataset().stations[20].clone();
     drop(snap);
-    let n = 16384.0;
-    let x = ((station.location.x() + 180.0) / 360.0 * n) as u32;
-    let y = ((1.0 - station.location.y().to_radians().tan().asinh() / std::f64::consts::PI) / 2.0
-        * n) as u32;
+    let (x, y) = tile_xy(station.location, 14);
     let path = format!("/tiles/14/{x}/{y}.mvt");
 
     let server = Server::start(&store);

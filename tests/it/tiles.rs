@@ -12,7 +12,7 @@ use gridmap::tiles::layers::{MIN_AREA_PX2, Source, TILE_LAYERS};
 use gridmap::tiles::{TileConfig, TileCoord, label_point, render};
 use serde_json::Value;
 
-use crate::common::{repo, sample_state};
+use crate::common::{repo, sample_state, tile_xy};
 
 const EXTENT: f64 = 4096.0;
 const BUFFER: f64 = 64.0;
@@ -237,11 +237,7 @@ fn a_point_is_decoded_within_a_pixel_at_z15() {
     let (_dir, state) = sample_state();
     let snap = state.index.load();
     let s = &snap.dataset().stations[0];
-    let n = 32768.0;
-    let (x, y) = (
-        ((s.location.x() + 180.0) / 360.0 * n) as u32,
-        ((1.0 - s.location.y().to_radians().tan().asinh() / PI) / 2.0 * n) as u32,
-    );
+    let (x, y) = tile_xy(s.location, 15);
     let dir = tempfile::tempdir().unwrap();
     let bytes = render(
         &snap,
@@ -299,10 +295,7 @@ mod http {
     fn tile_of(state: &AppState, station: usize) -> (u64, String) {
         let snap = state.index.load();
         let s = &snap.dataset().stations[station];
-        let n = 16384.0;
-        let x = ((s.location.x() + 180.0) / 360.0 * n) as u32;
-        let y = ((1.0 - s.location.y().to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n)
-            as u32;
+        let (x, y) = crate::common::tile_xy(s.location, 14);
         (s.id, format!("/tiles/14/{x}/{y}.mvt"))
     }
 
