@@ -150,3 +150,10 @@ pub fn tile_xy(p: geo::Point, z: u8) -> (u32, u32) {
     let y = (1.0 - p.y().to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n;
     (x.floor() as u32, y.floor() as u32)
 }
+
+/// The string at `key` of every object in the JSON array `v` (e.g. the `rel` of every link).
+pub fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(|o| o[key].as_str()).collect())
+        .unwrap_or_default()
+}

@@ -5,6 +5,11 @@ use gridmap::geodesy::{distance_m, wgs84_to_gcj02};
 
 use crate::common::{get, sample_state};
 
+/// GET /locate at a point (WGS84).
+async fn locate_at(state: &gridmap::http::AppState, p: Point) -> crate::common::Reply {
+    get(state, &format!("/locate?lon={}&lat={}", p.x(), p.y())).await
+}
+
 #[tokio::test]
 async fn locate_names_the_town_village_and_grid_of_a_point() {
     let (_dir, state) = sample_state();
@@ -42,15 +47,7 @@ async fn locate_lists_the_stations_of_the_grid_and_the_alliances_of_the_village(
                 })
         })
         .expect("the sample has a station in an alliance village");
-    let r = get(
-        &state,
-        &format!(
-            "/locate?lon={}&lat={}",
-            station.location.x(),
-            station.location.y()
-        ),
-    )
-    .await;
+    let r = locate_at(&state, station.location).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["grid"]["code"], station.grid_code.as_str());
     let ids: Vec<u64> = r.json["stations"]
@@ -135,15 +132,7 @@ async fn gcj02_queries_answer_in_gcj02() {
         (c[0].as_f64().unwrap() - g.x()).abs() < 1e-7
             && (c[1].as_f64().unwrap() - g.y()).abs() < 1e-7
     );
-    let wgs = get(
-        &state,
-        &format!(
-            "/locate?lon={}&lat={}",
-            station.location.x(),
-            station.location.y()
-        ),
-    )
-    .await;
+    let wgs = locate_at(&state, station.location).await;
     let gcj = get(
         &state,
         &format!("/locate?lon={}&lat={}&crs=gcj02", g.x(), g.y()),

@@ -4,19 +4,14 @@ use std::collections::BTreeSet;
 
 use geo::{BoundingRect, Intersects, Rect, coord};
 
-use crate::common::{get, sample_state};
+use crate::common::{get, sample_state, strings};
 
 #[tokio::test]
 async fn landing_page_links_the_api_definition_conformance_and_data() {
     let (_dir, state) = sample_state();
     let r = get(&state, "/").await;
     assert_eq!(r.status, 200);
-    let rels: Vec<&str> = r.json["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["rel"].as_str().unwrap())
-        .collect();
+    let rels = strings(&r.json["links"], "rel");
     for rel in ["self", "service-desc", "conformance", "data"] {
         assert!(rels.contains(&rel), "{rels:?}");
     }
@@ -47,12 +42,7 @@ async fn landing_page_links_the_api_definition_conformance_and_data() {
 async fn collections_list_the_six_layers_with_extents() {
     let (_dir, state) = sample_state();
     let r = get(&state, "/collections").await;
-    let ids: Vec<&str> = r.json["collections"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
+    let ids = strings(&r.json["collections"], "id");
     assert_eq!(
         ids,
         [

@@ -408,12 +408,7 @@ mod http {
             r.json["tiles"][0],
             "http://test.local/tiles/{z}/{x}/{y}.mvt"
         );
-        let ids: Vec<&str> = r.json["vector_layers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["id"].as_str().unwrap())
-            .collect();
+        let ids = crate::common::strings(&r.json["vector_layers"], "id");
         for layer in [
             "towns",
             "villages",
