@@ -45,12 +45,14 @@ pub async fn tile(
     let tile = match (state.tiles.get(coord), &state.archive) {
         (Some(tile), _) => tile,
         (None, Some(archive)) => {
+            // An archive does not change with the store: cache under the current generation.
+            let generation = state.index.load().generation;
             let raw = archive
                 .get(coord)
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             let tile = Arc::new(EncodedTile::new(raw));
-            state.tiles.put(coord, tile.clone(), 0);
+            state.tiles.put(coord, tile.clone(), generation);
             tile
         }
         (None, None) => {
