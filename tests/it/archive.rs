@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use crate::common::{bin, repo, sample_state};
+use crate::common::{assert_success, gridmap, repo, sample_state};
 
 /// Tile bytes by (z, x, y).
 type Tiles = BTreeMap<(u8, u32, u32), Vec<u8>>;
@@ -24,11 +24,7 @@ fn read_with_python(path: &std::path::Path) -> (Value, Tiles) {
         .arg(path)
         .output()
         .expect("python3 runs (the README's test command installs pmtiles)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     let mut lines = text.lines();
     let header: Value = serde_json::from_str(lines.next().unwrap()).unwrap();
@@ -58,18 +54,19 @@ async fn an_independent_reader_reads_the_archive_and_it_matches_the_live_tiles()
     let (dir, state) = sample_state();
     let path = dir.path().join("danyang.pmtiles");
     // The CLI, as a user runs it.
-    let out = Command::new(bin())
-        .arg("--store")
-        .arg(dir.path().join("gridmap.gpkg"))
-        .args(["tiles", "--min-zoom", "8", "--max-zoom", "13", "--out"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = gridmap(
+        &dir.path().join("gridmap.gpkg"),
+        &[
+            "tiles",
+            "--min-zoom",
+            "8",
+            "--max-zoom",
+            "13",
+            "--out",
+            path.to_str().unwrap(),
+        ],
     );
+    assert_success(&out);
 
     let (header, tiles) = read_with_python(&path);
     assert_eq!(

@@ -1,19 +1,8 @@
 //! The command line as a user meets it: imports that fail validation, export, check.
 
-use std::process::{Command, Output};
-
 use gridmap::store::{GeoPackage, Store};
 
-use crate::common::{bin, sample_state};
-
-fn gridmap(store: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .arg("--store")
-        .arg(store)
-        .args(args)
-        .output()
-        .unwrap()
-}
+use crate::common::{assert_success, gridmap, sample_state};
 
 #[test]
 fn an_import_that_breaks_a_rule_names_the_feature_and_changes_nothing() {
@@ -91,11 +80,7 @@ fn upsert_updates_one_feature_and_export_round_trips() {
         &store,
         &["import", "--layer", "stations", file.to_str().unwrap()],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("0 inserted, 1 updated"));
     let after = GeoPackage::open(&store).unwrap().load().unwrap();
     assert_eq!(after.stations.len(), 300);

@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -17,6 +17,26 @@ use tower::ServiceExt;
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_gridmap")
+}
+
+/// Run `gridmap --store STORE ARGS...` as a user would, and return what it did.
+pub fn gridmap(store: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Fail with the command's standard error unless it succeeded.
+#[track_caller]
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 pub fn repo() -> PathBuf {

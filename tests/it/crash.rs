@@ -8,7 +8,7 @@ use gridmap::model::Layer;
 use gridmap::model::geojson::{layer_features, write_collection};
 use gridmap::store::{GeoPackage, Store};
 
-use crate::common::{bin, sample_state};
+use crate::common::{assert_success, bin, gridmap, sample_state};
 
 #[test]
 fn sigkill_mid_import_leaves_the_previous_data_intact() {
@@ -49,17 +49,17 @@ fn sigkill_mid_import_leaves_the_previous_data_intact() {
     assert_eq!(after, before);
 
     // Control: the same import, left alone, does change the data.
-    let ok = Command::new(bin())
-        .args(["import", "--layer", "grids", "--replace", "--store"])
-        .arg(&store_path)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
+    let ok = gridmap(
+        &store_path,
+        &[
+            "import",
+            "--layer",
+            "grids",
+            "--replace",
+            file.to_str().unwrap(),
+        ],
     );
+    assert_success(&ok);
     assert_eq!(
         GeoPackage::open(&store_path)
             .unwrap()

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::process::Output;
 
-use crate::common::{Server, http_get, ogrinfo, sample_state};
+use crate::common::{Server, assert_success, http_get, ogrinfo, sample_state};
 
 /// `Layer name` -> `Feature Count` from `ogrinfo -so -al` output.
 fn counts(output: &Output) -> BTreeMap<String, usize> {
@@ -38,11 +38,7 @@ fn ogrinfo_opens_the_geopackage_and_sees_every_layer() {
         .arg(dir.path().join("gridmap.gpkg"))
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     assert_eq!(counts(&output), expected());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("ERROR"), "{stderr}");
@@ -64,11 +60,7 @@ fn first_serve_creates_the_store_and_gdal_reads_it_over_oapif() {
         .args(["-ro", "-so", &url, "stations"])
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     assert_eq!(counts(&output).get("stations"), Some(&300));
     let output = ogrinfo()
         .args(["-ro", "-so", "-al", &url])

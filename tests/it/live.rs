@@ -1,7 +1,7 @@
 //! A running server process follows its store: an import by another process reaches its index
 //! and redraws exactly the touched tiles.
 
-use crate::common::{Server, http_get, sample_state, tile_xy};
+use crate::common::{Server, assert_success, gridmap, http_get, sample_state, tile_xy};
 
 /// The ETag of a tile from a running server, over a real socket.
 fn tile_etag(port: u16, path: &str) -> Option<String> {
@@ -42,17 +42,11 @@ fn an_import_by_another_process_reaches_a_running_server_and_its_tiles() {
             changed,
         ]));
     std::fs::write(&file, gridmap::model::geojson::write_collection(&features)).unwrap();
-    let out = std::process::Command::new(crate::common::bin())
-        .args(["import", "--layer", "stations", "--store"])
-        .arg(&store)
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = gridmap(
+        &store,
+        &["import", "--layer", "stations", file.to_str().unwrap()],
     );
+    assert_success(&out);
 
     // The server polls the store every second.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

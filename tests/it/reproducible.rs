@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::common::{bin, repo};
+use crate::common::{assert_success, bin, repo};
 
 #[test]
 fn generate_writes_the_committed_sample_byte_for_byte() {
@@ -12,11 +12,7 @@ fn generate_writes_the_committed_sample_byte_for_byte() {
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_success(&output);
     for layer in gridmap::model::Layer::ALL {
         let name = gridmap::generate::file_name(layer);
         let fresh = std::fs::read(dir.path().join(&name)).unwrap();
