@@ -15,6 +15,7 @@ use crate::model::{
     Layer,
     geojson::{layer_features, read_layer, write_collection},
 };
+use crate::store::Store;
 use crate::tiles::TileConfig;
 use crate::{analysis, generate, store, tiles};
 
@@ -25,18 +26,26 @@ use crate::{analysis, generate, store, tiles};
     about = "GIS service for grid-based local governance"
 )]
 pub struct Cli {
-    /// The store: a GeoPackage file path (created, with the Danyang sample, on first `serve`).
-    #[arg(
-        long,
-        global = true,
-        env = "GRIDMAP_STORE",
-        default_value = "data/gridmap.gpkg"
-    )]
-    store: String,
+    /// The store: a GeoPackage file path, or a PostGIS database as postgres://user[:password]@host[:port]/db
+    /// (migrated on first use). An empty store gets the Danyang sample on first `serve`.
+    /// [env: GRIDMAP_STORE, then DATABASE_URL] [default: data/gridmap.gpkg]
+    #[arg(long, global = true)]
+    store: Option<String>,
 
     #[command(subcommand)]
     command: Command,
 }
+
+/// Where the store is: `--store`, else `GRIDMAP_STORE`, else `DATABASE_URL` (the variable most
+/// PostgreSQL tooling sets), else the default GeoPackage.
+fn store_location(flag: Option<String>) -> String {
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    flag.or_else(|| from_env("GRIDMAP_STORE"))
+        .or_else(|| from_env("DATABASE_URL"))
+        .unwrap_or_else(|| DEFAULT_STORE.to_string())
+}
+
+const DEFAULT_STORE: &str = "data/gridmap.gpkg";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -58,6 +67,9 @@ enum Command {
         #[arg(long, env = "GRIDMAP_TILES")]
         tiles: Option<PathBuf>,
     },
+    /// Create or upgrade the store's schema (PostGIS: apply pending migrations/*.sql) and report
+    /// its version. `serve` and the other commands do the same on start.
+    Migrate,
     /// Write the tile pyramid to a PMTiles v3 archive.
     Tiles {
         /// The archive to write.
@@ -152,6 +164,7 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let location = store_location(cli.store);
     match cli.command {
         Command::Serve {
             bind,
@@ -177,7 +190,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             runtime.block_on(crate::http::serve(ServeConfig {
                 bind,
-                store: cli.store,
+                store: location,
                 tiles,
             }))?;
         }
@@ -191,7 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let data = read_layer(layer, &text).map_err(|report| {
                 anyhow::anyhow!("{} is not valid {layer}: {report}", file.display())
             })?;
-            let store = store::open(&cli.store)?;
+            let store = store::open(&location)?;
             let progress = Progress::new(&format!("importing {layer}"), data.len());
             let summary = store
                 .import(data, replace, &|done, total| progress.tick(done, total))
@@ -208,7 +221,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Export { layer, output } => {
-            let store = store::open(&cli.store)?;
+            let store = store::open(&location)?;
             let text = write_collection(&layer_features(&store.load()?.layer(layer)));
             match output {
                 Some(path) => std::fs::write(&path, text)
@@ -225,7 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if min_zoom > max_zoom {
                 bail!("--min-zoom ({min_zoom}) must not exceed --max-zoom ({max_zoom})");
             }
-            let store = store::open(&cli.store)?;
+            let store = store::open(&location)?;
             let snap = Snapshot::build(store.load()?);
             let bbox = match bbox {
                 Some(text) => parse_bbox(&text)?,
@@ -256,6 +269,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 summary.bytes
             );
         }
+        Command::Migrate => {
+            if store::is_postgres(&location) {
+                let db = store::PostGis::connect_only(&location)?;
+                let applied = db.migrate()?;
+                eprintln!(
+                    "{}: schema version {} ({})",
+                    db.describe(),
+                    applied.version,
+                    if applied.applied.is_empty() {
+                        "already current".to_string()
+                    } else {
+                        format!("applied {:?}", applied.applied)
+                    }
+                );
+            } else {
+                let store = store::open(&location)?;
+                eprintln!("{}: schema current", store.describe());
+            }
+        }
         Command::Generate { scale, output } => {
             let data = generate::generate(scale)?;
             for path in generate::write(&output, &data)? {
@@ -266,7 +298,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if !(tolerance_m2.is_finite() && tolerance_m2 >= 0.0) {
                 bail!("--tolerance-m2 must be a number >= 0");
             }
-            let store = store::open(&cli.store)?;
+            let store = store::open(&location)?;
             let data = store.load()?;
             let offenders = analysis::topology::check(&data, tolerance_m2);
             for o in &offenders {

@@ -28,9 +28,5 @@ pub fn dataset() -> Result<Dataset> {
 
 /// Load the sample into `store` when it holds no features at all. Returns whether it did.
 pub fn load_if_empty(store: &dyn Store) -> Result<bool> {
-    if !store.load()?.is_empty() {
-        return Ok(false);
-    }
-    store.replace_all(&dataset()?, &|_, _| {})?;
-    Ok(true)
+    store.fill_if_empty(&dataset()?, &|_, _| {})
 }

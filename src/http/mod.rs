@@ -13,7 +13,7 @@ pub use error::ApiError;
 pub use state::{AppState, TileOptions};
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{Method, header};
@@ -66,13 +66,27 @@ async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }
 
+/// `ok`, or `degraded` while the store is unreachable: reads are still served from the index
+/// (so the answer stays 200 and a load balancer keeps the replica), but writes made elsewhere
+/// arrive only after the store is back.
 async fn health(State(state): State<AppState>) -> Json<Value> {
     let snap = state.index.load();
     let counts: serde_json::Map<String, Value> = Layer::ALL
         .iter()
         .map(|&l| (l.name().to_string(), json!(snap.dataset().count(l))))
         .collect();
-    Json(json!({"status": "ok", "store": state.store.describe(), "features": counts}))
+    let mut body = json!({
+        "status": "ok",
+        "store": state.store.describe(),
+        "store_version": state.sync.version(),
+        "features": counts,
+    });
+    if let Some(d) = state.sync.degraded() {
+        body["status"] = json!("degraded");
+        body["store_error"] = json!(d.error);
+        body["degraded_for_s"] = json!(d.since.elapsed().map_or(0, |t| t.as_secs()));
+    }
+    Json(body)
 }
 
 /// How `gridmap serve` is configured (validated by the CLI before anything binds).
@@ -83,28 +97,47 @@ pub struct ServeConfig {
     pub tiles: TileOptions,
 }
 
-/// How often a server checks its store for changes committed by other processes.
-const WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long one wait for a change notification lasts before the store is asked again.
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long to wait before reconnecting to an unreachable store.
+const RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Poll the store's version; on a change, rebuild the index and drop the tiles it touches.
-async fn watch_store(state: AppState) {
-    let mut seen = state.store.version().ok();
+/// Follow the store on a thread of its own: wait for a change (a NOTIFY for PostGIS, a version
+/// poll for a GeoPackage), catch up, swap the index and drop the tiles the change touches. While
+/// the store is unreachable, mark the server degraded and retry; catching up afterwards applies
+/// everything missed.
+fn follow_store(state: AppState) {
     loop {
-        tokio::time::sleep(WATCH_INTERVAL).await;
-        let now = state.store.version().ok();
-        if now == seen {
-            continue;
-        }
-        seen = now;
-        let s = state.clone();
-        match tokio::task::spawn_blocking(move || s.reload()).await {
-            Ok(Ok(dropped)) => {
-                tracing::info!(dropped_tiles = dropped, "store changed: index rebuilt")
+        let seen = state.sync.version();
+        let result = state
+            .store
+            .wait_for_change(seen, FOLLOW_TIMEOUT)
+            .and_then(|now| {
+                if now == seen {
+                    Ok(None)
+                } else {
+                    state.reload().map(Some)
+                }
+            });
+        match result {
+            Ok(dropped) => {
+                if state.sync.set_healthy() {
+                    tracing::info!(version = state.sync.version(), "store reachable again");
+                }
+                if let Some(dropped) = dropped {
+                    tracing::info!(
+                        version = state.sync.version(),
+                        dropped_tiles = dropped,
+                        "store changed: index rebuilt"
+                    );
+                }
             }
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "store changed but could not be reloaded; serving the previous data")
+            Err(e) => {
+                if state.sync.set_degraded(e.to_string()) {
+                    tracing::error!(error = %e, "store unreachable: serving reads from the index, retrying");
+                }
+                std::thread::sleep(RETRY_INTERVAL);
             }
-            Err(e) => tracing::error!(error = %e, "reload task failed"),
         }
     }
 }
@@ -149,7 +182,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         "gridmap listening"
     );
     drop(snap);
-    tokio::spawn(watch_store(state.clone()));
+    let follower = state.clone();
+    std::thread::Builder::new()
+        .name("follow-store".into())
+        .spawn(move || follow_store(follower))?;
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;

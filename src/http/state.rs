@@ -1,9 +1,12 @@
 //! What every handler shares, and how it follows the store.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use crate::Result;
 use crate::index::{Index, Snapshot};
+use crate::model::Dataset;
 use crate::store::Store;
 use crate::tiles::archive::Archive;
 use crate::tiles::cache::TileCache;
@@ -41,6 +44,52 @@ pub struct AppState {
     pub tile_options: Arc<TileOptions>,
     /// When set, tiles come from this PMTiles archive instead of being rendered.
     pub archive: Option<Arc<Archive>>,
+    /// How far this server has followed the store.
+    pub sync: Arc<SyncState>,
+}
+
+/// The store version the index reflects, and whether the store is reachable.
+#[derive(Debug, Default)]
+pub struct SyncState {
+    version: AtomicU64,
+    degraded: Mutex<Option<Degraded>>,
+}
+
+/// Why and since when the store has been unreachable; reads go on from the index meanwhile.
+#[derive(Clone, Debug)]
+pub struct Degraded {
+    pub error: String,
+    pub since: SystemTime,
+}
+
+impl SyncState {
+    /// The store version the served index reflects.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    pub fn degraded(&self) -> Option<Degraded> {
+        self.degraded.lock().map(|d| d.clone()).unwrap_or(None)
+    }
+
+    /// Record that the store could not be reached; returns true when this starts a degraded spell.
+    pub fn set_degraded(&self, error: String) -> bool {
+        let Ok(mut d) = self.degraded.lock() else {
+            return false;
+        };
+        let starts = d.is_none();
+        let since = d.as_ref().map_or_else(SystemTime::now, |d| d.since);
+        *d = Some(Degraded { error, since });
+        starts
+    }
+
+    /// Record that the store answered; returns true when this ends a degraded spell.
+    pub fn set_healthy(&self) -> bool {
+        self.degraded
+            .lock()
+            .map(|mut d| d.take().is_some())
+            .unwrap_or(false)
+    }
 }
 
 impl AppState {
@@ -50,12 +99,17 @@ impl AppState {
     }
 
     pub fn with_options(store: Arc<dyn Store>, tile_options: TileOptions) -> Result<AppState> {
-        let snapshot = Snapshot::build(store.load()?);
+        let (version, dataset) = store
+            .catch_up(None, &Dataset::default())?
+            .expect("catching up from nothing always reads");
+        let sync = SyncState::default();
+        sync.version.store(version, Ordering::Release);
         Ok(AppState {
-            index: Arc::new(Index::new(snapshot)),
+            index: Arc::new(Index::new(Snapshot::build(dataset))),
             tiles: Arc::new(TileCache::new(tile_options.cache_bytes)),
             tile_options: Arc::new(tile_options),
             archive: None,
+            sync: Arc::new(sync),
             store,
         })
     }
@@ -66,17 +120,29 @@ impl AppState {
         self
     }
 
-    /// Rebuild the index from the store and swap it in (readers keep their snapshot meanwhile),
-    /// then drop exactly the cached tiles that show a changed feature, at every zoom. Returns how
-    /// many tiles were dropped.
+    /// Catch up with the store: when it changed since the index was built, build the new index
+    /// and swap it in (readers keep their snapshot meanwhile), then drop exactly the cached tiles
+    /// that show a changed feature, at every zoom. Returns how many tiles were dropped.
     pub fn reload(&self) -> Result<usize> {
-        let newer = Snapshot::build(self.store.load()?);
+        let seen = self.sync.version();
+        let Some((version, dataset)) = self
+            .store
+            .catch_up(Some(seen), self.index.load().dataset())?
+        else {
+            return Ok(0);
+        };
+        let dropped = self.swap(Snapshot::build(dataset));
+        self.sync.version.store(version, Ordering::Release);
+        Ok(dropped)
+    }
+
+    fn swap(&self, newer: Snapshot) -> usize {
         let areas = self.index.load().changed_areas(&newer);
         let generation = self.index.replace(newer);
         let config = &self.tile_options.config;
-        Ok(self.tiles.invalidate(
+        self.tiles.invalidate(
             |c| areas.iter().any(|a| tiles::touches(c, a, config)),
             generation,
-        ))
+        )
     }
 }

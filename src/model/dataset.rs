@@ -94,6 +94,19 @@ impl Dataset {
         }
     }
 
+    /// Remove the features of `layer` whose key (code, or id as text) is in `keys`.
+    pub fn remove(&mut self, layer: Layer, keys: &std::collections::HashSet<String>) {
+        let id = |id: u64| keys.contains(&id.to_string());
+        match layer {
+            Layer::Towns => self.towns.retain(|f| !keys.contains(&f.code)),
+            Layer::Villages => self.villages.retain(|f| !keys.contains(&f.code)),
+            Layer::Grids => self.grids.retain(|f| !keys.contains(&f.code)),
+            Layer::Stations => self.stations.retain(|f| !id(f.id)),
+            Layer::Alliances => self.alliances.retain(|f| !id(f.id)),
+            Layer::Members => self.members.retain(|f| !id(f.id)),
+        }
+    }
+
     /// One layer's features, cloned.
     pub fn layer(&self, layer: Layer) -> LayerData {
         match layer {

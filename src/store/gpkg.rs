@@ -133,6 +133,43 @@ impl GeoPackage {
     }
 }
 
+impl GeoPackage {
+    /// Replace every layer with `data` in one transaction; with `only_if_empty`, only when no
+    /// layer holds a feature. Returns whether it wrote.
+    fn write_all(&self, data: &Dataset, progress: Progress, only_if_empty: bool) -> Result<bool> {
+        let report = crate::model::validate_dataset(data);
+        if !report.is_ok() {
+            return Err(Error::Invalid(report));
+        }
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        if only_if_empty && !read_dataset(&tx).map_err(|e| self.err(e))?.is_empty() {
+            return Ok(false);
+        }
+        // Children first, so a reader never sees a dangling reference mid-transaction.
+        for layer in Layer::ALL.iter().rev() {
+            tx.execute(&format!("DELETE FROM {}", layer.name()), [])
+                .map_err(|e| self.err(e))?;
+        }
+        let total: usize = Layer::ALL.iter().map(|&l| data.count(l)).sum();
+        let mut done = 0;
+        for layer in Layer::ALL {
+            let rows = data.layer(layer);
+            let n = rows.len();
+            let offset = done;
+            write_rows(&tx, &rows, true, &|i, _| progress(offset + i, total))
+                .map_err(|e| self.err(e))?;
+            update_extent(&tx, data, layer).map_err(|e| self.err(e))?;
+            done += n;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(true)
+    }
+}
+
 impl Store for GeoPackage {
     fn describe(&self) -> String {
         format!("GeoPackage {}", self.path.display())
@@ -158,33 +195,11 @@ impl Store for GeoPackage {
     }
 
     fn replace_all(&self, data: &Dataset, progress: Progress) -> Result<()> {
-        let report = crate::model::validate_dataset(data);
-        if !report.is_ok() {
-            return Err(Error::Invalid(report));
-        }
-        let mut conn = self.connection()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        // Children first, so a reader never sees a dangling reference mid-transaction.
-        for layer in Layer::ALL.iter().rev() {
-            tx.execute(&format!("DELETE FROM {}", layer.name()), [])
-                .map_err(|e| self.err(e))?;
-        }
-        let total: usize = Layer::ALL.iter().map(|&l| data.count(l)).sum();
-        let mut done = 0;
-        for layer in Layer::ALL {
-            let rows = data.layer(layer);
-            let n = rows.len();
-            let offset = done;
-            write_rows(&tx, &rows, true, &|i, _| progress(offset + i, total))
-                .map_err(|e| self.err(e))?;
-            update_extent(&tx, data, layer).map_err(|e| self.err(e))?;
-            done += n;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(())
+        self.write_all(data, progress, false).map(|_| ())
+    }
+
+    fn fill_if_empty(&self, data: &Dataset, progress: Progress) -> Result<bool> {
+        self.write_all(data, progress, true)
     }
 
     fn version(&self) -> Result<u64> {

@@ -4,10 +4,13 @@
 mod blob;
 mod gpkg;
 mod gpkg_rows;
+mod postgis;
 
 pub use gpkg::GeoPackage;
+pub use postgis::PostGis;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::model::{Dataset, Layer, LayerData, validate_dataset};
 use crate::{Error, Result};
@@ -38,20 +41,55 @@ pub trait Store: Send + Sync {
     /// Replace every layer with `data` in one transaction (used to load the sample).
     fn replace_all(&self, data: &Dataset, progress: Progress) -> Result<()>;
 
-    /// A number that changes whenever any process commits a change to the store: servers poll it
-    /// to pick up imports made by other processes.
+    /// Load `data` into every layer, in one transaction, only when the store holds no feature at
+    /// all (checked inside that transaction). Returns whether it did.
+    fn fill_if_empty(&self, data: &Dataset, progress: Progress) -> Result<bool>;
+
+    /// A number that changes whenever any process commits a change to the store (for PostGIS,
+    /// the id of the latest change-log entry).
     fn version(&self) -> Result<u64>;
+
+    /// Block until the version differs from `seen` or `timeout` passes, and return the version
+    /// then. An error means the store is unreachable; the next call reconnects. The default polls.
+    fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let now = self.version()?;
+            if now != seen || Instant::now() >= deadline {
+                return Ok(now);
+            }
+            std::thread::sleep(POLL_INTERVAL.min(deadline - Instant::now()));
+        }
+    }
+
+    /// The dataset as of the store's current version, given the `current` one at version `seen`
+    /// (`None`: nothing loaded yet). `Ok(None)` when nothing changed since `seen`. Backends with
+    /// a change log read only the changed features; the default reads everything.
+    fn catch_up(&self, seen: Option<u64>, current: &Dataset) -> Result<Option<(u64, Dataset)>> {
+        let _ = current;
+        let version = self.version()?;
+        if seen == Some(version) {
+            return Ok(None);
+        }
+        Ok(Some((version, self.load()?)))
+    }
 }
 
-/// Open a store from a `--store` value: a file path (GeoPackage, created when missing).
+/// How often the default `wait_for_change` asks for the version.
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Open a store from a `--store` value: a `postgres://` URL (PostGIS; pending migrations are
+/// applied) or a file path (GeoPackage, created when missing).
 pub fn open(location: &str) -> Result<Arc<dyn Store>> {
-    if location.starts_with("postgres://") || location.starts_with("postgresql://") {
-        return Err(Error::store(
-            redact(location),
-            "PostGIS storage is not built yet; use a GeoPackage file path",
-        ));
+    if is_postgres(location) {
+        return Ok(Arc::new(PostGis::open(location)?));
     }
     Ok(Arc::new(GeoPackage::open(location)?))
+}
+
+/// Whether a `--store` value names a PostgreSQL database.
+pub fn is_postgres(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
 }
 
 /// A connection string with its password replaced by `***`.

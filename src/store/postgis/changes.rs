@@ -1,0 +1,100 @@
+//! Following the change log: a server at change id `seen` reads the entries after it and fetches
+//! only the features they name, all in one repeatable-read snapshot, so the data and the id it
+//! reports always match.
+
+use std::collections::{HashMap, HashSet};
+
+use postgres::{Client, IsolationLevel, Transaction};
+
+use super::rows::{ReadError, read_dataset, read_layer};
+use crate::model::{Dataset, Layer};
+
+/// Above this many changed features a full read is cheaper than fetching them by key.
+const PATCH_LIMIT: usize = 20_000;
+
+/// A read-only transaction that sees one consistent snapshot of every table.
+pub fn snapshot_transaction(client: &mut Client) -> Result<Transaction<'_>, postgres::Error> {
+    client
+        .build_transaction()
+        .isolation_level(IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+}
+
+/// The id of the latest change-log entry (0 when the log is empty): the store's version.
+pub fn latest_change(client: &mut impl postgres::GenericClient) -> Result<u64, postgres::Error> {
+    let id: i64 = client
+        .query_one("SELECT coalesce(max(id), 0) FROM change_log", &[])?
+        .get(0);
+    Ok(id as u64)
+}
+
+/// The dataset at the latest change, from `current` at change `seen`; `None` when nothing changed.
+pub fn catch_up(
+    client: &mut Client,
+    seen: Option<u64>,
+    current: &Dataset,
+) -> Result<Option<(u64, Dataset)>, ReadError> {
+    let mut tx = snapshot_transaction(client)?;
+    let row = tx.query_one(
+        "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM change_log",
+        &[],
+    )?;
+    let (first, latest) = (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64);
+    let dataset = match seen {
+        Some(seen) if seen == latest => return Ok(None),
+        // Entries after `seen` may have been pruned, or the database is not the one we read.
+        Some(seen) if seen > latest || seen + 1 < first => read_dataset(&mut tx)?,
+        None => read_dataset(&mut tx)?,
+        Some(seen) => match changed_keys(&mut tx, seen)? {
+            Some(keys) => patch(&mut tx, current, keys)?,
+            None => read_dataset(&mut tx)?,
+        },
+    };
+    tx.commit()?;
+    Ok(Some((latest, dataset)))
+}
+
+/// The keys changed after `seen`, by layer; `None` when a full read is needed (a TRUNCATE, an
+/// unknown layer, or too many changes to fetch by key).
+fn changed_keys(
+    tx: &mut Transaction,
+    seen: u64,
+) -> Result<Option<HashMap<Layer, HashSet<String>>>, postgres::Error> {
+    let rows = tx.query(
+        "SELECT layer, operation, keys FROM change_log WHERE id > $1 ORDER BY id",
+        &[&(seen as i64)],
+    )?;
+    let mut keys: HashMap<Layer, HashSet<String>> = HashMap::new();
+    let mut total = 0;
+    for r in rows {
+        let (layer, operation): (String, String) = (r.get(0), r.get(1));
+        let Some(layer) = Layer::parse(&layer) else {
+            return Ok(None);
+        };
+        if operation == "truncate" {
+            return Ok(None);
+        }
+        let listed: Vec<String> = r.get(2);
+        total += listed.len();
+        if total > PATCH_LIMIT {
+            return Ok(None);
+        }
+        keys.entry(layer).or_default().extend(listed);
+    }
+    Ok(Some(keys))
+}
+
+/// `current` with the named features re-read: present ones replaced or added, absent ones removed.
+fn patch(
+    tx: &mut Transaction,
+    current: &Dataset,
+    keys: HashMap<Layer, HashSet<String>>,
+) -> Result<Dataset, ReadError> {
+    let mut next = current.clone();
+    for (layer, keys) in keys {
+        next.remove(layer, &keys);
+        next.apply(read_layer(tx, layer, Some(&keys))?, false);
+    }
+    Ok(next)
+}

@@ -1,0 +1,373 @@
+//! The PostGIS store: the layers as PostgreSQL tables that QGIS, GDAL and psql read directly,
+//! a change log filled by triggers, and LISTEN/NOTIFY so that every server follows every write.
+//!
+//! The `Store` trait is synchronous; the `postgres` crate (the blocking face of tokio-postgres)
+//! runs each call on its own small runtime. That runtime must not be entered from async code, so
+//! every call goes through [`off_runtime`].
+
+mod changes;
+mod migrate;
+mod rows;
+
+pub use migrate::Applied;
+
+use postgres::fallible_iterator::FallibleIterator;
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use postgres::{Client, Config, NoTls};
+
+use super::{ImportSummary, Progress, Store, plan_import, redact};
+use crate::model::{Dataset, Layer, LayerData, validate_dataset};
+use crate::{Error, Result};
+use rows::{ReadError, columns, copy_in, read_dataset};
+
+/// The channel servers LISTEN on; the payload is the new change-log id.
+pub const CHANNEL: &str = "gridmap_changes";
+
+/// How long a connection attempt may take before the store counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Change-log entries older than this are pruned by the next write (the latest one is kept).
+const KEEP_CHANGES: &str = "30 days";
+
+pub struct PostGis {
+    /// The URL with its password redacted, for messages.
+    location: String,
+    config: Config,
+    client: Mutex<Option<Client>>,
+    /// A second connection that only LISTENs (see `wait_for_change`).
+    listener: Mutex<Option<Client>>,
+}
+
+impl PostGis {
+    /// Connect and apply pending migrations.
+    pub fn open(url: &str) -> Result<PostGis> {
+        let store = PostGis::connect_only(url)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Connect without touching the schema.
+    pub fn connect_only(url: &str) -> Result<PostGis> {
+        let location = redact(url);
+        let mut config: Config = url.parse().map_err(|e| {
+            Error::store(
+                &location,
+                format!("not a PostgreSQL URL ({e}); write postgres://user[:password]@host[:port]/database"),
+            )
+        })?;
+        if config.get_application_name().is_none() {
+            config.application_name("gridmap");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let store = PostGis {
+            location,
+            config,
+            client: Mutex::new(None),
+            listener: Mutex::new(None),
+        };
+        store.with_client(|_| Ok(()))?;
+        Ok(store)
+    }
+
+    /// Apply pending migrations; see `migrations/README.md`.
+    pub fn migrate(&self) -> Result<Applied> {
+        self.with_client(|c| migrate::migrate(c).map_err(|e| self.err(e)))
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        Error::store(&self.location, e)
+    }
+
+    /// A database error with its detail and hint, which name the offending row and constraint.
+    fn db_err(&self, e: postgres::Error) -> Error {
+        match e.as_db_error() {
+            Some(db) => {
+                let mut text = db.message().to_string();
+                if let Some(detail) = db.detail() {
+                    text.push_str(&format!(" ({detail})"));
+                }
+                if let Some(c) = db.constraint() {
+                    text.push_str(&format!(" [constraint {c}]"));
+                }
+                self.err(text)
+            }
+            None => {
+                // Connection errors keep the cause (refused, timed out...) in their sources.
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    text.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                self.err(text)
+            }
+        }
+    }
+
+    fn read_err(&self, e: ReadError) -> Error {
+        match e {
+            ReadError::Db(e) => self.db_err(e),
+            ReadError::Row(text) => self.err(text),
+        }
+    }
+
+    fn connect(&self) -> Result<Client> {
+        self.config.connect(NoTls).map_err(|e| self.db_err(e))
+    }
+
+    fn lock<'a>(&self, m: &'a Mutex<Option<Client>>) -> Result<MutexGuard<'a, Option<Client>>> {
+        m.lock()
+            .map_err(|_| self.err("connection lock poisoned by an earlier panic"))
+    }
+
+    /// Run `f` on the main connection, (re)connecting first when needed. When the connection
+    /// turns out to be closed (the database restarted), reconnect and run `f` once more: every
+    /// `f` is one transaction, so a retry cannot apply anything twice.
+    fn with_client<R: Send>(&self, f: impl Fn(&mut Client) -> Result<R> + Sync) -> Result<R> {
+        off_runtime(|| {
+            let mut guard = self.lock(&self.client)?;
+            for attempt in 0..2 {
+                if guard.as_ref().is_none_or(|c| c.is_closed()) {
+                    *guard = Some(self.connect()?);
+                }
+                let client = guard.as_mut().expect("connected above");
+                match f(client) {
+                    Err(e) if attempt == 0 && client.is_closed() => {
+                        tracing::warn!(store = %self.location, error = %e, "connection lost; reconnecting");
+                        *guard = None;
+                    }
+                    other => return other,
+                }
+            }
+            unreachable!("the second attempt returns")
+        })
+    }
+
+    /// Replace every layer with `data` in one transaction (with `only_if_empty`, only when the
+    /// store holds nothing). Returns whether it wrote.
+    fn write_all(&self, data: &Dataset, progress: Progress, only_if_empty: bool) -> Result<bool> {
+        let report = validate_dataset(data);
+        if !report.is_ok() {
+            return Err(Error::Invalid(report));
+        }
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = client.transaction().map_err(db)?;
+            tx.execute("SELECT gridmap_write_lock()", &[]).map_err(db)?;
+            if only_if_empty {
+                let any: bool = tx
+                    .query_one(
+                        &format!(
+                            "SELECT {}",
+                            Layer::ALL
+                                .map(|l| format!("EXISTS (SELECT 1 FROM {l})"))
+                                .join(" OR ")
+                        ),
+                        &[],
+                    )
+                    .map_err(db)?
+                    .get(0);
+                if any {
+                    return Ok(false);
+                }
+            }
+            for layer in Layer::ALL.iter().rev() {
+                tx.execute(&format!("DELETE FROM {layer}"), &[])
+                    .map_err(db)?;
+            }
+            let total: usize = Layer::ALL.iter().map(|&l| data.count(l)).sum();
+            let mut done = 0;
+            for layer in Layer::ALL {
+                let rows = data.layer(layer);
+                let offset = done;
+                copy_in(&mut tx, layer.name(), &rows, &|i, _| {
+                    progress(offset + i, total)
+                })
+                .map_err(db)?;
+                done += rows.len();
+            }
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(true)
+        })
+    }
+}
+
+/// Upsert the staged rows into the layer's table, touching only rows that differ (so a repeated
+/// import changes nothing and logs nothing); with `replace`, first delete what is not staged.
+fn merge_staged(
+    tx: &mut postgres::Transaction,
+    layer: Layer,
+    replace: bool,
+) -> std::result::Result<(), postgres::Error> {
+    let (key, cols) = columns(layer);
+    if replace {
+        tx.execute(
+            &format!(
+                "DELETE FROM {layer} t WHERE NOT EXISTS (SELECT 1 FROM staging s WHERE s.{key} = t.{key})"
+            ),
+            &[],
+        )?;
+    }
+    let list = cols.join(", ");
+    let others: Vec<&str> = cols.iter().copied().filter(|c| *c != key).collect();
+    let set: Vec<String> = others
+        .iter()
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
+    let old: Vec<String> = others.iter().map(|c| format!("t.{c}")).collect();
+    let new: Vec<String> = others.iter().map(|c| format!("EXCLUDED.{c}")).collect();
+    tx.execute(
+        &format!(
+            "INSERT INTO {layer} AS t ({list}) SELECT {list} FROM staging
+             ON CONFLICT ({key}) DO UPDATE SET {}
+             WHERE ({}) IS DISTINCT FROM ({})",
+            set.join(", "),
+            old.join(", "),
+            new.join(", ")
+        ),
+        &[],
+    )?;
+    Ok(())
+}
+
+/// Drop change-log entries older than `KEEP_CHANGES`, always keeping the latest.
+fn prune_changes(tx: &mut postgres::Transaction) -> std::result::Result<(), postgres::Error> {
+    tx.execute(
+        &format!(
+            "DELETE FROM change_log WHERE changed_at < now() - interval '{KEEP_CHANGES}'
+               AND id < (SELECT max(id) FROM change_log)"
+        ),
+        &[],
+    )?;
+    Ok(())
+}
+
+impl Store for PostGis {
+    fn describe(&self) -> String {
+        format!("PostGIS {}", self.location)
+    }
+
+    fn load(&self) -> Result<Dataset> {
+        self.with_client(|client| {
+            let mut tx = changes::snapshot_transaction(client).map_err(|e| self.db_err(e))?;
+            let data = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
+            tx.commit().map_err(|e| self.db_err(e))?;
+            Ok(data)
+        })
+    }
+
+    fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary> {
+        let layer = data.layer();
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = client.transaction().map_err(db)?;
+            tx.execute("SELECT gridmap_write_lock()", &[]).map_err(db)?;
+            let current = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
+            let (_, summary) = plan_import(current, data.clone(), replace)?;
+            tx.batch_execute(&format!(
+                "CREATE TEMP TABLE staging (LIKE {layer} INCLUDING DEFAULTS) ON COMMIT DROP"
+            ))
+            .map_err(db)?;
+            copy_in(&mut tx, "staging", &data, progress).map_err(db)?;
+            merge_staged(&mut tx, layer, replace).map_err(db)?;
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(summary)
+        })
+    }
+
+    fn replace_all(&self, data: &Dataset, progress: Progress) -> Result<()> {
+        self.write_all(data, progress, false).map(|_| ())
+    }
+
+    fn fill_if_empty(&self, data: &Dataset, progress: Progress) -> Result<bool> {
+        self.write_all(data, progress, true)
+    }
+
+    fn version(&self) -> Result<u64> {
+        self.with_client(|client| changes::latest_change(client).map_err(|e| self.db_err(e)))
+    }
+
+    fn wait_for_change(&self, seen: u64, timeout: Duration) -> Result<u64> {
+        off_runtime(|| {
+            let mut guard = self.lock(&self.listener)?;
+            let result = self.listen_once(&mut guard, seen, timeout);
+            if result.is_err() {
+                *guard = None; // reconnect on the next call
+            }
+            result
+        })
+    }
+
+    fn catch_up(&self, seen: Option<u64>, current: &Dataset) -> Result<Option<(u64, Dataset)>> {
+        self.with_client(|client| {
+            changes::catch_up(client, seen, current).map_err(|e| self.read_err(e))
+        })
+    }
+}
+
+impl PostGis {
+    fn listen_once(
+        &self,
+        guard: &mut MutexGuard<'_, Option<Client>>,
+        seen: u64,
+        timeout: Duration,
+    ) -> Result<u64> {
+        let db = |e| self.db_err(e);
+        if guard.as_ref().is_none_or(|c| c.is_closed()) {
+            let mut client = self.connect()?;
+            client
+                .batch_execute(&format!("LISTEN {CHANNEL}"))
+                .map_err(db)?;
+            **guard = Some(client);
+        }
+        let client = guard.as_mut().expect("connected above");
+        // Anything committed before LISTEN took effect shows here; anything after is notified.
+        let now = changes::latest_change(client).map_err(db)?;
+        if now != seen {
+            return Ok(now);
+        }
+        {
+            let mut notifications = client.notifications();
+            if notifications
+                .timeout_iter(timeout)
+                .next()
+                .map_err(db)?
+                .is_some()
+            {
+                // Several commits may be notified at once: drain them, then read the latest.
+                while notifications.iter().next().map_err(db)?.is_some() {}
+            }
+        }
+        changes::latest_change(client).map_err(db)
+    }
+}
+
+impl Drop for PostGis {
+    fn drop(&mut self) {
+        // Each client owns a runtime, which must not be dropped inside async code.
+        let clients = (
+            self.client.get_mut().ok().and_then(Option::take),
+            self.listener.get_mut().ok().and_then(Option::take),
+        );
+        off_runtime(move || drop(clients));
+    }
+}
+
+/// Run `f` on the current thread, or on a fresh scoped thread when the current one is inside a
+/// tokio runtime (where the blocking `postgres` client would panic).
+fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(r) => r,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
