@@ -52,6 +52,27 @@ pub fn sample_state() -> (TempDir, AppState) {
     (dir, AppState::load(store).unwrap())
 }
 
+/// The sample behind an app state, in the backend `GRIDMAP_TEST_BACKEND` names: `gpkg` (the
+/// default) or `postgis` (scripts/test runs the HTTP suite once with each). The first value keeps
+/// the store alive.
+pub fn backed_state() -> (Box<dyn std::any::Any>, AppState) {
+    match std::env::var("GRIDMAP_TEST_BACKEND").as_deref() {
+        Ok("postgis") => {
+            let db =
+                crate::pg::TestDb::create().expect("GRIDMAP_TEST_BACKEND=postgis needs PostGIS");
+            let store = gridmap::store::PostGis::open(&db.url).unwrap();
+            assert!(gridmap::sample::load_if_empty(&store).unwrap());
+            let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
+            (Box::new(db), AppState::load(store).unwrap())
+        }
+        Ok("gpkg") | Err(_) => {
+            let (dir, state) = sample_state();
+            (Box::new(dir), state)
+        }
+        Ok(other) => panic!("GRIDMAP_TEST_BACKEND={other}: use gpkg or postgis"),
+    }
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,

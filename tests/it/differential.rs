@@ -4,7 +4,7 @@ use geo::{Intersects, MultiPolygon, Point};
 use gridmap::geodesy::distance_m;
 use gridmap::model::{Dataset, Service};
 
-use crate::common::{get, sample_state};
+use crate::common::{backed_state, get};
 
 /// A seeded xorshift: the points are the same on every run.
 struct Seeded(u64);
@@ -82,7 +82,7 @@ fn check_nearest(
 
 #[test]
 fn locate_agrees_with_brute_force_on_3000_random_points() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let snap = state.index.load();
     let d = snap.dataset();
     let mut inside = 0;
@@ -119,7 +119,7 @@ fn locate_agrees_with_brute_force_on_3000_random_points() {
 
 #[test]
 fn nearest_agrees_with_brute_force_on_2000_random_points() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let snap = state.index.load();
     let d = snap.dataset();
     let mut r = Seeded(42);
@@ -145,7 +145,7 @@ fn nearest_agrees_with_brute_force_on_2000_random_points() {
 
 #[tokio::test]
 async fn http_answers_agree_with_brute_force() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let snap = state.index.load();
     let d = snap.dataset();
     for p in points(200) {

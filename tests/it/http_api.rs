@@ -3,7 +3,7 @@
 use geo::{InteriorPoint, Point};
 use gridmap::geodesy::{distance_m, wgs84_to_gcj02};
 
-use crate::common::{get, sample_state};
+use crate::common::{backed_state, get};
 
 /// GET /locate at a point (WGS84).
 async fn locate_at(state: &gridmap::http::AppState, p: Point) -> crate::common::Reply {
@@ -12,7 +12,7 @@ async fn locate_at(state: &gridmap::http::AppState, p: Point) -> crate::common::
 
 #[tokio::test]
 async fn locate_names_the_town_village_and_grid_of_a_point() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let snap = state.index.load();
     let grid = &snap.dataset().grids[100];
     let p = grid.geometry.interior_point().unwrap();
@@ -27,7 +27,7 @@ async fn locate_names_the_town_village_and_grid_of_a_point() {
 
 #[tokio::test]
 async fn locate_lists_the_stations_of_the_grid_and_the_alliances_of_the_village() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let snap = state.index.load();
     let d = snap.dataset();
     // A village that is an alliance member and whose grid has a station.
@@ -65,7 +65,7 @@ async fn locate_lists_the_stations_of_the_grid_and_the_alliances_of_the_village(
 
 #[tokio::test]
 async fn locate_outside_danyang_has_no_units_but_a_nearest_station() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let r = get(&state, "/locate?lon=116.39&lat=39.91").await;
     assert_eq!(r.status, 200);
     assert!(r.json["town"].is_null() && r.json["village"].is_null() && r.json["grid"].is_null());
@@ -74,7 +74,7 @@ async fn locate_outside_danyang_has_no_units_but_a_nearest_station() {
 
 #[tokio::test]
 async fn nearest_returns_k_stations_by_ground_distance_with_filters() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let r = get(&state, "/nearest?lon=119.58&lat=31.99&k=7").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.content_type, "application/json");
@@ -114,7 +114,7 @@ async fn nearest_returns_k_stations_by_ground_distance_with_filters() {
 
 #[tokio::test]
 async fn gcj02_queries_answer_in_gcj02() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let snap = state.index.load();
     let station = &snap.dataset().stations[42];
     let g = wgs84_to_gcj02(station.location);
@@ -144,7 +144,7 @@ async fn gcj02_queries_answer_in_gcj02() {
 
 #[tokio::test]
 async fn health_reports_feature_counts() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let r = get(&state, "/health").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["status"], "ok");
@@ -154,7 +154,7 @@ async fn health_reports_feature_counts() {
 
 #[tokio::test]
 async fn every_bad_input_is_a_4xx_json_error_naming_the_field() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let cases: &[(&str, u16, &str)] = &[
         ("/locate?lon=abc&lat=31.9", 400, "lon"),
         ("/locate?lat=31.9", 400, "lon"),
@@ -218,7 +218,7 @@ async fn writes_are_refused_with_a_json_405() {
     use axum::body::Body;
     use axum::http::Request;
     use tower::ServiceExt;
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let response = gridmap::http::router(state)
         .oneshot(Request::post("/locate").body(Body::empty()).unwrap())
         .await
@@ -228,7 +228,7 @@ async fn writes_are_refused_with_a_json_405() {
 
 #[tokio::test]
 async fn arbitrary_query_strings_never_cause_a_server_error() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let endpoints = [
         "/locate",
         "/nearest",
@@ -313,7 +313,7 @@ async fn arbitrary_query_strings_never_cause_a_server_error() {
 #[tokio::test]
 async fn a_reload_swaps_the_snapshot_without_disturbing_readers() {
     use gridmap::model::LayerData;
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let before = state.index.load();
     let mut station = before.dataset().stations[0].clone();
     station.name = "新驿站".into();

@@ -11,5 +11,6 @@ mod gdal;
 mod http_api;
 mod live;
 mod ogc;
+mod pg;
 mod reproducible;
 mod tiles;

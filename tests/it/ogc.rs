@@ -4,11 +4,11 @@ use std::collections::BTreeSet;
 
 use geo::{BoundingRect, Intersects, Rect, coord};
 
-use crate::common::{get, sample_state, strings};
+use crate::common::{backed_state, get, strings};
 
 #[tokio::test]
 async fn landing_page_links_the_api_definition_conformance_and_data() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let r = get(&state, "/").await;
     assert_eq!(r.status, 200);
     let rels = strings(&r.json["links"], "rel");
@@ -40,7 +40,7 @@ async fn landing_page_links_the_api_definition_conformance_and_data() {
 
 #[tokio::test]
 async fn collections_list_the_six_layers_with_extents() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let r = get(&state, "/collections").await;
     let ids = strings(&r.json["collections"], "id");
     assert_eq!(
@@ -95,7 +95,7 @@ async fn all_ids(state: &gridmap::http::AppState, first: &str) -> (Vec<String>, 
 
 #[tokio::test]
 async fn paging_with_next_links_returns_every_station_once() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let (ids, matched) = all_ids(&state, "/collections/stations/items?limit=37").await;
     assert_eq!(matched, 300);
     assert_eq!(ids.len(), 300);
@@ -104,7 +104,7 @@ async fn paging_with_next_links_returns_every_station_once() {
 
 #[tokio::test]
 async fn bbox_returns_exactly_the_grids_that_intersect_it() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let snap = state.index.load();
     let (x0, y0, x1, y1) = (119.56, 31.97, 119.60, 32.00);
     let rect = Rect::new(coord! {x: x0, y: y0}, coord! {x: x1, y: y1});
@@ -127,7 +127,7 @@ async fn bbox_returns_exactly_the_grids_that_intersect_it() {
 
 #[tokio::test]
 async fn property_filters_select_by_equality() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let snap = state.index.load();
     let village = "321181001001";
     let expected = snap
@@ -163,7 +163,7 @@ async fn property_filters_select_by_equality() {
 
 #[tokio::test]
 async fn limits_above_the_maximum_are_served_at_the_maximum() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let r = get(&state, "/collections/grids/items?limit=50000").await;
     assert_eq!(r.status, 200);
     assert_eq!(
@@ -174,7 +174,7 @@ async fn limits_above_the_maximum_are_served_at_the_maximum() {
 
 #[tokio::test]
 async fn personal_fields_never_appear_in_public_responses() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     for collection in [
         "towns",
         "villages",
@@ -201,7 +201,7 @@ async fn personal_fields_never_appear_in_public_responses() {
 
 #[tokio::test]
 async fn alliances_have_footprints_and_village_members_have_points() {
-    let (_dir, state) = sample_state();
+    let (_store, state) = backed_state();
     let r = get(&state, "/collections/alliances/items/1").await;
     assert_eq!(r.json["geometry"]["type"], "MultiPolygon");
     let r = get(&state, "/collections/members/items?kind=village&limit=1").await;

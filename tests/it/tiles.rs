@@ -268,7 +268,7 @@ mod http {
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
-    use crate::common::{get, sample_state};
+    use crate::common::{backed_state, get};
 
     async fn fetch(
         state: &AppState,
@@ -301,7 +301,7 @@ mod http {
 
     #[tokio::test]
     async fn tiles_come_with_etags_gzip_cors_and_304s() {
-        let (_dir, state) = sample_state();
+        let (_store, state) = backed_state();
         let (_, uri) = tile_of(&state, 10);
         let (status, headers, raw) =
             fetch(&state, &uri, &[("origin", "http://screen.local")]).await;
@@ -328,7 +328,7 @@ mod http {
 
     #[tokio::test]
     async fn bad_tile_addresses_are_4xx_json() {
-        let (_dir, state) = sample_state();
+        let (_store, state) = backed_state();
         for (uri, field) in [
             ("/tiles/19/0/0.mvt", "z/x/y"),
             ("/tiles/3/8/0.mvt", "z/x/y"),
@@ -350,7 +350,7 @@ mod http {
 
     #[tokio::test]
     async fn a_changed_feature_redraws_its_tiles_while_untouched_tiles_keep_their_etag() {
-        let (_dir, state) = sample_state();
+        let (_store, state) = backed_state();
         let (id, near) = tile_of(&state, 10);
         // A station far away (the other end of the county) and its tile.
         let far_index = {
@@ -402,7 +402,7 @@ mod http {
 
     #[tokio::test]
     async fn tilejson_describes_every_layer_and_builds_urls_from_the_host() {
-        let (_dir, state) = sample_state();
+        let (_store, state) = backed_state();
         let r = get(&state, "/tiles.json").await;
         assert_eq!(
             r.json["tiles"][0],
