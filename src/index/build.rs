@@ -67,12 +67,7 @@ impl Snapshot {
     /// Index a dataset. Layers are sorted by code or id, so positions follow keys. The dataset is
     /// assumed valid (`validate_dataset`); dangling references are skipped rather than trusted.
     pub fn build(mut data: Dataset) -> Snapshot {
-        data.towns.sort_by(|a, b| a.code.cmp(&b.code));
-        data.villages.sort_by(|a, b| a.code.cmp(&b.code));
-        data.grids.sort_by(|a, b| a.code.cmp(&b.code));
-        data.stations.sort_by_key(|s| s.id);
-        data.alliances.sort_by_key(|a| a.id);
-        data.members.sort_by_key(|m| m.id);
+        data.sort_by_key();
         let mut keys = Keys {
             town: positions(data.towns.iter().map(|t| t.code.clone())),
             village: positions(data.villages.iter().map(|v| v.code.clone())),

@@ -107,6 +107,16 @@ impl Dataset {
         }
     }
 
+    /// Sort every layer by code or id: the order the stores read and the index keeps.
+    pub fn sort_by_key(&mut self) {
+        self.towns.sort_by(|a, b| a.code.cmp(&b.code));
+        self.villages.sort_by(|a, b| a.code.cmp(&b.code));
+        self.grids.sort_by(|a, b| a.code.cmp(&b.code));
+        self.stations.sort_by_key(|s| s.id);
+        self.alliances.sort_by_key(|a| a.id);
+        self.members.sort_by_key(|m| m.id);
+    }
+
     /// One layer's features, cloned.
     pub fn layer(&self, layer: Layer) -> LayerData {
         match layer {

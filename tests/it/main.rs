@@ -13,4 +13,5 @@ mod live;
 mod ogc;
 mod pg;
 mod reproducible;
+mod store_contract;
 mod tiles;

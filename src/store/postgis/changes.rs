@@ -85,7 +85,8 @@ fn changed_keys(
     Ok(Some(keys))
 }
 
-/// `current` with the named features re-read: present ones replaced or added, absent ones removed.
+/// `current` with the named features re-read: present ones replaced or added, absent ones removed,
+/// in key order like a full read.
 fn patch(
     tx: &mut Transaction,
     current: &Dataset,
@@ -96,5 +97,6 @@ fn patch(
         next.remove(layer, &keys);
         next.apply(read_layer(tx, layer, Some(&keys))?, false);
     }
+    next.sort_by_key();
     Ok(next)
 }

@@ -1,0 +1,287 @@
+//! The store contract: every test here runs against both backends, a GeoPackage file and a
+//! PostGIS database, through the same `Store` trait (and the CLI through `--store`).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gridmap::Error;
+use gridmap::model::{Dataset, LayerData};
+use gridmap::store::{self, Store};
+
+use crate::common::{assert_success, gridmap};
+use crate::pg::TestDb;
+
+/// Opens a new handle on one store, as another process would.
+type Open = Box<dyn Fn() -> Arc<dyn Store>>;
+
+fn gpkg() -> (Box<dyn std::any::Any>, Open) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gridmap.gpkg").display().to_string();
+    (Box::new(dir), Box::new(move || store::open(&path).unwrap()))
+}
+
+fn postgis() -> Option<(Box<dyn std::any::Any>, Open)> {
+    let db = TestDb::create()?;
+    let url = db.url.clone();
+    Some((Box::new(db), Box::new(move || store::open(&url).unwrap())))
+}
+
+/// Generates `gpkg::name` and `postgis::name` for each contract test `name(&Open)`.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod gpkg {
+            $( #[test] fn $name() { let (_keep, open) = super::gpkg(); super::$name(&open); } )*
+        }
+        mod postgis {
+            $( #[test] fn $name() {
+                let Some((_keep, open)) = super::postgis() else { return };
+                super::$name(&open);
+            } )*
+        }
+    };
+}
+
+contract!(
+    an_empty_store_is_filled_once_and_reads_back_exactly,
+    upserts_count_what_they_insert_and_update,
+    a_replace_deletes_what_the_file_does_not_hold,
+    an_invalid_import_changes_nothing,
+    another_handle_sees_a_write_and_a_waiting_one_wakes_up,
+    catching_up_gives_the_same_dataset_as_reading_everything,
+);
+
+fn filled(open: &Open) -> (Arc<dyn Store>, Dataset) {
+    let s = open();
+    let sample = gridmap::sample::dataset().unwrap();
+    assert!(s.fill_if_empty(&sample, &|_, _| {}).unwrap());
+    (s, sample)
+}
+
+fn an_empty_store_is_filled_once_and_reads_back_exactly(open: &Open) {
+    let s = open();
+    assert!(s.load().unwrap().is_empty());
+    let sample = gridmap::sample::dataset().unwrap();
+    let progress = std::sync::Mutex::new(Vec::new());
+    assert!(
+        s.fill_if_empty(&sample, &|done, total| progress
+            .lock()
+            .unwrap()
+            .push((done, total)))
+            .unwrap()
+    );
+    let seen = progress.into_inner().unwrap();
+    let features = 12 + 229 + 2001 + 300 + 27 + 207;
+    assert_eq!(
+        seen.last(),
+        Some(&(features, features)),
+        "progress ends at the total"
+    );
+    assert!(
+        !s.fill_if_empty(&sample, &|_, _| {}).unwrap(),
+        "filled only once"
+    );
+    // Every field and every coordinate comes back as written, also through a new handle.
+    assert_eq!(s.load().unwrap(), sample);
+    assert_eq!(open().load().unwrap(), sample);
+}
+
+fn station(d: &Dataset, i: usize) -> gridmap::model::Station {
+    d.stations[i].clone()
+}
+
+fn upserts_count_what_they_insert_and_update(open: &Open) {
+    let (s, sample) = filled(open);
+    let v0 = s.version().unwrap();
+    let mut changed = station(&sample, 0);
+    changed.name = "改名驿站".into();
+    changed.services = vec![gridmap::model::Service::Mediation];
+    let mut added = station(&sample, 1);
+    added.id = 90_001;
+    added.contact_phone = None;
+    let summary = s
+        .import(
+            LayerData::Stations(vec![changed.clone(), added.clone()]),
+            false,
+            &|_, _| {},
+        )
+        .unwrap();
+    assert_eq!(
+        (summary.inserted, summary.updated, summary.deleted),
+        (1, 1, 0)
+    );
+    assert_ne!(s.version().unwrap(), v0);
+    let mut expected = sample.clone();
+    expected.stations[0] = changed;
+    expected.stations.push(added);
+    assert_eq!(s.load().unwrap(), expected);
+}
+
+fn a_replace_deletes_what_the_file_does_not_hold(open: &Open) {
+    let (s, sample) = filled(open);
+    let kept: Vec<_> = sample.members[..100].to_vec();
+    let summary = s
+        .import(LayerData::Members(kept.clone()), true, &|_, _| {})
+        .unwrap();
+    assert_eq!(
+        (summary.inserted, summary.updated, summary.deleted),
+        (0, 100, 107)
+    );
+    let after = s.load().unwrap();
+    assert_eq!(after.members, kept);
+    assert_eq!(after.grids, sample.grids, "other layers untouched");
+}
+
+fn an_invalid_import_changes_nothing(open: &Open) {
+    let (s, sample) = filled(open);
+    let v0 = s.version().unwrap();
+    let mut orphan = station(&sample, 0);
+    orphan.grid_code = "321181999999001".into();
+    let err = s
+        .import(LayerData::Stations(vec![orphan]), false, &|_, _| {})
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid(r) if r.to_string().contains("321181999999001")),
+        "{err}"
+    );
+    // Replacing the villages with one village would orphan thousands of grids.
+    let err = s
+        .import(
+            LayerData::Villages(sample.villages[..1].to_vec()),
+            true,
+            &|_, _| {},
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err}");
+    assert_eq!(s.load().unwrap(), sample);
+    assert_eq!(s.version().unwrap(), v0, "nothing was committed");
+}
+
+fn another_handle_sees_a_write_and_a_waiting_one_wakes_up(open: &Open) {
+    let (writer, sample) = filled(open);
+    let reader = open();
+    let seen = reader.version().unwrap();
+    let before = reader.load().unwrap();
+    let mut changed = station(&sample, 5);
+    changed.name = "别处写入驿站".into();
+    let started = Instant::now();
+    let waited = std::thread::scope(|scope| {
+        let waiting = scope.spawn(|| reader.wait_for_change(seen, Duration::from_secs(20)));
+        std::thread::sleep(Duration::from_millis(300));
+        writer
+            .import(
+                LayerData::Stations(vec![changed.clone()]),
+                false,
+                &|_, _| {},
+            )
+            .unwrap();
+        waiting.join().unwrap().unwrap()
+    });
+    assert_ne!(waited, seen, "woke up with the new version");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "woke up on the change, not at the timeout"
+    );
+    let (version, after) = reader.catch_up(Some(seen), &before).unwrap().unwrap();
+    assert_eq!(version, waited);
+    assert_eq!(after.stations[5], changed);
+    assert_eq!(reader.catch_up(Some(version), &after).unwrap(), None);
+}
+
+fn catching_up_gives_the_same_dataset_as_reading_everything(open: &Open) {
+    let (s, sample) = filled(open);
+    let seen = s.version().unwrap();
+    // An update, an insert, and a delete (by replacing the layer) in three commits.
+    let mut grid = sample.grids[7].clone();
+    grid.population += 10;
+    grid.worker.phone = None;
+    s.import(LayerData::Grids(vec![grid]), false, &|_, _| {})
+        .unwrap();
+    let mut added = station(&sample, 3);
+    added.id = 77_777;
+    s.import(LayerData::Stations(vec![added]), false, &|_, _| {})
+        .unwrap();
+    s.import(
+        LayerData::Members(sample.members[1..].to_vec()),
+        true,
+        &|_, _| {},
+    )
+    .unwrap();
+    let (version, caught_up) = s.catch_up(Some(seen), &sample).unwrap().unwrap();
+    assert_eq!(version, s.version().unwrap());
+    assert_eq!(caught_up, s.load().unwrap());
+}
+
+/// The CLI prints the same thing and exits the same way on both stores, apart from the store's
+/// name in messages.
+#[test]
+fn import_export_and_check_behave_identically_on_both_stores() {
+    let Some(db) = TestDb::create() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let gpkg = dir.path().join("gridmap.gpkg");
+    let stores = [gpkg.as_path(), Path::new(&db.url)];
+    let same = |args: &[&str]| {
+        let [a, b] = stores.map(|s| gridmap(s, args));
+        let clean = |o: &std::process::Output, s: &Path| {
+            let name = s.display().to_string();
+            (
+                o.status.code(),
+                String::from_utf8_lossy(&o.stdout).replace(&name, "STORE"),
+                String::from_utf8_lossy(&o.stderr)
+                    .replace(&format!("GeoPackage {name}"), "STORE")
+                    .replace(&format!("PostGIS {name}"), "STORE")
+                    .replace(&name, "STORE"),
+            )
+        };
+        let (a, b) = (clean(&a, stores[0]), clean(&b, stores[1]));
+        assert_eq!(a, b, "gridmap {args:?} differs between the stores");
+        a
+    };
+    let repo = crate::common::repo();
+    for layer in [
+        "towns",
+        "villages",
+        "grids",
+        "stations",
+        "alliances",
+        "members",
+    ] {
+        let file = repo.join(format!("geodata/{layer}.geojson"));
+        let (code, _, _) = same(&["import", "--layer", layer, file.to_str().unwrap()]);
+        assert_eq!(code, Some(0));
+    }
+    for layer in [
+        "towns",
+        "villages",
+        "grids",
+        "stations",
+        "alliances",
+        "members",
+    ] {
+        let (code, out, _) = same(&["export", "--layer", layer]);
+        assert_eq!(code, Some(0));
+        let committed =
+            std::fs::read_to_string(repo.join(format!("geodata/{layer}.geojson"))).unwrap();
+        assert_eq!(
+            out, committed,
+            "{layer}: export gives back the imported file"
+        );
+    }
+    let (code, _, stderr) = same(&["check"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // A bad import: the same message naming the feature, exit 2, nothing written.
+    let bad = dir.path().join("bad.geojson");
+    std::fs::write(
+        &bad,
+        r#"{"type":"FeatureCollection","features":[{"type":"Feature","id":9,
+        "properties":{"name":"孤儿驿站","grid_code":"321181999999001","services":["policy"]},
+        "geometry":{"type":"Point","coordinates":[119.58,31.99]}}]}"#,
+    )
+    .unwrap();
+    let (code, _, stderr) = same(&["import", "--layer", "stations", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("321181999999001"), "{stderr}");
+    let (_, out, _) = same(&["export", "--layer", "stations"]);
+    assert!(!out.contains("孤儿驿站"));
+    assert_success(&gridmap(stores[1], &["migrate"]));
+}
