@@ -7,7 +7,7 @@ mod gpkg_rows;
 mod postgis;
 
 pub use gpkg::GeoPackage;
-pub use postgis::PostGis;
+pub use postgis::{MIGRATIONS, PostGis};
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

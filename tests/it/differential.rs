@@ -18,7 +18,7 @@ impl Seeded {
 }
 
 /// Points over Danyang's bounding box, a little beyond it on every side.
-fn points(n: usize) -> Vec<Point> {
+pub fn points(n: usize) -> Vec<Point> {
     let mut r = Seeded(0x9e37_79b9_7f4a_7c15);
     (0..n)
         .map(|_| Point::new(119.38 + r.unit() * 0.54, 31.72 + r.unit() * 0.44))

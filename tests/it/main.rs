@@ -12,6 +12,7 @@ mod http_api;
 mod live;
 mod ogc;
 mod pg;
+mod postgis;
 mod reproducible;
 mod store_contract;
 mod tiles;

@@ -9,7 +9,7 @@ mod changes;
 mod migrate;
 mod rows;
 
-pub use migrate::Applied;
+pub use migrate::{Applied, MIGRATIONS};
 
 use postgres::fallible_iterator::FallibleIterator;
 

@@ -1,0 +1,286 @@
+//! PostGIS itself as the judge: migrations, constraints, the change log, and gridmap's locate and
+//! nearest checked against `ST_Contains` and geography distances on the same data.
+
+use std::collections::BTreeSet;
+
+use gridmap::http::AppState;
+use gridmap::store::{PostGis, Store};
+
+use crate::common::get;
+use crate::pg::{TestDb, connect};
+
+/// A migrated database holding the sample.
+fn sample_db() -> Option<(TestDb, PostGis)> {
+    let db = TestDb::create()?;
+    let store = PostGis::open(&db.url).unwrap();
+    assert!(gridmap::sample::load_if_empty(&store).unwrap());
+    Some((db, store))
+}
+
+#[test]
+fn migrations_apply_once_in_order_and_refuse_edited_history() {
+    let Some(db) = TestDb::create() else { return };
+    let store = PostGis::connect_only(&db.url).unwrap();
+    assert_eq!(store.migrate().unwrap().applied, vec![1, 2]);
+    assert!(store.migrate().unwrap().applied.is_empty(), "idempotent");
+    let mut c = connect(&db.url);
+    let rows: Vec<(i32, String)> = c
+        .query(
+            "SELECT version, name FROM gridmap_migrations ORDER BY version",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(rows, vec![(1, "layers".into()), (2, "change_log".into())]);
+    // Geometry columns are typed, with SRID 4326, and indexed with GiST.
+    let types: Vec<(String, String, i32)> = c
+        .query(
+            "SELECT f_table_name::text, type, srid FROM geometry_columns ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(types.len(), 5);
+    assert!(types.iter().all(|(_, _, srid)| *srid == 4326));
+    assert!(types.contains(&("grids".into(), "MULTIPOLYGON".into(), 4326)));
+    assert!(types.contains(&("stations".into(), "POINT".into(), 4326)));
+    let gist: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexdef LIKE '%USING gist (geom)%'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(gist, 5);
+    // An applied file edited afterwards is refused with a way out; so is a newer schema.
+    c.execute(
+        "UPDATE gridmap_migrations SET checksum = 'x' WHERE version = 2",
+        &[],
+    )
+    .unwrap();
+    let err = store.migrate().unwrap_err().to_string();
+    assert!(err.contains("migration 2 was changed"), "{err}");
+    c.execute(
+        "UPDATE gridmap_migrations SET checksum = md5($1) WHERE version = 2",
+        &[&gridmap::store::MIGRATIONS[1].sql],
+    )
+    .unwrap();
+    c.execute(
+        "INSERT INTO gridmap_migrations VALUES (99, 'future', 'x')",
+        &[],
+    )
+    .unwrap();
+    let err = store.migrate().unwrap_err().to_string();
+    assert!(
+        err.contains("version 99") && err.contains("upgrade gridmap"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_database_refuses_what_gridmap_would_refuse() {
+    let Some((db, _store)) = sample_db() else {
+        return;
+    };
+    let mut c = connect(&db.url);
+    let square =
+        "ST_GeomFromText('MULTIPOLYGON(((119.5 31.9,119.6 31.9,119.6 32,119.5 31.9)))', 4326)";
+    let bowtie = "ST_GeomFromText('MULTIPOLYGON(((119.5 31.9,119.6 32,119.6 31.9,119.5 32,119.5 31.9)))', 4326)";
+    let refused = [
+        // A grid code that does not nest in its village.
+        format!("INSERT INTO grids (code, village_code, name, households, population, geom)
+                 VALUES ('321181002001901', '321181001001', 'x', 1, 2, {square})"),
+        // A self-intersecting ring.
+        format!("INSERT INTO grids (code, village_code, name, households, population, geom)
+                 VALUES ('321181001001901', '321181001001', 'x', 1, 2, {bowtie})"),
+        // More households than people.
+        format!("INSERT INTO grids (code, village_code, name, households, population, geom)
+                 VALUES ('321181001001902', '321181001001', 'x', 5, 2, {square})"),
+        // A village in a town that does not exist (checked at commit: deferred).
+        format!("INSERT INTO villages (code, town_code, name, geom) VALUES ('321181999001', '321181999', 'x', {square})"),
+        // A service gridmap does not know, and a point in the wrong CRS.
+        "INSERT INTO stations (id, grid_code, name, services, geom) VALUES
+           (9999, '321181001001001', 'x', '{karaoke}', ST_SetSRID(ST_MakePoint(119.5, 31.9), 4326))".into(),
+        "INSERT INTO stations (id, grid_code, name, services, geom) VALUES
+           (9999, '321181001001001', 'x', '{policy}', ST_SetSRID(ST_MakePoint(119.5, 31.9), 3857))".into(),
+        // An enterprise member without a location.
+        "INSERT INTO members (id, alliance_id, kind, name) VALUES (9999, 1, 'enterprise', 'x')".into(),
+    ];
+    let before: i64 = c
+        .query_one("SELECT max(id) FROM change_log", &[])
+        .unwrap()
+        .get(0);
+    for sql in &refused {
+        assert!(c.batch_execute(sql).is_err(), "accepted: {sql}");
+    }
+    let after: i64 = c
+        .query_one("SELECT max(id) FROM change_log", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(before, after, "refused writes log nothing");
+}
+
+#[test]
+fn writes_by_other_tools_are_logged_and_caught_up() {
+    let Some((db, store)) = sample_db() else {
+        return;
+    };
+    let before = store.load().unwrap();
+    let seen = store.version().unwrap();
+    let mut c = connect(&db.url);
+    c.batch_execute(
+        "SET application_name = 'qgis';
+         UPDATE grids SET name = name || '（更正）' WHERE code IN ('321181001001001', '321181001001002');
+         DELETE FROM members WHERE id = 1;",
+    )
+    .unwrap();
+    let log: Vec<(String, String, Vec<String>, String)> = c
+        .query(
+            "SELECT layer, operation, keys, client FROM change_log WHERE id > $1 ORDER BY id",
+            &[&(seen as i64)],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    let mut keys = log[0].2.clone();
+    keys.sort();
+    assert_eq!(
+        (
+            log[0].0.as_str(),
+            log[0].1.as_str(),
+            keys,
+            log[0].3.as_str()
+        ),
+        (
+            "grids",
+            "update",
+            vec!["321181001001001".into(), "321181001001002".into()],
+            "qgis"
+        )
+    );
+    assert_eq!(
+        (log[1].0.as_str(), log[1].1.as_str(), log[1].2.clone()),
+        ("members", "delete", vec!["1".into()])
+    );
+    let updated_at_moved: bool = c
+        .query_one(
+            "SELECT updated_at > now() - interval '1 minute' FROM grids WHERE code = '321181001001001'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(updated_at_moved);
+    let (version, after) = store.catch_up(Some(seen), &before).unwrap().unwrap();
+    assert_eq!(version, store.version().unwrap());
+    assert_eq!(after, store.load().unwrap());
+    assert!(after.grids[0].name.ends_with("（更正）"));
+    assert_eq!(after.members.len(), before.members.len() - 1);
+    // Importing the same data again changes nothing and logs nothing.
+    let v = store.version().unwrap();
+    store
+        .import(
+            gridmap::model::LayerData::Grids(after.grids.clone()),
+            false,
+            &|_, _| {},
+        )
+        .unwrap();
+    assert_eq!(store.version().unwrap(), v);
+}
+
+/// gridmap's answers for seeded random points against PostGIS's own: `ST_Contains` for the units
+/// holding a point, and geography distances (on the spheroid) for the nearest stations.
+#[test]
+fn locate_and_nearest_agree_with_postgis_on_3000_random_points() {
+    let Some((db, store)) = sample_db() else {
+        return;
+    };
+    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
+    let state = AppState::load(store).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let mut c = connect(&db.url);
+    let containing = c
+        .prepare(
+            "SELECT (SELECT array_agg(code ORDER BY code) FROM grids WHERE ST_Contains(geom, p)),
+                    (SELECT array_agg(code ORDER BY code) FROM villages WHERE ST_Contains(geom, p)),
+                    (SELECT array_agg(code ORDER BY code) FROM towns WHERE ST_Contains(geom, p))
+             FROM ST_SetSRID(ST_MakePoint($1, $2), 4326) AS p",
+        )
+        .unwrap();
+    // KNN on geography orders by sphere distance; take a margin of candidates and rank them by
+    // the spheroid distance, as gridmap does.
+    let nearest = c
+        .prepare(
+            "SELECT id, d FROM (
+               SELECT id, ST_Distance(geom::geography, p::geography, true) AS d
+               FROM stations, ST_SetSRID(ST_MakePoint($1, $2), 4326) AS p
+               ORDER BY geom::geography <-> p::geography LIMIT 20) AS candidates
+             ORDER BY d, id LIMIT 5",
+        )
+        .unwrap();
+    let (mut located, mut ties) = (0, 0);
+    for p in crate::differential::points(3_000) {
+        let (x, y) = (p.x(), p.y());
+        let row = c.query_one(&containing, &[&x, &y]).unwrap();
+        let [grids, villages, towns]: [BTreeSet<String>; 3] = [0, 1, 2].map(|i| {
+            row.get::<_, Option<Vec<String>>>(i)
+                .unwrap_or_default()
+                .into_iter()
+                .collect()
+        });
+        let r = runtime.block_on(get(&state, &format!("/locate?lon={x}&lat={y}")));
+        let code = |unit: &str| r.json[unit]["code"].as_str().map(str::to_string);
+        // The grid is the one PostGIS finds (the smallest code on a shared edge)...
+        assert_eq!(code("grid"), grids.first().cloned(), "grid at {x},{y}");
+        // ...and village and town are its parents, or else the units PostGIS finds.
+        let (village, town) = match code("grid") {
+            Some(g) => (Some(g[..12].to_string()), Some(g[..9].to_string())),
+            None => (villages.first().cloned(), towns.first().cloned()),
+        };
+        assert_eq!(code("village"), village, "village at {x},{y}");
+        assert_eq!(code("town"), town, "town at {x},{y}");
+        located += usize::from(code("grid").is_some());
+
+        let expected: Vec<(i64, f64)> = c
+            .query(&nearest, &[&x, &y])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let r = runtime.block_on(get(&state, &format!("/nearest?lon={x}&lat={y}&k=5")));
+        let got: Vec<(i64, f64)> = r.json["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["id"].as_i64().unwrap(),
+                    f["properties"]["distance_m"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got.len(), expected.len());
+        for (i, ((gid, gd), (eid, ed))) in got.iter().zip(&expected).enumerate() {
+            // distance_m is rounded to the centimetre: within 1 cm of PostGIS's spheroid distance.
+            assert!(
+                (gd - ed).abs() <= 0.011,
+                "#{i} at {x},{y}: gridmap {gd} m, PostGIS {ed} m"
+            );
+            if gid != eid {
+                // Only a tie within 1 cm may swap two stations.
+                let other = expected.iter().find(|(id, _)| id == gid).map(|(_, d)| *d);
+                assert!(
+                    other.is_some_and(|d| (d - ed).abs() <= 0.01),
+                    "#{i} at {x},{y}: gridmap {gid} ({gd} m), PostGIS {eid} ({ed} m)"
+                );
+                ties += 1;
+            }
+        }
+    }
+    eprintln!("{located} of 3000 points in a grid; {ties} rank swaps within 1 cm");
+    assert!(located >= 1_000, "at least 1,000 points fall inside a grid");
+}
