@@ -174,6 +174,25 @@ pub fn http_get(port: u16, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// The ETag of a tile from a running server, over a real socket.
+pub fn tile_etag(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).unwrap();
+    let head = String::from_utf8_lossy(&bytes);
+    head.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix("etag: ")
+            .map(|v| v.trim().to_string())
+    })
+}
+
 /// `ogrinfo` from GDAL; the README's test command installs it (Debian gdal-bin) when missing.
 pub fn ogrinfo() -> Command {
     assert!(

@@ -1,26 +1,7 @@
 //! A running server process follows its store: an import by another process reaches its index
 //! and redraws exactly the touched tiles.
 
-use crate::common::{Server, assert_success, gridmap, http_get, sample_state, tile_xy};
-
-/// The ETag of a tile from a running server, over a real socket.
-fn tile_etag(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut bytes = Vec::new();
-    s.read_to_end(&mut bytes).unwrap();
-    let head = String::from_utf8_lossy(&bytes);
-    head.lines().find_map(|l| {
-        l.to_ascii_lowercase()
-            .strip_prefix("etag: ")
-            .map(|v| v.trim().to_string())
-    })
-}
+use crate::common::{Server, assert_success, gridmap, http_get, sample_state, tile_etag, tile_xy};
 
 #[test]
 fn an_import_by_another_process_reaches_a_running_server_and_its_tiles() {
@@ -48,7 +29,6 @@ fn an_import_by_another_process_reaches_a_running_server_and_its_tiles() {
     );
     assert_success(&out);
 
-    // The server polls the store every second.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let (_, body) = http_get(

@@ -13,6 +13,7 @@ mod live;
 mod ogc;
 mod pg;
 mod postgis;
+mod replicas;
 mod reproducible;
 mod store_contract;
 mod tiles;
