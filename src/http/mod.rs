@@ -114,20 +114,22 @@ fn follow_store(state: AppState) {
             .wait_for_change(seen, FOLLOW_TIMEOUT)
             .and_then(|now| {
                 if now == seen {
-                    Ok(None)
-                } else {
-                    state.reload().map(Some)
+                    return Ok(None);
                 }
+                let started = Instant::now();
+                let dropped = state.reload()?;
+                Ok(Some((dropped, started.elapsed())))
             });
         match result {
             Ok(dropped) => {
                 if state.sync.set_healthy() {
                     tracing::info!(version = state.sync.version(), "store reachable again");
                 }
-                if let Some(dropped) = dropped {
+                if let Some((dropped, took)) = dropped {
                     tracing::info!(
                         version = state.sync.version(),
                         dropped_tiles = dropped,
+                        reload_ms = took.as_millis() as u64,
                         "store changed: index rebuilt"
                     );
                 }

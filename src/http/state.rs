@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use crate::Result;
 use crate::index::{Index, Snapshot};
@@ -125,24 +125,32 @@ impl AppState {
     /// that show a changed feature, at every zoom. Returns how many tiles were dropped.
     pub fn reload(&self) -> Result<usize> {
         let seen = self.sync.version();
+        let started = Instant::now();
         let Some((version, dataset)) = self
             .store
             .catch_up(Some(seen), self.index.load().dataset())?
         else {
             return Ok(0);
         };
-        let dropped = self.swap(Snapshot::build(dataset));
-        self.sync.version.store(version, Ordering::Release);
-        Ok(dropped)
-    }
-
-    fn swap(&self, newer: Snapshot) -> usize {
+        let read = started.elapsed();
+        let newer = Snapshot::build(dataset);
+        let built = started.elapsed();
         let areas = self.index.load().changed_areas(&newer);
+        let compared = started.elapsed();
         let generation = self.index.replace(newer);
+        self.sync.version.store(version, Ordering::Release);
         let config = &self.tile_options.config;
-        self.tiles.invalidate(
+        let dropped = self.tiles.invalidate(
             |c| areas.iter().any(|a| tiles::touches(c, a, config)),
             generation,
-        )
+        );
+        tracing::debug!(
+            read_ms = read.as_millis() as u64,
+            build_ms = (built - read).as_millis() as u64,
+            diff_ms = (compared - built).as_millis() as u64,
+            invalidate_ms = (started.elapsed() - compared).as_millis() as u64,
+            "reload phases"
+        );
+        Ok(dropped)
     }
 }

@@ -1,6 +1,6 @@
 //! What changed between two snapshots, as lon/lat boxes: what a tile cache must forget.
 
-use std::collections::HashMap;
+use std::cmp::Ordering;
 
 use geo::BoundingRect;
 
@@ -19,36 +19,105 @@ fn bbox_of(feature: &geojson::Feature) -> Option<Bbox> {
     })
 }
 
+/// Walk two lists sorted by key together, calling `each(i, j)` for every key: `(Some, Some)`
+/// when both hold it, `(Some, None)` when only the old one, `(None, Some)` when only the new.
+fn merge_join<T>(
+    old: &[T],
+    new: &[T],
+    cmp: impl Fn(&T, &T) -> Ordering,
+    mut each: impl FnMut(Option<usize>, Option<usize>),
+) {
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        let order = match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) => cmp(a, b),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match order {
+            Ordering::Less => {
+                each(Some(i), None);
+                i += 1;
+            }
+            Ordering::Greater => {
+                each(None, Some(j));
+                j += 1;
+            }
+            Ordering::Equal => {
+                each(Some(i), Some(j));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+}
+
 impl Snapshot {
+    /// Whether feature `i` here and `j` in `newer` are equal as stored. For towns, villages, grids
+    /// and stations that settles it cheaply; alliances and members also show derived geometry
+    /// (footprints, village positions), so they are always compared as public features.
+    fn same_source(&self, newer: &Snapshot, layer: Layer, i: usize, j: usize) -> bool {
+        let (a, b) = (&self.data, &newer.data);
+        match layer {
+            Layer::Towns => a.towns[i] == b.towns[j],
+            Layer::Villages => a.villages[i] == b.villages[j],
+            Layer::Grids => a.grids[i] == b.grids[j],
+            Layer::Stations => a.stations[i] == b.stations[j],
+            Layer::Alliances | Layer::Members => false,
+        }
+    }
+
     /// The boxes (old and new extent) of every public feature that was added, removed or changed
     /// in any way between `self` and `newer`, derived geometry included (alliance footprints,
-    /// member positions): exactly what tiles showing them need to be redrawn for.
+    /// member positions): exactly what tiles showing them need to be redrawn for. A change to
+    /// personal fields only (never in tiles) is no change here.
     pub fn changed_areas(&self, newer: &Snapshot) -> Vec<Bbox> {
         let mut out = Vec::new();
+        let (a, b) = (&self.data, &newer.data);
         for layer in Layer::ALL {
-            let keyed = |snap: &Snapshot| -> HashMap<String, geojson::Feature> {
-                (0..snap.data.count(layer))
-                    .map(|i| {
-                        let f = snap.public_feature(layer, i);
-                        (
-                            f.id.as_ref()
-                                .map(|id| format!("{id:?}"))
-                                .unwrap_or_default(),
-                            f,
-                        )
-                    })
-                    .collect()
-            };
-            let (before, after) = (keyed(self), keyed(newer));
-            for (key, old) in &before {
-                if after.get(key) != Some(old) {
-                    out.extend(bbox_of(old));
-                    out.extend(after.get(key).and_then(bbox_of));
+            // Snapshots keep every layer sorted by key (see `build`).
+            let mut each = |i: Option<usize>, j: Option<usize>| match (i, j) {
+                (Some(i), Some(j)) => {
+                    if self.same_source(newer, layer, i, j) {
+                        return;
+                    }
+                    let (old, new) = (
+                        self.public_feature(layer, i),
+                        newer.public_feature(layer, j),
+                    );
+                    if old != new {
+                        out.extend(bbox_of(&old));
+                        out.extend(bbox_of(&new));
+                    }
                 }
-            }
-            for (key, new) in &after {
-                if !before.contains_key(key) {
-                    out.extend(bbox_of(new));
+                (Some(i), None) => out.extend(bbox_of(&self.public_feature(layer, i))),
+                (None, Some(j)) => out.extend(bbox_of(&newer.public_feature(layer, j))),
+                (None, None) => {}
+            };
+            match layer {
+                Layer::Towns => {
+                    merge_join(&a.towns, &b.towns, |x, y| x.code.cmp(&y.code), &mut each)
+                }
+                Layer::Villages => merge_join(
+                    &a.villages,
+                    &b.villages,
+                    |x, y| x.code.cmp(&y.code),
+                    &mut each,
+                ),
+                Layer::Grids => {
+                    merge_join(&a.grids, &b.grids, |x, y| x.code.cmp(&y.code), &mut each)
+                }
+                Layer::Stations => {
+                    merge_join(&a.stations, &b.stations, |x, y| x.id.cmp(&y.id), &mut each)
+                }
+                Layer::Alliances => merge_join(
+                    &a.alliances,
+                    &b.alliances,
+                    |x, y| x.id.cmp(&y.id),
+                    &mut each,
+                ),
+                Layer::Members => {
+                    merge_join(&a.members, &b.members, |x, y| x.id.cmp(&y.id), &mut each)
                 }
             }
         }
