@@ -66,6 +66,10 @@ enum Command {
         /// Serve tiles from this PMTiles archive (written by `gridmap tiles`) instead of rendering.
         #[arg(long, env = "GRIDMAP_TILES")]
         tiles: Option<PathBuf>,
+        /// Allow PUT and DELETE of features to requests with `Authorization: Bearer TOKEN`
+        /// (at least 16 characters). Without it the API is read-only.
+        #[arg(long, env = "GRIDMAP_WRITE_TOKEN", hide_env_values = true)]
+        write_token: Option<String>,
     },
     /// Create or upgrade the store's schema (PostGIS: apply pending migrations/*.sql) and report
     /// its version. `serve` and the other commands do the same on start.
@@ -172,7 +176,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tile_buffer,
             public_url,
             tiles: archive,
+            write_token,
         } => {
+            if let Some(token) = &write_token
+                && token.chars().count() < 16
+            {
+                bail!("--write-token must be at least 16 characters (a random string)");
+            }
             if let Some(url) = &public_url
                 && !(url.starts_with("http://") || url.starts_with("https://"))
             {
@@ -192,6 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bind,
                 store: location,
                 tiles,
+                write_token,
             }))?;
         }
         Command::Import {

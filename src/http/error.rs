@@ -2,7 +2,7 @@
 //! bodies say what was wrong and how to fix it, 5xx bodies are generic and the cause is logged.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -21,6 +21,14 @@ pub enum ApiError {
     /// No such resource: a collection, a feature or a path.
     NotFound(String),
     MethodNotAllowed,
+    /// A write to a server started without `--write-token`.
+    WritesDisabled,
+    /// A write without the right `Authorization: Bearer` token.
+    Unauthorized(String),
+    /// A written feature (or the dataset after the write) breaks a model rule.
+    Invalid(String),
+    /// The store cannot be reached; the write did not happen.
+    Unavailable(String),
     /// Something failed on our side; the message is logged, never sent.
     Internal(String),
 }
@@ -36,7 +44,12 @@ impl ApiError {
 
 impl From<crate::Error> for ApiError {
     fn from(e: crate::Error) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            crate::Error::Invalid(report) => ApiError::Invalid(report.to_string()),
+            crate::Error::Format { .. } => ApiError::Invalid(e.to_string()),
+            crate::Error::Store { .. } => ApiError::Unavailable(e.to_string()),
+            crate::Error::Io { .. } => ApiError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -59,6 +72,28 @@ impl IntoResponse for ApiError {
                 "method_not_allowed",
                 "this resource is read-only: use GET".to_string(),
             ),
+            ApiError::WritesDisabled => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "writes are turned off on this server (start it with --write-token); use GET"
+                    .to_string(),
+            ),
+            ApiError::Unauthorized(message) => {
+                let body = Json(json!({"error": "unauthorized", "message": message}));
+                let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
+                return (StatusCode::UNAUTHORIZED, challenge, body).into_response();
+            }
+            ApiError::Invalid(message) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_feature", message)
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::error!(%cause, "store unavailable for a write");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the store cannot be reached; nothing was written, try again".to_string(),
+                )
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 (

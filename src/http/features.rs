@@ -77,7 +77,7 @@ fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
     json!({"href": href, "rel": rel, "type": kind, "title": title})
 }
 
-fn layer_of(collection_id: &str) -> Result<Layer, ApiError> {
+pub(super) fn layer_of(collection_id: &str) -> Result<Layer, ApiError> {
     Layer::parse(collection_id).ok_or_else(|| {
         ApiError::NotFound(format!(
             "collection '{collection_id}' does not exist; use towns, villages, grids, stations, alliances or members"

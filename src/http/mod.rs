@@ -8,6 +8,7 @@ mod params;
 mod queries;
 mod state;
 mod tiles;
+mod writes;
 
 pub use error::ApiError;
 pub use state::{AppState, TileOptions};
@@ -35,7 +36,9 @@ pub fn router(state: AppState) -> Router {
         .route("/collections/{collection_id}/items", get(features::items))
         .route(
             "/collections/{collection_id}/items/{feature_id}",
-            get(features::item),
+            get(features::item)
+                .put(writes::put_item)
+                .delete(writes::delete_item),
         )
         .route("/locate", get(queries::locate))
         .route("/nearest", get(queries::nearest))
@@ -49,8 +52,9 @@ pub fn router(state: AppState) -> Router {
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
-                .allow_methods([Method::GET, Method::HEAD])
-                .expose_headers([header::ETAG]),
+                .allow_methods([Method::GET, Method::HEAD, Method::PUT, Method::DELETE])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .expose_headers([header::ETAG, header::LOCATION]),
         )
         .with_state(state)
 }
@@ -95,6 +99,8 @@ pub struct ServeConfig {
     pub bind: SocketAddr,
     pub store: String,
     pub tiles: TileOptions,
+    /// Allow PUT/DELETE of features with this bearer token; read-only when `None`.
+    pub write_token: Option<String>,
 }
 
 /// How long one wait for a change notification lasts before the store is asked again.
@@ -158,6 +164,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         AppState::with_options(store, tile_options)
     })
     .await??;
+    let state = match &config.write_token {
+        Some(token) => state.with_write_token(token),
+        None => state,
+    };
     let state = match &config.tiles.archive {
         Some(path) => {
             let archive = crate::tiles::archive::Archive::open(path).await?;

@@ -54,6 +54,42 @@ fn lon_lat_crs() -> Vec<Value> {
     ]
 }
 
+/// PUT and DELETE of one feature (OGC API - Features Part 4), for servers with a write token.
+fn writes(parameters: &[Value]) -> (Value, Value) {
+    let secured = json!([{"bearer": []}]);
+    let err = |what: &str| json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let common = |extra: Value| {
+        let mut r = json!({
+            "401": err("Missing or wrong bearer token"),
+            "404": err("No such collection or feature"),
+            "405": err("Writes are turned off on this server (no --write-token)"),
+            "422": err("The feature, or the dataset after the write, breaks a model rule; nothing was written"),
+            "503": err("The store cannot be reached; nothing was written"),
+        });
+        r.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        r
+    };
+    let put = json!({
+        "summary": "Create or replace one feature", "tags": ["OGC API - Features"],
+        "parameters": parameters, "security": secured,
+        "requestBody": {"required": true, "description": "A GeoJSON Feature of the collection (all fields, personal ones included; the key may be left to the URL)",
+            "content": {"application/geo+json": {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}}},
+        "responses": common(json!({
+            "200": {"description": "Replaced; the public feature"},
+            "201": {"description": "Created; the public feature, with Location"},
+            "400": err("Not a GeoJSON Feature, or its key disagrees with the URL"),
+        })),
+    });
+    let delete = json!({
+        "summary": "Delete one feature", "tags": ["OGC API - Features"],
+        "parameters": parameters, "security": secured,
+        "responses": common(json!({"204": {"description": "Deleted"}})),
+    });
+    (put, delete)
+}
+
 pub fn spec(server_url: &str) -> Value {
     let collection_id = path(
         "collectionId",
@@ -61,6 +97,22 @@ pub fn spec(server_url: &str) -> Value {
     );
     let object = json!({"type": "object"});
     let geojson = "application/geo+json";
+    let item_parameters = vec![
+        collection_id.clone(),
+        path(
+            "featureId",
+            "The code (towns, villages, grids) or numeric id",
+        ),
+    ];
+    let (put, delete) = writes(&item_parameters);
+    let mut item = get(
+        "One feature",
+        "OGC API - Features",
+        item_parameters,
+        ok("A GeoJSON Feature", geojson, object.clone()),
+    );
+    item["put"] = put;
+    item["delete"] = delete;
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -89,9 +141,7 @@ pub fn spec(server_url: &str) -> Value {
                         "schema": {"type": "object", "additionalProperties": {"type": "string"}}}),
                 ],
                 ok("A GeoJSON FeatureCollection with numberMatched, numberReturned and next links", geojson, object.clone())),
-            "/collections/{collectionId}/items/{featureId}": get("One feature", "OGC API - Features",
-                vec![collection_id, path("featureId", "The code (towns, villages, grids) or numeric id")],
-                ok("A GeoJSON Feature", geojson, object.clone())),
+            "/collections/{collectionId}/items/{featureId}": item,
             "/locate": get("Town, village, grid, stations and alliances at a point", "Queries",
                 lon_lat_crs(), ok("What contains the point and who serves it", "application/json", {
                     let unit = json!({"type": ["object", "null"], "properties": {"code": {"type": "string"}, "name": {"type": "string"}}});
@@ -124,13 +174,17 @@ pub fn spec(server_url: &str) -> Value {
             "/health": get("Liveness and feature counts", "Service", vec![], ok("Status", "application/json", object.clone())),
             "/openapi.json": get("This document", "Service", vec![], ok("OpenAPI 3.1", "application/vnd.oai.openapi+json;version=3.1", object)),
         },
-        "components": {"schemas": {"Error": {
-            "type": "object", "required": ["error", "message"],
-            "properties": {
-                "error": {"type": "string", "description": "Machine-readable code, e.g. invalid_parameter, not_found"},
-                "message": {"type": "string", "description": "What was wrong and how to fix it"},
-            },
-        }}},
+        "components": {
+            "schemas": {"Error": {
+                "type": "object", "required": ["error", "message"],
+                "properties": {
+                    "error": {"type": "string", "description": "Machine-readable code, e.g. invalid_parameter, not_found"},
+                    "message": {"type": "string", "description": "What was wrong and how to fix it"},
+                },
+            }},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                "description": "The token `gridmap serve --write-token` was started with"}},
+        },
     })
 }
 

@@ -46,6 +46,8 @@ pub struct AppState {
     pub archive: Option<Arc<Archive>>,
     /// How far this server has followed the store.
     pub sync: Arc<SyncState>,
+    /// The bearer token that allows PUT and DELETE on features; `None` keeps the API read-only.
+    pub write_token: Option<Arc<str>>,
 }
 
 /// The store version the index reflects, and whether the store is reachable.
@@ -53,6 +55,9 @@ pub struct AppState {
 pub struct SyncState {
     version: AtomicU64,
     degraded: Mutex<Option<Degraded>>,
+    /// One reload at a time (the follower and a write's own catch-up), so an older catch-up never
+    /// swaps in after a newer one.
+    reloading: Mutex<()>,
 }
 
 /// Why and since when the store has been unreachable; reads go on from the index meanwhile.
@@ -110,8 +115,15 @@ impl AppState {
             tile_options: Arc::new(tile_options),
             archive: None,
             sync: Arc::new(sync),
+            write_token: None,
             store,
         })
+    }
+
+    /// Allow writes through the API with this bearer token.
+    pub fn with_write_token(mut self, token: &str) -> AppState {
+        self.write_token = Some(token.into());
+        self
     }
 
     /// Serve tiles from a PMTiles archive instead of rendering them.
@@ -124,6 +136,11 @@ impl AppState {
     /// and swap it in (readers keep their snapshot meanwhile), then drop exactly the cached tiles
     /// that show a changed feature, at every zoom. Returns how many tiles were dropped.
     pub fn reload(&self) -> Result<usize> {
+        let _one_at_a_time = self
+            .sync
+            .reloading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let seen = self.sync.version();
         let started = Instant::now();
         let Some((version, dataset)) = self

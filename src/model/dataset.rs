@@ -51,6 +51,18 @@ impl LayerData {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Each feature's key: its code, or its id as text.
+    pub fn keys(&self) -> Vec<String> {
+        match self {
+            LayerData::Towns(v) => v.iter().map(|f| f.code.clone()).collect(),
+            LayerData::Villages(v) => v.iter().map(|f| f.code.clone()).collect(),
+            LayerData::Grids(v) => v.iter().map(|f| f.code.clone()).collect(),
+            LayerData::Stations(v) => v.iter().map(|f| f.id.to_string()).collect(),
+            LayerData::Alliances(v) => v.iter().map(|f| f.id.to_string()).collect(),
+            LayerData::Members(v) => v.iter().map(|f| f.id.to_string()).collect(),
+        }
+    }
 }
 
 /// Replace `current` by `incoming` (`replace`), or upsert `incoming` into it by key, keeping the

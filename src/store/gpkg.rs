@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::gpkg_rows::{read_dataset, write_rows};
-use super::{ImportSummary, Progress, Store, plan_import};
+use super::{ImportSummary, Progress, Store, plan_delete, plan_import};
 use crate::model::{Dataset, Layer, LayerData};
 use crate::{Error, Result};
 
@@ -189,6 +189,24 @@ impl Store for GeoPackage {
         let (after, summary) = plan_import(current, data.clone(), replace)?;
         write_rows(&tx, &data, replace, progress).map_err(|e| self.err(e))?;
         update_extent(&tx, &after, data.layer()).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(summary)
+    }
+
+    fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let current = read_dataset(&tx).map_err(|e| self.err(e))?;
+        let (after, summary) = plan_delete(current, layer, keys)?;
+        let column = if layer.keyed_by_code() { "code" } else { "fid" };
+        for key in keys {
+            tx.execute(&format!("DELETE FROM {layer} WHERE {column} = ?1"), [key])
+                .map_err(|e| self.err(e))?;
+        }
+        update_extent(&tx, &after, layer).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         self.own_commits.fetch_add(1, Ordering::Relaxed);
         Ok(summary)

@@ -38,6 +38,10 @@ pub trait Store: Send + Sync {
     /// first. All or nothing: on any error, or a crash, the stored data is unchanged.
     fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary>;
 
+    /// Delete the features of `layer` whose key (code, or id as text) is in `keys`, validating the
+    /// whole resulting dataset first (a delete that orphans children is refused). All or nothing.
+    fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary>;
+
     /// Replace every layer with `data` in one transaction (used to load the sample).
     fn replace_all(&self, data: &Dataset, progress: Progress) -> Result<()>;
 
@@ -139,15 +143,28 @@ pub fn plan_import(
     Ok((current, summary))
 }
 
-fn keys(data: &LayerData) -> std::collections::HashSet<String> {
-    match data {
-        LayerData::Towns(v) => v.iter().map(|f| f.code.clone()).collect(),
-        LayerData::Villages(v) => v.iter().map(|f| f.code.clone()).collect(),
-        LayerData::Grids(v) => v.iter().map(|f| f.code.clone()).collect(),
-        LayerData::Stations(v) => v.iter().map(|f| f.id.to_string()).collect(),
-        LayerData::Alliances(v) => v.iter().map(|f| f.id.to_string()).collect(),
-        LayerData::Members(v) => v.iter().map(|f| f.id.to_string()).collect(),
+/// The dataset after deleting `keys` from `layer`, validated, with the count of what goes.
+pub fn plan_delete(
+    mut current: Dataset,
+    layer: Layer,
+    keys: &[String],
+) -> Result<(Dataset, ImportSummary)> {
+    let before = current.count(layer);
+    current.remove(layer, &keys.iter().cloned().collect());
+    let report = validate_dataset(&current);
+    if !report.is_ok() {
+        return Err(Error::Invalid(report));
     }
+    let summary = ImportSummary {
+        layer: Some(layer),
+        deleted: before - current.count(layer),
+        ..ImportSummary::default()
+    };
+    Ok((current, summary))
+}
+
+fn keys(data: &LayerData) -> std::collections::HashSet<String> {
+    data.keys().into_iter().collect()
 }
 
 #[cfg(test)]

@@ -114,6 +114,11 @@ pub struct Server {
 
 impl Server {
     pub fn start(store: &Path) -> Server {
+        Server::start_with(store, &[])
+    }
+
+    /// A server with more `serve` flags.
+    pub fn start_with(store: &Path, flags: &[&str]) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -122,6 +127,7 @@ impl Server {
         let child = Command::new(bin())
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--store"])
             .arg(store)
+            .args(flags)
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -17,3 +17,4 @@ mod replicas;
 mod reproducible;
 mod store_contract;
 mod tiles;
+mod writes;

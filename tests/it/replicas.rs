@@ -63,6 +63,31 @@ fn until_health(server: &Server, status: &str) -> serde_json::Value {
     }
 }
 
+/// PUT `body` with a bearer token over a real socket; (status, response body).
+fn http_put(port: u16, path: &str, token: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/geo+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        text.split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default(),
+    )
+}
+
 fn sample_station(i: usize) -> gridmap::model::Station {
     gridmap::sample::dataset().unwrap().stations[i].clone()
 }
@@ -70,7 +95,8 @@ fn sample_station(i: usize) -> gridmap::model::Station {
 #[test]
 fn a_write_reaches_every_server_and_its_tiles_without_a_restart() {
     let Some(db) = TestDb::create() else { return };
-    let a = Server::start(Path::new(&db.url));
+    let token = "replica-write-token-0123";
+    let a = Server::start_with(Path::new(&db.url), &["--write-token", token]);
     let b = Server::start(Path::new(&db.url));
     let station = sample_station(20);
     let (x, y) = tile_xy(station.location, 14);
@@ -105,6 +131,27 @@ fn a_write_reaches_every_server_and_its_tiles_without_a_restart() {
     let took = until_all_show(&[&a, &b], station.id, "SQL写入驿站");
     eprintln!(
         "an SQL update reached both servers in {} ms",
+        took.as_millis()
+    );
+
+    // A write through one server's API reaches the other.
+    let mut changed = station.clone();
+    changed.name = "经由接口写入驿站".into();
+    let feature = serde_json::to_string(&gridmap::model::geojson::station_feature(
+        &changed,
+        gridmap::model::geojson::Visibility::Full,
+    ))
+    .unwrap();
+    let (status, body) = http_put(
+        a.port,
+        &format!("/collections/stations/items/{}", station.id),
+        token,
+        &feature,
+    );
+    assert_eq!(status, 200, "{body}");
+    let took = until_all_show(&[&a, &b], station.id, "经由接口写入驿站");
+    eprintln!(
+        "a PUT on one server reached both in {} ms",
         took.as_millis()
     );
     let versions: Vec<u64> = [&a, &b]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gridmap::Error;
-use gridmap::model::{Dataset, LayerData};
+use gridmap::model::{Dataset, Layer, LayerData};
 use gridmap::store::{self, Store};
 
 use crate::common::{assert_success, gridmap};
@@ -49,6 +49,7 @@ contract!(
     an_invalid_import_changes_nothing,
     another_handle_sees_a_write_and_a_waiting_one_wakes_up,
     catching_up_gives_the_same_dataset_as_reading_everything,
+    a_delete_commits_unless_it_would_orphan_a_child,
 );
 
 fn filled(open: &Open) -> (Arc<dyn Store>, Dataset) {
@@ -212,6 +213,26 @@ fn catching_up_gives_the_same_dataset_as_reading_everything(open: &Open) {
     assert_eq!(caught_up, s.load().unwrap());
 }
 
+fn a_delete_commits_unless_it_would_orphan_a_child(open: &Open) {
+    let (s, sample) = filled(open);
+    let v0 = s.version().unwrap();
+    // A grid with a post standing in it cannot go; nothing changes.
+    let grid = sample.stations[0].grid_code.clone();
+    let err = s.delete(Layer::Grids, &[grid]).unwrap_err();
+    assert!(matches!(err, Error::Invalid(_)), "{err}");
+    assert_eq!(s.version().unwrap(), v0);
+    // Two posts can.
+    let ids = [sample.stations[0].id, sample.stations[9].id].map(|id| id.to_string());
+    let summary = s.delete(Layer::Stations, &ids).unwrap();
+    assert_eq!(summary.deleted, 2);
+    let mut expected = sample.clone();
+    expected
+        .stations
+        .retain(|f| !ids.contains(&f.id.to_string()));
+    assert_eq!(s.load().unwrap(), expected);
+    assert_ne!(s.version().unwrap(), v0);
+}
+
 /// The CLI prints the same thing and exits the same way on both stores, apart from the store's
 /// name in messages.
 #[test]
@@ -238,26 +259,12 @@ fn import_export_and_check_behave_identically_on_both_stores() {
         a
     };
     let repo = crate::common::repo();
-    for layer in [
-        "towns",
-        "villages",
-        "grids",
-        "stations",
-        "alliances",
-        "members",
-    ] {
+    for layer in Layer::ALL.map(Layer::name) {
         let file = repo.join(format!("geodata/{layer}.geojson"));
         let (code, _, _) = same(&["import", "--layer", layer, file.to_str().unwrap()]);
         assert_eq!(code, Some(0));
     }
-    for layer in [
-        "towns",
-        "villages",
-        "grids",
-        "stations",
-        "alliances",
-        "members",
-    ] {
+    for layer in Layer::ALL.map(Layer::name) {
         let (code, out, _) = same(&["export", "--layer", layer]);
         assert_eq!(code, Some(0));
         let committed =

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use postgres::{Client, Config, NoTls};
 
-use super::{ImportSummary, Progress, Store, plan_import, redact};
+use super::{ImportSummary, Progress, Store, plan_delete, plan_import, redact};
 use crate::model::{Dataset, Layer, LayerData, validate_dataset};
 use crate::{Error, Result};
 use rows::{ReadError, columns, copy_in, read_dataset};
@@ -58,6 +58,12 @@ impl PostGis {
                 format!("not a PostgreSQL URL ({e}); write postgres://user[:password]@host[:port]/database"),
             )
         })?;
+        if config.get_ssl_mode() == postgres::config::SslMode::Require {
+            return Err(Error::store(
+                &location,
+                "sslmode=require: gridmap does not speak TLS to PostgreSQL yet; reach the database over a trusted network or a local socket with sslmode=disable or prefer",
+            ));
+        }
         if config.get_application_name().is_none() {
             config.application_name("gridmap");
         }
@@ -276,6 +282,26 @@ impl Store for PostGis {
             .map_err(db)?;
             copy_in(&mut tx, "staging", &data, progress).map_err(db)?;
             merge_staged(&mut tx, layer, replace).map_err(db)?;
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(summary)
+        })
+    }
+
+    fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary> {
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = client.transaction().map_err(db)?;
+            tx.execute("SELECT gridmap_write_lock()", &[]).map_err(db)?;
+            let current = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
+            let (_, summary) = plan_delete(current, layer, keys)?;
+            let (key, _) = columns(layer);
+            let cast = if key == "id" { "::bigint[]" } else { "" };
+            tx.execute(
+                &format!("DELETE FROM {layer} WHERE {key} = ANY($1::text[]{cast})"),
+                &[&keys],
+            )
+            .map_err(db)?;
             prune_changes(&mut tx).map_err(db)?;
             tx.commit().map_err(db)?;
             Ok(summary)
