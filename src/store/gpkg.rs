@@ -112,8 +112,21 @@ impl GeoPackage {
                 "exists but is not a GeoPackage; give a new path or a .gpkg written by gridmap",
             ));
         }
-        tx.execute_batch(GPKG_CORE).map_err(err)?;
-        tx.execute_batch(GRIDMAP_TABLES).map_err(err)?;
+        // Write the schema only when it is missing: a write here would count as a change for
+        // every server following this file.
+        let complete: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN
+                   ('gpkg_spatial_ref_sys', 'gpkg_contents', 'gpkg_geometry_columns',
+                    'towns', 'villages', 'grids', 'stations', 'alliances', 'members')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        if complete < 9 || app_id != 1_196_444_487 {
+            tx.execute_batch(GPKG_CORE).map_err(err)?;
+            tx.execute_batch(GRIDMAP_TABLES).map_err(err)?;
+        }
         tx.commit().map_err(err)?;
         Ok(GeoPackage {
             path,

@@ -2,23 +2,47 @@
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use gridmap::model::Layer;
 use gridmap::model::geojson::{layer_features, write_collection};
-use gridmap::store::{GeoPackage, Store};
 
 use crate::common::{assert_success, bin, gridmap, sample_state};
 
 #[test]
 fn sigkill_mid_import_leaves_the_previous_data_intact() {
     let (dir, _state) = sample_state();
-    let store_path = dir.path().join("gridmap.gpkg");
-    let before = GeoPackage::open(&store_path).unwrap().load().unwrap();
+    let store = dir.path().join("gridmap.gpkg");
+    kill_mid_import(&store, dir.path());
+}
+
+#[test]
+fn sigkill_mid_import_into_postgis_leaves_the_previous_data_intact() {
+    let Some(db) = crate::pg::TestDb::create() else {
+        return;
+    };
+    let store = gridmap::store::open(&db.url).unwrap();
+    assert!(gridmap::sample::load_if_empty(store.as_ref()).unwrap());
+    drop(store);
+    let dir = tempfile::tempdir().unwrap();
+    kill_mid_import(Path::new(&db.url), dir.path());
+}
+
+/// Kill a real `gridmap import --replace` of 40,000 grids once it is writing rows inside its
+/// transaction; the store must hold exactly what it held before. Then, as a control, the same
+/// import left alone must change it.
+fn kill_mid_import(store: &Path, scratch: &Path) {
+    let open = || gridmap::store::open(&store.display().to_string()).unwrap();
+    let before = open().load().unwrap();
+    let version = open().version().unwrap();
+    // A PostGIS version is the last change-log id, comparable across connections; a GeoPackage's
+    // is per connection, and rolling back the killed import's journal rightly counts as a change.
+    let comparable = gridmap::store::is_postgres(&store.display().to_string());
 
     // 40,000 valid grids for the same villages: a replace that takes a while to write.
     let big = gridmap::generate::generate(20).unwrap();
-    let file = dir.path().join("grids-x20.geojson");
+    let file = scratch.join("grids-x20.geojson");
     std::fs::write(
         &file,
         write_collection(&layer_features(&big.layer(Layer::Grids))),
@@ -27,7 +51,7 @@ fn sigkill_mid_import_leaves_the_previous_data_intact() {
 
     let mut child = Command::new(bin())
         .args(["import", "--layer", "grids", "--replace", "--store"])
-        .arg(&store_path)
+        .arg(store)
         .arg(&file)
         .stderr(Stdio::piped())
         .spawn()
@@ -44,13 +68,16 @@ fn sigkill_mid_import_leaves_the_previous_data_intact() {
         "the import finished before it could be killed: {status:?}"
     );
 
-    let after = GeoPackage::open(&store_path).unwrap().load().unwrap();
+    let after = open().load().unwrap();
     assert_eq!(after.grids.len(), before.grids.len());
     assert_eq!(after, before);
+    if comparable {
+        assert_eq!(open().version().unwrap(), version, "nothing was committed");
+    }
 
     // Control: the same import, left alone, does change the data.
     let ok = gridmap(
-        &store_path,
+        store,
         &[
             "import",
             "--layer",
@@ -60,13 +87,5 @@ fn sigkill_mid_import_leaves_the_previous_data_intact() {
         ],
     );
     assert_success(&ok);
-    assert_eq!(
-        GeoPackage::open(&store_path)
-            .unwrap()
-            .load()
-            .unwrap()
-            .grids
-            .len(),
-        big.grids.len()
-    );
+    assert_eq!(open().load().unwrap().grids.len(), big.grids.len());
 }

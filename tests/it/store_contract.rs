@@ -50,6 +50,7 @@ contract!(
     another_handle_sees_a_write_and_a_waiting_one_wakes_up,
     catching_up_gives_the_same_dataset_as_reading_everything,
     a_delete_commits_unless_it_would_orphan_a_child,
+    opening_and_reading_are_not_changes,
 );
 
 fn filled(open: &Open) -> (Arc<dyn Store>, Dataset) {
@@ -231,6 +232,18 @@ fn a_delete_commits_unless_it_would_orphan_a_child(open: &Open) {
         .retain(|f| !ids.contains(&f.id.to_string()));
     assert_eq!(s.load().unwrap(), expected);
     assert_ne!(s.version().unwrap(), v0);
+}
+
+/// Servers reload on every version change, so a `gridmap export` elsewhere must not cause one.
+fn opening_and_reading_are_not_changes(open: &Open) {
+    let (s, _) = filled(open);
+    let v0 = s.version().unwrap();
+    let other = open();
+    other.load().unwrap();
+    other.version().unwrap();
+    drop(other);
+    assert_eq!(s.version().unwrap(), v0);
+    assert_eq!(s.wait_for_change(v0, Duration::from_millis(300)).unwrap(), v0);
 }
 
 /// The CLI prints the same thing and exits the same way on both stores, apart from the store's
