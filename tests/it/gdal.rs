@@ -68,3 +68,30 @@ fn first_serve_creates_the_store_and_gdal_reads_it_over_oapif() {
         .unwrap();
     assert_eq!(counts(&output), expected());
 }
+
+#[test]
+fn ogrinfo_reads_the_postgis_tables_as_typed_wgs84_layers() {
+    let Some(db) = crate::pg::TestDb::create() else {
+        return;
+    };
+    let store = gridmap::store::open(&db.url).unwrap();
+    assert!(gridmap::sample::load_if_empty(store.as_ref()).unwrap());
+    // postgres://user@host:port/dbname -> GDAL's PG: connection string.
+    let rest = db.url.strip_prefix("postgres://").unwrap();
+    let (user, rest) = rest.split_once('@').unwrap();
+    let (host_port, dbname) = rest.split_once('/').unwrap();
+    let (host, port) = host_port.split_once(':').unwrap();
+    let connection = format!("PG:host={host} port={port} dbname={dbname} user={user}");
+    let layers = "towns villages grids stations alliances members";
+    let out = ogrinfo()
+        .args(["-ro", "-so", &connection])
+        .args(layers.split(' '))
+        .output()
+        .unwrap();
+    assert_success(&out);
+    assert_eq!(counts(&out), expected());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("Geometry: Multi Polygon").count(), 3, "{text}");
+    assert_eq!(text.matches("Geometry: Point").count(), 2, "{text}");
+    assert!(text.contains("ID[\"EPSG\",4326]"), "{text}");
+}

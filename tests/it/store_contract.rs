@@ -243,7 +243,10 @@ fn opening_and_reading_are_not_changes(open: &Open) {
     other.version().unwrap();
     drop(other);
     assert_eq!(s.version().unwrap(), v0);
-    assert_eq!(s.wait_for_change(v0, Duration::from_millis(300)).unwrap(), v0);
+    assert_eq!(
+        s.wait_for_change(v0, Duration::from_millis(300)).unwrap(),
+        v0
+    );
 }
 
 /// The CLI prints the same thing and exits the same way on both stores, apart from the store's
@@ -304,4 +307,29 @@ fn import_export_and_check_behave_identically_on_both_stores() {
     let (_, out, _) = same(&["export", "--layer", "stations"]);
     assert!(!out.contains("孤儿驿站"));
     assert_success(&gridmap(stores[1], &["migrate"]));
+
+    // Without --store: GRIDMAP_STORE, else DATABASE_URL.
+    let count_towns = |vars: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(crate::common::bin());
+        command
+            .args(["export", "--layer", "towns"])
+            .env_remove("GRIDMAP_STORE")
+            .env_remove("DATABASE_URL")
+            .current_dir(dir.path());
+        for (k, v) in vars {
+            command.env(k, v);
+        }
+        let out = command.output().unwrap();
+        assert_success(&out);
+        String::from_utf8_lossy(&out.stdout)
+            .matches("\"Feature\"")
+            .count()
+    };
+    let empty = dir.path().join("empty.gpkg").display().to_string();
+    assert_eq!(count_towns(&[("DATABASE_URL", &db.url)]), 12);
+    assert_eq!(
+        count_towns(&[("DATABASE_URL", &db.url), ("GRIDMAP_STORE", &empty)]),
+        0,
+        "GRIDMAP_STORE comes first"
+    );
 }
