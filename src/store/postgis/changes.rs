@@ -4,6 +4,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, IsolationLevel, Transaction};
 
 use super::rows::{ReadError, read_dataset, read_layer};
@@ -27,6 +30,28 @@ pub fn latest_change(client: &mut impl postgres::GenericClient) -> Result<u64, p
         .query_one("SELECT coalesce(max(id), 0) FROM change_log", &[])?
         .get(0);
     Ok(id as u64)
+}
+
+/// On a connection that LISTENs: the latest change id, as soon as it differs from `seen` or after
+/// `timeout`. Anything committed before LISTEN took effect shows in the first read; anything after
+/// is notified.
+pub fn wait_for_notification(
+    client: &mut Client,
+    seen: u64,
+    timeout: Duration,
+) -> Result<u64, postgres::Error> {
+    let now = latest_change(client)?;
+    if now != seen {
+        return Ok(now);
+    }
+    {
+        let mut notifications = client.notifications();
+        if notifications.timeout_iter(timeout).next()?.is_some() {
+            // Several commits may be notified at once: drain them, then read the latest.
+            while notifications.iter().next()?.is_some() {}
+        }
+    }
+    latest_change(client)
 }
 
 /// The dataset at the latest change, from `current` at change `seen`; `None` when nothing changed.

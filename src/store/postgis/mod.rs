@@ -11,12 +11,10 @@ mod rows;
 
 pub use migrate::{Applied, MIGRATIONS};
 
-use postgres::fallible_iterator::FallibleIterator;
-
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config, NoTls, Transaction};
 
 use super::{ImportSummary, Progress, Store, plan_delete, plan_import, redact};
 use crate::model::{Dataset, Layer, LayerData, validate_dataset};
@@ -89,13 +87,16 @@ impl PostGis {
         Error::store(&self.location, e)
     }
 
-    /// A database error with its detail and hint, which name the offending row and constraint.
+    /// A database error with its detail, hint and constraint, which name what to fix.
     fn db_err(&self, e: postgres::Error) -> Error {
         match e.as_db_error() {
             Some(db) => {
                 let mut text = db.message().to_string();
                 if let Some(detail) = db.detail() {
                     text.push_str(&format!(" ({detail})"));
+                }
+                if let Some(hint) = db.hint() {
+                    text.push_str(&format!(" hint: {hint}"));
                 }
                 if let Some(c) = db.constraint() {
                     text.push_str(&format!(" [constraint {c}]"));
@@ -163,8 +164,7 @@ impl PostGis {
         }
         self.with_client(|client| {
             let db = |e| self.db_err(e);
-            let mut tx = client.transaction().map_err(db)?;
-            tx.execute("SELECT gridmap_write_lock()", &[]).map_err(db)?;
+            let mut tx = begin_write(client).map_err(db)?;
             if only_if_empty {
                 let any: bool = tx
                     .query_one(
@@ -204,10 +204,18 @@ impl PostGis {
     }
 }
 
+/// A transaction holding the write lock that every writer of the layers takes (see
+/// `migrations/0002_change_log.sql`): validation reads and change-log ids stay in commit order.
+fn begin_write(client: &mut Client) -> std::result::Result<Transaction<'_>, postgres::Error> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT gridmap_write_lock()", &[])?;
+    Ok(tx)
+}
+
 /// Upsert the staged rows into the layer's table, touching only rows that differ (so a repeated
 /// import changes nothing and logs nothing); with `replace`, first delete what is not staged.
 fn merge_staged(
-    tx: &mut postgres::Transaction,
+    tx: &mut Transaction,
     layer: Layer,
     replace: bool,
 ) -> std::result::Result<(), postgres::Error> {
@@ -243,7 +251,7 @@ fn merge_staged(
 }
 
 /// Drop change-log entries older than `KEEP_CHANGES`, always keeping the latest.
-fn prune_changes(tx: &mut postgres::Transaction) -> std::result::Result<(), postgres::Error> {
+fn prune_changes(tx: &mut Transaction) -> std::result::Result<(), postgres::Error> {
     tx.execute(
         &format!(
             "DELETE FROM change_log WHERE changed_at < now() - interval '{KEEP_CHANGES}'
@@ -272,8 +280,7 @@ impl Store for PostGis {
         let layer = data.layer();
         self.with_client(|client| {
             let db = |e| self.db_err(e);
-            let mut tx = client.transaction().map_err(db)?;
-            tx.execute("SELECT gridmap_write_lock()", &[]).map_err(db)?;
+            let mut tx = begin_write(client).map_err(db)?;
             let current = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
             let (_, summary) = plan_import(current, data.clone(), replace)?;
             tx.batch_execute(&format!(
@@ -291,8 +298,7 @@ impl Store for PostGis {
     fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary> {
         self.with_client(|client| {
             let db = |e| self.db_err(e);
-            let mut tx = client.transaction().map_err(db)?;
-            tx.execute("SELECT gridmap_write_lock()", &[]).map_err(db)?;
+            let mut tx = begin_write(client).map_err(db)?;
             let current = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
             let (_, summary) = plan_delete(current, layer, keys)?;
             let (key, _) = columns(layer);
@@ -354,24 +360,7 @@ impl PostGis {
             **guard = Some(client);
         }
         let client = guard.as_mut().expect("connected above");
-        // Anything committed before LISTEN took effect shows here; anything after is notified.
-        let now = changes::latest_change(client).map_err(db)?;
-        if now != seen {
-            return Ok(now);
-        }
-        {
-            let mut notifications = client.notifications();
-            if notifications
-                .timeout_iter(timeout)
-                .next()
-                .map_err(db)?
-                .is_some()
-            {
-                // Several commits may be notified at once: drain them, then read the latest.
-                while notifications.iter().next().map_err(db)?.is_some() {}
-            }
-        }
-        changes::latest_change(client).map_err(db)
+        changes::wait_for_notification(client, seen, timeout).map_err(db)
     }
 }
 
