@@ -106,7 +106,7 @@ impl AppState {
     pub fn with_options(store: Arc<dyn Store>, tile_options: TileOptions) -> Result<AppState> {
         let (version, dataset) = store
             .catch_up(None, &Dataset::default())?
-            .expect("catching up from nothing always reads");
+            .ok_or_else(|| crate::Error::store(store.describe(), "read nothing on start"))?;
         let sync = SyncState::default();
         sync.version.store(version, Ordering::Release);
         Ok(AppState {
