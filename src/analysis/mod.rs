@@ -1,3 +1,5 @@
-//! Analyses over the model: pure functions, no I/O. Coverage and siting arrive here later.
+//! Analyses over the model: pure functions, no I/O.
 
+pub mod coverage;
+pub mod siting;
 pub mod topology;

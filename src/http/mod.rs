@@ -1,6 +1,7 @@
 //! The HTTP API (axum): `router(state)` builds every route; handlers are grouped by resource.
 //! All coordinates are WGS84 lon/lat unless a request says `crs=gcj02`.
 
+mod coverage;
 mod error;
 mod features;
 mod openapi;
@@ -42,6 +43,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/locate", get(queries::locate))
         .route("/nearest", get(queries::nearest))
+        .route("/coverage", get(coverage::coverage))
+        .route("/coverage/gaps", get(coverage::gaps))
+        .route("/coverage/suggest", get(coverage::suggest))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/tiles.json", get(tiles::tilejson))
         .route("/health", get(health))

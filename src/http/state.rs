@@ -48,6 +48,8 @@ pub struct AppState {
     pub sync: Arc<SyncState>,
     /// The bearer token that allows PUT and DELETE on features; `None` keeps the API read-only.
     pub write_token: Option<Arc<str>>,
+    /// Coverage maps computed for recent requests.
+    pub coverage: Arc<super::coverage::CoverageCache>,
 }
 
 /// The store version the index reflects, and whether the store is reachable.
@@ -116,6 +118,7 @@ impl AppState {
             archive: None,
             sync: Arc::new(sync),
             write_token: None,
+            coverage: Arc::default(),
             store,
         })
     }

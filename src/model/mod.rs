@@ -222,6 +222,14 @@ pub struct Member {
     pub location: Option<Point>,
 }
 
+/// The label point of a polygon: its centroid when that lies inside, else an interior point.
+pub fn label_point(mp: &MultiPolygon) -> Option<Point> {
+    use geo::{Centroid, Contains, InteriorPoint};
+    mp.centroid()
+        .filter(|c| mp.contains(c))
+        .or_else(|| mp.interior_point())
+}
+
 /// A longitude/latitude bounding box in WGS84 degrees (`bbox_4326`). Does not cross the antimeridian.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bbox {

@@ -1,7 +1,7 @@
 //! Rendering one composite tile from an index snapshot.
 
 use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtTileBuilder};
-use geo::{Centroid, Contains, Coord, InteriorPoint, MultiPolygon, Point};
+use geo::{Coord, MultiPolygon};
 use serde_json::Value;
 
 use super::TileCoord;
@@ -31,12 +31,7 @@ impl Default for TileConfig {
     }
 }
 
-/// The label point of a polygon: its centroid when that lies inside, else an interior point.
-pub fn label_point(mp: &MultiPolygon) -> Option<Point> {
-    mp.centroid()
-        .filter(|c| mp.contains(c))
-        .or_else(|| mp.interior_point())
-}
+pub use crate::model::label_point;
 
 /// Encode tile `coord` of `snap`. Empty (no bytes) when no layer has a feature there.
 pub fn render(snap: &Snapshot, coord: TileCoord, config: &TileConfig) -> Vec<u8> {

@@ -4,6 +4,7 @@
 mod archive;
 mod cli;
 mod common;
+mod coverage;
 mod crash;
 mod differential;
 mod gcj02;

@@ -292,6 +292,13 @@ fn import_export_and_check_behave_identically_on_both_stores() {
     }
     let (code, _, stderr) = same(&["check"]);
     assert_eq!(code, Some(0), "{stderr}");
+    // Coverage and siting read the same data, so they print the same numbers.
+    let (code, csv, _) = same(&["coverage", "--level", "village", "--format", "csv"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(csv.lines().count(), 229 + 2, "header, villages, total");
+    let (code, sites, _) = same(&["suggest", "--radius", "1000", "-k", "5"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(sites.lines().count(), 2 + 5);
     // A bad import: the same message naming the feature, exit 2, nothing written.
     let bad = dir.path().join("bad.geojson");
     std::fs::write(

@@ -1,6 +1,8 @@
 //! The command line: thin subcommands over the library. Errors exit with code 2; `check` exits
 //! with 1 when it finds offenders.
 
+mod coverage;
+
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,10 +11,11 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
+use crate::analysis::coverage::Level;
 use crate::http::{ServeConfig, TileOptions};
 use crate::index::Snapshot;
 use crate::model::{
-    Layer,
+    Layer, Service,
     geojson::{layer_features, read_layer, write_collection},
 };
 use crate::store::Store;
@@ -115,6 +118,31 @@ enum Command {
         #[arg(short, long, default_value = "geodata")]
         output: PathBuf,
     },
+    /// Coverage of units by grid posts within a walking radius, worst covered first.
+    Coverage {
+        /// Walking radius in metres on the ground (GB 50180: 300, 500, 1000).
+        #[arg(long, default_value_t = 500.0, value_parser = parse_radius)]
+        radius: f64,
+        #[arg(long, value_enum, default_value_t = CoverageLevel::Village)]
+        level: CoverageLevel,
+        /// Only posts offering this service: policy, mediation, relief or civility.
+        #[arg(long, value_parser = parse_service)]
+        service: Option<Service>,
+        #[arg(long, value_enum, default_value_t = coverage::Format::Table)]
+        format: coverage::Format,
+    },
+    /// Propose k new post sites covering the most people not covered today (greedy).
+    Suggest {
+        #[arg(long, default_value_t = 500.0, value_parser = parse_radius)]
+        radius: f64,
+        #[arg(short, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=50))]
+        k: u64,
+        /// Candidate sites: the label points of grids or of villages.
+        #[arg(long, value_enum, default_value_t = Candidates::GridCentroids)]
+        candidates: Candidates,
+        #[arg(long, value_parser = parse_service)]
+        service: Option<Service>,
+    },
     /// Check topology: grids tile their village and villages their town, no gap or overlap above
     /// the tolerance. Exit code 1 when any unit offends.
     Check {
@@ -136,6 +164,33 @@ fn parse_bbox(text: &str) -> anyhow::Result<crate::model::Bbox> {
         }
         _ => bail!("--bbox '{text}': give four numbers min_lon,min_lat,max_lon,max_lat"),
     }
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum CoverageLevel {
+    Town,
+    Village,
+    Grid,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum Candidates {
+    GridCentroids,
+    VillageCentroids,
+}
+
+fn parse_radius(s: &str) -> Result<f64, String> {
+    use crate::analysis::coverage::{MAX_RADIUS_M, MIN_RADIUS_M};
+    match s.parse::<f64>() {
+        Ok(r) if (MIN_RADIUS_M..=MAX_RADIUS_M).contains(&r) => Ok(r),
+        _ => Err(format!(
+            "give metres on the ground in {MIN_RADIUS_M}..={MAX_RADIUS_M}, e.g. 300, 500 or 1000"
+        )),
+    }
+}
+
+fn parse_service(s: &str) -> Result<Service, String> {
+    Service::parse(s).ok_or_else(|| "use policy, mediation, relief or civility".to_string())
 }
 
 fn parse_layer(s: &str) -> Result<Layer, String> {
@@ -304,6 +359,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in generate::write(&output, &data)? {
                 eprintln!("wrote {}", path.display());
             }
+        }
+        Command::Coverage {
+            radius,
+            level,
+            service,
+            format,
+        } => {
+            let data = store::open(&location)?.load()?;
+            let level = match level {
+                CoverageLevel::Town => Level::Town,
+                CoverageLevel::Village => Level::Village,
+                CoverageLevel::Grid => Level::Grid,
+            };
+            let mut out = std::io::stdout().lock();
+            coverage::print_coverage(&mut out, &data, radius, level, service, format)?;
+        }
+        Command::Suggest {
+            radius,
+            k,
+            candidates,
+            service,
+        } => {
+            let data = store::open(&location)?.load()?;
+            let villages = matches!(candidates, Candidates::VillageCentroids);
+            let mut out = std::io::stdout().lock();
+            coverage::print_suggestions(&mut out, &data, radius, k as usize, villages, service)?;
         }
         Command::Check { tolerance_m2 } => {
             if !(tolerance_m2.is_finite() && tolerance_m2 >= 0.0) {

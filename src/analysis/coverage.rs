@@ -1,0 +1,523 @@
+//! Coverage of grids by grid posts within a walking radius (GB 50180-2018 life circles: about
+//! 300 m, 500 m, 1000 m), measured on the ground.
+//!
+//! Each grid is projected to a local plane in metres around its own centre (`LocalPlane`; over a
+//! few kilometres its scale error is below 0.01%), every post within reach becomes a polygon
+//! circle of the true radius there, and the grid minus the union of those circles is its gap.
+//! Only posts found near the grid through an R-tree take part (subtracting all buffers from every
+//! grid is what makes naive coverage slow). Villages and towns add up their grids.
+//!
+//! Population and households covered are **area-weighted**: a grid's people are taken as spread
+//! evenly over it, so a grid 70% covered has 70% of its population covered.
+
+use std::collections::HashMap;
+
+use geo::{
+    Area, BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Point, Polygon, unary_union,
+};
+use rstar::RTree;
+use rstar::primitives::GeomWithData;
+
+use crate::geodesy::{m_per_deg_lat, m_per_deg_lon};
+use crate::model::{Dataset, Service};
+
+/// Radii a request may ask for, in metres.
+pub const MIN_RADIUS_M: f64 = 50.0;
+pub const MAX_RADIUS_M: f64 = 5_000.0;
+/// The 10-minute life circle.
+pub const DEFAULT_RADIUS_M: f64 = 500.0;
+/// Vertices of a circle polygon (its radius is set so that its area is exactly πr²).
+const CIRCLE_VERTICES: usize = 72;
+
+/// A plane in metres tangent at `origin`: x east, y north.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalPlane {
+    lon0: f64,
+    lat0: f64,
+    kx: f64,
+    ky: f64,
+}
+
+impl LocalPlane {
+    pub fn at(origin: Point) -> LocalPlane {
+        LocalPlane {
+            lon0: origin.x(),
+            lat0: origin.y(),
+            kx: m_per_deg_lon(origin.y()),
+            ky: m_per_deg_lat(origin.y()),
+        }
+    }
+
+    pub fn to_m(&self, c: Coord) -> Coord {
+        Coord {
+            x: (c.x - self.lon0) * self.kx,
+            y: (c.y - self.lat0) * self.ky,
+        }
+    }
+
+    pub fn to_lon_lat(&self, c: Coord) -> Coord {
+        Coord {
+            x: self.lon0 + c.x / self.kx,
+            y: self.lat0 + c.y / self.ky,
+        }
+    }
+
+    pub fn project(&self, mp: &MultiPolygon) -> MultiPolygon {
+        map_coords(mp, |c| self.to_m(c))
+    }
+
+    pub fn unproject(&self, mp: &MultiPolygon) -> MultiPolygon {
+        map_coords(mp, |c| self.to_lon_lat(c))
+    }
+}
+
+fn map_coords(mp: &MultiPolygon, f: impl Fn(Coord) -> Coord) -> MultiPolygon {
+    let ring = |r: &LineString| LineString(r.0.iter().map(|&c| f(c)).collect());
+    MultiPolygon(
+        mp.0.iter()
+            .map(|p| Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect()))
+            .collect(),
+    )
+}
+
+/// A circle of area exactly πr² around `centre` (plane metres).
+pub fn circle(centre: Coord, radius_m: f64) -> Polygon {
+    let n = CIRCLE_VERTICES as f64;
+    let step = std::f64::consts::TAU / n;
+    // A regular n-gon of circumradius R has area n R² sin(2π/n) / 2.
+    let r = radius_m * (std::f64::consts::TAU / (n * step.sin())).sqrt();
+    let mut ring: Vec<Coord> = (0..CIRCLE_VERTICES)
+        .map(|i| {
+            let a = step * i as f64;
+            Coord {
+                x: centre.x + r * a.cos(),
+                y: centre.y + r * a.sin(),
+            }
+        })
+        .collect();
+    ring.push(ring[0]);
+    Polygon::new(LineString(ring), vec![])
+}
+
+/// The posts that count, as points in an R-tree (lon/lat) with their index in the dataset.
+pub struct Posts {
+    tree: RTree<GeomWithData<[f64; 2], usize>>,
+}
+
+impl Posts {
+    /// The posts offering `service` (all when `None`).
+    pub fn new(data: &Dataset, service: Option<Service>) -> Posts {
+        let points = data
+            .stations
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| service.is_none_or(|want| s.services.contains(&want)))
+            .map(|(i, s)| GeomWithData::new([s.location.x(), s.location.y()], i))
+            .collect();
+        Posts {
+            tree: RTree::bulk_load(points),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tree.size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tree.size() == 0
+    }
+
+    /// Posts within `radius_m` on the ground of the box `rect` (lon/lat), at least: a box grown by
+    /// the radius in degrees at the box's most poleward latitude (where a degree of longitude is
+    /// shortest), so nothing in reach is missed.
+    pub fn near(&self, rect: geo::Rect, radius_m: f64) -> Vec<Point> {
+        let lat = rect.min().y.abs().max(rect.max().y.abs()).min(89.0);
+        let dx = radius_m / m_per_deg_lon(lat);
+        let dy = radius_m / m_per_deg_lat(0.0);
+        let envelope = rstar::AABB::from_corners(
+            [rect.min().x - dx, rect.min().y - dy],
+            [rect.max().x + dx, rect.max().y + dy],
+        );
+        self.tree
+            .locate_in_envelope(envelope)
+            .map(|p| Point::new(p.geom()[0], p.geom()[1]))
+            .collect()
+    }
+}
+
+/// One grid's coverage.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GridCoverage {
+    pub area_m2: f64,
+    pub covered_m2: f64,
+    /// The uncovered part, lon/lat (empty when fully covered).
+    pub gap: MultiPolygon,
+}
+
+impl GridCoverage {
+    pub fn covered_share(&self) -> f64 {
+        if self.area_m2 > 0.0 {
+            (self.covered_m2 / self.area_m2).clamp(0.0, 1.0)
+        } else {
+            1.0
+        }
+    }
+}
+
+/// The coverage of `area` (lon/lat) by circles of `radius_m` around `posts` (lon/lat).
+pub fn cover(area: &MultiPolygon, posts: &[Point], radius_m: f64) -> GridCoverage {
+    let Some(rect) = area.bounding_rect() else {
+        return GridCoverage {
+            area_m2: 0.0,
+            covered_m2: 0.0,
+            gap: MultiPolygon(vec![]),
+        };
+    };
+    let plane = LocalPlane::at(rect.center().into());
+    let shape = plane.project(area);
+    let area_m2 = shape.unsigned_area();
+    let centres: Vec<Coord> = posts.iter().map(|p| plane.to_m(p.0)).collect();
+    let vertices = || shape.0.iter().flat_map(|p| p.exterior().0.iter());
+    let dist2 = |a: &Coord, b: &Coord| (a.x - b.x).powi(2) + (a.y - b.y).powi(2);
+    // Inside one circle whole (a circle is convex, so its exterior vertices decide)?
+    if centres
+        .iter()
+        .any(|c| vertices().all(|v| dist2(v, c) <= radius_m * radius_m * 0.999_999))
+    {
+        return GridCoverage {
+            area_m2,
+            covered_m2: area_m2,
+            gap: MultiPolygon(vec![]),
+        };
+    }
+    // Circles that reach the shape's box at all.
+    let b = shape.bounding_rect().expect("a box exists");
+    let reach: Vec<Polygon> = centres
+        .iter()
+        .filter(|c| {
+            let dx = (b.min().x - c.x).max(c.x - b.max().x).max(0.0);
+            let dy = (b.min().y - c.y).max(c.y - b.max().y).max(0.0);
+            dx * dx + dy * dy < radius_m * radius_m
+        })
+        .map(|&c| circle(c, radius_m))
+        .collect();
+    if reach.is_empty() {
+        return GridCoverage {
+            area_m2,
+            covered_m2: 0.0,
+            gap: area.clone(),
+        };
+    }
+    let union = unary_union(reach.iter());
+    let gap = shape.difference(&union);
+    let gap_m2 = gap.unsigned_area();
+    GridCoverage {
+        area_m2,
+        covered_m2: (area_m2 - gap_m2).max(0.0),
+        gap: plane.unproject(&gap),
+    }
+}
+
+/// Every grid's coverage for one radius and service: the base of reports, gaps and siting.
+pub struct CoverageMap {
+    pub radius_m: f64,
+    pub service: Option<Service>,
+    /// Per grid, in dataset order.
+    pub grids: Vec<GridCoverage>,
+}
+
+impl CoverageMap {
+    pub fn compute(data: &Dataset, radius_m: f64, service: Option<Service>) -> CoverageMap {
+        let posts = Posts::new(data, service);
+        let one = |g: &crate::model::Grid| match g.geometry.bounding_rect() {
+            Some(rect) => cover(&g.geometry, &posts.near(rect, radius_m), radius_m),
+            None => cover(&g.geometry, &[], radius_m),
+        };
+        // Two halves on two threads: the work is independent per grid.
+        let half = data.grids.len() / 2;
+        let (a, b) = data.grids.split_at(half);
+        let grids = std::thread::scope(|s| {
+            let first = s.spawn(|| a.iter().map(one).collect::<Vec<_>>());
+            let mut second: Vec<GridCoverage> = b.iter().map(one).collect();
+            let mut all = first.join().expect("coverage thread");
+            all.append(&mut second);
+            all
+        });
+        CoverageMap {
+            radius_m,
+            service,
+            grids,
+        }
+    }
+}
+
+/// Which units a report is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Town,
+    Village,
+    Grid,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "town" => Some(Level::Town),
+            "village" => Some(Level::Village),
+            "grid" => Some(Level::Grid),
+            _ => None,
+        }
+    }
+
+    /// The length of this level's codes (a grid code's prefix names its village and town).
+    fn code_len(self) -> usize {
+        match self {
+            Level::Town => 9,
+            Level::Village => 12,
+            Level::Grid => 15,
+        }
+    }
+}
+
+/// One unit's line of a coverage report.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct UnitCoverage {
+    pub code: String,
+    pub name: String,
+    pub area_m2: f64,
+    pub covered_area_m2: f64,
+    pub covered_share: f64,
+    pub population: u64,
+    pub population_covered: f64,
+    pub households: u64,
+    pub households_covered: f64,
+    /// Posts (offering the service, when one is asked for) standing in the unit.
+    pub stations: usize,
+    /// Indexes of the unit's grids in the dataset.
+    #[serde(skip)]
+    pub grids: Vec<usize>,
+}
+
+impl UnitCoverage {
+    fn new(code: String, name: String) -> UnitCoverage {
+        UnitCoverage {
+            code,
+            name,
+            area_m2: 0.0,
+            covered_area_m2: 0.0,
+            covered_share: 0.0,
+            population: 0,
+            population_covered: 0.0,
+            households: 0,
+            households_covered: 0.0,
+            stations: 0,
+            grids: Vec::new(),
+        }
+    }
+
+    fn finish(&mut self) {
+        self.covered_share = if self.area_m2 > 0.0 {
+            (self.covered_area_m2 / self.area_m2).clamp(0.0, 1.0)
+        } else {
+            1.0
+        };
+    }
+}
+
+/// Units of `level` (every one, also those without grids), worst covered first (then most people
+/// uncovered, then code), and the city's totals.
+pub fn report(
+    data: &Dataset,
+    map: &CoverageMap,
+    level: Level,
+) -> (Vec<UnitCoverage>, UnitCoverage) {
+    let mut units: Vec<UnitCoverage> = match level {
+        Level::Town => data
+            .towns
+            .iter()
+            .map(|t| UnitCoverage::new(t.code.clone(), t.name.clone()))
+            .collect(),
+        Level::Village => data
+            .villages
+            .iter()
+            .map(|v| UnitCoverage::new(v.code.clone(), v.name.clone()))
+            .collect(),
+        Level::Grid => data
+            .grids
+            .iter()
+            .map(|g| UnitCoverage::new(g.code.clone(), g.name.clone()))
+            .collect(),
+    };
+    let position: HashMap<String, usize> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.code.clone(), i))
+        .collect();
+    let unit_of = |code: &str| code.get(..level.code_len()).and_then(|c| position.get(c));
+    let mut total = UnitCoverage::new("321181".into(), "total".into());
+    for (i, (g, c)) in data.grids.iter().zip(&map.grids).enumerate() {
+        let share = c.covered_share();
+        let add = |u: &mut UnitCoverage| {
+            u.area_m2 += c.area_m2;
+            u.covered_area_m2 += c.covered_m2;
+            u.population += u64::from(g.population);
+            u.population_covered += f64::from(g.population) * share;
+            u.households += u64::from(g.households);
+            u.households_covered += f64::from(g.households) * share;
+        };
+        add(&mut total);
+        if let Some(&u) = unit_of(&g.code) {
+            add(&mut units[u]);
+            units[u].grids.push(i);
+        }
+    }
+    for s in &data.stations {
+        if map.service.is_some_and(|want| !s.services.contains(&want)) {
+            continue;
+        }
+        total.stations += 1;
+        if let Some(&u) = unit_of(&s.grid_code) {
+            units[u].stations += 1;
+        }
+    }
+    units.iter_mut().for_each(UnitCoverage::finish);
+    total.finish();
+    units.sort_by(|a, b| {
+        a.covered_share
+            .total_cmp(&b.covered_share)
+            .then(
+                (b.population as f64 - b.population_covered)
+                    .total_cmp(&(a.population as f64 - a.population_covered)),
+            )
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    (units, total)
+}
+
+/// The uncovered area of a unit: its grids' gaps, dissolved into one (Multi)Polygon.
+pub fn unit_gap(map: &CoverageMap, unit: &UnitCoverage) -> MultiPolygon {
+    let parts: Vec<&MultiPolygon> = unit
+        .grids
+        .iter()
+        .map(|&i| &map.grids[i].gap)
+        .filter(|g| !g.0.is_empty())
+        .collect();
+    match parts.len() {
+        0 => MultiPolygon(vec![]),
+        1 => parts[0].clone(),
+        _ => unary_union(parts.iter().flat_map(|mp| mp.0.iter())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::f64::consts::PI;
+
+    /// A ground square of `side_m` centred on (lon, lat), in lon/lat.
+    fn square(lon: f64, lat: f64, side_m: f64) -> MultiPolygon {
+        let plane = LocalPlane::at(Point::new(lon, lat));
+        let h = side_m / 2.0;
+        let ring = [(-h, -h), (h, -h), (h, h), (-h, h), (-h, -h)]
+            .map(|(x, y)| plane.to_lon_lat(Coord { x, y }));
+        MultiPolygon(vec![Polygon::new(LineString(ring.to_vec()), vec![])])
+    }
+
+    /// The point `dx_m` east and `dy_m` north of (lon, lat), by the local plane.
+    fn offset(lon: f64, lat: f64, dx_m: f64, dy_m: f64) -> Point {
+        LocalPlane::at(Point::new(lon, lat))
+            .to_lon_lat(Coord { x: dx_m, y: dy_m })
+            .into()
+    }
+
+    fn within(got: f64, want: f64, share: f64) -> bool {
+        (got - want).abs() <= want * share
+    }
+
+    #[test]
+    fn one_post_in_the_middle_covers_pi_r_squared() {
+        let (lon, lat, r) = (119.58, 31.99, 500.0);
+        let c = cover(&square(lon, lat, 4_000.0), &[Point::new(lon, lat)], r);
+        assert!(within(c.covered_m2, PI * r * r, 0.005), "{}", c.covered_m2);
+        assert!(within(c.area_m2, 16e6, 0.001), "{}", c.area_m2);
+        // Independently: count a 10 m lattice of points by geodesic distance to the post.
+        let mut inside = 0usize;
+        for i in -60..=60 {
+            for j in -60..=60 {
+                let p = offset(lon, lat, f64::from(i) * 10.0, f64::from(j) * 10.0);
+                if crate::geodesy::distance_m(p, Point::new(lon, lat)) <= r {
+                    inside += 1;
+                }
+            }
+        }
+        assert!(
+            within(c.covered_m2, inside as f64 * 100.0, 0.005),
+            "{inside}"
+        );
+    }
+
+    #[test]
+    fn a_post_near_the_edge_covers_the_circle_minus_the_segment_outside() {
+        let (lon, lat, r, d) = (119.58, 31.99, 500.0, 200.0);
+        // The post stands d metres inside the west edge of a 4 km square.
+        let post = offset(lon, lat, -2_000.0 + d, 0.0);
+        let c = cover(&square(lon, lat, 4_000.0), &[post], r);
+        let segment = r * r * (d / r).acos() - d * (r * r - d * d).sqrt();
+        assert!(
+            within(c.covered_m2, PI * r * r - segment, 0.005),
+            "{}",
+            c.covered_m2
+        );
+    }
+
+    #[test]
+    fn overlapping_circles_count_once() {
+        let (lon, lat, r, d) = (119.58, 31.99, 500.0, 600.0);
+        let posts = [
+            offset(lon, lat, -d / 2.0, 0.0),
+            offset(lon, lat, d / 2.0, 0.0),
+        ];
+        let c = cover(&square(lon, lat, 4_000.0), &posts, r);
+        let lens = 2.0 * r * r * (d / (2.0 * r)).acos() - d / 2.0 * (4.0 * r * r - d * d).sqrt();
+        assert!(
+            within(c.covered_m2, 2.0 * PI * r * r - lens, 0.005),
+            "{}",
+            c.covered_m2
+        );
+    }
+
+    #[test]
+    fn a_circle_in_degrees_would_be_15_percent_wrong_at_32_north() {
+        let (lon, lat, r) = (119.58, 32.0, 1_000.0);
+        let c = cover(&square(lon, lat, 6_000.0), &[Point::new(lon, lat)], r);
+        assert!(within(c.covered_m2, PI * r * r, 0.005));
+        // The same radius turned into degrees the usual naive way (111,320 m a degree, the
+        // equator's) and buffered in lon/lat is an ellipse on the ground, squeezed east-west.
+        let r_deg = r / 111_320.0;
+        let degree_circle = PI * r_deg * r_deg * m_per_deg_lon(lat) * m_per_deg_lat(lat);
+        let error = (degree_circle - PI * r * r).abs() / (PI * r * r);
+        assert!(error > 0.15, "{error}");
+    }
+
+    #[test]
+    fn no_post_in_reach_leaves_the_whole_unit_as_the_gap() {
+        let sq = square(119.58, 31.99, 1_000.0);
+        let far = offset(119.58, 31.99, 5_000.0, 0.0);
+        let c = cover(&sq, &[far], 500.0);
+        assert_eq!(c.covered_m2, 0.0);
+        assert_eq!(c.gap, sq);
+        let all = cover(&sq, &[Point::new(119.58, 31.99)], 800.0);
+        assert_eq!(
+            all.covered_m2, all.area_m2,
+            "a 1 km square fits in an 800 m circle"
+        );
+        assert!(all.gap.0.is_empty());
+    }
+
+    #[test]
+    fn circles_have_the_area_of_a_circle() {
+        let p = circle(Coord { x: 0.0, y: 0.0 }, 300.0);
+        assert!(within(p.unsigned_area(), PI * 300.0 * 300.0, 1e-9));
+    }
+}

@@ -1,0 +1,287 @@
+//! Coverage for planners: `/coverage` (a report per unit), `/coverage/gaps` (uncovered areas as
+//! GeoJSON) and `/coverage/suggest` (sites for new posts). Computing a coverage map takes a
+//! while at scale, so maps are cached per snapshot generation, radius and service.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use geo::{BoundingRect, Intersects};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::params::Params;
+use crate::analysis::coverage::{
+    CoverageMap, DEFAULT_RADIUS_M, Level, MAX_RADIUS_M, MIN_RADIUS_M, UnitCoverage, report,
+    unit_gap,
+};
+use crate::analysis::siting::{Candidate, centroid_candidates, suggest as greedy_sites};
+use crate::index::Snapshot;
+use crate::model::Service;
+
+/// Most new sites one request may ask for.
+pub const MAX_K: u64 = 50;
+/// Coverage maps kept (each is about the size of the grids' geometry).
+const CACHED_MAPS: usize = 8;
+
+type Key = (u64, u64, Option<Service>);
+
+/// The last few coverage maps, by (snapshot generation, radius bits, service).
+#[derive(Default)]
+pub struct CoverageCache {
+    maps: Mutex<Vec<(Key, Arc<CoverageMap>)>>,
+}
+
+impl CoverageCache {
+    /// The coverage map of `snap` for a radius and service, computed once.
+    pub fn get(
+        &self,
+        snap: &Snapshot,
+        radius_m: f64,
+        service: Option<Service>,
+    ) -> Arc<CoverageMap> {
+        let key = (snap.generation, radius_m.to_bits(), service);
+        if let Some((_, map)) = self.lock().iter().find(|(k, _)| *k == key) {
+            return map.clone();
+        }
+        let map = Arc::new(CoverageMap::compute(snap.dataset(), radius_m, service));
+        let mut maps = self.lock();
+        maps.retain(|(k, _)| k.0 == snap.generation && *k != key);
+        maps.push((key, map.clone()));
+        if maps.len() > CACHED_MAPS {
+            maps.remove(0);
+        }
+        map
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Key, Arc<CoverageMap>)>> {
+        self.maps.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// radius_m (50..=5000, default 500) and service from the query.
+fn radius_and_service(params: &Params) -> Result<(f64, Option<Service>), ApiError> {
+    let radius_m = params.f64("radius_m")?.unwrap_or(DEFAULT_RADIUS_M);
+    if !(MIN_RADIUS_M..=MAX_RADIUS_M).contains(&radius_m) {
+        return Err(ApiError::bad(
+            "radius_m",
+            format!(
+                "{radius_m} is outside {MIN_RADIUS_M}..={MAX_RADIUS_M}; give metres on the ground, e.g. 300, 500 or 1000 (GB 50180 life circles)"
+            ),
+        ));
+    }
+    let service = params
+        .get("service")
+        .map(|s| {
+            Service::parse(s).ok_or_else(|| {
+                ApiError::bad(
+                    "service",
+                    format!("'{s}' is unknown; use policy, mediation, relief or civility"),
+                )
+            })
+        })
+        .transpose()?;
+    Ok((radius_m, service))
+}
+
+fn level(params: &Params) -> Result<Level, ApiError> {
+    match params.get("level") {
+        None => Ok(Level::Village),
+        Some(s) => Level::parse(s).ok_or_else(|| {
+            ApiError::bad(
+                "level",
+                format!("'{s}' is unknown; use town, village or grid"),
+            )
+        }),
+    }
+}
+
+fn round(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
+fn unit_json(u: &UnitCoverage) -> Value {
+    json!({
+        "code": u.code, "name": u.name,
+        "area_m2": round(u.area_m2, 1), "covered_area_m2": round(u.covered_area_m2, 1),
+        "covered_share": round(u.covered_share, 4),
+        "population": u.population, "population_covered": round(u.population_covered, 1),
+        "households": u.households, "households_covered": round(u.households_covered, 1),
+        "stations": u.stations,
+    })
+}
+
+/// Compute off the async threads (a first map at scale takes seconds).
+async fn with_map<T: Send + 'static>(
+    state: &AppState,
+    radius_m: f64,
+    service: Option<Service>,
+    f: impl FnOnce(&Snapshot, &CoverageMap) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || {
+        let snap = state.index.load();
+        let map = state.coverage.get(&snap, radius_m, service);
+        f(&snap, &map)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// `GET /coverage?radius_m=500&level=village[&service=]`: every unit, worst covered first.
+pub async fn coverage(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
+    params.only(&["radius_m", "level", "service"])?;
+    let (radius_m, service) = radius_and_service(&params)?;
+    let level = level(&params)?;
+    let body = with_map(&state, radius_m, service, move |snap, map| {
+        let (units, total) = report(snap.dataset(), map, level);
+        json!({
+            "radius_m": radius_m, "level": level, "service": service.map(Service::name),
+            "population_method": "area-weighted: a grid's people are spread evenly over it",
+            "total": unit_json(&total),
+            "units": units.iter().map(unit_json).collect::<Vec<_>>(),
+        })
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+/// `GET /coverage/gaps?radius_m=&level=&bbox=`: the uncovered part of every unit as GeoJSON.
+pub async fn gaps(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
+    params.only(&["radius_m", "level", "service", "bbox"])?;
+    let (radius_m, service) = radius_and_service(&params)?;
+    let level = level(&params)?;
+    let bbox = params.bbox()?;
+    let body = with_map(&state, radius_m, service, move |snap, map| {
+        let (units, _) = report(snap.dataset(), map, level);
+        let window = bbox.map(|b| {
+            geo::Rect::new(
+                geo::coord! {x: b.min_lon, y: b.min_lat},
+                geo::coord! {x: b.max_lon, y: b.max_lat},
+            )
+        });
+        let features: Vec<Value> = units
+            .iter()
+            .filter(|u| u.covered_share < 1.0)
+            .filter_map(|u| {
+                let gap = unit_gap(map, u);
+                let rect = gap.bounding_rect()?;
+                if window.is_some_and(|w| !w.intersects(&rect) || !w.intersects(&gap)) {
+                    return None;
+                }
+                let geometry = geojson::Geometry::from(&gap);
+                Some(json!({
+                    "type": "Feature", "id": u.code, "geometry": geometry,
+                    "properties": {
+                        "code": u.code, "name": u.name, "level": level,
+                        "uncovered_area_m2": round(u.area_m2 - u.covered_area_m2, 1),
+                        "uncovered_population": round(u.population as f64 - u.population_covered, 1),
+                        "covered_share": round(u.covered_share, 4),
+                    },
+                }))
+            })
+            .collect();
+        json!({
+            "type": "FeatureCollection", "radius_m": radius_m, "level": level,
+            "numberReturned": features.len(), "features": features,
+        })
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(body)))
+}
+
+/// The candidate sites a request names.
+fn candidates(params: &Params, snap: &Snapshot) -> Result<Vec<Candidate>, ApiError> {
+    let d = snap.dataset();
+    match params.get("candidates").unwrap_or("grid-centroids") {
+        "grid-centroids" => Ok(centroid_candidates(d, false)),
+        "village-centroids" => Ok(centroid_candidates(d, true)),
+        "points" => {
+            let text = params.get("points").ok_or_else(|| {
+                ApiError::bad(
+                    "points",
+                    "candidates=points needs points=lon,lat;lon,lat;...",
+                )
+            })?;
+            text.split(';')
+                .enumerate()
+                .map(|(i, pair)| {
+                    let nums: Vec<f64> = pair
+                        .split(',')
+                        .filter_map(|n| n.trim().parse().ok())
+                        .collect();
+                    match nums[..] {
+                        [lon, lat]
+                            if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
+                        {
+                            Ok(Candidate {
+                                name: format!("point {}", i + 1),
+                                at: geo::Point::new(lon, lat),
+                            })
+                        }
+                        _ => Err(ApiError::bad(
+                            "points",
+                            format!("'{pair}' (point {}) is not lon,lat in degrees", i + 1),
+                        )),
+                    }
+                })
+                .collect()
+        }
+        other => Err(ApiError::bad(
+            "candidates",
+            format!("'{other}' is unknown; use grid-centroids, village-centroids or points"),
+        )),
+    }
+}
+
+/// `GET /coverage/suggest?radius_m=&k=&candidates=`: k new sites by greedy maximum coverage.
+pub async fn suggest(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<impl IntoResponse, ApiError> {
+    params.only(&["radius_m", "k", "candidates", "points", "service"])?;
+    let (radius_m, service) = radius_and_service(&params)?;
+    let k = params.int("k", 1, MAX_K, 10)? as usize;
+    if params.get("points").is_some() && params.get("candidates") != Some("points") {
+        return Err(ApiError::bad(
+            "points",
+            "give candidates=points with points",
+        ));
+    }
+    let candidates = candidates(&params, &state.index.load())?;
+    let body = with_map(&state, radius_m, service, move |snap, map| {
+        let (_, total) = report(snap.dataset(), map, Level::Town);
+        let picks = greedy_sites(
+            snap.dataset(),
+            map,
+            &candidates,
+            k,
+            total.population_covered,
+            total.population as f64,
+        );
+        json!({
+            "radius_m": radius_m, "k": k, "service": service.map(Service::name),
+            "population": total.population,
+            "covered_before": round(total.population_covered, 1),
+            "covered_share_before": round(total.population_covered / (total.population.max(1) as f64), 4),
+            "method": "greedy maximum coverage of uncovered population (area-weighted, sampled on a lattice); within 1-1/e of the optimum",
+            "picks": picks.iter().map(|p| json!({
+                "rank": p.rank, "candidate": p.candidate, "lon": p.lon, "lat": p.lat,
+                "gain": round(p.gain, 1), "covered_after": round(p.covered_after, 1),
+                "covered_share_after": round(p.covered_share_after, 4),
+            })).collect::<Vec<_>>(),
+        })
+    })
+    .await?;
+    Ok(Json(body))
+}
