@@ -8,6 +8,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use gridmap::analysis::coverage::{CoverageMap, DEFAULT_RADIUS_M};
 use gridmap::index::Snapshot;
 use gridmap::model::Layer;
 use gridmap::tiles::{TileConfig, TileCoord, lon_lat_to_world, render};
@@ -23,16 +24,19 @@ fn core_tile(z: u8) -> TileCoord {
 
 fn render_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
     let config = TileConfig::default();
+    // The coverage gaps a server computes once per snapshot and draws from z10.
+    let gaps = CoverageMap::compute(snap.dataset(), DEFAULT_RADIUS_M, None);
+    let gaps = Some(&gaps);
     let mut group = c.benchmark_group(label);
     for z in [10u8, 12, 14] {
         let coord = core_tile(z);
-        let size = render(snap, coord, &config).len();
+        let size = render(snap, coord, &config, gaps).len();
         eprintln!(
             "{label} z{z} {}/{}/{}: {size} bytes",
             coord.z, coord.x, coord.y
         );
         group.bench_function(format!("render_uncached_z{z}"), |b| {
-            b.iter(|| black_box(render(snap, coord, &config)))
+            b.iter(|| black_box(render(snap, coord, &config, gaps)))
         });
     }
     group.finish();
@@ -42,6 +46,7 @@ fn sample(c: &mut Criterion) {
     let snap = Snapshot::build(gridmap::sample::dataset().expect("embedded sample"));
     render_benches(c, "tiles_sample", &snap);
     let bbox = snap.extent(Layer::Towns).expect("towns");
+    let gaps = CoverageMap::compute(snap.dataset(), DEFAULT_RADIUS_M, None);
     let mut group = c.benchmark_group("tiles_sample");
     group.sample_size(10);
     group.bench_function("pyramid_z8_z16_render_and_encode", |b| {
@@ -49,7 +54,7 @@ fn sample(c: &mut Criterion) {
             let mut bytes = 0;
             for z in 8..=16 {
                 for coord in gridmap::tiles::archive::tiles_covering(&bbox, z) {
-                    bytes += render(&snap, coord, &TileConfig::default()).len();
+                    bytes += render(&snap, coord, &TileConfig::default(), Some(&gaps)).len();
                 }
             }
             black_box(bytes)

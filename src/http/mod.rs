@@ -1,7 +1,7 @@
 //! The HTTP API (axum): `router(state)` builds every route; handlers are grouped by resource.
 //! All coordinates are WGS84 lon/lat unless a request says `crs=gcj02`.
 
-mod coverage;
+pub(crate) mod coverage;
 mod error;
 mod features;
 mod openapi;

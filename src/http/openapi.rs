@@ -90,6 +90,40 @@ fn writes(parameters: &[Value]) -> (Value, Value) {
     (put, delete)
 }
 
+/// radius_m, level, service (and bbox for gaps).
+fn coverage_params(bbox: bool) -> Vec<Value> {
+    use crate::analysis::coverage::{DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M};
+    let mut p = vec![
+        query(
+            "radius_m",
+            "Walking radius in metres on the ground (GB 50180 life circles: 300, 500, 1000)",
+            json!({"type": "number", "minimum": MIN_RADIUS_M, "maximum": MAX_RADIUS_M, "default": DEFAULT_RADIUS_M}),
+            false,
+        ),
+        query(
+            "level",
+            "Units to report",
+            json!({"type": "string", "enum": ["town", "village", "grid"], "default": "village"}),
+            false,
+        ),
+        query(
+            "service",
+            "Only posts offering this service",
+            json!({"type": "string", "enum": ["policy", "mediation", "relief", "civility"]}),
+            false,
+        ),
+    ];
+    if bbox {
+        p.push(query(
+            "bbox",
+            "Only gaps meeting min_lon,min_lat,max_lon,max_lat",
+            json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}),
+            false,
+        ));
+    }
+    p
+}
+
 pub fn spec(server_url: &str) -> Value {
     let collection_id = path(
         "collectionId",
@@ -160,6 +194,20 @@ pub fn spec(server_url: &str) -> Value {
                     p
                 },
                 ok("A GeoJSON FeatureCollection, nearest first, each with distance_m and rank", geojson, object.clone())),
+            "/coverage": get("Coverage of every town, village or grid by posts within a walking radius, worst first", "Planning",
+                coverage_params(false), ok("units (area_m2, covered_area_m2, covered_share, population(_covered), households(_covered), stations) and total; population is area-weighted", "application/json", object.clone())),
+            "/coverage/gaps": get("Uncovered areas (unit minus the union of post buffers) as GeoJSON", "Planning",
+                coverage_params(true), ok("A GeoJSON FeatureCollection: one (Multi)Polygon per unit with code, name, uncovered_area_m2, uncovered_population", geojson, object.clone())),
+            "/coverage/suggest": get("k new post sites covering the most uncovered people (greedy maximum coverage)", "Planning",
+                {
+                    let mut p = coverage_params(false);
+                    p.retain(|q| q["name"] != "level");
+                    p.push(query("k", "How many sites", json!({"type": "integer", "minimum": 1, "maximum": crate::http::coverage::MAX_K, "default": 10}), false));
+                    p.push(query("candidates", "Candidate sites", json!({"type": "string", "enum": ["grid-centroids", "village-centroids", "points"], "default": "grid-centroids"}), false));
+                    p.push(query("points", "With candidates=points: lon,lat;lon,lat;...", json!({"type": "string"}), false));
+                    p
+                },
+                ok("picks in order with gain, covered_after and covered_share_after", "application/json", object.clone())),
             "/tiles/{z}/{x}/{y}": {"get": {
                 "summary": "A composite Mapbox Vector Tile (MVT 2.1, EPSG:3857 XYZ)", "tags": ["Tiles"],
                 "parameters": [path("z", "Zoom, 0..=18"), path("x", "Column, 0..2^z"), path("y", "Row with extension, e.g. 6653.mvt")],

@@ -5,8 +5,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use crate::Result;
+use crate::analysis::coverage::DEFAULT_RADIUS_M;
+use crate::geodesy::{m_per_deg_lat, m_per_deg_lon};
 use crate::index::{Index, Snapshot};
-use crate::model::Dataset;
+use crate::model::{Bbox, Dataset};
 use crate::store::Store;
 use crate::tiles::archive::Archive;
 use crate::tiles::cache::TileCache;
@@ -60,6 +62,19 @@ pub struct SyncState {
     /// One reload at a time (the follower and a write's own catch-up), so an older catch-up never
     /// swaps in after a newer one.
     reloading: Mutex<()>,
+}
+
+/// `b` grown by `metres` on the ground on every side (at least).
+fn widen(b: Bbox, metres: f64) -> Bbox {
+    let lat = b.min_lat.abs().max(b.max_lat.abs()).min(89.0);
+    let dx = metres / m_per_deg_lon(lat);
+    let dy = metres / m_per_deg_lat(0.0);
+    Bbox {
+        min_lon: (b.min_lon - dx).max(-180.0),
+        min_lat: (b.min_lat - dy).max(-90.0),
+        max_lon: (b.max_lon + dx).min(180.0),
+        max_lat: (b.max_lat + dy).min(90.0),
+    }
 }
 
 /// Why and since when the store has been unreachable; reads go on from the index meanwhile.
@@ -155,7 +170,14 @@ impl AppState {
         let read = started.elapsed();
         let newer = Snapshot::build(dataset);
         let built = started.elapsed();
-        let areas = self.index.load().changed_areas(&newer);
+        // Coverage gaps in tiles reach a walking radius beyond a changed post: widen every box.
+        let areas: Vec<_> = self
+            .index
+            .load()
+            .changed_areas(&newer)
+            .into_iter()
+            .map(|b| widen(b, DEFAULT_RADIUS_M))
+            .collect();
         let compared = started.elapsed();
         let generation = self.index.replace(newer);
         self.sync.version.store(version, Ordering::Release);

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::analysis::coverage::DEFAULT_RADIUS_M;
 use crate::tiles::cache::EncodedTile;
 use crate::tiles::{self, MAX_ZOOM, TileCoord, render};
 
@@ -59,8 +60,17 @@ pub async fn tile(
             let snap = state.index.load();
             let config = state.tile_options.config;
             let generation = snap.generation;
+            let coverage = state.coverage.clone();
             let tile = tokio::task::spawn_blocking(move || {
-                Arc::new(EncodedTile::new(render(&snap, coord, &config)))
+                // Gaps at the default radius, computed once per snapshot when a tile needs them.
+                let gaps = tiles::layers::shows_coverage(coord.z)
+                    .then(|| coverage.get(&snap, DEFAULT_RADIUS_M, None));
+                Arc::new(EncodedTile::new(render(
+                    &snap,
+                    coord,
+                    &config,
+                    gaps.as_deref(),
+                )))
             })
             .await
             .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y}: {e}")))?;

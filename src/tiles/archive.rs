@@ -77,8 +77,13 @@ pub fn write(
         .create(std::io::BufWriter::new(file))
         .map_err(|e| err(&partial, e))?;
     let mut summary = ArchiveSummary::default();
+    let gaps = crate::analysis::coverage::CoverageMap::compute(
+        snap.dataset(),
+        crate::analysis::coverage::DEFAULT_RADIUS_M,
+        None,
+    );
     for (i, c) in coords.iter().enumerate() {
-        let bytes = render(snap, *c, config);
+        let bytes = render(snap, *c, config, Some(&gaps));
         if bytes.is_empty() {
             summary.empty += 1;
         } else {

@@ -94,8 +94,16 @@ impl TileFrame {
         } else {
             mp.intersection(&clip.to_polygon())
         };
+        let valid = |mp: &MultiPolygon<i32>| !mp.0.is_empty() && as_f64(mp).is_valid();
         let rounded = round(&clipped);
-        (!rounded.0.is_empty() && as_f64(&rounded).is_valid()).then_some(rounded)
+        if valid(&rounded) {
+            return Some(rounded);
+        }
+        // Rounding can make a ring touch itself (a vertex landing on another edge, as where a
+        // circle's arc grazes the buffer's edge). The boolean overlay splits such rings into
+        // valid parts; on integer input it adds no new vertex, so one more rounding is exact.
+        let repaired = round(&as_f64(&rounded).intersection(&clip.to_polygon()));
+        valid(&repaired).then_some(repaired)
     }
 }
 
@@ -109,7 +117,7 @@ fn round(mp: &MultiPolygon) -> MultiPolygon<i32> {
                 pts.push(c);
             }
         }
-        let ring = LineString(pts);
+        let ring = LineString(drop_collinear(pts));
         (ring.0.len() >= 4 && ring_area2(&ring) != 0).then_some(ring)
     };
     MultiPolygon(
@@ -122,6 +130,42 @@ fn round(mp: &MultiPolygon) -> MultiPolygon<i32> {
             })
             .collect(),
     )
+}
+
+/// Remove every vertex in line with its two neighbours, until none is left: points along a
+/// straight edge (no change to the shape) and the backtracking spikes rounding makes where a
+/// clipped edge runs along the buffer (A, B, C on one line with C back between A and B), which
+/// would make the ring touch itself. `pts` is a closed ring.
+fn drop_collinear(mut pts: Vec<Coord<i32>>) -> Vec<Coord<i32>> {
+    let cross = |a: Coord<i32>, b: Coord<i32>, c: Coord<i32>| {
+        i64::from(b.x - a.x) * i64::from(c.y - a.y) - i64::from(b.y - a.y) * i64::from(c.x - a.x)
+    };
+    loop {
+        // Work on the open ring (without the closing repeat of the first point).
+        if pts.len() > 1 && pts.first() == pts.last() {
+            pts.pop();
+        }
+        let n = pts.len();
+        if n < 3 {
+            break;
+        }
+        let keep: Vec<bool> = (0..n)
+            .map(|i| cross(pts[(i + n - 1) % n], pts[i], pts[(i + 1) % n]) != 0)
+            .collect();
+        let before = pts.len();
+        let mut i = 0;
+        pts.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        if pts.len() == before || pts.len() < 3 {
+            break;
+        }
+    }
+    if let Some(&first) = pts.first() {
+        pts.push(first);
+    }
+    pts
 }
 
 /// Twice the signed area of a closed integer ring (the shoelace sum).

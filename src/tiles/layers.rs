@@ -11,6 +11,8 @@ pub enum Source {
     Features(Layer),
     /// One label point per polygon of a model layer.
     Labels(Layer),
+    /// The uncovered part of each grid at the default walking radius (`analysis::coverage`).
+    CoverageGaps,
 }
 
 /// A layer of the composite tile.
@@ -62,6 +64,12 @@ const ALLIANCE_FIELDS: &[(&str, &str)] = &[
     ("theme", "String"),
     ("founded", "String"),
 ];
+const GAP_FIELDS: &[(&str, &str)] = &[
+    ("code", "String"),
+    ("name", "String"),
+    ("uncovered_population", "Number"),
+    ("radius_m", "Number"),
+];
 const MEMBER_FIELDS: &[(&str, &str)] = &[
     ("id", "Number"),
     ("alliance_id", "Number"),
@@ -72,7 +80,7 @@ const MEMBER_FIELDS: &[(&str, &str)] = &[
 
 /// Towns from z0 (the city view), villages from z10, grids from z12 (as a command-centre screen
 /// zooms from the city to a street), stations from z11, alliances z8-z13 (a planning overview),
-/// members from z12.
+/// members from z12; coverage gaps (grid by grid, 500 m) from z10, under the boundaries.
 pub const TILE_LAYERS: &[TileLayer] = &[
     TileLayer {
         name: "towns",
@@ -97,6 +105,14 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         maxzoom: 13,
         full_detail_zoom: 11,
         fields: ALLIANCE_FIELDS,
+    },
+    TileLayer {
+        name: "coverage_gaps",
+        source: Source::CoverageGaps,
+        minzoom: 10,
+        maxzoom: 18,
+        full_detail_zoom: 14,
+        fields: GAP_FIELDS,
     },
     TileLayer {
         name: "villages",
@@ -153,4 +169,9 @@ pub fn at_zoom(z: u8) -> impl Iterator<Item = &'static TileLayer> {
     TILE_LAYERS
         .iter()
         .filter(move |l| (l.minzoom..=l.maxzoom).contains(&z))
+}
+
+/// Whether tiles at zoom `z` draw the `coverage_gaps` layer.
+pub fn shows_coverage(z: u8) -> bool {
+    at_zoom(z).any(|l| l.source == Source::CoverageGaps)
 }

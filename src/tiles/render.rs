@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::TileCoord;
 use super::geometry::TileFrame;
 use super::layers::{MIN_AREA_PX2, Source, TileLayer, at_zoom};
+use crate::analysis::coverage::CoverageMap;
 use crate::index::Snapshot;
 use crate::model::Layer;
 
@@ -34,7 +35,14 @@ impl Default for TileConfig {
 pub use crate::model::label_point;
 
 /// Encode tile `coord` of `snap`. Empty (no bytes) when no layer has a feature there.
-pub fn render(snap: &Snapshot, coord: TileCoord, config: &TileConfig) -> Vec<u8> {
+/// The `coverage_gaps` layer is drawn from `gaps` (computed from this snapshot at the default
+/// radius), and left out when it is `None`.
+pub fn render(
+    snap: &Snapshot,
+    coord: TileCoord,
+    config: &TileConfig,
+    gaps: Option<&CoverageMap>,
+) -> Vec<u8> {
     let frame = TileFrame::new(coord, config.extent, config.buffer);
     let px = f64::from(config.extent) / 256.0;
     let mut tile = MvtTileBuilder::new();
@@ -45,7 +53,14 @@ pub fn render(snap: &Snapshot, coord: TileCoord, config: &TileConfig) -> Vec<u8>
         } else {
             0.0
         };
-        let features = features(snap, layer, &frame, config.tolerance_px * px, min_area);
+        let tolerance = config.tolerance_px * px;
+        let features = match (layer.source, gaps) {
+            (Source::CoverageGaps, Some(map)) => {
+                gap_features(snap, map, &frame, tolerance, min_area)
+            }
+            (Source::CoverageGaps, None) => continue,
+            _ => features(snap, layer, &frame, tolerance, min_area),
+        };
         if features.is_empty() {
             continue;
         }
@@ -81,6 +96,7 @@ fn features(
     let (source, labels) = match layer.source {
         Source::Features(l) => (l, false),
         Source::Labels(l) => (l, true),
+        Source::CoverageGaps => return Vec::new(),
     };
     let margin = if labels || matches!(source, Layer::Stations | Layer::Members) {
         0.0
@@ -114,6 +130,37 @@ fn features(
                 None => None,
             };
             Some((id, feature.properties.unwrap_or_default(), geometry))
+        })
+        .collect()
+}
+
+/// The gap of every grid meeting the buffered tile, keyed by the grid's code.
+fn gap_features(
+    snap: &Snapshot,
+    map: &CoverageMap,
+    frame: &TileFrame,
+    tolerance: f64,
+    min_area: f64,
+) -> Vec<(Option<u64>, serde_json::Map<String, Value>, TileGeometry)> {
+    let grids = &snap.dataset().grids;
+    snap.in_bbox(Layer::Grids, Some(frame.lon_lat_bbox(frame.buffer)))
+        .into_iter()
+        .filter_map(|i| {
+            let (g, c) = (&grids[i], map.grids.get(i)?);
+            if c.gap.0.is_empty() {
+                return None;
+            }
+            let geometry = TileGeometry::Polygon(frame.polygon(&c.gap, tolerance, min_area)?);
+            let uncovered = f64::from(g.population) * (1.0 - c.covered_share());
+            let properties = serde_json::json!({
+                "code": g.code, "name": g.name,
+                "uncovered_population": (uncovered * 10.0).round() / 10.0,
+                "radius_m": map.radius_m,
+            });
+            let serde_json::Value::Object(properties) = properties else {
+                return None;
+            };
+            Some((g.code.parse().ok(), properties, geometry))
         })
         .collect()
 }

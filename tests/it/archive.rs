@@ -84,11 +84,17 @@ async fn an_independent_reader_reads_the_archive_and_it_matches_the_live_tiles()
     assert!(tiles.len() > 100, "{} tiles", tiles.len());
 
     let snap = state.index.load();
+    let gaps = gridmap::analysis::coverage::CoverageMap::compute(
+        snap.dataset(),
+        gridmap::analysis::coverage::DEFAULT_RADIUS_M,
+        None,
+    );
     for (&(z, x, y), bytes) in &tiles {
         let live = render(
             &snap,
             TileCoord::new(z.into(), x, y).unwrap(),
             &TileConfig::default(),
+            Some(&gaps),
         );
         assert!(live == *bytes, "{z}/{x}/{y} differs from the live tile");
     }
@@ -96,7 +102,7 @@ async fn an_independent_reader_reads_the_archive_and_it_matches_the_live_tiles()
     let b = snap.extent(Layer::Towns).unwrap();
     for z in 8..=13 {
         for c in gridmap::tiles::archive::tiles_covering(&b, z) {
-            let live = render(&snap, c, &TileConfig::default());
+            let live = render(&snap, c, &TileConfig::default(), Some(&gaps));
             assert_eq!(
                 !live.is_empty(),
                 tiles.contains_key(&(c.z, c.x, c.y)),

@@ -121,7 +121,8 @@ async fn gaps_are_valid_polygons_inside_their_units_and_add_up() {
     for feature in features {
         let code = feature["properties"]["code"].as_str().unwrap();
         let geometry: geo::Geometry =
-            serde_json::from_value::<geojson::Geometry>(feature["geometry"].clone()).unwrap()
+            serde_json::from_value::<geojson::Geometry>(feature["geometry"].clone())
+                .unwrap()
                 .try_into()
                 .unwrap();
         assert!(geometry.is_valid(), "{code}: invalid gap");

@@ -6,6 +6,7 @@ use std::f64::consts::PI;
 use std::process::Command;
 
 use geo::{Area, BooleanOps, Coord, Intersects, MultiPolygon, Polygon, Rect, coord};
+use gridmap::analysis::coverage::{CoverageMap, DEFAULT_RADIUS_M};
 use gridmap::index::Snapshot;
 use gridmap::model::Layer;
 use gridmap::tiles::layers::{MIN_AREA_PX2, Source, TILE_LAYERS};
@@ -62,6 +63,7 @@ fn id_of(f: &geojson::Feature) -> u64 {
 
 fn expected(
     snap: &Snapshot,
+    gaps: &CoverageMap,
     source: Source,
     full_detail_zoom: u8,
     z: u8,
@@ -76,9 +78,18 @@ fn expected(
     let (layer, labels) = match source {
         Source::Features(l) => (l, false),
         Source::Labels(l) => (l, true),
+        Source::CoverageGaps => (Layer::Grids, false),
     };
     for i in 0..snap.dataset().count(layer) {
-        let f = snap.public_feature(layer, i);
+        let mut f = snap.public_feature(layer, i);
+        if source == Source::CoverageGaps {
+            // The grid's gap, under the grid's id.
+            let gap = &gaps.grids[i].gap;
+            if gap.0.is_empty() {
+                continue;
+            }
+            f.geometry = Some(geojson::Geometry::from(gap));
+        }
         let Some(g) = f.geometry.as_ref() else {
             continue;
         };
@@ -143,6 +154,7 @@ fn decode(dir: &std::path::Path) -> Vec<Value> {
 fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
     let (_dir, state) = sample_state();
     let snap = state.index.load();
+    let gaps = CoverageMap::compute(snap.dataset(), DEFAULT_RADIUS_M, None);
     let b = snap.extent(Layer::Towns).unwrap();
     let tiles_dir = tempfile::tempdir().unwrap();
     let mut rendered = Vec::new();
@@ -156,6 +168,7 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
                     &snap,
                     TileCoord::new(z.into(), x, y).unwrap(),
                     &TileConfig::default(),
+                    Some(&gaps),
                 );
                 rendered.push((z, x, y, !bytes.is_empty()));
                 if !bytes.is_empty() {
@@ -179,7 +192,7 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
             .iter()
             .filter(|l| (l.minzoom..=l.maxzoom).contains(&z))
         {
-            let e = expected(&snap, layer.source, layer.full_detail_zoom, z, x, y);
+            let e = expected(&snap, &gaps, layer.source, layer.full_detail_zoom, z, x, y);
             let features = tile
                 .and_then(|t| t["layers"][layer.name].as_array())
                 .cloned()
@@ -243,6 +256,7 @@ fn a_point_is_decoded_within_a_pixel_at_z15() {
         &snap,
         TileCoord::new(15, x, y).unwrap(),
         &TileConfig::default(),
+        None,
     );
     std::fs::write(dir.path().join(format!("15-{x}-{y}.mvt")), bytes).unwrap();
     let tile = &decode(dir.path())[0];
@@ -442,6 +456,7 @@ fn decoded_tiles_snapshot() {
             &snap,
             TileCoord::new(z, x, y).unwrap(),
             &TileConfig::default(),
+            None,
         );
         std::fs::write(dir.path().join(format!("{z}-{x}-{y}.mvt")), bytes).unwrap();
     }
