@@ -80,7 +80,7 @@ const MEMBER_FIELDS: &[(&str, &str)] = &[
 
 /// Towns from z0 (the city view), villages from z10, grids from z12 (as a command-centre screen
 /// zooms from the city to a street), stations from z11, alliances z8-z13 (a planning overview),
-/// members from z12; coverage gaps (grid by grid, 500 m) from z10, under the boundaries.
+/// members from z12; coverage gaps (grid by grid, 500 m) from z12 with the grids, under the boundaries.
 pub const TILE_LAYERS: &[TileLayer] = &[
     TileLayer {
         name: "towns",
@@ -109,7 +109,7 @@ pub const TILE_LAYERS: &[TileLayer] = &[
     TileLayer {
         name: "coverage_gaps",
         source: Source::CoverageGaps,
-        minzoom: 10,
+        minzoom: 12,
         maxzoom: 18,
         full_detail_zoom: 14,
         fields: GAP_FIELDS,

@@ -124,3 +124,49 @@ fn check_passes_on_the_sample_and_names_a_village_with_a_hole() {
         "{stdout}"
     );
 }
+
+#[test]
+fn coverage_and_suggest_print_tables_csv_and_geojson() {
+    let (dir, _state) = sample_state();
+    let store = dir.path().join("gridmap.gpkg");
+    let out = gridmap(&store, &["coverage", "--level", "town"]);
+    assert_success(&out);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 1 + 12 + 1, "header, 12 towns, total");
+    // Chinese names are padded by display width, so the numbers line up in every row.
+    // The display column where the third field (the right-aligned area) ends.
+    let column = |line: &str| {
+        let (mut width, mut tokens, mut in_token) = (0, 0, false);
+        for c in line.chars() {
+            let space = c == ' ';
+            if !space && !in_token {
+                tokens += 1;
+            }
+            if space && in_token && tokens == 3 {
+                return width;
+            }
+            in_token = !space;
+            width += if c.is_ascii() { 1 } else { 2 };
+        }
+        width
+    };
+    let first = column(lines[1]);
+    assert!(lines[1..].iter().all(|l| column(l) == first), "{table}");
+
+    let out = gridmap(
+        &store,
+        &["coverage", "--format", "geojson", "--radius", "300"],
+    );
+    assert_success(&out);
+    let gaps: geojson::FeatureCollection = String::from_utf8_lossy(&out.stdout).parse().unwrap();
+    assert!(!gaps.features.is_empty());
+
+    let out = gridmap(&store, &["suggest", "-k", "3"]);
+    assert_success(&out);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2 + 3);
+
+    let out = gridmap(&store, &["coverage", "--radius", "10"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("50..=5000"));
+}
