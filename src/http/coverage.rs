@@ -73,17 +73,7 @@ fn radius_and_service(params: &Params) -> Result<(f64, Option<Service>), ApiErro
             ),
         ));
     }
-    let service = params
-        .get("service")
-        .map(|s| {
-            Service::parse(s).ok_or_else(|| {
-                ApiError::bad(
-                    "service",
-                    format!("'{s}' is unknown; use policy, mediation, relief or civility"),
-                )
-            })
-        })
-        .transpose()?;
+    let service = params.service()?;
     Ok((radius_m, service))
 }
 

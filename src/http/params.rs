@@ -78,6 +78,20 @@ impl Params {
         }
     }
 
+    /// `service`, when given: one of the four services a post offers.
+    pub fn service(&self) -> Result<Option<crate::model::Service>, ApiError> {
+        self.get("service")
+            .map(|s| {
+                crate::model::Service::parse(s).ok_or_else(|| {
+                    ApiError::bad(
+                        "service",
+                        format!("'{s}' is unknown; use policy, mediation, relief or civility"),
+                    )
+                })
+            })
+            .transpose()
+    }
+
     /// `crs=wgs84|gcj02`, default WGS84.
     pub fn crs(&self) -> Result<Crs, ApiError> {
         match self.get("crs") {

@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::params::Params;
 use crate::geodesy::Crs;
 use crate::index::Nearby;
-use crate::model::{Service, Station};
+use crate::model::Station;
 
 /// Largest `k` for /nearest.
 pub const MAX_K: u64 = 100;
@@ -84,17 +84,7 @@ pub async fn nearest(
     if max_distance_m.is_some_and(|d| d < 0.0) {
         return Err(ApiError::bad("max_distance_m", "must be >= 0 (metres)"));
     }
-    let service = params
-        .get("service")
-        .map(|s| {
-            Service::parse(s).ok_or_else(|| {
-                ApiError::bad(
-                    "service",
-                    format!("'{s}' is unknown; use policy, mediation, relief or civility"),
-                )
-            })
-        })
-        .transpose()?;
+    let service = params.service()?;
     let snap = state.index.load();
     let found = snap.nearest(crs.to_wgs84(asked), k, max_distance_m, service);
     let features: Vec<Value> = found
