@@ -179,7 +179,8 @@ impl AppState {
             .map(|b| widen(b, DEFAULT_RADIUS_M))
             .collect();
         let compared = started.elapsed();
-        let generation = self.index.replace(newer);
+        // The version follows the swap at once; the old snapshot is freed last.
+        let (generation, previous) = self.index.replace(newer);
         self.sync.version.store(version, Ordering::Release);
         let config = &self.tile_options.config;
         let dropped = self.tiles.invalidate(
@@ -193,6 +194,7 @@ impl AppState {
             invalidate_ms = (started.elapsed() - compared).as_millis() as u64,
             "reload phases"
         );
+        drop(previous);
         Ok(dropped)
     }
 }

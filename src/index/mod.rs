@@ -135,12 +135,13 @@ impl Index {
         self.current.load_full()
     }
 
-    /// Swap in `snapshot` as the next generation; returns its generation.
-    pub fn replace(&self, mut snapshot: Snapshot) -> u64 {
+    /// Swap in `snapshot` as the next generation; returns its generation and the previous
+    /// snapshot, for the caller to drop when it suits (freeing a large one takes a while).
+    pub fn replace(&self, mut snapshot: Snapshot) -> (u64, Arc<Snapshot>) {
         snapshot.generation = self.current.load().generation + 1;
         let generation = snapshot.generation;
-        self.current.store(Arc::new(snapshot));
-        generation
+        let previous = self.current.swap(Arc::new(snapshot));
+        (generation, previous)
     }
 }
 
