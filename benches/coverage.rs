@@ -6,6 +6,8 @@
 //! whole computation from the dataset, as a first request after a change costs (later requests
 //! for the same radius hit the server's cache).
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -65,10 +67,7 @@ fn sample(c: &mut Criterion) {
 }
 
 fn scaled(c: &mut Criterion) {
-    let scale: u32 = std::env::var("GRIDMAP_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+    let scale = common::bench_scale();
     let started = Instant::now();
     let data = gridmap::generate::generate(scale).expect("generate");
     eprintln!(

@@ -3,6 +3,8 @@
 //! cargo bench --bench queries
 //! Set GRIDMAP_BENCH_SCALE to change the large dataset's scale (default 100).
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -76,10 +78,7 @@ fn sample(c: &mut Criterion) {
 }
 
 fn scaled(c: &mut Criterion) {
-    let scale: u32 = std::env::var("GRIDMAP_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+    let scale = common::bench_scale();
     let started = Instant::now();
     let data: Dataset = gridmap::generate::generate(scale).expect("generate");
     eprintln!(

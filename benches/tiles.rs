@@ -4,6 +4,8 @@
 //! cargo bench --bench tiles
 //! GRIDMAP_BENCH_SCALE sets the large dataset's scale (default 100).
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -64,10 +66,7 @@ fn sample(c: &mut Criterion) {
 }
 
 fn scaled(c: &mut Criterion) {
-    let scale: u32 = std::env::var("GRIDMAP_BENCH_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100);
+    let scale = common::bench_scale();
     let started = Instant::now();
     let snap = Snapshot::build(gridmap::generate::generate(scale).expect("generate"));
     eprintln!(

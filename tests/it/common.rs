@@ -157,17 +157,34 @@ impl Drop for Server {
     }
 }
 
-/// A tiny blocking HTTP/1.1 GET over a real socket (no client library needed).
-pub fn http_get(port: u16, path: &str) -> (u16, String) {
+/// One HTTP/1.1 request over a real socket (no client library needed); the whole response text.
+pub fn http_raw(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    s.write_all(request.as_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    s.read_to_end(&mut bytes).unwrap();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// The status code and body of a response from `http_raw`.
+pub fn status_and_body(text: &str) -> (u16, String) {
     let status = text
         .split_whitespace()
         .nth(1)
@@ -180,18 +197,15 @@ pub fn http_get(port: u16, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// A blocking GET over a real socket: (status, body).
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    status_and_body(&http_raw(port, "GET", path, &[], ""))
+}
+
 /// The ETag of a tile from a running server, over a real socket.
 pub fn tile_etag(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut bytes = Vec::new();
-    s.read_to_end(&mut bytes).unwrap();
-    let head = String::from_utf8_lossy(&bytes);
+    let response = http_raw(port, "GET", path, &[], "");
+    let head = response.split("\r\n\r\n").next().unwrap_or_default();
     head.lines().find_map(|l| {
         l.to_ascii_lowercase()
             .strip_prefix("etag: ")

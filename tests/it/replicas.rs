@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use gridmap::model::LayerData;
 use gridmap::model::geojson::{layer_features, write_collection};
 
-use crate::common::{Server, assert_success, gridmap, http_get, repo, tile_etag, tile_xy};
+use crate::common::{
+    Server, assert_success, gridmap, http_get, http_raw, repo, status_and_body, tile_etag, tile_xy,
+};
 use crate::pg::{TestDb, cluster, connect};
 
 /// Import `station` renamed to `name` through the CLI, as an operator would.
@@ -61,31 +63,6 @@ fn until_health(server: &Server, status: &str) -> serde_json::Value {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// PUT `body` with a bearer token over a real socket; (status, response body).
-fn http_put(port: u16, path: &str, token: &str, body: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        s,
-        "PUT {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/geo+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (
-        status,
-        text.split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default(),
-    )
 }
 
 fn sample_station(i: usize) -> gridmap::model::Station {
@@ -142,12 +119,18 @@ fn a_write_reaches_every_server_and_its_tiles_without_a_restart() {
         gridmap::model::geojson::Visibility::Full,
     ))
     .unwrap();
-    let (status, body) = http_put(
+    let auth = format!("Bearer {token}");
+    let headers = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/geo+json"),
+    ];
+    let (status, body) = status_and_body(&http_raw(
         a.port,
+        "PUT",
         &format!("/collections/stations/items/{}", station.id),
-        token,
+        &headers,
         &feature,
-    );
+    ));
     assert_eq!(status, 200, "{body}");
     let took = until_all_show(&[&a, &b], station.id, "经由接口写入驿站");
     eprintln!(
