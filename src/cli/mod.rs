@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::analysis::coverage::Level;
-use crate::http::{ServeConfig, TileOptions};
+use crate::http::{Basemap, ServeConfig, TileOptions};
 use crate::index::Snapshot;
 use crate::model::{
     Layer, Service,
@@ -73,6 +73,14 @@ enum Command {
         /// (at least 16 characters). Without it the API is read-only.
         #[arg(long, env = "GRIDMAP_WRITE_TOKEN", hide_env_values = true)]
         write_token: Option<String>,
+        /// A basemap for the web page at /map: an XYZ raster URL template with {z}, {x} and {y}
+        /// (Tianditu with its key, a local tile server), or a MapLibre style URL. None by default:
+        /// the page works offline.
+        #[arg(long, env = "GRIDMAP_BASEMAP")]
+        basemap: Option<String>,
+        /// Attribution shown for a raster --basemap.
+        #[arg(long, env = "GRIDMAP_BASEMAP_ATTRIBUTION", requires = "basemap")]
+        basemap_attribution: Option<String>,
     },
     /// Create or upgrade the store's schema (PostGIS: apply pending migrations/*.sql) and report
     /// its version. `serve` and the other commands do the same on start.
@@ -232,6 +240,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             public_url,
             tiles: archive,
             write_token,
+            basemap,
+            basemap_attribution,
         } => {
             if let Some(token) = &write_token
                 && token.chars().count() < 16
@@ -243,6 +253,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             {
                 bail!("--public-url must start with http:// or https://, got '{url}'");
             }
+            let basemap = basemap
+                .map(|url| Basemap::parse(&url, basemap_attribution))
+                .transpose()
+                .map_err(anyhow::Error::msg)?;
             let tiles = TileOptions {
                 config: TileConfig {
                     buffer: tile_buffer,
@@ -258,6 +272,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 store: location,
                 tiles,
                 write_token,
+                basemap,
             }))?;
         }
         Command::Import {

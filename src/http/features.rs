@@ -5,7 +5,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -138,7 +138,13 @@ fn collection_json(snap: &Snapshot, layer: Layer, base: &str) -> Value {
 }
 
 /// GET /
-pub async fn landing(headers: HeaderMap) -> Json<Value> {
+///
+/// A browser (Accept lists text/html before JSON) is redirected to the map page; OGC clients
+/// and scripts get the JSON document.
+pub async fn landing(headers: HeaderMap) -> Response {
+    if super::web::wants_html(&headers) {
+        return Redirect::to("/map").into_response();
+    }
     let base = base_url(&headers);
     Json(json!({
         "title": "gridmap",
@@ -148,8 +154,10 @@ pub async fn landing(headers: HeaderMap) -> Json<Value> {
             link(format!("{base}/openapi.json"), "service-desc", "application/vnd.oai.openapi+json;version=3.1", "The API definition"),
             link(format!("{base}/conformance"), "conformance", "application/json", "Conformance classes"),
             link(format!("{base}/collections"), "data", "application/json", "Collections"),
+            link(format!("{base}/map"), "alternate", "text/html", "The one-map web page"),
         ],
     }))
+    .into_response()
 }
 
 /// GET /conformance

@@ -7,12 +7,15 @@ mod features;
 mod openapi;
 mod params;
 mod queries;
+mod search;
 mod state;
 mod tiles;
+mod web;
 mod writes;
 
 pub use error::ApiError;
 pub use state::{AppState, TileOptions};
+pub use web::Basemap;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -43,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/locate", get(queries::locate))
         .route("/nearest", get(queries::nearest))
+        .route("/search", get(search::search))
         .route("/coverage", get(coverage::coverage))
         .route("/coverage/gaps", get(coverage::gaps))
         .route("/coverage/suggest", get(coverage::suggest))
@@ -50,6 +54,13 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles.json", get(tiles::tilejson))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi::document))
+        .route("/map", get(web::page))
+        .route(
+            "/map/",
+            get(|| async { axum::response::Redirect::permanent("../map") }),
+        )
+        .route("/map/config.json", get(web::config))
+        .route("/map/{*path}", get(web::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TraceLayer::new_for_http())
@@ -105,6 +116,8 @@ pub struct ServeConfig {
     pub tiles: TileOptions,
     /// Allow PUT/DELETE of features with this bearer token; read-only when `None`.
     pub write_token: Option<String>,
+    /// A basemap for the web page at /map; none by default.
+    pub basemap: Option<Basemap>,
 }
 
 /// How long one wait for a change notification lasts before the store is asked again.
@@ -170,6 +183,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     .await??;
     let state = match &config.write_token {
         Some(token) => state.with_write_token(token),
+        None => state,
+    };
+    let state = match config.basemap {
+        Some(basemap) => state.with_basemap(basemap),
         None => state,
     };
     let state = match &config.tiles.archive {

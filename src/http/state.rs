@@ -52,6 +52,8 @@ pub struct AppState {
     pub write_token: Option<Arc<str>>,
     /// Coverage maps computed for recent requests.
     pub coverage: Arc<super::coverage::CoverageCache>,
+    /// Drawn under the layers of the web page; none by default.
+    pub basemap: Option<Arc<super::Basemap>>,
 }
 
 /// The store version the index reflects, and whether the store is reachable.
@@ -134,6 +136,7 @@ impl AppState {
             sync: Arc::new(sync),
             write_token: None,
             coverage: Arc::default(),
+            basemap: None,
             store,
         })
     }
@@ -141,6 +144,12 @@ impl AppState {
     /// Allow writes through the API with this bearer token.
     pub fn with_write_token(mut self, token: &str) -> AppState {
         self.write_token = Some(token.into());
+        self
+    }
+
+    /// Draw this basemap under the web page's layers.
+    pub fn with_basemap(mut self, basemap: super::Basemap) -> AppState {
+        self.basemap = Some(Arc::new(basemap));
         self
     }
 

@@ -8,8 +8,10 @@ mod build;
 mod changes;
 mod nearest;
 mod queries;
+mod search;
 
 pub use queries::{Location, Nearby};
+pub use search::{Hit, Match, SEARCHED};
 
 use std::collections::HashMap;
 use std::sync::Arc;

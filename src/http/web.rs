@@ -1,0 +1,287 @@
+//! The one-map web page: `GET /map` and its assets, all embedded in the binary (the page and
+//! MapLibre GL JS, vendored from npm under `web/vendor`), so an intranet without internet
+//! access gets the whole map from gridmap alone. Assets are gzipped once on first request and
+//! revalidated by ETag.
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState};
+use crate::analysis::coverage::{DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M};
+
+/// One embedded file of the page.
+struct Asset {
+    /// The path under `/map/` (`""` is the page itself).
+    path: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+macro_rules! asset {
+    ($path:literal, $content_type:expr, $file:literal) => {
+        Asset {
+            path: $path,
+            content_type: $content_type,
+            bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/web/", $file)),
+        }
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+static ASSETS: &[Asset] = &[
+    asset!("", "text/html; charset=utf-8", "map.html"),
+    asset!("map.css", CSS, "map.css"),
+    asset!("js/main.js", JS, "js/main.js"),
+    asset!("js/style.js", JS, "js/style.js"),
+    asset!("js/panels.js", JS, "js/panels.js"),
+    asset!("js/tools.js", JS, "js/tools.js"),
+    asset!(
+        "vendor/maplibre-gl.js",
+        JS,
+        "vendor/maplibre-gl/maplibre-gl.js"
+    ),
+    asset!(
+        "vendor/maplibre-gl.css",
+        CSS,
+        "vendor/maplibre-gl/maplibre-gl.css"
+    ),
+    asset!(
+        "vendor/LICENSE.txt",
+        "text/plain; charset=utf-8",
+        "vendor/maplibre-gl/LICENSE.txt"
+    ),
+];
+
+/// The gzipped bytes and ETag of each asset, made on first use.
+struct Encoded {
+    gzip: Vec<u8>,
+    etag: HeaderValue,
+}
+
+fn encoded(i: usize) -> &'static Encoded {
+    static ENCODED: OnceLock<Vec<OnceLock<Encoded>>> = OnceLock::new();
+    let all = ENCODED.get_or_init(|| ASSETS.iter().map(|_| OnceLock::new()).collect());
+    all[i].get_or_init(|| {
+        let bytes = ASSETS[i].bytes;
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        gz.write_all(bytes).expect("gzip into memory");
+        let gzip = gz.finish().expect("gzip into memory");
+        let etag = format!("\"{:016x}-{:x}\"", fnv1a(bytes), bytes.len());
+        Encoded {
+            gzip,
+            etag: HeaderValue::from_str(&etag).expect("hex is a header value"),
+        }
+    })
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// GET /map
+pub async fn page(headers: HeaderMap) -> Response {
+    serve(0, &headers)
+}
+
+/// GET /map/{*path}
+pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    match ASSETS
+        .iter()
+        .position(|a| !a.path.is_empty() && a.path == path)
+    {
+        Some(i) => Ok(serve(i, &headers)),
+        None => Err(ApiError::NotFound(format!(
+            "/map/{path} is not part of the map page; open /map"
+        ))),
+    }
+}
+
+fn serve(i: usize, headers: &HeaderMap) -> Response {
+    let asset = &ASSETS[i];
+    let encoded = encoded(i);
+    let common = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(asset.content_type),
+        ),
+        (header::ETAG, encoded.etag.clone()),
+        // Revalidate every time: a new binary must not leave an old page in the browser.
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (header::VARY, HeaderValue::from_static("accept-encoding")),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == encoded.etag));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    if accepts_gzip(headers) {
+        let gzip = [(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))];
+        (common, gzip, encoded.gzip.clone()).into_response()
+    } else {
+        (common, asset.bytes).into_response()
+    }
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
+}
+
+/// True when a request for `/` comes from a browser: it lists `text/html` before any JSON type
+/// (and `?f=` does not ask for JSON). OGC clients ask for JSON or send no Accept at all.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let position = |needle: &str| accept.find(needle);
+    match (position("text/html"), position("json")) {
+        (Some(html), Some(json)) => html < json,
+        (Some(_), None) => true,
+        _ => false,
+    }
+}
+
+/// An optional basemap drawn under gridmap's layers (none by default: the page must work offline).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Basemap {
+    /// An XYZ raster tile URL template with `{z}`, `{x}` and `{y}` (Tianditu, a local tile server).
+    Raster { url: String, attribution: String },
+    /// A MapLibre style document URL; gridmap's layers are added on top of it.
+    Style { url: String },
+}
+
+impl Basemap {
+    /// A URL containing `{z}` is a raster template; anything else a style URL.
+    pub fn parse(url: &str, attribution: Option<String>) -> Result<Basemap, String> {
+        if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with('/')) {
+            return Err(format!(
+                "--basemap must be an http(s) URL or a path on this server, got '{url}'"
+            ));
+        }
+        if url.contains("{z}") {
+            if !(url.contains("{x}") && url.contains("{y}")) {
+                return Err(format!(
+                    "--basemap raster template needs {{z}}, {{x}} and {{y}}, got '{url}'"
+                ));
+            }
+            return Ok(Basemap::Raster {
+                url: url.to_owned(),
+                attribution: attribution.unwrap_or_default(),
+            });
+        }
+        Ok(Basemap::Style {
+            url: url.to_owned(),
+        })
+    }
+}
+
+/// GET /map/config.json: what the page needs besides /tiles.json.
+pub async fn config(State(state): State<AppState>) -> Json<Value> {
+    let basemap = match state.basemap.as_deref() {
+        None => Value::Null,
+        Some(Basemap::Raster { url, attribution }) => {
+            json!({"type": "raster", "tiles": [url], "attribution": attribution})
+        }
+        Some(Basemap::Style { url }) => json!({"type": "style", "url": url}),
+    };
+    Json(json!({
+        "basemap": basemap,
+        "coverage": {
+            "default_radius_m": DEFAULT_RADIUS_M,
+            "min_radius_m": MIN_RADIUS_M,
+            "max_radius_m": MAX_RADIUS_M,
+        },
+        "maplibre_version": include_str!("../../web/vendor/maplibre-gl/VERSION").trim(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn browsers_get_html_and_ogc_clients_json() {
+        let chromium =
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+        assert!(wants_html(&accept(chromium)));
+        assert!(!wants_html(&accept("application/json")));
+        assert!(!wants_html(&accept("application/json, text/html;q=0.5")));
+        assert!(!wants_html(&accept("*/*")));
+        assert!(!wants_html(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn gzip_only_when_accepted() {
+        let mut h = HeaderMap::new();
+        assert!(!accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("gzip, deflate, br"),
+        );
+        assert!(accepts_gzip(&h));
+        h.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_static("br, gzip;q=0"),
+        );
+        assert!(!accepts_gzip(&h));
+    }
+
+    #[test]
+    fn every_asset_gzips_back_to_itself() {
+        for (i, asset) in ASSETS.iter().enumerate() {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&encoded(i).gzip[..]),
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(out, asset.bytes, "{}", asset.path);
+        }
+    }
+
+    #[test]
+    fn basemap_urls() {
+        let t =
+            "https://t0.tianditu.gov.cn/vec_w/wmts?tk=KEY&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}";
+        assert!(matches!(
+            Basemap::parse(t, None),
+            Ok(Basemap::Raster { .. })
+        ));
+        assert!(matches!(
+            Basemap::parse("https://example.org/style.json", None),
+            Ok(Basemap::Style { .. })
+        ));
+        assert!(Basemap::parse("ftp://x/{z}/{x}/{y}", None).is_err());
+        assert!(Basemap::parse("https://x/{z}/{x}.png", None).is_err());
+    }
+}

@@ -1,0 +1,109 @@
+// The one-map page: builds the map from /tiles.json and /map/config.json, then wires the panel.
+// Every URL is relative to the page, so gridmap can sit behind a proxy under a path prefix.
+
+import { FONT, GROUPS, drawPost } from './style.js';
+import { applyVisibility, layerSwitcher, legend, pickFeature, showPopup } from './panels.js';
+import { coverageControl, nearestTool, searchBox } from './tools.js';
+
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+// The visible groups live in the URL next to MapLibre's own `map=zoom/lat/lon`:
+// /map#map=13/31.95/119.57&layers=towns,villages,stations
+function hashParam(name) {
+  for (const part of window.location.hash.slice(1).split('&')) {
+    const [key, value] = part.split('=');
+    if (key === name) return decodeURIComponent(value ?? '');
+  }
+  return null;
+}
+
+function setHashParam(name, value) {
+  const parts = window.location.hash.slice(1).split('&').filter((p) => p && p.split('=')[0] !== name);
+  parts.push(`${name}=${value}`);
+  window.history.replaceState(window.history.state, '', `#${parts.join('&')}`);
+}
+
+const [config, tilejson] = await Promise.all(
+  ['map/config.json', 'tiles.json'].map((url) => fetch(url).then((r) => r.json())),
+);
+
+const listed = hashParam('layers');
+const visible = new Set(listed === null ? GROUPS.filter((g) => g.on).map((g) => g.id) : listed.split(',').filter(Boolean));
+
+const base = {
+  version: 8,
+  sources: {},
+  layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#f7f5f0' } }],
+};
+if (config.basemap?.type === 'raster') {
+  base.sources.basemap = { type: 'raster', tiles: config.basemap.tiles, tileSize: 256, attribution: config.basemap.attribution };
+  base.layers.push({ id: 'basemap', type: 'raster', source: 'basemap', paint: { 'raster-opacity': 0.8 } });
+}
+
+const map = new maplibregl.Map({
+  container: 'map',
+  style: config.basemap?.type === 'style' ? config.basemap.url : base,
+  hash: 'map',
+  bounds: hashParam('map') ? undefined : tilejson.bounds,
+  fitBoundsOptions: { padding: 20 },
+  maxZoom: 19,
+  attributionControl: { compact: false },
+});
+window.map = map;
+map.addControl(new maplibregl.NavigationControl(), 'top-right');
+map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+
+map.on('styleimagemissing', (e) => {
+  if (!e.id.startsWith('post:') || map.hasImage(e.id)) return;
+  const { image, pixelRatio } = drawPost(e.id.slice('post:'.length));
+  map.addImage(e.id, image, { pixelRatio });
+});
+
+map.once('style.load', () => {
+  map.addSource('gridmap', {
+    type: 'vector', tiles: tilejson.tiles, bounds: tilejson.bounds,
+    minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom, attribution: tilejson.attribution,
+  });
+  for (const id of ['gaps', 'nearest', 'highlight']) map.addSource(id, { type: 'geojson', data: EMPTY });
+  for (const group of GROUPS) for (const layer of group.layers) map.addLayer({ ...layer, source: 'gridmap' });
+  map.addLayer({ id: 'gaps-overlay-fill', type: 'fill', source: 'gaps', paint: { 'fill-color': '#b3122e', 'fill-opacity': 0.35 } });
+  map.addLayer({ id: 'gaps-overlay-line', type: 'line', source: 'gaps', paint: { 'line-color': '#b3122e', 'line-width': 1 } });
+  map.addLayer({ id: 'nearest-line', type: 'line', source: 'nearest', filter: ['==', ['geometry-type'], 'LineString'], paint: { 'line-color': '#0b5cad', 'line-width': 2, 'line-dasharray': [2, 1] } });
+  for (const group of GROUPS) for (const layer of group.labels || []) map.addLayer({ ...layer, source: 'gridmap' });
+  map.addLayer({ id: 'nearest-rank', type: 'symbol', source: 'nearest', filter: ['==', ['geometry-type'], 'LineString'],
+    layout: { 'symbol-placement': 'line-center', 'text-field': ['to-string', ['get', 'rank']], 'text-font': FONT, 'text-size': 12 },
+    paint: { 'text-color': '#0b5cad', 'text-halo-color': '#fff', 'text-halo-width': 2 } });
+  map.addLayer({ id: 'nearest-origin', type: 'circle', source: 'nearest', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 6, 'circle-color': '#0b5cad', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
+  map.addLayer({ id: 'highlight', type: 'circle', source: 'highlight', paint: { 'circle-radius': 12, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#e4572e', 'circle-stroke-width': 3 } });
+  applyVisibility(map, visible);
+});
+
+const remember = () => setHashParam('layers', GROUPS.filter((g) => visible.has(g.id)).map((g) => g.id).join(','));
+map.on('moveend', remember);
+layerSwitcher(map, document.getElementById('layers'), visible, remember);
+legend(document.getElementById('legend'));
+searchBox(map, document.getElementById('search-box'));
+const nearest = nearestTool(map, document.getElementById('nearest'));
+coverageControl(map, document.getElementById('coverage'), config, (shown) => {
+  // The overlay replaces the 500 m gaps from the tiles while it is shown.
+  const box = document.getElementById('layer-coverage_gaps');
+  if (box.checked === shown) box.click();
+});
+
+map.on('click', (e) => {
+  if (nearest.active) {
+    nearest.pick(e.lngLat);
+    return;
+  }
+  const feature = pickFeature(map, e.point);
+  if (feature) showPopup(map, feature, e.lngLat);
+});
+
+// For tests and the console: resolves on the first fully rendered frame, with the time since
+// navigation started (the page, MapLibre, the style and the first tiles).
+window.gridmap = {
+  ready: new Promise((resolve) => map.once('idle', () => {
+    window.gridmap.firstRenderMs = performance.now();
+    resolve(window.gridmap.firstRenderMs);
+  })),
+};

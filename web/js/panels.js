@@ -1,0 +1,123 @@
+// The side panel's layer switcher and legend, and the feature popup.
+
+import { GROUPS, SERVICES, drawPost, groupLayers, groupOf } from './style.js';
+
+// Build a DOM element: el('li', {class: 'x'}, child, 'text').
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) node.setAttribute(k, v === true ? '' : v);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+// Checkboxes, one per group; `visible` is the set of group ids shown, `changed` is called after
+// a toggle.
+export function layerSwitcher(map, container, visible, changed) {
+  for (const group of GROUPS) {
+    const box = el('input', { type: 'checkbox', id: `layer-${group.id}`, 'data-group': group.id });
+    box.checked = visible.has(group.id);
+    box.addEventListener('change', () => {
+      if (box.checked) visible.add(group.id);
+      else visible.delete(group.id);
+      applyVisibility(map, visible);
+      changed();
+    });
+    container.append(el('label', { class: 'layer' }, box, ` ${group.label}`));
+  }
+}
+
+export function applyVisibility(map, visible) {
+  for (const group of GROUPS) {
+    for (const layer of groupLayers(group)) {
+      map.setLayoutProperty(layer.id, 'visibility', visible.has(group.id) ? 'visible' : 'none');
+    }
+  }
+}
+
+// Swatches drawn from the same definitions as the style.
+export function legend(container) {
+  for (const group of GROUPS) {
+    const items = group.legend.map((entry) => el('li', {}, swatch(entry), ` ${entry.label}`));
+    container.append(el('div', { class: 'legend-group' }, el('strong', {}, group.label), el('ul', {}, ...items)));
+  }
+}
+
+function swatch(entry) {
+  if (entry.kind === 'post') {
+    const { image } = drawPost(entry.services.join(','), 1);
+    const canvas = el('canvas', { width: image.width, height: image.height, class: 'swatch' });
+    canvas.getContext('2d').putImageData(image, 0, 0);
+    return canvas;
+  }
+  const style = {
+    line: `border-top: ${entry.width}px ${entry.dash ? 'dashed' : 'solid'} ${entry.color}; height: 0; margin-bottom: 4px`,
+    fill: `background: ${entry.color}; opacity: ${entry.opacity ?? 1}; border: 1px solid ${entry.outline || entry.color}`,
+    circle: `background: ${entry.color}; border-radius: 50%; width: 10px; height: 10px`,
+  }[entry.kind];
+  return el('span', { class: `swatch swatch-${entry.kind}`, style });
+}
+
+// The groups a click can pick, most specific first, with the style layer that is clicked.
+const CLICKABLE = ['stations-symbol', 'members-circle', 'coverage_gaps-fill', 'gaps-overlay-fill', 'grids-fill', 'villages-fill', 'towns-fill', 'alliances-fill'];
+
+const FIELD_LABELS = {
+  code: '代码 code', name: '名称 name', kind: '类型 kind', mca_code: '民政代码 MCA code', town_code: '镇代码 town',
+  village_code: '村代码 village', grid_code: '网格代码 grid', households: '户数 households', population: '人口 population',
+  services: '服务 services', opening_hours: '开放时间 hours', theme: '主题 theme', founded: '成立 founded',
+  alliance_id: '联合体 alliance', id: 'ID', uncovered_population: '未覆盖人口 uncovered people',
+  uncovered_area_m2: '未覆盖面积 uncovered m²', covered_share: '覆盖率 covered share', radius_m: '半径 radius m',
+};
+
+const LAYER_TITLES = {
+  towns: '镇 town', villages: '村 village', grids: '网格 grid', stations: '网格驿站 grid post', members: '成员 member',
+  alliances: '功能型联合体 alliance', coverage_gaps: '覆盖缺口 coverage gap', gaps: '覆盖缺口 coverage gap',
+};
+
+// The topmost clicked feature at `point`, or null.
+export function pickFeature(map, point) {
+  const layers = CLICKABLE.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
+  const found = map.queryRenderedFeatures(point, { layers });
+  found.sort((a, b) => CLICKABLE.indexOf(a.layer.id) - CLICKABLE.indexOf(b.layer.id));
+  return found[0] || null;
+}
+
+// A popup with the feature's public properties, then its parent town, village and grid
+// (from /locate at the post, or at the clicked point inside an area).
+export async function showPopup(map, feature, lngLat) {
+  const group = groupOf(feature.layer.id);
+  const kind = group ? group.id : 'gaps';
+  const props = feature.properties;
+  const at = feature.geometry.type === 'Point' ? { lng: feature.geometry.coordinates[0], lat: feature.geometry.coordinates[1] } : lngLat;
+  const rows = Object.entries(props)
+    .filter(([k]) => k !== 'name')
+    .map(([k, v]) => el('tr', {}, el('th', {}, FIELD_LABELS[k] || k), el('td', {}, formatValue(k, v))));
+  const parents = el('p', { class: 'parents' }, '…');
+  const body = el('div', { class: 'popup', 'data-layer': kind },
+    el('div', { class: 'popup-kind' }, LAYER_TITLES[kind] || kind),
+    el('h3', {}, props.name ?? props.code ?? ''),
+    parents,
+    el('table', {}, ...rows));
+  const popup = new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(lngLat).setDOMContent(body).addTo(map);
+  try {
+    const res = await fetch(`locate?lon=${at.lng}&lat=${at.lat}`);
+    const loc = await res.json();
+    const depth = { towns: 0, villages: 1, grids: 2 }[kind] ?? 3;
+    const chain = [loc.town, loc.village, loc.grid].slice(0, depth).filter(Boolean);
+    parents.textContent = chain.length ? chain.map((p) => p.name).join(' › ') : '丹阳市';
+  } catch (e) {
+    parents.textContent = '';
+  }
+  return popup;
+}
+
+function formatValue(key, value) {
+  if (key === 'services') {
+    return String(value).split(',').map((s) => SERVICES.find((x) => x.id === s)?.label || s).join('、');
+  }
+  if (key === 'covered_share') return `${(Number(value) * 100).toFixed(1)}%`;
+  if (typeof value === 'number' && key.endsWith('_m2')) return Math.round(value).toLocaleString('zh-CN');
+  return String(value);
+}
