@@ -142,11 +142,13 @@ fn collection_json(snap: &Snapshot, layer: Layer, base: &str) -> Value {
 /// A browser (Accept lists text/html before JSON) is redirected to the map page; OGC clients
 /// and scripts get the JSON document.
 pub async fn landing(headers: HeaderMap) -> Response {
+    // The answer depends on Accept: caches must keep the two apart.
+    let vary = [(header::VARY, HeaderValue::from_static("accept"))];
     if super::web::wants_html(&headers) {
-        return Redirect::to("/map").into_response();
+        return (vary, Redirect::to("map")).into_response();
     }
     let base = base_url(&headers);
-    Json(json!({
+    let json = Json(json!({
         "title": "gridmap",
         "description": "Grid governance for Danyang (丹阳): towns, villages, grids, grid posts and functional alliances.",
         "links": [
@@ -157,7 +159,8 @@ pub async fn landing(headers: HeaderMap) -> Response {
             link(format!("{base}/map"), "alternate", "text/html", "The one-map web page"),
         ],
     }))
-    .into_response()
+    .into_response();
+    (vary, json).into_response()
 }
 
 /// GET /conformance

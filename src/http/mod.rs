@@ -7,7 +7,7 @@ mod features;
 mod openapi;
 mod params;
 mod queries;
-mod search;
+pub(crate) mod search;
 mod state;
 mod tiles;
 mod web;

@@ -194,6 +194,13 @@ pub fn spec(server_url: &str) -> Value {
                     p
                 },
                 ok("A GeoJSON FeatureCollection, nearest first, each with distance_m and rank", geojson, object.clone())),
+            "/search": get("Towns, villages, grids and posts by name or code, best match first", "Queries",
+                vec![
+                    query("q", "Part of a name (司徒) or the start of a code (321181001); a station id", json!({"type": "string", "maxLength": 100}), true),
+                    query("limit", "How many results", json!({"type": "integer", "minimum": 1, "maximum": crate::http::search::MAX_LIMIT, "default": 10}), false),
+                    query("layers", "Comma-separated subset of towns,villages,grids,stations", json!({"type": "string"}), false),
+                ],
+                ok("results with layer, id, name, context (parent names), matched, center and bbox (areas)", "application/json", object.clone())),
             "/coverage": get("Coverage of every town, village or grid by posts within a walking radius, worst first", "Planning",
                 coverage_params(false), ok("units (area_m2, covered_area_m2, covered_share, population(_covered), households(_covered), stations) and total; population is area-weighted", "application/json", object.clone())),
             "/coverage/gaps": get("Uncovered areas (unit minus the union of post buffers) as GeoJSON", "Planning",
@@ -219,6 +226,20 @@ pub fn spec(server_url: &str) -> Value {
                 },
             }},
             "/tiles.json": get("TileJSON 3.0.0 for the tiles", "Tiles", vec![], ok("TileJSON", "application/json", object.clone())),
+            "/map": get("The one-map web page (MapLibre GL JS, embedded; works offline). GET / redirects browsers here", "Web map",
+                vec![], ok("The page", "text/html", json!({"type": "string"}))),
+            "/map/": {"get": {"summary": "Redirects to /map", "tags": ["Web map"], "responses": {"308": {"description": "To /map"}}}},
+            "/map/config.json": get("What the page needs besides /tiles.json: the configured basemap (or null) and coverage radius limits", "Web map",
+                vec![], ok("Page configuration", "application/json", object.clone())),
+            "/map/{path}": {"get": {
+                "summary": "The page's scripts, stylesheets and the vendored MapLibre GL JS (with its licence)", "tags": ["Web map"],
+                "parameters": [path("path", "e.g. js/main.js, vendor/maplibre-gl.js, vendor/LICENSE.txt")],
+                "responses": {
+                    "200": {"description": "The file (gzip when accepted), with an ETag"},
+                    "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+                    "404": error_ref(),
+                },
+            }},
             "/health": get("Liveness and feature counts", "Service", vec![], ok("Status", "application/json", object.clone())),
             "/openapi.json": get("This document", "Service", vec![], ok("OpenAPI 3.1", "application/vnd.oai.openapi+json;version=3.1", object)),
         },
@@ -263,7 +284,8 @@ mod tests {
         for route in routes {
             let openapi_path = route
                 .replace("{collection_id}", "{collectionId}")
-                .replace("{feature_id}", "{featureId}");
+                .replace("{feature_id}", "{featureId}")
+                .replace("{*path}", "{path}");
             assert!(
                 doc["paths"].get(&openapi_path).is_some(),
                 "{route} is not in openapi.json"

@@ -2,14 +2,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use geo::{BoundingRect, MultiPolygon, Point};
+use geo::{BoundingRect, Point};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
 use super::params::Params;
 use crate::index::{Hit, SEARCHED, Snapshot};
-use crate::model::{Layer, label_point};
+use crate::model::{Layer, grid_village_code, label_point, village_town_code};
 
 /// Largest `limit`.
 pub const MAX_LIMIT: u64 = 50;
@@ -36,7 +36,7 @@ pub async fn search(
     if query.chars().count() > MAX_QUERY_CHARS {
         return Err(ApiError::bad(
             "q",
-            &format!("must be at most {MAX_QUERY_CHARS} characters"),
+            format!("must be at most {MAX_QUERY_CHARS} characters"),
         ));
     }
     let limit = params.int("limit", 1, MAX_LIMIT, 10)? as usize;
@@ -50,7 +50,7 @@ pub async fn search(
                     .ok_or_else(|| {
                         ApiError::bad(
                             "layers",
-                            &format!(
+                            format!(
                                 "'{name}' is not searchable; use a comma-separated list of towns, villages, grids, stations"
                             ),
                         )
@@ -62,7 +62,7 @@ pub async fn search(
     let results: Vec<Value> = snap
         .search(query, &layers, limit)
         .into_iter()
-        .map(|hit| result_json(&snap, hit))
+        .filter_map(|hit| result_json(&snap, hit))
         .collect();
     Ok(Json(json!({
         "query": query,
@@ -71,55 +71,28 @@ pub async fn search(
     })))
 }
 
-fn result_json(snap: &Snapshot, hit: Hit) -> Value {
+fn result_json(snap: &Snapshot, hit: Hit) -> Option<Value> {
     let d = snap.dataset();
     let i = hit.index;
-    let (id, name, context, area): (String, &str, Vec<&str>, Option<&MultiPolygon>) =
-        match hit.layer {
-            Layer::Towns => (
-                d.towns[i].code.clone(),
-                &d.towns[i].name,
-                vec![],
-                Some(&d.towns[i].geometry),
-            ),
-            Layer::Villages => {
-                let v = &d.villages[i];
-                (
-                    v.code.clone(),
-                    &v.name,
-                    parents(snap, v.town_code(), None),
-                    Some(&v.geometry),
-                )
-            }
-            Layer::Grids => {
-                let g = &d.grids[i];
-                let village = snap
-                    .find(Layer::Villages, g.village_code())
-                    .map(|v| &d.villages[v]);
-                let town = village.map_or("", |v| v.town_code());
-                (
-                    g.code.clone(),
-                    &g.name,
-                    parents(snap, town, village.map(|v| v.name.as_str())),
-                    Some(&g.geometry),
-                )
-            }
-            Layer::Stations => {
-                let s = &d.stations[i];
-                let grid = snap.find(Layer::Grids, &s.grid_code).map(|g| &d.grids[g]);
-                let village = grid
-                    .and_then(|g| snap.find(Layer::Villages, g.village_code()))
-                    .map(|v| &d.villages[v]);
-                let mut context = parents(
-                    snap,
-                    village.map_or("", |v| v.town_code()),
-                    village.map(|v| v.name.as_str()),
-                );
-                context.extend(grid.map(|g| g.name.as_str()));
-                (s.id.to_string(), &s.name, context, None)
-            }
-            Layer::Alliances | Layer::Members => unreachable!("not searched"),
-        };
+    let (id, name, area) = match hit.layer {
+        Layer::Towns => (
+            d.towns[i].code.clone(),
+            &d.towns[i].name,
+            Some(&d.towns[i].geometry),
+        ),
+        Layer::Villages => (
+            d.villages[i].code.clone(),
+            &d.villages[i].name,
+            Some(&d.villages[i].geometry),
+        ),
+        Layer::Grids => (
+            d.grids[i].code.clone(),
+            &d.grids[i].name,
+            Some(&d.grids[i].geometry),
+        ),
+        Layer::Stations => (d.stations[i].id.to_string(), &d.stations[i].name, None),
+        Layer::Alliances | Layer::Members => return None,
+    };
     let (center, bbox) = match area {
         Some(mp) => (
             label_point(mp),
@@ -128,24 +101,42 @@ fn result_json(snap: &Snapshot, hit: Hit) -> Value {
         ),
         None => (Some(d.stations[i].location), None),
     };
-    json!({
+    Some(json!({
         "layer": hit.layer.name(),
         "id": id,
         "name": name,
-        "context": context,
+        "context": context(snap, hit.layer, i),
         "matched": hit.matched.name(),
         "center": center.map(|p: Point| [round7(p.x()), round7(p.y())]),
         "bbox": bbox.map(|b| b.map(round7)),
-    })
+    }))
 }
 
-/// The names of a town and village, outermost first, those that exist.
-fn parents<'a>(snap: &'a Snapshot, town_code: &str, village: Option<&'a str>) -> Vec<&'a str> {
+/// The names of the town, village and grid above feature `i` of `layer`, outermost first.
+fn context(snap: &Snapshot, layer: Layer, i: usize) -> Vec<&str> {
     let d = snap.dataset();
-    let town = snap
-        .find(Layer::Towns, town_code)
-        .map(|t| d.towns[t].name.as_str());
-    town.into_iter().chain(village).collect()
+    let grid = match layer {
+        Layer::Stations => Some(d.stations[i].grid_code.as_str()),
+        _ => None,
+    };
+    let village = match layer {
+        Layer::Grids => Some(d.grids[i].village_code()),
+        _ => grid.map(grid_village_code),
+    };
+    let town = match layer {
+        Layer::Villages => Some(d.villages[i].town_code()),
+        _ => village.map(village_town_code),
+    };
+    let town = town
+        .and_then(|c| snap.find(Layer::Towns, c))
+        .map(|j| d.towns[j].name.as_str());
+    let village = village
+        .and_then(|c| snap.find(Layer::Villages, c))
+        .map(|j| d.villages[j].name.as_str());
+    let grid = grid
+        .and_then(|c| snap.find(Layer::Grids, c))
+        .map(|j| d.grids[j].name.as_str());
+    [town, village, grid].into_iter().flatten().collect()
 }
 
 fn round7(x: f64) -> f64 {

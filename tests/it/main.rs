@@ -2,6 +2,7 @@
 //! not share code with: brute force, GDAL, a killed process, the committed sample.
 
 mod archive;
+mod browser;
 mod cli;
 mod common;
 mod coverage;
@@ -16,6 +17,8 @@ mod pg;
 mod postgis;
 mod replicas;
 mod reproducible;
+mod search;
 mod store_contract;
 mod tiles;
+mod web;
 mod writes;

@@ -1,0 +1,30 @@
+// First render of /map at the city view in headless Chromium: node bench.mjs BASE_URL [RUNS]
+// Each run is a new browser context (cold cache): time from navigation start to the map's first
+// idle frame (window.gridmap.ready), and the bytes on the wire (bodies as sent, gzip or not).
+// scripts/bench-map starts a release server and runs this; BENCHMARKS.md has the figures.
+
+import { launch, ready } from './lib.mjs';
+
+const [base, runsArg] = process.argv.slice(2);
+const runs = Number(runsArg || 10);
+const browser = await launch();
+const times = [];
+let lastBytes = 0;
+let lastRequests = 0;
+for (let i = 0; i < runs; i++) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const sizes = [];
+  page.on('requestfinished', (r) => sizes.push(r.sizes().then((s) => s.responseBodySize + s.responseHeadersSize)));
+  await page.goto(`${base}/map`);
+  times.push(await ready(page));
+  await page.waitForLoadState('networkidle');
+  lastBytes = (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
+  lastRequests = sizes.length;
+  await context.close();
+}
+await browser.close();
+times.sort((a, b) => a - b);
+const pick = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
+console.log(`first render over ${runs} cold loads: median ${pick(0.5).toFixed(0)} ms, min ${times[0].toFixed(0)} ms, max ${times.at(-1).toFixed(0)} ms`);
+console.log(`page weight: ${(lastBytes / 1024).toFixed(0)} KiB in ${lastRequests} requests (budget 1536 KiB)`);

@@ -1,0 +1,278 @@
+// The /map page in a real Chromium: node map.test.mjs BASE_URL ARTIFACT_DIR
+// Run by tests/it/browser.rs against a `gridmap serve` of the Danyang sample. Every check opens
+// a fresh page, and every page must log no console error and request nothing beyond 127.0.0.1.
+// Expected answers come from the HTTP API (fetched here, outside the page) or from the data.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jumpAndSettle, launch, ready, settle } from './lib.mjs';
+
+const [base, artifacts] = process.argv.slice(2);
+assert.ok(base && artifacts, 'usage: node map.test.mjs BASE_URL ARTIFACT_DIR');
+mkdirSync(artifacts, { recursive: true });
+
+const api = async (path) => {
+  const res = await fetch(`${base}${path}`);
+  assert.equal(res.status, 200, `${path}: ${res.status}`);
+  return res.json();
+};
+
+const browser = await launch();
+const failures = [];
+
+// A fresh page on /map (plus `hash`), watched for console errors and outside requests.
+async function openMap(hash = '', server = base) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const problems = [];
+  const bytes = { total: 0 };
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => {
+    const url = r.url();
+    if (!(url.startsWith('http://127.0.0.1:') || url.startsWith('blob:') || url.startsWith('data:'))) {
+      problems.push(`request left 127.0.0.1: ${url}`);
+    }
+  });
+  page.on('requestfinished', async (r) => {
+    const sizes = await r.sizes().catch(() => null);
+    if (sizes) bytes.total += sizes.responseBodySize + sizes.responseHeadersSize;
+  });
+  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  await page.goto(`${server}/map${hash}`);
+  const firstRenderMs = await ready(page);
+  return { page, problems, bytes, firstRenderMs };
+}
+
+async function check(name, body) {
+  const started = Date.now();
+  let opened;
+  try {
+    await body(async (hash, server) => { opened = await openMap(hash, server); return opened; });
+    if (opened) assert.deepEqual(opened.problems, [], 'console errors or outside requests');
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failures.push(name);
+    console.log(`FAIL ${name}\n${e.stack || e}`);
+  } finally {
+    if (opened) await opened.page.close();
+  }
+}
+
+const rendered = (page, layers) => page.evaluate((ids) => window.map.queryRenderedFeatures({ layers: ids }).length, layers);
+const shot = (page, name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
+
+await check('the city view loads offline, light, with every default layer switched on', async (open) => {
+  const { page, bytes, firstRenderMs } = await open();
+  await page.waitForLoadState('networkidle');
+  console.log(`     first render ${firstRenderMs.toFixed(0)} ms, ${(bytes.total / 1024).toFixed(0)} KiB transferred`);
+  assert.ok(bytes.total <= 1.5 * 1024 * 1024, `page weighs ${bytes.total} bytes (budget 1.5 MiB)`);
+  const labels = await page.$$eval('#layers input', (boxes) => boxes.map((b) => [b.dataset.group, b.checked]));
+  assert.deepEqual(Object.fromEntries(labels), {
+    towns: true, alliances: false, coverage_gaps: true, villages: true, grids: true, members: false, stations: true,
+  });
+  // Every town of the sample is drawn at the city view, and its label placed.
+  const towns = await api('/collections/towns/items?limit=100');
+  const names = await page.evaluate(() => new Set(window.map.queryRenderedFeatures({ layers: ['towns-line'] }).map((f) => f.properties.name)).size);
+  assert.equal(names, towns.features.length);
+  assert.ok(await rendered(page, ['towns-label']) >= towns.features.length - 1, 'town labels placed');
+  await shot(page, 'city');
+});
+
+await check('each layer renders features at its zoom', async (open) => {
+  const { page } = await open('#layers=towns,alliances,coverage_gaps,villages,grids,members,stations');
+  const station = (await api('/collections/stations/items?limit=1')).features[0].geometry.coordinates;
+  const member = (await api('/collections/members/items?limit=1')).features[0].geometry.coordinates;
+  const bounds = (await api('/tiles.json')).bounds;
+  const middle = [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2];
+  const views = {
+    towns: [{ center: middle, zoom: 10 }, ['towns-fill', 'towns-line', 'towns-label']],
+    alliances: [{ center: member, zoom: 11 }, ['alliances-fill', 'alliances-line']],
+    villages: [{ center: station, zoom: 13 }, ['villages-line', 'villages-label']],
+    grids: [{ center: station, zoom: 15 }, ['grids-line', 'grids-label']],
+    coverage_gaps: [{ center: middle, zoom: 12 }, ['coverage_gaps-fill']],
+    members: [{ center: member, zoom: 14 }, ['members-circle']],
+    stations: [{ center: station, zoom: 15 }, ['stations-symbol']],
+  };
+  for (const [group, [view, layers]] of Object.entries(views)) {
+    await jumpAndSettle(page, view);
+    for (const layer of layers) {
+      assert.ok(await rendered(page, [layer]) > 0, `${group}: nothing rendered in ${layer} at z${view.zoom}`);
+    }
+  }
+  await shot(page, 'all-layers');
+  // The switcher hides a group and the URL says so.
+  await page.click('#layer-stations');
+  await settle(page);
+  assert.equal(await rendered(page, ['stations-symbol']), 0, 'stations still drawn after switching them off');
+  assert.match(await page.evaluate(() => window.location.hash), /layers=towns,alliances,coverage_gaps,villages,grids,members(&|$)/);
+});
+
+await check('clicking a post opens its popup with its name and parents', async (open) => {
+  const { page } = await open();
+  const item = (await api('/collections/stations/items?limit=1&offset=40')).features[0];
+  const [lon, lat] = item.geometry.coordinates;
+  const loc = await api(`/locate?lon=${lon}&lat=${lat}`);
+  await jumpAndSettle(page, { center: [lon, lat], zoom: 16 });
+  const box = await page.locator('#map').boundingBox();
+  const at = await page.evaluate(([x, y]) => window.map.project([x, y]), [lon, lat]);
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+  await page.waitForSelector('.maplibregl-popup .popup[data-layer="stations"] h3');
+  assert.equal(await page.textContent('.maplibregl-popup h3'), item.properties.name);
+  await page.waitForFunction(() => !document.querySelector('.popup .parents').textContent.includes('…'));
+  assert.equal(await page.textContent('.popup .parents'), [loc.town.name, loc.village.name, loc.grid.name].join(' › '));
+  await shot(page, 'station-popup');
+});
+
+await check('the nearest tool lists the same posts as /nearest and draws a line to each', async (open) => {
+  const { page } = await open();
+  await page.click('summary:has-text("Nearest posts")');
+  await jumpAndSettle(page, { center: [119.58, 31.99], zoom: 13 });
+  await page.click('#nearest-toggle');
+  const box = await page.locator('#map').boundingBox();
+  const [x, y] = [box.width * 0.4, box.height * 0.55];
+  const clicked = await page.evaluate(([px, py]) => window.map.unproject([px, py]), [x, y]);
+  await page.mouse.click(box.x + x, box.y + y);
+  await page.waitForFunction(() => document.querySelectorAll('#nearest-list li[data-id]').length === 5);
+  const listed = await page.$$eval('#nearest-list li', (items) => items.map((li) => li.dataset.id));
+  const expected = await api(`/nearest?lon=${clicked.lng.toFixed(7)}&lat=${clicked.lat.toFixed(7)}&k=5`);
+  assert.deepEqual(listed, expected.features.map((f) => String(f.id)));
+  await settle(page);
+  const lines = await page.evaluate(() => new Set(window.map.queryRenderedFeatures({ layers: ['nearest-line'] }).map((f) => f.properties.rank)).size);
+  assert.equal(lines, 5, 'a line to each of the 5 posts');
+  await shot(page, 'nearest');
+});
+
+await check('search finds a village by name and flies there', async (open) => {
+  const { page } = await open();
+  const village = (await api('/collections/villages/items?limit=1&offset=57')).features[0];
+  const found = await api(`/search?q=${encodeURIComponent(village.properties.name)}&limit=1`);
+  assert.equal(found.results[0].id, village.properties.code, 'the whole name finds the village first');
+  await page.fill('#search', village.properties.name);
+  await page.waitForSelector(`#search-results li[data-id="${village.properties.code}"]`);
+  await page.press('#search', 'Enter');
+  await page.waitForFunction(() => window.map.getZoom() > 12);
+  await settle(page);
+  const [w, s, e, n] = found.results[0].bbox;
+  const center = await page.evaluate(() => window.map.getCenter());
+  assert.ok(center.lng > w && center.lng < e && center.lat > s && center.lat < n, `centre ${center.lng},${center.lat} outside the village`);
+  const inView = await page.evaluate(() => window.map.queryRenderedFeatures({ layers: ['villages-fill'] }).map((f) => f.properties.code));
+  assert.ok(inView.includes(village.properties.code), 'the village is drawn');
+  await shot(page, 'search-village');
+});
+
+await check('the coverage control draws /coverage/gaps for the chosen radius', async (open) => {
+  const { page } = await open();
+  await page.click('summary:has-text("Coverage")');
+  await page.$eval('#coverage-radius', (r) => { r.value = '1000'; r.dispatchEvent(new Event('input')); });
+  assert.equal(await page.textContent('#coverage-radius-value'), '1000 m');
+  await page.click('#coverage-show');
+  await page.waitForFunction(() => /people uncovered/.test(document.querySelector('#coverage-summary').textContent));
+  const gaps = await api('/coverage/gaps?radius_m=1000&level=village');
+  const people = Math.round(gaps.features.reduce((s, f) => s + f.properties.uncovered_population, 0));
+  const summary = await page.textContent('#coverage-summary');
+  assert.ok(summary.includes(`${gaps.features.length} villages`), summary);
+  assert.ok(summary.includes(people.toLocaleString('zh-CN')), `${summary} (expected ${people})`);
+  await settle(page);
+  const drawn = await page.evaluate(() => new Set(window.map.queryRenderedFeatures({ layers: ['gaps-overlay-fill'] }).map((f) => f.properties.code)).size);
+  assert.ok(drawn > gaps.features.length / 2, `${drawn} of ${gaps.features.length} gap villages drawn at the city view`);
+  assert.equal(await page.isChecked('#layer-coverage_gaps'), false, 'the 500 m tile gaps make way for the overlay');
+  await shot(page, 'coverage-1000m');
+});
+
+await check('the URL keeps the view and the visible layers', async (open) => {
+  const { page } = await open('#map=14/31.99/119.58&layers=towns,stations');
+  const view = await page.evaluate(() => ({ zoom: window.map.getZoom(), center: window.map.getCenter() }));
+  assert.equal(view.zoom, 14);
+  assert.ok(Math.abs(view.center.lat - 31.99) < 1e-6 && Math.abs(view.center.lng - 119.58) < 1e-6);
+  const boxes = await page.$$eval('#layers input:checked', (b) => b.map((x) => x.dataset.group));
+  assert.deepEqual(boxes, ['towns', 'stations']);
+  assert.equal(await rendered(page, ['villages-line', 'grids-line']), 0);
+  await jumpAndSettle(page, { center: [119.6, 32.0], zoom: 12 });
+  assert.match(await page.evaluate(() => window.location.hash), /^#map=12\/32(\.0*)?\/119\.6(0*)?&layers=towns,stations$/);
+});
+
+await check('a browser opening / lands on the map', async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${base}/`);
+    assert.equal(new URL(page.url()).pathname, '/map');
+  } finally {
+    await page.close();
+  }
+});
+
+// A stand-in for a deployment's basemap (a local tile server): a raster tile for any XYZ path,
+// and a MapLibre style using it. A gridmap started with --basemap must draw it under its layers.
+const TILE = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=', 'base64');
+async function basemapServer() {
+  const seen = [];
+  const server = createServer((req, res) => {
+    seen.push(req.url);
+    if (req.url === '/style.json') {
+      const { port } = server.address();
+      res.writeHead(200, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+      res.end(JSON.stringify({
+        version: 8,
+        sources: { osm: { type: 'raster', tiles: [`http://127.0.0.1:${port}/style-tiles/{z}/{x}/{y}.png`], tileSize: 256 } },
+        layers: [{ id: 'style-background', type: 'background', paint: { 'background-color': '#dde7ee' } }, { id: 'style-raster', type: 'raster', source: 'osm' }],
+      }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'image/png', 'access-control-allow-origin': '*' });
+    res.end(TILE);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, seen, url: `http://127.0.0.1:${server.address().port}` };
+}
+
+// Another gridmap on its own store with `flags`; resolves once it answers.
+async function startGridmap(flags) {
+  const dir = mkdtempSync(join(tmpdir(), 'gridmap-browser-'));
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  const child = spawn(process.env.GRIDMAP_BIN, ['serve', '--bind', `127.0.0.1:${port}`, '--store', join(dir, 'gridmap.gpkg'), ...flags], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(`${url}/health`)).ok) break; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop: () => { child.kill(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+if (process.env.GRIDMAP_BIN) {
+  const tiles = await basemapServer();
+  for (const [kind, flag, layer] of [
+    ['raster', `${tiles.url}/raster/{z}/{x}/{y}.png`, 'basemap'],
+    ['style', `${tiles.url}/style.json`, 'style-raster'],
+  ]) {
+    await check(`a configured ${kind} basemap is drawn under gridmap's layers`, async (open) => {
+      const gridmap = await startGridmap(['--basemap', flag, '--basemap-attribution', 'test basemap']);
+      try {
+        const { page } = await open('', gridmap.url);
+        const order = await page.evaluate(() => window.map.getStyle().layers.map((l) => l.id));
+        assert.ok(order.includes(layer), `${layer} missing from ${order}`);
+        assert.ok(order.indexOf(layer) < order.indexOf('towns-fill'), 'the basemap is under the towns');
+        assert.ok(tiles.seen.some((u) => u.startsWith(kind === 'raster' ? '/raster/' : '/style-tiles/')), `no ${kind} tile requested: ${tiles.seen}`);
+        assert.ok(await rendered(page, ['towns-line']) > 0, 'gridmap layers drawn over the basemap');
+        if (kind === 'raster') assert.match(await page.textContent('.maplibregl-ctrl-attrib'), /test basemap/);
+        await shot(page, `basemap-${kind}`);
+      } finally {
+        gridmap.stop();
+      }
+    });
+  }
+  tiles.server.close();
+}
+
+await browser.close();
+if (failures.length) {
+  console.log(`${failures.length} browser check(s) failed: ${failures.join('; ')}`);
+  process.exit(1);
+}
+console.log(`all browser checks passed; screenshots in ${artifacts}`);

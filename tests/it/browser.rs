@@ -1,0 +1,63 @@
+//! The /map page in Debian's Chromium, driven by playwright-core (`tests/browser/map.test.mjs`)
+//! against a real `gridmap serve` of the Danyang sample. Screenshots go to
+//! `target/test-artifacts/browser/`.
+//!
+//! `scripts/test` installs Chromium and playwright-core when missing and sets
+//! `GRIDMAP_REQUIRE_BROWSER=1`; without them the test skips with a message, unless skipping is
+//! forbidden (that variable, or `CI`).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::{Server, repo};
+
+fn required() -> bool {
+    ["CI", "GRIDMAP_REQUIRE_BROWSER"]
+        .iter()
+        .any(|name| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false"))
+}
+
+/// Why the browser tests cannot run here, if they cannot.
+fn missing() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Some(format!("{chromium} is missing (Debian package chromium)"));
+    }
+    if !repo()
+        .join("tests/browser/node_modules/playwright-core")
+        .exists()
+    {
+        return Some("playwright-core is missing (npm ci --prefix tests/browser)".into());
+    }
+    None
+}
+
+#[test]
+fn map_page_in_chromium() {
+    if let Some(why) = missing() {
+        assert!(
+            !required(),
+            "{why}, and browser tests may not be skipped here: run scripts/test, which installs them"
+        );
+        eprintln!("skipped: {why}; scripts/test installs it");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("gridmap.gpkg"));
+    let artifacts = repo().join("target/test-artifacts/browser");
+    let out = Command::new("node")
+        .arg("map.test.mjs")
+        .arg(server.url())
+        .arg(&artifacts)
+        .current_dir(repo().join("tests/browser"))
+        .env("GRIDMAP_BIN", crate::common::bin())
+        .output()
+        .expect("node runs (Debian nodejs)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "browser checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
