@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use geo::{Contains, Point};
-use gridmap::index::Snapshot;
+use gridmap::index::{SEARCHED, Snapshot};
 use gridmap::model::Dataset;
 use gridmap::store::{GeoPackage, Store};
 
@@ -53,6 +53,20 @@ fn query_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
                 i = (i + 1) % pts.len();
                 black_box(snap.nearest(black_box(pts[i]), 5, None, None).len())
             })
+        });
+    }
+    // The search box: a whole village name, a code prefix, and one character found in most
+    // names (the worst case: every feature matches and is sorted).
+    let d = snap.dataset();
+    let village = d.villages[d.villages.len() / 2].name.clone();
+    let prefix = d.villages[d.villages.len() / 2].code[..9].to_string();
+    for (name, query) in [
+        ("village_name", village.as_str()),
+        ("code_prefix", &prefix),
+        ("one_common_char", "村"),
+    ] {
+        group.bench_function(format!("search/{name}"), |b| {
+            b.iter(|| black_box(snap.search(black_box(query), &SEARCHED, 10).len()))
         });
     }
     group.finish();
