@@ -27,6 +27,8 @@ const failures = [];
 // A fresh page on /map (plus `hash`), watched for console errors and outside requests.
 async function openMap(hash = '', server = base) {
   const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  // Generous: the suite shares two cores with the other tests, and WebGL runs on the CPU here.
+  page.setDefaultTimeout(90_000);
   const problems = [];
   const bytes = { total: 0 };
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
@@ -161,6 +163,8 @@ await check('search finds a village by name and flies there', async (open) => {
   assert.ok(center.lng > w && center.lng < e && center.lat > s && center.lat < n, `centre ${center.lng},${center.lat} outside the village`);
   const inView = await page.evaluate(() => window.map.queryRenderedFeatures({ layers: ['villages-fill'] }).map((f) => f.properties.code));
   assert.ok(inView.includes(village.properties.code), 'the village is drawn');
+  const outlined = await page.evaluate(() => [...new Set(window.map.queryRenderedFeatures({ layers: ['highlight-villages', 'highlight-grids', 'highlight-towns'] }).map((f) => f.properties.code))]);
+  assert.deepEqual(outlined, [village.properties.code], 'only the found village is outlined');
   await shot(page, 'search-village');
 });
 

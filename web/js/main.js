@@ -69,6 +69,10 @@ map.once('style.load', () => {
   map.addLayer({ id: 'gaps-overlay-fill', type: 'fill', source: 'gaps', paint: { 'fill-color': '#b3122e', 'fill-opacity': 0.35 } });
   map.addLayer({ id: 'gaps-overlay-line', type: 'line', source: 'gaps', paint: { 'line-color': '#b3122e', 'line-width': 1 } });
   map.addLayer({ id: 'nearest-line', type: 'line', source: 'nearest', filter: ['==', ['geometry-type'], 'LineString'], paint: { 'line-color': '#0b5cad', 'line-width': 2, 'line-dasharray': [2, 1] } });
+  for (const layer of ['towns', 'villages', 'grids']) {
+    map.addLayer({ id: `highlight-${layer}`, type: 'line', source: 'gridmap', 'source-layer': layer, filter: ['==', ['get', 'code'], ''],
+      paint: { 'line-color': '#e4572e', 'line-width': 4, 'line-opacity': 0.9 } });
+  }
   for (const group of GROUPS) for (const layer of group.labels || []) map.addLayer({ ...layer, source: 'gridmap' });
   map.addLayer({ id: 'nearest-rank', type: 'symbol', source: 'nearest', filter: ['==', ['geometry-type'], 'LineString'],
     layout: { 'symbol-placement': 'line-center', 'text-field': ['to-string', ['get', 'rank']], 'text-font': FONT, 'text-size': 12 },

@@ -31,7 +31,12 @@ export function searchBox(map, container) {
   let timer;
   let shown = [];
   const go = (r) => {
-    map.getSource('highlight').setData({ type: 'Feature', geometry: { type: 'Point', coordinates: r.center }, properties: {} });
+    // An area is outlined (its own feature in the tiles); a post is ringed.
+    for (const layer of ['towns', 'villages', 'grids']) {
+      map.setFilter(`highlight-${layer}`, ['==', ['get', 'code'], r.layer === layer ? r.id : '']);
+    }
+    const ring = r.layer === 'stations' ? [{ type: 'Feature', geometry: { type: 'Point', coordinates: r.center }, properties: {} }] : [];
+    map.getSource('highlight').setData({ type: 'FeatureCollection', features: ring });
     if (r.bbox) map.fitBounds(r.bbox, { padding: 60, maxZoom: r.layer === 'grids' ? 16 : 15, duration: 800 });
     else map.flyTo({ center: r.center, zoom: 16, duration: 800 });
     list.replaceChildren();
