@@ -129,6 +129,41 @@ await check('clicking a post opens its popup with its name and parents', async (
   await shot(page, 'station-popup');
 });
 
+await check('clicking inside a grid names the grid, its parents and the people its gap leaves out', async (open) => {
+  const { page } = await open();
+  // Grids of one village whose label point is clear of posts (so the click meets the grid) and
+  // not within 30 m of the 500 m circle's edge (the gap is drawn as a 72-gon).
+  const grids = (await api('/search?q=321181001003&layers=grids&limit=50')).results;
+  const picked = [];
+  for (const g of grids) {
+    const loc = await api(`/locate?lon=${g.center[0]}&lat=${g.center[1]}`);
+    const d = loc.nearest_station.distance_m;
+    if (d > 80 && Math.abs(d - 500) > 30) picked.push({ g, loc, covered: d < 500 });
+  }
+  assert.ok(picked.some((p) => p.covered) && picked.some((p) => !p.covered), 'grids both covered and not at their centre');
+  const gaps = await api('/coverage/gaps?radius_m=500&level=grid&bbox=119.5,31.9,119.7,32.1');
+  const chosen = [...picked.filter((p) => p.covered).slice(0, 2), ...picked.filter((p) => !p.covered).slice(0, 2)];
+  for (const { g, loc, covered } of chosen) {
+    await page.evaluate(() => document.querySelector('.maplibregl-popup-close-button')?.click());
+    await jumpAndSettle(page, { center: g.center, zoom: 16 });
+    const box = await page.locator('#map').boundingBox();
+    const at = await page.evaluate((c) => window.map.project(c), g.center);
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    await page.waitForSelector('.maplibregl-popup .popup[data-layer="grids"] h3');
+    assert.equal(await page.textContent('.maplibregl-popup h3'), g.name);
+    await page.waitForFunction(() => !document.querySelector('.popup .parents').textContent.includes('…'));
+    assert.equal(await page.textContent('.popup .parents'), [loc.town.name, loc.village.name].join(' › '));
+    const gapRow = await page.$('.popup tr.gap td');
+    if (covered) {
+      assert.equal(gapRow, null, `${g.name}: a post is ${loc.nearest_station.distance_m} m away, yet a gap is shown`);
+    } else {
+      const gap = gaps.features.find((f) => f.properties.code === g.id);
+      const people = Math.round(gap.properties.uncovered_population).toLocaleString('zh-CN');
+      assert.match(await gapRow.textContent(), new RegExp(`${people} 人`), g.name);
+    }
+  }
+});
+
 await check('the nearest tool lists the same posts as /nearest and draws a line to each', async (open) => {
   const { page } = await open();
   await page.click('summary:has-text("Nearest posts")');

@@ -24,7 +24,14 @@ function setHashParam(name, value) {
 }
 
 const [config, tilejson] = await Promise.all(
-  ['map/config.json', 'tiles.json'].map((url) => fetch(url).then((r) => r.json())),
+  ['map/config.json', 'tiles.json'].map(async (url) => {
+    const res = await fetch(url);
+    if (!res.ok) {
+      document.querySelector('#panel header p').textContent = `${url}: ${res.status}; is gridmap running?`;
+      throw new Error(`${url}: ${res.status}`);
+    }
+    return res.json();
+  }),
 );
 
 const listed = hashParam('layers');
@@ -99,8 +106,8 @@ map.on('click', (e) => {
     nearest.pick(e.lngLat);
     return;
   }
-  const feature = pickFeature(map, e.point);
-  if (feature) showPopup(map, feature, e.lngLat);
+  const picked = pickFeature(map, e.point);
+  if (picked) showPopup(map, picked, e.lngLat);
 });
 
 // For tests and the console: resolves on the first fully rendered frame, with the time since

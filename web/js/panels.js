@@ -60,55 +60,65 @@ function swatch(entry) {
   return el('span', { class: `swatch swatch-${entry.kind}`, style });
 }
 
-// The groups a click can pick, most specific first, with the style layer that is clicked.
-const CLICKABLE = ['stations-symbol', 'members-circle', 'coverage_gaps-fill', 'gaps-overlay-fill', 'grids-fill', 'villages-fill', 'towns-fill', 'alliances-fill'];
+// The style layers a click can pick, most specific first. Gaps are not picked themselves (they
+// lie over the grids): the popup of what is under them says how many people they leave out.
+const CLICKABLE = ['stations-symbol', 'members-circle', 'grids-fill', 'villages-fill', 'towns-fill', 'alliances-fill'];
+const GAPS = ['coverage_gaps-fill', 'gaps-overlay-fill'];
 
 const FIELD_LABELS = {
   code: '代码 code', name: '名称 name', kind: '类型 kind', mca_code: '民政代码 MCA code', town_code: '镇代码 town',
   village_code: '村代码 village', grid_code: '网格代码 grid', households: '户数 households', population: '人口 population',
   services: '服务 services', opening_hours: '开放时间 hours', theme: '主题 theme', founded: '成立 founded',
-  alliance_id: '联合体 alliance', id: 'ID', uncovered_population: '未覆盖人口 uncovered people',
-  uncovered_area_m2: '未覆盖面积 uncovered m²', covered_share: '覆盖率 covered share', radius_m: '半径 radius m',
+  alliance_id: '联合体 alliance', id: 'ID',
 };
 
 const LAYER_TITLES = {
   towns: '镇 town', villages: '村 village', grids: '网格 grid', stations: '网格驿站 grid post', members: '成员 member',
-  alliances: '功能型联合体 alliance', coverage_gaps: '覆盖缺口 coverage gap', gaps: '覆盖缺口 coverage gap',
+  alliances: '功能型联合体 alliance',
 };
 
-// The topmost clicked feature at `point`, or null.
+const visibleLayers = (map, ids) => ids.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
+
+// The most specific feature under `point` (or null), and the coverage gaps there.
 export function pickFeature(map, point) {
-  const layers = CLICKABLE.filter((id) => map.getLayer(id) && map.getLayoutProperty(id, 'visibility') !== 'none');
-  const found = map.queryRenderedFeatures(point, { layers });
+  const found = map.queryRenderedFeatures(point, { layers: visibleLayers(map, CLICKABLE) });
   found.sort((a, b) => CLICKABLE.indexOf(a.layer.id) - CLICKABLE.indexOf(b.layer.id));
-  return found[0] || null;
+  const gaps = map.queryRenderedFeatures(point, { layers: visibleLayers(map, GAPS) });
+  return found[0] ? { feature: found[0], gaps } : null;
 }
 
 // A popup with the feature's public properties, then its parent town, village and grid
 // (from /locate at the post, or at the clicked point inside an area).
-export async function showPopup(map, feature, lngLat) {
-  const group = groupOf(feature.layer.id);
-  const kind = group ? group.id : 'gaps';
+export async function showPopup(map, { feature, gaps }, lngLat) {
+  const kind = groupOf(feature.layer.id).id;
   const props = feature.properties;
   const at = feature.geometry.type === 'Point' ? { lng: feature.geometry.coordinates[0], lat: feature.geometry.coordinates[1] } : lngLat;
   const rows = Object.entries(props)
     .filter(([k]) => k !== 'name')
     .map(([k, v]) => el('tr', {}, el('th', {}, FIELD_LABELS[k] || k), el('td', {}, formatValue(k, v))));
-  const parents = el('p', { class: 'parents' }, '…');
+  for (const gap of gaps) {
+    const radius = gap.properties.radius_m ? `${gap.properties.radius_m} m` : document.getElementById('coverage-radius-value')?.textContent;
+    rows.push(el('tr', { class: 'gap' }, el('th', {}, `覆盖缺口 gap (${radius})`),
+      el('td', {}, `${gap.properties.name}: ${Math.round(gap.properties.uncovered_population).toLocaleString('zh-CN')} 人未覆盖 people uncovered`)));
+  }
+  // How many levels above the feature to name: none for a town or an alliance (which spans
+  // villages).
+  const depth = { towns: 0, alliances: 0, villages: 1, grids: 2, members: 2 }[kind] ?? 3;
+  const parents = el('p', { class: 'parents' }, depth ? '…' : '丹阳市');
   const body = el('div', { class: 'popup', 'data-layer': kind },
     el('div', { class: 'popup-kind' }, LAYER_TITLES[kind] || kind),
     el('h3', {}, props.name ?? props.code ?? ''),
     parents,
     el('table', {}, ...rows));
   const popup = new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(lngLat).setDOMContent(body).addTo(map);
-  try {
-    const res = await fetch(`locate?lon=${at.lng}&lat=${at.lat}`);
-    const loc = await res.json();
-    const depth = { towns: 0, villages: 1, grids: 2 }[kind] ?? 3;
-    const chain = [loc.town, loc.village, loc.grid].slice(0, depth).filter(Boolean);
-    parents.textContent = chain.length ? chain.map((p) => p.name).join(' › ') : '丹阳市';
-  } catch (e) {
-    parents.textContent = '';
+  if (depth) {
+    try {
+      const loc = await (await fetch(`locate?lon=${at.lng}&lat=${at.lat}`)).json();
+      const chain = [loc.town, loc.village, loc.grid].slice(0, depth).filter(Boolean);
+      parents.textContent = chain.length ? chain.map((p) => p.name).join(' › ') : '丹阳市';
+    } catch (e) {
+      parents.textContent = '';
+    }
   }
   return popup;
 }
@@ -117,7 +127,5 @@ function formatValue(key, value) {
   if (key === 'services') {
     return String(value).split(',').map((s) => SERVICES.find((x) => x.id === s)?.label || s).join('、');
   }
-  if (key === 'covered_share') return `${(Number(value) * 100).toFixed(1)}%`;
-  if (typeof value === 'number' && key.endsWith('_m2')) return Math.round(value).toLocaleString('zh-CN');
   return String(value);
 }
