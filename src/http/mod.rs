@@ -25,6 +25,7 @@ use axum::http::{Method, header};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -63,6 +64,9 @@ pub fn router(state: AppState) -> Router {
         .route("/map/{*path}", get(web::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // JSON and GeoJSON answers (a coverage overlay, a page of 10,000 grids) are gzipped when
+        // the client accepts it; tiles and the map's files come gzipped already and pass as they are.
+        .layer(CompressionLayer::new().gzip(true))
         .layer(TraceLayer::new_for_http())
         .layer(
             CorsLayer::new()

@@ -1,6 +1,7 @@
 //! The map page as an HTTP client sees it: every asset is embedded and served (gzip, ETag), the
 //! page refers to nothing off the server, `/` sends browsers to it and keeps JSON for the rest.
-//! What the page does in a browser is `browser.rs`.
+//! What the page does in a browser is `browser.rs`. Also: JSON answers are gzipped when accepted,
+//! and what is gzipped already (tiles, the page's files) is not gzipped twice.
 
 use std::io::Read;
 use std::process::Command;
@@ -156,6 +157,46 @@ async fn assets_are_gzipped_when_asked_and_revalidated_by_etag() {
         other.status,
         StatusCode::OK,
         "another file's ETag must not match"
+    );
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn json_is_gzipped_when_accepted_and_nothing_twice() {
+    let (_dir, state) = sample_state();
+    let gzip = [("accept-encoding", "gzip")];
+    for uri in [
+        "/coverage/gaps?radius_m=800&level=village",
+        "/collections/grids/items?limit=500",
+        "/tiles.json",
+    ] {
+        let plain = request(&state, uri, &[]).await;
+        let zipped = request(&state, uri, &gzip).await;
+        assert_eq!(header(&plain, "content-encoding"), "", "{uri}");
+        assert_eq!(header(&zipped, "content-encoding"), "gzip", "{uri}");
+        assert!(zipped.body.len() < plain.body.len(), "{uri}");
+        let a: Value = serde_json::from_slice(&plain.body).unwrap();
+        let b: Value = serde_json::from_slice(&gunzip(&zipped.body)).unwrap();
+        assert_eq!(a, b, "{uri}");
+    }
+    // A z14 tile of the city centre: gzipped once by the tile handler, which the layer leaves be.
+    let tile = "/tiles/14/13634/6653.mvt";
+    let plain = request(&state, tile, &[]).await;
+    let zipped = request(&state, tile, &gzip).await;
+    assert_eq!(plain.status, StatusCode::OK);
+    assert_eq!(header(&zipped, "content-encoding"), "gzip");
+    assert_eq!(gunzip(&zipped.body), plain.body);
+    let page = request(&state, "/map/js/main.js", &gzip).await;
+    assert_eq!(
+        gunzip(&page.body),
+        request(&state, "/map/js/main.js", &[]).await.body
     );
 }
 
