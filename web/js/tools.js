@@ -25,7 +25,7 @@ function serviceSelect(id) {
 // Search box: towns, villages, grids and posts by name or code (GET /search); picking a result
 // flies there.
 export function searchBox(map, container) {
-  const input = el('input', { type: 'search', id: 'search', placeholder: '搜索 镇/村/网格/驿站 或代码', autocomplete: 'off' });
+  const input = el('input', { type: 'search', id: 'search', placeholder: '搜索 镇/村/网格/驿站 或代码', autocomplete: 'off', maxlength: 100 });
   const list = el('ul', { id: 'search-results', class: 'results' });
   container.append(input, list);
   let timer;
@@ -76,6 +76,12 @@ export function nearestTool(map, container) {
   const tool = {
     active: false,
     async pick(lngLat) {
+      // Checked here, before asking: the browser would log the API's 400 as a console error.
+      const wanted = Number(k.value);
+      if (!Number.isInteger(wanted) || wanted < 1 || wanted > 20) {
+        list.replaceChildren(el('li', { class: 'none' }, `k: ${k.value} is not a whole number from 1 to 20`));
+        return;
+      }
       const params = new URLSearchParams({ lon: lngLat.lng.toFixed(7), lat: lngLat.lat.toFixed(7), k: k.value });
       if (service.value) params.set('service', service.value);
       try {
