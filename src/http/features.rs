@@ -158,8 +158,7 @@ pub async fn landing(headers: HeaderMap) -> Response {
             link(format!("{base}/collections"), "data", "application/json", "Collections"),
             link(format!("{base}/map"), "alternate", "text/html", "The one-map web page"),
         ],
-    }))
-    .into_response();
+    }));
     (vary, json).into_response()
 }
 
