@@ -7,7 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use gridmap::http::{AppState, router};
 use gridmap::store::{GeoPackage, Store};
 use http_body_util::BodyExt;
@@ -79,29 +79,52 @@ pub struct Reply {
     pub json: Value,
 }
 
-pub async fn get(state: &AppState, uri: &str) -> Reply {
+/// A GET through the router in-process (no socket), with `headers`: status, headers, body.
+pub struct Raw {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Raw {
+    /// A response header as text; empty when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+pub async fn get_raw(state: &AppState, uri: &str, headers: &[(&str, &str)]) -> Raw {
+    let mut request = Request::get(uri).header("host", "test.local");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     let response = router(state.clone())
-        .oneshot(
-            Request::get(uri)
-                .header("host", "test.local")
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .oneshot(request.body(Body::empty()).unwrap())
         .await
         .unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("{uri}: body is not JSON ({e}): {bytes:?}"));
+    let (parts, body) = response.into_parts();
+    Raw {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes().to_vec(),
+    }
+}
+
+/// A GET whose answer must be JSON.
+pub async fn get(state: &AppState, uri: &str) -> Reply {
+    let raw = get_raw(state, uri, &[]).await;
+    let json = serde_json::from_slice(&raw.body).unwrap_or_else(|e| {
+        panic!(
+            "{uri}: body is not JSON ({e}): {}",
+            String::from_utf8_lossy(&raw.body)
+        )
+    });
     Reply {
-        status,
-        content_type,
+        status: raw.status,
+        content_type: raw.header("content-type").to_string(),
         json,
     }
 }

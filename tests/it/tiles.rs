@@ -275,35 +275,11 @@ fn a_point_is_decoded_within_a_pixel_at_z15() {
 mod http {
     use std::io::Read;
 
-    use axum::body::Body;
-    use axum::http::{HeaderMap, Request, StatusCode};
-    use gridmap::http::{AppState, router};
+    use axum::http::StatusCode;
+    use gridmap::http::AppState;
     use gridmap::model::LayerData;
-    use http_body_util::BodyExt;
-    use tower::ServiceExt;
 
-    use crate::common::{backed_state, get};
-
-    async fn fetch(
-        state: &AppState,
-        uri: &str,
-        headers: &[(&str, &str)],
-    ) -> (StatusCode, HeaderMap, Vec<u8>) {
-        let mut request = Request::get(uri).header("host", "test.local");
-        for (k, v) in headers {
-            request = request.header(*k, *v);
-        }
-        let response = router(state.clone())
-            .oneshot(request.body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let (parts, body) = response.into_parts();
-        (
-            parts.status,
-            parts.headers,
-            body.collect().await.unwrap().to_bytes().to_vec(),
-        )
-    }
+    use crate::common::{Raw, backed_state, get, get_raw};
 
     /// The z14 tile holding a station.
     fn tile_of(state: &AppState, station: usize) -> (u64, String) {
@@ -317,8 +293,11 @@ mod http {
     async fn tiles_come_with_etags_gzip_cors_and_304s() {
         let (_store, state) = backed_state();
         let (_, uri) = tile_of(&state, 10);
-        let (status, headers, raw) =
-            fetch(&state, &uri, &[("origin", "http://screen.local")]).await;
+        let Raw {
+            status,
+            headers,
+            body: raw,
+        } = get_raw(&state, &uri, &[("origin", "http://screen.local")]).await;
         assert_eq!(status, 200);
         assert_eq!(
             headers["content-type"],
@@ -326,9 +305,13 @@ mod http {
         );
         assert_eq!(headers["access-control-allow-origin"], "*");
         let etag = headers["etag"].to_str().unwrap().to_string();
-        let (status, _, body) = fetch(&state, &uri, &[("if-none-match", &etag)]).await;
+        let Raw { status, body, .. } = get_raw(&state, &uri, &[("if-none-match", &etag)]).await;
         assert_eq!((status, body.len()), (StatusCode::NOT_MODIFIED, 0));
-        let (status, headers, gz) = fetch(&state, &uri, &[("accept-encoding", "gzip, br")]).await;
+        let Raw {
+            status,
+            headers,
+            body: gz,
+        } = get_raw(&state, &uri, &[("accept-encoding", "gzip, br")]).await;
         assert_eq!(status, 200);
         assert_eq!(headers["content-encoding"], "gzip");
         let mut unzipped = Vec::new();
@@ -336,7 +319,7 @@ mod http {
             .read_to_end(&mut unzipped)
             .unwrap();
         assert_eq!(unzipped, raw);
-        let (status, _, _) = fetch(&state, "/tiles/14/0/0.mvt", &[]).await;
+        let status = get_raw(&state, "/tiles/14/0/0.mvt", &[]).await.status;
         assert_eq!(status, StatusCode::NO_CONTENT);
     }
 
@@ -380,8 +363,8 @@ mod http {
                 .unwrap()
         };
         let (_, far) = tile_of(&state, far_index);
-        let (_, near_headers, _) = fetch(&state, &near, &[]).await;
-        let (_, far_headers, _) = fetch(&state, &far, &[]).await;
+        let near_headers = get_raw(&state, &near, &[]).await.headers;
+        let far_headers = get_raw(&state, &far, &[]).await.headers;
         assert_eq!(state.tiles.len(), 2);
 
         let mut station = state
@@ -404,13 +387,17 @@ mod http {
             "exactly the tile showing the station is dropped"
         );
 
-        let (_, after_headers, body) = fetch(&state, &near, &[]).await;
+        let Raw {
+            headers: after_headers,
+            body,
+            ..
+        } = get_raw(&state, &near, &[]).await;
         assert_ne!(after_headers["etag"], near_headers["etag"]);
         assert!(
             body.windows("新名字驿站".len())
                 .any(|w| w == "新名字驿站".as_bytes())
         );
-        let (_, far_after, _) = fetch(&state, &far, &[]).await;
+        let far_after = get_raw(&state, &far, &[]).await.headers;
         assert_eq!(far_after["etag"], far_headers["etag"]);
     }
 

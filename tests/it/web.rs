@@ -6,52 +6,11 @@
 use std::io::Read;
 use std::process::Command;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use gridmap::http::{AppState, Basemap, router};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
+use gridmap::http::Basemap;
 use serde_json::Value;
-use tower::ServiceExt;
 
-use crate::common::{bin, repo, sample_state};
-
-struct Raw {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-async fn request(state: &AppState, uri: &str, headers: &[(&str, &str)]) -> Raw {
-    let mut req = Request::get(uri).header("host", "test.local");
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let response = router(state.clone())
-        .oneshot(req.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    Raw {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn header<'a>(raw: &'a Raw, name: &str) -> &'a str {
-    raw.headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
+use crate::common::{bin, get_raw, repo, sample_state};
 
 /// The local files the page names in `src="..."` and `href="..."`, and in `import ... from`.
 fn references(text: &str) -> Vec<String> {
@@ -68,9 +27,9 @@ fn references(text: &str) -> Vec<String> {
 #[tokio::test]
 async fn the_page_and_everything_it_loads_come_from_gridmap() {
     let (_dir, state) = sample_state();
-    let page = request(&state, "/map", &[]).await;
+    let page = get_raw(&state, "/map", &[]).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(header(&page, "content-type").starts_with("text/html"));
+    assert!(page.header("content-type").starts_with("text/html"));
     let html = String::from_utf8(page.body).unwrap();
     let mut pending: Vec<String> = references(&html);
     let mut seen = Vec::new();
@@ -88,7 +47,7 @@ async fn the_page_and_everything_it_loads_come_from_gridmap() {
             Some(module) => format!("/map/js/{module}"),
             None => format!("/{reference}"),
         };
-        let asset = request(&state, &path, &[]).await;
+        let asset = get_raw(&state, &path, &[]).await;
         assert_eq!(asset.status, StatusCode::OK, "{path}");
         if path.ends_with(".js") && path.contains("/js/") {
             let text = String::from_utf8(asset.body).unwrap();
@@ -118,19 +77,19 @@ async fn the_page_and_everything_it_loads_come_from_gridmap() {
 #[tokio::test]
 async fn assets_are_gzipped_when_asked_and_revalidated_by_etag() {
     let (_dir, state) = sample_state();
-    let plain = request(&state, "/map/vendor/maplibre-gl.js", &[]).await;
+    let plain = get_raw(&state, "/map/vendor/maplibre-gl.js", &[]).await;
     assert_eq!(
-        header(&plain, "content-type"),
+        plain.header("content-type"),
         "text/javascript; charset=utf-8"
     );
-    assert_eq!(header(&plain, "content-encoding"), "");
-    let gzip = request(
+    assert_eq!(plain.header("content-encoding"), "");
+    let gzip = get_raw(
         &state,
         "/map/vendor/maplibre-gl.js",
         &[("accept-encoding", "gzip, deflate, br")],
     )
     .await;
-    assert_eq!(header(&gzip, "content-encoding"), "gzip");
+    assert_eq!(gzip.header("content-encoding"), "gzip");
     assert!(
         gzip.body.len() * 3 < plain.body.len(),
         "gzip {} of {}",
@@ -142,9 +101,9 @@ async fn assets_are_gzipped_when_asked_and_revalidated_by_etag() {
         .read_to_end(&mut unzipped)
         .unwrap();
     assert_eq!(unzipped, plain.body);
-    let etag = header(&plain, "etag").to_string();
-    assert_eq!(etag, header(&gzip, "etag"));
-    let again = request(
+    let etag = plain.header("etag").to_string();
+    assert_eq!(etag, gzip.header("etag"));
+    let again = get_raw(
         &state,
         "/map/vendor/maplibre-gl.js",
         &[("if-none-match", &etag)],
@@ -152,7 +111,7 @@ async fn assets_are_gzipped_when_asked_and_revalidated_by_etag() {
     .await;
     assert_eq!(again.status, StatusCode::NOT_MODIFIED);
     assert!(again.body.is_empty());
-    let other = request(&state, "/map/js/main.js", &[("if-none-match", &etag)]).await;
+    let other = get_raw(&state, "/map/js/main.js", &[("if-none-match", &etag)]).await;
     assert_eq!(
         other.status,
         StatusCode::OK,
@@ -177,10 +136,10 @@ async fn json_is_gzipped_when_accepted_and_nothing_twice() {
         "/collections/grids/items?limit=500",
         "/tiles.json",
     ] {
-        let plain = request(&state, uri, &[]).await;
-        let zipped = request(&state, uri, &gzip).await;
-        assert_eq!(header(&plain, "content-encoding"), "", "{uri}");
-        assert_eq!(header(&zipped, "content-encoding"), "gzip", "{uri}");
+        let plain = get_raw(&state, uri, &[]).await;
+        let zipped = get_raw(&state, uri, &gzip).await;
+        assert_eq!(plain.header("content-encoding"), "", "{uri}");
+        assert_eq!(zipped.header("content-encoding"), "gzip", "{uri}");
         assert!(zipped.body.len() < plain.body.len(), "{uri}");
         let a: Value = serde_json::from_slice(&plain.body).unwrap();
         let b: Value = serde_json::from_slice(&gunzip(&zipped.body)).unwrap();
@@ -188,15 +147,15 @@ async fn json_is_gzipped_when_accepted_and_nothing_twice() {
     }
     // A z14 tile of the city centre: gzipped once by the tile handler, which the layer leaves be.
     let tile = "/tiles/14/13634/6653.mvt";
-    let plain = request(&state, tile, &[]).await;
-    let zipped = request(&state, tile, &gzip).await;
+    let plain = get_raw(&state, tile, &[]).await;
+    let zipped = get_raw(&state, tile, &gzip).await;
     assert_eq!(plain.status, StatusCode::OK);
-    assert_eq!(header(&zipped, "content-encoding"), "gzip");
+    assert_eq!(zipped.header("content-encoding"), "gzip");
     assert_eq!(gunzip(&zipped.body), plain.body);
-    let page = request(&state, "/map/js/main.js", &gzip).await;
+    let page = get_raw(&state, "/map/js/main.js", &gzip).await;
     assert_eq!(
         gunzip(&page.body),
-        request(&state, "/map/js/main.js", &[]).await.body
+        get_raw(&state, "/map/js/main.js", &[]).await.body
     );
 }
 
@@ -223,9 +182,9 @@ async fn browsers_asking_for_slash_get_the_map_and_clients_get_json() {
     let (_dir, state) = sample_state();
     let chromium =
         "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
-    let browser = request(&state, "/", &[("accept", chromium)]).await;
+    let browser = get_raw(&state, "/", &[("accept", chromium)]).await;
     assert_eq!(browser.status, StatusCode::SEE_OTHER);
-    assert_eq!(header(&browser, "location"), "map");
+    assert_eq!(browser.header("location"), "map");
     for accept in [
         None,
         Some("application/json"),
@@ -233,7 +192,7 @@ async fn browsers_asking_for_slash_get_the_map_and_clients_get_json() {
         Some("application/json, text/html;q=0.5"),
     ] {
         let headers: Vec<(&str, &str)> = accept.map(|a| ("accept", a)).into_iter().collect();
-        let client = request(&state, "/", &headers).await;
+        let client = get_raw(&state, "/", &headers).await;
         assert_eq!(client.status, StatusCode::OK, "{accept:?}");
         let json: Value = serde_json::from_slice(&client.body).unwrap();
         assert!(
@@ -244,7 +203,7 @@ async fn browsers_asking_for_slash_get_the_map_and_clients_get_json() {
                 .any(|l| l["href"] == "http://test.local/map")
         );
     }
-    for raw in [browser, request(&state, "/", &[]).await] {
+    for raw in [browser, get_raw(&state, "/", &[]).await] {
         let vary: Vec<&str> = raw
             .headers
             .get_all("vary")
@@ -257,9 +216,9 @@ async fn browsers_asking_for_slash_get_the_map_and_clients_get_json() {
             "{vary:?}"
         );
     }
-    let slash = request(&state, "/map/", &[]).await;
+    let slash = get_raw(&state, "/map/", &[]).await;
     assert_eq!(slash.status, StatusCode::PERMANENT_REDIRECT);
-    let missing = request(&state, "/map/js/nope.js", &[]).await;
+    let missing = get_raw(&state, "/map/js/nope.js", &[]).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let json: Value = serde_json::from_slice(&missing.body).unwrap();
     assert!(json["message"].as_str().unwrap().contains("/map"), "{json}");
@@ -268,13 +227,13 @@ async fn browsers_asking_for_slash_get_the_map_and_clients_get_json() {
 #[tokio::test]
 async fn config_names_the_basemap_only_when_one_is_set() {
     let (_dir, state) = sample_state();
-    let none = request(&state, "/map/config.json", &[]).await;
+    let none = get_raw(&state, "/map/config.json", &[]).await;
     let json: Value = serde_json::from_slice(&none.body).unwrap();
     assert_eq!(json["basemap"], Value::Null);
     assert_eq!(json["coverage"]["default_radius_m"], 500.0);
     let template = "https://t0.tianditu.gov.cn/DataServer?T=vec_w&x={x}&y={y}&l={z}&tk=KEY";
     let raster = Basemap::parse(template, Some("天地图".into())).unwrap();
-    let with = request(&state.clone().with_basemap(raster), "/map/config.json", &[]).await;
+    let with = get_raw(&state.clone().with_basemap(raster), "/map/config.json", &[]).await;
     let json: Value = serde_json::from_slice(&with.body).unwrap();
     assert_eq!(json["basemap"]["type"], "raster");
     assert_eq!(json["basemap"]["tiles"][0], template);
