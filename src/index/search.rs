@@ -217,29 +217,37 @@ mod tests {
     fn finds_exactly_what_a_brute_force_filter_finds() {
         let snap = snapshot();
         let d = snap.dataset();
+        let keyed = |key: &str, name: &str| (key.to_string(), name.to_string());
+        let every: Vec<(Layer, Vec<(String, String)>)> = vec![
+            (
+                Layer::Towns,
+                d.towns.iter().map(|t| keyed(&t.code, &t.name)).collect(),
+            ),
+            (
+                Layer::Villages,
+                d.villages.iter().map(|v| keyed(&v.code, &v.name)).collect(),
+            ),
+            (
+                Layer::Grids,
+                d.grids.iter().map(|g| keyed(&g.code, &g.name)).collect(),
+            ),
+            (
+                Layer::Stations,
+                d.stations
+                    .iter()
+                    .map(|s| keyed(&s.id.to_string(), &s.name))
+                    .collect(),
+            ),
+        ];
         for query in ["丹", "村", "驿站", "3211", "321181001", "镇", "1", "zz"] {
             let mut expected: Vec<(Layer, usize)> = Vec::new();
-            let mut check = |layer, i, key: String, name: &str| {
-                if name.contains(query) || key.starts_with(query) {
-                    expected.push((layer, i));
+            for (layer, features) in &every {
+                for (i, (key, name)) in features.iter().enumerate() {
+                    if name.contains(query) || key.starts_with(query) {
+                        expected.push((*layer, i));
+                    }
                 }
-            };
-            d.towns
-                .iter()
-                .enumerate()
-                .for_each(|(i, t)| check(Layer::Towns, i, t.code.clone(), &t.name));
-            d.villages
-                .iter()
-                .enumerate()
-                .for_each(|(i, v)| check(Layer::Villages, i, v.code.clone(), &v.name));
-            d.grids
-                .iter()
-                .enumerate()
-                .for_each(|(i, g)| check(Layer::Grids, i, g.code.clone(), &g.name));
-            d.stations
-                .iter()
-                .enumerate()
-                .for_each(|(i, s)| check(Layer::Stations, i, s.id.to_string(), &s.name));
+            }
             let mut found: Vec<(Layer, usize)> = snap
                 .search(query, &SEARCHED, usize::MAX)
                 .into_iter()
