@@ -139,13 +139,22 @@ fn collection_json(snap: &Snapshot, layer: Layer, base: &str) -> Value {
 
 /// GET /
 ///
-/// A browser (Accept lists text/html before JSON) is redirected to the map page; OGC clients
-/// and scripts get the JSON document.
-pub async fn landing(headers: HeaderMap) -> Response {
+/// A browser (Accept lists text/html before JSON) or `?f=html` is redirected to the map page;
+/// OGC clients, scripts and `?f=json` get the JSON document.
+pub async fn landing(headers: HeaderMap, params: Params) -> Result<Response, ApiError> {
+    params.only(&["f"])?;
     // The answer depends on Accept: caches must keep the two apart.
     let vary = [(header::VARY, HeaderValue::from_static("accept"))];
-    if super::web::wants_html(&headers) {
-        return (vary, Redirect::to("map")).into_response();
+    let html = match params.get("f") {
+        Some("html") => true,
+        None => super::web::wants_html(&headers),
+        Some(_) => {
+            check_format(&params)?;
+            false
+        }
+    };
+    if html {
+        return Ok((vary, Redirect::to("map")).into_response());
     }
     let base = base_url(&headers);
     let json = Json(json!({
@@ -159,7 +168,7 @@ pub async fn landing(headers: HeaderMap) -> Response {
             link(format!("{base}/map"), "alternate", "text/html", "The one-map web page"),
         ],
     }));
-    (vary, json).into_response()
+    Ok((vary, json).into_response())
 }
 
 /// GET /conformance

@@ -157,7 +157,9 @@ pub fn spec(server_url: &str) -> Value {
         },
         "servers": [{"url": server_url}],
         "paths": {
-            "/": get("Landing page", "OGC API - Features", vec![], ok("Links to the API", "application/json", object.clone())),
+            "/": get("Landing page; a browser asking for HTML (or f=html) is redirected (303) to /map", "OGC API - Features",
+                vec![query("f", "Format: json, or html for the web map (default: by Accept)", json!({"type": "string", "enum": ["json", "html"]}), false)],
+                ok("Links to the API", "application/json", object.clone())),
             "/conformance": get("Conformance classes", "OGC API - Features", vec![], ok("conformsTo", "application/json", object.clone())),
             "/collections": get("Feature collections", "OGC API - Features",
                 vec![query("f", "Format: json", json!({"type": "string", "enum": ["json"]}), false)],

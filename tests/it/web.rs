@@ -216,6 +216,15 @@ async fn browsers_asking_for_slash_get_the_map_and_clients_get_json() {
             "{vary:?}"
         );
     }
+    // `f` overrides Accept, as in OGC API; an unknown format is a 400 naming f.
+    let forced = get_raw(&state, "/?f=json", &[("accept", chromium)]).await;
+    assert_eq!(forced.status, StatusCode::OK);
+    assert!(serde_json::from_slice::<Value>(&forced.body).is_ok());
+    let html = get_raw(&state, "/?f=html", &[]).await;
+    assert_eq!(html.status, StatusCode::SEE_OTHER);
+    let bad = get_raw(&state, "/?f=xml", &[]).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(String::from_utf8_lossy(&bad.body).contains("f="));
     let slash = get_raw(&state, "/map/", &[]).await;
     assert_eq!(slash.status, StatusCode::PERMANENT_REDIRECT);
     let missing = get_raw(&state, "/map/js/nope.js", &[]).await;
