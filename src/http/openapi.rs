@@ -2,9 +2,9 @@
 //! stays readable; a test checks that every route the router serves is described here.
 
 use axum::Json;
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
+use super::base_url::BaseUrl;
 use super::features::{DEFAULT_LIMIT, MAX_LIMIT};
 use super::queries::MAX_K;
 
@@ -178,6 +178,8 @@ pub fn spec(server_url: &str) -> Value {
                 ],
                 ok("A GeoJSON FeatureCollection with numberMatched, numberReturned and next links", geojson, object.clone())),
             "/collections/{collectionId}/items/{featureId}": item,
+            "/collections/{collectionId}/queryables": get("What items can be filtered on (OGC API - Features Part 3)", "OGC API - Features",
+                vec![collection_id.clone()], ok("A JSON Schema of the queryable properties", "application/schema+json", object.clone())),
             "/locate": get("Town, village, grid, stations and alliances at a point", "Queries",
                 lon_lat_crs(), ok("What contains the point and who serves it", "application/json", {
                     let unit = json!({"type": ["object", "null"], "properties": {"code": {"type": "string"}, "name": {"type": "string"}}});
@@ -259,13 +261,12 @@ pub fn spec(server_url: &str) -> Value {
     })
 }
 
+/// The media type of the document, as the landing page's `service-desc` link names it.
+pub const MEDIA_TYPE: &str = "application/vnd.oai.openapi+json;version=3.0";
+
 /// GET /openapi.json
-pub async fn document(headers: HeaderMap) -> Json<Value> {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    Json(spec(&format!("http://{host}")))
+pub async fn document(base: BaseUrl) -> Json<Value> {
+    Json(spec(&base.0))
 }
 
 #[cfg(test)]
