@@ -165,7 +165,7 @@ async fn datetime_selects_alliances_by_founding_day() {
     days.sort();
     let middle = days[days.len() / 2].clone();
     // (query, which founding days it includes), written out by hand.
-    type Includes = Box<dyn Fn(&str) -> bool>;
+    type Includes<'a> = Box<dyn Fn(&str) -> bool + 'a>;
     let cases: Vec<(String, Includes)> = vec![
         (middle.clone(), Box::new(|d: &str| d == middle)),
         (
