@@ -139,9 +139,16 @@ mod tests {
         let d = derive(&data);
         let footprint = d.alliance_footprints[0].as_ref().unwrap();
         assert!((footprint.unsigned_area() - 2.0).abs() < 1e-12);
-        assert_eq!(d.alliance_footprints[1], None, "no village member, no footprint");
+        assert_eq!(
+            d.alliance_footprints[1], None,
+            "no village member, no footprint"
+        );
         assert_eq!(d.member_locations[0], Some(Point::new(5.0, 5.0)));
-        assert!(data.villages[1].geometry.contains(&d.member_locations[1].unwrap()));
+        assert!(
+            data.villages[1]
+                .geometry
+                .contains(&d.member_locations[1].unwrap())
+        );
         assert_eq!(d.alliances_of_village, vec![vec![0], vec![0]]);
 
         // The dataset's order does not change the result, only its positions.
