@@ -60,7 +60,10 @@ pub struct Envelope {
 
 /// The `GP` header's flags byte, checked: `None` for what is not a GeoPackage blob.
 fn flags(blob: &[u8]) -> Option<u8> {
-    (blob.len() >= 8 && &blob[..2] == b"GP").then_some(blob[3])
+    match blob {
+        [b'G', b'P', _, flags, _, _, _, _, ..] => Some(*flags),
+        _ => None,
+    }
 }
 
 /// Whether the header marks the geometry empty (flag bit 4), as GDAL's `ST_IsEmpty` reads it.

@@ -176,6 +176,9 @@ CREATE TRIGGER "{r}_delete" AFTER DELETE ON "{t}" WHEN old."{c}" NOT NULL BEGIN 
     ))
 }
 
+/// Picks one bound of an envelope.
+type Bound = fn(&Envelope) -> f64;
+
 /// Register `ST_MinX`, `ST_MaxX`, `ST_MinY`, `ST_MaxY` and `ST_IsEmpty` on a connection, as GDAL
 /// does on its own: the R-tree triggers call them, and plain SQLite has none, so without them
 /// every write to a layer table would fail. Each reads the GeoPackage blob header (see
@@ -186,7 +189,7 @@ pub fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
-    let bounds: [(&str, fn(&Envelope) -> f64); 4] = [
+    let bounds: [(&str, Bound); 4] = [
         ("ST_MinX", |e| e.min_x),
         ("ST_MaxX", |e| e.max_x),
         ("ST_MinY", |e| e.min_y),
