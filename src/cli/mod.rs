@@ -367,8 +367,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 );
             } else {
-                let store = store::open(&location)?;
-                eprintln!("{}: schema current", store.describe());
+                let store = store::GeoPackage::open(&location)?;
+                let upgraded = store.upgrade()?;
+                eprintln!(
+                    "{}: schema {}",
+                    store.describe(),
+                    if upgraded { "upgraded" } else { "current" }
+                );
             }
         }
         Command::Generate { scale, output } => {

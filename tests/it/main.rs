@@ -21,6 +21,7 @@ mod replicas;
 mod reproducible;
 mod search;
 mod store_contract;
+mod stored_geometry;
 mod tiles;
 mod web;
 mod writes;
