@@ -95,8 +95,10 @@ impl Drop for Served {
     }
 }
 
-/// Run `tests/clients/<script> ARGS...`; fail with everything it printed unless it succeeded.
-fn client(script: &str, args: &[&str]) {
+/// Run `tests/clients/<script> ARGS...` in the server's work directory (schemathesis and
+/// hypothesis leave caches in the current one); fail with everything it printed unless it
+/// succeeded.
+fn client(served: &Served, script: &str, args: &[&str]) {
     let dir = repo().join("tests/clients");
     let modules = Command::new("python3")
         .args(["-c", "import pyogrio, owslib, schemathesis, shapely"])
@@ -109,7 +111,7 @@ fn client(script: &str, args: &[&str]) {
     let out = Command::new("python3")
         .arg(dir.join(script))
         .args(args)
-        .current_dir(&dir)
+        .current_dir(served.work())
         .output()
         .unwrap();
     let text = format!(
@@ -125,26 +127,27 @@ fn client(script: &str, args: &[&str]) {
 fn gdal_3_6_lists_copies_and_filters_on_the_server() {
     let s = Served::start(&[]);
     let (log, work) = (s.log.display().to_string(), s.work().display().to_string());
-    client("gdal_cli.py", &[&s.url(), &log, &work]);
+    client(&s, "gdal_cli.py", &[&s.url(), &log, &work]);
 }
 
 #[test]
 fn gdal_3_12_through_pyogrio_reads_filters_on_the_server_and_writes() {
     let s = Served::start(&[]);
     let (log, work) = (s.log.display().to_string(), s.work().display().to_string());
-    client("gdal_pyogrio.py", &[&s.url(), &log, &work]);
+    client(&s, "gdal_pyogrio.py", &[&s.url(), &log, &work]);
 }
 
 #[test]
 fn owslib_reads_collections_pages_and_queryables() {
     let s = Served::start(&[]);
-    client("owslib_client.py", &[&s.url()]);
+    client(&s, "owslib_client.py", &[&s.url()]);
 }
 
 #[test]
 fn behind_a_proxy_links_name_the_public_url_and_gdal_reads_through_it() {
     let s = Served::start(&[]);
     client(
+        &s,
         "through_proxy.py",
         &[&s.url(), &s.work().display().to_string()],
     );
@@ -156,6 +159,7 @@ fn behind_a_proxy_links_name_the_public_url_and_gdal_reads_through_it() {
 fn schemathesis_finds_no_answer_contradicting_the_openapi_document() {
     let s = Served::start(&["--write-token", "a-token-schemathesis-is-not-given"]);
     client(
+        &s,
         "api_fuzz.py",
         &[&s.url(), &s.work().display().to_string(), "150"],
     );
