@@ -10,12 +10,11 @@
 use serde_json::{Map, Value, json};
 
 use super::{ok, op, query};
-use crate::http::features::{DEFAULT_LIMIT, MAX_LIMIT, public_properties};
+use crate::http::features::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::http::ogc_params::{CRS84, EPSG_4326};
+use crate::http::queryables::{Kind, Property, public_properties};
 use crate::model::{Layer, MemberKind, Service};
-use crate::tiles::layers::{Source, TILE_LAYERS};
 
-pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
-pub const EPSG_4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
 const GEOJSON: &str = "application/geo+json";
 
 /// A reference to a shared parameter in `components.parameters`.
@@ -31,46 +30,21 @@ fn collection_ids() -> Vec<&'static str> {
     Layer::ALL.iter().map(|l| l.name()).collect()
 }
 
-/// The JSON Schema of a public property as items return it.
-///
-/// Plain fields take their type from the tile layer table (`tiles::layers`, the one declaration of
-/// a layer's public fields: every "Number" there is a whole number); the few whose GeoJSON shape is
-/// richer than a tile attribute are listed here.
-pub fn property_schema(layer: Layer, name: &str) -> Option<Value> {
-    let special = match (layer, name) {
-        (Layer::Stations, "services") => Some(json!({"type": "array", "items": {
-            "type": "string", "enum": Service::ALL.map(Service::name)}})),
-        (Layer::Alliances, "founded") => Some(json!({"type": "string", "format": "date"})),
-        (Layer::Members, "kind") => {
-            Some(json!({"type": "string", "enum": MemberKind::ALL.map(MemberKind::name)}))
-        }
-        (Layer::Members, "village_code") => Some(json!({"type": "string", "nullable": true})),
-        _ => None,
+/// The JSON Schema of a public property as items return it (the filter's schema is
+/// `Property::schema`, from the same table in `queryables.rs`).
+pub fn property_schema(layer: Layer, property: &Property) -> Value {
+    let mut schema = match property.kind {
+        Kind::Text => json!({"type": "string"}),
+        Kind::Integer => json!({"type": "integer", "minimum": 0}),
+        Kind::Date => json!({"type": "string", "format": "date"}),
+        Kind::Services => json!({"type": "array", "items": {
+            "type": "string", "enum": Service::ALL.map(Service::name)}}),
     };
-    if special.is_some() {
-        return special;
-    }
-    let field = TILE_LAYERS
-        .iter()
-        .filter(|t| t.source == Source::Features(layer))
-        .flat_map(|t| t.fields.iter())
-        .find(|(field, _)| *field == name)?;
-    match field.1 {
-        "String" => Some(json!({"type": "string"})),
-        "Number" => Some(json!({"type": "integer"})),
-        _ => None,
-    }
-}
-
-/// The schema of a filter value: one element for arrays (`services=mediation` matches any), the
-/// value itself otherwise.
-fn filter_schema(layer: Layer, name: &str) -> Value {
-    let mut schema = property_schema(layer, name).unwrap_or_else(|| json!({"type": "string"}));
-    if schema["type"] == "array" {
-        schema = schema["items"].clone();
-    }
-    if let Some(o) = schema.as_object_mut() {
-        o.remove("nullable");
+    match (layer, property.name) {
+        // Enterprises, banks and agencies may sit outside any village.
+        (Layer::Members, "village_code") => schema["nullable"] = json!(true),
+        (Layer::Members, "kind") => schema["enum"] = json!(MemberKind::ALL.map(MemberKind::name)),
+        _ => {}
     }
     schema
 }
@@ -139,10 +113,7 @@ pub fn schemas() -> Map<String, Value> {
     for &layer in &Layer::ALL {
         let properties: Map<String, Value> = public_properties(layer)
             .iter()
-            .map(|&p| {
-                let schema = property_schema(layer, p).unwrap_or_else(|| json!({}));
-                (p.to_string(), schema)
-            })
+            .map(|p| (p.name.to_string(), property_schema(layer, p)))
             .collect();
         let props = json!({"type": "object", "properties": properties});
         out.insert(feature_name(layer), feature_schema(props));
@@ -244,11 +215,15 @@ pub fn paths(item_writes: (Value, Value)) -> Map<String, Value> {
     for &layer in &Layer::ALL {
         let id = layer.name();
         let mut parameters = items_parameters();
-        for &p in public_properties(layer) {
+        for p in public_properties(layer) {
+            let what = match p.kind {
+                Kind::Services => "offer this service",
+                _ => "have exactly this value",
+            };
             parameters.push(query(
-                p,
-                &format!("Only features whose {p} equals this value"),
-                filter_schema(layer, p),
+                p.name,
+                &format!("{}: only features that {what}", p.description),
+                p.schema(),
                 false,
             ));
         }
