@@ -27,11 +27,16 @@ def fail(message):
     sys.exit(1)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+
+
 def fetch(url, headers=None):
-    """(status, headers, body bytes) of a GET, errors included."""
+    """(status, headers, body bytes) of a GET, errors and redirects included (not followed)."""
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.build_opener(_NoRedirect).open(request, timeout=60) as response:
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()

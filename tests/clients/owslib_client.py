@@ -121,7 +121,12 @@ def queryables(w, plain):
     json_types = {str: "string", int: "integer", float: "number", list: "array", bool: "boolean"}
     for collection, features in plain.items():
         q = w.collection_queryables(collection)
-        props = q["properties"]
+        props = {k: v for k, v in q["properties"].items()
+                 if v.get("x-ogc-role") != "primary-geometry"}
+        geometry = [v for v in q["properties"].values() if v.get("x-ogc-role") == "primary-geometry"]
+        kinds = {f["geometry"]["type"].lower() for f in features}
+        check(len(geometry) == 1 and geometry[0].get("format") in {f"geometry-{k}" for k in kinds},
+              f"{collection}: geometry queryable {geometry} for {kinds}")
         seen = {k for f in features for k in f["properties"]}
         check(set(props) == seen, f"{collection} queryables {sorted(props)} != {sorted(seen)}")
         for f in features:
