@@ -4,6 +4,7 @@
 mod archive;
 mod browser;
 mod cli;
+mod clients;
 mod common;
 mod coverage;
 mod crash;
