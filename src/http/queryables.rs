@@ -12,17 +12,21 @@ use super::AppState;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::params::Params;
-use crate::model::{Layer, Service};
+use crate::model::{Layer, MemberKind, Service};
 
 /// The JSON type of a public property, and so how a filter value on it is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Text,
+    /// Text that is null where it does not apply (a member outside any village).
+    OptionalText,
     Integer,
     /// `YYYY-MM-DD`.
     Date,
     /// A list of post services; a filter matches a feature offering that service.
     Services,
+    /// village, enterprise, bank or agency.
+    MemberKind,
 }
 
 /// One public property of a collection: what items return and what can be filtered on.
@@ -41,7 +45,7 @@ const fn p(name: &'static str, kind: Kind, description: &'static str) -> Propert
     }
 }
 
-use Kind::{Date, Integer, Services, Text};
+use Kind::{Date, Integer, OptionalText, Services, Text};
 
 const TOWNS: &[Property] = &[
     p("code", Text, "9-digit NBS code"),
@@ -78,11 +82,15 @@ const ALLIANCES: &[Property] = &[
 const MEMBERS: &[Property] = &[
     p("id", Integer, "Member id"),
     p("alliance_id", Integer, "Id of its alliance"),
-    p("kind", Text, "village, enterprise, bank or agency"),
+    p(
+        "kind",
+        Kind::MemberKind,
+        "village, enterprise, bank or agency",
+    ),
     p("name", Text, "Name"),
     p(
         "village_code",
-        Text,
+        OptionalText,
         "Code of the village, for village members",
     ),
 ];
@@ -115,15 +123,45 @@ pub fn geometry_type(layer: Layer) -> &'static str {
     }
 }
 
+fn service_names() -> [&'static str; 4] {
+    Service::ALL.map(Service::name)
+}
+
+fn member_kinds() -> [&'static str; 4] {
+    MemberKind::ALL.map(MemberKind::name)
+}
+
 impl Property {
-    /// The JSON Schema of this property (queryables, OpenAPI parameters).
-    pub fn schema(&self) -> Value {
-        let mut s = match self.kind {
+    /// The JSON Schema of the value features carry, OpenAPI 3.0 style (`nullable`).
+    pub fn value_schema(&self) -> Value {
+        match self.kind {
             Text => json!({"type": "string"}),
+            OptionalText => json!({"type": "string", "nullable": true}),
             Integer => json!({"type": "integer", "minimum": 0}),
             Date => json!({"type": "string", "format": "date"}),
-            Services => json!({"type": "string", "enum": Service::ALL.map(Service::name)}),
-        };
+            Services => {
+                json!({"type": "array", "items": {"type": "string", "enum": service_names()}})
+            }
+            Kind::MemberKind => json!({"type": "string", "enum": member_kinds()}),
+        }
+    }
+
+    /// The JSON Schema of one filter value: a list property is filtered by one element.
+    pub fn filter_schema(&self) -> Value {
+        match self.kind {
+            OptionalText => json!({"type": "string"}),
+            Services => json!({"type": "string", "enum": service_names()}),
+            _ => self.value_schema(),
+        }
+    }
+
+    /// The property in a queryables document (JSON Schema 2020-12: `null` is a type there).
+    fn queryable_schema(&self) -> Value {
+        let mut s = self.value_schema();
+        if s.get("nullable").is_some_and(|n| n == true) {
+            s.as_object_mut().map(|o| o.remove("nullable"));
+            s["type"] = json!([s["type"].clone(), "null"]);
+        }
         s["title"] = json!(self.name);
         s["description"] = json!(self.description);
         s
@@ -132,20 +170,16 @@ impl Property {
     /// Check a filter value before it is compared, so `households=many` is a 400, not an
     /// empty answer.
     pub fn check(&self, value: &str) -> Result<(), ApiError> {
-        let ok = match self.kind {
-            Text => true,
-            Integer => value.trim().parse::<u64>().is_ok(),
-            Date => super::ogc_params::TimeSpan::of_date(value).is_some(),
-            Services => Service::parse(value).is_some(),
-        };
-        if ok {
-            return Ok(());
-        }
         let want = match self.kind {
+            Text | OptionalText => return Ok(()),
+            Integer if value.trim().parse::<u64>().is_ok() => return Ok(()),
+            Date if super::ogc_params::TimeSpan::of_date(value).is_some() => return Ok(()),
+            Services if Service::parse(value).is_some() => return Ok(()),
+            Kind::MemberKind if member_kinds().contains(&value) => return Ok(()),
             Integer => "a whole number".to_string(),
             Date => "a date YYYY-MM-DD".to_string(),
-            Services => format!("one of {}", Service::ALL.map(Service::name).join(", ")),
-            Text => unreachable!("any text is a valid text filter"),
+            Services => format!("one of {}", service_names().join(", ")),
+            Kind::MemberKind => format!("one of {}", member_kinds().join(", ")),
         };
         Err(ApiError::bad(self.name, format!("'{value}' is not {want}")))
     }
@@ -176,7 +210,7 @@ pub fn document(layer: Layer, title: &str, base: &BaseUrl) -> Value {
         }),
     );
     for prop in public_properties(layer) {
-        properties.insert(prop.name.into(), prop.schema());
+        properties.insert(prop.name.into(), prop.queryable_schema());
     }
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",

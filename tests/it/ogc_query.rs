@@ -254,9 +254,17 @@ async fn queryables_list_every_filterable_property_with_its_type() {
         assert!(r.json["numberMatched"].as_u64().unwrap() >= 1, "{name}");
     }
     let stations = get(&state, "/collections/stations/queryables").await;
+    let services = &stations.json["properties"]["services"];
+    assert_eq!(services["type"], "array");
     assert_eq!(
-        stations.json["properties"]["services"]["enum"],
+        services["items"]["enum"],
         serde_json::json!(["policy", "mediation", "relief", "civility"])
+    );
+    // Enterprises, banks and agencies have no village: the schema must allow their null.
+    let members = get(&state, "/collections/members/queryables").await;
+    assert_eq!(
+        members.json["properties"]["village_code"]["type"],
+        serde_json::json!(["string", "null"])
     );
     let missing = get(&state, "/collections/roads/queryables").await;
     assert_eq!(missing.status, 404);

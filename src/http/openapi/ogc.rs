@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 use super::{ok, op, query};
 use crate::http::features::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::http::ogc_params::{CRS84, EPSG_4326};
-use crate::http::queryables::{Kind, Property, public_properties};
-use crate::model::{Layer, MemberKind, Service};
+use crate::http::queryables::{Kind, public_properties};
+use crate::model::Layer;
 
 const GEOJSON: &str = "application/geo+json";
 
@@ -28,25 +28,6 @@ fn schema_ref(name: &str) -> Value {
 
 fn collection_ids() -> Vec<&'static str> {
     Layer::ALL.iter().map(|l| l.name()).collect()
-}
-
-/// The JSON Schema of a public property as items return it (the filter's schema is
-/// `Property::schema`, from the same table in `queryables.rs`).
-pub fn property_schema(layer: Layer, property: &Property) -> Value {
-    let mut schema = match property.kind {
-        Kind::Text => json!({"type": "string"}),
-        Kind::Integer => json!({"type": "integer", "minimum": 0}),
-        Kind::Date => json!({"type": "string", "format": "date"}),
-        Kind::Services => json!({"type": "array", "items": {
-            "type": "string", "enum": Service::ALL.map(Service::name)}}),
-    };
-    match (layer, property.name) {
-        // Enterprises, banks and agencies may sit outside any village.
-        (Layer::Members, "village_code") => schema["nullable"] = json!(true),
-        (Layer::Members, "kind") => schema["enum"] = json!(MemberKind::ALL.map(MemberKind::name)),
-        _ => {}
-    }
-    schema
 }
 
 /// `components.parameters`: the OGC API - Features parameters, each declared once.
@@ -113,7 +94,7 @@ pub fn schemas() -> Map<String, Value> {
     for &layer in &Layer::ALL {
         let properties: Map<String, Value> = public_properties(layer)
             .iter()
-            .map(|p| (p.name.to_string(), property_schema(layer, p)))
+            .map(|p| (p.name.to_string(), p.value_schema()))
             .collect();
         let props = json!({"type": "object", "properties": properties});
         out.insert(feature_name(layer), feature_schema(props));
@@ -223,7 +204,7 @@ pub fn paths(item_writes: (Value, Value)) -> Map<String, Value> {
             parameters.push(query(
                 p.name,
                 &format!("{}: only features that {what}", p.description),
-                p.schema(),
+                p.filter_schema(),
                 false,
             ));
         }
