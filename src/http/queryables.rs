@@ -26,7 +26,7 @@ pub enum Kind {
     /// A list of post services; a filter matches a feature offering that service.
     Services,
     /// village, enterprise, bank or agency.
-    MemberKind,
+    MemberRole,
 }
 
 /// One public property of a collection: what items return and what can be filtered on.
@@ -84,7 +84,7 @@ const MEMBERS: &[Property] = &[
     p("alliance_id", Integer, "Id of its alliance"),
     p(
         "kind",
-        Kind::MemberKind,
+        Kind::MemberRole,
         "village, enterprise, bank or agency",
     ),
     p("name", Text, "Name"),
@@ -142,7 +142,7 @@ impl Property {
             Services => {
                 json!({"type": "array", "items": {"type": "string", "enum": service_names()}})
             }
-            Kind::MemberKind => json!({"type": "string", "enum": member_kinds()}),
+            Kind::MemberRole => json!({"type": "string", "enum": member_kinds()}),
         }
     }
 
@@ -175,11 +175,11 @@ impl Property {
             Integer if value.trim().parse::<u64>().is_ok() => return Ok(()),
             Date if super::ogc_params::TimeSpan::of_date(value).is_some() => return Ok(()),
             Services if Service::parse(value).is_some() => return Ok(()),
-            Kind::MemberKind if member_kinds().contains(&value) => return Ok(()),
+            Kind::MemberRole if member_kinds().contains(&value) => return Ok(()),
             Integer => "a whole number".to_string(),
             Date => "a date YYYY-MM-DD".to_string(),
             Services => format!("one of {}", service_names().join(", ")),
-            Kind::MemberKind => format!("one of {}", member_kinds().join(", ")),
+            Kind::MemberRole => format!("one of {}", member_kinds().join(", ")),
         };
         Err(ApiError::bad(self.name, format!("'{value}' is not {want}")))
     }
