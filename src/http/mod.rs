@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/coverage/suggest", get(coverage::suggest))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/tiles.json", get(tiles::tilejson))
+        .route("/tiles/metadata.json", get(tiles::metadata))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi::document))
         .route("/map", get(web::page))

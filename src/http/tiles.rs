@@ -1,4 +1,5 @@
-//! GET /tiles/{z}/{x}/{y}.mvt (composite Mapbox Vector Tiles) and GET /tiles.json (TileJSON 3.0.0).
+//! GET /tiles/{z}/{x}/{y}.mvt (composite Mapbox Vector Tiles), GET /tiles.json (TileJSON 3.0.0)
+//! and GET /tiles/metadata.json (tippecanoe's layout, for GDAL's MVT driver).
 
 use std::sync::Arc;
 
@@ -148,4 +149,27 @@ pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Json
         min_zoom,
         max_zoom,
     ))
+}
+
+/// GET /tiles/metadata.json: what GDAL's MVT driver reads before the tiles next to it
+/// (`ogrinfo MVT:http://host/tiles`). With `--tiles`, the archive's own statistics; else those of
+/// the live tiles, counted from the index (every layer typed, every feature once).
+pub async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if let Some(archive) = &state.archive {
+        let m = &archive.metadata;
+        return Ok(Json(tiles::tilejson::tippecanoe_metadata(
+            m,
+            &m["tilestats"],
+        )));
+    }
+    let snap = state.index.load();
+    let coverage = state.coverage.clone();
+    let metadata = tokio::task::spawn_blocking(move || {
+        let gaps = coverage.get(&snap, DEFAULT_RADIUS_M, None);
+        let stats = tiles::stats::TileStats::from_snapshot(&snap, Some(&gaps), 0, MAX_ZOOM);
+        tiles::tilejson::live_metadata(&snap, 0, MAX_ZOOM, &stats)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("tile metadata: {e}")))?;
+    Ok(Json(metadata))
 }

@@ -132,7 +132,7 @@ fn expected(
     e
 }
 
-fn decode(dir: &std::path::Path) -> Vec<Value> {
+pub fn decode(dir: &std::path::Path) -> Vec<Value> {
     let out = Command::new("python3")
         .arg(repo().join("tests/tiles/decode_tiles.py"))
         .arg(dir)
