@@ -2,6 +2,7 @@
 //! All coordinates are WGS84 lon/lat unless a request says `crs=gcj02`.
 
 pub(crate) mod coverage;
+mod encoding;
 mod error;
 mod features;
 mod openapi;
