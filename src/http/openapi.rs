@@ -228,6 +228,7 @@ pub fn spec(server_url: &str) -> Value {
                 },
             }},
             "/tiles.json": get("TileJSON 3.0.0 for the tiles", "Tiles", vec![], ok("TileJSON", "application/json", object.clone())),
+            "/tiles/metadata.json": get("The tiles' metadata in tippecanoe's layout (tilestats included), which GDAL's MVT driver reads: MVT:/vsicurl/<base>/tiles/<zoom>", "Tiles", vec![], ok("tippecanoe metadata.json", "application/json", object.clone())),
             "/map": get("The one-map web page (MapLibre GL JS, embedded; works offline). GET / redirects browsers here", "Web map",
                 vec![], ok("The page", "text/html", json!({"type": "string"}))),
             "/map/": {"get": {"summary": "Redirects to /map", "tags": ["Web map"], "responses": {"308": {"description": "To /map"}}}},

@@ -177,6 +177,9 @@ fn gap_properties(
     properties
 }
 
+/// A feature's tag: key and MVT value.
+pub type Tag<'a> = (&'a str, MvtValue);
+
 /// Every feature `layer` can draw, as its tiles tag it (id and tags, no geometry): what a live
 /// server's tile statistics count without rendering a tile. A polygon without a label point
 /// (degenerate) or an alliance without a footprint is left out, as `render` leaves them out;
@@ -185,11 +188,11 @@ pub fn each_feature(
     snap: &Snapshot,
     layer: &TileLayer,
     gaps: Option<&CoverageMap>,
-    visit: &mut dyn FnMut(Option<u64>, &[(&str, MvtValue)]),
+    visit: &mut dyn FnMut(Option<u64>, &[Tag<'_>]),
 ) {
     let d = snap.dataset();
     let mut emit = |id: Option<u64>, properties: &serde_json::Map<String, Value>| {
-        let tags: Vec<(&str, MvtValue)> = properties
+        let tags: Vec<Tag<'_>> = properties
             .iter()
             .filter_map(|(k, v)| Some((k.as_str(), tag_value(v)?)))
             .collect();

@@ -313,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_feature_counts_once_across_tiles_and_values_are_typed() {
-        let mut tile = MvtTileBuilder::new();
+        let tile = MvtTileBuilder::new();
         let mut layer = tile.layer("posts").unwrap();
         for (id, name, people) in [(1u64, "甲", 10u64), (2, "乙", 25), (3, "甲", 7)] {
             let mut f = layer.feature_of(MvtGeomType::Point);

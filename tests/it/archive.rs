@@ -163,8 +163,8 @@ pub fn gdal_type(layer: &str) -> &'static str {
     }
 }
 
-#[test]
-fn the_archive_carries_tilestats_of_what_its_tiles_encode_and_gdal_types_every_layer() {
+#[tokio::test]
+async fn the_archive_carries_tilestats_of_what_its_tiles_encode_and_gdal_types_every_layer() {
     let (dir, state) = sample_state();
     let path = dir.path().join("danyang.pmtiles");
     let out = path.to_str().unwrap();
@@ -248,6 +248,40 @@ fn the_archive_carries_tilestats_of_what_its_tiles_encode_and_gdal_types_every_l
         .unwrap();
     assert_eq!(names["type"], "string");
     assert_eq!(names["count"], snap.dataset().towns.len());
+
+    // The live server's statistics (counted from the index, not from tiles) agree with these on
+    // every layer's geometry and on each attribute's type; served from this archive, the
+    // archive's own are served.
+    let live = crate::common::get(&state, "/tiles/metadata.json")
+        .await
+        .json;
+    let live: Value = serde_json::from_str(live["json"].as_str().unwrap()).unwrap();
+    let summary = |layer: &Value| {
+        let attributes: Vec<(Value, Value)> = layer["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["attribute"].clone(), a["type"].clone()))
+            .collect();
+        (layer["geometry"].clone(), attributes)
+    };
+    for l in layers {
+        let served = live["tilestats"]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["layer"] == l["layer"])
+            .unwrap_or_else(|| panic!("{} missing from metadata.json", l["layer"]));
+        assert_eq!(summary(served), summary(l), "{}", l["layer"]);
+    }
+    let archived = state
+        .clone()
+        .with_archive(Archive::open(&path).await.unwrap());
+    let served = crate::common::get(&archived, "/tiles/metadata.json")
+        .await
+        .json;
+    let served: Value = serde_json::from_str(served["json"].as_str().unwrap()).unwrap();
+    assert_eq!(served["tilestats"], *stats);
 
     // GDAL types every layer from the statistics and reads the features as typed.
     let gdal = gdal_read(out, &["grids", "stations"]);
