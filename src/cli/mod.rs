@@ -63,7 +63,9 @@ enum Command {
         /// Tile geometry kept beyond each tile edge, in tile units (of 4096).
         #[arg(long, env = "GRIDMAP_TILE_BUFFER", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=1024))]
         tile_buffer: u32,
-        /// Public base URL for tile URLs in /tiles.json (default: the request's Host).
+        /// Public base URL of every link (landing page, items, next pages, /tiles.json), e.g.
+        /// https://gis.example.org/gridmap behind a proxy (default: the proxy's Forwarded /
+        /// X-Forwarded-* headers, else the request's Host).
         #[arg(long, env = "GRIDMAP_PUBLIC_URL")]
         public_url: Option<String>,
         /// Serve tiles from this PMTiles archive (written by `gridmap tiles`) instead of rendering.
@@ -263,7 +265,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     ..TileConfig::default()
                 },
                 cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
-                public_url,
                 archive,
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -273,6 +274,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tiles,
                 write_token,
                 basemap,
+                public_url,
             }))?;
         }
         Command::Import {
@@ -365,8 +367,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 );
             } else {
-                let store = store::open(&location)?;
-                eprintln!("{}: schema current", store.describe());
+                let store = store::GeoPackage::open(&location)?;
+                let upgraded = store.upgrade()?;
+                eprintln!(
+                    "{}: schema {}",
+                    store.describe(),
+                    if upgraded { "upgraded" } else { "current" }
+                );
             }
         }
         Command::Generate { scale, output } => {

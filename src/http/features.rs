@@ -9,33 +9,38 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::base_url::BaseUrl;
 use super::error::ApiError;
+use super::ogc_params::{CRS84, OgcCrs, TimeSpan};
 use super::params::Params;
+use super::queryables::{public_properties, temporal_property};
 use crate::index::Snapshot;
 use crate::model::Layer;
 
 pub const DEFAULT_LIMIT: u64 = 10;
 pub const MAX_LIMIT: u64 = 10_000;
-const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 const GEOJSON: &str = "application/geo+json";
 
-/// Public properties per layer: what items return and what can be filtered on.
-pub fn public_properties(layer: Layer) -> &'static [&'static str] {
-    match layer {
-        Layer::Towns => &["code", "name", "mca_code", "kind"],
-        Layer::Villages => &["code", "name", "kind", "town_code"],
-        Layer::Grids => &["code", "name", "village_code", "households", "population"],
-        Layer::Stations => &["id", "name", "grid_code", "services", "opening_hours"],
-        Layer::Alliances => &["id", "name", "theme", "founded"],
-        Layer::Members => &["id", "alliance_id", "kind", "name", "village_code"],
-    }
-}
+/// The conformance classes served: Core with GeoJSON and an OpenAPI 3.0 definition, CRS by
+/// reference (CRS84 and EPSG:4326), and queryables usable as query parameters.
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+];
 
-fn describe(layer: Layer) -> (&'static str, &'static str) {
+/// The link relation of a collection's queryables (OGC API - Features Part 3).
+const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
+
+/// Title and description of a collection.
+pub(super) fn describe(layer: Layer) -> (&'static str, &'static str) {
     match layer {
         Layer::Towns => (
             "Towns and streets (镇/街道)",
-            "The 12 towns and streets of Danyang, 9-digit NBS codes.",
+            "Towns and streets, 9-digit NBS codes.",
         ),
         Layer::Villages => (
             "Villages and communities (村/社区)",
@@ -60,19 +65,6 @@ fn describe(layer: Layer) -> (&'static str, &'static str) {
     }
 }
 
-/// `scheme://host` of this request, for absolute links (GDAL and QGIS follow them).
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("http");
-    format!("{scheme}://{host}")
-}
-
 fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
     json!({"href": href, "rel": rel, "type": kind, "title": title})
 }
@@ -85,7 +77,7 @@ pub(super) fn layer_of(collection_id: &str) -> Result<Layer, ApiError> {
     })
 }
 
-fn check_format(params: &Params) -> Result<(), ApiError> {
+pub(super) fn check_format(params: &Params) -> Result<(), ApiError> {
     match params.get("f") {
         None | Some("json") | Some("geojson") => Ok(()),
         Some(other) => Err(ApiError::bad(
@@ -95,11 +87,14 @@ fn check_format(params: &Params) -> Result<(), ApiError> {
     }
 }
 
-fn geojson_response(body: Value) -> Response {
+/// A GeoJSON answer in `crs`, saying so in `Content-Crs` (OGC API - Features Part 2).
+fn geojson_response(body: Value, crs: OgcCrs) -> Response {
     let mut response = Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
+    if let Ok(v) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        h.insert("content-crs", v);
+    }
     response
 }
 
@@ -108,31 +103,49 @@ pub fn feature_json(snap: &Snapshot, layer: Layer, i: usize) -> Value {
     serde_json::to_value(snap.public_feature(layer, i)).unwrap_or(Value::Null)
 }
 
-/// Whether a property value matches a filter value given as text (arrays match any element).
-fn matches(value: &Value, wanted: &str) -> bool {
-    match value {
-        Value::String(s) => s == wanted,
-        Value::Number(n) => n.to_string() == wanted || wanted.parse::<f64>().ok() == n.as_f64(),
-        Value::Bool(b) => b.to_string() == wanted,
-        Value::Array(items) => items.iter().any(|v| matches(v, wanted)),
-        _ => false,
-    }
+/// The public feature in `crs`'s axis order.
+fn feature_in(snap: &Snapshot, layer: Layer, i: usize, crs: OgcCrs) -> Value {
+    let mut f = feature_json(snap, layer, i);
+    crs.apply_to_geometry(&mut f["geometry"]);
+    f
 }
 
-fn collection_json(snap: &Snapshot, layer: Layer, base: &str) -> Value {
+/// The first and last day of the collection's time property, as an OGC temporal extent.
+fn temporal_extent(snap: &Snapshot, layer: Layer) -> Option<Value> {
+    let field = temporal_property(layer)?;
+    let mut days: Vec<String> = (0..snap.dataset().count(layer))
+        .filter_map(|i| {
+            let f = snap.public_feature(layer, i);
+            f.property(field)?.as_str().map(str::to_string)
+        })
+        .collect();
+    days.sort();
+    let (first, last) = (days.first()?, days.last()?);
+    Some(json!({
+        "interval": [[format!("{first}T00:00:00Z"), format!("{last}T23:59:59Z")]],
+        "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+    }))
+}
+
+fn collection_json(snap: &Snapshot, layer: Layer, base: &BaseUrl) -> Value {
     let (title, description) = describe(layer);
     let id = layer.name();
     let bbox = snap
         .extent(layer)
         .map(|b| vec![b.min_lon, b.min_lat, b.max_lon, b.max_lat])
         .unwrap_or_else(|| vec![-180.0, -90.0, 180.0, 90.0]);
+    let mut extent = json!({"spatial": {"bbox": [bbox], "crs": CRS84}});
+    if let Some(temporal) = temporal_extent(snap, layer) {
+        extent["temporal"] = temporal;
+    }
     json!({
         "id": id, "title": title, "description": description, "itemType": "feature",
-        "extent": {"spatial": {"bbox": [bbox], "crs": CRS84}},
-        "crs": [CRS84], "storageCrs": CRS84,
+        "extent": extent,
+        "crs": OgcCrs::ALL.map(OgcCrs::uri), "storageCrs": CRS84,
         "links": [
-            link(format!("{base}/collections/{id}"), "self", "application/json", title),
-            link(format!("{base}/collections/{id}/items"), "items", GEOJSON, "Items as GeoJSON"),
+            link(base.join(&format!("/collections/{id}")), "self", "application/json", title),
+            link(base.join(&format!("/collections/{id}/items")), "items", GEOJSON, "Items as GeoJSON"),
+            link(base.join(&format!("/collections/{id}/queryables")), REL_QUERYABLES, "application/schema+json", "What can be filtered on"),
         ],
     })
 }
@@ -141,7 +154,11 @@ fn collection_json(snap: &Snapshot, layer: Layer, base: &str) -> Value {
 ///
 /// A browser (Accept lists text/html before JSON) or `?f=html` is redirected to the map page;
 /// OGC clients, scripts and `?f=json` get the JSON document.
-pub async fn landing(headers: HeaderMap, params: Params) -> Result<Response, ApiError> {
+pub async fn landing(
+    headers: HeaderMap,
+    base: BaseUrl,
+    params: Params,
+) -> Result<Response, ApiError> {
     params.only(&["f"])?;
     // The answer depends on Accept: caches must keep the two apart.
     let vary = [(header::VARY, HeaderValue::from_static("accept"))];
@@ -154,43 +171,42 @@ pub async fn landing(headers: HeaderMap, params: Params) -> Result<Response, Api
         }
     };
     if html {
-        return Ok((vary, Redirect::to("map")).into_response());
+        return Ok((vary, Redirect::to(&base.join("/map"))).into_response());
     }
-    let base = base_url(&headers);
     let json = Json(json!({
         "title": "gridmap",
-        "description": "Grid governance for Danyang (丹阳): towns, villages, grids, grid posts and functional alliances.",
+        "description": "Grid governance: towns, villages, grids, grid posts and functional alliances on one map.",
         "links": [
-            link(format!("{base}/"), "self", "application/json", "This document"),
-            link(format!("{base}/openapi.json"), "service-desc", "application/vnd.oai.openapi+json;version=3.1", "The API definition"),
-            link(format!("{base}/conformance"), "conformance", "application/json", "Conformance classes"),
-            link(format!("{base}/collections"), "data", "application/json", "Collections"),
-            link(format!("{base}/map"), "alternate", "text/html", "The one-map web page"),
+            link(base.join("/"), "self", "application/json", "This document"),
+            link(base.join("/openapi.json"), "service-desc", super::openapi::MEDIA_TYPE, "The API definition"),
+            link(base.join("/conformance"), "conformance", "application/json", "Conformance classes"),
+            link(base.join("/collections"), "data", "application/json", "Collections"),
+            link(base.join("/map"), "alternate", "text/html", "The one-map web page"),
+            link(base.join("/tiles.json"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "application/json", "Vector tiles (TileJSON)"),
         ],
     }));
     Ok((vary, json).into_response())
 }
 
 /// GET /conformance
-pub async fn conformance() -> Json<Value> {
-    Json(json!({"conformsTo": [
-        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-        "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-    ]}))
+pub async fn conformance(params: Params) -> Result<Json<Value>, ApiError> {
+    params.only(&["f"])?;
+    check_format(&params)?;
+    Ok(Json(json!({ "conformsTo": CONFORMANCE })))
 }
 
 /// GET /collections
 pub async fn collections(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    base: BaseUrl,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     params.only(&["f"])?;
     check_format(&params)?;
-    let base = base_url(&headers);
     let snap = state.index.load();
     Ok(Json(json!({
-        "links": [link(format!("{base}/collections"), "self", "application/json", "Collections")],
+        "links": [link(base.join("/collections"), "self", "application/json", "Collections")],
+        "crs": OgcCrs::ALL.map(OgcCrs::uri),
         "collections": Layer::ALL.iter().map(|&l| collection_json(&snap, l, &base)).collect::<Vec<_>>(),
     })))
 }
@@ -199,59 +215,69 @@ pub async fn collections(
 pub async fn collection(
     State(state): State<AppState>,
     Path(collection_id): Path<String>,
-    headers: HeaderMap,
+    base: BaseUrl,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let layer = layer_of(&collection_id)?;
     params.only(&["f"])?;
     check_format(&params)?;
-    Ok(Json(collection_json(
-        &state.index.load(),
-        layer,
-        &base_url(&headers),
-    )))
+    Ok(Json(collection_json(&state.index.load(), layer, &base)))
 }
 
-/// GET /collections/{collection_id}/items?bbox=&limit=&offset=&<property>=<value>
+/// GET /collections/{collection_id}/items?bbox=&bbox-crs=&crs=&datetime=&limit=&offset=&<property>=<value>
 pub async fn items(
     State(state): State<AppState>,
     Path(collection_id): Path<String>,
-    headers: HeaderMap,
+    base: BaseUrl,
     params: Params,
 ) -> Result<Response, ApiError> {
     let layer = layer_of(&collection_id)?;
     let properties = public_properties(layer);
-    let mut allowed = vec!["bbox", "bbox-crs", "limit", "offset", "f"];
-    allowed.extend_from_slice(properties);
+    let mut allowed = vec![
+        "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f",
+    ];
+    allowed.extend(properties.iter().map(|p| p.name));
     params.only(&allowed)?;
     check_format(&params)?;
-    if let Some(crs) = params.get("bbox-crs").filter(|c| *c != CRS84) {
-        return Err(ApiError::bad(
-            "bbox-crs",
-            format!("'{crs}' is not supported; bbox is in {CRS84}"),
-        ));
-    }
-    let bbox = params.bbox()?;
-    // Like pg_featureserv, a limit above the maximum is served at the maximum.
+    let crs = OgcCrs::from_param("crs", params.get("crs"))?;
+    let bbox_crs = OgcCrs::from_param("bbox-crs", params.get("bbox-crs"))?;
+    let bbox = params.bbox_in(bbox_crs.lat_first())?;
+    let when = params
+        .get("datetime")
+        .map(TimeSpan::parse_datetime)
+        .transpose()?;
+    // Like pg_featureserv, and as Core requires, a limit above the maximum is served at the maximum.
     let limit = params
         .int("limit", 1, u64::MAX, DEFAULT_LIMIT)?
         .min(MAX_LIMIT) as usize;
     let offset = params.int("offset", 0, u64::MAX, 0)? as usize;
-    let filters: Vec<(&str, &str)> = params
-        .0
-        .iter()
-        .filter(|(k, _)| properties.contains(&k.as_str()))
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let mut filters: Vec<(&str, &str)> = Vec::new();
+    for (k, v) in &params.0 {
+        if let Some(p) = properties.iter().find(|p| p.name == k) {
+            p.check(v)?;
+            filters.push((p.name, v.as_str()));
+        }
+    }
+    // Collections without a time property have no time to exclude a feature by: datetime
+    // (checked above) leaves them whole, as the collection advertises no temporal extent.
+    let time_filter = when.zip(temporal_property(layer));
 
     let snap = state.index.load();
     let mut positions = snap.in_bbox(layer, bbox);
-    if !filters.is_empty() {
+    if !filters.is_empty() || time_filter.is_some() {
         positions.retain(|&i| {
-            let f = feature_json(&snap, layer, i);
+            let f = snap.public_feature(layer, i);
+            let props = f.properties.as_ref();
+            let value = |k: &str| props.and_then(|p| p.get(k)).unwrap_or(&Value::Null);
             filters
                 .iter()
-                .all(|(k, v)| matches(&f["properties"][*k], v))
+                .all(|(k, v)| super::queryables::matches(value(k), v))
+                && time_filter.is_none_or(|(span, field)| {
+                    value(field)
+                        .as_str()
+                        .and_then(TimeSpan::of_date)
+                        .is_some_and(|day| day.intersects(&span))
+                })
         });
     }
     let matched = positions.len();
@@ -259,11 +285,10 @@ pub async fn items(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|&i| feature_json(&snap, layer, i))
+        .map(|&i| feature_in(&snap, layer, i, crs))
         .collect();
 
-    let base = base_url(&headers);
-    let items_url = format!("{base}/collections/{}/items", layer.name());
+    let items_url = base.join(&format!("/collections/{}/items", layer.name()));
     let query_with = |offset: usize| {
         let mut pairs: Vec<(String, String)> = params
             .0
@@ -281,7 +306,7 @@ pub async fn items(
     let mut links = vec![
         link(query_with(offset), "self", GEOJSON, "This page"),
         link(
-            format!("{base}/collections/{}", layer.name()),
+            base.join(&format!("/collections/{}", layer.name())),
             "collection",
             "application/json",
             "The collection",
@@ -303,25 +328,29 @@ pub async fn items(
             "Previous page",
         ));
     }
-    Ok(geojson_response(json!({
-        "type": "FeatureCollection",
-        "numberMatched": matched,
-        "numberReturned": page.len(),
-        "links": links,
-        "features": page,
-    })))
+    Ok(geojson_response(
+        json!({
+            "type": "FeatureCollection",
+            "numberMatched": matched,
+            "numberReturned": page.len(),
+            "links": links,
+            "features": page,
+        }),
+        crs,
+    ))
 }
 
 /// GET /collections/{collection_id}/items/{feature_id}
 pub async fn item(
     State(state): State<AppState>,
     Path((collection_id, feature_id)): Path<(String, String)>,
-    headers: HeaderMap,
+    base: BaseUrl,
     params: Params,
 ) -> Result<Response, ApiError> {
     let layer = layer_of(&collection_id)?;
-    params.only(&["f"])?;
+    params.only(&["f", "crs"])?;
     check_format(&params)?;
+    let crs = OgcCrs::from_param("crs", params.get("crs"))?;
     let snap = state.index.load();
     let key = if layer.keyed_by_code() {
         "code"
@@ -334,21 +363,25 @@ pub async fn item(
             layer.name()
         ))
     })?;
-    let base = base_url(&headers);
-    let mut feature = feature_json(&snap, layer, i);
+    let mut feature = feature_in(&snap, layer, i, crs);
     feature["links"] = json!([
         link(
-            format!("{base}/collections/{}/items/{feature_id}", layer.name()),
+            item_url(&base, layer, &feature_id),
             "self",
             GEOJSON,
             "This feature"
         ),
         link(
-            format!("{base}/collections/{}", layer.name()),
+            base.join(&format!("/collections/{}", layer.name())),
             "collection",
             "application/json",
             "The collection"
         ),
     ]);
-    Ok(geojson_response(feature))
+    Ok(geojson_response(feature, crs))
+}
+
+/// The absolute URL of one feature (its `self` link, a write's `Location`).
+pub(super) fn item_url(base: &BaseUrl, layer: Layer, feature_id: &str) -> String {
+    base.join(&format!("/collections/{}/items/{feature_id}", layer.name()))
 }

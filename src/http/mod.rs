@@ -1,19 +1,23 @@
 //! The HTTP API (axum): `router(state)` builds every route; handlers are grouped by resource.
 //! All coordinates are WGS84 lon/lat unless a request says `crs=gcj02`.
 
+mod base_url;
 pub(crate) mod coverage;
 mod encoding;
 mod error;
 mod features;
+mod ogc_params;
 mod openapi;
 mod params;
 mod queries;
+mod queryables;
 pub(crate) mod search;
 mod state;
 mod tiles;
 mod web;
 mod writes;
 
+pub use base_url::BaseUrl;
 pub use error::ApiError;
 pub use state::{AppState, TileOptions};
 pub use web::Basemap;
@@ -22,12 +26,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::{Method, header};
+use axum::http::{HeaderName, Method, header};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower_http::compression::CompressionLayer;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::model::Layer;
@@ -40,6 +44,10 @@ pub fn router(state: AppState) -> Router {
         .route("/collections", get(features::collections))
         .route("/collections/{collection_id}", get(features::collection))
         .route("/collections/{collection_id}/items", get(features::items))
+        .route(
+            "/collections/{collection_id}/queryables",
+            get(queryables::queryables),
+        )
         .route(
             "/collections/{collection_id}/items/{feature_id}",
             get(features::item)
@@ -74,8 +82,14 @@ pub fn router(state: AppState) -> Router {
             CorsLayer::new()
                 .allow_origin(Any)
                 .allow_methods([Method::GET, Method::HEAD, Method::PUT, Method::DELETE])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-                .expose_headers([header::ETAG, header::LOCATION]),
+                // Whatever headers a script sends (If-None-Match, Authorization, Accept-Language…):
+                // nothing here depends on cookies, so mirroring the preflight's list is safe.
+                .allow_headers(AllowHeaders::mirror_request())
+                .expose_headers([
+                    header::ETAG,
+                    header::LOCATION,
+                    HeaderName::from_static("content-crs"),
+                ]),
         )
         .with_state(state)
 }
@@ -124,6 +138,8 @@ pub struct ServeConfig {
     pub write_token: Option<String>,
     /// A basemap for the web page at /map; none by default.
     pub basemap: Option<Basemap>,
+    /// The base of every absolute link; from each request's headers when `None`.
+    pub public_url: Option<String>,
 }
 
 /// How long one wait for a change notification lasts before the store is asked again.
@@ -189,6 +205,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     .await??;
     let state = match &config.write_token {
         Some(token) => state.with_write_token(token),
+        None => state,
+    };
+    let state = match &config.public_url {
+        Some(url) => state.with_public_url(url),
         None => state,
     };
     let state = match config.basemap {

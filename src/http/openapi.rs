@@ -1,33 +1,49 @@
-//! GET /openapi.json: the OpenAPI 3.1 description of every endpoint, written out by hand so it
-//! stays readable; a test checks that every route the router serves is described here.
+//! GET /openapi.json: the OpenAPI 3.0.3 description of every endpoint, written out by hand so it
+//! stays readable. 3.0 rather than 3.1 because that is what OGC API - Features (conf/oas30), GDAL
+//! and OWSLib look for: the landing page's `service-desc` link has the 3.0 media type.
+//!
+//! Tests check that every route the router serves is described here, that every operation has a
+//! unique `operationId`, and (tests/it/clients.rs, with schemathesis) that the server's answers
+//! agree with the document.
 
-use axum::Json;
-use axum::http::HeaderMap;
-use serde_json::{Value, json};
+mod ogc;
 
-use super::features::{DEFAULT_LIMIT, MAX_LIMIT};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::base_url::BaseUrl;
 use super::queries::MAX_K;
+
+/// The media type of this document (OpenAPI 3.0 in JSON), as the landing page links it.
+pub const MEDIA_TYPE: &str = "application/vnd.oai.openapi+json;version=3.0";
 
 fn query(name: &str, description: &str, schema: Value, required: bool) -> Value {
     json!({"name": name, "in": "query", "required": required, "description": description, "schema": schema})
 }
 
-fn path(name: &str, description: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "description": description, "schema": {"type": "string"}})
+fn path(name: &str, description: &str, schema: Value) -> Value {
+    json!({"name": name, "in": "path", "required": true, "description": description, "schema": schema})
 }
 
 fn ok(description: &str, media: &str, schema: Value) -> Value {
     json!({"description": description, "content": {media: {"schema": schema}}})
 }
 
-fn error_ref() -> Value {
-    json!({"description": "Bad input or unknown resource", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+fn error(description: &str) -> Value {
+    ok(
+        description,
+        "application/json",
+        json!({"$ref": "#/components/schemas/Error"}),
+    )
 }
 
-fn get(summary: &str, tag: &str, parameters: Vec<Value>, response: Value) -> Value {
+/// A GET operation answering 200, or 400/404 with the error shape.
+fn op(id: &str, summary: &str, tag: &str, parameters: Vec<Value>, response: Value) -> Value {
     json!({"get": {
-        "summary": summary, "tags": [tag], "parameters": parameters,
-        "responses": {"200": response, "400": error_ref(), "404": error_ref()},
+        "operationId": id, "summary": summary, "tags": [tag], "parameters": parameters,
+        "responses": {"200": response, "400": error("Bad input: the message names the parameter and the fix"),
+            "404": error("No such resource")},
     }})
 }
 
@@ -54,36 +70,45 @@ fn lon_lat_crs() -> Vec<Value> {
     ]
 }
 
+fn service_param(description: &str) -> Value {
+    query(
+        "service",
+        description,
+        json!({"type": "string", "enum": crate::model::Service::ALL.map(|s| s.name())}),
+        false,
+    )
+}
+
 /// PUT and DELETE of one feature (OGC API - Features Part 4), for servers with a write token.
-fn writes(parameters: &[Value]) -> (Value, Value) {
+fn writes() -> (Value, Value) {
+    let parameters = json!([ogc::param_ref("collectionId"), ogc::param_ref("featureId")]);
     let secured = json!([{"bearer": []}]);
-    let err = |what: &str| json!({"description": what, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let common = |extra: Value| {
         let mut r = json!({
-            "401": err("Missing or wrong bearer token"),
-            "404": err("No such collection or feature"),
-            "405": err("Writes are turned off on this server (no --write-token)"),
-            "422": err("The feature, or the dataset after the write, breaks a model rule; nothing was written"),
-            "503": err("The store cannot be reached; nothing was written"),
+            "401": error("Missing or wrong bearer token"),
+            "404": error("No such collection or feature"),
+            "405": error("Writes are turned off on this server (no --write-token)"),
+            "422": error("The feature, or the dataset after the write, breaks a model rule; nothing was written"),
+            "503": error("The store cannot be reached; nothing was written"),
         });
-        r.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
+        if let (Some(r), Value::Object(extra)) = (r.as_object_mut(), extra) {
+            r.extend(extra);
+        }
         r
     };
     let put = json!({
-        "summary": "Create or replace one feature", "tags": ["OGC API - Features"],
+        "operationId": "putFeature", "summary": "Create or replace one feature", "tags": ["OGC API - Features"],
         "parameters": parameters, "security": secured,
         "requestBody": {"required": true, "description": "A GeoJSON Feature of the collection (all fields, personal ones included; the key may be left to the URL)",
             "content": {"application/geo+json": {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}}},
         "responses": common(json!({
-            "200": {"description": "Replaced; the public feature"},
-            "201": {"description": "Created; the public feature, with Location"},
-            "400": err("Not a GeoJSON Feature, or its key disagrees with the URL"),
+            "200": ok("Replaced; the public feature", "application/geo+json", json!({"$ref": "#/components/schemas/Feature"})),
+            "201": ok("Created; the public feature, with Location", "application/geo+json", json!({"$ref": "#/components/schemas/Feature"})),
+            "400": error("Not a GeoJSON Feature, or its key disagrees with the URL"),
         })),
     });
     let delete = json!({
-        "summary": "Delete one feature", "tags": ["OGC API - Features"],
+        "operationId": "deleteFeature", "summary": "Delete one feature", "tags": ["OGC API - Features"],
         "parameters": parameters, "security": secured,
         "responses": common(json!({"204": {"description": "Deleted"}})),
     });
@@ -91,7 +116,7 @@ fn writes(parameters: &[Value]) -> (Value, Value) {
 }
 
 /// radius_m, level, service (and bbox for gaps).
-fn coverage_params(bbox: bool) -> Vec<Value> {
+fn coverage_params(level: bool, bbox: bool) -> Vec<Value> {
     use crate::analysis::coverage::{DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M};
     let mut p = vec![
         query(
@@ -100,177 +125,399 @@ fn coverage_params(bbox: bool) -> Vec<Value> {
             json!({"type": "number", "minimum": MIN_RADIUS_M, "maximum": MAX_RADIUS_M, "default": DEFAULT_RADIUS_M}),
             false,
         ),
-        query(
+        service_param("Only posts offering this service"),
+    ];
+    if level {
+        p.push(query(
             "level",
             "Units to report",
             json!({"type": "string", "enum": ["town", "village", "grid"], "default": "village"}),
             false,
-        ),
-        query(
-            "service",
-            "Only posts offering this service",
-            json!({"type": "string", "enum": ["policy", "mediation", "relief", "civility"]}),
-            false,
-        ),
-    ];
-    if bbox {
-        p.push(query(
-            "bbox",
-            "Only gaps meeting min_lon,min_lat,max_lon,max_lat",
-            json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}),
-            false,
         ));
+    }
+    if bbox {
+        p.push(json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
+            "description": "Only gaps meeting min_lon,min_lat,max_lon,max_lat (WGS84)",
+            "schema": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}}));
     }
     p
 }
 
+/// One `/tiles/{z}/{x}/{y}.<ext>` path: the router takes `{y}` with its extension.
+fn tile_path(ext: &str, id: &str) -> Value {
+    let int = |min: u32, max: Option<u32>| match max {
+        Some(max) => json!({"type": "integer", "minimum": min, "maximum": max}),
+        None => json!({"type": "integer", "minimum": min}),
+    };
+    let max_zoom = u32::from(crate::tiles::MAX_ZOOM);
+    json!({"get": {
+        "operationId": id,
+        "summary": format!("A composite Mapbox Vector Tile (MVT 2.1, EPSG:3857 XYZ), .{ext} extension"), "tags": ["Tiles"],
+        "parameters": [
+            path("z", &format!("Zoom, 0..={max_zoom}"), int(0, Some(max_zoom))),
+            path("x", "Column, 0..2^z", int(0, None)),
+            path("y", "Row, 0..2^z (XYZ: row 0 at the north)", int(0, None)),
+        ],
+        "responses": {
+            "200": {"description": "The tile (gzip when accepted), with the ETag of the encoding served",
+                "headers": {"ETag": {"schema": {"type": "string"}}},
+                "content": {super::tiles::MVT: {"schema": {"type": "string", "format": "binary"}}}},
+            "204": {"description": "No feature in this tile"},
+            "304": {"description": "Not modified (If-None-Match matched the served encoding's ETag)"},
+            "400": error("z, x or y out of range"),
+        },
+    }})
+}
+
 pub fn spec(server_url: &str) -> Value {
-    let collection_id = path(
-        "collectionId",
-        "towns, villages, grids, stations, alliances or members",
-    );
     let object = json!({"type": "object"});
     let geojson = "application/geo+json";
-    let item_parameters = vec![
-        collection_id.clone(),
-        path(
-            "featureId",
-            "The code (towns, villages, grids) or numeric id",
-        ),
-    ];
-    let (put, delete) = writes(&item_parameters);
-    let mut item = get(
-        "One feature",
+    let fc = json!({"$ref": "#/components/schemas/FeatureCollection"});
+    let mut paths = Map::new();
+    let mut add = |p: &str, v: Value| {
+        paths.insert(p.to_string(), v);
+    };
+    let mut landing = op(
+        "getLandingPage",
+        "Landing page; a browser asking for HTML (or f=html) is redirected (303) to /map",
         "OGC API - Features",
-        item_parameters,
-        ok("A GeoJSON Feature", geojson, object.clone()),
+        vec![query(
+            "f",
+            "Format: json, or html for the web map (default: by Accept)",
+            json!({"type": "string", "enum": ["json", "html"]}),
+            false,
+        )],
+        ok(
+            "Links to the API",
+            "application/json",
+            json!({"$ref": "#/components/schemas/LandingPage"}),
+        ),
     );
-    item["put"] = put;
-    item["delete"] = delete;
+    landing["get"]["responses"]["303"] = json!({"description": "To the web map (f=html, or a browser's Accept)",
+        "headers": {"Location": {"schema": {"type": "string"}, "required": true}}});
+    add("/", landing);
+    add(
+        "/conformance",
+        op(
+            "getConformance",
+            "Conformance classes",
+            "OGC API - Features",
+            vec![],
+            ok(
+                "conformsTo",
+                "application/json",
+                json!({"$ref": "#/components/schemas/Conformance"}),
+            ),
+        ),
+    );
+    add(
+        "/collections",
+        op(
+            "getCollections",
+            "Feature collections",
+            "OGC API - Features",
+            vec![ogc::param_ref("f")],
+            ok(
+                "Collections",
+                "application/json",
+                json!({"$ref": "#/components/schemas/Collections"}),
+            ),
+        ),
+    );
+    for (p, v) in ogc::paths(writes()) {
+        add(&p, v);
+    }
+    add(
+        "/locate",
+        op(
+            "locate",
+            "Town, village, grid, stations and alliances at a point",
+            "Queries",
+            lon_lat_crs(),
+            ok(
+                "What contains the point and who serves it",
+                "application/json",
+                {
+                    let unit = json!({"type": "object", "nullable": true, "properties": {"code": {"type": "string"}, "name": {"type": "string"}}});
+                    json!({"type": "object", "required": ["query", "town", "village", "grid", "stations", "alliances"], "properties": {
+                        "query": object, "town": unit, "village": unit, "grid": unit,
+                        "stations": {"type": "array"}, "nearest_station": {"type": "object", "nullable": true},
+                        "alliances": {"type": "array"},
+                    }})
+                },
+            ),
+        ),
+    );
+    add(
+        "/nearest",
+        op(
+            "nearest",
+            "Nearest stations by geodesic distance",
+            "Queries",
+            {
+                let mut p = lon_lat_crs();
+                p.push(query(
+                    "k",
+                    "How many stations",
+                    json!({"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5}),
+                    false,
+                ));
+                p.push(query(
+                    "max_distance_m",
+                    "Only stations within this many metres",
+                    json!({"type": "number", "minimum": 0}),
+                    false,
+                ));
+                p.push(service_param("Only stations offering this service"));
+                p
+            },
+            ok(
+                "A GeoJSON FeatureCollection, nearest first, each with distance_m and rank",
+                geojson,
+                fc.clone(),
+            ),
+        ),
+    );
+    let searched = "(towns|villages|grids|stations)";
+    add(
+        "/search",
+        op(
+            "search",
+            "Towns, villages, grids and posts by name or code, best match first",
+            "Queries",
+            vec![
+                query(
+                    "q",
+                    "Part of a name (司徒) or the start of a code (321181001); a station id. Not blank",
+                    json!({"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"}),
+                    true,
+                ),
+                query(
+                    "limit",
+                    "How many results",
+                    json!({"type": "integer", "minimum": 1, "maximum": crate::http::search::MAX_LIMIT, "default": 10}),
+                    false,
+                ),
+                query(
+                    "layers",
+                    "Comma-separated subset of towns,villages,grids,stations (default: all four)",
+                    json!({"type": "string", "minLength": 1, "pattern": format!("^{searched}(,{searched})*$")}),
+                    false,
+                ),
+            ],
+            ok(
+                "results with layer, id, name, context (parent names), matched, center and bbox (areas)",
+                "application/json",
+                json!({"type": "object", "required": ["query", "numberReturned", "results"], "properties": {
+                "query": {"type": "string"}, "numberReturned": {"type": "integer", "minimum": 0}, "results": {"type": "array"}}}),
+            ),
+        ),
+    );
+    add(
+        "/coverage",
+        op(
+            "coverage",
+            "Coverage of every town, village or grid by posts within a walking radius, worst first",
+            "Planning",
+            coverage_params(true, false),
+            ok(
+                "units (area_m2, covered_area_m2, covered_share, population(_covered), households(_covered), stations) and total; population is area-weighted",
+                "application/json",
+                object.clone(),
+            ),
+        ),
+    );
+    add(
+        "/coverage/gaps",
+        op(
+            "coverageGaps",
+            "Uncovered areas (unit minus the union of post buffers) as GeoJSON",
+            "Planning",
+            coverage_params(true, true),
+            ok(
+                "A GeoJSON FeatureCollection: one (Multi)Polygon per unit with code, name, uncovered_area_m2, uncovered_population",
+                geojson,
+                fc,
+            ),
+        ),
+    );
+    let number = "-?[0-9]+(\\.[0-9]+)?";
+    add(
+        "/coverage/suggest",
+        op(
+            "coverageSuggest",
+            "k new post sites covering the most uncovered people (greedy maximum coverage)",
+            "Planning",
+            {
+                let mut p = coverage_params(false, false);
+                p.push(query("k", "How many sites", json!({"type": "integer", "minimum": 1, "maximum": crate::http::coverage::MAX_K, "default": 10}), false));
+                p.push(query("candidates", "Candidate sites", json!({"type": "string", "enum": ["grid-centroids", "village-centroids", "points"], "default": "grid-centroids"}), false));
+                p.push(query("points", "Only with candidates=points: lon,lat;lon,lat;... in degrees",
+                json!({"type": "string", "minLength": 3, "pattern": format!("^{number},{number}(;{number},{number})*$")}), false));
+                p
+            },
+            ok(
+                "picks in order with gain, covered_after and covered_share_after",
+                "application/json",
+                object.clone(),
+            ),
+        ),
+    );
+    add("/tiles/{z}/{x}/{y}.mvt", tile_path("mvt", "getTile"));
+    add("/tiles/{z}/{x}/{y}.pbf", tile_path("pbf", "getTilePbf"));
+    add(
+        "/tiles.json",
+        op(
+            "getTileJson",
+            "TileJSON 3.0.0 for the tiles",
+            "Tiles",
+            vec![],
+            ok(
+                "TileJSON",
+                "application/json",
+                json!({"type": "object", "required": ["tilejson", "tiles"], "properties": {
+            "tilejson": {"type": "string"}, "tiles": {"type": "array", "items": {"type": "string"}}}}),
+            ),
+        ),
+    );
+    add(
+        "/tiles/metadata.json",
+        op(
+            "getTileMetadata",
+            "The tiles' metadata in tippecanoe's layout (tilestats included), which GDAL's MVT driver reads: MVT:/vsicurl/<base>/tiles/<zoom>",
+            "Tiles",
+            vec![],
+            ok(
+                "tippecanoe metadata.json: format, zooms, bounds and center as strings, json holding vector_layers and tilestats",
+                "application/json",
+                json!({"type": "object", "required": ["format", "minzoom", "maxzoom", "bounds", "json"], "properties": {
+            "format": {"type": "string"}, "minzoom": {"type": "string"}, "maxzoom": {"type": "string"},
+            "bounds": {"type": "string"}, "center": {"type": "string"}, "json": {"type": "string"}}}),
+            ),
+        ),
+    );
+    add(
+        "/map",
+        op(
+            "getMap",
+            "The one-map web page (MapLibre GL JS, embedded; works offline). GET / redirects browsers here",
+            "Web map",
+            vec![],
+            ok("The page", "text/html", json!({"type": "string"})),
+        ),
+    );
+    add(
+        "/map/",
+        json!({"get": {"operationId": "getMapSlash", "summary": "Redirects to /map", "tags": ["Web map"],
+        "responses": {"308": {"description": "To /map", "headers": {"Location": {"schema": {"type": "string"}, "required": true}}}}}}),
+    );
+    add(
+        "/map/config.json",
+        op(
+            "getMapConfig",
+            "What the page needs besides /tiles.json: the configured basemap (or null) and coverage radius limits",
+            "Web map",
+            vec![],
+            ok("Page configuration", "application/json", object.clone()),
+        ),
+    );
+    let file = json!({"schema": {"type": "string", "format": "binary"}});
+    add(
+        "/map/{path}",
+        json!({"get": {
+            "operationId": "getMapFile",
+            "summary": "The page's scripts, stylesheets and the vendored MapLibre GL JS (with its licence)", "tags": ["Web map"],
+            "parameters": [path("path", "e.g. js/main.js, vendor/maplibre-gl.js, vendor/LICENSE.txt", json!({"type": "string"}))],
+            "responses": {
+                "200": {"description": "The file (gzip when accepted), with an ETag",
+                    "content": {"text/javascript": file, "text/css": file, "text/plain": file, "text/html": file}},
+                "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+                "404": error("No such file"),
+            },
+        }}),
+    );
+    add(
+        "/health",
+        op(
+            "getHealth",
+            "Liveness and feature counts",
+            "Service",
+            vec![],
+            ok(
+                "Status",
+                "application/json",
+                json!({"type": "object", "required": ["status", "features"], "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded"]}, "features": {"type": "object"}}}),
+            ),
+        ),
+    );
+    add(
+        "/openapi.json",
+        op(
+            "getOpenApi",
+            "This document",
+            "Service",
+            vec![],
+            ok("OpenAPI 3.0", MEDIA_TYPE, object),
+        ),
+    );
+
+    let mut schemas = ogc::schemas();
+    schemas.insert("Error".into(), json!({
+        "type": "object", "required": ["error", "message"],
+        "properties": {
+            "error": {"type": "string", "description": "Machine-readable code, e.g. invalid_parameter, unknown_parameter, not_found"},
+            "message": {"type": "string", "description": "What was wrong and how to fix it"},
+        },
+    }));
     json!({
-        "openapi": "3.1.0",
+        "openapi": "3.0.3",
         "info": {
             "title": "gridmap",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Grid governance service: spatial queries and OGC API - Features over towns, villages, grids, grid posts and functional alliances. Coordinates are WGS84 lon/lat unless crs=gcj02; distances are geodesic metres on the WGS84 ellipsoid.",
-            "license": {"name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0"},
+            "description": "Grid governance service: spatial queries and OGC API - Features over towns, villages, grids, grid posts and functional alliances. Coordinates are WGS84 lon/lat unless crs says otherwise; distances are geodesic metres on the WGS84 ellipsoid.",
+            "license": {"name": "MIT OR Apache-2.0"},
         },
         "servers": [{"url": server_url}],
-        "paths": {
-            "/": get("Landing page; a browser asking for HTML (or f=html) is redirected (303) to /map", "OGC API - Features",
-                vec![query("f", "Format: json, or html for the web map (default: by Accept)", json!({"type": "string", "enum": ["json", "html"]}), false)],
-                ok("Links to the API", "application/json", object.clone())),
-            "/conformance": get("Conformance classes", "OGC API - Features", vec![], ok("conformsTo", "application/json", object.clone())),
-            "/collections": get("Feature collections", "OGC API - Features",
-                vec![query("f", "Format: json", json!({"type": "string", "enum": ["json"]}), false)],
-                ok("Collections", "application/json", object.clone())),
-            "/collections/{collectionId}": get("One collection", "OGC API - Features",
-                vec![collection_id.clone()], ok("The collection", "application/json", object.clone())),
-            "/collections/{collectionId}/items": get("Features of a collection", "OGC API - Features",
-                vec![
-                    collection_id.clone(),
-                    query("bbox", "min_lon,min_lat,max_lon,max_lat (CRS84)", json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 6}), false),
-                    query("limit", &format!("Page size; larger values are served at {MAX_LIMIT}"), json!({"type": "integer", "minimum": 1, "default": DEFAULT_LIMIT}), false),
-                    query("offset", "Features to skip", json!({"type": "integer", "minimum": 0, "default": 0}), false),
-                    json!({"name": "properties", "in": "query", "required": false, "style": "form", "explode": true,
-                        "description": "Equality filters on public properties, e.g. town_code=321181001 or services=mediation",
-                        "schema": {"type": "object", "additionalProperties": {"type": "string"}}}),
-                ],
-                ok("A GeoJSON FeatureCollection with numberMatched, numberReturned and next links", geojson, object.clone())),
-            "/collections/{collectionId}/items/{featureId}": item,
-            "/locate": get("Town, village, grid, stations and alliances at a point", "Queries",
-                lon_lat_crs(), ok("What contains the point and who serves it", "application/json", {
-                    let unit = json!({"type": ["object", "null"], "properties": {"code": {"type": "string"}, "name": {"type": "string"}}});
-                    json!({"type": "object", "properties": {
-                        "query": object, "town": unit, "village": unit, "grid": unit,
-                        "stations": {"type": "array"}, "nearest_station": {"type": ["object", "null"]},
-                        "alliances": {"type": "array"},
-                    }})
-                })),
-            "/nearest": get("Nearest stations by geodesic distance", "Queries",
-                {
-                    let mut p = lon_lat_crs();
-                    p.push(query("k", "How many stations", json!({"type": "integer", "minimum": 1, "maximum": MAX_K, "default": 5}), false));
-                    p.push(query("max_distance_m", "Only stations within this many metres", json!({"type": "number", "minimum": 0}), false));
-                    p.push(query("service", "Only stations offering this service", json!({"type": "string", "enum": ["policy", "mediation", "relief", "civility"]}), false));
-                    p
-                },
-                ok("A GeoJSON FeatureCollection, nearest first, each with distance_m and rank", geojson, object.clone())),
-            "/search": get("Towns, villages, grids and posts by name or code, best match first", "Queries",
-                vec![
-                    query("q", "Part of a name (司徒) or the start of a code (321181001); a station id", json!({"type": "string", "maxLength": 100}), true),
-                    query("limit", "How many results", json!({"type": "integer", "minimum": 1, "maximum": crate::http::search::MAX_LIMIT, "default": 10}), false),
-                    query("layers", "Comma-separated subset of towns,villages,grids,stations", json!({"type": "string"}), false),
-                ],
-                ok("results with layer, id, name, context (parent names), matched, center and bbox (areas)", "application/json", object.clone())),
-            "/coverage": get("Coverage of every town, village or grid by posts within a walking radius, worst first", "Planning",
-                coverage_params(false), ok("units (area_m2, covered_area_m2, covered_share, population(_covered), households(_covered), stations) and total; population is area-weighted", "application/json", object.clone())),
-            "/coverage/gaps": get("Uncovered areas (unit minus the union of post buffers) as GeoJSON", "Planning",
-                coverage_params(true), ok("A GeoJSON FeatureCollection: one (Multi)Polygon per unit with code, name, uncovered_area_m2, uncovered_population", geojson, object.clone())),
-            "/coverage/suggest": get("k new post sites covering the most uncovered people (greedy maximum coverage)", "Planning",
-                {
-                    let mut p = coverage_params(false);
-                    p.retain(|q| q["name"] != "level");
-                    p.push(query("k", "How many sites", json!({"type": "integer", "minimum": 1, "maximum": crate::http::coverage::MAX_K, "default": 10}), false));
-                    p.push(query("candidates", "Candidate sites", json!({"type": "string", "enum": ["grid-centroids", "village-centroids", "points"], "default": "grid-centroids"}), false));
-                    p.push(query("points", "With candidates=points: lon,lat;lon,lat;...", json!({"type": "string"}), false));
-                    p
-                },
-                ok("picks in order with gain, covered_after and covered_share_after", "application/json", object.clone())),
-            "/tiles/{z}/{x}/{y}": {"get": {
-                "summary": "A composite Mapbox Vector Tile (MVT 2.1, EPSG:3857 XYZ)", "tags": ["Tiles"],
-                "parameters": [path("z", "Zoom, 0..=18"), path("x", "Column, 0..2^z"), path("y", "Row with extension, e.g. 6653.mvt")],
-                "responses": {
-                    "200": {"description": "The tile (gzip when accepted), with an ETag", "content": {"application/vnd.mapbox-vector-tile": {"schema": {"type": "string", "format": "binary"}}}},
-                    "204": {"description": "No feature in this tile"},
-                    "304": {"description": "Not modified (If-None-Match matched the ETag)"},
-                    "400": error_ref(),
-                },
-            }},
-            "/tiles.json": get("TileJSON 3.0.0 for the tiles", "Tiles", vec![], ok("TileJSON", "application/json", object.clone())),
-            "/tiles/metadata.json": get("The tiles' metadata in tippecanoe's layout (tilestats included), which GDAL's MVT driver reads: MVT:/vsicurl/<base>/tiles/<zoom>", "Tiles", vec![], ok("tippecanoe metadata.json", "application/json", object.clone())),
-            "/map": get("The one-map web page (MapLibre GL JS, embedded; works offline). GET / redirects browsers here", "Web map",
-                vec![], ok("The page", "text/html", json!({"type": "string"}))),
-            "/map/": {"get": {"summary": "Redirects to /map", "tags": ["Web map"], "responses": {"308": {"description": "To /map"}}}},
-            "/map/config.json": get("What the page needs besides /tiles.json: the configured basemap (or null) and coverage radius limits", "Web map",
-                vec![], ok("Page configuration", "application/json", object.clone())),
-            "/map/{path}": {"get": {
-                "summary": "The page's scripts, stylesheets and the vendored MapLibre GL JS (with its licence)", "tags": ["Web map"],
-                "parameters": [path("path", "e.g. js/main.js, vendor/maplibre-gl.js, vendor/LICENSE.txt")],
-                "responses": {
-                    "200": {"description": "The file (gzip when accepted), with an ETag"},
-                    "304": {"description": "Not modified (If-None-Match matched the ETag)"},
-                    "404": error_ref(),
-                },
-            }},
-            "/health": get("Liveness and feature counts", "Service", vec![], ok("Status", "application/json", object.clone())),
-            "/openapi.json": get("This document", "Service", vec![], ok("OpenAPI 3.1", "application/vnd.oai.openapi+json;version=3.1", object)),
-        },
+        "paths": paths,
         "components": {
-            "schemas": {"Error": {
-                "type": "object", "required": ["error", "message"],
-                "properties": {
-                    "error": {"type": "string", "description": "Machine-readable code, e.g. invalid_parameter, not_found"},
-                    "message": {"type": "string", "description": "What was wrong and how to fix it"},
-                },
-            }},
+            "parameters": ogc::parameters(),
+            "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                 "description": "The token `gridmap serve --write-token` was started with"}},
         },
     })
 }
 
-/// GET /openapi.json
-pub async fn document(headers: HeaderMap) -> Json<Value> {
-    let host = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    Json(spec(&format!("http://{host}")))
+/// GET /openapi.json, with `servers[0].url` naming this server as the client reached it (the
+/// same base as every link: `--public-url`, else the forwarding headers, else Host).
+pub async fn document(base: BaseUrl) -> Response {
+    let mut response = axum::Json(spec(&base.0)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
+    response
 }
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
+    use crate::http::queryables::public_properties;
+    use crate::model::Layer;
+
+    fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
+        let mut out = Vec::new();
+        for (p, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                out.push((p.clone(), method.clone(), op));
+            }
+        }
+        out
+    }
+
     #[test]
     fn every_route_is_described() {
         let doc = super::spec("http://localhost");
@@ -285,14 +532,80 @@ mod tests {
             .collect();
         assert!(routes.len() >= 10, "{routes:?}");
         for route in routes {
+            // The tile route takes `{y}` with its extension; the document names the extensions.
             let openapi_path = route
                 .replace("{collection_id}", "{collectionId}")
                 .replace("{feature_id}", "{featureId}")
-                .replace("{*path}", "{path}");
+                .replace("{*path}", "{path}")
+                .replace("{y}", "{y}.mvt");
             assert!(
                 doc["paths"].get(&openapi_path).is_some(),
                 "{route} is not in openapi.json"
             );
         }
+    }
+
+    #[test]
+    fn every_operation_has_a_unique_operation_id() {
+        let doc = super::spec("http://localhost");
+        let mut seen = BTreeSet::new();
+        for (p, method, op) in operations(&doc) {
+            let id = op["operationId"].as_str();
+            assert!(id.is_some(), "{method} {p} has no operationId");
+            assert!(seen.insert(id.unwrap().to_string()), "{id:?} twice");
+        }
+    }
+
+    /// GDAL pushes `-where "name = 'value'"` only for names among the query parameters of the
+    /// concrete items path, and reads the page size only from a `$ref`'d limit.
+    #[test]
+    fn each_collection_has_a_concrete_items_path_with_its_property_filters_and_limit() {
+        let doc = super::spec("http://localhost");
+        for layer in Layer::ALL {
+            let params =
+                &doc["paths"][format!("/collections/{}/items", layer.name())]["get"]["parameters"];
+            let names: BTreeSet<&str> = params
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            for property in public_properties(layer) {
+                let name = property.name;
+                assert!(names.contains(name), "{} lacks {name}", layer.name());
+            }
+            assert!(
+                params
+                    .as_array()
+                    .unwrap()
+                    .contains(&serde_json::json!({"$ref": "#/components/parameters/limit"}))
+            );
+        }
+        let limit = &doc["components"]["parameters"]["limit"]["schema"];
+        assert_eq!(limit["default"], 10);
+        assert_eq!(limit["maximum"], 10_000);
+    }
+
+    /// OpenAPI 3.0 has no type lists (`["object", "null"]`): that is 3.1 only.
+    #[test]
+    fn the_document_is_openapi_3_0() {
+        fn walk(v: &Value, at: &str) {
+            match v {
+                Value::Object(o) => {
+                    if let Some(t) = o.get("type") {
+                        assert!(!t.is_array(), "{at}: type list {t}");
+                    }
+                    assert!(!o.contains_key("identifier"), "{at}: identifier is 3.1");
+                    for (k, v) in o {
+                        walk(v, &format!("{at}/{k}"));
+                    }
+                }
+                Value::Array(a) => a.iter().for_each(|v| walk(v, at)),
+                _ => {}
+            }
+        }
+        let doc = super::spec("http://localhost");
+        assert_eq!(doc["openapi"], "3.0.3");
+        walk(&doc, "");
     }
 }

@@ -123,15 +123,33 @@ impl Params {
 
     /// `bbox=min_lon,min_lat,max_lon,max_lat` (a 6-number 3D box is accepted, heights ignored).
     pub fn bbox(&self) -> Result<Option<Bbox>, ApiError> {
-        let Some(raw) = self.get("bbox") else {
+        self.bbox_in(false)
+    }
+
+    /// `bbox` with its axes in the order of `bbox-crs`: lon,lat, or lat,lon when `lat_first`
+    /// (EPSG:4326). Given once with commas (`bbox=a,b,c,d`), or exploded into one parameter per
+    /// number (`bbox=a&bbox=b&bbox=c&bbox=d`), the form OpenAPI-generated clients may send.
+    pub fn bbox_in(&self, lat_first: bool) -> Result<Option<Bbox>, ApiError> {
+        let parts: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|(k, _)| k == "bbox")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if parts.is_empty() {
             return Ok(None);
+        }
+        let raw = parts.join(",");
+        let hint = if lat_first {
+            "with bbox-crs EPSG:4326 give four numbers min_lat,min_lon,max_lat,max_lon, e.g. bbox=31.97,119.55,32.01,119.60"
+        } else {
+            "give four numbers min_lon,min_lat,max_lon,max_lat, e.g. bbox=119.55,31.97,119.60,32.01"
         };
-        let hint = "give four numbers min_lon,min_lat,max_lon,max_lat, e.g. bbox=119.55,31.97,119.60,32.01";
         let nums: Vec<f64> = raw
             .split(',')
-            .map(|s| s.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| {
+            .map(|s| s.trim().parse::<f64>().ok().filter(|x| x.is_finite()))
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
                 ApiError::bad("bbox", format!("'{raw}' is not a list of numbers; {hint}"))
             })?;
         let [a, b, c, d] = match nums[..] {
@@ -143,6 +161,11 @@ impl Params {
                     format!("has {} numbers; {hint}", nums.len()),
                 ));
             }
+        };
+        let [a, b, c, d] = if lat_first {
+            [b, a, d, c]
+        } else {
+            [a, b, c, d]
         };
         Bbox::new(a, b, c, d)
             .map(Some)

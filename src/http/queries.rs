@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::IntoResponse;
 use geo::Point;
 use serde_json::{Value, json};
@@ -101,10 +102,14 @@ pub async fn nearest(
             })
         })
         .collect();
-    Ok(Json(json!({
-        "type": "FeatureCollection",
-        "query": query_json(asked, crs),
-        "numberReturned": features.len(),
-        "features": features,
-    })))
+    // A FeatureCollection: labelled GeoJSON, as /openapi.json and the OGC items say.
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        Json(json!({
+            "type": "FeatureCollection",
+            "query": query_json(asked, crs),
+            "numberReturned": features.len(),
+            "features": features,
+        })),
+    ))
 }

@@ -20,9 +20,6 @@ pub struct TileOptions {
     pub config: TileConfig,
     /// Bytes of encoded tiles to keep in memory; 0 turns the cache off.
     pub cache_bytes: usize,
-    /// The public base URL for tile URLs in TileJSON (`https://map.example.gov.cn`); the request's
-    /// Host header when unset.
-    pub public_url: Option<String>,
     /// Serve tiles from this PMTiles archive instead of rendering them.
     pub archive: Option<std::path::PathBuf>,
 }
@@ -32,7 +29,6 @@ impl Default for TileOptions {
         TileOptions {
             config: TileConfig::default(),
             cache_bytes: 64 << 20,
-            public_url: None,
             archive: None,
         }
     }
@@ -54,6 +50,9 @@ pub struct AppState {
     pub coverage: Arc<super::coverage::CoverageCache>,
     /// Drawn under the layers of the web page; none by default.
     pub basemap: Option<Arc<super::Basemap>>,
+    /// The base of every absolute link (`https://gis.example.org/gridmap`); when unset, each
+    /// request's proxy headers or Host decide (`base_url.rs`).
+    pub public_url: Option<Arc<str>>,
 }
 
 /// The store version the index reflects, and whether the store is reachable.
@@ -137,6 +136,7 @@ impl AppState {
             write_token: None,
             coverage: Arc::default(),
             basemap: None,
+            public_url: None,
             store,
         })
     }
@@ -144,6 +144,12 @@ impl AppState {
     /// Allow writes through the API with this bearer token.
     pub fn with_write_token(mut self, token: &str) -> AppState {
         self.write_token = Some(token.into());
+        self
+    }
+
+    /// Build every absolute link from this base instead of the request's headers.
+    pub fn with_public_url(mut self, url: &str) -> AppState {
+        self.public_url = Some(url.trim_end_matches('/').into());
         self
     }
 

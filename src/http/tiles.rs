@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::AppState;
+use super::base_url::BaseUrl;
 use super::encoding::{accepts_gzip, none_match};
 use super::error::ApiError;
 use crate::analysis::coverage::DEFAULT_RADIUS_M;
@@ -121,23 +122,13 @@ pub fn tile_response(tile: &EncodedTile, headers: &HeaderMap) -> Response {
 }
 
 /// GET /tiles.json
-pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Json<Value> {
-    let base = match &state.tile_options.public_url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => format!(
-            "http://{}",
-            headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost")
-        ),
-    };
+pub async fn tilejson(State(state): State<AppState>, base: BaseUrl) -> Json<Value> {
     let (min_zoom, max_zoom) = state
         .archive
         .as_ref()
         .map(|a| (a.min_zoom, a.max_zoom))
         .unwrap_or((0, MAX_ZOOM));
-    let url = format!("{base}/tiles/{{z}}/{{x}}/{{y}}.mvt");
+    let url = base.join("/tiles/{z}/{x}/{y}.mvt");
     Json(tiles::tilejson::tilejson(
         &state.index.load(),
         &url,

@@ -12,8 +12,9 @@ use axum::response::{IntoResponse, Response};
 use geojson::{Feature, FeatureCollection, feature::Id};
 
 use super::AppState;
+use super::base_url::BaseUrl;
 use super::error::ApiError;
-use super::features::{feature_json, layer_of};
+use super::features::{feature_json, item_url, layer_of};
 use crate::model::{Layer, geojson::read_layer};
 
 /// Check the bearer token (compared in constant time).
@@ -61,6 +62,7 @@ async fn write_then_catch_up<T: Send + 'static>(
 pub async fn put_item(
     State(state): State<AppState>,
     Path((collection_id, feature_id)): Path<(String, String)>,
+    base: BaseUrl,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -94,7 +96,7 @@ pub async fn put_item(
         .find(layer, &feature_id)
         .ok_or_else(|| ApiError::Internal(format!("{layer} {feature_id} missing after a write")))?;
     let body = Json(feature_json(&snap, layer, i));
-    let location = format!("/collections/{}/items/{feature_id}", layer.name());
+    let location = item_url(&base, layer, &feature_id);
     Ok(if summary.inserted > 0 {
         (
             StatusCode::CREATED,

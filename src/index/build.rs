@@ -2,15 +2,13 @@
 
 use std::collections::HashMap;
 
-use geo::{
-    BoundingRect, CoordsIter, InteriorPoint, MonotonicPolygons, MultiPolygon, Point, unary_union,
-};
+use geo::{BoundingRect, CoordsIter, MonotonicPolygons, MultiPolygon, Point};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
 use super::{AreaTree, Keys, PointTree, Prepared, Snapshot};
 use crate::geodesy::LowerBoundPlane;
-use crate::model::{Dataset, MemberKind};
+use crate::model::{Dataset, Derived, derive};
 
 fn area_tree<'a>(geoms: impl Iterator<Item = Option<&'a MultiPolygon>>) -> AreaTree {
     let items = geoms
@@ -93,44 +91,13 @@ impl Snapshot {
                 keys.stations_in_grid[g].push(i);
             }
         }
-        keys.alliances_of_village = vec![Vec::new(); data.villages.len()];
-
-        let member_locations: Vec<Option<Point>> = data
-            .members
-            .iter()
-            .map(|m| {
-                m.location.or_else(|| {
-                    let v = keys.village.get(m.village_code.as_deref()?)?;
-                    data.villages[*v].geometry.interior_point()
-                })
-            })
-            .collect();
-
-        let mut villages_of_alliance: Vec<Vec<usize>> = vec![Vec::new(); data.alliances.len()];
-        for m in data
-            .members
-            .iter()
-            .filter(|m| m.kind == MemberKind::Village)
-        {
-            let (Some(&a), Some(&v)) = (
-                keys.alliance.get(&m.alliance_id),
-                m.village_code.as_ref().and_then(|c| keys.village.get(c)),
-            ) else {
-                continue;
-            };
-            villages_of_alliance[a].push(v);
-            let list = &mut keys.alliances_of_village[v];
-            if !list.contains(&a) {
-                list.push(a);
-            }
-        }
-        let alliance_footprints: Vec<Option<MultiPolygon>> = villages_of_alliance
-            .iter()
-            .map(|vs| {
-                (!vs.is_empty())
-                    .then(|| unary_union(vs.iter().map(|&v| &data.villages[v].geometry)))
-            })
-            .collect();
+        // Alliance footprints and member points: the same derivation the stores materialise.
+        let Derived {
+            alliance_footprints,
+            member_locations,
+            alliances_of_village,
+        } = derive(&data);
+        keys.alliances_of_village = alliances_of_village;
 
         let station_points: Vec<Point> = data.stations.iter().map(|s| s.location).collect();
         let station_rect = geo::MultiPoint(station_points.clone()).bounding_rect();

@@ -5,11 +5,13 @@
 
 mod codes;
 mod dataset;
+mod derived;
 pub mod geojson;
 mod validate;
 
 pub use codes::{CodeLevel, code_level, grid_village_code, village_town_code};
 pub use dataset::{Dataset, LayerData};
+pub use derived::{Derived, derive};
 pub use validate::{Problem, ValidationReport, validate_dataset};
 
 use geo::{MultiPolygon, Point};

@@ -49,6 +49,63 @@ pub fn decode(blob: &[u8]) -> Option<Geometry> {
     Some(wkb.to_geometry())
 }
 
+/// A blob's xy bounding box, as the `ST_MinX`... SQL functions report it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Envelope {
+    pub min_x: f64,
+    pub max_x: f64,
+    pub min_y: f64,
+    pub max_y: f64,
+}
+
+/// The `GP` header's flags byte, checked: `None` for what is not a GeoPackage blob.
+fn flags(blob: &[u8]) -> Option<u8> {
+    match blob {
+        [b'G', b'P', _, flags, _, _, _, _, ..] => Some(*flags),
+        _ => None,
+    }
+}
+
+/// Whether the header marks the geometry empty (flag bit 4), as GDAL's `ST_IsEmpty` reads it.
+pub fn is_empty(blob: &[u8]) -> Option<bool> {
+    flags(blob).map(|f| f & 0b0001_0000 != 0)
+}
+
+/// The envelope of a non-empty geometry: from the header when it carries one (every envelope
+/// kind starts with minx, maxx, miny, maxy, in the header's byte order), else from the WKB
+/// (GDAL and QGIS write points without one).
+pub fn envelope(blob: &[u8]) -> Option<Envelope> {
+    let flags = flags(blob)?;
+    if flags & 0b0001_0000 != 0 {
+        return None;
+    }
+    let has_envelope = (flags >> 1) & 0b111 != 0;
+    if !has_envelope {
+        let r = decode(blob)?.bounding_rect()?;
+        return Some(Envelope {
+            min_x: r.min().x,
+            max_x: r.max().x,
+            min_y: r.min().y,
+            max_y: r.max().y,
+        });
+    }
+    let little_endian = flags & 1 == 1;
+    let double = |i: usize| -> Option<f64> {
+        let bytes: [u8; 8] = blob.get(8 + i * 8..16 + i * 8)?.try_into().ok()?;
+        Some(if little_endian {
+            f64::from_le_bytes(bytes)
+        } else {
+            f64::from_be_bytes(bytes)
+        })
+    };
+    Some(Envelope {
+        min_x: double(0)?,
+        max_x: double(1)?,
+        min_y: double(2)?,
+        max_y: double(3)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +122,29 @@ mod tests {
         assert_eq!(&blob[..2], b"GP");
         assert_eq!(decode(&blob), Some(p));
         assert_eq!(decode(b"XX"), None);
+    }
+
+    #[test]
+    fn envelopes_come_from_the_header_or_else_the_wkb() {
+        let mp = Geometry::MultiPolygon(MultiPolygon(vec![polygon![
+            (x: 119.5, y: 31.9), (x: 119.6, y: 31.9), (x: 119.6, y: 32.0), (x: 119.5, y: 31.9),
+        ]]));
+        let expected = Envelope {
+            min_x: 119.5,
+            max_x: 119.6,
+            min_y: 31.9,
+            max_y: 32.0,
+        };
+        let blob = encode(&mp);
+        assert_eq!(envelope(&blob), Some(expected));
+        assert_eq!(is_empty(&blob), Some(false));
+        // The same geometry as GDAL writes points: flags 0x01, no envelope, then the WKB.
+        let mut bare = blob[..8].to_vec();
+        bare[3] = 0b0000_0001;
+        bare.extend_from_slice(&blob[8 + 32..]);
+        assert_eq!(envelope(&bare), Some(expected));
+        let empty = encode(&Geometry::MultiPolygon(MultiPolygon(vec![])));
+        assert_eq!((is_empty(&empty), envelope(&empty)), (Some(true), None));
+        assert_eq!((is_empty(b"not a blob"), envelope(b"GP")), (None, None));
     }
 }

@@ -5,6 +5,7 @@ use rusqlite::{Connection, Row, params};
 
 use super::Progress;
 use super::blob::{decode, encode};
+use super::gpkg_schema::has_column;
 use crate::model::{
     Alliance, Dataset, Grid, LayerData, Member, MemberKind, Personal, Service, Station, Town,
     Village,
@@ -120,11 +121,22 @@ pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
         )?,
         members: all(
             conn,
-            "SELECT geom, fid, alliance_id, kind, name, village_code FROM members ORDER BY fid",
+            // A file not yet upgraded has no `geom_derived`: every point there is the member's own.
+            &format!(
+                "SELECT geom, fid, alliance_id, kind, name, village_code, {} FROM members ORDER BY fid",
+                if has_column(conn, "members", "geom_derived")? {
+                    "geom_derived"
+                } else {
+                    "0"
+                }
+            ),
             |r| {
                 let kind: String = r.get(3)?;
+                let derived: bool = r.get(6)?;
                 Ok(Member {
-                    location: point(r, 0)?,
+                    // A derived point is gridmap's copy of what `model::derive` computes, kept
+                    // for other tools; the model holds only a location of the member's own.
+                    location: if derived { None } else { point(r, 0)? },
                     id: r.get(1)?,
                     alliance_id: r.get(2)?,
                     kind: MemberKind::parse(&kind).ok_or_else(|| bad(3, "unknown member kind"))?,
@@ -140,6 +152,10 @@ pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
 const PROGRESS_EVERY: usize = 1_000;
 
 /// Upsert (or, with `replace`, delete and insert) one layer's rows. The caller owns the transaction.
+///
+/// Upserts are `ON CONFLICT DO UPDATE`, never `INSERT OR REPLACE`: a REPLACE deletes the old row
+/// without firing delete triggers, which would leave the R-tree entry of a row whose new
+/// geometry is NULL behind (and GDAL's update7 trigger then fails on the duplicate id).
 pub fn write_rows(
     conn: &Connection,
     data: &LayerData,
@@ -212,8 +228,10 @@ pub fn write_rows(
         }
         LayerData::Stations(v) => {
             let mut stmt = conn.prepare(
-                "INSERT OR REPLACE INTO stations (fid, geom, name, grid_code, services, opening_hours, contact_phone)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO stations (fid, geom, name, grid_code, services, opening_hours, contact_phone)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(fid) DO UPDATE SET geom = ?2, name = ?3, grid_code = ?4, services = ?5,
+                   opening_hours = ?6, contact_phone = ?7",
             )?;
             for (i, s) in v.iter().enumerate() {
                 let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
@@ -230,17 +248,24 @@ pub fn write_rows(
             }
         }
         LayerData::Alliances(v) => {
-            let mut stmt =
-                conn.prepare("INSERT OR REPLACE INTO alliances (fid, name, theme, founded) VALUES (?1, ?2, ?3, ?4)")?;
+            // The footprint (`geom`) is derived: `write_derived` keeps it, after every write.
+            let mut stmt = conn.prepare(
+                "INSERT INTO alliances (fid, name, theme, founded) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(fid) DO UPDATE SET name = ?2, theme = ?3, founded = ?4",
+            )?;
             for (i, a) in v.iter().enumerate() {
                 stmt.execute(params![a.id as i64, a.name, a.theme, a.founded])?;
                 tick(i);
             }
         }
         LayerData::Members(v) => {
+            // A member without a location gets NULL here and its village's point from
+            // `write_derived` after this, in the same transaction.
             let mut stmt = conn.prepare(
-                "INSERT OR REPLACE INTO members (fid, geom, alliance_id, kind, name, village_code)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO members (fid, geom, geom_derived, alliance_id, kind, name, village_code)
+                 VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(fid) DO UPDATE SET geom = ?2, geom_derived = 0, alliance_id = ?3,
+                   kind = ?4, name = ?5, village_code = ?6",
             )?;
             for (i, m) in v.iter().enumerate() {
                 stmt.execute(params![

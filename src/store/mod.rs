@@ -3,7 +3,9 @@
 
 mod blob;
 mod gpkg;
+mod gpkg_derived;
 mod gpkg_rows;
+mod gpkg_schema;
 mod postgis;
 
 pub use gpkg::GeoPackage;

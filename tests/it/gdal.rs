@@ -91,7 +91,7 @@ fn ogrinfo_reads_the_postgis_tables_as_typed_wgs84_layers() {
     assert_success(&out);
     assert_eq!(counts(&out), expected());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.matches("Geometry: Multi Polygon").count(), 3, "{text}");
+    assert_eq!(text.matches("Geometry: Multi Polygon").count(), 4, "{text}");
     assert_eq!(text.matches("Geometry: Point").count(), 2, "{text}");
     assert!(text.contains("ID[\"EPSG\",4326]"), "{text}");
 }

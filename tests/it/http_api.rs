@@ -77,7 +77,7 @@ async fn nearest_returns_k_stations_by_ground_distance_with_filters() {
     let (_store, state) = backed_state();
     let r = get(&state, "/nearest?lon=119.58&lat=31.99&k=7").await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.content_type, "application/json");
+    assert_eq!(r.content_type, "application/geo+json");
     let features = r.json["features"].as_array().unwrap();
     assert_eq!(features.len(), 7);
     let d: Vec<f64> = features

@@ -35,7 +35,7 @@ async fn landing_page_links_the_api_definition_conformance_and_data() {
             .any(|c| c.as_str().unwrap().ends_with("/conf/geojson"))
     );
     let api = get(&state, "/openapi.json").await;
-    assert_eq!(api.json["openapi"], "3.1.0");
+    assert_eq!(api.json["openapi"], "3.0.3");
 }
 
 #[tokio::test]

@@ -188,7 +188,7 @@ async fn browsers_asking_for_slash_get_the_map_and_clients_get_json() {
         "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
     let browser = get_raw(&state, "/", &[("accept", chromium)]).await;
     assert_eq!(browser.status, StatusCode::SEE_OTHER);
-    assert_eq!(browser.header("location"), "map");
+    assert_eq!(browser.header("location"), "http://test.local/map");
     for accept in [
         None,
         Some("application/json"),

@@ -122,7 +122,8 @@ async fn put_replaces_or_creates_and_the_writer_reads_its_own_write() {
     assert_eq!(status, 201);
     assert_eq!(
         location.as_deref(),
-        Some("/collections/stations/items/5000")
+        // No Host header in this request: the link names localhost.
+        Some("http://localhost/collections/stations/items/5000")
     );
     assert_eq!(
         get(&state, "/collections/stations/items/5000").await.status,

@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "change_log",
         sql: include_str!("../../../migrations/0002_change_log.sql"),
     },
+    Migration {
+        version: 3,
+        name: "derived_geometry",
+        sql: include_str!("../../../migrations/0003_derived_geometry.sql"),
+    },
 ];
 
 /// Held while migrating, so that servers starting together apply each file once.

@@ -6,6 +6,7 @@
 //! every call goes through [`off_runtime`].
 
 mod changes;
+mod derived;
 mod migrate;
 mod rows;
 
@@ -17,7 +18,7 @@ use std::time::Duration;
 use postgres::{Client, Config, NoTls, Transaction};
 
 use super::{ImportSummary, Progress, Store, plan_delete, plan_import, redact};
-use crate::model::{Dataset, Layer, LayerData, validate_dataset};
+use crate::model::{Dataset, Layer, LayerData, derive, validate_dataset};
 use crate::{Error, Result};
 use rows::{ReadError, columns, copy_in, read_dataset};
 
@@ -78,9 +79,27 @@ impl PostGis {
         Ok(store)
     }
 
-    /// Apply pending migrations; see `migrations/README.md`.
+    /// Apply pending migrations; see `migrations/README.md`. When any was applied, bring the
+    /// derived geometry up to date in a transaction of its own (a database at version 2 has
+    /// none stored; one statement per table, nothing logged when nothing differs).
     pub fn migrate(&self) -> Result<Applied> {
-        self.with_client(|c| migrate::migrate(c).map_err(|e| self.err(e)))
+        let applied = self.with_client(|c| migrate::migrate(c).map_err(|e| self.err(e)))?;
+        if !applied.applied.is_empty() {
+            self.refresh_derived()?;
+        }
+        Ok(applied)
+    }
+
+    /// Recompute and store the derived geometry of everything stored.
+    fn refresh_derived(&self) -> Result<()> {
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = begin_write(client).map_err(db)?;
+            let data = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
+            derived::write_derived(&mut tx, &data, &derive(&data)).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(())
+        })
     }
 
     fn err(&self, e: impl std::fmt::Display) -> Error {
@@ -197,6 +216,7 @@ impl PostGis {
                 .map_err(db)?;
                 done += rows.len();
             }
+            derived::write_derived(&mut tx, data, &derive(data)).map_err(db)?;
             prune_changes(&mut tx).map_err(db)?;
             tx.commit().map_err(db)?;
             Ok(true)
@@ -282,13 +302,20 @@ impl Store for PostGis {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
             let current = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
-            let (_, summary) = plan_import(current, data.clone(), replace)?;
+            let (after, summary) = plan_import(current, data.clone(), replace)?;
+            let derived = derive(&after);
             tx.batch_execute(&format!(
                 "CREATE TEMP TABLE staging (LIKE {layer} INCLUDING DEFAULTS) ON COMMIT DROP"
             ))
             .map_err(db)?;
             copy_in(&mut tx, "staging", &data, progress).map_err(db)?;
+            if layer == Layer::Members {
+                // Staged as stored, derived points included, so unchanged members merge as
+                // unchanged (a repeated import logs nothing).
+                derived::place_members(&mut tx, "staging", &after, &derived).map_err(db)?;
+            }
             merge_staged(&mut tx, layer, replace).map_err(db)?;
+            derived::write_derived(&mut tx, &after, &derived).map_err(db)?;
             prune_changes(&mut tx).map_err(db)?;
             tx.commit().map_err(db)?;
             Ok(summary)
@@ -300,7 +327,7 @@ impl Store for PostGis {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
             let current = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
-            let (_, summary) = plan_delete(current, layer, keys)?;
+            let (after, summary) = plan_delete(current, layer, keys)?;
             let (key, _) = columns(layer);
             let cast = if key == "id" { "::bigint[]" } else { "" };
             tx.execute(
@@ -308,6 +335,7 @@ impl Store for PostGis {
                 &[&keys],
             )
             .map_err(db)?;
+            derived::write_derived(&mut tx, &after, &derive(&after)).map_err(db)?;
             prune_changes(&mut tx).map_err(db)?;
             tx.commit().map_err(db)?;
             Ok(summary)

@@ -44,10 +44,19 @@ pub fn columns(layer: Layer) -> (&'static str, &'static [&'static str]) {
                 "geom",
             ],
         ),
+        // The footprint (`geom`) is derived, written by `derived::write_footprints`.
         Layer::Alliances => ("id", &["id", "name", "theme", "founded"]),
         Layer::Members => (
             "id",
-            &["id", "alliance_id", "kind", "name", "village_code", "geom"],
+            &[
+                "id",
+                "alliance_id",
+                "kind",
+                "name",
+                "village_code",
+                "geom",
+                "geom_derived",
+            ],
         ),
     }
 }
@@ -64,7 +73,9 @@ fn select_list(layer: Layer) -> &'static str {
             "id, name, grid_code, services, opening_hours, contact_phone, ST_AsBinary(geom)"
         }
         Layer::Alliances => "id, name, theme, to_char(founded, 'YYYY-MM-DD')",
-        Layer::Members => "id, alliance_id, kind, name, village_code, ST_AsBinary(geom)",
+        Layer::Members => {
+            "id, alliance_id, kind, name, village_code, ST_AsBinary(geom), geom_derived"
+        }
     }
 }
 
@@ -206,7 +217,12 @@ fn row_to_feature(layer: Layer, r: &Row) -> Result<LayerData, ReadError> {
                 kind: MemberKind::parse(&kind).ok_or_else(|| {
                     ReadError::Row(format!("members {id}: unknown kind '{kind}'"))
                 })?,
-                location: point(layer, &id.to_string(), r.get(5))?,
+                // A derived point is gridmap's stored copy of `model::derive`, not the member's.
+                location: if r.get::<_, bool>(6) {
+                    None
+                } else {
+                    point(layer, &id.to_string(), r.get(5))?
+                },
                 id,
                 alliance_id: r.get::<_, i64>(1) as u64,
                 name: r.get(3),
@@ -324,6 +340,9 @@ fn copy_line(data: &LayerData, i: usize, out: &mut String) {
                     Some(p) => Field::Geom(p.into()),
                     None => Field::Opt(None),
                 },
+                // The model holds only locations of the member's own; `derived::place_members`
+                // fills and marks the others.
+                Field::Bool(false),
             ]);
         }
     }
@@ -340,6 +359,7 @@ enum Field<'a> {
     Text(&'a str),
     Opt(Option<&'a str>),
     Int(i64),
+    Bool(bool),
     /// Comma-separated words needing no quoting (service names).
     Array(String),
     Geom(Geometry),
@@ -351,6 +371,7 @@ impl Field<'_> {
             Field::Text(s) | Field::Opt(Some(s)) => escape(s, out),
             Field::Opt(None) => out.push_str("\\N"),
             Field::Int(n) => out.push_str(&n.to_string()),
+            Field::Bool(b) => out.push(if *b { 't' } else { 'f' }),
             Field::Array(words) => {
                 out.push('{');
                 out.push_str(words);
@@ -375,7 +396,7 @@ fn escape(s: &str, out: &mut String) {
 }
 
 /// `SRID=4326;` then little-endian WKB in hex: PostGIS's text input for a typed geometry column.
-fn hex_ewkb(g: &Geometry, out: &mut String) {
+pub fn hex_ewkb(g: &Geometry, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut wkb = Vec::with_capacity(256);
     let options = wkb::writer::WriteOptions {

@@ -1,0 +1,334 @@
+//! The OGC API - Features request parameters beyond Core's bbox and limit: `crs` and `bbox-crs`
+//! (Part 2, CRS by reference) and `datetime` (Core). Parsing only; the handlers apply them.
+
+use serde_json::Value;
+
+use super::error::ApiError;
+
+pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+pub const EPSG_4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
+
+/// The coordinate reference systems features are served in. Both are WGS 84; they differ in
+/// axis order: CRS84 is lon,lat (GeoJSON's own), EPSG:4326 is lat,lon as its definition says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OgcCrs {
+    Crs84,
+    Epsg4326,
+}
+
+impl OgcCrs {
+    /// Every CRS a collection is offered in, the storage CRS first.
+    pub const ALL: [OgcCrs; 2] = [OgcCrs::Crs84, OgcCrs::Epsg4326];
+
+    pub fn uri(self) -> &'static str {
+        match self {
+            OgcCrs::Crs84 => CRS84,
+            OgcCrs::Epsg4326 => EPSG_4326,
+        }
+    }
+
+    /// The URI, or the `[OGC:CRS84]`/`EPSG:4326` short forms some clients send; https too.
+    fn parse(text: &str) -> Option<OgcCrs> {
+        let t = text.trim().trim_start_matches('[').trim_end_matches(']');
+        let t = t
+            .strip_prefix("https://")
+            .map_or_else(|| t.to_string(), |rest| format!("http://{rest}"));
+        match t.as_str() {
+            CRS84 | "OGC:CRS84" => Some(OgcCrs::Crs84),
+            EPSG_4326 | "EPSG:4326" => Some(OgcCrs::Epsg4326),
+            _ => None,
+        }
+    }
+
+    /// The `name` parameter (`crs` or `bbox-crs`), CRS84 when absent.
+    pub fn from_param(name: &str, value: Option<&str>) -> Result<OgcCrs, ApiError> {
+        match value {
+            None => Ok(OgcCrs::Crs84),
+            Some(v) => OgcCrs::parse(v).ok_or_else(|| {
+                ApiError::bad(
+                    name,
+                    format!("'{v}' is not offered; use {CRS84} (lon,lat) or {EPSG_4326} (lat,lon)"),
+                )
+            }),
+        }
+    }
+
+    /// Whether coordinates in this CRS come latitude first.
+    pub fn lat_first(self) -> bool {
+        self == OgcCrs::Epsg4326
+    }
+
+    /// Put a GeoJSON geometry (stored lon,lat) into this CRS's axis order, in place.
+    pub fn apply_to_geometry(self, geometry: &mut Value) {
+        if self.lat_first() {
+            swap_positions(&mut geometry["coordinates"]);
+            if let Some(parts) = geometry.get_mut("geometries").and_then(Value::as_array_mut) {
+                parts.iter_mut().for_each(|g| self.apply_to_geometry(g));
+            }
+        }
+    }
+}
+
+/// Swap the first two numbers of every position in a GeoJSON `coordinates` tree.
+fn swap_positions(coordinates: &mut Value) {
+    let Some(items) = coordinates.as_array_mut() else {
+        return;
+    };
+    if items.first().is_some_and(Value::is_number) {
+        if items.len() >= 2 {
+            items.swap(0, 1);
+        }
+    } else {
+        items.iter_mut().for_each(swap_positions);
+    }
+}
+
+/// A closed-open span of time in whole seconds since 1970-01-01T00:00:00Z; an open end is
+/// `i64::MIN` / `i64::MAX`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeSpan {
+    pub start_s: i64,
+    pub end_s: i64,
+}
+
+const DAY_S: i64 = 86_400;
+
+impl TimeSpan {
+    /// Whether the two spans share an instant.
+    pub fn intersects(&self, other: &TimeSpan) -> bool {
+        self.start_s < other.end_s && other.start_s < self.end_s
+    }
+
+    /// The whole UTC day of a `YYYY-MM-DD` date.
+    pub fn of_date(date: &str) -> Option<TimeSpan> {
+        let start_s = parse_date(date)?;
+        Some(TimeSpan {
+            start_s,
+            end_s: start_s + DAY_S,
+        })
+    }
+
+    /// `datetime`: an RFC 3339 date-time or date, or an interval `start/end` whose ends may be
+    /// open (`..` or empty). A date stands for its whole UTC day: an interval ending on a date
+    /// includes that day.
+    pub fn parse_datetime(text: &str) -> Result<TimeSpan, ApiError> {
+        let bad = |why: &str| {
+            ApiError::bad(
+                "datetime",
+                format!(
+                    "'{text}' {why}; give an RFC 3339 date-time or date, or an interval such as \
+                     2020-01-01T00:00:00Z/2021-01-01T00:00:00Z, 2020-01-01/.. or ../2021-06-30"
+                ),
+            )
+        };
+        let Some((from, to)) = text.split_once('/') else {
+            return instant(text.trim()).ok_or_else(|| bad("is not a date or date-time"));
+        };
+        let open = |s: &str| s.trim().is_empty() || s.trim() == "..";
+        if open(from) && open(to) {
+            return Err(bad("is open at both ends"));
+        }
+        let start_s = if open(from) {
+            i64::MIN
+        } else {
+            instant(from.trim())
+                .ok_or_else(|| bad("does not start with a date or date-time"))?
+                .start_s
+        };
+        let end_s = if open(to) {
+            i64::MAX
+        } else {
+            instant(to.trim())
+                .ok_or_else(|| bad("does not end with a date or date-time"))?
+                .end_s
+        };
+        if start_s > end_s {
+            return Err(bad("ends before it starts"));
+        }
+        Ok(TimeSpan { start_s, end_s })
+    }
+}
+
+/// A date (its whole day) or a date-time (its second, so an interval ending there includes it).
+fn instant(text: &str) -> Option<TimeSpan> {
+    if text.len() == 10 {
+        return TimeSpan::of_date(text);
+    }
+    let t = parse_date_time(text)?;
+    Some(TimeSpan {
+        start_s: t,
+        end_s: t + 1,
+    })
+}
+
+/// Seconds since the epoch of the start of a valid `YYYY-MM-DD` day.
+fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year: i64 = digits(&s[..4])?;
+    let month: i64 = digits(&s[5..7])?;
+    let day: i64 = digits(&s[8..10])?;
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=days_in_month).contains(&day) {
+        return None;
+    }
+    Some(days_from_civil(year, month, day) * DAY_S)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, as RFC 3339 section 5.6 (`t` and `z` allowed).
+fn parse_date_time(s: &str) -> Option<i64> {
+    if s.len() < 20 || !s.is_char_boundary(10) {
+        return None;
+    }
+    let (date, rest) = s.split_at(10);
+    let day_s = parse_date(date)?;
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let b = rest.as_bytes();
+    if b.len() < 9 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (hour, minute, second): (i64, i64, i64) = (
+        digits(&rest[..2])?,
+        digits(&rest[3..5])?,
+        digits(&rest[6..8])?,
+    );
+    // 60 is a leap second.
+    if hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    let mut zone = &rest[8..];
+    if let Some(fraction) = zone.strip_prefix('.') {
+        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return None;
+        }
+        zone = &fraction[n..];
+    }
+    let offset_s = match zone {
+        "Z" | "z" => 0,
+        _ => {
+            let zb = zone.as_bytes();
+            if zb.len() != 6 || zb[3] != b':' || !(zb[0] == b'+' || zb[0] == b'-') {
+                return None;
+            }
+            let (h, m): (i64, i64) = (digits(&zone[1..3])?, digits(&zone[4..6])?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let sign = if zb[0] == b'-' { -1 } else { 1 };
+            sign * (h * 3600 + m * 60)
+        }
+    };
+    Some(day_s + hour * 3600 + minute * 60 + second - offset_s)
+}
+
+fn digits(s: &str) -> Option<i64> {
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn span(text: &str) -> TimeSpan {
+        TimeSpan::parse_datetime(text).unwrap()
+    }
+
+    #[test]
+    fn dates_and_date_times_are_seconds_since_the_epoch() {
+        // Hand-computed: 2000-03-01 is 11,017 days after 1970-01-01.
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2000-03-01"), Some(11_017 * DAY_S));
+        assert_eq!(parse_date("2024-02-29"), Some(19_782 * DAY_S));
+        assert_eq!(parse_date("2023-02-29"), None);
+        assert_eq!(
+            parse_date_time("1970-01-02T01:00:00+08:00"),
+            Some(DAY_S - 7 * 3600)
+        );
+        assert_eq!(parse_date_time("1970-01-01T00:00:01.5Z"), Some(1));
+        for bad in [
+            "1970-01-01T24:00:00Z",
+            "1970-01-01T00:00:00",
+            "1970-01-01T00:00Z",
+        ] {
+            assert_eq!(parse_date_time(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn datetime_intervals_may_be_open_and_dates_cover_their_day() {
+        let day = TimeSpan::of_date("2021-06-15").unwrap();
+        assert!(span("2021-06-15T12:00:00Z").intersects(&day));
+        assert!(span("2021-06-15").intersects(&day));
+        assert!(!span("2021-06-16T00:00:00Z").intersects(&day));
+        assert!(span("../2021-06-15").intersects(&day));
+        assert!(span("/2021-06-15").intersects(&day));
+        assert!(!span("../2021-06-14").intersects(&day));
+        assert!(span("2021-06-15T23:59:59Z/..").intersects(&day));
+        assert!(!span("2021-06-16/").intersects(&day));
+        assert!(span("2020-01-01T00:00:00Z/2022-01-01T00:00:00Z").intersects(&day));
+    }
+
+    #[test]
+    fn malformed_datetime_names_the_parameter() {
+        for bad in [
+            "yesterday",
+            "../..",
+            "2021-13-01",
+            "2022-01-01/2021-01-01",
+            "/",
+        ] {
+            let e = TimeSpan::parse_datetime(bad).unwrap_err();
+            assert!(
+                matches!(e, ApiError::BadParameter { ref name, .. } if name == "datetime"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn crs_accepts_uris_and_short_forms_and_swaps_axes_for_epsg_4326() {
+        assert_eq!(OgcCrs::from_param("crs", None).unwrap(), OgcCrs::Crs84);
+        assert_eq!(
+            OgcCrs::from_param("crs", Some("EPSG:4326")).unwrap(),
+            OgcCrs::Epsg4326
+        );
+        assert_eq!(
+            OgcCrs::from_param("crs", Some("https://www.opengis.net/def/crs/OGC/1.3/CRS84"))
+                .unwrap(),
+            OgcCrs::Crs84
+        );
+        assert!(OgcCrs::from_param("crs", Some("EPSG:3857")).is_err());
+        let mut g = json!({"type": "MultiPolygon", "coordinates": [[[[119.5, 31.9], [119.6, 31.9], [119.5, 32.0]]]]});
+        OgcCrs::Epsg4326.apply_to_geometry(&mut g);
+        assert_eq!(g["coordinates"][0][0][1], json!([31.9, 119.6]));
+        let mut p = json!({"type": "Point", "coordinates": [119.5, 31.9]});
+        OgcCrs::Crs84.apply_to_geometry(&mut p);
+        assert_eq!(p["coordinates"], json!([119.5, 31.9]));
+    }
+}
