@@ -3,6 +3,7 @@
 
 mod base_url;
 pub(crate) mod coverage;
+mod encoding;
 mod error;
 mod features;
 mod ogc_params;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/coverage/suggest", get(coverage::suggest))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/tiles.json", get(tiles::tilejson))
+        .route("/tiles/metadata.json", get(tiles::metadata))
         .route("/health", get(health))
         .route("/openapi.json", get(openapi::document))
         .route("/map", get(web::page))

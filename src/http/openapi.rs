@@ -159,11 +159,11 @@ fn tile_path(ext: &str, id: &str) -> Value {
             path("y", "Row, 0..2^z (XYZ: row 0 at the north)", int(0, None)),
         ],
         "responses": {
-            "200": {"description": "The tile (gzip when accepted), with an ETag",
+            "200": {"description": "The tile (gzip when accepted), with the ETag of the encoding served",
                 "headers": {"ETag": {"schema": {"type": "string"}}},
                 "content": {super::tiles::MVT: {"schema": {"type": "string", "format": "binary"}}}},
             "204": {"description": "No feature in this tile"},
-            "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+            "304": {"description": "Not modified (If-None-Match matched the served encoding's ETag)"},
             "400": error("z, x or y out of range"),
         },
     }})
@@ -377,6 +377,22 @@ pub fn spec(server_url: &str) -> Value {
                 "application/json",
                 json!({"type": "object", "required": ["tilejson", "tiles"], "properties": {
             "tilejson": {"type": "string"}, "tiles": {"type": "array", "items": {"type": "string"}}}}),
+            ),
+        ),
+    );
+    add(
+        "/tiles/metadata.json",
+        op(
+            "getTileMetadata",
+            "The tiles' metadata in tippecanoe's layout (tilestats included), which GDAL's MVT driver reads: MVT:/vsicurl/<base>/tiles/<zoom>",
+            "Tiles",
+            vec![],
+            ok(
+                "tippecanoe metadata.json: format, zooms, bounds and center as strings, json holding vector_layers and tilestats",
+                "application/json",
+                json!({"type": "object", "required": ["format", "minzoom", "maxzoom", "bounds", "json"], "properties": {
+            "format": {"type": "string"}, "minzoom": {"type": "string"}, "maxzoom": {"type": "string"},
+            "bounds": {"type": "string"}, "center": {"type": "string"}, "json": {"type": "string"}}}),
             ),
         ),
     );

@@ -1,4 +1,5 @@
-//! GET /tiles/{z}/{x}/{y}.mvt (composite Mapbox Vector Tiles) and GET /tiles.json (TileJSON 3.0.0).
+//! GET /tiles/{z}/{x}/{y}.mvt (composite Mapbox Vector Tiles), GET /tiles.json (TileJSON 3.0.0)
+//! and GET /tiles/metadata.json (tippecanoe's layout, for GDAL's MVT driver).
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::base_url::BaseUrl;
+use super::encoding::{accepts_gzip, none_match};
 use super::error::ApiError;
 use crate::analysis::coverage::DEFAULT_RADIUS_M;
 use crate::tiles::cache::EncodedTile;
@@ -82,26 +84,17 @@ pub async fn tile(
     Ok(tile_response(&tile, &headers))
 }
 
-/// 204 for an empty tile, 304 for a matching If-None-Match, else the bytes (gzip when accepted).
+/// 204 for an empty tile; else the tile in the encoding the client accepts (gzip when it can),
+/// with that encoding's ETag, or 304 when If-None-Match holds that tag.
 pub fn tile_response(tile: &EncodedTile, headers: &HeaderMap) -> Response {
-    let etag = HeaderValue::from_str(&tile.etag).unwrap_or(HeaderValue::from_static("\"\""));
     if tile.raw.is_empty() {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == tile.etag || t.trim() == "*")
-        });
-    let mut response = if matches {
+    let gzip = accepts_gzip(headers);
+    let etag = if gzip { &tile.etag_gzip } else { &tile.etag };
+    let mut response = if none_match(headers, etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let gzip = headers
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
         let mut r = Response::new(Body::from(if gzip {
             tile.gzip.clone()
         } else {
@@ -116,7 +109,10 @@ pub fn tile_response(tile: &EncodedTile, headers: &HeaderMap) -> Response {
         r
     };
     let h = response.headers_mut();
-    h.insert(header::ETAG, etag);
+    h.insert(
+        header::ETAG,
+        HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"\"")),
+    );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     h.insert(
         header::CACHE_CONTROL,
@@ -139,4 +135,27 @@ pub async fn tilejson(State(state): State<AppState>, base: BaseUrl) -> Json<Valu
         min_zoom,
         max_zoom,
     ))
+}
+
+/// GET /tiles/metadata.json: what GDAL's MVT driver reads before the tiles next to it
+/// (`ogrinfo MVT:http://host/tiles`). With `--tiles`, the archive's own statistics; else those of
+/// the live tiles, counted from the index (every layer typed, every feature once).
+pub async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    if let Some(archive) = &state.archive {
+        let m = &archive.metadata;
+        return Ok(Json(tiles::tilejson::tippecanoe_metadata(
+            m,
+            &m["tilestats"],
+        )));
+    }
+    let snap = state.index.load();
+    let coverage = state.coverage.clone();
+    let metadata = tokio::task::spawn_blocking(move || {
+        let gaps = coverage.get(&snap, DEFAULT_RADIUS_M, None);
+        let stats = tiles::stats::TileStats::from_snapshot(&snap, Some(&gaps), 0, MAX_ZOOM);
+        tiles::tilejson::live_metadata(&snap, 0, MAX_ZOOM, &stats)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("tile metadata: {e}")))?;
+    Ok(Json(metadata))
 }

@@ -14,6 +14,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
+use super::encoding::{accepts_gzip, none_match};
 use super::{ApiError, AppState};
 use crate::analysis::coverage::{DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M};
 
@@ -62,10 +63,11 @@ static ASSETS: &[Asset] = &[
     ),
 ];
 
-/// The gzipped bytes and ETag of each asset, made on first use.
+/// The gzipped bytes and the ETags of each asset (one per encoding), made on first use.
 struct Encoded {
     gzip: Vec<u8>,
-    etag: HeaderValue,
+    etag: String,
+    etag_gzip: String,
 }
 
 fn encoded(i: usize) -> &'static Encoded {
@@ -79,7 +81,8 @@ fn encoded(i: usize) -> &'static Encoded {
         let etag = format!("\"{:016x}-{:x}\"", fnv1a(bytes), bytes.len());
         Encoded {
             gzip,
-            etag: HeaderValue::from_str(&etag).expect("hex is a header value"),
+            etag_gzip: super::encoding::gzip_etag(&etag),
+            etag,
         }
     })
 }
@@ -111,43 +114,34 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Result<Respo
 fn serve(i: usize, headers: &HeaderMap) -> Response {
     let asset = &ASSETS[i];
     let encoded = encoded(i);
+    let gzip = accepts_gzip(headers);
+    let etag = if gzip {
+        &encoded.etag_gzip
+    } else {
+        &encoded.etag
+    };
     let common = [
         (
             header::CONTENT_TYPE,
             HeaderValue::from_static(asset.content_type),
         ),
-        (header::ETAG, encoded.etag.clone()),
+        (
+            header::ETAG,
+            HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"\"")),
+        ),
         // Revalidate every time: a new binary must not leave an old page in the browser.
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         (header::VARY, HeaderValue::from_static("accept-encoding")),
     ];
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == encoded.etag));
-    if matches {
+    if none_match(headers, etag) {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    if accepts_gzip(headers) {
+    if gzip {
         let gzip = [(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))];
         (common, gzip, encoded.gzip.clone()).into_response()
     } else {
         (common, asset.bytes).into_response()
     }
-}
-
-fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-            name.eq_ignore_ascii_case("gzip") && !refused
-        })
 }
 
 /// True when a request for `/` comes from a browser: it lists `text/html` before any JSON type
@@ -238,22 +232,6 @@ mod tests {
         assert!(!wants_html(&accept("application/json, text/html;q=0.5")));
         assert!(!wants_html(&accept("*/*")));
         assert!(!wants_html(&HeaderMap::new()));
-    }
-
-    #[test]
-    fn gzip_only_when_accepted() {
-        let mut h = HeaderMap::new();
-        assert!(!accepts_gzip(&h));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("gzip, deflate, br"),
-        );
-        assert!(accepts_gzip(&h));
-        h.insert(
-            header::ACCEPT_ENCODING,
-            HeaderValue::from_static("br, gzip;q=0"),
-        );
-        assert!(!accepts_gzip(&h));
     }
 
     #[test]

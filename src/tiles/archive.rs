@@ -5,7 +5,8 @@ use std::path::Path;
 
 use pmtiles::{AsyncPmTilesReader, MmapBackend, NoCache, PmTilesWriter, TileType};
 
-use super::{TileConfig, TileCoord, render, tilejson::tilejson};
+use super::stats::TileStats;
+use super::{TileConfig, TileCoord, render, tilejson::archive_metadata};
 use crate::index::Snapshot;
 use crate::model::Bbox;
 use crate::{Error, Result};
@@ -61,7 +62,6 @@ pub fn write(
             .map(|t| pmtiles::TileId::from(t).value())
             .unwrap_or(u64::MAX)
     });
-    let metadata = tilejson(snap, "", min_zoom, max_zoom).to_string();
     let partial = path.with_extension("pmtiles.partial");
     let file = std::fs::File::create(&partial).map_err(|e| err(&partial, e))?;
     let mut writer = PmTilesWriter::new(TileType::Mvt)
@@ -73,7 +73,6 @@ pub fn write(
             (bbox.min_lat + bbox.max_lat) / 2.0,
         )
         .center_zoom(min_zoom.max(10).min(max_zoom))
-        .metadata(metadata)
         .create(std::io::BufWriter::new(file))
         .map_err(|e| err(&partial, e))?;
     let mut summary = ArchiveSummary::default();
@@ -82,8 +81,14 @@ pub fn write(
         crate::analysis::coverage::DEFAULT_RADIUS_M,
         None,
     );
+    // Statistics of what the tiles encode, read back from each tile as a decoder reads it; they
+    // become the metadata once every tile is in.
+    let mut stats = TileStats::new();
     for (i, c) in coords.iter().enumerate() {
         let bytes = render(snap, *c, config, Some(&gaps));
+        stats
+            .add_tile(&bytes)
+            .map_err(|e| err(path, format!("tile {}/{}/{}: {e}", c.z, c.x, c.y)))?;
         if bytes.is_empty() {
             summary.empty += 1;
         } else {
@@ -95,6 +100,7 @@ pub fn write(
         }
         progress(i + 1, coords.len());
     }
+    writer.set_metadata(archive_metadata(snap, min_zoom, max_zoom, &stats).to_string());
     writer.finalize().map_err(|e| err(&partial, e))?;
     std::fs::rename(&partial, path).map_err(|e| err(path, e))?;
     summary.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -106,6 +112,8 @@ pub struct Archive {
     reader: AsyncPmTilesReader<MmapBackend, NoCache>,
     pub min_zoom: u8,
     pub max_zoom: u8,
+    /// The archive's JSON metadata (TileJSON fields and `tilestats` when `gridmap tiles` wrote it).
+    pub metadata: serde_json::Value,
 }
 
 impl Archive {
@@ -118,10 +126,14 @@ impl Archive {
         if header.tile_type != TileType::Mvt {
             return Err(err(path, "not a vector-tile (MVT) archive"));
         }
+        let text = reader.get_metadata().await.map_err(|e| err(path, e))?;
+        let metadata =
+            serde_json::from_str(&text).map_err(|e| err(path, format!("metadata: {e}")))?;
         Ok(Archive {
             reader,
             min_zoom,
             max_zoom,
+            metadata,
         })
     }
 

@@ -6,13 +6,17 @@ use std::sync::{Arc, Mutex};
 
 use super::TileCoord;
 
-/// An encoded tile, its gzip form and its ETag.
+/// An encoded tile, its gzip form and an ETag for each.
 #[derive(Debug)]
 pub struct EncodedTile {
     pub raw: Vec<u8>,
     pub gzip: Vec<u8>,
-    /// A strong validator: FNV-1a of the raw bytes, the same on every server for the same tile.
+    /// A strong validator of `raw`: FNV-1a of the bytes and their length, the same on every
+    /// server for the same tile.
     pub etag: String,
+    /// The validator of `gzip`: `etag` with `-gzip` inside the quotes (the gzip bytes are another
+    /// representation, so they need a tag of their own).
+    pub etag_gzip: String,
 }
 
 impl EncodedTile {
@@ -28,15 +32,17 @@ impl EncodedTile {
             hash ^= u64::from(*b);
             hash = hash.wrapping_mul(0x0100_0000_01b3);
         }
+        let etag = format!("\"{hash:016x}-{}\"", raw.len());
         EncodedTile {
-            etag: format!("\"{hash:016x}-{}\"", raw.len()),
+            etag_gzip: format!("\"{hash:016x}-{}-gzip\"", raw.len()),
+            etag,
             raw,
             gzip,
         }
     }
 
     fn size(&self) -> usize {
-        self.raw.len() + self.gzip.len() + 64
+        self.raw.len() + self.gzip.len() + 96
     }
 }
 

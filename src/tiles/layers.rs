@@ -29,6 +29,20 @@ pub struct TileLayer {
     pub fields: &'static [(&'static str, &'static str)],
 }
 
+impl TileLayer {
+    /// The MVT geometry type every feature of the layer has: points for posts, members and label
+    /// points, polygons for the rest.
+    pub fn geometry(&self) -> super::stats::GeomKind {
+        use super::stats::GeomKind;
+        match self.source {
+            Source::Features(Layer::Stations | Layer::Members) | Source::Labels(_) => {
+                GeomKind::Point
+            }
+            Source::Features(_) | Source::CoverageGaps => GeomKind::Polygon,
+        }
+    }
+}
+
 /// Polygons below this many square pixels are dropped under their layer's `full_detail_zoom`.
 pub const MIN_AREA_PX2: f64 = 2.0;
 

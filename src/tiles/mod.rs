@@ -8,9 +8,10 @@ pub mod cache;
 mod geometry;
 pub mod layers;
 mod render;
+pub mod stats;
 pub mod tilejson;
 
-pub use render::{TileConfig, label_point, render};
+pub use render::{TileConfig, each_feature, label_point, render};
 
 use std::f64::consts::PI;
 

@@ -1,6 +1,6 @@
 //! Rendering one composite tile from an index snapshot.
 
-use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtTileBuilder};
+use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtTileBuilder, MvtValue};
 use geo::{Coord, MultiPolygon};
 use serde_json::Value;
 
@@ -124,12 +124,11 @@ fn features(
                 }
             };
             let feature = snap.public_feature(source, i);
-            let id = match &feature.id {
-                Some(geojson::feature::Id::Number(n)) => n.as_u64(),
-                Some(geojson::feature::Id::String(s)) => s.parse().ok(),
-                None => None,
-            };
-            Some((id, feature.properties.unwrap_or_default(), geometry))
+            Some((
+                feature_id(&feature),
+                feature.properties.unwrap_or_default(),
+                geometry,
+            ))
         })
         .collect()
 }
@@ -151,18 +150,121 @@ fn gap_features(
                 return None;
             }
             let geometry = TileGeometry::Polygon(frame.polygon(&c.gap, tolerance, min_area)?);
-            let uncovered = f64::from(g.population) * (1.0 - c.covered_share());
-            let properties = serde_json::json!({
-                "code": g.code, "name": g.name,
-                "uncovered_population": (uncovered * 10.0).round() / 10.0,
-                "radius_m": map.radius_m,
-            });
-            let serde_json::Value::Object(properties) = properties else {
-                return None;
-            };
-            Some((g.code.parse().ok(), properties, geometry))
+            Some((
+                g.code.parse().ok(),
+                gap_properties(g, c, map.radius_m),
+                geometry,
+            ))
         })
         .collect()
+}
+
+/// The tile properties of a grid's coverage gap.
+fn gap_properties(
+    g: &crate::model::Grid,
+    c: &crate::analysis::coverage::GridCoverage,
+    radius_m: f64,
+) -> serde_json::Map<String, Value> {
+    let uncovered = f64::from(g.population) * (1.0 - c.covered_share());
+    let mut properties = serde_json::Map::new();
+    properties.insert("code".into(), Value::from(g.code.as_str()));
+    properties.insert("name".into(), Value::from(g.name.as_str()));
+    properties.insert(
+        "uncovered_population".into(),
+        Value::from((uncovered * 10.0).round() / 10.0),
+    );
+    properties.insert("radius_m".into(), Value::from(radius_m));
+    properties
+}
+
+/// A feature's tag: key and MVT value.
+pub type Tag<'a> = (&'a str, MvtValue);
+
+/// Every feature `layer` can draw, as its tiles tag it (id and tags, no geometry): what a live
+/// server's tile statistics count without rendering a tile. A polygon without a label point
+/// (degenerate) or an alliance without a footprint is left out, as `render` leaves them out;
+/// `coverage_gaps` needs `gaps`.
+pub fn each_feature(
+    snap: &Snapshot,
+    layer: &TileLayer,
+    gaps: Option<&CoverageMap>,
+    visit: &mut dyn FnMut(Option<u64>, &[Tag<'_>]),
+) {
+    let d = snap.dataset();
+    let mut emit = |id: Option<u64>, properties: &serde_json::Map<String, Value>| {
+        let tags: Vec<Tag<'_>> = properties
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str(), tag_value(v)?)))
+            .collect();
+        visit(id, &tags);
+    };
+    let (source, labels) = match layer.source {
+        Source::Features(l) => (l, false),
+        Source::Labels(l) => (l, true),
+        Source::CoverageGaps => {
+            let Some(map) = gaps else { return };
+            for (g, c) in d.grids.iter().zip(&map.grids) {
+                if !c.gap.0.is_empty() {
+                    emit(g.code.parse().ok(), &gap_properties(g, c, map.radius_m));
+                }
+            }
+            return;
+        }
+    };
+    for i in 0..d.count(source) {
+        let drawn = match source {
+            Layer::Alliances => snap
+                .alliance_footprint(i)
+                .is_some_and(|a| !labels || label_point(a).is_some()),
+            Layer::Towns if labels => label_point(&d.towns[i].geometry).is_some(),
+            Layer::Villages if labels => label_point(&d.villages[i].geometry).is_some(),
+            Layer::Grids if labels => label_point(&d.grids[i].geometry).is_some(),
+            Layer::Members => snap.member_location(i).is_some(),
+            _ => true,
+        };
+        if drawn {
+            let feature = snap.public_feature(source, i);
+            emit(
+                feature_id(&feature),
+                &feature.properties.unwrap_or_default(),
+            );
+        }
+    }
+}
+
+fn feature_id(feature: &geojson::Feature) -> Option<u64> {
+    match &feature.id {
+        Some(geojson::feature::Id::Number(n)) => n.as_u64(),
+        Some(geojson::feature::Id::String(s)) => s.parse().ok(),
+        None => None,
+    }
+}
+
+/// A public property as an MVT value: MVT has no arrays, so lists (a station's services) become
+/// comma-separated strings; null and objects are left out.
+fn tag_value(value: &Value) -> Option<MvtValue> {
+    match value {
+        Value::String(s) => Some(MvtValue::String(s.clone())),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => Some(MvtValue::UInt(u)),
+            (_, Some(i), _) => Some(MvtValue::SInt(i)),
+            (_, _, Some(f)) => Some(MvtValue::Double(f)),
+            _ => None,
+        },
+        Value::Bool(b) => Some(MvtValue::Bool(*b)),
+        Value::Array(items) => {
+            let list: Vec<String> = items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string())
+                })
+                .collect();
+            Some(MvtValue::String(list.join(",")))
+        }
+        Value::Null | Value::Object(_) => None,
+    }
 }
 
 fn add_feature(
@@ -178,29 +280,12 @@ fn add_feature(
     let mut feature = builder.feature_of(kind);
     feature.id(id);
     for (key, value) in properties {
-        // MVT has no arrays: lists (a station's services) become comma-separated strings.
-        let _ = match value {
-            Value::String(s) => feature.tag_string(key, s.as_str()),
-            Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-                (Some(u), _, _) => feature.tag_uint(key, u),
-                (_, Some(i), _) => feature.tag_sint(key, i),
-                (_, _, Some(f)) => feature.tag_double(key, f),
-                _ => continue,
-            },
-            Value::Bool(b) => feature.tag_bool(key, *b),
-            Value::Array(items) => {
-                let list: Vec<String> = items
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string())
-                    })
-                    .collect();
-                feature.tag_string(key, list.join(","))
+        if let Some(value) = tag_value(value) {
+            // A tag fails only on a key or value MVT cannot hold; the feature is still drawn.
+            if let Err(e) = feature.tag_ref(key, (&value).into()) {
+                tracing::warn!(key = %key, error = %e, "tile property left out");
             }
-            Value::Null | Value::Object(_) => continue,
-        };
+        }
     }
     let _ = match geometry {
         TileGeometry::Point(c) => feature.points([*c]).map(|_| ()),

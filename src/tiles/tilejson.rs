@@ -1,9 +1,11 @@
-//! TileJSON 3.0.0 for the composite tiles: served at /tiles.json and stored in archives.
+//! TileJSON 3.0.0 for the composite tiles (served at /tiles.json, and with `tilestats` stored in
+//! archives), and tippecanoe's `metadata.json` (served at /tiles/metadata.json for GDAL).
 
 use serde_json::{Value, json};
 
 use super::MAX_ZOOM;
 use super::layers::TILE_LAYERS;
+use super::stats::TileStats;
 use crate::index::Snapshot;
 use crate::model::Layer;
 
@@ -45,4 +47,63 @@ pub fn tilejson(snap: &Snapshot, tiles_url: &str, min_zoom: u8, max_zoom: u8) ->
         "attribution": ATTRIBUTION,
         "vector_layers": vector_layers,
     })
+}
+
+/// The layer names in drawing order, for listing statistics in the layer table's order.
+fn layer_order() -> Vec<&'static str> {
+    TILE_LAYERS.iter().map(|l| l.name).collect()
+}
+
+/// What `gridmap tiles` stores in an archive: the TileJSON without `tiles` (an archive does not
+/// know the URL it will be served from; PMTiles readers take tile addresses from the archive) and
+/// the `tilestats` of the tiles it holds, as tippecanoe and `pmtiles convert` store them.
+pub fn archive_metadata(snap: &Snapshot, min_zoom: u8, max_zoom: u8, stats: &TileStats) -> Value {
+    let mut metadata = tilejson(snap, "", min_zoom, max_zoom);
+    if let Some(object) = metadata.as_object_mut() {
+        object.remove("tiles");
+    }
+    metadata["tilestats"] = stats.to_json(&layer_order());
+    metadata
+}
+
+/// `metadata.json` in tippecanoe's layout, which GDAL's MVT driver reads before it fetches
+/// `{z}/{x}/{y}.pbf` next to it: zooms, `bounds` and `center` as comma-separated strings, and
+/// `json`, a string holding `vector_layers` and `tilestats`. Made from a TileJSON document (ours,
+/// or an archive's metadata) and the `tilestats` (left out when null).
+pub fn tippecanoe_metadata(tilejson: &Value, tilestats: &Value) -> Value {
+    let join = |v: &Value| {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default()
+    };
+    let mut inner = json!({"vector_layers": tilejson["vector_layers"]});
+    if !tilestats.is_null() {
+        inner["tilestats"] = tilestats.clone();
+    }
+    json!({
+        "name": tilejson["name"],
+        "description": tilejson["description"],
+        "version": tilejson["version"],
+        "attribution": tilejson["attribution"],
+        "type": "overlay",
+        "format": "pbf",
+        "minzoom": tilejson["minzoom"].to_string(),
+        "maxzoom": tilejson["maxzoom"].to_string(),
+        "bounds": join(&tilejson["bounds"]),
+        "center": join(&tilejson["center"]),
+        "json": inner.to_string(),
+    })
+}
+
+/// `metadata.json` for the live tiles over `min_zoom..=max_zoom`, with `stats` of what they draw.
+pub fn live_metadata(snap: &Snapshot, min_zoom: u8, max_zoom: u8, stats: &TileStats) -> Value {
+    tippecanoe_metadata(
+        &tilejson(snap, "", min_zoom, max_zoom),
+        &stats.to_json(&layer_order()),
+    )
 }

@@ -43,10 +43,45 @@ async function openMap(hash = '', server = base) {
     const sizes = await r.sizes().catch(() => null);
     if (sizes) bytes.total += sizes.responseBodySize + sizes.responseHeadersSize;
   });
-  page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  // MapLibre cancels tile requests it no longer needs (a fly-to passes over tiles it then drops):
+  // Chromium reports those as net::ERR_ABORTED. Such a failure is the map's own doing only when
+  // MapLibre announced aborting that very tile (its `dataabort` event, recorded from the moment
+  // the page creates the map); `cancelled` keeps them for `check` to match once the page settles.
+  // Every other failure counts: an HTTP error, a connection error, an aborted non-tile request.
+  const cancelled = [];
+  await page.addInitScript(() => {
+    window.__abortedTiles = new Set();
+    let map;
+    Object.defineProperty(window, 'map', {
+      configurable: true,
+      get: () => map,
+      set: (m) => {
+        map = m;
+        m.on('dataabort', (e) => {
+          const c = e.coord?.canonical;
+          if (c) window.__abortedTiles.add(`${c.z}/${c.x}/${c.y}`);
+        });
+      },
+    });
+  });
+  page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+  page.on('requestfailed', (r) => {
+    const error = r.failure()?.errorText;
+    const tile = new URL(r.url()).pathname.match(/^\/tiles\/(\d+\/\d+\/\d+)\.(mvt|pbf)$/);
+    if (error === 'net::ERR_ABORTED' && tile) cancelled.push({ url: r.url(), tile: tile[1] });
+    else problems.push(`request failed: ${r.url()} ${error}`);
+  });
   await page.goto(`${server}/map${hash}`);
   const firstRenderMs = await ready(page);
-  return { page, problems, bytes, firstRenderMs };
+  return { page, problems, cancelled, bytes, firstRenderMs };
+}
+
+// The aborted tile requests MapLibre did not abort itself (none, when all is well).
+async function unexplainedAborts({ page, cancelled }) {
+  if (!cancelled.length || page.isClosed()) return cancelled.map((c) => c.url);
+  await settle(page);
+  const aborted = new Set(await page.evaluate(() => [...window.__abortedTiles]));
+  return cancelled.filter((c) => !aborted.has(c.tile)).map((c) => `request aborted, not by the map: ${c.url}`);
 }
 
 async function check(name, body) {
@@ -54,7 +89,10 @@ async function check(name, body) {
   let opened;
   try {
     await body(async (hash, server) => { opened = await openMap(hash, server); return opened; });
-    if (opened) assert.deepEqual(opened.problems, [], 'console errors or outside requests');
+    if (opened) {
+      assert.deepEqual([...opened.problems, ...await unexplainedAborts(opened)], [], 'console errors, failed or outside requests');
+      if (opened.cancelled.length) console.log(`     ${opened.cancelled.length} tile request(s) cancelled by the map`);
+    }
     console.log(`ok   ${name} (${Date.now() - started} ms)`);
   } catch (e) {
     failures.push(name);
@@ -236,6 +274,24 @@ await check('the URL keeps the view and the visible layers', async (open) => {
   assert.equal(await rendered(page, ['villages-line', 'grids-line']), 0);
   await jumpAndSettle(page, { center: [119.6, 32.0], zoom: 12 });
   assert.match(await page.evaluate(() => window.location.hash), /^#map=12\/32(\.0*)?\/119\.6(0*)?&layers=towns,stations$/);
+});
+
+await check("a link in MapLibre's plain #zoom/lat/lon/bearing/pitch form opens that view", async (open) => {
+  for (const [hash, bearing, pitch] of [['#14.5/31.99/119.58', 0, 0], ['#13/32.01/119.61/30/45', 30, 45]]) {
+    const opened = await open(hash);
+    const { page } = opened;
+    const [zoom, lat, lon] = hash.slice(1).split('/').map(Number);
+    const view = await page.evaluate(() => ({
+      zoom: window.map.getZoom(), center: window.map.getCenter(), bearing: window.map.getBearing(), pitch: window.map.getPitch(),
+    }));
+    assert.ok(Math.abs(view.zoom - zoom) < 1e-6, `${hash}: zoom ${view.zoom}`);
+    assert.ok(Math.abs(view.center.lat - lat) < 1e-6 && Math.abs(view.center.lng - lon) < 1e-6, `${hash}: centre ${view.center.lng},${view.center.lat}`);
+    assert.ok(Math.abs(view.bearing - bearing) < 1e-6 && Math.abs(view.pitch - pitch) < 1e-6, `${hash}: bearing ${view.bearing} pitch ${view.pitch}`);
+    // From then on the URL is in the page's own form.
+    assert.ok((await page.evaluate(() => window.location.hash)).startsWith(`#map=${hash.slice(1)}`));
+    assert.deepEqual([...opened.problems, ...await unexplainedAborts(opened)], [], 'console errors or failed requests');
+    await page.close();
+  }
 });
 
 await check('a browser opening / lands on the map', async () => {

@@ -136,3 +136,177 @@ async fn an_independent_reader_reads_the_archive_and_it_matches_the_live_tiles()
         *bytes
     );
 }
+
+/// How GDAL (3.12, bundled with PyPI pyogrio) sees a tile set: `tests/tiles/gdal_read.py`.
+pub fn gdal_read(source: &str, layers: &[&str]) -> Value {
+    let out = Command::new("python3")
+        .arg(repo().join("tests/tiles/gdal_read.py"))
+        .arg(source)
+        .args(layers)
+        .output()
+        .expect("python3 runs (the README's test command installs pyogrio)");
+    assert_success(&out);
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What the layer table says each layer is, as GDAL names the type it reads from `tilestats`
+/// (an MVT point feature may hold several points, so GDAL says MultiPoint for tippecanoe's Point).
+pub fn gdal_type(layer: &str) -> &'static str {
+    let table = gridmap::tiles::layers::TILE_LAYERS
+        .iter()
+        .find(|l| l.name == layer)
+        .unwrap_or_else(|| panic!("{layer} is not in the layer table"));
+    match table.geometry() {
+        gridmap::tiles::stats::GeomKind::Point => "MultiPoint",
+        gridmap::tiles::stats::GeomKind::LineString => "MultiLineString",
+        gridmap::tiles::stats::GeomKind::Polygon => "MultiPolygon",
+    }
+}
+
+#[tokio::test]
+async fn the_archive_carries_tilestats_of_what_its_tiles_encode_and_gdal_types_every_layer() {
+    let (dir, state) = sample_state();
+    let path = dir.path().join("danyang.pmtiles");
+    let out = path.to_str().unwrap();
+    assert_success(&gridmap(
+        &dir.path().join("gridmap.gpkg"),
+        &[
+            "tiles",
+            "--min-zoom",
+            "10",
+            "--max-zoom",
+            "14",
+            "--out",
+            out,
+        ],
+    ));
+    let (header, tiles) = read_with_python(&path);
+    let metadata = &header["metadata"];
+    assert!(
+        metadata.get("tiles").is_none(),
+        "an archive names no tile URL: {}",
+        metadata["tiles"]
+    );
+
+    // The statistics, recounted here from the tiles the independent reader returned, decoded
+    // by the Python decoder: every feature id once per layer, its geometry type and its values.
+    let decoded_dir = tempfile::tempdir().unwrap();
+    for ((z, x, y), bytes) in &tiles {
+        std::fs::write(decoded_dir.path().join(format!("{z}-{x}-{y}.mvt")), bytes).unwrap();
+    }
+    let mut ids: BTreeMap<String, std::collections::BTreeSet<u64>> = BTreeMap::new();
+    let mut kinds: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for tile in crate::tiles::decode(decoded_dir.path()) {
+        for (layer, features) in tile["layers"].as_object().unwrap() {
+            for f in features.as_array().unwrap() {
+                ids.entry(layer.clone())
+                    .or_default()
+                    .insert(f["id"].as_u64().unwrap());
+                kinds
+                    .entry(layer.clone())
+                    .or_default()
+                    .insert(f["type"].as_str().unwrap().into());
+            }
+        }
+    }
+    let stats = &metadata["tilestats"];
+    let layers = stats["layers"].as_array().unwrap();
+    assert_eq!(stats["layerCount"], layers.len());
+    assert_eq!(layers.len(), ids.len(), "{ids:?}");
+    let snap = state.index.load();
+    for l in layers {
+        let name = l["layer"].as_str().unwrap();
+        assert_eq!(l["count"], ids[name].len(), "{name}: features counted once");
+        let geometry = l["geometry"].as_str().unwrap();
+        assert!(
+            kinds[name].iter().all(|k| k.contains(geometry)),
+            "{name}: tilestats say {geometry}, the decoder read {:?}",
+            kinds[name]
+        );
+        assert_eq!(
+            l["attributeCount"],
+            l["attributes"].as_array().unwrap().len()
+        );
+        for a in l["attributes"].as_array().unwrap() {
+            let values = a["values"].as_array().unwrap();
+            assert!(values.len() <= 100 && a["count"].as_u64().unwrap() >= values.len() as u64);
+            if a["type"] == "number" {
+                assert!(
+                    a["min"].as_f64().unwrap() <= a["max"].as_f64().unwrap(),
+                    "{a}"
+                );
+            }
+        }
+    }
+    let towns = layers.iter().find(|l| l["layer"] == "towns").unwrap();
+    assert_eq!(towns["count"], snap.dataset().towns.len());
+    let names = towns["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["attribute"] == "name")
+        .unwrap();
+    assert_eq!(names["type"], "string");
+    assert_eq!(names["count"], snap.dataset().towns.len());
+
+    // The live server's statistics (counted from the index, not from tiles) agree with these on
+    // every layer's geometry and on each attribute's type; served from this archive, the
+    // archive's own are served.
+    let live = crate::common::get(&state, "/tiles/metadata.json")
+        .await
+        .json;
+    let live: Value = serde_json::from_str(live["json"].as_str().unwrap()).unwrap();
+    let summary = |layer: &Value| {
+        let attributes: Vec<(Value, Value)> = layer["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| (a["attribute"].clone(), a["type"].clone()))
+            .collect();
+        (layer["geometry"].clone(), attributes)
+    };
+    for l in layers {
+        let served = live["tilestats"]["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["layer"] == l["layer"])
+            .unwrap_or_else(|| panic!("{} missing from metadata.json", l["layer"]));
+        assert_eq!(summary(served), summary(l), "{}", l["layer"]);
+    }
+    let archived = state
+        .clone()
+        .with_archive(Archive::open(&path).await.unwrap());
+    let served = crate::common::get(&archived, "/tiles/metadata.json")
+        .await
+        .json;
+    let served: Value = serde_json::from_str(served["json"].as_str().unwrap()).unwrap();
+    assert_eq!(served["tilestats"], *stats);
+
+    // GDAL types every layer from the statistics and reads the features as typed.
+    let gdal = gdal_read(out, &["grids", "stations"]);
+    let listed = gdal["layers"].as_object().unwrap();
+    assert_eq!(listed.len(), layers.len());
+    for (name, kind) in listed {
+        assert_eq!(kind, gdal_type(name), "{name}: {gdal}");
+    }
+    let grids = &gdal["read"]["grids"];
+    assert_eq!(
+        grids["geometries"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["MultiPolygon"]
+    );
+    assert_eq!(
+        grids["fields"]["population"], "int32",
+        "integer min/max: an integer field"
+    );
+    let stations = &gdal["read"]["stations"];
+    assert_eq!(stations["features"], snap.dataset().stations.len());
+    assert_eq!(
+        stations["geometries"]["MultiPoint"],
+        snap.dataset().stations.len()
+    );
+}

@@ -132,7 +132,7 @@ fn expected(
     e
 }
 
-fn decode(dir: &std::path::Path) -> Vec<Value> {
+pub fn decode(dir: &std::path::Path) -> Vec<Value> {
     let out = Command::new("python3")
         .arg(repo().join("tests/tiles/decode_tiles.py"))
         .arg(dir)
@@ -469,3 +469,6 @@ fn decoded_tiles_snapshot() {
         insta::assert_json_snapshot!(tile["tile"].as_str().unwrap().to_string(), summary);
     }
 }
+
+/// Over a real socket: what HTTP clients and GDAL see.
+mod socket;

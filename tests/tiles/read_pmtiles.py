@@ -2,8 +2,8 @@
 """Read a PMTiles archive with the independent `pmtiles` package (PyPI, by Protomaps).
 
 Usage: read_pmtiles.py FILE
-Prints one JSON line for the header and metadata, then one per tile: {"z", "x", "y", "hex"} with
-the tile's uncompressed bytes.
+Prints one JSON line for the header and metadata (all of it under "metadata"), then one per
+tile: {"z", "x", "y", "hex"} with the tile's uncompressed bytes.
 """
 import gzip
 import json
@@ -25,6 +25,7 @@ def main(path):
             "tile_compression": int(header["tile_compression"].value),
             "addressed_tiles_count": header["addressed_tiles_count"],
             "vector_layers": [layer["id"] for layer in metadata.get("vector_layers", [])],
+            "metadata": metadata,
         }))
         gzipped = header["tile_compression"] == Compression.GZIP
         for (z, x, y), data in all_tiles(MmapSource(f)):

@@ -7,8 +7,8 @@ import { coverageControl, nearestTool, searchBox } from './tools.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
-// The visible groups live in the URL next to MapLibre's own `map=zoom/lat/lon`:
-// /map#map=13/31.95/119.57&layers=towns,villages,stations
+// The visible groups live in the URL next to MapLibre's own `map=zoom/lat/lon[/bearing/pitch]`:
+// /map#map=13/31.95/119.57&layers=towns,villages,stations (a plain #13/31.95/119.57 works too)
 function hashParam(name) {
   for (const part of window.location.hash.slice(1).split('&')) {
     const [key, value] = part.split('=');
@@ -22,6 +22,16 @@ function setHashParam(name, value) {
   parts.push(`${name}=${value}`);
   window.history.replaceState(window.history.state, '', `#${parts.join('&')}`);
 }
+
+// A link in MapLibre's plain form (`#zoom/lat/lon[/bearing[/pitch]]`, what `hash: true` writes
+// and other maps share) is rewritten to the `map=` form before the map reads it.
+function acceptPlainHash() {
+  const parts = window.location.hash.slice(1).split('&');
+  if (!/^-?\d+(\.\d+)?(\/-?\d+(\.\d+)?){2,4}$/.test(parts[0] ?? '')) return;
+  parts[0] = `map=${parts[0]}`;
+  window.history.replaceState(window.history.state, '', `#${parts.join('&')}`);
+}
+acceptPlainHash();
 
 const [config, tilejson] = await Promise.all(
   ['map/config.json', 'tiles.json'].map(async (url) => {
