@@ -9,17 +9,16 @@
 //! GeoPackage), and prove where a filter ran from the server's own request log.
 
 use std::any::Any;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
-use crate::common::{http_get, repo};
+use crate::common::{Server, repo};
 
-/// A `gridmap serve` child logging every request (tower_http at debug) to a file; killed on drop.
+/// A `gridmap serve` on the sample logging every request (tower_http at debug), with a work
+/// directory for the client's files, and the store kept alive beside it.
 struct Served {
-    child: Child,
-    port: u16,
+    server: Server,
     log: PathBuf,
     work: tempfile::TempDir,
     _store: Box<dyn Any>,
@@ -41,57 +40,22 @@ impl Served {
                 }
                 Ok(other) => panic!("GRIDMAP_TEST_BACKEND={other}: use gpkg or postgis"),
             };
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let log = work.path().join("server.log");
-        let child = Command::new(crate::common::bin())
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--store"])
-            .arg(&store)
-            .args(flags)
-            .env("RUST_LOG", "warn,gridmap=info,tower_http=debug")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let served = Served {
-            child,
-            port,
+        let server = Server::start_logging(store.as_ref(), flags, "warn,tower_http=debug");
+        let log = server.log.clone();
+        Served {
+            server,
             log,
             work,
             _store: keep,
-        };
-        // Ready once /health answers: the sample is loaded and indexed.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
-            || http_get(port, "/health").0 != 200
-        {
-            assert!(
-                Instant::now() < deadline,
-                "server did not start: {}",
-                std::fs::read_to_string(&served.log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
-        served
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        self.server.url()
     }
 
     fn work(&self) -> &Path {
         self.work.path()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -1,7 +1,6 @@
 //! Shared helpers: a real GeoPackage store with the sample in a temp dir, one-shot requests, and
 //! a real server process on a free loopback port.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -129,10 +128,13 @@ pub async fn get(state: &AppState, uri: &str) -> Reply {
     }
 }
 
-/// A `gridmap serve` child process on a free loopback port; killed on drop.
+/// A `gridmap serve` child process on a loopback port of its own choosing; killed on drop. Its
+/// log (stderr) goes to a file, so a test can read the requests it served.
 pub struct Server {
     pub child: Child,
     pub port: u16,
+    pub log: PathBuf,
+    _log_dir: TempDir,
 }
 
 impl Server {
@@ -142,35 +144,77 @@ impl Server {
 
     /// A server with more `serve` flags.
     pub fn start_with(store: &Path, flags: &[&str]) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(bin())
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--store"])
+        Server::start_logging(store.as_os_str(), flags, "warn,gridmap=info")
+    }
+
+    /// A server whose log keeps what `rust_log` (a `RUST_LOG` filter) selects. The server binds
+    /// port 0 and the port is read from its "gridmap listening" line: two tests starting servers
+    /// at once can never be handed the same port, as they could when a test picked a free port
+    /// and released it for the server to bind.
+    pub fn start_logging(store: &std::ffi::OsStr, flags: &[&str], rust_log: &str) -> Server {
+        let log_dir = tempfile::tempdir().unwrap();
+        let log = log_dir.path().join("server.log");
+        let mut child = Command::new(bin())
+            .args(["serve", "--bind", "127.0.0.1:0", "--store"])
             .arg(store)
             .args(flags)
+            // The listening line is at info; keep it whatever else the caller asks for.
+            .env("RUST_LOG", format!("{rust_log},gridmap::http=info"))
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let server = Server { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "server did not start on port {port}"
-            );
+        // Generous: the sample is loaded into an empty store first, on a machine that may be busy.
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let port = loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(port) = listening_port(&text) {
+                break port;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("gridmap serve exited ({status}) before listening:\n{text}");
+            }
+            assert!(Instant::now() < deadline, "server did not start:\n{text}");
             std::thread::sleep(Duration::from_millis(50));
+        };
+        Server {
+            child,
+            port,
+            log,
+            _log_dir: log_dir,
         }
-        server
     }
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+}
+
+/// The port of the `bind=127.0.0.1:PORT` field on the "gridmap listening" line.
+fn listening_port(log: &str) -> Option<u16> {
+    let line = log.lines().find(|l| l.contains("gridmap listening"))?;
+    let addr = line.split("bind=").nth(1)?.split_whitespace().next()?;
+    let plain: String = strip_ansi(addr);
+    plain.rsplit(':').next()?.parse().ok()
+}
+
+/// Text without ANSI colour sequences (`ESC [ ... m`), should a logger add them.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 impl Drop for Server {
