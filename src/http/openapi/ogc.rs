@@ -5,7 +5,7 @@
 //! The concrete paths are what GDAL reads: its OAPIF driver sends `-where "town_code = '...'"` to
 //! the server only for names it finds among the query parameters of
 //! `paths["/collections/<id>/items"]`, and reads the page size only from a `limit` parameter given
-//! as a `$ref` (CLIENT-NOTES.md). pygeoapi and ldproxy publish the same shape.
+//! as a `$ref` (docs/clients.md). pygeoapi and ldproxy publish the same shape.
 
 use serde_json::{Map, Value, json};
 
