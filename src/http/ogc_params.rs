@@ -164,7 +164,7 @@ fn instant(text: &str) -> Option<TimeSpan> {
 /// Seconds since the epoch of the start of a valid `YYYY-MM-DD` day.
 fn parse_date(s: &str) -> Option<i64> {
     let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    if b.len() != 10 || !s.is_ascii() || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
     let year: i64 = digits(&s[..4])?;
@@ -186,7 +186,9 @@ fn parse_date(s: &str) -> Option<i64> {
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, as RFC 3339 section 5.6 (`t` and `z` allowed).
 fn parse_date_time(s: &str) -> Option<i64> {
-    if s.len() < 20 || !s.is_char_boundary(10) {
+    // Every valid RFC 3339 date-time is ASCII; checking that first makes each slice below land
+    // on a character boundary.
+    if s.len() < 20 || !s.is_ascii() {
         return None;
     }
     let (date, rest) = s.split_at(10);
@@ -275,6 +277,9 @@ mod tests {
             "1970-01-01T24:00:00Z",
             "1970-01-01T00:00:00",
             "1970-01-01T00:00Z",
+            // Not ASCII: a multi-byte character where a digit belongs is refused, not sliced.
+            "2021-01-01T00:00:0\u{e9}",
+            "2021-01-01T0\u{e9}:00:00Z",
         ] {
             assert_eq!(parse_date_time(bad), None, "{bad}");
         }

@@ -217,7 +217,15 @@ async fn datetime_leaves_collections_without_time_whole_and_refuses_nonsense() {
     .await;
     assert_eq!(dated.status, 200);
     assert_eq!(ids(&all.json), ids(&dated.json));
-    for bad in ["yesterday", "../..", "2021-02-30", "2022-01-01/2021-01-01"] {
+    for bad in [
+        "yesterday",
+        "../..",
+        "2021-02-30",
+        "2022-01-01/2021-01-01",
+        // Multi-byte characters where digits belong (percent-encoded é).
+        "2021-01-01T00:00:0%C3%A9",
+        "2021-01-01T00:00:0%C3%A9/..",
+    ] {
         let r = get(&state, &format!("/collections/towns/items?datetime={bad}")).await;
         assert_eq!(r.status, 400, "{bad}");
         assert!(r.json["message"].as_str().unwrap().starts_with("datetime:"));
