@@ -48,11 +48,48 @@ pub struct AppState {
     pub write_token: Option<Arc<str>>,
     /// Coverage maps computed for recent requests.
     pub coverage: Arc<super::coverage::CoverageCache>,
+    /// The live tiles' `metadata.json`, computed once per snapshot generation.
+    pub tile_metadata: Arc<PerGeneration<serde_json::Value>>,
     /// Drawn under the layers of the web page; none by default.
     pub basemap: Option<Arc<super::Basemap>>,
     /// The base of every absolute link (`https://gis.example.org/gridmap`); when unset, each
     /// request's proxy headers or Host decide (`base_url.rs`).
     pub public_url: Option<Arc<str>>,
+}
+
+/// One value derived from a snapshot, kept until a newer snapshot asks for its own.
+#[derive(Debug)]
+pub struct PerGeneration<T> {
+    latest: Mutex<Option<(u64, Arc<T>)>>,
+}
+
+impl<T> Default for PerGeneration<T> {
+    fn default() -> Self {
+        PerGeneration {
+            latest: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> PerGeneration<T> {
+    /// The value kept for `generation`, if it is the one kept.
+    pub fn get(&self, generation: u64) -> Option<Arc<T>> {
+        let latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        latest
+            .as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Keep `value` for `generation` unless a newer generation's value is already kept.
+    pub fn put(&self, generation: u64, value: T) -> Arc<T> {
+        let value = Arc::new(value);
+        let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        if latest.as_ref().is_none_or(|(g, _)| *g <= generation) {
+            *latest = Some((generation, value.clone()));
+        }
+        value
+    }
 }
 
 /// The store version the index reflects, and whether the store is reachable.
@@ -135,6 +172,7 @@ impl AppState {
             sync: Arc::new(sync),
             write_token: None,
             coverage: Arc::default(),
+            tile_metadata: Arc::default(),
             basemap: None,
             public_url: None,
             store,
@@ -211,5 +249,25 @@ impl AppState {
         );
         drop(previous);
         Ok(dropped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PerGeneration;
+
+    #[test]
+    fn a_value_is_kept_for_its_generation_and_never_replaced_by_an_older_one() {
+        let memo = PerGeneration::default();
+        assert_eq!(memo.get(1), None);
+        memo.put(2, "two");
+        assert_eq!(memo.get(2).as_deref(), Some(&"two"));
+        assert_eq!(memo.get(1), None);
+        // A slow computation for an older snapshot finishing late is answered, not kept.
+        assert_eq!(*memo.put(1, "one"), "one");
+        assert_eq!(memo.get(2).as_deref(), Some(&"two"));
+        memo.put(3, "three");
+        assert_eq!(memo.get(2), None);
+        assert_eq!(memo.get(3).as_deref(), Some(&"three"));
     }
 }

@@ -141,15 +141,26 @@ pub async fn tilejson(State(state): State<AppState>, base: BaseUrl) -> Json<Valu
 /// (`ogrinfo MVT:http://host/tiles`). With `--tiles`, the archive's own statistics; else those of
 /// the live tiles, counted from the index (every layer typed, every feature once).
 pub async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let snap = state.index.load();
     if let Some(archive) = &state.archive {
         let m = &archive.metadata;
+        // An archive another tool wrote may carry no TileJSON fields: describe the layers we know,
+        // over the zooms the archive holds.
+        let described = if m.is_object() {
+            m.clone()
+        } else {
+            tiles::tilejson::tilejson(&snap, "", archive.min_zoom, archive.max_zoom)
+        };
         return Ok(Json(tiles::tilejson::tippecanoe_metadata(
-            m,
+            &described,
             &m["tilestats"],
         )));
     }
-    let snap = state.index.load();
+    if let Some(cached) = state.tile_metadata.get(snap.generation) {
+        return Ok(Json((*cached).clone()));
+    }
     let coverage = state.coverage.clone();
+    let generation = snap.generation;
     let metadata = tokio::task::spawn_blocking(move || {
         let gaps = coverage.get(&snap, DEFAULT_RADIUS_M, None);
         let stats = tiles::stats::TileStats::from_snapshot(&snap, Some(&gaps), 0, MAX_ZOOM);
@@ -157,5 +168,7 @@ pub async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ApiE
     })
     .await
     .map_err(|e| ApiError::Internal(format!("tile metadata: {e}")))?;
-    Ok(Json(metadata))
+    Ok(Json(
+        (*state.tile_metadata.put(generation, metadata)).clone(),
+    ))
 }

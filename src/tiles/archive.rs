@@ -126,9 +126,20 @@ impl Archive {
         if header.tile_type != TileType::Mvt {
             return Err(err(path, "not a vector-tile (MVT) archive"));
         }
+        // Metadata is free-form in the PMTiles spec: an archive another tool wrote with none, or
+        // with something that is not JSON, still serves its tiles.
         let text = reader.get_metadata().await.map_err(|e| err(path, e))?;
-        let metadata =
-            serde_json::from_str(&text).map_err(|e| err(path, format!("metadata: {e}")))?;
+        let metadata = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) if text.trim().is_empty() => {
+                tracing::debug!(path = %path.display(), "archive without metadata ({e})");
+                serde_json::Value::Null
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), "archive metadata is not JSON, ignored: {e}");
+                serde_json::Value::Null
+            }
+        };
         Ok(Archive {
             reader,
             min_zoom,

@@ -310,3 +310,60 @@ async fn the_archive_carries_tilestats_of_what_its_tiles_encode_and_gdal_types_e
         snap.dataset().stations.len()
     );
 }
+
+/// An archive another tool wrote, whose metadata is not JSON, still serves its tiles; its
+/// metadata.json then describes the layers gridmap draws over the zooms the archive holds.
+#[tokio::test]
+async fn an_archive_with_metadata_that_is_not_json_still_serves() {
+    let (dir, state) = sample_state();
+    let path = dir.path().join("foreign.pmtiles");
+    let c = TileCoord {
+        z: 9,
+        x: 426,
+        y: 208,
+    };
+    let tile = render(&state.index.load(), c, &TileConfig::default(), None);
+    assert!(!tile.is_empty(), "the sample draws something at 9/426/208");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = pmtiles::PmTilesWriter::new(pmtiles::TileType::Mvt)
+        .min_zoom(9)
+        .max_zoom(9)
+        .create(file)
+        .unwrap();
+    writer
+        .add_tile(pmtiles::TileCoord::new(9, 426, 208).unwrap(), &tile)
+        .unwrap();
+    writer.set_metadata("made by hand, not JSON".to_string());
+    writer.finalize().unwrap();
+
+    let archived = state.clone().with_archive(
+        Archive::open(&path)
+            .await
+            .expect("opens despite its metadata"),
+    );
+    let r = crate::common::get(&archived, "/tiles/metadata.json").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        (r.json["minzoom"].as_str(), r.json["maxzoom"].as_str()),
+        (Some("9"), Some("9"))
+    );
+    let inner: Value = serde_json::from_str(r.json["json"].as_str().unwrap()).unwrap();
+    let layers: Vec<&str> = inner["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    assert!(layers.contains(&"towns"), "{layers:?}");
+    let served = gridmap::http::router(archived)
+        .oneshot(
+            Request::get("/tiles/9/426/208.mvt")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    let body = served.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.as_ref(), tile.as_slice());
+}
