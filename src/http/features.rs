@@ -182,7 +182,8 @@ pub async fn landing(
             link(base.join("/conformance"), "conformance", "application/json", "Conformance classes"),
             link(base.join("/collections"), "data", "application/json", "Collections"),
             link(base.join("/map"), "alternate", "text/html", "The one-map web page"),
-            link(base.join("/tiles.json"), "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector", "application/json", "Vector tiles (TileJSON)"),
+            // TileJSON, not an OGC API Tiles tileset list: `related`, so no client expects the latter.
+            link(base.join("/tiles.json"), "related", "application/json", "Vector tiles (TileJSON 3.0.0)"),
         ],
     }));
     Ok((vary, json).into_response())

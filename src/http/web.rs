@@ -15,7 +15,7 @@ use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
 use super::encoding::{accepts_gzip, none_match};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, BaseUrl};
 use crate::analysis::coverage::{DEFAULT_RADIUS_M, MAX_RADIUS_M, MIN_RADIUS_M};
 
 /// One embedded file of the page.
@@ -193,14 +193,22 @@ impl Basemap {
     }
 }
 
-/// GET /map/config.json: what the page needs besides /tiles.json.
-pub async fn config(State(state): State<AppState>) -> Json<Value> {
+/// GET /map/config.json: what the page needs besides /tiles.json. A basemap on this server
+/// (`--basemap /basemap/{z}/{x}/{y}.png`) is named by its public URL, as every other link is.
+pub async fn config(State(state): State<AppState>, base: BaseUrl) -> Json<Value> {
+    let absolute = |url: &str| {
+        if url.starts_with('/') {
+            base.join(url)
+        } else {
+            url.to_owned()
+        }
+    };
     let basemap = match state.basemap.as_deref() {
         None => Value::Null,
         Some(Basemap::Raster { url, attribution }) => {
-            json!({"type": "raster", "tiles": [url], "attribution": attribution})
+            json!({"type": "raster", "tiles": [absolute(url)], "attribution": attribution})
         }
-        Some(Basemap::Style { url }) => json!({"type": "style", "url": url}),
+        Some(Basemap::Style { url }) => json!({"type": "style", "url": absolute(url)}),
     };
     Json(json!({
         "basemap": basemap,

@@ -1,10 +1,17 @@
 //! Absolute links behind a reverse proxy: every document that names a URL (landing page,
 //! collections, items and their `next` pages, one feature, queryables, TileJSON, the OpenAPI
-//! `servers`, a redirect) names the public one; and CORS preflights for the headers scripts send.
+//! `servers`, the web map's config, a redirect) names the public one; and CORS preflights for the headers scripts send.
 
 use serde_json::Value;
 
-use crate::common::{backed_state, get_raw};
+use crate::common::get_raw;
+
+/// The sample, with a basemap served by the same server (whose URL the page's config names).
+fn backed_state() -> (Box<dyn std::any::Any>, gridmap::http::AppState) {
+    let (store, state) = crate::common::backed_state();
+    let basemap = gridmap::http::Basemap::parse("/basemap/{z}/{x}/{y}.png", None).unwrap();
+    (store, state.with_basemap(basemap))
+}
 
 /// Every `href`, `$id`, TileJSON tile template and OpenAPI server URL in a JSON document.
 fn urls(doc: &Value, out: &mut Vec<String>) {
@@ -43,6 +50,7 @@ const DOCUMENTS: &[&str] = &[
     "/collections/grids/queryables",
     "/tiles.json",
     "/openapi.json",
+    "/map/config.json",
 ];
 
 /// The URLs of every document, fetched with these request headers.
