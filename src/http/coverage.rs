@@ -187,7 +187,7 @@ pub async fn gaps(
         })
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(body)))
+    Ok(([(header::CONTENT_TYPE, super::GEOJSON)], Json(body)))
 }
 
 /// The candidate sites a request names.

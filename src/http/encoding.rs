@@ -2,22 +2,13 @@
 //! map's files): one strong ETag per encoding, and If-None-Match compared as RFC 9110 says.
 //!
 //! The gzip form of a resource is a different representation with different bytes, so it gets a
-//! tag of its own (`"<tag>-gzip"`, as Apache's mod_deflate does): a cache holding one encoding never
-//! answers a client asking for the other with it (RFC 9110 §8.8.3: a strong validator changes with
-//! the content coding).
+//! tag of its own (`tiles::cache::etags`): a cache holding one encoding never answers a client
+//! asking for the other with it (RFC 9110 §8.8.3: a strong validator changes with the content
+//! coding).
 
 use axum::http::{HeaderMap, header};
 
-/// The tag of the gzip form of a representation whose identity tag is `etag` (`"abc"` ->
-/// `"abc-gzip"`; a weak tag stays weak).
-pub fn gzip_etag(etag: &str) -> String {
-    match etag.strip_suffix('"') {
-        Some(open) => format!("{open}-gzip\""),
-        None => format!("{etag}-gzip"),
-    }
-}
-
-/// Whether the client accepts gzip: `gzip` (or `x-gzip`, or `*`) listed without `q=0`.
+/// Whether the client accepts gzip: `gzip` or `x-gzip` listed without `q=0`.
 pub fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
@@ -63,12 +54,6 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(name, HeaderValue::from_static(value));
         h
-    }
-
-    #[test]
-    fn each_encoding_has_its_own_tag() {
-        assert_eq!(gzip_etag("\"0af3-12\""), "\"0af3-12-gzip\"");
-        assert_eq!(gzip_etag("W/\"x\""), "W/\"x-gzip\"");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::model::Layer;
 
 pub const DEFAULT_LIMIT: u64 = 10;
 pub const MAX_LIMIT: u64 = 10_000;
-const GEOJSON: &str = "application/geo+json";
+use super::GEOJSON;
 
 /// The conformance classes served: Core with GeoJSON and an OpenAPI 3.0 definition, CRS by
 /// reference (CRS84 and EPSG:4326), and queryables usable as query parameters.

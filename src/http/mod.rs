@@ -22,6 +22,9 @@ pub use error::ApiError;
 pub use state::{AppState, TileOptions};
 pub use web::Basemap;
 
+/// The media type of GeoJSON (RFC 7946), named by every GeoJSON answer and link.
+pub const GEOJSON: &str = "application/geo+json";
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

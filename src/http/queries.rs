@@ -104,7 +104,7 @@ pub async fn nearest(
         .collect();
     // A FeatureCollection: labelled GeoJSON, as /openapi.json and the OGC items say.
     Ok((
-        [(header::CONTENT_TYPE, "application/geo+json")],
+        [(header::CONTENT_TYPE, super::GEOJSON)],
         Json(json!({
             "type": "FeatureCollection",
             "query": query_json(asked, crs),

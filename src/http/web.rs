@@ -78,18 +78,12 @@ fn encoded(i: usize) -> &'static Encoded {
         let mut gz = GzEncoder::new(Vec::new(), Compression::best());
         gz.write_all(bytes).expect("gzip into memory");
         let gzip = gz.finish().expect("gzip into memory");
-        let etag = format!("\"{:016x}-{:x}\"", fnv1a(bytes), bytes.len());
+        let (etag, etag_gzip) = crate::tiles::cache::etags(bytes);
         Encoded {
             gzip,
-            etag_gzip: super::encoding::gzip_etag(&etag),
             etag,
+            etag_gzip,
         }
-    })
-}
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 

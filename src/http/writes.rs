@@ -101,12 +101,12 @@ pub async fn put_item(
         (
             StatusCode::CREATED,
             [(header::LOCATION, location)],
-            [(header::CONTENT_TYPE, "application/geo+json")],
+            [(header::CONTENT_TYPE, super::GEOJSON)],
             body,
         )
             .into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/geo+json")], body).into_response()
+        ([(header::CONTENT_TYPE, super::GEOJSON)], body).into_response()
     })
 }
 

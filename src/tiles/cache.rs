@@ -11,11 +11,8 @@ use super::TileCoord;
 pub struct EncodedTile {
     pub raw: Vec<u8>,
     pub gzip: Vec<u8>,
-    /// A strong validator of `raw`: FNV-1a of the bytes and their length, the same on every
-    /// server for the same tile.
+    /// Strong validators of `raw` and of `gzip` (see [`etags`]).
     pub etag: String,
-    /// The validator of `gzip`: `etag` with `-gzip` inside the quotes (the gzip bytes are another
-    /// representation, so they need a tag of their own).
     pub etag_gzip: String,
 }
 
@@ -27,23 +24,30 @@ impl EncodedTile {
             .write_all(&raw)
             .and_then(|_| gz.finish())
             .unwrap_or_default();
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in &raw {
-            hash ^= u64::from(*b);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        let etag = format!("\"{hash:016x}-{}\"", raw.len());
+        let (etag, etag_gzip) = etags(&raw);
         EncodedTile {
-            etag_gzip: format!("\"{hash:016x}-{}-gzip\"", raw.len()),
-            etag,
             raw,
             gzip,
+            etag,
+            etag_gzip,
         }
     }
 
     fn size(&self) -> usize {
         self.raw.len() + self.gzip.len() + 96
     }
+}
+
+/// The strong ETags of `bytes` served as they are and gzipped: FNV-1a of the bytes and their
+/// length, the same on every server for the same bytes; the gzip form (other bytes, so another
+/// representation, RFC 9110 §8.8.3) has `-gzip` inside the quotes, as Apache's mod_deflate does.
+/// Tiles and the web map's files are tagged with it.
+pub fn etags(bytes: &[u8]) -> (String, String) {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let tag = format!("{hash:016x}-{:x}", bytes.len());
+    (format!("\"{tag}\""), format!("\"{tag}-gzip\""))
 }
 
 #[derive(Default)]
@@ -195,5 +199,19 @@ mod tests {
             EncodedTile::new(vec![1, 2]).etag,
             EncodedTile::new(vec![2, 1]).etag
         );
+    }
+
+    #[test]
+    fn each_encoding_has_its_own_tag() {
+        // FNV-1a of no bytes is its offset basis.
+        assert_eq!(
+            etags(&[]),
+            (
+                "\"cbf29ce484222325-0\"".to_string(),
+                "\"cbf29ce484222325-0-gzip\"".to_string()
+            )
+        );
+        let tile = EncodedTile::new(vec![7; 20]);
+        assert_eq!(tile.etag_gzip, tile.etag.replace("-14\"", "-14-gzip\""));
     }
 }

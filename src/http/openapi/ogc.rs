@@ -11,11 +11,11 @@ use serde_json::{Map, Value, json};
 
 use super::{ok, op, query};
 use crate::http::features::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::http::ogc_params::{CRS84, EPSG_4326};
+use crate::http::ogc_params::{CRS84, OgcCrs};
 use crate::http::queryables::{Kind, public_properties};
 use crate::model::Layer;
 
-const GEOJSON: &str = "application/geo+json";
+use crate::http::GEOJSON;
 
 /// A reference to a shared parameter in `components.parameters`.
 pub fn param_ref(name: &str) -> Value {
@@ -32,7 +32,7 @@ fn collection_ids() -> Vec<&'static str> {
 
 /// `components.parameters`: the OGC API - Features parameters, each declared once.
 pub fn parameters() -> Value {
-    let crs_list = json!([CRS84, EPSG_4326]);
+    let crs_list: Vec<&str> = OgcCrs::ALL.map(OgcCrs::uri).to_vec();
     json!({
         "collectionId": {"name": "collectionId", "in": "path", "required": true,
             "description": "The collection", "schema": {"type": "string", "enum": collection_ids()}},
@@ -138,7 +138,7 @@ fn items_response(schema: Value) -> Value {
     );
     r["headers"] = json!({"Content-Crs": {
         "description": "The CRS of the coordinates, in angle brackets",
-        "schema": {"type": "string", "enum": [format!("<{CRS84}>"), format!("<{EPSG_4326}>")]}}});
+        "schema": {"type": "string", "enum": OgcCrs::ALL.map(|c| format!("<{}>", c.uri()))}}});
     r
 }
 
