@@ -113,11 +113,17 @@ impl TimeSpan {
     /// includes that day.
     pub fn parse_datetime(text: &str) -> Result<TimeSpan, ApiError> {
         let bad = |why: &str| {
+            // A '+' left unescaped in a query string arrives as a space.
+            let plus = if text.contains(' ') {
+                " (a + in a URL query reads as a space: write an offset such as +08:00 as %2B08:00)"
+            } else {
+                ""
+            };
             ApiError::bad(
                 "datetime",
                 format!(
                     "'{text}' {why}; give an RFC 3339 date-time or date, or an interval such as \
-                     2020-01-01T00:00:00Z/2021-01-01T00:00:00Z, 2020-01-01/.. or ../2021-06-30"
+                     2020-01-01T00:00:00Z/2021-01-01T00:00:00Z, 2020-01-01/.. or ../2021-06-30{plus}"
                 ),
             )
         };
@@ -314,6 +320,13 @@ mod tests {
                 "{bad}"
             );
         }
+        // An unescaped + arrives as a space; the message says how to send it.
+        let e = TimeSpan::parse_datetime("2021-06-15T08:00:00 08:00").unwrap_err();
+        assert!(
+            matches!(e, ApiError::BadParameter { ref message, .. } if message.contains("%2B08:00")),
+            "{e:?}"
+        );
+        assert!(TimeSpan::parse_datetime("2021-06-15T08:00:00+08:00").is_ok());
     }
 
     #[test]

@@ -3,12 +3,11 @@
 //! which GDAL and QGIS read to send `-where` filters to the server instead of downloading the
 //! whole layer. Items, queryables and the OpenAPI document all read this one table.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::params::Params;
@@ -224,7 +223,6 @@ pub fn document(layer: Layer, title: &str, base: &BaseUrl) -> Value {
 
 /// GET /collections/{collection_id}/queryables
 pub async fn queryables(
-    State(_state): State<AppState>,
     Path(collection_id): Path<String>,
     base: BaseUrl,
     params: Params,

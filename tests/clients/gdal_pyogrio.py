@@ -52,8 +52,7 @@ def main(base, log_path, work):
     check(got == want and len(want) > 1, f"villages of {town}: {len(got)} != {len(want)}")
     assert_pushed(log, "villages", f"town_code={town}", "where= town_code")
 
-    # where= on an integer (stations by id: the GeoJSON id is an integer there, so GDAL filters
-    # with a query parameter rather than fetching /items/{id}).
+    # where= on another collection: the stations of one grid.
     stations = plain["stations"]
     grid = stations[0]["properties"]["grid_code"]
     log.restart()
