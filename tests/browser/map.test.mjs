@@ -328,20 +328,37 @@ async function basemapServer() {
   return { server, seen, url: `http://127.0.0.1:${server.address().port}` };
 }
 
-// Another gridmap on its own store with `flags`; resolves once it answers.
+// Another gridmap on its own store with `flags`, on a port the system picks (read from its
+// "gridmap listening ... bind=127.0.0.1:PORT" log line, so no other test can be handed it);
+// resolves once it answers, rejects if it exits or is not up within a generous deadline.
 async function startGridmap(flags) {
   const dir = mkdtempSync(join(tmpdir(), 'gridmap-browser-'));
-  const probe = createServer();
-  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  const child = spawn(process.env.GRIDMAP_BIN, ['serve', '--bind', `127.0.0.1:${port}`, '--store', join(dir, 'gridmap.gpkg'), ...flags], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try { if ((await fetch(`${url}/health`)).ok) break; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
+  const child = spawn(process.env.GRIDMAP_BIN, ['serve', '--bind', '127.0.0.1:0', '--store', join(dir, 'gridmap.gpkg'), ...flags], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, RUST_LOG: 'gridmap::http=info', NO_COLOR: '1' },
+  });
+  let log = '';
+  const stop = () => { child.kill(); rmSync(dir, { recursive: true, force: true }); };
+  try {
+    const port = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`gridmap did not start within 90 s:\n${log}`)), 90_000);
+      child.stderr.on('data', (chunk) => {
+        log += chunk;
+        const found = /gridmap listening.*bind=127\.0\.0\.1:(\d+)/.exec(log);
+        if (found) { clearTimeout(timer); resolve(Number(found[1])); }
+      });
+      child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`gridmap exited (${code}) before listening:\n${log}`)); });
+    });
+    // Keep draining its log so the pipe never fills.
+    child.stderr.resume();
+    const url = `http://127.0.0.1:${port}`;
+    const healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
+    assert.ok(healthy, `gridmap on ${url} listens but /health fails:\n${log}`);
+    return { url, stop };
+  } catch (e) {
+    stop();
+    throw e;
   }
-  return { url, stop: () => { child.kill(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 if (process.env.GRIDMAP_BIN) {
