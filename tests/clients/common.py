@@ -8,6 +8,7 @@ when a check fails.
 
 import json
 import re
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -32,11 +33,22 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
+# The TLS context of https requests: the system's CAs, or what `trust` names.
+_TLS = None
+
+
+def trust(ca_file):
+    """Verify https answers against this CA (or self-signed) certificate from now on."""
+    global _TLS
+    _TLS = ssl.create_default_context(cafile=ca_file)
+
+
 def fetch(url, headers=None):
     """(status, headers, body bytes) of a GET, errors and redirects included (not followed)."""
     request = urllib.request.Request(url, headers=headers or {})
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPSHandler(context=_TLS))
     try:
-        with urllib.request.build_opener(_NoRedirect).open(request, timeout=60) as response:
+        with opener.open(request, timeout=60) as response:
             return response.status, response.headers, response.read()
     except urllib.error.HTTPError as e:
         return e.code, e.headers, e.read()
@@ -49,7 +61,7 @@ def check(condition, message):
 
 def get_json(url, headers=None):
     request = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with urllib.request.urlopen(request, timeout=60, context=_TLS) as response:
         return json.load(response)
 
 

@@ -1,14 +1,15 @@
 """A stand-in reverse proxy: serves PREFIX/... from the upstream gridmap at /..., as nginx or a
-cloud load balancer would, adding X-Forwarded-Proto (the public scheme it is told), X-Forwarded-Host
-(the Host the client asked for) and X-Forwarded-Prefix. There is no TLS here: told `https`, it
-still listens in plain HTTP, and only the links it passes on can show the public scheme.
+cloud load balancer would, adding X-Forwarded-Proto (its own scheme), X-Forwarded-Host (the Host
+the client asked for) and X-Forwarded-Prefix. Given a certificate and key it terminates TLS
+(https), as such a proxy does, and talks plain HTTP to gridmap.
 
-usage: proxy.py UPSTREAM_URL SCHEME PREFIX LOG_FILE
+usage: proxy.py UPSTREAM_URL PREFIX LOG_FILE [CERT_FILE KEY_FILE]
 Prints the port it listens on (127.0.0.1), then serves until killed. Appends each forwarded
 request (path and query as received) to LOG_FILE.
 """
 
 import http.client
+import ssl
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -58,11 +59,16 @@ def handler(upstream, scheme, prefix, log):
     return Proxy
 
 
-def main(upstream, scheme, prefix, log):
+def main(upstream, prefix, log, cert=None, key=None):
+    scheme = "https" if cert else "http"
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler(upstream, scheme, prefix, log))
+    if cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     server.serve_forever()
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

@@ -1,15 +1,15 @@
-"""gridmap behind a reverse proxy on a path prefix (proxy.py adds X-Forwarded-Proto, -Host and
--Prefix): every link names the public URL, and GDAL reads every page through the proxy.
+"""gridmap behind a reverse proxy on a path prefix that terminates TLS (proxy.py, with a
+certificate made here for 127.0.0.1 and trusted by every client below; it adds X-Forwarded-Proto
+https, -Host and -Prefix): every link names the public URL, and GDAL reads every page through it.
 
 usage: through_proxy.py BASE_URL WORK_DIR
 
-Two proxies in front of the same server, both under /gridmap:
-- one says the public scheme is https: no TLS is really there, so only the links can show it;
-  every link of the landing page, collections, a collection, items, the next page, a feature, the
-  TileJSON tile URLs and the OpenAPI server URL must start with https://<proxy host>/gridmap/;
-- one says http, so that GDAL can follow those links for real: ogrinfo and pyogrio list, count
-  and read through it, and the proxy's log shows the last page of a many-page read went through
-  it (GDAL only knows that page from the next links).
+- every link of the landing page, collections, a collection, items, the next page, a feature, the
+  TileJSON tile URLs and the OpenAPI server URL starts with https://<proxy host>/gridmap/, and a
+  browser's / is redirected to https://<proxy host>/gridmap/map;
+- GDAL follows those links for real: ogrinfo (Debian's 3.6) and pyogrio (3.12) list, count and
+  read over https through the proxy, and the proxy's log shows the last page of a many-page read
+  went through it (GDAL only knows that page from the next links).
 """
 
 import json
@@ -21,15 +21,24 @@ from contextlib import contextmanager
 import pyogrio
 import pyogrio.raw
 
-from common import Sections, check, fetch, get_json, health
+from common import Sections, check, fetch, get_json, health, trust
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PREFIX = "/gridmap"
 
 
+def self_signed(work):
+    """A certificate for 127.0.0.1 (and its key), made with openssl and trusted by the clients."""
+    cert, key = os.path.join(work, "proxy-cert.pem"), os.path.join(work, "proxy-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
 @contextmanager
-def proxy(base, scheme, log):
-    p = subprocess.Popen([sys.executable, os.path.join(HERE, "proxy.py"), base, scheme, PREFIX, log],
+def proxy(base, log, cert, key):
+    p = subprocess.Popen([sys.executable, os.path.join(HERE, "proxy.py"), base, PREFIX, log, cert, key],
                          stdout=subprocess.PIPE, text=True)
     try:
         port = int(p.stdout.readline())  # printed once it listens
@@ -50,8 +59,7 @@ def hrefs(doc):
 
 
 def links_name_the_public_url(host):
-    public = f"https://{host}{PREFIX}"
-    entry = f"http://{host}{PREFIX}"  # where the client really connects
+    public = entry = f"https://{host}{PREFIX}"
     seen = []
 
     def read(path):
@@ -81,10 +89,15 @@ def links_name_the_public_url(host):
           f"/?f=html -> {status} {headers.get('Location')}")
 
 
-def gdal_reads_through_it(host, base, log):
-    source = f"OAPIF:http://{host}{PREFIX}"
+def gdal_reads_through_it(host, base, log, cert):
+    source = f"OAPIF:https://{host}{PREFIX}"
     counts = health(base)
-    out = subprocess.run(["ogrinfo", "-ro", "-so", "-al", source], capture_output=True, text=True)
+    # GDAL's curl verifies the proxy's certificate against this bundle (no "unsafe SSL").
+    # GDAL_CURL_CA_BUNDLE comes first in GDAL, and importing pyogrio sets it to certifi's.
+    bundle = {"GDAL_CURL_CA_BUNDLE": cert, "CURL_CA_BUNDLE": cert}
+    env = dict(os.environ, **bundle)
+    pyogrio.set_gdal_config_options(bundle)
+    out = subprocess.run(["ogrinfo", "-ro", "-so", "-al", source], capture_output=True, text=True, env=env)
     check(out.returncode == 0 and "ERROR" not in out.stderr, f"ogrinfo: {out.stderr}")
     got = {}
     for line in out.stdout.splitlines():
@@ -95,7 +108,7 @@ def gdal_reads_through_it(host, base, log):
     check(got == counts, f"ogrinfo through the proxy {got} != {counts}")
     # GDAL 3.6 pages by 10: 229 villages are 23 pages, the last at offset 220.
     out = subprocess.run(["ogr2ogr", "-f", "GeoJSON", "/vsistdout/", source, "villages"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, env=env)
     check(out.returncode == 0, f"ogr2ogr: {out.stderr}")
     check(len(json.loads(out.stdout)["features"]) == counts["villages"], "villages through the proxy")
     last = (counts["villages"] - 1) // 10 * 10
@@ -109,11 +122,12 @@ def gdal_reads_through_it(host, base, log):
 
 def main(base, work):
     s = Sections("proxy")
-    with proxy(base, "https", os.path.join(work, "proxy-https.log")) as host:
+    cert, key = self_signed(work)
+    trust(cert)
+    log = os.path.join(work, "proxy.log")
+    with proxy(base, log, cert, key) as host:
         s.run("links name https://<host>/gridmap/", links_name_the_public_url, host)
-    log = os.path.join(work, "proxy-http.log")
-    with proxy(base, "http", log) as host:
-        s.run("GDAL reads through the proxy", gdal_reads_through_it, host, base, log)
+        s.run("GDAL reads over https through the proxy", gdal_reads_through_it, host, base, log, cert)
     s.finish()
 
 

@@ -1,5 +1,5 @@
 //! Real clients read gridmap without workarounds (issue 11): Debian's GDAL 3.6 (`ogrinfo`,
-//! `ogr2ogr`), GDAL 3.12 through pyogrio, OWSLib, GDAL behind a reverse proxy on a path prefix,
+//! `ogr2ogr`), GDAL 3.12 through pyogrio, OWSLib, GDAL behind a TLS-terminating reverse proxy on a path prefix,
 //! and schemathesis against `/openapi.json`. Each is a Python script in `tests/clients/` run
 //! against a real `gridmap serve` on the sample, in the backend `GRIDMAP_TEST_BACKEND` names
 //! (`scripts/test` runs this module once per backend and installs `tests/clients/requirements.txt`).

@@ -22,8 +22,8 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
 fn every_route_is_described() {
     let doc = super::spec("http://localhost");
     let source = include_str!("../mod.rs");
-    let router_fn = &source
-        [source.find("pub fn router").unwrap()..source.find("async fn not_found").unwrap()];
+    let router_fn =
+        &source[source.find("pub fn router").unwrap()..source.find("async fn not_found").unwrap()];
     let routes: Vec<&str> = router_fn
         .split('"')
         .skip(1)
