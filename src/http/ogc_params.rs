@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::error::ApiError;
+use crate::model::date::days_since_epoch;
 
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 pub const EPSG_4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
@@ -169,25 +170,7 @@ fn instant(text: &str) -> Option<TimeSpan> {
 
 /// Seconds since the epoch of the start of a valid `YYYY-MM-DD` day.
 fn parse_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 10 || !s.is_ascii() || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let year: i64 = digits(&s[..4])?;
-    let month: i64 = digits(&s[5..7])?;
-    let day: i64 = digits(&s[8..10])?;
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return None,
-    };
-    if !(1..=days_in_month).contains(&day) {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * DAY_S)
+    days_since_epoch(s).map(|days| days * DAY_S)
 }
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, as RFC 3339 section 5.6 (`t` and `z` allowed).
@@ -245,17 +228,6 @@ fn digits(s: &str) -> Option<i64> {
     } else {
         None
     }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

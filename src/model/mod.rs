@@ -5,6 +5,7 @@
 
 mod codes;
 mod dataset;
+pub mod date;
 mod derived;
 pub mod geojson;
 mod validate;

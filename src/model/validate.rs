@@ -137,32 +137,7 @@ fn check_name(report: &mut ValidationReport, layer: Layer, id: impl fmt::Display
 }
 
 fn is_iso_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if !(b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit()))
-    {
-        return false;
-    }
-    let (Ok(year), Ok(month), Ok(day)) = (
-        s[..4].parse::<u32>(),
-        s[5..7].parse::<u32>(),
-        s[8..10].parse::<u32>(),
-    ) else {
-        return false;
-    };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    year >= 1 && (1..=days).contains(&day)
+    super::date::days_since_epoch(s).is_some()
 }
 
 /// Check every rule of the model over a whole dataset: geometry, codes, nesting and references.
