@@ -216,6 +216,12 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| "gridmap=info,tower_http=info".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour for a person at a terminal; plain text in a log file or a pipe, and never with
+        // NO_COLOR set (no-color.org).
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .init();
     match run(cli) {
         Ok(code) => code,
