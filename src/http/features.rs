@@ -37,32 +37,8 @@ const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 
 /// Title and description of a collection.
 pub(super) fn describe(layer: Layer) -> (&'static str, &'static str) {
-    match layer {
-        Layer::Towns => (
-            "Towns and streets (镇/街道)",
-            "Towns and streets, 9-digit NBS codes.",
-        ),
-        Layer::Villages => (
-            "Villages and communities (村/社区)",
-            "Rural villages and urban communities, 12-digit codes.",
-        ),
-        Layer::Grids => (
-            "Grids (网格)",
-            "The smallest governance unit; every household belongs to one. 15-digit codes.",
-        ),
-        Layer::Stations => (
-            "Grid posts (网格驿站)",
-            "Service stations inside grids: policy, mediation, relief, civility.",
-        ),
-        Layer::Alliances => (
-            "Functional alliances (功能型联合体)",
-            "Alliances of villages, enterprises, banks and agencies; geometry is the union of member villages.",
-        ),
-        Layer::Members => (
-            "Alliance members",
-            "Villages (placed inside their polygon), enterprises, banks and agencies.",
-        ),
-    }
+    let def = layer.def();
+    (def.title, def.description)
 }
 
 fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {

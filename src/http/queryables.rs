@@ -1,7 +1,8 @@
 //! What each collection lets clients read and filter on: its public properties with their
 //! types, its time property, and `GET /collections/{id}/queryables` (OGC API - Features Part 3),
 //! which GDAL and QGIS read to send `-where` filters to the server instead of downloading the
-//! whole layer. Items, queryables and the OpenAPI document all read this one table.
+//! whole layer. Items, queryables and the OpenAPI document all read the layers' declarations
+//! (`model::schema`) through this module.
 
 use axum::extract::Path;
 use axum::http::{HeaderValue, header};
@@ -11,146 +12,64 @@ use serde_json::{Value, json};
 use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::params::Params;
-use crate::model::{Layer, MemberKind, Service};
+use crate::model::Layer;
+use crate::model::schema::{Field, FieldType};
 
-/// The JSON type of a public property, and so how a filter value on it is read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    /// Text that is null where it does not apply (a member outside any village).
-    OptionalText,
-    Integer,
-    /// `YYYY-MM-DD`.
-    Date,
-    /// A list of post services; a filter matches a feature offering that service.
-    Services,
-    /// village, enterprise, bank or agency.
-    MemberRole,
-}
-
-/// One public property of a collection: what items return and what can be filtered on.
+/// One public property of a collection (a field of its layer's declaration, `model::schema`):
+/// what items return and what can be filtered on.
 #[derive(Clone, Copy, Debug)]
-pub struct Property {
-    pub name: &'static str,
-    pub kind: Kind,
-    pub description: &'static str,
-}
+pub struct Property(&'static Field);
 
-const fn p(name: &'static str, kind: Kind, description: &'static str) -> Property {
-    Property {
-        name,
-        kind,
-        description,
+impl std::ops::Deref for Property {
+    type Target = Field;
+    fn deref(&self) -> &Field {
+        self.0
     }
 }
 
-use Kind::{Date, Integer, OptionalText, Services, Text};
-
-const TOWNS: &[Property] = &[
-    p("code", Text, "9-digit NBS code"),
-    p("name", Text, "Name"),
-    p("mca_code", Text, "Civil-affairs (MCA) code"),
-    p("kind", Text, "镇 (town) or 街道 (street)"),
-];
-const VILLAGES: &[Property] = &[
-    p("code", Text, "12-digit code"),
-    p("name", Text, "Name"),
-    p("kind", Text, "村委会 (village) or 社区居委会 (community)"),
-    p("town_code", Text, "Code of the town it belongs to"),
-];
-const GRIDS: &[Property] = &[
-    p("code", Text, "15-digit code"),
-    p("name", Text, "Name"),
-    p("village_code", Text, "Code of the village it belongs to"),
-    p("households", Integer, "Households"),
-    p("population", Integer, "Residents"),
-];
-const STATIONS: &[Property] = &[
-    p("id", Integer, "Post id"),
-    p("name", Text, "Name"),
-    p("grid_code", Text, "Code of the grid it stands in"),
-    p("services", Services, "Services offered"),
-    p("opening_hours", Text, "Opening hours"),
-];
-const ALLIANCES: &[Property] = &[
-    p("id", Integer, "Alliance id"),
-    p("name", Text, "Name"),
-    p("theme", Text, "What the alliance works on"),
-    p("founded", Date, "Date founded"),
-];
-const MEMBERS: &[Property] = &[
-    p("id", Integer, "Member id"),
-    p("alliance_id", Integer, "Id of its alliance"),
-    p(
-        "kind",
-        Kind::MemberRole,
-        "village, enterprise, bank or agency",
-    ),
-    p("name", Text, "Name"),
-    p(
-        "village_code",
-        OptionalText,
-        "Code of the village, for village members",
-    ),
-];
-
-/// The public properties of a collection, in the order features carry them.
-pub fn public_properties(layer: Layer) -> &'static [Property] {
-    match layer {
-        Layer::Towns => TOWNS,
-        Layer::Villages => VILLAGES,
-        Layer::Grids => GRIDS,
-        Layer::Stations => STATIONS,
-        Layer::Alliances => ALLIANCES,
-        Layer::Members => MEMBERS,
-    }
+/// The public properties of a collection, in declaration order.
+pub fn public_properties(layer: Layer) -> Vec<Property> {
+    layer.def().public_fields().map(Property).collect()
 }
 
 /// The property `datetime` filters on; `None` for collections without time.
 pub fn temporal_property(layer: Layer) -> Option<&'static str> {
-    match layer {
-        Layer::Alliances => Some("founded"),
-        _ => None,
-    }
+    layer.def().time
 }
 
 /// The GeoJSON geometry type of a collection's features.
 pub fn geometry_type(layer: Layer) -> &'static str {
-    match layer {
-        Layer::Stations | Layer::Members => "Point",
-        _ => "MultiPolygon",
-    }
-}
-
-fn service_names() -> [&'static str; 4] {
-    Service::ALL.map(Service::name)
-}
-
-fn member_kinds() -> [&'static str; 4] {
-    MemberKind::ALL.map(MemberKind::name)
+    layer.def().geometry.geojson_type()
 }
 
 impl Property {
     /// The JSON Schema of the value features carry, OpenAPI 3.0 style (`nullable`).
     pub fn value_schema(&self) -> Value {
-        match self.kind {
-            Text => json!({"type": "string"}),
-            OptionalText => json!({"type": "string", "nullable": true}),
-            Integer => json!({"type": "integer", "minimum": 0}),
-            Date => json!({"type": "string", "format": "date"}),
-            Services => {
-                json!({"type": "array", "items": {"type": "string", "enum": service_names()}})
+        let mut schema = match self.ty {
+            FieldType::Text => json!({"type": "string"}),
+            FieldType::Integer => json!({"type": "integer", "minimum": 0}),
+            FieldType::Date => json!({"type": "string", "format": "date"}),
+            FieldType::Enum(names) => json!({"type": "string", "enum": names}),
+            FieldType::EnumList(names) => {
+                json!({"type": "array", "items": {"type": "string", "enum": names}})
             }
-            Kind::MemberRole => json!({"type": "string", "enum": member_kinds()}),
+        };
+        if self.nullable {
+            schema["nullable"] = json!(true);
         }
+        schema
     }
 
-    /// The JSON Schema of one filter value: a list property is filtered by one element.
+    /// The JSON Schema of one filter value: a list property is filtered by one element, and a
+    /// filter value is never null.
     pub fn filter_schema(&self) -> Value {
-        match self.kind {
-            OptionalText => json!({"type": "string"}),
-            Services => json!({"type": "string", "enum": service_names()}),
-            _ => self.value_schema(),
+        match self.ty {
+            FieldType::EnumList(names) => json!({"type": "string", "enum": names}),
+            _ => {
+                let mut schema = self.value_schema();
+                schema.as_object_mut().map(|o| o.remove("nullable"));
+                schema
+            }
         }
     }
 
@@ -166,19 +85,31 @@ impl Property {
         s
     }
 
+    /// What a filter on this property keeps, for the API description.
+    pub fn filter_meaning(&self) -> &'static str {
+        match self.ty {
+            FieldType::EnumList(_) => "have this value among theirs",
+            _ => "have exactly this value",
+        }
+    }
+
     /// Check a filter value before it is compared, so `households=many` is a 400, not an
     /// empty answer.
     pub fn check(&self, value: &str) -> Result<(), ApiError> {
-        let want = match self.kind {
-            Text | OptionalText => return Ok(()),
-            Integer if value.trim().parse::<u64>().is_ok() => return Ok(()),
-            Date if super::ogc_params::TimeSpan::of_date(value).is_some() => return Ok(()),
-            Services if Service::parse(value).is_some() => return Ok(()),
-            Kind::MemberRole if member_kinds().contains(&value) => return Ok(()),
-            Integer => "a whole number".to_string(),
-            Date => "a date YYYY-MM-DD".to_string(),
-            Services => format!("one of {}", service_names().join(", ")),
-            Kind::MemberRole => format!("one of {}", member_kinds().join(", ")),
+        let want = match self.ty {
+            FieldType::Text => return Ok(()),
+            FieldType::Integer if value.trim().parse::<u64>().is_ok() => return Ok(()),
+            FieldType::Date if super::ogc_params::TimeSpan::of_date(value).is_some() => {
+                return Ok(());
+            }
+            FieldType::Enum(names) | FieldType::EnumList(names) if names.contains(&value) => {
+                return Ok(());
+            }
+            FieldType::Integer => "a whole number".to_string(),
+            FieldType::Date => "a date YYYY-MM-DD".to_string(),
+            FieldType::Enum(names) | FieldType::EnumList(names) => {
+                format!("one of {}", names.join(", "))
+            }
         };
         Err(ApiError::bad(self.name, format!("'{value}' is not {want}")))
     }
@@ -266,11 +197,21 @@ mod tests {
 
     #[test]
     fn filter_values_are_checked_by_kind() {
-        let households = GRIDS[3];
+        let property = |layer: Layer, name: &str| {
+            public_properties(layer)
+                .into_iter()
+                .find(|p| p.name == name)
+                .unwrap()
+        };
+        let households = property(Layer::Grids, "households");
         assert!(households.check("12").is_ok());
         assert!(households.check("many").is_err());
-        assert!(ALLIANCES[3].check("2020-02-30").is_err());
-        assert!(STATIONS[3].check("mediation").is_ok());
-        assert!(STATIONS[3].check("karaoke").is_err());
+        assert!(property(Layer::Alliances, "founded").check("2020-02-30").is_err());
+        let services = property(Layer::Stations, "services");
+        assert!(services.check("mediation").is_ok());
+        assert!(services.check("karaoke").is_err());
+        let kind = property(Layer::Members, "kind");
+        assert!(kind.check("bank").is_ok());
+        assert!(kind.check("Bank").is_err());
     }
 }

@@ -108,14 +108,15 @@ impl Snapshot {
     /// geometry for alliances and village members. What the API and the tiles show.
     pub fn public_feature(&self, layer: Layer, i: usize) -> geojson::Feature {
         use crate::model::geojson::*;
+        const PUBLIC: Visibility = Visibility::Public;
         let d = &self.data;
         match layer {
-            Layer::Towns => town_feature(&d.towns[i]),
-            Layer::Villages => village_feature(&d.villages[i]),
-            Layer::Grids => grid_feature(&d.grids[i], Visibility::Public),
-            Layer::Stations => station_feature(&d.stations[i], Visibility::Public),
-            Layer::Alliances => alliance_feature(&d.alliances[i], self.alliance_footprint(i)),
-            Layer::Members => member_feature(&d.members[i], self.member_location(i)),
+            Layer::Towns => town_feature(&d.towns[i], PUBLIC),
+            Layer::Villages => village_feature(&d.villages[i], PUBLIC),
+            Layer::Grids => grid_feature(&d.grids[i], PUBLIC),
+            Layer::Stations => station_feature(&d.stations[i], PUBLIC),
+            Layer::Alliances => alliance_feature(&d.alliances[i], PUBLIC, self.alliance_footprint(i)),
+            Layer::Members => member_feature(&d.members[i], PUBLIC, self.member_location(i)),
         }
     }
 }

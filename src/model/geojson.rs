@@ -1,124 +1,81 @@
 //! GeoJSON features <-> the model. Serialisation only, no I/O.
 //!
-//! `Visibility::Public` leaves out personal fields (PIPL): it is what the HTTP API and tiles use.
-//! `Visibility::Full` is for the store's own files (export, the generated sample).
+//! Which properties a feature carries is its layer's declaration (`schema`), cut at a
+//! visibility: `Visibility::Public` leaves out staff and personal fields (PIPL) and is what the
+//! HTTP API and tiles use; `Visibility::Personal` keeps every field, for the store's own files
+//! (export, the generated sample).
 
 use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
 use geojson::{Feature, GeometryValue, JsonObject, JsonValue, feature::Id};
-use serde_json::json;
 
+pub use super::schema::Visibility;
+use super::schema::{Properties, visible};
 use super::{
     Alliance, Grid, Layer, LayerData, Member, MemberKind, Personal, Problem, Service, Station,
     Town, ValidationReport, Village,
 };
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Visibility {
-    Public,
-    Full,
-}
-
-fn obj(value: JsonValue) -> JsonObject {
-    match value {
-        JsonValue::Object(map) => map,
-        _ => JsonObject::new(),
-    }
-}
-
-fn feature(id: Id, properties: JsonValue, geometry: Option<GeometryValue>) -> Feature {
+/// A feature of any layer: its declared properties that `vis` may see (`schema`), its key as the
+/// GeoJSON id (a number for layers keyed by id, else the code).
+pub fn feature_of<T: Properties>(
+    f: &T,
+    vis: Visibility,
+    geometry: Option<GeometryValue>,
+) -> Feature {
+    let def = T::LAYER.def();
+    let properties = visible(f, vis);
+    let id = match properties.get(def.key) {
+        Some(JsonValue::Number(n)) => Some(Id::Number(n.clone())),
+        Some(JsonValue::String(s)) => Some(Id::String(s.clone())),
+        _ => None,
+    };
     Feature {
         bbox: None,
         geometry: geometry.map(geojson::Geometry::new),
-        id: Some(id),
-        properties: Some(obj(properties)),
+        id,
+        properties: Some(properties),
         foreign_members: None,
     }
 }
 
-fn code_id(code: &str) -> Id {
-    Id::String(code.to_string())
+pub fn town_feature(t: &Town, vis: Visibility) -> Feature {
+    feature_of(t, vis, Some(GeometryValue::from(&t.geometry)))
 }
 
-fn num_id(id: u64) -> Id {
-    Id::Number(id.into())
-}
-
-pub fn town_feature(t: &Town) -> Feature {
-    feature(
-        code_id(&t.code),
-        json!({"code": t.code, "name": t.name, "mca_code": t.mca_code, "kind": t.kind}),
-        Some(GeometryValue::from(&t.geometry)),
-    )
-}
-
-pub fn village_feature(v: &Village) -> Feature {
-    feature(
-        code_id(&v.code),
-        json!({"code": v.code, "name": v.name, "kind": v.kind, "town_code": v.town_code()}),
-        Some(GeometryValue::from(&v.geometry)),
-    )
+pub fn village_feature(v: &Village, vis: Visibility) -> Feature {
+    feature_of(v, vis, Some(GeometryValue::from(&v.geometry)))
 }
 
 pub fn grid_feature(g: &Grid, vis: Visibility) -> Feature {
-    let mut p = json!({
-        "code": g.code, "name": g.name, "village_code": g.village_code(),
-        "households": g.households, "population": g.population,
-    });
-    if vis == Visibility::Full {
-        p["worker_name"] = json!(g.worker.name);
-        p["worker_phone"] = json!(g.worker.phone);
-    }
-    feature(code_id(&g.code), p, Some(GeometryValue::from(&g.geometry)))
+    feature_of(g, vis, Some(GeometryValue::from(&g.geometry)))
 }
 
 pub fn station_feature(s: &Station, vis: Visibility) -> Feature {
-    let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
-    let mut p = json!({
-        "id": s.id, "name": s.name, "grid_code": s.grid_code,
-        "services": services, "opening_hours": s.opening_hours,
-    });
-    if vis == Visibility::Full {
-        p["contact_phone"] = json!(s.contact_phone);
-    }
-    feature(num_id(s.id), p, Some(GeometryValue::from(&s.location)))
+    feature_of(s, vis, Some(GeometryValue::from(&s.location)))
 }
 
 /// An alliance with its derived footprint (the union of its member villages), when known.
-pub fn alliance_feature(a: &Alliance, footprint: Option<&MultiPolygon>) -> Feature {
-    feature(
-        num_id(a.id),
-        json!({"id": a.id, "name": a.name, "theme": a.theme, "founded": a.founded}),
-        footprint.map(GeometryValue::from),
-    )
+pub fn alliance_feature(a: &Alliance, vis: Visibility, footprint: Option<&MultiPolygon>) -> Feature {
+    feature_of(a, vis, footprint.map(GeometryValue::from))
 }
 
 /// A member; `location` overrides the stored one (villages are placed by their polygon).
-pub fn member_feature(m: &Member, location: Option<Point>) -> Feature {
-    feature(
-        num_id(m.id),
-        json!({
-            "id": m.id, "alliance_id": m.alliance_id, "kind": m.kind.name(),
-            "name": m.name, "village_code": m.village_code,
-        }),
-        location.or(m.location).map(|p| GeometryValue::from(&p)),
-    )
+pub fn member_feature(m: &Member, vis: Visibility, location: Option<Point>) -> Feature {
+    feature_of(m, vis, location.or(m.location).map(|p| GeometryValue::from(&p)))
 }
+
+/// Every field: what the store's own files carry.
+const ALL: Visibility = Visibility::Personal;
 
 /// Every feature of a layer as stored (full visibility, stored geometry only).
 pub fn layer_features(data: &LayerData) -> Vec<Feature> {
     match data {
-        LayerData::Towns(v) => v.iter().map(town_feature).collect(),
-        LayerData::Villages(v) => v.iter().map(village_feature).collect(),
-        LayerData::Grids(v) => v
-            .iter()
-            .map(|g| grid_feature(g, Visibility::Full))
-            .collect(),
-        LayerData::Stations(v) => v
-            .iter()
-            .map(|s| station_feature(s, Visibility::Full))
-            .collect(),
-        LayerData::Alliances(v) => v.iter().map(|a| alliance_feature(a, None)).collect(),
-        LayerData::Members(v) => v.iter().map(|m| member_feature(m, None)).collect(),
+        LayerData::Towns(v) => v.iter().map(|f| town_feature(f, ALL)).collect(),
+        LayerData::Villages(v) => v.iter().map(|f| village_feature(f, ALL)).collect(),
+        LayerData::Grids(v) => v.iter().map(|f| grid_feature(f, ALL)).collect(),
+        LayerData::Stations(v) => v.iter().map(|f| station_feature(f, ALL)).collect(),
+        LayerData::Alliances(v) => v.iter().map(|f| alliance_feature(f, ALL, None)).collect(),
+        LayerData::Members(v) => v.iter().map(|f| member_feature(f, ALL, None)).collect(),
     }
 }
 

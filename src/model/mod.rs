@@ -8,6 +8,7 @@ mod dataset;
 pub mod date;
 mod derived;
 pub mod geojson;
+pub mod schema;
 mod validate;
 
 pub use codes::{CodeLevel, code_level, grid_village_code, village_town_code};

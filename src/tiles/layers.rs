@@ -25,11 +25,22 @@ pub struct TileLayer {
     /// From this zoom on every polygon is kept however small; below it, polygons smaller than
     /// `MIN_AREA_PX2` square pixels after simplification are dropped.
     pub full_detail_zoom: u8,
-    /// Public fields, with their TileJSON types.
-    pub fields: &'static [(&'static str, &'static str)],
 }
 
 impl TileLayer {
+    /// The fields its features carry, with their TileJSON types: the public fields of the model
+    /// layer's declaration (`model::schema`), or the coverage gaps' own.
+    pub fn fields(&self) -> Vec<(&'static str, &'static str)> {
+        match self.source {
+            Source::Features(layer) | Source::Labels(layer) => layer
+                .def()
+                .public_fields()
+                .map(|f| (f.name, f.ty.tile_type()))
+                .collect(),
+            Source::CoverageGaps => GAP_FIELDS.to_vec(),
+        }
+    }
+
     /// The MVT geometry type every feature of the layer has: points for posts, members and label
     /// points, polygons for the rest.
     pub fn geometry(&self) -> super::stats::GeomKind {
@@ -46,52 +57,12 @@ impl TileLayer {
 /// Polygons below this many square pixels are dropped under their layer's `full_detail_zoom`.
 pub const MIN_AREA_PX2: f64 = 2.0;
 
-const TOWN_FIELDS: &[(&str, &str)] = &[
-    ("code", "String"),
-    ("name", "String"),
-    ("mca_code", "String"),
-    ("kind", "String"),
-];
-const VILLAGE_FIELDS: &[(&str, &str)] = &[
-    ("code", "String"),
-    ("name", "String"),
-    ("kind", "String"),
-    ("town_code", "String"),
-];
-const GRID_FIELDS: &[(&str, &str)] = &[
-    ("code", "String"),
-    ("name", "String"),
-    ("village_code", "String"),
-    ("households", "Number"),
-    ("population", "Number"),
-];
-const STATION_FIELDS: &[(&str, &str)] = &[
-    ("id", "Number"),
-    ("name", "String"),
-    ("grid_code", "String"),
-    ("services", "String"),
-    ("opening_hours", "String"),
-];
-const ALLIANCE_FIELDS: &[(&str, &str)] = &[
-    ("id", "Number"),
-    ("name", "String"),
-    ("theme", "String"),
-    ("founded", "String"),
-];
 const GAP_FIELDS: &[(&str, &str)] = &[
     ("code", "String"),
     ("name", "String"),
     ("uncovered_population", "Number"),
     ("radius_m", "Number"),
 ];
-const MEMBER_FIELDS: &[(&str, &str)] = &[
-    ("id", "Number"),
-    ("alliance_id", "Number"),
-    ("kind", "String"),
-    ("name", "String"),
-    ("village_code", "String"),
-];
-
 /// Towns from z0 (the city view), villages from z10, grids from z12 (as a command-centre screen
 /// zooms from the city to a street), stations from z11, alliances z8-z13 (a planning overview),
 /// members from z12; coverage gaps (grid by grid, 500 m) from z12 with the grids, under the boundaries.
@@ -102,7 +73,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 0,
         maxzoom: 18,
         full_detail_zoom: 10,
-        fields: TOWN_FIELDS,
     },
     TileLayer {
         name: "towns_labels",
@@ -110,7 +80,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 0,
         maxzoom: 18,
         full_detail_zoom: 0,
-        fields: TOWN_FIELDS,
     },
     TileLayer {
         name: "alliances",
@@ -118,7 +87,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 8,
         maxzoom: 13,
         full_detail_zoom: 11,
-        fields: ALLIANCE_FIELDS,
     },
     TileLayer {
         name: "coverage_gaps",
@@ -126,7 +94,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 12,
         maxzoom: 18,
         full_detail_zoom: 14,
-        fields: GAP_FIELDS,
     },
     TileLayer {
         name: "villages",
@@ -134,7 +101,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 10,
         maxzoom: 18,
         full_detail_zoom: 12,
-        fields: VILLAGE_FIELDS,
     },
     TileLayer {
         name: "villages_labels",
@@ -142,7 +108,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 11,
         maxzoom: 18,
         full_detail_zoom: 0,
-        fields: VILLAGE_FIELDS,
     },
     TileLayer {
         name: "grids",
@@ -150,7 +115,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 12,
         maxzoom: 18,
         full_detail_zoom: 14,
-        fields: GRID_FIELDS,
     },
     TileLayer {
         name: "grids_labels",
@@ -158,7 +122,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 14,
         maxzoom: 18,
         full_detail_zoom: 0,
-        fields: GRID_FIELDS,
     },
     TileLayer {
         name: "stations",
@@ -166,7 +129,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 11,
         maxzoom: 18,
         full_detail_zoom: 0,
-        fields: STATION_FIELDS,
     },
     TileLayer {
         name: "members",
@@ -174,7 +136,6 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         minzoom: 12,
         maxzoom: 18,
         full_detail_zoom: 0,
-        fields: MEMBER_FIELDS,
     },
 ];
 

@@ -29,7 +29,7 @@ pub fn tilejson(snap: &Snapshot, tiles_url: &str, min_zoom: u8, max_zoom: u8) ->
         .filter(|l| l.minzoom <= max_zoom && l.maxzoom >= min_zoom)
         .map(|l| {
             let fields: serde_json::Map<String, Value> =
-                l.fields.iter().map(|(k, t)| (k.to_string(), json!(t))).collect();
+                l.fields().into_iter().map(|(k, t)| (k.to_string(), json!(t))).collect();
             json!({"id": l.name, "fields": fields, "minzoom": l.minzoom.max(min_zoom), "maxzoom": l.maxzoom.min(max_zoom)})
         })
         .collect();

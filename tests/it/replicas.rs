@@ -116,7 +116,7 @@ fn a_write_reaches_every_server_and_its_tiles_without_a_restart() {
     changed.name = "经由接口写入驿站".into();
     let feature = serde_json::to_string(&gridmap::model::geojson::station_feature(
         &changed,
-        gridmap::model::geojson::Visibility::Full,
+        gridmap::model::geojson::Visibility::Personal,
     ))
     .unwrap();
     let auth = format!("Bearer {token}");

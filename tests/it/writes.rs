@@ -49,7 +49,7 @@ async fn send(
 /// A station of the sample as a full GeoJSON Feature (personal fields included, as a writer sends).
 fn station_json(state: &AppState, i: usize) -> Value {
     let station = state.index.load().dataset().stations[i].clone();
-    serde_json::to_value(station_feature(&station, Visibility::Full)).unwrap()
+    serde_json::to_value(station_feature(&station, Visibility::Personal)).unwrap()
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::{ok, op, query};
 use crate::http::features::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::http::ogc_params::{CRS84, OgcCrs};
-use crate::http::queryables::{Kind, public_properties};
+use crate::http::queryables::public_properties;
 use crate::model::Layer;
 
 use crate::http::GEOJSON;
@@ -197,10 +197,7 @@ pub fn paths(item_writes: (Value, Value)) -> Map<String, Value> {
         let id = layer.name();
         let mut parameters = items_parameters();
         for p in public_properties(layer) {
-            let what = match p.kind {
-                Kind::Services => "offer this service",
-                _ => "have exactly this value",
-            };
+            let what = p.filter_meaning();
             parameters.push(query(
                 p.name,
                 &format!("{}: only features that {what}", p.description),

@@ -1,0 +1,439 @@
+//! What each layer is, declared once: its key, geometry, parent, fields (name, type, visibility,
+//! stored column) and how the API and the map describe it. GeoJSON out, OGC API properties,
+//! filters and queryables, TileJSON fields and tile properties read these declarations
+//! (tests compare the store schemas with them), so a field is named in one place.
+//!
+//! Pure data: no I/O, no HTTP. The typed model structs (`Town`, `Grid`, …) stay what the index
+//! and the analyses compute on; `properties` is the one place a struct becomes named values.
+
+use serde_json::{Map, Value, json};
+
+use super::{Alliance, Grid, Layer, Member, Station, Town, Village};
+
+/// Who may see a field. Today only `Public` fields are served (HTTP and tiles); `gridmap export`
+/// and the store hold all. Access by role decides who sees `Staff` and `Personal` fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Visibility {
+    /// Anyone: the API, tiles, the web map.
+    Public,
+    /// Working data for the governance staff (not personal, not for the public).
+    Staff,
+    /// Personal data (PIPL): grid workers' names and phones, a post's duty phone.
+    Personal,
+}
+
+/// What values a field holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldType {
+    Text,
+    /// A whole number (ids, counts).
+    Integer,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// One of these names.
+    Enum(&'static [&'static str]),
+    /// A list of these names, without repeats (a post's services). One text in tiles, joined
+    /// by commas, as MVT has no lists.
+    EnumList(&'static [&'static str]),
+}
+
+impl FieldType {
+    /// The TileJSON `vector_layers` type of the field in tiles.
+    pub fn tile_type(self) -> &'static str {
+        match self {
+            FieldType::Integer => "Number",
+            _ => "String",
+        }
+    }
+}
+
+/// One field of a layer: a GeoJSON property and a stored column of the same name (the key of a
+/// layer keyed by id is stored as the table's id column: `fid` in the GeoPackage, `id` in
+/// PostGIS).
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: FieldType,
+    pub visibility: Visibility,
+    /// Null where it does not apply (a member outside any village, a grid without a worker).
+    pub nullable: bool,
+    pub description: &'static str,
+}
+
+const fn field(name: &'static str, ty: FieldType, description: &'static str) -> Field {
+    Field {
+        name,
+        ty,
+        visibility: Visibility::Public,
+        nullable: false,
+        description,
+    }
+}
+
+const fn personal(name: &'static str, description: &'static str) -> Field {
+    Field {
+        name,
+        ty: FieldType::Text,
+        visibility: Visibility::Personal,
+        nullable: true,
+        description,
+    }
+}
+
+/// The geometry every feature of a layer has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GeometryKind {
+    Point,
+    MultiPolygon,
+}
+
+impl GeometryKind {
+    /// The GeoJSON (and OGC Simple Features) type name.
+    pub fn geojson_type(self) -> &'static str {
+        match self {
+            GeometryKind::Point => "Point",
+            GeometryKind::MultiPolygon => "MultiPolygon",
+        }
+    }
+}
+
+/// Where a layer's geometry comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GeometrySource {
+    /// Every feature has its own, stored.
+    Stored,
+    /// Derived by `model::derive` and stored for other tools (an alliance's footprint).
+    Derived,
+    /// A feature's own when it has one, else derived (a village member's point in its village).
+    StoredOrDerived,
+}
+
+/// A layer a feature belongs to, named by one of its fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parent {
+    pub layer: Layer,
+    /// The field holding the parent's key.
+    pub field: &'static str,
+}
+
+/// Everything about a layer that is not a feature.
+#[derive(Debug)]
+pub struct LayerDef {
+    pub layer: Layer,
+    /// Short human title (the collection title, the map's legend).
+    pub title: &'static str,
+    pub description: &'static str,
+    /// The field that identifies a feature: an administrative code, or a numeric id.
+    pub key: &'static str,
+    pub geometry: GeometryKind,
+    pub geometry_source: GeometrySource,
+    pub parent: Option<Parent>,
+    /// The date field `datetime` filters on, for layers with time.
+    pub time: Option<&'static str>,
+    /// Every field (the key first), in the order the API documents them.
+    pub fields: &'static [Field],
+}
+
+impl LayerDef {
+    /// The fields anyone may see, in declaration order.
+    pub fn public_fields(&self) -> impl Iterator<Item = &'static Field> + use<> {
+        self.fields
+            .iter()
+            .filter(|f| f.visibility == Visibility::Public)
+    }
+
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Whether the key is a numeric id (else a code, as text).
+    pub fn keyed_by_id(&self) -> bool {
+        self.field(self.key)
+            .is_some_and(|f| f.ty == FieldType::Integer)
+    }
+}
+
+const SERVICES: &[&str] = &["policy", "mediation", "relief", "civility"];
+const MEMBER_KINDS: &[&str] = &["village", "enterprise", "bank", "agency"];
+
+use FieldType::{Date, EnumList, Integer, Text};
+
+const TOWNS: LayerDef = LayerDef {
+    layer: Layer::Towns,
+    title: "Towns and streets (镇/街道)",
+    description: "Towns and streets, 9-digit NBS codes.",
+    key: "code",
+    geometry: GeometryKind::MultiPolygon,
+    geometry_source: GeometrySource::Stored,
+    parent: None,
+    time: None,
+    fields: &[
+        field("code", Text, "9-digit NBS code"),
+        field("name", Text, "Name"),
+        field("mca_code", Text, "Civil-affairs (MCA) code"),
+        field("kind", Text, "镇 (town) or 街道 (street)"),
+    ],
+};
+
+const VILLAGES: LayerDef = LayerDef {
+    layer: Layer::Villages,
+    title: "Villages and communities (村/社区)",
+    description: "Rural villages and urban communities, 12-digit codes.",
+    key: "code",
+    geometry: GeometryKind::MultiPolygon,
+    geometry_source: GeometrySource::Stored,
+    parent: Some(Parent {
+        layer: Layer::Towns,
+        field: "town_code",
+    }),
+    time: None,
+    fields: &[
+        field("code", Text, "12-digit code"),
+        field("name", Text, "Name"),
+        field("kind", Text, "村委会 (village) or 社区居委会 (community)"),
+        field("town_code", Text, "Code of the town it belongs to"),
+    ],
+};
+
+const GRIDS: LayerDef = LayerDef {
+    layer: Layer::Grids,
+    title: "Grids (网格)",
+    description: "The smallest governance unit; every household belongs to one. 15-digit codes.",
+    key: "code",
+    geometry: GeometryKind::MultiPolygon,
+    geometry_source: GeometrySource::Stored,
+    parent: Some(Parent {
+        layer: Layer::Villages,
+        field: "village_code",
+    }),
+    time: None,
+    fields: &[
+        field("code", Text, "15-digit code"),
+        field("name", Text, "Name"),
+        field("village_code", Text, "Code of the village it belongs to"),
+        field("households", Integer, "Households"),
+        field("population", Integer, "Residents"),
+        personal("worker_name", "The grid worker's name"),
+        personal("worker_phone", "The grid worker's phone"),
+    ],
+};
+
+const STATIONS: LayerDef = LayerDef {
+    layer: Layer::Stations,
+    title: "Grid posts (网格驿站)",
+    description: "Service stations inside grids: policy, mediation, relief, civility.",
+    key: "id",
+    geometry: GeometryKind::Point,
+    geometry_source: GeometrySource::Stored,
+    parent: Some(Parent {
+        layer: Layer::Grids,
+        field: "grid_code",
+    }),
+    time: None,
+    fields: &[
+        field("id", Integer, "Post id"),
+        field("name", Text, "Name"),
+        field("grid_code", Text, "Code of the grid it stands in"),
+        field("services", EnumList(SERVICES), "Services offered"),
+        field("opening_hours", Text, "Opening hours"),
+        personal(
+            "contact_phone",
+            "The duty phone (often a worker's own mobile)",
+        ),
+    ],
+};
+
+const ALLIANCES: LayerDef = LayerDef {
+    layer: Layer::Alliances,
+    title: "Functional alliances (功能型联合体)",
+    description: "Alliances of villages, enterprises, banks and agencies; geometry is the union of member villages.",
+    key: "id",
+    geometry: GeometryKind::MultiPolygon,
+    geometry_source: GeometrySource::Derived,
+    parent: None,
+    time: Some("founded"),
+    fields: &[
+        field("id", Integer, "Alliance id"),
+        field("name", Text, "Name"),
+        field("theme", Text, "What the alliance works on"),
+        field("founded", Date, "Date founded"),
+    ],
+};
+
+const MEMBERS: LayerDef = LayerDef {
+    layer: Layer::Members,
+    title: "Alliance members",
+    description: "Villages (placed inside their polygon), enterprises, banks and agencies.",
+    key: "id",
+    geometry: GeometryKind::Point,
+    geometry_source: GeometrySource::StoredOrDerived,
+    parent: Some(Parent {
+        layer: Layer::Alliances,
+        field: "alliance_id",
+    }),
+    time: None,
+    fields: &[
+        field("id", Integer, "Member id"),
+        field("alliance_id", Integer, "Id of its alliance"),
+        field(
+            "kind",
+            FieldType::Enum(MEMBER_KINDS),
+            "village, enterprise, bank or agency",
+        ),
+        field("name", Text, "Name"),
+        Field {
+            nullable: true,
+            ..field(
+                "village_code",
+                Text,
+                "Code of the village, for village members",
+            )
+        },
+    ],
+};
+
+impl Layer {
+    /// This layer's declaration.
+    pub fn def(self) -> &'static LayerDef {
+        match self {
+            Layer::Towns => &TOWNS,
+            Layer::Villages => &VILLAGES,
+            Layer::Grids => &GRIDS,
+            Layer::Stations => &STATIONS,
+            Layer::Alliances => &ALLIANCES,
+            Layer::Members => &MEMBERS,
+        }
+    }
+}
+
+/// A feature's fields as named values, every field of its declaration (personal ones included:
+/// callers keep what the reader may see, with `visible`).
+pub trait Properties {
+    const LAYER: Layer;
+    fn properties(&self) -> Map<String, Value>;
+}
+
+fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+impl Properties for Town {
+    const LAYER: Layer = Layer::Towns;
+    fn properties(&self) -> Map<String, Value> {
+        object(json!({"code": self.code, "name": self.name, "mca_code": self.mca_code, "kind": self.kind}))
+    }
+}
+
+impl Properties for Village {
+    const LAYER: Layer = Layer::Villages;
+    fn properties(&self) -> Map<String, Value> {
+        object(json!({
+            "code": self.code, "name": self.name, "kind": self.kind, "town_code": self.town_code(),
+        }))
+    }
+}
+
+impl Properties for Grid {
+    const LAYER: Layer = Layer::Grids;
+    fn properties(&self) -> Map<String, Value> {
+        object(json!({
+            "code": self.code, "name": self.name, "village_code": self.village_code(),
+            "households": self.households, "population": self.population,
+            "worker_name": self.worker.name, "worker_phone": self.worker.phone,
+        }))
+    }
+}
+
+impl Properties for Station {
+    const LAYER: Layer = Layer::Stations;
+    fn properties(&self) -> Map<String, Value> {
+        let services: Vec<&str> = self.services.iter().map(|s| s.name()).collect();
+        object(json!({
+            "id": self.id, "name": self.name, "grid_code": self.grid_code,
+            "services": services, "opening_hours": self.opening_hours,
+            "contact_phone": self.contact_phone,
+        }))
+    }
+}
+
+impl Properties for Alliance {
+    const LAYER: Layer = Layer::Alliances;
+    fn properties(&self) -> Map<String, Value> {
+        object(json!({"id": self.id, "name": self.name, "theme": self.theme, "founded": self.founded}))
+    }
+}
+
+impl Properties for Member {
+    const LAYER: Layer = Layer::Members;
+    fn properties(&self) -> Map<String, Value> {
+        object(json!({
+            "id": self.id, "alliance_id": self.alliance_id, "kind": self.kind.name(),
+            "name": self.name, "village_code": self.village_code,
+        }))
+    }
+}
+
+/// `properties`, keeping the fields at or below `up_to` visibility (absent ones as null).
+pub fn visible<T: Properties>(feature: &T, up_to: Visibility) -> Map<String, Value> {
+    let mut all = feature.properties();
+    let mut out = Map::new();
+    for f in T::LAYER.def().fields {
+        if f.visibility <= up_to {
+            out.insert(f.name.to_string(), all.remove(f.name).unwrap_or(Value::Null));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Dataset, MemberKind, Service};
+
+    #[test]
+    fn enumerations_name_what_the_model_parses() {
+        assert_eq!(SERVICES, Service::ALL.map(Service::name));
+        assert_eq!(MEMBER_KINDS, MemberKind::ALL.map(MemberKind::name));
+    }
+
+    /// Every property a struct gives is declared, and every declared field is given: a field
+    /// added to one and not the other fails here.
+    #[test]
+    fn each_layer_gives_exactly_its_declared_fields() {
+        fn check<T: Properties>(feature: &T) {
+            let def = T::LAYER.def();
+            let given: Vec<String> = feature.properties().keys().cloned().collect();
+            let mut declared: Vec<String> = def.fields.iter().map(|f| f.name.to_string()).collect();
+            let mut sorted_given = given.clone();
+            sorted_given.sort();
+            declared.sort();
+            assert_eq!(sorted_given, declared, "{}", def.layer);
+            assert_eq!(def.fields[0].name, def.key, "{}: the key comes first", def.layer);
+        }
+        let d: Dataset = crate::sample::dataset().unwrap();
+        check(&d.towns[0]);
+        check(&d.villages[0]);
+        check(&d.grids[0]);
+        check(&d.stations[0]);
+        check(&d.alliances[0]);
+        check(&d.members[0]);
+    }
+
+    #[test]
+    fn personal_fields_are_left_out_of_public_properties() {
+        let d: Dataset = crate::sample::dataset().unwrap();
+        let public = visible(&d.grids[0], Visibility::Public);
+        assert!(!public.contains_key("worker_name") && !public.contains_key("worker_phone"));
+        let all = visible(&d.grids[0], Visibility::Personal);
+        assert!(all.contains_key("worker_phone"));
+        let mut keys: Vec<&str> = public.keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["code", "households", "name", "population", "village_code"]
+        );
+    }
+}
