@@ -8,6 +8,7 @@ mod clients;
 mod common;
 mod coverage;
 mod crash;
+mod declarations;
 mod differential;
 mod gcj02;
 mod gdal;
