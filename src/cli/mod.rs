@@ -204,8 +204,7 @@ fn parse_service(s: &str) -> Result<Service, String> {
 }
 
 fn parse_layer(s: &str) -> Result<Layer, String> {
-    Layer::parse(s)
-        .ok_or_else(|| "use towns, villages, grids, stations, alliances or members".to_string())
+    Layer::parse(s).ok_or_else(|| format!("use one of {}", Layer::names()))
 }
 
 pub fn main() -> ExitCode {

@@ -48,7 +48,8 @@ fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
 pub(super) fn layer_of(collection_id: &str) -> Result<Layer, ApiError> {
     Layer::parse(collection_id).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "collection '{collection_id}' does not exist; use towns, villages, grids, stations, alliances or members"
+            "collection '{collection_id}' does not exist; use one of {}",
+            Layer::names()
         ))
     })
 }

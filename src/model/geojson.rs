@@ -234,17 +234,7 @@ fn services(p: &Props) -> FieldResult<Vec<Service>> {
         }
         None => return Err("property 'services' is missing".into()),
     };
-    let mut out = names
-        .iter()
-        .map(|n| {
-            Service::parse(n).ok_or_else(|| {
-                format!("service '{n}' is unknown; use policy, mediation, relief or civility")
-            })
-        })
-        .collect::<FieldResult<Vec<_>>>()?;
-    out.sort();
-    out.dedup();
-    Ok(out)
+    Service::parse_list(names.iter().map(String::as_str))
 }
 
 /// The feature's key for error messages: its code or id property, its GeoJSON id, or its index.
@@ -333,9 +323,7 @@ fn read_feature(layer: Layer, f: &Feature) -> FieldResult<LayerData> {
             LayerData::Members(vec![Member {
                 id: num_id()?,
                 alliance_id: p.u64("alliance_id")?,
-                kind: MemberKind::parse(&kind).ok_or_else(|| {
-                    format!("kind '{kind}' is unknown; use village, enterprise, bank or agency")
-                })?,
+                kind: MemberKind::parse_or_explain(&kind)?,
                 name: p.string("name")?,
                 village_code: p.opt_string("village_code")?,
                 location: point_geometry(f)?,

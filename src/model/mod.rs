@@ -56,6 +56,11 @@ impl Layer {
         Layer::ALL.into_iter().find(|l| l.name() == name)
     }
 
+    /// Every layer's name, for messages: "towns, villages, …, members".
+    pub fn names() -> String {
+        Layer::ALL.map(Layer::name).join(", ")
+    }
+
     /// Whether features of this layer are keyed by an administrative code (else by a numeric id).
     pub fn keyed_by_code(self) -> bool {
         matches!(self, Layer::Towns | Layer::Villages | Layer::Grids)
@@ -155,6 +160,25 @@ impl Service {
     pub fn parse(name: &str) -> Option<Service> {
         Service::ALL.into_iter().find(|s| s.name() == name)
     }
+
+    /// A post's services from their names, in every store and file the same way: sorted,
+    /// without repeats, and an unknown name an error naming it and the choices.
+    pub fn parse_list<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<Service>, String> {
+        let mut services = names
+            .into_iter()
+            .map(|n| {
+                Service::parse(n).ok_or_else(|| {
+                    format!(
+                        "service '{n}' is unknown; use {}",
+                        Service::ALL.map(Service::name).join(", ")
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        services.sort();
+        services.dedup();
+        Ok(services)
+    }
 }
 
 /// A grid post (网格驿站): a point inside a grid.
@@ -210,6 +234,16 @@ impl MemberKind {
 
     pub fn parse(name: &str) -> Option<MemberKind> {
         MemberKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// `parse`, with an error naming the value and the choices.
+    pub fn parse_or_explain(name: &str) -> Result<MemberKind, String> {
+        MemberKind::parse(name).ok_or_else(|| {
+            format!(
+                "kind '{name}' is unknown; use {}",
+                MemberKind::ALL.map(MemberKind::name).join(", ")
+            )
+        })
     }
 }
 

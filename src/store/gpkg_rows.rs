@@ -101,7 +101,8 @@ pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
                     id: r.get(1)?,
                     name: r.get(2)?,
                     grid_code: r.get(3)?,
-                    services: services.split(',').filter_map(Service::parse).collect(),
+                    services: Service::parse_list(services.split(',').filter(|s| !s.is_empty()))
+                        .map_err(|e| bad(4, &e))?,
                     opening_hours: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
                     contact_phone: r.get(6)?,
                 })
@@ -139,7 +140,7 @@ pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
                     location: if derived { None } else { point(r, 0)? },
                     id: r.get(1)?,
                     alliance_id: r.get(2)?,
-                    kind: MemberKind::parse(&kind).ok_or_else(|| bad(3, "unknown member kind"))?,
+                    kind: MemberKind::parse_or_explain(&kind).map_err(|e| bad(3, &e))?,
                     name: r.get(4)?,
                     village_code: r.get(5)?,
                 })

@@ -115,3 +115,38 @@ async fn the_geopackage_stores_exactly_the_declared_fields() {
         );
     }
 }
+
+/// A post's services read the same from either store: sorted, without repeats, and a name no
+/// declaration knows is an error naming it (not silently dropped). Written here by another tool.
+#[test]
+fn geopackage_services_are_read_as_declared_and_unknown_ones_refused() {
+    use gridmap::model::{Dataset, Service};
+    use gridmap::store::{GeoPackage, Store};
+    let (dir, _state) = crate::common::sample_state();
+    let path = dir.path().join("gridmap.gpkg");
+    // GDAL's ogrinfo as the other tool: it provides the ST_* functions the R-tree triggers call.
+    let edit = |services: &str| {
+        let out = std::process::Command::new("ogrinfo")
+            .arg(&path)
+            .arg("-sql")
+            .arg(format!(
+                "UPDATE stations SET services = '{services}' WHERE fid = (SELECT min(fid) FROM stations)"
+            ))
+            .output()
+            .expect("ogrinfo runs (scripts/test installs gdal-bin)");
+        crate::common::assert_success(&out);
+    };
+    let read = || {
+        GeoPackage::open(&path)
+            .unwrap()
+            .catch_up(None, &Dataset::default())
+            .map(|r| r.unwrap().1)
+    };
+    edit("relief,policy,relief");
+    let d = read().unwrap();
+    let first = d.stations.iter().min_by_key(|s| s.id).unwrap();
+    assert_eq!(first.services, [Service::Policy, Service::Relief]);
+    edit("policy,karaoke");
+    let e = read().unwrap_err().to_string();
+    assert!(e.contains("karaoke") && e.contains("mediation"), "{e}");
+}

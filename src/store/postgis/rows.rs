@@ -189,10 +189,8 @@ fn row_to_feature(layer: Layer, r: &Row) -> Result<LayerData, ReadError> {
         Layer::Stations => {
             let id = id(r, 0);
             let services: Vec<String> = r.get(3);
-            let mut services: Vec<Service> =
-                services.iter().filter_map(|s| Service::parse(s)).collect();
-            services.sort();
-            services.dedup();
+            let services = Service::parse_list(services.iter().map(String::as_str))
+                .map_err(|e| ReadError::Row(format!("stations {id}: {e}")))?;
             LayerData::Stations(vec![Station {
                 location: point(layer, &id.to_string(), r.get(6))?
                     .ok_or_else(|| ReadError::Row(format!("stations {id}: no geometry")))?,
@@ -214,9 +212,8 @@ fn row_to_feature(layer: Layer, r: &Row) -> Result<LayerData, ReadError> {
             let id = id(r, 0);
             let kind: String = r.get(2);
             LayerData::Members(vec![Member {
-                kind: MemberKind::parse(&kind).ok_or_else(|| {
-                    ReadError::Row(format!("members {id}: unknown kind '{kind}'"))
-                })?,
+                kind: MemberKind::parse_or_explain(&kind)
+                    .map_err(|e| ReadError::Row(format!("members {id}: {e}")))?,
                 // A derived point is gridmap's stored copy of `model::derive`, not the member's.
                 location: if r.get::<_, bool>(6) {
                     None
