@@ -76,8 +76,8 @@ enum Command {
         #[arg(long, env = "GRIDMAP_WRITE_TOKEN", hide_env_values = true)]
         write_token: Option<String>,
         /// A basemap for the web page at /map: an XYZ raster URL template with {z}, {x} and {y}
-        /// (Tianditu with its key, a local tile server), or a MapLibre style URL. None by default:
-        /// the page works offline.
+        /// (Tianditu with its key, a local tile server), or a MapLibre style URL; a path with one
+        /// leading / is resolved against the public URL. None by default: the page works offline.
         #[arg(long, env = "GRIDMAP_BASEMAP")]
         basemap: Option<String>,
         /// Attribution shown for a raster --basemap.

@@ -8,18 +8,17 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::ogc_params::{CRS84, OgcCrs, TimeSpan};
 use super::params::Params;
 use super::queryables::{public_properties, temporal_property};
+use super::{AppState, GEOJSON};
 use crate::index::Snapshot;
 use crate::model::Layer;
 
 pub const DEFAULT_LIMIT: u64 = 10;
 pub const MAX_LIMIT: u64 = 10_000;
-use super::GEOJSON;
 
 /// The conformance classes served: Core with GeoJSON and an OpenAPI 3.0 definition, CRS by
 /// reference (CRS84 and EPSG:4326), and queryables usable as query parameters.

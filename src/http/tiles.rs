@@ -143,17 +143,21 @@ pub async fn tilejson(State(state): State<AppState>, base: BaseUrl) -> Json<Valu
 pub async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let snap = state.index.load();
     if let Some(archive) = &state.archive {
-        let m = &archive.metadata;
-        // An archive another tool wrote may carry no TileJSON fields: describe the layers we know,
-        // over the zooms the archive holds.
-        let described = if m.is_object() {
-            m.clone()
-        } else {
-            tiles::tilejson::tilejson(&snap, "", archive.min_zoom, archive.max_zoom)
-        };
+        // PMTiles keeps zooms, bounds and centre in its header, and another tool's metadata may
+        // lack the TileJSON fields: start from the layers gridmap draws over the archive's
+        // zooms, take what the archive's metadata says, and the header's zooms, bounds and centre.
+        let mut described =
+            tiles::tilejson::tilejson(&snap, "", archive.min_zoom, archive.max_zoom);
+        if let (Some(out), Some(m)) = (described.as_object_mut(), archive.metadata.as_object()) {
+            out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        described["minzoom"] = archive.min_zoom.into();
+        described["maxzoom"] = archive.max_zoom.into();
+        described["bounds"] = serde_json::json!(archive.bounds);
+        described["center"] = serde_json::json!(archive.center);
         return Ok(Json(tiles::tilejson::tippecanoe_metadata(
             &described,
-            &m["tilestats"],
+            &archive.metadata["tilestats"],
         )));
     }
     if let Some(cached) = state.tile_metadata.get(snap.generation) {

@@ -165,9 +165,11 @@ pub enum Basemap {
 impl Basemap {
     /// A URL containing `{z}` is a raster template; anything else a style URL.
     pub fn parse(url: &str, attribution: Option<String>) -> Result<Basemap, String> {
-        if !(url.starts_with("http://") || url.starts_with("https://") || url.starts_with('/')) {
+        let on_this_server = url.starts_with('/') && !url.starts_with("//");
+        if !(url.starts_with("http://") || url.starts_with("https://") || on_this_server) {
             return Err(format!(
-                "--basemap must be an http(s) URL or a path on this server, got '{url}'"
+                "--basemap must be an http(s) URL or a path on this server (one leading /, \
+                 resolved against the public URL), got '{url}'"
             ));
         }
         if url.contains("{z}") {
@@ -262,6 +264,8 @@ mod tests {
             Ok(Basemap::Style { .. })
         ));
         assert!(Basemap::parse("ftp://x/{z}/{x}/{y}", None).is_err());
+        assert!(Basemap::parse("//tiles.example.org/{z}/{x}/{y}.png", None).is_err());
+        assert!(Basemap::parse("/basemap/{z}/{x}/{y}.png", None).is_ok());
         assert!(Basemap::parse("https://x/{z}/{x}.png", None).is_err());
     }
 }

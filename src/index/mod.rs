@@ -115,7 +115,9 @@ impl Snapshot {
             Layer::Villages => village_feature(&d.villages[i], PUBLIC),
             Layer::Grids => grid_feature(&d.grids[i], PUBLIC),
             Layer::Stations => station_feature(&d.stations[i], PUBLIC),
-            Layer::Alliances => alliance_feature(&d.alliances[i], PUBLIC, self.alliance_footprint(i)),
+            Layer::Alliances => {
+                alliance_feature(&d.alliances[i], PUBLIC, self.alliance_footprint(i))
+            }
             Layer::Members => member_feature(&d.members[i], PUBLIC, self.member_location(i)),
         }
     }

@@ -55,13 +55,21 @@ pub fn station_feature(s: &Station, vis: Visibility) -> Feature {
 }
 
 /// An alliance with its derived footprint (the union of its member villages), when known.
-pub fn alliance_feature(a: &Alliance, vis: Visibility, footprint: Option<&MultiPolygon>) -> Feature {
+pub fn alliance_feature(
+    a: &Alliance,
+    vis: Visibility,
+    footprint: Option<&MultiPolygon>,
+) -> Feature {
     feature_of(a, vis, footprint.map(GeometryValue::from))
 }
 
 /// A member; `location` overrides the stored one (villages are placed by their polygon).
 pub fn member_feature(m: &Member, vis: Visibility, location: Option<Point>) -> Feature {
-    feature_of(m, vis, location.or(m.location).map(|p| GeometryValue::from(&p)))
+    feature_of(
+        m,
+        vis,
+        location.or(m.location).map(|p| GeometryValue::from(&p)),
+    )
 }
 
 /// Every field: what the store's own files carry.

@@ -163,7 +163,9 @@ impl Service {
 
     /// A post's services from their names, in every store and file the same way: sorted,
     /// without repeats, and an unknown name an error naming it and the choices.
-    pub fn parse_list<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<Service>, String> {
+    pub fn parse_list<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<Service>, String> {
         let mut services = names
             .into_iter()
             .map(|n| {

@@ -323,7 +323,9 @@ fn object(value: Value) -> Map<String, Value> {
 impl Properties for Town {
     const LAYER: Layer = Layer::Towns;
     fn properties(&self) -> Map<String, Value> {
-        object(json!({"code": self.code, "name": self.name, "mca_code": self.mca_code, "kind": self.kind}))
+        object(
+            json!({"code": self.code, "name": self.name, "mca_code": self.mca_code, "kind": self.kind}),
+        )
     }
 }
 
@@ -362,7 +364,9 @@ impl Properties for Station {
 impl Properties for Alliance {
     const LAYER: Layer = Layer::Alliances;
     fn properties(&self) -> Map<String, Value> {
-        object(json!({"id": self.id, "name": self.name, "theme": self.theme, "founded": self.founded}))
+        object(
+            json!({"id": self.id, "name": self.name, "theme": self.theme, "founded": self.founded}),
+        )
     }
 }
 
@@ -382,7 +386,10 @@ pub fn visible<T: Properties>(feature: &T, up_to: Visibility) -> Map<String, Val
     let mut out = Map::new();
     for f in T::LAYER.def().fields {
         if f.visibility <= up_to {
-            out.insert(f.name.to_string(), all.remove(f.name).unwrap_or(Value::Null));
+            out.insert(
+                f.name.to_string(),
+                all.remove(f.name).unwrap_or(Value::Null),
+            );
         }
     }
     out
@@ -411,7 +418,11 @@ mod tests {
             sorted_given.sort();
             declared.sort();
             assert_eq!(sorted_given, declared, "{}", def.layer);
-            assert_eq!(def.fields[0].name, def.key, "{}: the key comes first", def.layer);
+            assert_eq!(
+                def.fields[0].name, def.key,
+                "{}: the key comes first",
+                def.layer
+            );
         }
         let d: Dataset = crate::sample::dataset().unwrap();
         check(&d.towns[0]);

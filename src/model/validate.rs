@@ -136,8 +136,9 @@ fn check_name(report: &mut ValidationReport, layer: Layer, id: impl fmt::Display
     }
 }
 
+/// A valid `YYYY-MM-DD` from year 1 on (no founding date lies in year 0).
 fn is_iso_date(s: &str) -> bool {
-    super::date::days_since_epoch(s).is_some()
+    super::date::days_since_epoch(s).is_some() && !s.starts_with("0000")
 }
 
 /// Check every rule of the model over a whole dataset: geometry, codes, nesting and references.

@@ -112,7 +112,11 @@ pub struct Archive {
     reader: AsyncPmTilesReader<MmapBackend, NoCache>,
     pub min_zoom: u8,
     pub max_zoom: u8,
-    /// The archive's JSON metadata (TileJSON fields and `tilestats` when `gridmap tiles` wrote it).
+    /// From the header: `[min_lon, min_lat, max_lon, max_lat]` and `[lon, lat, zoom]`.
+    pub bounds: [f64; 4],
+    pub center: [f64; 3],
+    /// The archive's JSON metadata (TileJSON fields and `tilestats` when `gridmap tiles` wrote
+    /// it); `Null` when the archive has none or it is not JSON.
     pub metadata: serde_json::Value,
 }
 
@@ -123,6 +127,17 @@ impl Archive {
             .map_err(|e| err(path, e))?;
         let header = reader.get_header();
         let (min_zoom, max_zoom) = (header.min_zoom, header.max_zoom);
+        let bounds = [
+            header.min_longitude,
+            header.min_latitude,
+            header.max_longitude,
+            header.max_latitude,
+        ];
+        let center = [
+            header.center_longitude,
+            header.center_latitude,
+            f64::from(header.center_zoom),
+        ];
         if header.tile_type != TileType::Mvt {
             return Err(err(path, "not a vector-tile (MVT) archive"));
         }
@@ -144,6 +159,8 @@ impl Archive {
             reader,
             min_zoom,
             max_zoom,
+            bounds,
+            center,
             metadata,
         })
     }

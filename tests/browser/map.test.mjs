@@ -342,15 +342,16 @@ async function startGridmap(flags) {
   try {
     const port = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`gridmap did not start within 90 s:\n${log}`)), 90_000);
+      // Kept until it listens; after that the log is read (so the pipe never fills) and dropped.
+      let listening = false;
       child.stderr.on('data', (chunk) => {
+        if (listening) return;
         log += chunk;
         const found = /gridmap listening.*bind=127\.0\.0\.1:(\d+)/.exec(log);
-        if (found) { clearTimeout(timer); resolve(Number(found[1])); }
+        if (found) { listening = true; clearTimeout(timer); resolve(Number(found[1])); }
       });
       child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`gridmap exited (${code}) before listening:\n${log}`)); });
     });
-    // Keep draining its log so the pipe never fills.
-    child.stderr.resume();
     const url = `http://127.0.0.1:${port}`;
     const healthy = await fetch(`${url}/health`).then((r) => r.ok, () => false);
     assert.ok(healthy, `gridmap on ${url} listens but /health fails:\n${log}`);

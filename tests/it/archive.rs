@@ -311,12 +311,13 @@ async fn the_archive_carries_tilestats_of_what_its_tiles_encode_and_gdal_types_e
     );
 }
 
-/// An archive another tool wrote, whose metadata is not JSON, still serves its tiles; its
-/// metadata.json then describes the layers gridmap draws over the zooms the archive holds.
+/// An archive another tool wrote still serves its tiles, whatever its metadata: none that is
+/// JSON (then metadata.json describes the layers gridmap draws), or a JSON object without the
+/// fields PMTiles keeps in its header (then the archive's layers, with the header's zooms,
+/// bounds and centre).
 #[tokio::test]
-async fn an_archive_with_metadata_that_is_not_json_still_serves() {
+async fn archives_other_tools_wrote_serve_with_header_zooms_whatever_their_metadata() {
     let (dir, state) = sample_state();
-    let path = dir.path().join("foreign.pmtiles");
     let c = TileCoord {
         z: 9,
         x: 426,
@@ -324,46 +325,63 @@ async fn an_archive_with_metadata_that_is_not_json_still_serves() {
     };
     let tile = render(&state.index.load(), c, &TileConfig::default(), None);
     assert!(!tile.is_empty(), "the sample draws something at 9/426/208");
-    let file = std::fs::File::create(&path).unwrap();
-    let mut writer = pmtiles::PmTilesWriter::new(pmtiles::TileType::Mvt)
-        .min_zoom(9)
-        .max_zoom(9)
-        .create(file)
-        .unwrap();
-    writer
-        .add_tile(pmtiles::TileCoord::new(9, 426, 208).unwrap(), &tile)
-        .unwrap();
-    writer.set_metadata("made by hand, not JSON".to_string());
-    writer.finalize().unwrap();
+    let foreign_layers = r#"{"vector_layers":[{"id":"from_elsewhere","fields":{}}],"minzoom":"0"}"#;
+    for (name, metadata, layer) in [
+        ("not-json", "made by hand, not JSON", "towns"),
+        ("partial", foreign_layers, "from_elsewhere"),
+    ] {
+        let path = dir.path().join(format!("{name}.pmtiles"));
+        let file = std::fs::File::create(&path).unwrap();
+        let mut writer = pmtiles::PmTilesWriter::new(pmtiles::TileType::Mvt)
+            .min_zoom(9)
+            .max_zoom(9)
+            .bounds(119.3, 31.7, 119.9, 32.2)
+            .create(file)
+            .unwrap();
+        writer
+            .add_tile(pmtiles::TileCoord::new(9, 426, 208).unwrap(), &tile)
+            .unwrap();
+        writer.set_metadata(metadata.to_string());
+        writer.finalize().unwrap();
 
-    let archived = state.clone().with_archive(
-        Archive::open(&path)
+        let archived = state.clone().with_archive(
+            Archive::open(&path)
+                .await
+                .expect("opens whatever its metadata"),
+        );
+        let r = crate::common::get(&archived, "/tiles/metadata.json").await;
+        assert_eq!(r.status, 200, "{name}");
+        assert_eq!(
+            (r.json["minzoom"].as_str(), r.json["maxzoom"].as_str()),
+            (Some("9"), Some("9")),
+            "{name}"
+        );
+        assert!(
+            r.json["bounds"]
+                .as_str()
+                .unwrap()
+                .starts_with("119.3,31.7,119.9,32.2"),
+            "{name}: {}",
+            r.json["bounds"]
+        );
+        let inner: Value = serde_json::from_str(r.json["json"].as_str().unwrap()).unwrap();
+        let layers: Vec<&str> = inner["vector_layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_str().unwrap())
+            .collect();
+        assert!(layers.contains(&layer), "{name}: {layers:?}");
+        let served = gridmap::http::router(archived)
+            .oneshot(
+                Request::get("/tiles/9/426/208.mvt")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
-            .expect("opens despite its metadata"),
-    );
-    let r = crate::common::get(&archived, "/tiles/metadata.json").await;
-    assert_eq!(r.status, 200);
-    assert_eq!(
-        (r.json["minzoom"].as_str(), r.json["maxzoom"].as_str()),
-        (Some("9"), Some("9"))
-    );
-    let inner: Value = serde_json::from_str(r.json["json"].as_str().unwrap()).unwrap();
-    let layers: Vec<&str> = inner["vector_layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_str().unwrap())
-        .collect();
-    assert!(layers.contains(&"towns"), "{layers:?}");
-    let served = gridmap::http::router(archived)
-        .oneshot(
-            Request::get("/tiles/9/426/208.mvt")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(served.status(), 200);
-    let body = served.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(body.as_ref(), tile.as_slice());
+            .unwrap();
+        assert_eq!(served.status(), 200, "{name}");
+        let body = served.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(body.as_ref(), tile.as_slice(), "{name}");
+    }
 }

@@ -22,6 +22,15 @@ async fn landing_page_links_the_api_definition_conformance_and_data() {
         .find(|l| l["rel"] == "service-desc")
         .unwrap();
     assert_eq!(desc["href"], "http://test.local/openapi.json");
+    // The TileJSON is linked as `related`, not as an OGC API - Tiles tileset list it is not.
+    let tilejson = r.json["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["href"] == "http://test.local/tiles.json")
+        .unwrap();
+    assert_eq!(tilejson["rel"], "related");
+    assert!(!rels.iter().any(|r| r.contains("tilesets")), "{rels:?}");
     let conf = get(&state, "/conformance").await;
     let classes = conf.json["conformsTo"].as_array().unwrap();
     assert!(

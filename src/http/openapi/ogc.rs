@@ -10,12 +10,11 @@
 use serde_json::{Map, Value, json};
 
 use super::{ok, op, query};
+use crate::http::GEOJSON;
 use crate::http::features::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::http::ogc_params::{CRS84, OgcCrs};
 use crate::http::queryables::public_properties;
 use crate::model::Layer;
-
-use crate::http::GEOJSON;
 
 /// A reference to a shared parameter in `components.parameters`.
 pub fn param_ref(name: &str) -> Value {
