@@ -3,7 +3,9 @@
 
 use std::f64::consts::PI;
 
-use geo::{Distance, Geodesic, Point, VincentyDistance};
+use geo::{
+    Coord, Distance, Geodesic, LineString, MultiPolygon, Point, Polygon, Rect, VincentyDistance,
+};
 
 /// WGS84 semi-major axis, metres.
 pub const WGS84_A: f64 = 6_378_137.0;
@@ -32,6 +34,83 @@ pub fn m_per_deg_lat(lat_deg: f64) -> f64 {
     let e2 = WGS84_F * (2.0 - WGS84_F);
     let phi = lat_deg.to_radians();
     (WGS84_A * (1.0 - e2) / (1.0 - e2 * phi.sin().powi(2)).powf(1.5)).to_radians()
+}
+
+/// Degrees of longitude and latitude that reach at least `metres` on the ground from anywhere in
+/// the latitudes `lat_lo..=lat_hi`: `(d_lon, d_lat)`. A degree of latitude is shortest at the
+/// equator; a degree of longitude shortest at the most poleward latitude reached, which is the
+/// band grown by `d_lat` (capped at 89.9°, where no grid lies).
+pub fn reach_deg(metres: f64, lat_lo: f64, lat_hi: f64) -> (f64, f64) {
+    let d_lat = metres / m_per_deg_lat(0.0);
+    let poleward = (lat_lo - d_lat).abs().max((lat_hi + d_lat).abs()).min(89.9);
+    (metres / m_per_deg_lon(poleward), d_lat)
+}
+
+/// `rect` (lon/lat) grown by `metres` on the ground on every side, at least; clamped to the
+/// WGS84 domain.
+pub fn grow_rect(rect: Rect, metres: f64) -> Rect {
+    let (d_lon, d_lat) = reach_deg(metres, rect.min().y, rect.max().y);
+    Rect::new(
+        Coord {
+            x: (rect.min().x - d_lon).max(-180.0),
+            y: (rect.min().y - d_lat).max(-90.0),
+        },
+        Coord {
+            x: (rect.max().x + d_lon).min(180.0),
+            y: (rect.max().y + d_lat).min(90.0),
+        },
+    )
+}
+
+/// A plane in metres tangent at `origin`: x east, y north.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalPlane {
+    lon0: f64,
+    lat0: f64,
+    kx: f64,
+    ky: f64,
+}
+
+impl LocalPlane {
+    pub fn at(origin: Point) -> LocalPlane {
+        LocalPlane {
+            lon0: origin.x(),
+            lat0: origin.y(),
+            kx: m_per_deg_lon(origin.y()),
+            ky: m_per_deg_lat(origin.y()),
+        }
+    }
+
+    pub fn to_m(&self, c: Coord) -> Coord {
+        Coord {
+            x: (c.x - self.lon0) * self.kx,
+            y: (c.y - self.lat0) * self.ky,
+        }
+    }
+
+    pub fn to_lon_lat(&self, c: Coord) -> Coord {
+        Coord {
+            x: self.lon0 + c.x / self.kx,
+            y: self.lat0 + c.y / self.ky,
+        }
+    }
+
+    pub fn project(&self, mp: &MultiPolygon) -> MultiPolygon {
+        map_coords(mp, |c| self.to_m(c))
+    }
+
+    pub fn unproject(&self, mp: &MultiPolygon) -> MultiPolygon {
+        map_coords(mp, |c| self.to_lon_lat(c))
+    }
+}
+
+fn map_coords(mp: &MultiPolygon, f: impl Fn(Coord) -> Coord) -> MultiPolygon {
+    let ring = |r: &LineString| LineString(r.0.iter().map(|&c| f(c)).collect());
+    MultiPolygon(
+        mp.0.iter()
+            .map(|p| Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect()))
+            .collect(),
+    )
 }
 
 /// A plane in which straight-line distance, scaled by a factor, never exceeds the geodesic
@@ -175,6 +254,61 @@ pub fn gcj02_to_wgs84(g: Point) -> Point {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Nothing within `metres` on the ground of a box lies outside the grown box: every point
+    /// just outside it is at least that far (geodesically) from a dense sample of the box.
+    #[test]
+    fn a_grown_box_contains_everything_within_reach() {
+        for (lat, metres) in [
+            (31.9, 500.0),
+            (31.9, 5_000.0),
+            (60.0, 5_000.0),
+            (-45.0, 1_000.0),
+        ] {
+            let rect = Rect::new(
+                Coord { x: 119.5, y: lat },
+                Coord {
+                    x: 119.53,
+                    y: lat + 0.02,
+                },
+            );
+            let grown = grow_rect(rect, metres);
+            let inside: Vec<Point> = (0..=20)
+                .flat_map(|i| {
+                    (0..=20).map(move |j| {
+                        Point::new(
+                            rect.min().x + rect.width() * f64::from(i) / 20.0,
+                            rect.min().y + rect.height() * f64::from(j) / 20.0,
+                        )
+                    })
+                })
+                .collect();
+            let (lo, hi) = (grown.min(), grown.max());
+            let outside = [
+                Point::new(lo.x - 1e-9, rect.center().y),
+                Point::new(hi.x + 1e-9, rect.min().y),
+                Point::new(hi.x + 1e-9, hi.y),
+                Point::new(rect.center().x, lo.y - 1e-9),
+                Point::new(lo.x, hi.y + 1e-9),
+            ];
+            for p in outside {
+                let nearest = inside
+                    .iter()
+                    .map(|q| distance_m(p, *q))
+                    .fold(f64::INFINITY, f64::min);
+                assert!(
+                    nearest >= metres * 0.999,
+                    "{lat}: {p:?} is {nearest} m away"
+                );
+            }
+            // And it is not grossly larger than needed (a tenth of the reach at most).
+            let spare_m = distance_m(
+                Point::new(lo.x, rect.center().y),
+                Point::new(rect.min().x, rect.center().y),
+            ) - metres;
+            assert!(spare_m < metres * 0.1, "{lat}: {spare_m} m to spare");
+        }
+    }
     use approx::assert_relative_eq;
 
     #[test]

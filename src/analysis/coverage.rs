@@ -18,7 +18,8 @@ use geo::{
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 
-use crate::geodesy::{m_per_deg_lat, m_per_deg_lon};
+pub use crate::geodesy::LocalPlane;
+use crate::geodesy::grow_rect;
 use crate::model::{Dataset, Service};
 
 /// Radii a request may ask for, in metres.
@@ -28,57 +29,6 @@ pub const MAX_RADIUS_M: f64 = 5_000.0;
 pub const DEFAULT_RADIUS_M: f64 = 500.0;
 /// Vertices of a circle polygon (its radius is set so that its area is exactly πr²).
 const CIRCLE_VERTICES: usize = 72;
-
-/// A plane in metres tangent at `origin`: x east, y north.
-#[derive(Clone, Copy, Debug)]
-pub struct LocalPlane {
-    lon0: f64,
-    lat0: f64,
-    kx: f64,
-    ky: f64,
-}
-
-impl LocalPlane {
-    pub fn at(origin: Point) -> LocalPlane {
-        LocalPlane {
-            lon0: origin.x(),
-            lat0: origin.y(),
-            kx: m_per_deg_lon(origin.y()),
-            ky: m_per_deg_lat(origin.y()),
-        }
-    }
-
-    pub fn to_m(&self, c: Coord) -> Coord {
-        Coord {
-            x: (c.x - self.lon0) * self.kx,
-            y: (c.y - self.lat0) * self.ky,
-        }
-    }
-
-    pub fn to_lon_lat(&self, c: Coord) -> Coord {
-        Coord {
-            x: self.lon0 + c.x / self.kx,
-            y: self.lat0 + c.y / self.ky,
-        }
-    }
-
-    pub fn project(&self, mp: &MultiPolygon) -> MultiPolygon {
-        map_coords(mp, |c| self.to_m(c))
-    }
-
-    pub fn unproject(&self, mp: &MultiPolygon) -> MultiPolygon {
-        map_coords(mp, |c| self.to_lon_lat(c))
-    }
-}
-
-fn map_coords(mp: &MultiPolygon, f: impl Fn(Coord) -> Coord) -> MultiPolygon {
-    let ring = |r: &LineString| LineString(r.0.iter().map(|&c| f(c)).collect());
-    MultiPolygon(
-        mp.0.iter()
-            .map(|p| Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect()))
-            .collect(),
-    )
-}
 
 /// A circle of area exactly πr² around `centre` (plane metres).
 pub fn circle(centre: Coord, radius_m: f64) -> Polygon {
@@ -127,16 +77,13 @@ impl Posts {
         self.tree.size() == 0
     }
 
-    /// Posts within `radius_m` on the ground of the box `rect` (lon/lat), at least: a box grown by
-    /// the radius in degrees at the box's most poleward latitude (where a degree of longitude is
-    /// shortest), so nothing in reach is missed.
+    /// Posts within `radius_m` on the ground of the box `rect` (lon/lat), at least: the box grown
+    /// by the radius (`geodesy::grow_rect`), so nothing in reach is missed.
     pub fn near(&self, rect: geo::Rect, radius_m: f64) -> Vec<Point> {
-        let lat = rect.min().y.abs().max(rect.max().y.abs()).min(89.0);
-        let dx = radius_m / m_per_deg_lon(lat);
-        let dy = radius_m / m_per_deg_lat(0.0);
+        let grown = grow_rect(rect, radius_m);
         let envelope = rstar::AABB::from_corners(
-            [rect.min().x - dx, rect.min().y - dy],
-            [rect.max().x + dx, rect.max().y + dy],
+            [grown.min().x, grown.min().y],
+            [grown.max().x, grown.max().y],
         );
         self.tree
             .locate_in_envelope(envelope)
@@ -413,6 +360,7 @@ pub fn unit_gap(map: &CoverageMap, unit: &UnitCoverage) -> MultiPolygon {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geodesy::{m_per_deg_lat, m_per_deg_lon};
     use std::f64::consts::PI;
 
     /// A ground square of `side_m` centred on (lon, lat), in lon/lat.

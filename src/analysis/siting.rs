@@ -148,8 +148,7 @@ fn reach(
     // least), then the distance in the site's local plane.
     let near = |at: Point| -> Vec<usize> {
         let plane = LocalPlane::at(at);
-        let dx = r / crate::geodesy::m_per_deg_lon(at.y().abs().min(89.0) + 0.1);
-        let dy = r / crate::geodesy::m_per_deg_lat(0.0);
+        let (dx, dy) = crate::geodesy::reach_deg(r, at.y(), at.y());
         let envelope =
             rstar::AABB::from_corners([at.x() - dx, at.y() - dy], [at.x() + dx, at.y() + dy]);
         tree.locate_in_envelope(envelope)

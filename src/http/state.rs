@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime};
 
 use crate::Result;
 use crate::analysis::coverage::DEFAULT_RADIUS_M;
-use crate::geodesy::{m_per_deg_lat, m_per_deg_lon};
+use crate::geodesy::grow_rect;
 use crate::index::{Index, Snapshot};
 use crate::model::{Bbox, Dataset};
 use crate::store::Store;
@@ -104,14 +104,24 @@ pub struct SyncState {
 
 /// `b` grown by `metres` on the ground on every side (at least).
 fn widen(b: Bbox, metres: f64) -> Bbox {
-    let lat = b.min_lat.abs().max(b.max_lat.abs()).min(89.0);
-    let dx = metres / m_per_deg_lon(lat);
-    let dy = metres / m_per_deg_lat(0.0);
+    let r = grow_rect(
+        geo::Rect::new(
+            geo::Coord {
+                x: b.min_lon,
+                y: b.min_lat,
+            },
+            geo::Coord {
+                x: b.max_lon,
+                y: b.max_lat,
+            },
+        ),
+        metres,
+    );
     Bbox {
-        min_lon: (b.min_lon - dx).max(-180.0),
-        min_lat: (b.min_lat - dy).max(-90.0),
-        max_lon: (b.max_lon + dx).min(180.0),
-        max_lat: (b.max_lat + dy).min(90.0),
+        min_lon: r.min().x,
+        min_lat: r.min().y,
+        max_lon: r.max().x,
+        max_lat: r.max().y,
     }
 }
 

@@ -54,8 +54,8 @@ fn spacing_m(points: &[Point]) -> f64 {
     let Some(r) = geo::MultiPoint(points.to_vec()).bounding_rect() else {
         return 1_000.0;
     };
-    let width_m = r.width() * 111_320.0 * r.center().y.to_radians().cos();
-    let height_m = r.height() * 110_574.0;
+    let width_m = r.width() * crate::geodesy::m_per_deg_lon(r.center().y);
+    let height_m = r.height() * crate::geodesy::m_per_deg_lat(r.center().y);
     ((width_m * height_m) / points.len() as f64)
         .sqrt()
         .max(10.0)
