@@ -10,7 +10,11 @@ use geo::{BooleanOps, Coord, LineString, MultiPolygon, Polygon};
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 
-/// A local equirectangular plane in metres around a reference latitude.
+/// A local equirectangular plane in metres around a reference latitude, on a sphere-like scale
+/// (111,320 m per degree of longitude at the equator). Not `geodesy::LocalPlane` on purpose: the
+/// generator only needs plausible shapes, and its output is pinned byte for byte (the embedded
+/// sample, `tests/it/reproducible.rs`), which a change of scale would redraw. Measurements
+/// (coverage, siting, distances) never use this plane.
 #[derive(Clone, Copy)]
 pub struct Plane {
     lon0: f64,
