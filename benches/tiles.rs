@@ -32,13 +32,13 @@ fn render_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
     let mut group = c.benchmark_group(label);
     for z in [10u8, 12, 14] {
         let coord = core_tile(z);
-        let size = render(snap, coord, &config, gaps).len();
+        let size = render(snap, coord, &config, gaps).unwrap().len();
         eprintln!(
             "{label} z{z} {}/{}/{}: {size} bytes",
             coord.z, coord.x, coord.y
         );
         group.bench_function(format!("render_uncached_z{z}"), |b| {
-            b.iter(|| black_box(render(snap, coord, &config, gaps)))
+            b.iter(|| black_box(render(snap, coord, &config, gaps).unwrap()))
         });
     }
     group.finish();
@@ -56,7 +56,7 @@ fn sample(c: &mut Criterion) {
             let mut bytes = 0;
             for z in 8..=16 {
                 for coord in gridmap::tiles::archive::tiles_covering(&bbox, z) {
-                    bytes += render(&snap, coord, &TileConfig::default(), Some(&gaps)).len();
+                    bytes += render(&snap, coord, &TileConfig::default(), Some(&gaps)).unwrap().len();
                 }
             }
             black_box(bytes)

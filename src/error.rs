@@ -19,6 +19,15 @@ pub enum Error {
     #[error("store {path}: {message}")]
     Store { path: String, message: String },
 
+    /// A tile could not be encoded (a bug, not bad input: it is logged and answered 500).
+    #[error("tile {z}/{x}/{y}: {message}")]
+    Tile {
+        z: u8,
+        x: u32,
+        y: u32,
+        message: String,
+    },
+
     #[error("{path}: {source}")]
     Io {
         path: String,

@@ -48,7 +48,9 @@ impl From<crate::Error> for ApiError {
             crate::Error::Invalid(report) => ApiError::Invalid(report.to_string()),
             crate::Error::Format { .. } => ApiError::Invalid(e.to_string()),
             crate::Error::Store { .. } => ApiError::Unavailable(e.to_string()),
-            crate::Error::Io { .. } => ApiError::Internal(e.to_string()),
+            crate::Error::Io { .. } | crate::Error::Tile { .. } => {
+                ApiError::Internal(e.to_string())
+            }
         }
     }
 }

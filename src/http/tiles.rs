@@ -68,15 +68,11 @@ pub async fn tile(
                 // Gaps at the default radius, computed once per snapshot when a tile needs them.
                 let gaps = tiles::layers::shows_coverage(coord.z)
                     .then(|| coverage.get(&snap, DEFAULT_RADIUS_M, None));
-                Arc::new(EncodedTile::new(render(
-                    &snap,
-                    coord,
-                    &config,
-                    gaps.as_deref(),
-                )))
+                render(&snap, coord, &config, gaps.as_deref())
+                    .map(|raw| Arc::new(EncodedTile::new(raw)))
             })
             .await
-            .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y}: {e}")))?;
+            .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y}: {e}")))??;
             state.tiles.put(coord, tile.clone(), generation);
             tile
         }
@@ -90,16 +86,13 @@ pub fn tile_response(tile: &EncodedTile, headers: &HeaderMap) -> Response {
     if tile.raw.is_empty() {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let gzip = accepts_gzip(headers);
+    let gzipped = tile.gzip.as_ref().filter(|_| accepts_gzip(headers));
+    let gzip = gzipped.is_some();
     let etag = if gzip { &tile.etag_gzip } else { &tile.etag };
     let mut response = if none_match(headers, etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = Response::new(Body::from(if gzip {
-            tile.gzip.clone()
-        } else {
-            tile.raw.clone()
-        }));
+        let mut r = Response::new(Body::from(gzipped.unwrap_or(&tile.raw).clone()));
         if gzip {
             r.headers_mut()
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));

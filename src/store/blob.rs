@@ -6,8 +6,9 @@ use geo_traits::to_geo::ToGeoGeometry;
 
 pub const SRS_WGS84: i32 = 4326;
 
-/// Encode a geometry as a little-endian GeoPackage blob with an xy envelope.
-pub fn encode(geometry: &Geometry) -> Vec<u8> {
+/// Encode a geometry as a little-endian GeoPackage blob with an xy envelope. A geometry WKB cannot
+/// hold is an error (never a header-only blob stored as if it were the geometry).
+pub fn encode(geometry: &Geometry) -> rusqlite::Result<Vec<u8>> {
     let rect = geometry.bounding_rect();
     let mut out = Vec::with_capacity(64);
     out.extend_from_slice(b"GP");
@@ -27,9 +28,10 @@ pub fn encode(geometry: &Geometry) -> Vec<u8> {
     let options = wkb::writer::WriteOptions {
         endianness: wkb::Endianness::LittleEndian,
     };
-    // Writing into a Vec cannot fail for the geometry types we store.
-    let _ = wkb::writer::write_geometry(&mut out, geometry, &options);
-    out
+    wkb::writer::write_geometry(&mut out, geometry, &options).map_err(|e| {
+        rusqlite::Error::ToSqlConversionFailure(format!("geometry as WKB: {e}").into())
+    })?;
+    Ok(out)
 }
 
 /// Decode a GeoPackage blob; `None` for a malformed one.
@@ -116,9 +118,9 @@ mod tests {
         let mp = Geometry::MultiPolygon(MultiPolygon(vec![polygon![
             (x: 119.5, y: 31.9), (x: 119.6, y: 31.9), (x: 119.6, y: 32.0), (x: 119.5, y: 31.9),
         ]]));
-        assert_eq!(decode(&encode(&mp)), Some(mp));
+        assert_eq!(decode(&encode(&mp).unwrap()), Some(mp));
         let p = Geometry::Point(Point::new(119.58, 31.99));
-        let blob = encode(&p);
+        let blob = encode(&p).unwrap();
         assert_eq!(&blob[..2], b"GP");
         assert_eq!(decode(&blob), Some(p));
         assert_eq!(decode(b"XX"), None);
@@ -135,7 +137,7 @@ mod tests {
             min_y: 31.9,
             max_y: 32.0,
         };
-        let blob = encode(&mp);
+        let blob = encode(&mp).unwrap();
         assert_eq!(envelope(&blob), Some(expected));
         assert_eq!(is_empty(&blob), Some(false));
         // The same geometry as GDAL writes points: flags 0x01, no envelope, then the WKB.
@@ -143,7 +145,7 @@ mod tests {
         bare[3] = 0b0000_0001;
         bare.extend_from_slice(&blob[8 + 32..]);
         assert_eq!(envelope(&bare), Some(expected));
-        let empty = encode(&Geometry::MultiPolygon(MultiPolygon(vec![])));
+        let empty = encode(&Geometry::MultiPolygon(MultiPolygon(vec![]))).unwrap();
         assert_eq!((is_empty(&empty), envelope(&empty)), (Some(true), None));
         assert_eq!((is_empty(b"not a blob"), envelope(b"GP")), (None, None));
     }

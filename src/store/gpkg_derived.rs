@@ -24,12 +24,12 @@ pub fn write_derived(
     data: &Dataset,
     derived: &Derived,
 ) -> rusqlite::Result<DerivedChanged> {
-    let blob = |g: Option<Geometry>| g.map(|g| encode(&g));
+    let blob = |g: Option<Geometry>| g.map(|g| encode(&g)).transpose();
     let mut changed = DerivedChanged::default();
     let mut stmt =
         conn.prepare("UPDATE alliances SET geom = ?2 WHERE fid = ?1 AND geom IS NOT ?2")?;
     for (a, footprint) in data.alliances.iter().zip(&derived.alliance_footprints) {
-        let geom = blob(footprint.clone().map(Geometry::MultiPolygon));
+        let geom = blob(footprint.clone().map(Geometry::MultiPolygon))?;
         changed.alliances |= stmt.execute(params![a.id as i64, geom])? > 0;
     }
     let mut stmt = conn.prepare(
@@ -38,7 +38,7 @@ pub fn write_derived(
     )?;
     for (m, point) in data.members.iter().zip(&derived.member_locations) {
         if m.location.is_none() {
-            let geom = blob(point.map(Geometry::Point));
+            let geom = blob(point.map(Geometry::Point))?;
             changed.members |= stmt.execute(params![m.id as i64, geom])? > 0;
         }
     }

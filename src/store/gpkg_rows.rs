@@ -181,7 +181,7 @@ pub fn write_rows(
             )?;
             for (i, t) in v.iter().enumerate() {
                 stmt.execute(params![
-                    encode(&t.geometry.clone().into()),
+                    encode(&t.geometry.clone().into())?,
                     t.code,
                     t.name,
                     t.mca_code,
@@ -197,7 +197,7 @@ pub fn write_rows(
             )?;
             for (i, f) in v.iter().enumerate() {
                 stmt.execute(params![
-                    encode(&f.geometry.clone().into()),
+                    encode(&f.geometry.clone().into())?,
                     f.code,
                     f.town_code(),
                     f.name,
@@ -215,7 +215,7 @@ pub fn write_rows(
             )?;
             for (i, g) in v.iter().enumerate() {
                 stmt.execute(params![
-                    encode(&g.geometry.clone().into()),
+                    encode(&g.geometry.clone().into())?,
                     g.code,
                     g.village_code(),
                     g.name,
@@ -238,7 +238,7 @@ pub fn write_rows(
                 let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
                 stmt.execute(params![
                     s.id as i64,
-                    encode(&s.location.into()),
+                    encode(&s.location.into())?,
                     s.name,
                     s.grid_code,
                     services.join(","),
@@ -271,7 +271,7 @@ pub fn write_rows(
             for (i, m) in v.iter().enumerate() {
                 stmt.execute(params![
                     m.id as i64,
-                    m.location.map(|p| encode(&p.into())),
+                    m.location.map(|p| encode(&p.into())).transpose()?,
                     m.alliance_id as i64,
                     m.kind.name(),
                     m.name,

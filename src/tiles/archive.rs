@@ -85,7 +85,7 @@ pub fn write(
     // become the metadata once every tile is in.
     let mut stats = TileStats::new();
     for (i, c) in coords.iter().enumerate() {
-        let bytes = render(snap, *c, config, Some(&gaps));
+        let bytes = render(snap, *c, config, Some(&gaps))?;
         stats
             .add_tile(&bytes)
             .map_err(|e| err(path, format!("tile {}/{}/{}: {e}", c.z, c.x, c.y)))?;

@@ -10,7 +10,8 @@ use super::TileCoord;
 #[derive(Debug)]
 pub struct EncodedTile {
     pub raw: Vec<u8>,
-    pub gzip: Vec<u8>,
+    /// `None` if compressing failed (logged): the tile is then served as it is.
+    pub gzip: Option<Vec<u8>>,
     /// Strong validators of `raw` and of `gzip` (see [`etags`]).
     pub etag: String,
     pub etag_gzip: String,
@@ -19,11 +20,13 @@ pub struct EncodedTile {
 impl EncodedTile {
     pub fn new(raw: Vec<u8>) -> EncodedTile {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        // Writing into a Vec cannot fail.
-        let gzip = gz
-            .write_all(&raw)
-            .and_then(|_| gz.finish())
-            .unwrap_or_default();
+        let gzip = match gz.write_all(&raw).and_then(|_| gz.finish()) {
+            Ok(gzip) => Some(gzip),
+            Err(e) => {
+                tracing::error!(error = %e, "gzip of a tile failed; serving it uncompressed");
+                None
+            }
+        };
         let (etag, etag_gzip) = etags(&raw);
         EncodedTile {
             raw,
@@ -34,7 +37,7 @@ impl EncodedTile {
     }
 
     fn size(&self) -> usize {
-        self.raw.len() + self.gzip.len() + 96
+        self.raw.len() + self.gzip.as_ref().map_or(0, Vec::len) + 96
     }
 }
 

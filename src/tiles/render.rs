@@ -36,13 +36,19 @@ pub use crate::model::label_point;
 
 /// Encode tile `coord` of `snap`. Empty (no bytes) when no layer has a feature there.
 /// The `coverage_gaps` layer is drawn from `gaps` (computed from this snapshot at the default
-/// radius), and left out when it is `None`.
+/// radius), and left out when it is `None`. An encoder error is an error, never an empty tile.
 pub fn render(
     snap: &Snapshot,
     coord: TileCoord,
     config: &TileConfig,
     gaps: Option<&CoverageMap>,
-) -> Vec<u8> {
+) -> crate::Result<Vec<u8>> {
+    let failed = |message: String| crate::Error::Tile {
+        z: coord.z,
+        x: coord.x,
+        y: coord.y,
+        message,
+    };
     let frame = TileFrame::new(coord, config.extent, config.buffer);
     let px = f64::from(config.extent) / 256.0;
     let mut tile = MvtTileBuilder::new();
@@ -64,19 +70,20 @@ pub fn render(
         if features.is_empty() {
             continue;
         }
-        let Ok(mut builder) = tile.layer(layer.name) else {
-            return Vec::new();
-        };
+        let mut builder = tile
+            .layer(layer.name)
+            .map_err(|e| failed(format!("layer {}: {e}", layer.name)))?;
         if let Some(extent) = std::num::NonZeroU32::new(config.extent) {
             builder.extent(extent);
         }
         for (id, properties, geometry) in features {
-            builder = add_feature(builder, id, &properties, &geometry);
+            builder = add_feature(builder, id, &properties, &geometry)
+                .map_err(|e| failed(format!("layer {}, feature {id:?}: {e}", layer.name)))?;
         }
         tile = builder.end();
         any = true;
     }
-    if any { tile.encode() } else { Vec::new() }
+    Ok(if any { tile.encode() } else { Vec::new() })
 }
 
 enum TileGeometry {
@@ -267,12 +274,14 @@ fn tag_value(value: &Value) -> Option<MvtValue> {
     }
 }
 
+/// Add one feature to the layer; an error when its geometry cannot be encoded (the tile is then
+/// refused whole rather than drawn with a feature missing or broken).
 fn add_feature(
     builder: MvtLayerBuilder,
     id: Option<u64>,
     properties: &serde_json::Map<String, Value>,
     geometry: &TileGeometry,
-) -> MvtLayerBuilder {
+) -> Result<MvtLayerBuilder, fast_mvt::MvtError> {
     let kind = match geometry {
         TileGeometry::Point(_) => MvtGeomType::Point,
         TileGeometry::Polygon(_) => MvtGeomType::Polygon,
@@ -287,14 +296,18 @@ fn add_feature(
             }
         }
     }
-    let _ = match geometry {
-        TileGeometry::Point(c) => feature.points([*c]).map(|_| ()),
-        TileGeometry::Polygon(mp) => mp.0.iter().try_for_each(|p| {
-            feature.ring(p.exterior().0.iter().copied(), true)?;
-            p.interiors()
-                .iter()
-                .try_for_each(|h| feature.ring(h.0.iter().copied(), false).map(|_| ()))
-        }),
-    };
-    feature.end()
+    match geometry {
+        TileGeometry::Point(c) => {
+            feature.points([*c])?;
+        }
+        TileGeometry::Polygon(mp) => {
+            for p in &mp.0 {
+                feature.ring(p.exterior().0.iter().copied(), true)?;
+                for h in p.interiors() {
+                    feature.ring(h.0.iter().copied(), false)?;
+                }
+            }
+        }
+    }
+    Ok(feature.end())
 }

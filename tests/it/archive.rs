@@ -95,14 +95,14 @@ async fn an_independent_reader_reads_the_archive_and_it_matches_the_live_tiles()
             TileCoord::new(z.into(), x, y).unwrap(),
             &TileConfig::default(),
             Some(&gaps),
-        );
+        ).unwrap();
         assert!(live == *bytes, "{z}/{x}/{y} differs from the live tile");
     }
     // Every non-empty live tile over the sample is in the archive.
     let b = snap.extent(Layer::Towns).unwrap();
     for z in 8..=13 {
         for c in gridmap::tiles::archive::tiles_covering(&b, z) {
-            let live = render(&snap, c, &TileConfig::default(), Some(&gaps));
+            let live = render(&snap, c, &TileConfig::default(), Some(&gaps)).unwrap();
             assert_eq!(
                 !live.is_empty(),
                 tiles.contains_key(&(c.z, c.x, c.y)),
@@ -323,7 +323,7 @@ async fn archives_other_tools_wrote_serve_with_header_zooms_whatever_their_metad
         x: 426,
         y: 208,
     };
-    let tile = render(&state.index.load(), c, &TileConfig::default(), None);
+    let tile = render(&state.index.load(), c, &TileConfig::default(), None).unwrap();
     assert!(!tile.is_empty(), "the sample draws something at 9/426/208");
     let foreign_layers = r#"{"vector_layers":[{"id":"from_elsewhere","fields":{}}],"minzoom":"0"}"#;
     for (name, metadata, layer) in [
