@@ -56,7 +56,9 @@ fn sample(c: &mut Criterion) {
             let mut bytes = 0;
             for z in 8..=16 {
                 for coord in gridmap::tiles::archive::tiles_covering(&bbox, z) {
-                    bytes += render(&snap, coord, &TileConfig::default(), Some(&gaps)).unwrap().len();
+                    bytes += render(&snap, coord, &TileConfig::default(), Some(&gaps))
+                        .unwrap()
+                        .len();
                 }
             }
             black_box(bytes)

@@ -27,6 +27,8 @@ pub enum ApiError {
     Unauthorized(String),
     /// A written feature (or the dataset after the write) breaks a model rule.
     Invalid(String),
+    /// A request body over the limit; the message says the limit.
+    TooLarge(String),
     /// The store cannot be reached; the write did not happen.
     Unavailable(String),
     /// Something failed on our side; the message is logged, never sent.
@@ -87,6 +89,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Invalid(message) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid_feature", message)
+            }
+            ApiError::TooLarge(message) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
             }
             ApiError::Unavailable(cause) => {
                 tracing::error!(%cause, "store unavailable for a write");

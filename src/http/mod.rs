@@ -21,6 +21,7 @@ pub use base_url::BaseUrl;
 pub use error::ApiError;
 pub use state::{AppState, TileOptions};
 pub use web::Basemap;
+pub use writes::MAX_BODY_BYTES;
 
 /// The media type of GeoJSON (RFC 7946), named by every GeoJSON answer and link.
 pub const GEOJSON: &str = "application/geo+json";
@@ -55,7 +56,8 @@ pub fn router(state: AppState) -> Router {
             "/collections/{collection_id}/items/{feature_id}",
             get(features::item)
                 .put(writes::put_item)
-                .delete(writes::delete_item),
+                .delete(writes::delete_item)
+                .layer(axum::extract::DefaultBodyLimit::max(writes::MAX_BODY_BYTES)),
         )
         .route("/locate", get(queries::locate))
         .route("/nearest", get(queries::nearest))

@@ -90,7 +90,7 @@ fn writes() -> (Value, Value) {
             "404": error("No such collection or feature"),
             "405": error("Writes are turned off on this server (no --write-token)"),
             "422": error("The feature, or the dataset after the write, breaks a model rule; nothing was written"),
-            "503": error("The store cannot be reached; nothing was written"),
+            "503": error("The store cannot be reached; nothing was written (a write that committed is always answered as done)"),
         });
         if let (Some(r), Value::Object(extra)) = (r.as_object_mut(), extra) {
             r.extend(extra);
@@ -106,6 +106,7 @@ fn writes() -> (Value, Value) {
             "200": ok("Replaced; the public feature", GEOJSON, json!({"$ref": "#/components/schemas/Feature"})),
             "201": ok("Created; the public feature, with Location", GEOJSON, json!({"$ref": "#/components/schemas/Feature"})),
             "400": error("Not a GeoJSON Feature, or its key disagrees with the URL"),
+            "413": error(&format!("The body is over {} bytes", super::writes::MAX_BODY_BYTES)),
         })),
     });
     let delete = json!({

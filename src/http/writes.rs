@@ -6,6 +6,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +16,11 @@ use super::AppState;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::features::{feature_json, item_url, layer_of};
-use crate::model::{Layer, geojson::read_layer};
+use crate::model::Layer;
+use crate::model::geojson::{Visibility, layer_features_visible, read_layer};
+
+/// The largest PUT body read (axum's default limit): a town polygon of the sample is ~100 KB.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
 
 /// Check the bearer token (compared in constant time).
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -42,16 +47,25 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-/// Run a store write and this server's catch-up off the async threads.
+/// Run a store write and this server's catch-up off the async threads. Once the write has
+/// committed, the answer is the write's: a catch-up that fails then (the store went away right
+/// after) is logged and reported as `caught_up: false`, never as "nothing was written"; the
+/// follower catches up when the store is back.
 async fn write_then_catch_up<T: Send + 'static>(
     state: &AppState,
     write: impl FnOnce(&AppState) -> crate::Result<T> + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<(T, bool), ApiError> {
     let s = state.clone();
     tokio::task::spawn_blocking(move || {
         let out = write(&s)?;
-        s.reload()?;
-        Ok(out)
+        let caught_up = match s.reload() {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "a write committed, but this server could not catch up yet");
+                false
+            }
+        };
+        Ok((out, caught_up))
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?
@@ -64,10 +78,19 @@ pub async fn put_item(
     Path((collection_id, feature_id)): Path<(String, String)>,
     base: BaseUrl,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let layer = layer_of(&collection_id)?;
     authorize(&state, &headers)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!(
+                "the body is over {MAX_BODY_BYTES} bytes; send one feature, simplified if need be"
+            ))
+        } else {
+            ApiError::bad("body", e.body_text())
+        }
+    })?;
     let mut feature: Feature = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad("body", format!("not a GeoJSON Feature: {e}")))?;
     // The key may come from the URL alone; when the body names one too, they must agree.
@@ -89,13 +112,16 @@ pub async fn put_item(
             format!("the body says '{key}' but the URL says '{feature_id}'; make them agree"),
         ));
     }
-    let summary =
+    // What was written, public fields only: the answer if this server has not caught up.
+    let written = layer_features_visible(&data, Visibility::Public).pop();
+    let (summary, caught_up) =
         write_then_catch_up(&state, move |s| s.store.import(data, false, &|_, _| {})).await?;
     let snap = state.index.load();
-    let i = snap
-        .find(layer, &feature_id)
-        .ok_or_else(|| ApiError::Internal(format!("{layer} {feature_id} missing after a write")))?;
-    let body = Json(feature_json(&snap, layer, i));
+    // Caught up, the answer is the feature as served (with derived geometry); else as written.
+    let body = match snap.find(layer, &feature_id).filter(|_| caught_up) {
+        Some(i) => Json(feature_json(&snap, layer, i)),
+        None => Json(serde_json::to_value(written).map_err(|e| ApiError::Internal(e.to_string()))?),
+    };
     let location = item_url(&base, layer, &feature_id);
     Ok(if summary.inserted > 0 {
         (

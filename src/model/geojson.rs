@@ -75,15 +75,20 @@ pub fn member_feature(m: &Member, vis: Visibility, location: Option<Point>) -> F
 /// Every field: what the store's own files carry.
 const ALL: Visibility = Visibility::Personal;
 
-/// Every feature of a layer as stored (full visibility, stored geometry only).
+/// Every feature of a layer as stored (every field, stored geometry only).
 pub fn layer_features(data: &LayerData) -> Vec<Feature> {
+    layer_features_visible(data, ALL)
+}
+
+/// Every feature of a layer with the fields `vis` may see (stored geometry only).
+pub fn layer_features_visible(data: &LayerData, vis: Visibility) -> Vec<Feature> {
     match data {
-        LayerData::Towns(v) => v.iter().map(|f| town_feature(f, ALL)).collect(),
-        LayerData::Villages(v) => v.iter().map(|f| village_feature(f, ALL)).collect(),
-        LayerData::Grids(v) => v.iter().map(|f| grid_feature(f, ALL)).collect(),
-        LayerData::Stations(v) => v.iter().map(|f| station_feature(f, ALL)).collect(),
-        LayerData::Alliances(v) => v.iter().map(|f| alliance_feature(f, ALL, None)).collect(),
-        LayerData::Members(v) => v.iter().map(|f| member_feature(f, ALL, None)).collect(),
+        LayerData::Towns(v) => v.iter().map(|f| town_feature(f, vis)).collect(),
+        LayerData::Villages(v) => v.iter().map(|f| village_feature(f, vis)).collect(),
+        LayerData::Grids(v) => v.iter().map(|f| grid_feature(f, vis)).collect(),
+        LayerData::Stations(v) => v.iter().map(|f| station_feature(f, vis)).collect(),
+        LayerData::Alliances(v) => v.iter().map(|f| alliance_feature(f, vis, None)).collect(),
+        LayerData::Members(v) => v.iter().map(|f| member_feature(f, vis, None)).collect(),
     }
 }
 

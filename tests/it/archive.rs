@@ -95,7 +95,8 @@ async fn an_independent_reader_reads_the_archive_and_it_matches_the_live_tiles()
             TileCoord::new(z.into(), x, y).unwrap(),
             &TileConfig::default(),
             Some(&gaps),
-        ).unwrap();
+        )
+        .unwrap();
         assert!(live == *bytes, "{z}/{x}/{y} differs from the live tile");
     }
     // Every non-empty live tile over the sample is in the archive.

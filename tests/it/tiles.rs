@@ -169,7 +169,8 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
                     TileCoord::new(z.into(), x, y).unwrap(),
                     &TileConfig::default(),
                     Some(&gaps),
-                ).unwrap();
+                )
+                .unwrap();
                 rendered.push((z, x, y, !bytes.is_empty()));
                 if !bytes.is_empty() {
                     std::fs::write(tiles_dir.path().join(format!("{z}-{x}-{y}.mvt")), bytes)
@@ -257,7 +258,8 @@ fn a_point_is_decoded_within_a_pixel_at_z15() {
         TileCoord::new(15, x, y).unwrap(),
         &TileConfig::default(),
         None,
-    ).unwrap();
+    )
+    .unwrap();
     std::fs::write(dir.path().join(format!("15-{x}-{y}.mvt")), bytes).unwrap();
     let tile = &decode(dir.path())[0];
     let f = tile["layers"]["stations"]
@@ -444,7 +446,8 @@ fn decoded_tiles_snapshot() {
             TileCoord::new(z, x, y).unwrap(),
             &TileConfig::default(),
             None,
-        ).unwrap();
+        )
+        .unwrap();
         std::fs::write(dir.path().join(format!("{z}-{x}-{y}.mvt")), bytes).unwrap();
     }
     for tile in decode(dir.path()) {

@@ -179,6 +179,14 @@ async fn bad_writes_are_4xx_json_and_change_nothing() {
             404,
             "nowhere",
         ),
+        // Over the body limit: 413 in the JSON error shape, naming the limit.
+        (
+            "PUT",
+            format!("/collections/stations/items/{id}"),
+            " ".repeat(gridmap::http::MAX_BODY_BYTES + 1),
+            413,
+            "bytes",
+        ),
         // A grid that posts stand in cannot go.
         (
             "DELETE",
@@ -232,4 +240,100 @@ async fn delete_removes_a_feature_everywhere_it_was_served() {
     )
     .await;
     assert_eq!(status, 201);
+}
+
+/// A store that commits writes and then cannot be reached: what a write sees when the database
+/// goes away between its commit and this server's catch-up.
+struct GoneAfterCommit {
+    inner: gridmap::store::GeoPackage,
+    committed: std::sync::atomic::AtomicBool,
+}
+
+impl GoneAfterCommit {
+    fn gone(&self) -> gridmap::Result<()> {
+        if self.committed.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(gridmap::Error::store(
+                "test",
+                "connection lost after the commit",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl gridmap::store::Store for GoneAfterCommit {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn load(&self) -> gridmap::Result<gridmap::model::Dataset> {
+        self.gone()?;
+        self.inner.load()
+    }
+    fn import(
+        &self,
+        data: LayerData,
+        replace: bool,
+        progress: gridmap::store::Progress,
+    ) -> gridmap::Result<gridmap::store::ImportSummary> {
+        let summary = self.inner.import(data, replace, progress)?;
+        self.committed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(summary)
+    }
+    fn delete(
+        &self,
+        layer: gridmap::model::Layer,
+        keys: &[String],
+    ) -> gridmap::Result<gridmap::store::ImportSummary> {
+        self.inner.delete(layer, keys)
+    }
+    fn replace_all(
+        &self,
+        data: &gridmap::model::Dataset,
+        progress: gridmap::store::Progress,
+    ) -> gridmap::Result<()> {
+        self.inner.replace_all(data, progress)
+    }
+    fn fill_if_empty(
+        &self,
+        data: &gridmap::model::Dataset,
+        progress: gridmap::store::Progress,
+    ) -> gridmap::Result<bool> {
+        self.inner.fill_if_empty(data, progress)
+    }
+    fn version(&self) -> gridmap::Result<u64> {
+        self.gone()?;
+        self.inner.version()
+    }
+}
+
+/// A write that committed is answered as done (with the feature as written), never as a 503
+/// "nothing was written", even when this server cannot catch up right after; the store has it.
+#[tokio::test]
+async fn a_committed_write_is_answered_as_done_even_if_the_catch_up_fails() {
+    let (dir, sample) = crate::common::sample_state();
+    let path = dir.path().join("gridmap.gpkg");
+    let store = GoneAfterCommit {
+        inner: gridmap::store::GeoPackage::open(&path).unwrap(),
+        committed: Default::default(),
+    };
+    let state = AppState::with_options(std::sync::Arc::new(store), Default::default())
+        .unwrap()
+        .with_write_token(TOKEN);
+    let mut feature = station_json(&sample, 0);
+    let id = feature["id"].as_u64().unwrap();
+    feature["properties"]["name"] = json!("改名的驿站");
+    let uri = format!("/collections/stations/items/{id}");
+    let (status, _, json) = send(&state, "PUT", &uri, Some(TOKEN), &feature.to_string()).await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["properties"]["name"], "改名的驿站");
+    assert!(
+        json["properties"].get("contact_phone").is_none(),
+        "the answer is public: {json}"
+    );
+    let stored =
+        gridmap::store::Store::load(&gridmap::store::GeoPackage::open(&path).unwrap()).unwrap();
+    let written = stored.stations.iter().find(|s| s.id == id).unwrap();
+    assert_eq!(written.name, "改名的驿站");
 }
