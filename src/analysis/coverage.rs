@@ -272,6 +272,21 @@ impl UnitCoverage {
     }
 }
 
+/// The NBS code of the area all towns lie in, from the data: the county (6 digits) when every
+/// town shares it, else the prefecture (4) or province (2); empty when the towns share none.
+fn enclosing_code(data: &Dataset) -> String {
+    [6, 4, 2]
+        .into_iter()
+        .find_map(|len| {
+            let first = data.towns.first()?.code.get(..len)?;
+            data.towns
+                .iter()
+                .all(|t| t.code.get(..len) == Some(first))
+                .then(|| first.to_string())
+        })
+        .unwrap_or_default()
+}
+
 /// Units of `level` (every one, also those without grids), worst covered first (then most people
 /// uncovered, then code), and the city's totals.
 pub fn report(
@@ -302,7 +317,7 @@ pub fn report(
         .map(|(i, u)| (u.code.clone(), i))
         .collect();
     let unit_of = |code: &str| code.get(..level.code_len()).and_then(|c| position.get(c));
-    let mut total = UnitCoverage::new("321181".into(), "total".into());
+    let mut total = UnitCoverage::new(enclosing_code(data), "total".into());
     for (i, (g, c)) in data.grids.iter().zip(&map.grids).enumerate() {
         let share = c.covered_share();
         let add = |u: &mut UnitCoverage| {
@@ -362,6 +377,17 @@ mod tests {
     use super::*;
     use crate::geodesy::{m_per_deg_lat, m_per_deg_lon};
     use std::f64::consts::PI;
+
+    #[test]
+    fn the_total_is_named_by_the_area_every_town_lies_in() {
+        let mut d = crate::sample::dataset().unwrap();
+        assert_eq!(enclosing_code(&d), "321181", "Danyang's county code");
+        d.towns[0].code = "321182001".into(); // a town of the next county
+        assert_eq!(enclosing_code(&d), "3211");
+        d.towns[0].code = "110101001".into(); // Beijing
+        assert_eq!(enclosing_code(&d), "");
+        assert_eq!(enclosing_code(&Dataset::default()), "");
+    }
 
     /// A ground square of `side_m` centred on (lon, lat), in lon/lat.
     fn square(lon: f64, lat: f64, side_m: f64) -> MultiPolygon {
