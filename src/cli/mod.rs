@@ -1,5 +1,5 @@
-//! The command line: thin subcommands over the library. Errors exit with code 2; `check` exits
-//! with 1 when it finds offenders.
+//! The command line: thin subcommands over the library, one function each (`run` only picks
+//! one). Errors exit with code 2; `check` exits with 1 when it finds offenders.
 
 mod coverage;
 
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::coverage::Level;
 use crate::http::{Basemap, ServeConfig, TileOptions};
@@ -53,113 +53,137 @@ const DEFAULT_STORE: &str = "data/gridmap.gpkg";
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the HTTP API (loads the Danyang sample into an empty store first).
-    Serve {
-        /// Address to listen on.
-        #[arg(long, env = "GRIDMAP_BIND", default_value = "127.0.0.1:8080")]
-        bind: SocketAddr,
-        /// Memory for encoded tiles, in MiB; 0 turns the tile cache off.
-        #[arg(long, env = "GRIDMAP_TILE_CACHE_MB", default_value_t = 64)]
-        tile_cache_mb: usize,
-        /// Tile geometry kept beyond each tile edge, in tile units (of 4096).
-        #[arg(long, env = "GRIDMAP_TILE_BUFFER", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=1024))]
-        tile_buffer: u32,
-        /// Public base URL of every link (landing page, items, next pages, /tiles.json), e.g.
-        /// https://gis.example.org/gridmap behind a proxy (default: the proxy's Forwarded /
-        /// X-Forwarded-* headers, else the request's Host).
-        #[arg(long, env = "GRIDMAP_PUBLIC_URL")]
-        public_url: Option<String>,
-        /// Serve tiles from this PMTiles archive (written by `gridmap tiles`) instead of rendering.
-        #[arg(long, env = "GRIDMAP_TILES")]
-        tiles: Option<PathBuf>,
-        /// Allow PUT and DELETE of features to requests with `Authorization: Bearer TOKEN`
-        /// (at least 16 characters). Without it the API is read-only.
-        #[arg(long, env = "GRIDMAP_WRITE_TOKEN", hide_env_values = true)]
-        write_token: Option<String>,
-        /// A basemap for the web page at /map: an XYZ raster URL template with {z}, {x} and {y}
-        /// (Tianditu with its key, a local tile server), or a MapLibre style URL; a path with one
-        /// leading / is resolved against the public URL. None by default: the page works offline.
-        #[arg(long, env = "GRIDMAP_BASEMAP")]
-        basemap: Option<String>,
-        /// Attribution shown for a raster --basemap.
-        #[arg(long, env = "GRIDMAP_BASEMAP_ATTRIBUTION", requires = "basemap")]
-        basemap_attribution: Option<String>,
-    },
+    Serve(ServeArgs),
     /// Create or upgrade the store's schema (PostGIS: apply pending migrations/*.sql) and report
     /// its version. `serve` and the other commands do the same on start.
     Migrate,
     /// Write the tile pyramid to a PMTiles v3 archive.
-    Tiles {
-        /// The archive to write.
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(0..=18))]
-        min_zoom: u8,
-        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(0..=18))]
-        max_zoom: u8,
-        /// min_lon,min_lat,max_lon,max_lat (default: the extent of the towns).
-        #[arg(long)]
-        bbox: Option<String>,
-    },
+    Tiles(TilesArgs),
     /// Import a GeoJSON FeatureCollection into one layer, in one transaction.
-    Import {
-        /// towns, villages, grids, stations, alliances or members.
-        #[arg(long, value_parser = parse_layer)]
-        layer: Layer,
-        /// The GeoJSON file (WGS84 lon/lat).
-        file: PathBuf,
-        /// Replace the whole layer instead of upserting by code/id.
-        #[arg(long)]
-        replace: bool,
-    },
+    Import(ImportArgs),
     /// Export one layer as GeoJSON (with personal fields: keep the file private).
-    Export {
-        #[arg(long, value_parser = parse_layer)]
-        layer: Layer,
-        /// Output file; standard output when omitted.
-        #[arg(short, long)]
-        output: Option<PathBuf>,
-    },
+    Export(ExportArgs),
     /// Write the deterministic Danyang sample as GeoJSON files.
-    Generate {
-        /// Multiply grids and stations by this factor (for benchmarks).
-        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=110))]
-        scale: u32,
-        /// Output directory.
-        #[arg(short, long, default_value = "geodata")]
-        output: PathBuf,
-    },
+    Generate(GenerateArgs),
     /// Coverage of units by grid posts within a walking radius, worst covered first.
-    Coverage {
-        /// Walking radius in metres on the ground (GB 50180: 300, 500, 1000).
-        #[arg(long, default_value_t = 500.0, value_parser = parse_radius)]
-        radius: f64,
-        #[arg(long, value_enum, default_value_t = CoverageLevel::Village)]
-        level: CoverageLevel,
-        /// Only posts offering this service: policy, mediation, relief or civility.
-        #[arg(long, value_parser = parse_service)]
-        service: Option<Service>,
-        #[arg(long, value_enum, default_value_t = coverage::Format::Table)]
-        format: coverage::Format,
-    },
+    Coverage(CoverageArgs),
     /// Propose k new post sites covering the most people not covered today (greedy).
-    Suggest {
-        #[arg(long, default_value_t = 500.0, value_parser = parse_radius)]
-        radius: f64,
-        #[arg(short, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=50))]
-        k: u64,
-        /// Candidate sites: the label points of grids or of villages.
-        #[arg(long, value_enum, default_value_t = Candidates::GridCentroids)]
-        candidates: Candidates,
-        #[arg(long, value_parser = parse_service)]
-        service: Option<Service>,
-    },
+    Suggest(SuggestArgs),
     /// Check topology: grids tile their village and villages their town, no gap or overlap above
     /// the tolerance. Exit code 1 when any unit offends.
-    Check {
-        /// Largest gap or overlap tolerated per unit, in square metres.
-        #[arg(long, default_value_t = analysis::topology::DEFAULT_TOLERANCE_M2)]
-        tolerance_m2: f64,
-    },
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GRIDMAP_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Memory for encoded tiles, in MiB; 0 turns the tile cache off.
+    #[arg(long, env = "GRIDMAP_TILE_CACHE_MB", default_value_t = 64)]
+    tile_cache_mb: usize,
+    /// Tile geometry kept beyond each tile edge, in tile units (of 4096).
+    #[arg(long, env = "GRIDMAP_TILE_BUFFER", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=1024))]
+    tile_buffer: u32,
+    /// Public base URL of every link (landing page, items, next pages, /tiles.json), e.g.
+    /// https://gis.example.org/gridmap behind a proxy (default: the proxy's Forwarded /
+    /// X-Forwarded-* headers, else the request's Host).
+    #[arg(long, env = "GRIDMAP_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Serve tiles from this PMTiles archive (written by `gridmap tiles`) instead of rendering.
+    #[arg(long, env = "GRIDMAP_TILES")]
+    tiles: Option<PathBuf>,
+    /// Allow PUT and DELETE of features to requests with `Authorization: Bearer TOKEN`
+    /// (at least 16 characters). Without it the API is read-only.
+    #[arg(long, env = "GRIDMAP_WRITE_TOKEN", hide_env_values = true)]
+    write_token: Option<String>,
+    /// A basemap for the web page at /map: an XYZ raster URL template with {z}, {x} and {y}
+    /// (Tianditu with its key, a local tile server), or a MapLibre style URL; a path with one
+    /// leading / is resolved against the public URL. None by default: the page works offline.
+    #[arg(long, env = "GRIDMAP_BASEMAP")]
+    basemap: Option<String>,
+    /// Attribution shown for a raster --basemap.
+    #[arg(long, env = "GRIDMAP_BASEMAP_ATTRIBUTION", requires = "basemap")]
+    basemap_attribution: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct TilesArgs {
+    /// The archive to write.
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u8).range(0..=18))]
+    min_zoom: u8,
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(0..=18))]
+    max_zoom: u8,
+    /// min_lon,min_lat,max_lon,max_lat (default: the extent of the towns).
+    #[arg(long)]
+    bbox: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ImportArgs {
+    /// towns, villages, grids, stations, alliances or members.
+    #[arg(long, value_parser = parse_layer)]
+    layer: Layer,
+    /// The GeoJSON file (WGS84 lon/lat).
+    file: PathBuf,
+    /// Replace the whole layer instead of upserting by code/id.
+    #[arg(long)]
+    replace: bool,
+}
+
+#[derive(Args, Debug)]
+struct ExportArgs {
+    #[arg(long, value_parser = parse_layer)]
+    layer: Layer,
+    /// Output file; standard output when omitted.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    /// Multiply grids and stations by this factor (for benchmarks).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=110))]
+    scale: u32,
+    /// Output directory.
+    #[arg(short, long, default_value = "geodata")]
+    output: PathBuf,
+}
+
+#[derive(Args, Debug)]
+struct CoverageArgs {
+    /// Walking radius in metres on the ground (GB 50180: 300, 500, 1000).
+    #[arg(long, default_value_t = 500.0, value_parser = parse_radius)]
+    radius: f64,
+    #[arg(long, value_enum, default_value_t = CoverageLevel::Village)]
+    level: CoverageLevel,
+    /// Only posts offering this service: policy, mediation, relief or civility.
+    #[arg(long, value_parser = parse_service)]
+    service: Option<Service>,
+    #[arg(long, value_enum, default_value_t = coverage::Format::Table)]
+    format: coverage::Format,
+}
+
+#[derive(Args, Debug)]
+struct SuggestArgs {
+    #[arg(long, default_value_t = 500.0, value_parser = parse_radius)]
+    radius: f64,
+    #[arg(short, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=50))]
+    k: u64,
+    /// Candidate sites: the label points of grids or of villages.
+    #[arg(long, value_enum, default_value_t = Candidates::GridCentroids)]
+    candidates: Candidates,
+    #[arg(long, value_parser = parse_service)]
+    service: Option<Service>,
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// Largest gap or overlap tolerated per unit, in square metres.
+    #[arg(long, default_value_t = analysis::topology::DEFAULT_TOLERANCE_M2)]
+    tolerance_m2: f64,
 }
 
 fn parse_bbox(text: &str) -> anyhow::Result<crate::model::Bbox> {
@@ -240,198 +264,240 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let location = store_location(cli.store);
     match cli.command {
-        Command::Serve {
-            bind,
-            tile_cache_mb,
-            tile_buffer,
-            public_url,
-            tiles: archive,
-            write_token,
-            basemap,
-            basemap_attribution,
-        } => {
-            if let Some(token) = &write_token
-                && token.chars().count() < 16
-            {
-                bail!("--write-token must be at least 16 characters (a random string)");
-            }
-            if let Some(url) = &public_url
-                && !(url.starts_with("http://") || url.starts_with("https://"))
-            {
-                bail!("--public-url must start with http:// or https://, got '{url}'");
-            }
-            let basemap = basemap
-                .map(|url| Basemap::parse(&url, basemap_attribution))
-                .transpose()
-                .map_err(anyhow::Error::msg)?;
-            let tiles = TileOptions {
-                config: TileConfig {
-                    buffer: tile_buffer,
-                    ..TileConfig::default()
-                },
-                cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
-                archive,
-            };
-            let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            runtime.block_on(crate::http::serve(ServeConfig {
-                bind,
-                store: location,
-                tiles,
-                write_token,
-                basemap,
-                public_url,
-            }))?;
+        Command::Serve(args) => serve(location, args)?,
+        Command::Import(args) => import(&location, args)?,
+        Command::Export(args) => export(&location, args)?,
+        Command::Tiles(args) => write_tiles(&location, args)?,
+        Command::Migrate => migrate(&location)?,
+        Command::Generate(args) => generate_sample(args)?,
+        Command::Coverage(args) => coverage_report(&location, args)?,
+        Command::Suggest(args) => suggest(&location, args)?,
+        Command::Check(args) => return check(&location, args),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `gridmap serve`: check the flags, then run the HTTP server until stopped.
+fn serve(location: String, args: ServeArgs) -> anyhow::Result<()> {
+    let ServeArgs {
+        bind,
+        tile_cache_mb,
+        tile_buffer,
+        public_url,
+        tiles: archive,
+        write_token,
+        basemap,
+        basemap_attribution,
+    } = args;
+    if let Some(token) = &write_token
+        && token.chars().count() < 16
+    {
+        bail!("--write-token must be at least 16 characters (a random string)");
+    }
+    if let Some(url) = &public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        bail!("--public-url must start with http:// or https://, got '{url}'");
+    }
+    let basemap = basemap
+        .map(|url| Basemap::parse(&url, basemap_attribution))
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let tiles = TileOptions {
+        config: TileConfig {
+            buffer: tile_buffer,
+            ..TileConfig::default()
+        },
+        cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
+        archive,
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(crate::http::serve(ServeConfig {
+        bind,
+        store: location,
+        tiles,
+        write_token,
+        basemap,
+        public_url,
+    }))?;
+    Ok(())
+}
+
+/// `gridmap import`: one GeoJSON file into one layer, validated, in one transaction.
+fn import(location: &str, args: ImportArgs) -> anyhow::Result<()> {
+    let ImportArgs {
+        layer,
+        file,
+        replace,
+    } = args;
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let data = read_layer(layer, &text)
+        .map_err(|report| anyhow::anyhow!("{} is not valid {layer}: {report}", file.display()))?;
+    let store = store::open(location)?;
+    let progress = Progress::new(&format!("importing {layer}"), data.len());
+    let summary = store
+        .import(data, replace, &|done, total| progress.tick(done, total))
+        .with_context(|| format!("importing {} into {}", file.display(), store.describe()))?;
+    progress.finish();
+    eprintln!(
+        "{layer}: {} inserted, {} updated, {} deleted ({})",
+        summary.inserted,
+        summary.updated,
+        summary.deleted,
+        store.describe()
+    );
+    Ok(())
+}
+
+/// `gridmap export`: one layer as GeoJSON, every field.
+fn export(location: &str, args: ExportArgs) -> anyhow::Result<()> {
+    let ExportArgs { layer, output } = args;
+    let store = store::open(location)?;
+    let text = write_collection(&layer_features(&store.load()?.layer(layer)));
+    match output {
+        Some(path) => {
+            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?
         }
-        Command::Import {
-            layer,
-            file,
-            replace,
-        } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {}", file.display()))?;
-            let data = read_layer(layer, &text).map_err(|report| {
-                anyhow::anyhow!("{} is not valid {layer}: {report}", file.display())
-            })?;
-            let store = store::open(&location)?;
-            let progress = Progress::new(&format!("importing {layer}"), data.len());
-            let summary = store
-                .import(data, replace, &|done, total| progress.tick(done, total))
-                .with_context(|| {
-                    format!("importing {} into {}", file.display(), store.describe())
-                })?;
-            progress.finish();
-            eprintln!(
-                "{layer}: {} inserted, {} updated, {} deleted ({})",
-                summary.inserted,
-                summary.updated,
-                summary.deleted,
-                store.describe()
-            );
-        }
-        Command::Export { layer, output } => {
-            let store = store::open(&location)?;
-            let text = write_collection(&layer_features(&store.load()?.layer(layer)));
-            match output {
-                Some(path) => std::fs::write(&path, text)
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => std::io::stdout().lock().write_all(text.as_bytes())?,
-            }
-        }
-        Command::Tiles {
-            out,
-            min_zoom,
-            max_zoom,
-            bbox,
-        } => {
-            if min_zoom > max_zoom {
-                bail!("--min-zoom ({min_zoom}) must not exceed --max-zoom ({max_zoom})");
-            }
-            let store = store::open(&location)?;
-            let snap = Snapshot::build(store.load()?);
-            let bbox = match bbox {
-                Some(text) => parse_bbox(&text)?,
-                None => snap
-                    .extent(Layer::Towns)
-                    .context("the store has no towns: give --bbox")?,
-            };
-            let total: usize = (min_zoom..=max_zoom)
-                .map(|z| tiles::archive::tiles_covering(&bbox, z).len())
-                .sum();
-            let progress = Progress::new("rendering tiles", total);
-            let summary = tiles::archive::write(
-                &snap,
-                &out,
-                min_zoom,
-                max_zoom,
-                &bbox,
-                &TileConfig::default(),
-                &|d, t| progress.tick(d, t),
-            )
-            .with_context(|| format!("writing {}", out.display()))?;
-            progress.finish();
-            eprintln!(
-                "{}: {} tiles ({} empty skipped), {} bytes, z{min_zoom}-z{max_zoom}",
-                out.display(),
-                summary.tiles,
-                summary.empty,
-                summary.bytes
-            );
-        }
-        Command::Migrate => {
-            if store::is_postgres(&location) {
-                let db = store::PostGis::connect_only(&location)?;
-                let applied = db.migrate()?;
-                eprintln!(
-                    "{}: schema version {} ({})",
-                    db.describe(),
-                    applied.version,
-                    if applied.applied.is_empty() {
-                        "already current".to_string()
-                    } else {
-                        format!("applied {:?}", applied.applied)
-                    }
-                );
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
+/// `gridmap tiles`: the tile pyramid over a box into a PMTiles archive.
+fn write_tiles(location: &str, args: TilesArgs) -> anyhow::Result<()> {
+    let TilesArgs {
+        out,
+        min_zoom,
+        max_zoom,
+        bbox,
+    } = args;
+    if min_zoom > max_zoom {
+        bail!("--min-zoom ({min_zoom}) must not exceed --max-zoom ({max_zoom})");
+    }
+    let store = store::open(location)?;
+    let snap = Snapshot::build(store.load()?);
+    let bbox = match bbox {
+        Some(text) => parse_bbox(&text)?,
+        None => snap
+            .extent(Layer::Towns)
+            .context("the store has no towns: give --bbox")?,
+    };
+    let total: usize = (min_zoom..=max_zoom)
+        .map(|z| tiles::archive::tiles_covering(&bbox, z).len())
+        .sum();
+    let progress = Progress::new("rendering tiles", total);
+    let summary = tiles::archive::write(
+        &snap,
+        &out,
+        min_zoom,
+        max_zoom,
+        &bbox,
+        &TileConfig::default(),
+        &|d, t| progress.tick(d, t),
+    )
+    .with_context(|| format!("writing {}", out.display()))?;
+    progress.finish();
+    eprintln!(
+        "{}: {} tiles ({} empty skipped), {} bytes, z{min_zoom}-z{max_zoom}",
+        out.display(),
+        summary.tiles,
+        summary.empty,
+        summary.bytes
+    );
+    Ok(())
+}
+
+/// `gridmap migrate`: create or upgrade the store's schema and say what was done.
+fn migrate(location: &str) -> anyhow::Result<()> {
+    if store::is_postgres(location) {
+        let db = store::PostGis::connect_only(location)?;
+        let applied = db.migrate()?;
+        eprintln!(
+            "{}: schema version {} ({})",
+            db.describe(),
+            applied.version,
+            if applied.applied.is_empty() {
+                "already current".to_string()
             } else {
-                let store = store::GeoPackage::open(&location)?;
-                let upgraded = store.upgrade()?;
-                eprintln!(
-                    "{}: schema {}",
-                    store.describe(),
-                    if upgraded { "upgraded" } else { "current" }
-                );
+                format!("applied {:?}", applied.applied)
             }
-        }
-        Command::Generate { scale, output } => {
-            let data = generate::generate(scale)?;
-            for path in generate::write(&output, &data)? {
-                eprintln!("wrote {}", path.display());
-            }
-        }
-        Command::Coverage {
-            radius,
-            level,
-            service,
-            format,
-        } => {
-            let data = store::open(&location)?.load()?;
-            let level = match level {
-                CoverageLevel::Town => Level::Town,
-                CoverageLevel::Village => Level::Village,
-                CoverageLevel::Grid => Level::Grid,
-            };
-            let mut out = std::io::stdout().lock();
-            coverage::print_coverage(&mut out, &data, radius, level, service, format)?;
-        }
-        Command::Suggest {
-            radius,
-            k,
-            candidates,
-            service,
-        } => {
-            let data = store::open(&location)?.load()?;
-            let villages = matches!(candidates, Candidates::VillageCentroids);
-            let mut out = std::io::stdout().lock();
-            coverage::print_suggestions(&mut out, &data, radius, k as usize, villages, service)?;
-        }
-        Command::Check { tolerance_m2 } => {
-            if !(tolerance_m2.is_finite() && tolerance_m2 >= 0.0) {
-                bail!("--tolerance-m2 must be a number >= 0");
-            }
-            let store = store::open(&location)?;
-            let data = store.load()?;
-            let offenders = analysis::topology::check(&data, tolerance_m2);
-            for o in &offenders {
-                println!("{o}");
-            }
-            let units = data.villages.len() + data.towns.len();
-            eprintln!(
-                "{} of {units} units offend (tolerance {tolerance_m2} m2)",
-                offenders.len()
-            );
-            if !offenders.is_empty() {
-                return Ok(ExitCode::from(1));
-            }
-        }
+        );
+    } else {
+        let store = store::GeoPackage::open(location)?;
+        let upgraded = store.upgrade()?;
+        eprintln!(
+            "{}: schema {}",
+            store.describe(),
+            if upgraded { "upgraded" } else { "current" }
+        );
+    }
+    Ok(())
+}
+
+/// `gridmap generate`: the deterministic sample as GeoJSON files.
+fn generate_sample(args: GenerateArgs) -> anyhow::Result<()> {
+    let GenerateArgs { scale, output } = args;
+    let data = generate::generate(scale)?;
+    for path in generate::write(&output, &data)? {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+/// `gridmap coverage`: units by how well posts cover them.
+fn coverage_report(location: &str, args: CoverageArgs) -> anyhow::Result<()> {
+    let CoverageArgs {
+        radius,
+        level,
+        service,
+        format,
+    } = args;
+    let data = store::open(location)?.load()?;
+    let level = match level {
+        CoverageLevel::Town => Level::Town,
+        CoverageLevel::Village => Level::Village,
+        CoverageLevel::Grid => Level::Grid,
+    };
+    let mut out = std::io::stdout().lock();
+    coverage::print_coverage(&mut out, &data, radius, level, service, format)?;
+    Ok(())
+}
+
+/// `gridmap suggest`: new post sites, greedy by people newly covered.
+fn suggest(location: &str, args: SuggestArgs) -> anyhow::Result<()> {
+    let SuggestArgs {
+        radius,
+        k,
+        candidates,
+        service,
+    } = args;
+    let data = store::open(location)?.load()?;
+    let villages = matches!(candidates, Candidates::VillageCentroids);
+    let mut out = std::io::stdout().lock();
+    coverage::print_suggestions(&mut out, &data, radius, k as usize, villages, service)?;
+    Ok(())
+}
+
+/// `gridmap check`: topology of the areas; exit code 1 when a unit offends.
+fn check(location: &str, args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let CheckArgs { tolerance_m2 } = args;
+    if !(tolerance_m2.is_finite() && tolerance_m2 >= 0.0) {
+        bail!("--tolerance-m2 must be a number >= 0");
+    }
+    let store = store::open(location)?;
+    let data = store.load()?;
+    let offenders = analysis::topology::check(&data, tolerance_m2);
+    for o in &offenders {
+        println!("{o}");
+    }
+    let units = data.villages.len() + data.towns.len();
+    eprintln!(
+        "{} of {units} units offend (tolerance {tolerance_m2} m2)",
+        offenders.len()
+    );
+    if !offenders.is_empty() {
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
