@@ -27,7 +27,7 @@ pub use writes::MAX_BODY_BYTES;
 pub const GEOJSON: &str = "application/geo+json";
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::{HeaderName, Method, header};
@@ -147,53 +147,6 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
 }
 
-/// How long one wait for a change notification lasts before the store is asked again.
-const FOLLOW_TIMEOUT: Duration = Duration::from_secs(1);
-/// How long to wait before reconnecting to an unreachable store.
-const RETRY_INTERVAL: Duration = Duration::from_millis(500);
-
-/// Follow the store on a thread of its own: wait for a change (a NOTIFY for PostGIS, a version
-/// poll for a GeoPackage), catch up, swap the index and drop the tiles the change touches. While
-/// the store is unreachable, mark the server degraded and retry; catching up afterwards applies
-/// everything missed.
-fn follow_store(state: AppState) {
-    loop {
-        let seen = state.sync.version();
-        let result = state
-            .store
-            .wait_for_change(seen, FOLLOW_TIMEOUT)
-            .and_then(|now| {
-                if now == seen {
-                    return Ok(None);
-                }
-                let started = Instant::now();
-                let dropped = state.reload()?;
-                Ok(Some((dropped, started.elapsed())))
-            });
-        match result {
-            Ok(dropped) => {
-                if state.sync.set_healthy() {
-                    tracing::info!(version = state.sync.version(), "store reachable again");
-                }
-                if let Some((dropped, took)) = dropped {
-                    tracing::info!(
-                        version = state.sync.version(),
-                        dropped_tiles = dropped,
-                        reload_ms = took.as_millis() as u64,
-                        "store changed: index rebuilt"
-                    );
-                }
-            }
-            Err(e) => {
-                if state.sync.set_degraded(e.to_string()) {
-                    tracing::error!(error = %e, "store unreachable: serving reads from the index, retrying");
-                }
-                std::thread::sleep(RETRY_INTERVAL);
-            }
-        }
-    }
-}
-
 /// Open the store (loading the Danyang sample into an empty one), index it and serve until
 /// Ctrl-C or SIGTERM.
 pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
@@ -246,10 +199,10 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         "gridmap listening"
     );
     drop(snap);
-    let follower = state.clone();
+    let follower = state.follower();
     std::thread::Builder::new()
         .name("follow-store".into())
-        .spawn(move || follow_store(follower))?;
+        .spawn(move || follower.run())?;
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;

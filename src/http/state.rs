@@ -1,18 +1,15 @@
 //! What every handler shares, and how it follows the store.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime};
 
 use crate::Result;
-use crate::analysis::coverage::DEFAULT_RADIUS_M;
-use crate::geodesy::grow_rect;
+use crate::follow::{Follower, SyncState};
 use crate::index::{Index, Snapshot};
-use crate::model::{Bbox, Dataset};
+use crate::model::Dataset;
 use crate::store::Store;
+use crate::tiles::TileConfig;
 use crate::tiles::archive::Archive;
 use crate::tiles::cache::TileCache;
-use crate::tiles::{self, TileConfig};
 
 /// Tile serving options (from the CLI).
 #[derive(Clone, Debug)]
@@ -92,76 +89,6 @@ impl<T> PerGeneration<T> {
     }
 }
 
-/// The store version the index reflects, and whether the store is reachable.
-#[derive(Debug, Default)]
-pub struct SyncState {
-    version: AtomicU64,
-    degraded: Mutex<Option<Degraded>>,
-    /// One reload at a time (the follower and a write's own catch-up), so an older catch-up never
-    /// swaps in after a newer one.
-    reloading: Mutex<()>,
-}
-
-/// `b` grown by `metres` on the ground on every side (at least).
-fn widen(b: Bbox, metres: f64) -> Bbox {
-    let r = grow_rect(
-        geo::Rect::new(
-            geo::Coord {
-                x: b.min_lon,
-                y: b.min_lat,
-            },
-            geo::Coord {
-                x: b.max_lon,
-                y: b.max_lat,
-            },
-        ),
-        metres,
-    );
-    Bbox {
-        min_lon: r.min().x,
-        min_lat: r.min().y,
-        max_lon: r.max().x,
-        max_lat: r.max().y,
-    }
-}
-
-/// Why and since when the store has been unreachable; reads go on from the index meanwhile.
-#[derive(Clone, Debug)]
-pub struct Degraded {
-    pub error: String,
-    pub since: SystemTime,
-}
-
-impl SyncState {
-    /// The store version the served index reflects.
-    pub fn version(&self) -> u64 {
-        self.version.load(Ordering::Acquire)
-    }
-
-    pub fn degraded(&self) -> Option<Degraded> {
-        self.degraded.lock().map(|d| d.clone()).unwrap_or(None)
-    }
-
-    /// Record that the store could not be reached; returns true when this starts a degraded spell.
-    pub fn set_degraded(&self, error: String) -> bool {
-        let Ok(mut d) = self.degraded.lock() else {
-            return false;
-        };
-        let starts = d.is_none();
-        let since = d.as_ref().map_or_else(SystemTime::now, |d| d.since);
-        *d = Some(Degraded { error, since });
-        starts
-    }
-
-    /// Record that the store answered; returns true when this ends a degraded spell.
-    pub fn set_healthy(&self) -> bool {
-        self.degraded
-            .lock()
-            .map(|mut d| d.take().is_some())
-            .unwrap_or(false)
-    }
-}
-
 impl AppState {
     /// Load the store into a fresh index, with default tile options.
     pub fn load(store: Arc<dyn Store>) -> Result<AppState> {
@@ -172,8 +99,7 @@ impl AppState {
         let (version, dataset) = store
             .catch_up(None, &Dataset::default())?
             .ok_or_else(|| crate::Error::store(store.describe(), "read nothing on start"))?;
-        let sync = SyncState::default();
-        sync.version.store(version, Ordering::Release);
+        let sync = SyncState::at(version);
         Ok(AppState {
             index: Arc::new(Index::new(Snapshot::build(dataset))),
             tiles: Arc::new(TileCache::new(tile_options.cache_bytes)),
@@ -213,52 +139,21 @@ impl AppState {
         self
     }
 
-    /// Catch up with the store: when it changed since the index was built, build the new index
-    /// and swap it in (readers keep their snapshot meanwhile), then drop exactly the cached tiles
-    /// that show a changed feature, at every zoom. Returns how many tiles were dropped.
+    /// This server's follower: what keeps the index and the tile cache caught up with the
+    /// store (`follow`), sharing this state's index, store, tiles and sync state.
+    pub fn follower(&self) -> Follower {
+        Follower {
+            index: self.index.clone(),
+            store: self.store.clone(),
+            tiles: self.tiles.clone(),
+            tile_config: self.tile_options.config,
+            sync: self.sync.clone(),
+        }
+    }
+
+    /// Catch up with the store now (see `Follower::reload`); how many cached tiles were dropped.
     pub fn reload(&self) -> Result<usize> {
-        let _one_at_a_time = self
-            .sync
-            .reloading
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let seen = self.sync.version();
-        let started = Instant::now();
-        let Some((version, dataset)) = self
-            .store
-            .catch_up(Some(seen), self.index.load().dataset())?
-        else {
-            return Ok(0);
-        };
-        let read = started.elapsed();
-        let newer = Snapshot::build(dataset);
-        let built = started.elapsed();
-        // Coverage gaps in tiles reach a walking radius beyond a changed post: widen every box.
-        let areas: Vec<_> = self
-            .index
-            .load()
-            .changed_areas(&newer)
-            .into_iter()
-            .map(|b| widen(b, DEFAULT_RADIUS_M))
-            .collect();
-        let compared = started.elapsed();
-        // The version follows the swap at once; the old snapshot is freed last.
-        let (generation, previous) = self.index.replace(newer);
-        self.sync.version.store(version, Ordering::Release);
-        let config = &self.tile_options.config;
-        let dropped = self.tiles.invalidate(
-            |c| areas.iter().any(|a| tiles::touches(c, a, config)),
-            generation,
-        );
-        tracing::debug!(
-            read_ms = read.as_millis() as u64,
-            build_ms = (built - read).as_millis() as u64,
-            diff_ms = (compared - built).as_millis() as u64,
-            invalidate_ms = (started.elapsed() - compared).as_millis() as u64,
-            "reload phases"
-        );
-        drop(previous);
-        Ok(dropped)
+        self.follower().reload()
     }
 }
 

@@ -1,0 +1,202 @@
+//! The store follower: keeps a server's index (and the tiles cached from it) caught up with the
+//! store, whoever wrote to it. `run` waits for a change (a NOTIFY for PostGIS, a version poll for
+//! a GeoPackage), `reload` catches up, swaps the index and drops the tiles the change touches.
+//! While the store is unreachable the server is marked degraded and reads go on from memory.
+//!
+//! Knows nothing of HTTP: `http` builds one `Follower` per server and reports `SyncState` in
+//! `/health`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::Result;
+use crate::analysis::coverage::DEFAULT_RADIUS_M;
+use crate::geodesy::grow_rect;
+use crate::index::{Index, Snapshot};
+use crate::model::Bbox;
+use crate::store::Store;
+use crate::tiles::{self, TileConfig, cache::TileCache};
+
+/// How long one wait for a change notification lasts before the store is asked again.
+const FOLLOW_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long to wait before reconnecting to an unreachable store.
+const RETRY_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The store version the index reflects, and whether the store is reachable.
+#[derive(Debug, Default)]
+pub struct SyncState {
+    version: AtomicU64,
+    degraded: Mutex<Option<Degraded>>,
+    /// One reload at a time (the follower and a write's own catch-up), so an older catch-up never
+    /// swaps in after a newer one.
+    reloading: Mutex<()>,
+}
+
+/// `b` grown by `metres` on the ground on every side (at least).
+fn widen(b: Bbox, metres: f64) -> Bbox {
+    let r = grow_rect(
+        geo::Rect::new(
+            geo::Coord {
+                x: b.min_lon,
+                y: b.min_lat,
+            },
+            geo::Coord {
+                x: b.max_lon,
+                y: b.max_lat,
+            },
+        ),
+        metres,
+    );
+    Bbox {
+        min_lon: r.min().x,
+        min_lat: r.min().y,
+        max_lon: r.max().x,
+        max_lat: r.max().y,
+    }
+}
+
+/// Why and since when the store has been unreachable; reads go on from the index meanwhile.
+#[derive(Clone, Debug)]
+pub struct Degraded {
+    pub error: String,
+    pub since: SystemTime,
+}
+
+impl SyncState {
+    /// Caught up to `version`, healthy.
+    pub fn at(version: u64) -> SyncState {
+        let sync = SyncState::default();
+        sync.version.store(version, Ordering::Release);
+        sync
+    }
+
+    /// The store version the served index reflects.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    pub fn degraded(&self) -> Option<Degraded> {
+        self.degraded.lock().map(|d| d.clone()).unwrap_or(None)
+    }
+
+    /// Record that the store could not be reached; returns true when this starts a degraded spell.
+    pub fn set_degraded(&self, error: String) -> bool {
+        let Ok(mut d) = self.degraded.lock() else {
+            return false;
+        };
+        let starts = d.is_none();
+        let since = d.as_ref().map_or_else(SystemTime::now, |d| d.since);
+        *d = Some(Degraded { error, since });
+        starts
+    }
+
+    /// Record that the store answered; returns true when this ends a degraded spell.
+    pub fn set_healthy(&self) -> bool {
+        self.degraded
+            .lock()
+            .map(|mut d| d.take().is_some())
+            .unwrap_or(false)
+    }
+}
+
+/// What catches a server up with its store: the server's own index, store, tile cache and sync
+/// state (shared, so a write's catch-up and the follower thread are one).
+pub struct Follower {
+    pub index: Arc<Index>,
+    pub store: Arc<dyn Store>,
+    pub tiles: Arc<TileCache>,
+    pub tile_config: TileConfig,
+    pub sync: Arc<SyncState>,
+}
+
+impl Follower {
+    /// Catch up with the store: when it changed since the index was built, build the new index
+    /// and swap it in (readers keep their snapshot meanwhile), then drop exactly the cached tiles
+    /// that show a changed feature, at every zoom. Returns how many tiles were dropped.
+    pub fn reload(&self) -> Result<usize> {
+        let _one_at_a_time = self
+            .sync
+            .reloading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let seen = self.sync.version();
+        let started = Instant::now();
+        let Some((version, dataset)) = self
+            .store
+            .catch_up(Some(seen), self.index.load().dataset())?
+        else {
+            return Ok(0);
+        };
+        let read = started.elapsed();
+        let newer = Snapshot::build(dataset);
+        let built = started.elapsed();
+        // Coverage gaps in tiles reach a walking radius beyond a changed post: widen every box.
+        let areas: Vec<_> = self
+            .index
+            .load()
+            .changed_areas(&newer)
+            .into_iter()
+            .map(|b| widen(b, DEFAULT_RADIUS_M))
+            .collect();
+        let compared = started.elapsed();
+        // The version follows the swap at once; the old snapshot is freed last.
+        let (generation, previous) = self.index.replace(newer);
+        self.sync.version.store(version, Ordering::Release);
+        let config = &self.tile_config;
+        let dropped = self.tiles.invalidate(
+            |c| areas.iter().any(|a| tiles::touches(c, a, config)),
+            generation,
+        );
+        tracing::debug!(
+            read_ms = read.as_millis() as u64,
+            build_ms = (built - read).as_millis() as u64,
+            diff_ms = (compared - built).as_millis() as u64,
+            invalidate_ms = (started.elapsed() - compared).as_millis() as u64,
+            "reload phases"
+        );
+        drop(previous);
+        Ok(dropped)
+    }
+
+    /// Follow the store until the process ends: wait for a change, catch up, log; while the store
+    /// is unreachable, mark the server degraded and retry; catching up afterwards applies
+    /// everything missed.
+    pub fn run(self) {
+        loop {
+            let seen = self.sync.version();
+            let result = self
+                .store
+                .wait_for_change(seen, FOLLOW_TIMEOUT)
+                .and_then(|now| {
+                    if now == seen {
+                        return Ok(None);
+                    }
+                    let started = Instant::now();
+                    let dropped = self.reload()?;
+                    Ok(Some((dropped, started.elapsed())))
+                });
+            match result {
+                Ok(dropped) => {
+                    if self.sync.set_healthy() {
+                        tracing::info!(version = self.sync.version(), "store reachable again");
+                    }
+                    if let Some((dropped, took)) = dropped {
+                        tracing::info!(
+                            version = self.sync.version(),
+                            dropped_tiles = dropped,
+                            reload_ms = took.as_millis() as u64,
+                            "store changed: index rebuilt"
+                        );
+                    }
+                }
+                Err(e) => {
+                    if self.sync.set_degraded(e.to_string()) {
+                        tracing::error!(error = %e, "store unreachable: serving reads from the index, retrying");
+                    }
+                    std::thread::sleep(RETRY_INTERVAL);
+                }
+            }
+        }
+    }
+}
