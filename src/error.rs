@@ -15,9 +15,17 @@ pub enum Error {
     #[error("{layer}: {message}")]
     Format { layer: Layer, message: String },
 
-    /// The store could not be opened, read or written.
+    /// The store could not be opened, read or written; `failure` says which way.
     #[error("store {path}: {message}")]
-    Store { path: String, message: String },
+    Store {
+        path: String,
+        failure: StoreFailure,
+        message: String,
+    },
+
+    /// A PMTiles archive could not be opened or read.
+    #[error("archive {path}: {message}")]
+    Archive { path: String, message: String },
 
     /// A tile could not be encoded (a bug, not bad input: it is logged and answered 500).
     #[error("tile {z}/{x}/{y}: {message}")]
@@ -36,10 +44,34 @@ pub enum Error {
     },
 }
 
+/// How a store operation failed, which decides what a client is told.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreFailure {
+    /// The store could not be reached (connection refused or lost, file locked or missing): try
+    /// again later; nothing was written.
+    Unreachable,
+    /// The store refused the write (a constraint of its schema); nothing was written.
+    Rejected,
+    /// The store holds something gridmap cannot read (a row another tool wrote).
+    Unreadable,
+    /// Anything else (a schema gridmap did not expect, a bad configuration).
+    Failed,
+}
+
 impl Error {
+    /// A store failure of a kind other than the ones below.
     pub fn store(path: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        Error::store_failure(path, StoreFailure::Failed, err)
+    }
+
+    pub fn store_failure(
+        path: impl Into<String>,
+        failure: StoreFailure,
+        err: impl std::fmt::Display,
+    ) -> Self {
         Error::Store {
             path: path.into(),
+            failure,
             message: err.to_string(),
         }
     }

@@ -18,4 +18,4 @@ pub mod sample;
 pub mod store;
 pub mod tiles;
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, StoreFailure};

@@ -49,8 +49,14 @@ impl From<crate::Error> for ApiError {
         match e {
             crate::Error::Invalid(report) => ApiError::Invalid(report.to_string()),
             crate::Error::Format { .. } => ApiError::Invalid(e.to_string()),
-            crate::Error::Store { .. } => ApiError::Unavailable(e.to_string()),
-            crate::Error::Io { .. } | crate::Error::Tile { .. } => {
+            crate::Error::Store { failure, .. } => match failure {
+                crate::StoreFailure::Unreachable => ApiError::Unavailable(e.to_string()),
+                crate::StoreFailure::Rejected => ApiError::Invalid(e.to_string()),
+                crate::StoreFailure::Unreadable | crate::StoreFailure::Failed => {
+                    ApiError::Internal(e.to_string())
+                }
+            },
+            crate::Error::Io { .. } | crate::Error::Tile { .. } | crate::Error::Archive { .. } => {
                 ApiError::Internal(e.to_string())
             }
         }
@@ -111,5 +117,27 @@ impl IntoResponse for ApiError {
             }
         };
         (status, Json(json!({"error": code, "message": message}))).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreFailure;
+
+    /// Each kind of store failure tells the client the truth: try again (503), fix the data
+    /// (422), or our fault (500).
+    #[test]
+    fn store_failures_answer_by_kind() {
+        for (failure, status) in [
+            (StoreFailure::Unreachable, 503),
+            (StoreFailure::Rejected, 422),
+            (StoreFailure::Unreadable, 500),
+            (StoreFailure::Failed, 500),
+        ] {
+            let e = crate::Error::store_failure("store", failure, "why");
+            let response = ApiError::from(e).into_response();
+            assert_eq!(response.status().as_u16(), status, "{failure:?}");
+        }
     }
 }

@@ -20,7 +20,7 @@ use super::gpkg_rows::{read_dataset, write_rows};
 use super::gpkg_schema::{create, register_functions, upgrade};
 use super::{ImportSummary, Progress, Store, plan_delete, plan_import};
 use crate::model::{Dataset, Layer, LayerData, derive};
-use crate::{Error, Result};
+use crate::{Error, Result, StoreFailure};
 
 pub struct GeoPackage {
     path: PathBuf,
@@ -33,7 +33,7 @@ impl GeoPackage {
     /// Open the file, creating it (and its directory) with an empty schema when missing.
     pub fn open(path: impl AsRef<Path>) -> Result<GeoPackage> {
         let path = path.as_ref().to_path_buf();
-        let err = |e: rusqlite::Error| Error::store(path.display().to_string(), e);
+        let err = |e: rusqlite::Error| failure(path.display().to_string(), e);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
                 path: dir.display().to_string(),
@@ -106,14 +106,17 @@ impl GeoPackage {
         Ok(true)
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> Error {
-        Error::store(self.path.display().to_string(), e)
+    fn err(&self, e: rusqlite::Error) -> Error {
+        failure(self.path.display().to_string(), e)
     }
 
     fn connection(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
-        self.conn
-            .lock()
-            .map_err(|_| self.err("connection lock poisoned by an earlier panic"))
+        self.conn.lock().map_err(|_| {
+            Error::store(
+                self.path.display().to_string(),
+                "connection lock poisoned by an earlier panic",
+            )
+        })
     }
 }
 
@@ -233,4 +236,61 @@ fn finish_write(conn: &Connection, after: &Dataset, layers: &[Layer]) -> rusqlit
         }
     }
     Ok(())
+}
+
+/// A SQLite error as a store error of its kind: a busy, locked or unopenable file is
+/// unreachable (try again), a constraint a rejected write, a value gridmap cannot read an
+/// unreadable row.
+fn failure(path: String, e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::*;
+    let kind = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            DatabaseBusy | DatabaseLocked | CannotOpen | SystemIoFailure | DiskFull | ReadOnly => {
+                StoreFailure::Unreachable
+            }
+            ConstraintViolation => StoreFailure::Rejected,
+            _ => StoreFailure::Failed,
+        },
+        rusqlite::Error::FromSqlConversionFailure(..)
+        | rusqlite::Error::InvalidColumnType(..)
+        | rusqlite::Error::IntegralValueOutOfRange(..) => StoreFailure::Unreadable,
+        _ => StoreFailure::Failed,
+    };
+    Error::store_failure(path, kind, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(e: rusqlite::Error) -> StoreFailure {
+        match failure("test.gpkg".into(), e) {
+            Error::Store { failure, .. } => failure,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sqlite_errors_become_store_failures_of_their_kind() {
+        let sqlite = |code| rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        assert_eq!(
+            kind(sqlite(rusqlite::ffi::SQLITE_BUSY)),
+            StoreFailure::Unreachable
+        );
+        assert_eq!(
+            kind(sqlite(rusqlite::ffi::SQLITE_CANTOPEN)),
+            StoreFailure::Unreachable
+        );
+        assert_eq!(
+            kind(sqlite(rusqlite::ffi::SQLITE_CONSTRAINT)),
+            StoreFailure::Rejected
+        );
+        assert_eq!(
+            kind(sqlite(rusqlite::ffi::SQLITE_ERROR)),
+            StoreFailure::Failed
+        );
+        let unreadable =
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, "x".into());
+        assert_eq!(kind(unreadable), StoreFailure::Unreadable);
+    }
 }

@@ -39,7 +39,10 @@ pub struct ArchiveSummary {
 }
 
 fn err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::store(path.display().to_string(), e)
+    Error::Archive {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// Render every tile of `min_zoom..=max_zoom` over `bbox` into a PMTiles archive at `path`
@@ -174,7 +177,10 @@ impl Archive {
             .reader
             .get_tile_decompressed(coord)
             .await
-            .map_err(|e| Error::store("archive", e))?;
+            .map_err(|e| Error::Archive {
+                path: "the served archive".into(),
+                message: e.to_string(),
+            })?;
         Ok(tile.map(|b| b.to_vec()).unwrap_or_default())
     }
 }

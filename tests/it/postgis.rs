@@ -307,3 +307,26 @@ fn locate_and_nearest_agree_with_postgis_on_3000_random_points() {
     eprintln!("{located} of 3000 points in a grid; {ties} rank swaps within 1 cm");
     assert!(located >= 1_000, "at least 1,000 points fall inside a grid");
 }
+
+/// A database that cannot be reached is a store error of that kind, which HTTP answers 503
+/// ("try again"); not a generic failure. Needs no cluster: nothing listens on port 1.
+#[test]
+fn an_unreachable_database_is_said_to_be_unreachable() {
+    use axum::response::IntoResponse;
+    let e = match PostGis::open("postgres://gridmap@127.0.0.1:1/nowhere") {
+        Ok(_) => panic!("port 1 answered as PostgreSQL"),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(
+            e,
+            gridmap::Error::Store {
+                failure: gridmap::StoreFailure::Unreachable,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let response = gridmap::http::ApiError::from(e).into_response();
+    assert_eq!(response.status(), 503);
+}

@@ -19,7 +19,7 @@ use postgres::{Client, Config, NoTls, Transaction};
 
 use super::{ImportSummary, Progress, Store, plan_delete, plan_import, redact};
 use crate::model::{Dataset, Layer, LayerData, derive, validate_dataset};
-use crate::{Error, Result};
+use crate::{Error, Result, StoreFailure};
 use rows::{ReadError, columns, copy_in, read_dataset};
 
 /// The channel servers LISTEN on; the payload is the new change-log id.
@@ -106,7 +106,9 @@ impl PostGis {
         Error::store(&self.location, e)
     }
 
-    /// A database error with its detail, hint and constraint, which name what to fix.
+    /// A database error with its detail, hint and constraint, which name what to fix, and its
+    /// kind: SQLSTATE class 23 (a constraint) is a rejected write; class 08, 53, 57 (connection,
+    /// resources, shutdown) and errors without a server answer mean the database is unreachable.
     fn db_err(&self, e: postgres::Error) -> Error {
         match e.as_db_error() {
             Some(db) => {
@@ -120,7 +122,12 @@ impl PostGis {
                 if let Some(c) = db.constraint() {
                     text.push_str(&format!(" [constraint {c}]"));
                 }
-                self.err(text)
+                let failure = match db.code().code().get(..2) {
+                    Some("23") => StoreFailure::Rejected,
+                    Some("08" | "53" | "57") => StoreFailure::Unreachable,
+                    _ => StoreFailure::Failed,
+                };
+                Error::store_failure(&self.location, failure, text)
             }
             None => {
                 // Connection errors keep the cause (refused, timed out...) in their sources.
@@ -130,7 +137,7 @@ impl PostGis {
                     text.push_str(&format!(": {cause}"));
                     source = cause.source();
                 }
-                self.err(text)
+                Error::store_failure(&self.location, StoreFailure::Unreachable, text)
             }
         }
     }
@@ -138,7 +145,9 @@ impl PostGis {
     fn read_err(&self, e: ReadError) -> Error {
         match e {
             ReadError::Db(e) => self.db_err(e),
-            ReadError::Row(text) => self.err(text),
+            ReadError::Row(text) => {
+                Error::store_failure(&self.location, StoreFailure::Unreadable, text)
+            }
         }
     }
 
