@@ -192,7 +192,18 @@ impl Follower {
                 }
                 Err(e) => {
                     if self.sync.set_degraded(e.to_string()) {
-                        tracing::error!(error = %e, "store unreachable: serving reads from the index, retrying");
+                        let what = match &e {
+                            crate::Error::Store {
+                                failure: crate::StoreFailure::Unreadable,
+                                ..
+                            } => "store holds data gridmap cannot read",
+                            crate::Error::Store {
+                                failure: crate::StoreFailure::Unreachable,
+                                ..
+                            } => "store unreachable",
+                            _ => "store failed",
+                        };
+                        tracing::error!(error = %e, "{what}: serving reads from the index, retrying");
                     }
                     std::thread::sleep(RETRY_INTERVAL);
                 }

@@ -254,6 +254,7 @@ pub fn gcj02_to_wgs84(g: Point) -> Point {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use approx::assert_relative_eq;
 
     /// Nothing within `metres` on the ground of a box lies outside the grown box: every point
     /// just outside it is at least that far (geodesically) from a dense sample of the box.
@@ -309,7 +310,6 @@ mod tests {
             assert!(spare_m < metres * 0.1, "{lat}: {spare_m} m to spare");
         }
     }
-    use approx::assert_relative_eq;
 
     #[test]
     fn distances_match_published_geodesic_values() {

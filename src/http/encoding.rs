@@ -8,6 +8,20 @@
 
 use axum::http::{HeaderMap, header};
 
+/// For the router's compression layer: leave alone a response that names its own validator (an
+/// ETag is per encoding here; tiles and the map's files choose theirs, and their gzip form, themselves).
+#[derive(Clone, Copy, Debug)]
+pub struct NotTagged;
+
+impl tower_http::compression::Predicate for NotTagged {
+    fn should_compress<B>(&self, response: &axum::http::Response<B>) -> bool
+    where
+        B: axum::body::HttpBody,
+    {
+        !response.headers().contains_key(header::ETAG)
+    }
+}
+
 /// Whether the client accepts gzip: `gzip` or `x-gzip` listed without `q=0`.
 pub fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
@@ -67,6 +81,20 @@ mod tests {
         );
         assert!(none_match(&with(header::IF_NONE_MATCH, "*"), "\"z\""));
         assert!(!none_match(&HeaderMap::new(), "\"a\""));
+    }
+
+    /// The router's compression layer leaves tagged answers (tiles, the map's files, even when
+    /// their own gzip form is missing) alone, and compresses the rest.
+    #[test]
+    fn only_untagged_answers_are_compressed_by_the_router() {
+        use tower_http::compression::Predicate;
+        let mut tagged = axum::http::Response::new(axum::body::Body::from("x".repeat(100)));
+        tagged
+            .headers_mut()
+            .insert(header::ETAG, HeaderValue::from_static("\"a-64\""));
+        assert!(!NotTagged.should_compress(&tagged));
+        let plain = axum::http::Response::new(axum::body::Body::from("x".repeat(100)));
+        assert!(NotTagged.should_compress(&plain));
     }
 
     #[test]

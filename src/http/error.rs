@@ -49,13 +49,17 @@ impl From<crate::Error> for ApiError {
         match e {
             crate::Error::Invalid(report) => ApiError::Invalid(report.to_string()),
             crate::Error::Format { .. } => ApiError::Invalid(e.to_string()),
-            crate::Error::Store { failure, .. } => match failure {
-                crate::StoreFailure::Unreachable => ApiError::Unavailable(e.to_string()),
-                crate::StoreFailure::Rejected => ApiError::Invalid(e.to_string()),
-                crate::StoreFailure::Unreadable | crate::StoreFailure::Failed => {
-                    ApiError::Internal(e.to_string())
-                }
-            },
+            // A 4xx body says what the database said, not where the store lives.
+            crate::Error::Store {
+                failure: crate::StoreFailure::Rejected,
+                message,
+                ..
+            } => ApiError::Invalid(format!("the store refused the write: {message}")),
+            crate::Error::Store {
+                failure: crate::StoreFailure::Unreachable,
+                ..
+            } => ApiError::Unavailable(e.to_string()),
+            crate::Error::Store { .. } => ApiError::Internal(e.to_string()),
             crate::Error::Io { .. } | crate::Error::Tile { .. } | crate::Error::Archive { .. } => {
                 ApiError::Internal(e.to_string())
             }

@@ -35,6 +35,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -80,8 +81,13 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // JSON and GeoJSON answers (a coverage overlay, a page of 10,000 grids) are gzipped when
-        // the client accepts it; tiles and the map's files come gzipped already and pass as they are.
-        .layer(CompressionLayer::new().gzip(true))
+        // the client accepts it. Tiles and the map's files carry an ETag per encoding and pass as
+        // they are: compressing them here would send gzip bytes under the identity tag.
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .compress_when(DefaultPredicate::new().and(encoding::NotTagged)),
+        )
         .layer(TraceLayer::new_for_http())
         .layer(
             CorsLayer::new()

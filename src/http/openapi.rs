@@ -89,7 +89,8 @@ fn writes() -> (Value, Value) {
             "401": error("Missing or wrong bearer token"),
             "404": error("No such collection or feature"),
             "405": error("Writes are turned off on this server (no --write-token)"),
-            "422": error("The feature, or the dataset after the write, breaks a model rule; nothing was written"),
+            "422": error("The feature, or the dataset after the write, breaks a model rule, or the store refused it by a constraint; nothing was written"),
+            "500": error("Something failed on the server (logged)"),
             "503": error("The store cannot be reached; nothing was written (a write that committed is always answered as done)"),
         });
         if let (Some(r), Value::Object(extra)) = (r.as_object_mut(), extra) {

@@ -1,4 +1,5 @@
-//! What every handler shares, and how it follows the store.
+//! What every handler shares: the index, the store, caches and options (the follower that keeps
+//! them caught up is `follow.rs`).
 
 use std::sync::{Arc, Mutex};
 

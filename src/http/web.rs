@@ -3,7 +3,6 @@
 //! access gets the whole map from gridmap alone. Assets are gzipped once on first request and
 //! revalidated by ETag.
 
-use std::io::Write;
 use std::sync::OnceLock;
 
 use axum::Json;
@@ -11,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use flate2::Compression;
-use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
 use super::encoding::{accepts_gzip, none_match};
@@ -65,7 +63,8 @@ static ASSETS: &[Asset] = &[
 
 /// The gzipped bytes and the ETags of each asset (one per encoding), made on first use.
 struct Encoded {
-    gzip: Vec<u8>,
+    /// `None` if compressing failed (logged): the identity form is served.
+    gzip: Option<Vec<u8>>,
     etag: String,
     etag_gzip: String,
 }
@@ -75,9 +74,7 @@ fn encoded(i: usize) -> &'static Encoded {
     let all = ENCODED.get_or_init(|| ASSETS.iter().map(|_| OnceLock::new()).collect());
     all[i].get_or_init(|| {
         let bytes = ASSETS[i].bytes;
-        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-        gz.write_all(bytes).expect("gzip into memory");
-        let gzip = gz.finish().expect("gzip into memory");
+        let gzip = crate::tiles::cache::gzip(bytes, Compression::best());
         let (etag, etag_gzip) = crate::tiles::cache::etags(bytes);
         Encoded {
             gzip,
@@ -108,7 +105,8 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Result<Respo
 fn serve(i: usize, headers: &HeaderMap) -> Response {
     let asset = &ASSETS[i];
     let encoded = encoded(i);
-    let gzip = accepts_gzip(headers);
+    let gzipped = encoded.gzip.as_ref().filter(|_| accepts_gzip(headers));
+    let gzip = gzipped.is_some();
     let etag = if gzip {
         &encoded.etag_gzip
     } else {
@@ -130,9 +128,9 @@ fn serve(i: usize, headers: &HeaderMap) -> Response {
     if none_match(headers, etag) {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
-    if gzip {
+    if let Some(bytes) = gzipped {
         let gzip = [(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))];
-        (common, gzip, encoded.gzip.clone()).into_response()
+        (common, gzip, bytes.clone()).into_response()
     } else {
         (common, asset.bytes).into_response()
     }
@@ -243,7 +241,7 @@ mod tests {
         for (i, asset) in ASSETS.iter().enumerate() {
             let mut out = Vec::new();
             std::io::Read::read_to_end(
-                &mut flate2::read::GzDecoder::new(&encoded(i).gzip[..]),
+                &mut flate2::read::GzDecoder::new(&encoded(i).gzip.as_ref().unwrap()[..]),
                 &mut out,
             )
             .unwrap();

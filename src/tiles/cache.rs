@@ -19,14 +19,7 @@ pub struct EncodedTile {
 
 impl EncodedTile {
     pub fn new(raw: Vec<u8>) -> EncodedTile {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let gzip = match gz.write_all(&raw).and_then(|_| gz.finish()) {
-            Ok(gzip) => Some(gzip),
-            Err(e) => {
-                tracing::error!(error = %e, "gzip of a tile failed; serving it uncompressed");
-                None
-            }
-        };
+        let gzip = gzip(&raw, flate2::Compression::fast());
         let (etag, etag_gzip) = etags(&raw);
         EncodedTile {
             raw,
@@ -51,6 +44,19 @@ pub fn etags(bytes: &[u8]) -> (String, String) {
     });
     let tag = format!("{hash:016x}-{:x}", bytes.len());
     (format!("\"{tag}\""), format!("\"{tag}-gzip\""))
+}
+
+/// `bytes` gzipped; `None`, logged, if compressing failed (the identity form is then served).
+/// Tiles (fast) and the web map's files (best) are compressed with it.
+pub fn gzip(bytes: &[u8], level: flate2::Compression) -> Option<Vec<u8>> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), level);
+    match gz.write_all(bytes).and_then(|_| gz.finish()) {
+        Ok(gzip) => Some(gzip),
+        Err(e) => {
+            tracing::error!(error = %e, "gzip failed; serving the identity form");
+            None
+        }
+    }
 }
 
 #[derive(Default)]

@@ -107,8 +107,8 @@ impl PostGis {
     }
 
     /// A database error with its detail, hint and constraint, which name what to fix, and its
-    /// kind: SQLSTATE class 23 (a constraint) is a rejected write; class 08, 53, 57 (connection,
-    /// resources, shutdown) and errors without a server answer mean the database is unreachable.
+    /// kind: SQLSTATE class 23 (a constraint) is a rejected write; what a retry can pass (the
+    /// connection lost or refused, classes 08, 53, 57 and 40, 25006) is unreachable.
     fn db_err(&self, e: postgres::Error) -> Error {
         match e.as_db_error() {
             Some(db) => {
@@ -122,22 +122,35 @@ impl PostGis {
                 if let Some(c) = db.constraint() {
                     text.push_str(&format!(" [constraint {c}]"));
                 }
-                let failure = match db.code().code().get(..2) {
+                let code = db.code().code();
+                let failure = match code.get(..2) {
                     Some("23") => StoreFailure::Rejected,
-                    Some("08" | "53" | "57") => StoreFailure::Unreachable,
+                    // Connection, resources, shutdown; a deadlock or serialization failure (40)
+                    // and a read-only transaction after a failover (25006) pass on a retry too.
+                    Some("08" | "53" | "57" | "40") => StoreFailure::Unreachable,
+                    _ if code == "25006" => StoreFailure::Unreachable,
                     _ => StoreFailure::Failed,
                 };
                 Error::store_failure(&self.location, failure, text)
             }
             None => {
                 // Connection errors keep the cause (refused, timed out...) in their sources.
+                // Without a server answer it is the connection (closed, refused, an I/O error), or
+                // the client's own conversion of a value, which no retry mends.
                 let mut text = e.to_string();
+                let mut io = false;
                 let mut source = std::error::Error::source(&e);
                 while let Some(cause) = source {
                     text.push_str(&format!(": {cause}"));
+                    io |= cause.is::<std::io::Error>();
                     source = cause.source();
                 }
-                Error::store_failure(&self.location, StoreFailure::Unreachable, text)
+                let failure = if e.is_closed() || io {
+                    StoreFailure::Unreachable
+                } else {
+                    StoreFailure::Failed
+                };
+                Error::store_failure(&self.location, failure, text)
             }
         }
     }
