@@ -103,6 +103,19 @@ async function check(name, body) {
 }
 
 const rendered = (page, layers) => page.evaluate((ids) => window.map.queryRenderedFeatures({ layers: ids }).length, layers);
+
+// What the map draws after a change (a layer switched off, a source's data set) shows on a later
+// frame than the one `settle` may already see: ask again, frame by frame, until `ok(value)` or a
+// generous deadline (a busy machine renders slowly), and return the last value for the assertion.
+async function eventually(page, probe, ok, deadlineMs = 30_000) {
+  const deadline = Date.now() + deadlineMs;
+  let value = await probe();
+  while (!ok(value) && Date.now() < deadline) {
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => resolve())));
+    value = await probe();
+  }
+  return value;
+}
 const shot = (page, name) => page.screenshot({ path: join(artifacts, `${name}.png`) });
 
 await check('the city view loads offline, light, with every default layer switched on', async (open) => {
@@ -147,7 +160,8 @@ await check('each layer renders features at its zoom', async (open) => {
   // The switcher hides a group and the URL says so.
   await page.click('#layer-stations');
   await settle(page);
-  assert.equal(await rendered(page, ['stations-symbol']), 0, 'stations still drawn after switching them off');
+  const stillDrawn = await eventually(page, () => rendered(page, ['stations-symbol']), (n) => n === 0);
+  assert.equal(stillDrawn, 0, 'stations still drawn after switching them off');
   assert.match(await page.evaluate(() => window.location.hash), /layers=towns,alliances,coverage_gaps,villages,grids,members(&|$)/);
 });
 
@@ -216,7 +230,8 @@ await check('the nearest tool lists the same posts as /nearest and draws a line 
   const expected = await api(`/nearest?lon=${clicked.lng.toFixed(7)}&lat=${clicked.lat.toFixed(7)}&k=5`);
   assert.deepEqual(listed, expected.features.map((f) => String(f.id)));
   await settle(page);
-  const lines = await page.evaluate(() => new Set(window.map.queryRenderedFeatures({ layers: ['nearest-line'] }).map((f) => f.properties.rank)).size);
+  const ranks = () => page.evaluate(() => new Set(window.map.queryRenderedFeatures({ layers: ['nearest-line'] }).map((f) => f.properties.rank)).size);
+  const lines = await eventually(page, ranks, (n) => n === 5);
   assert.equal(lines, 5, 'a line to each of the 5 posts');
   await shot(page, 'nearest');
   // A k the API refuses: its 400 message shows in the list, naming the field.
@@ -258,7 +273,8 @@ await check('the coverage control draws /coverage/gaps for the chosen radius', a
   assert.ok(summary.includes(`${gaps.features.length} villages`), summary);
   assert.ok(summary.includes(people.toLocaleString('zh-CN')), `${summary} (expected ${people})`);
   await settle(page);
-  const drawn = await page.evaluate(() => new Set(window.map.queryRenderedFeatures({ layers: ['gaps-overlay-fill'] }).map((f) => f.properties.code)).size);
+  const codes = () => page.evaluate(() => new Set(window.map.queryRenderedFeatures({ layers: ['gaps-overlay-fill'] }).map((f) => f.properties.code)).size);
+  const drawn = await eventually(page, codes, (n) => n > gaps.features.length / 2);
   assert.ok(drawn > gaps.features.length / 2, `${drawn} of ${gaps.features.length} gap villages drawn at the city view`);
   assert.equal(await page.isChecked('#layer-coverage_gaps'), false, 'the 500 m tile gaps make way for the overlay');
   await shot(page, 'coverage-1000m');
