@@ -224,7 +224,8 @@ fn parse_radius(s: &str) -> Result<f64, String> {
 }
 
 fn parse_service(s: &str) -> Result<Service, String> {
-    Service::parse(s).ok_or_else(|| "use policy, mediation, relief or civility".to_string())
+    Service::parse(s)
+        .ok_or_else(|| format!("use one of {}", Service::ALL.map(Service::name).join(", ")))
 }
 
 fn parse_layer(s: &str) -> Result<Layer, String> {

@@ -70,6 +70,10 @@ impl Params {
             None => Ok(default),
             Some(v) => match v.trim().parse::<u64>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ if max == u64::MAX => Err(ApiError::bad(
+                    name,
+                    format!("expected a whole number of at least {min}, got '{v}'"),
+                )),
                 _ => Err(ApiError::bad(
                     name,
                     format!("expected a whole number from {min} to {max}, got '{v}'"),
@@ -85,7 +89,10 @@ impl Params {
                 crate::model::Service::parse(s).ok_or_else(|| {
                     ApiError::bad(
                         "service",
-                        format!("'{s}' is unknown; use policy, mediation, relief or civility"),
+                        format!(
+                            "'{s}' is unknown; use one of {}",
+                            crate::model::Service::ALL.map(|s| s.name()).join(", ")
+                        ),
                     )
                 })
             })

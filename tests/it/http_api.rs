@@ -334,3 +334,20 @@ async fn a_reload_swaps_the_snapshot_without_disturbing_readers() {
         301
     );
 }
+
+/// Messages say the rule a person can act on: no 20-digit bound for an open-ended limit, and
+/// the services by their names.
+#[tokio::test]
+async fn bad_input_messages_name_the_rule_in_plain_terms() {
+    let (_store, state) = backed_state();
+    let limit = get(&state, "/collections/grids/items?limit=0").await;
+    let message = limit.json["message"].as_str().unwrap();
+    assert!(message.contains("at least 1"), "{message}");
+    assert!(!message.contains(&u64::MAX.to_string()), "{message}");
+    let service = get(&state, "/nearest?lon=119.5&lat=31.9&service=dancing").await;
+    let message = service.json["message"].as_str().unwrap();
+    assert!(
+        message.contains("policy, mediation, relief, civility"),
+        "{message}"
+    );
+}
