@@ -15,21 +15,17 @@ async fn landing_page_links_the_api_definition_conformance_and_data() {
     for rel in ["self", "service-desc", "conformance", "data"] {
         assert!(rels.contains(&rel), "{rels:?}");
     }
-    let desc = r.json["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["rel"] == "service-desc")
-        .unwrap();
-    assert_eq!(desc["href"], "http://test.local/openapi.json");
+    let links = r.json["links"].as_array().unwrap();
+    let link = |key: &str, value: &str| links.iter().find(|l| l[key] == value).unwrap();
+    assert_eq!(
+        link("rel", "service-desc")["href"],
+        "http://test.local/openapi.json"
+    );
     // The TileJSON is linked as `related`, not as an OGC API - Tiles tileset list it is not.
-    let tilejson = r.json["links"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["href"] == "http://test.local/tiles.json")
-        .unwrap();
-    assert_eq!(tilejson["rel"], "related");
+    assert_eq!(
+        link("href", "http://test.local/tiles.json")["rel"],
+        "related"
+    );
     assert!(!rels.iter().any(|r| r.contains("tilesets")), "{rels:?}");
     let conf = get(&state, "/conformance").await;
     let classes = conf.json["conformsTo"].as_array().unwrap();
