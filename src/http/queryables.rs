@@ -48,6 +48,8 @@ impl Property {
         let mut schema = match self.ty {
             FieldType::Text => json!({"type": "string"}),
             FieldType::Integer => json!({"type": "integer", "minimum": 0}),
+            FieldType::Number => json!({"type": "number"}),
+            FieldType::Boolean => json!({"type": "boolean"}),
             FieldType::Date => json!({"type": "string", "format": "date"}),
             FieldType::Enum(names) => json!({"type": "string", "enum": names}),
             FieldType::EnumList(names) => {
@@ -99,6 +101,10 @@ impl Property {
         let want = match self.ty {
             FieldType::Text => return Ok(()),
             FieldType::Integer if value.trim().parse::<u64>().is_ok() => return Ok(()),
+            FieldType::Number if value.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
+                return Ok(());
+            }
+            FieldType::Boolean if matches!(value, "true" | "false") => return Ok(()),
             FieldType::Date if super::ogc_params::TimeSpan::of_date(value).is_some() => {
                 return Ok(());
             }
@@ -106,6 +112,8 @@ impl Property {
                 return Ok(());
             }
             FieldType::Integer => "a whole number".to_string(),
+            FieldType::Number => "a number".to_string(),
+            FieldType::Boolean => "true or false".to_string(),
             FieldType::Date => "a date YYYY-MM-DD".to_string(),
             FieldType::Enum(names) | FieldType::EnumList(names) => {
                 format!("one of {}", names.join(", "))

@@ -6,6 +6,7 @@
 mod codes;
 mod dataset;
 pub mod date;
+pub mod declared;
 mod derived;
 pub mod geojson;
 pub mod schema;

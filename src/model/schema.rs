@@ -28,6 +28,10 @@ pub enum FieldType {
     Text,
     /// A whole number (ids, counts).
     Integer,
+    /// A number with a fraction (declared layers).
+    Number,
+    /// true or false (declared layers).
+    Boolean,
     /// A calendar date, `YYYY-MM-DD`.
     Date,
     /// One of these names.
@@ -41,8 +45,22 @@ impl FieldType {
     /// The TileJSON `vector_layers` type of the field in tiles.
     pub fn tile_type(self) -> &'static str {
         match self {
-            FieldType::Integer => "Number",
+            FieldType::Integer | FieldType::Number => "Number",
+            FieldType::Boolean => "Boolean",
             _ => "String",
+        }
+    }
+
+    /// The declaration file's name of the type (`layers.toml`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::Text => "text",
+            FieldType::Integer => "integer",
+            FieldType::Number => "number",
+            FieldType::Boolean => "boolean",
+            FieldType::Date => "date",
+            FieldType::Enum(_) => "enum",
+            FieldType::EnumList(_) => "enum_list",
         }
     }
 }
@@ -50,7 +68,7 @@ impl FieldType {
 /// One field of a layer: a GeoJSON property and a stored column of the same name (the key of a
 /// layer keyed by id is stored as the table's id column: `fid` in the GeoPackage, `id` in
 /// PostGIS).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Field {
     pub name: &'static str,
     pub ty: FieldType,
@@ -84,6 +102,7 @@ const fn personal(name: &'static str, description: &'static str) -> Field {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GeometryKind {
     Point,
+    MultiLineString,
     MultiPolygon,
 }
 
@@ -92,7 +111,17 @@ impl GeometryKind {
     pub fn geojson_type(self) -> &'static str {
         match self {
             GeometryKind::Point => "Point",
+            GeometryKind::MultiLineString => "MultiLineString",
             GeometryKind::MultiPolygon => "MultiPolygon",
+        }
+    }
+
+    /// The declaration file's name of the kind (`layers.toml`).
+    pub fn name(self) -> &'static str {
+        match self {
+            GeometryKind::Point => "point",
+            GeometryKind::MultiLineString => "line",
+            GeometryKind::MultiPolygon => "polygon",
         }
     }
 }
@@ -116,10 +145,28 @@ pub struct Parent {
     pub field: &'static str,
 }
 
+/// Where a layer is declared, and for declared layers how each feature finds its town, village
+/// and grid (stored in the fields `town_code`, `village_code`, `grid_code`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled in: the typed model struct of this layer.
+    Builtin(Layer),
+    /// From a declaration file: the key is a code that starts with its parent's code
+    /// (`Towns`, `Villages` or `Grids`), and the levels above follow from the code.
+    DeclaredByPrefix(Layer),
+    /// From a declaration file: the town, village and grid that contain the feature (its point,
+    /// or a point inside its line or polygon), found at import.
+    DeclaredByContainment,
+    /// From a declaration file, with no parent.
+    Declared,
+}
+
 /// Everything about a layer that is not a feature.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct LayerDef {
-    pub layer: Layer,
+    /// The layer's name: its collection id, tile layer and store table.
+    pub name: &'static str,
+    pub origin: Origin,
     /// Short human title (the collection title, the map's legend).
     pub title: &'static str,
     pub description: &'static str,
@@ -132,6 +179,11 @@ pub struct LayerDef {
     pub time: Option<&'static str>,
     /// Every field (the key first), in the order the API documents them.
     pub fields: &'static [Field],
+    /// The zooms its tile layer is drawn at (declared layers; built-in layers are in
+    /// `tiles::layers`).
+    pub zooms: (u8, u8),
+    /// The text field `/search` matches names in, besides the key.
+    pub search: Option<&'static str>,
 }
 
 impl LayerDef {
@@ -151,6 +203,19 @@ impl LayerDef {
         self.field(self.key)
             .is_some_and(|f| f.ty == FieldType::Integer)
     }
+
+    /// The built-in layer this declares, if it is one.
+    pub fn builtin(&self) -> Option<Layer> {
+        match self.origin {
+            Origin::Builtin(layer) => Some(layer),
+            _ => None,
+        }
+    }
+
+    /// The position of a field in `fields`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
 }
 
 const SERVICES: &[&str] = &["policy", "mediation", "relief", "civility"];
@@ -159,7 +224,10 @@ const MEMBER_KINDS: &[&str] = &["village", "enterprise", "bank", "agency"];
 use FieldType::{Date, EnumList, Integer, Text};
 
 const TOWNS: LayerDef = LayerDef {
-    layer: Layer::Towns,
+    name: "towns",
+    origin: Origin::Builtin(Layer::Towns),
+    zooms: (0, 18),
+    search: Some("name"),
     title: "Towns and streets (镇/街道)",
     description: "Towns and streets, 9-digit NBS codes.",
     key: "code",
@@ -176,7 +244,10 @@ const TOWNS: LayerDef = LayerDef {
 };
 
 const VILLAGES: LayerDef = LayerDef {
-    layer: Layer::Villages,
+    name: "villages",
+    origin: Origin::Builtin(Layer::Villages),
+    zooms: (10, 18),
+    search: Some("name"),
     title: "Villages and communities (村/社区)",
     description: "Rural villages and urban communities, 12-digit codes.",
     key: "code",
@@ -196,7 +267,10 @@ const VILLAGES: LayerDef = LayerDef {
 };
 
 const GRIDS: LayerDef = LayerDef {
-    layer: Layer::Grids,
+    name: "grids",
+    origin: Origin::Builtin(Layer::Grids),
+    zooms: (12, 18),
+    search: Some("name"),
     title: "Grids (网格)",
     description: "The smallest governance unit; every household belongs to one. 15-digit codes.",
     key: "code",
@@ -219,7 +293,10 @@ const GRIDS: LayerDef = LayerDef {
 };
 
 const STATIONS: LayerDef = LayerDef {
-    layer: Layer::Stations,
+    name: "stations",
+    origin: Origin::Builtin(Layer::Stations),
+    zooms: (11, 18),
+    search: Some("name"),
     title: "Grid posts (网格驿站)",
     description: "Service stations inside grids: policy, mediation, relief, civility.",
     key: "id",
@@ -244,7 +321,10 @@ const STATIONS: LayerDef = LayerDef {
 };
 
 const ALLIANCES: LayerDef = LayerDef {
-    layer: Layer::Alliances,
+    name: "alliances",
+    origin: Origin::Builtin(Layer::Alliances),
+    zooms: (8, 13),
+    search: None,
     title: "Functional alliances (功能型联合体)",
     description: "Alliances of villages, enterprises, banks and agencies; geometry is the union of member villages.",
     key: "id",
@@ -261,7 +341,10 @@ const ALLIANCES: LayerDef = LayerDef {
 };
 
 const MEMBERS: LayerDef = LayerDef {
-    layer: Layer::Members,
+    name: "members",
+    origin: Origin::Builtin(Layer::Members),
+    zooms: (12, 18),
+    search: None,
     title: "Alliance members",
     description: "Villages (placed inside their polygon), enterprises, banks and agencies.",
     key: "id",
@@ -417,11 +500,11 @@ mod tests {
             let mut sorted_given = given.clone();
             sorted_given.sort();
             declared.sort();
-            assert_eq!(sorted_given, declared, "{}", def.layer);
+            assert_eq!(sorted_given, declared, "{}", def.name);
             assert_eq!(
                 def.fields[0].name, def.key,
                 "{}: the key comes first",
-                def.layer
+                def.name
             );
         }
         let d: Dataset = crate::sample::dataset().unwrap();

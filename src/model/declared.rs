@@ -1,0 +1,536 @@
+//! Layers declared in a file (`geodata/layers.toml`, or `--layers FILE`): thematic layers that
+//! get everything a built-in layer gets without recompiling.
+//!
+//! A file is parsed once into the same `LayerDef` the built-in layers use (`schema`), so every
+//! path that reads a declaration (GeoJSON, the stores, OGC API, tiles, search) serves declared
+//! layers too. Declarations live for the whole process (`&'static`): a parsed file is kept once
+//! per distinct text.
+//!
+//! ```toml
+//! [[layer]]
+//! name = "shelters"                  # collection id, tile layer and table name
+//! title = "Emergency shelters (应急避难场所)"
+//! geometry = "point"                 # point | line | polygon
+//! key = "code"                       # a required text or integer field
+//! zooms = [12, 18]                   # drawn in tiles from z12 to z18
+//! search = "name"                    # /search matches this text field
+//! parent = "containment"             # or "towns" | "villages" | "grids" (the key's prefix)
+//! fields = [
+//!   { name = "code", type = "text" },
+//!   { name = "name", type = "text", required = true },
+//!   { name = "capacity", type = "integer", description = "People it holds" },
+//!   { name = "kind", type = "enum", values = ["school", "stadium", "park"] },
+//!   { name = "keeper_phone", type = "text", visibility = "personal" },
+//! ]
+//! ```
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, OnceLock};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::Layer;
+use super::schema::{Field, FieldType, GeometryKind, LayerDef, Origin, Visibility};
+
+/// The declaration file shipped with gridmap, used when no `--layers` is given.
+pub const DEFAULT_TEXT: &str = include_str!("../../geodata/layers.toml");
+
+/// The fields every declared layer with a parent gets, filled at import.
+pub const PARENT_FIELDS: [&str; 3] = ["town_code", "village_code", "grid_code"];
+
+/// Column names the stores use themselves.
+const RESERVED: &[&str] = &["fid", "geom", "id_", "rowid", "oid"];
+
+/// The declared layers of one file, in file order.
+#[derive(Debug, PartialEq)]
+pub struct Declarations {
+    pub layers: Vec<&'static LayerDef>,
+    /// Where they came from, for messages.
+    pub source: String,
+}
+
+impl Declarations {
+    /// No declared layer.
+    pub fn none() -> &'static Declarations {
+        static NONE: OnceLock<&'static Declarations> = OnceLock::new();
+        NONE.get_or_init(|| {
+            Box::leak(Box::new(Declarations {
+                layers: Vec::new(),
+                source: "no declarations".into(),
+            }))
+        })
+    }
+
+    /// The shipped `geodata/layers.toml`.
+    pub fn shipped() -> &'static Declarations {
+        Declarations::parse(DEFAULT_TEXT, "geodata/layers.toml")
+            .expect("the shipped geodata/layers.toml is valid (tested)")
+    }
+
+    /// Read `--layers FILE`, or the shipped file when `None`.
+    pub fn load(path: Option<&std::path::Path>) -> Result<&'static Declarations, String> {
+        match path {
+            None => Ok(Declarations::shipped()),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                Declarations::parse(&text, &path.display().to_string())
+            }
+        }
+    }
+
+    /// Parse a declaration file. The error names the file, the line and the problem. A text
+    /// parsed before returns the same declarations (they are kept for the process's life).
+    pub fn parse(text: &str, source: &str) -> Result<&'static Declarations, String> {
+        static PARSED: OnceLock<Mutex<HashMap<(String, String), &'static Declarations>>> =
+            OnceLock::new();
+        let parsed = PARSED.get_or_init(Default::default);
+        let cache_key = (source.to_string(), text.to_string());
+        if let Some(d) = parsed.lock().unwrap_or_else(|e| e.into_inner()).get(&cache_key) {
+            return Ok(d);
+        }
+        let file: RawFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+            format!("{source}, line {line}: {}", e.message())
+        })?;
+        let mut layers = Vec::new();
+        let mut names = BTreeSet::new();
+        for raw in file.layer {
+            let line = line_of(text, raw.span().start);
+            let def = build(raw.into_inner(), text).map_err(|(at, problem)| {
+                format!("{source}, line {}: {problem}", at.unwrap_or(line))
+            })?;
+            if !names.insert(def.name) {
+                return Err(format!(
+                    "{source}, line {line}: layer '{}' is declared twice",
+                    def.name
+                ));
+            }
+            layers.push(&*Box::leak(Box::new(def)));
+        }
+        let declarations: &'static Declarations = Box::leak(Box::new(Declarations {
+            layers,
+            source: source.to_string(),
+        }));
+        parsed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(cache_key, declarations);
+        Ok(declarations)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&'static LayerDef> {
+        self.layers.iter().copied().find(|d| d.name == name)
+    }
+
+    /// The names, for messages: "risk_zones, shelters".
+    pub fn names(&self) -> String {
+        let names: Vec<&str> = self.layers.iter().map(|d| d.name).collect();
+        names.join(", ")
+    }
+}
+
+/// A stable text of everything a store's table depends on (fields, types, key, geometry), for
+/// the checksum a store records: two declarations with the same text need no migration.
+pub fn table_signature(def: &LayerDef) -> String {
+    let mut s = format!("{}|{}|{}", def.name, def.geometry.name(), def.key);
+    for f in def.fields {
+        s.push_str(&format!(
+            "|{}:{}:{}",
+            f.name,
+            column_type(f.ty),
+            if f.nullable { "null" } else { "not null" }
+        ));
+        if let FieldType::Enum(values) = f.ty {
+            s.push_str(&format!("[{}]", values.join(",")));
+        }
+    }
+    s
+}
+
+/// A 64-bit FNV-1a checksum of `text`, as 16 hex digits.
+pub fn checksum(text: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// The store-neutral column type of a field: `text`, `integer`, `number`, `boolean`, `date`
+/// (enumerations are text with a check).
+pub fn column_type(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::Text | FieldType::Enum(_) | FieldType::EnumList(_) => "text",
+        FieldType::Integer => "integer",
+        FieldType::Number => "number",
+        FieldType::Boolean => "boolean",
+        FieldType::Date => "date",
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    layer: Vec<Spanned<RawLayer>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLayer {
+    name: Spanned<String>,
+    title: Option<String>,
+    description: Option<String>,
+    geometry: Spanned<String>,
+    key: Spanned<String>,
+    zooms: Option<Spanned<[u8; 2]>>,
+    search: Option<Spanned<String>>,
+    parent: Option<Spanned<String>>,
+    #[serde(default)]
+    fields: Vec<Spanned<RawField>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: String,
+    #[serde(rename = "type")]
+    ty: String,
+    values: Option<Vec<String>>,
+    visibility: Option<String>,
+    required: Option<bool>,
+    description: Option<String>,
+}
+
+/// A problem in a declaration: the line when known, and what is wrong.
+type Problem = (Option<usize>, String);
+
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+fn identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name.len() <= 48
+}
+
+fn build(raw: RawLayer, text: &str) -> Result<LayerDef, Problem> {
+    let at = |offset: usize| Some(line_of(text, offset));
+    let name = raw.name.get_ref().clone();
+    if !identifier(&name) {
+        return Err((
+            at(raw.name.span().start),
+            format!(
+                "layer name '{name}' must be lowercase letters, digits and _ (starting with a letter, at most 48)"
+            ),
+        ));
+    }
+    if Layer::parse(&name).is_some() || name.starts_with("gpkg") || name.starts_with("gridmap") {
+        return Err((
+            at(raw.name.span().start),
+            format!("layer name '{name}' is taken by gridmap itself; choose another"),
+        ));
+    }
+    let geometry = match raw.geometry.get_ref().as_str() {
+        "point" => GeometryKind::Point,
+        "line" => GeometryKind::MultiLineString,
+        "polygon" => GeometryKind::MultiPolygon,
+        other => {
+            return Err((
+                at(raw.geometry.span().start),
+                format!("geometry '{other}' is unknown; use point, line or polygon"),
+            ));
+        }
+    };
+    let origin = match raw.parent.as_ref().map(|p| p.get_ref().as_str()) {
+        None | Some("none") => Origin::Declared,
+        Some("containment") => Origin::DeclaredByContainment,
+        Some(p @ ("towns" | "villages" | "grids")) => {
+            Origin::DeclaredByPrefix(Layer::parse(p).unwrap_or(Layer::Towns))
+        }
+        Some(other) => {
+            return Err((
+                raw.parent.as_ref().map(|p| line_of(text, p.span().start)),
+                format!("parent '{other}' is unknown; use containment, towns, villages, grids or none"),
+            ));
+        }
+    };
+    let mut fields = Vec::new();
+    for raw_field in raw.fields {
+        let line = at(raw_field.span().start);
+        let f = raw_field.into_inner();
+        fields.push(field(f).map_err(|problem| (line, format!("in layer '{name}': {problem}")))?);
+    }
+    if origin != Origin::Declared {
+        for parent in PARENT_FIELDS {
+            if fields.iter().any(|f: &Field| f.name == parent) {
+                return Err((
+                    None,
+                    format!(
+                        "in layer '{name}': field '{parent}' is filled by gridmap from the parent; leave it out"
+                    ),
+                ));
+            }
+            fields.push(Field {
+                name: parent,
+                ty: FieldType::Text,
+                visibility: Visibility::Public,
+                nullable: true,
+                description: "Filled by gridmap from the parent",
+            });
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for f in &fields {
+        if !seen.insert(f.name) {
+            return Err((
+                None,
+                format!("in layer '{name}': field '{}' is declared twice", f.name),
+            ));
+        }
+    }
+    let key = raw.key.get_ref().clone();
+    let key_line = at(raw.key.span().start);
+    let Some(position) = fields.iter().position(|f| f.name == key) else {
+        return Err((
+            key_line,
+            format!("in layer '{name}': key '{key}' is not one of its fields"),
+        ));
+    };
+    let mut key_field = fields.remove(position);
+    if !matches!(key_field.ty, FieldType::Text | FieldType::Integer) {
+        return Err((
+            key_line,
+            format!("in layer '{name}': key '{key}' must be a text or integer field"),
+        ));
+    }
+    if key_field.visibility != Visibility::Public {
+        return Err((
+            key_line,
+            format!("in layer '{name}': key '{key}' must be public (it is the feature's id)"),
+        ));
+    }
+    if matches!(origin, Origin::DeclaredByPrefix(_)) && key_field.ty != FieldType::Text {
+        return Err((
+            key_line,
+            format!("in layer '{name}': a parent by prefix needs a text key (a code)"),
+        ));
+    }
+    key_field.nullable = false;
+    fields.insert(0, key_field);
+    let zooms = match raw.zooms {
+        None => (12, 18),
+        Some(z) => {
+            let [lo, hi] = *z.get_ref();
+            if lo > hi || hi > 22 {
+                return Err((
+                    at(z.span().start),
+                    format!("in layer '{name}': zooms [{lo}, {hi}] must be [min, max] with min <= max <= 22"),
+                ));
+            }
+            (lo, hi)
+        }
+    };
+    let search = match raw.search {
+        None => None,
+        Some(s) => {
+            let wanted = s.get_ref();
+            match fields.iter().find(|f| &f.name == wanted) {
+                Some(f) if f.ty == FieldType::Text && f.visibility == Visibility::Public => {
+                    Some(f.name)
+                }
+                _ => {
+                    return Err((
+                        at(s.span().start),
+                        format!("in layer '{name}': search '{wanted}' must name a public text field"),
+                    ));
+                }
+            }
+        }
+    };
+    let name = leak(name);
+    let title = raw.title.map(leak).unwrap_or(name);
+    Ok(LayerDef {
+        name,
+        origin,
+        title,
+        description: leak(
+            raw.description
+                .unwrap_or_else(|| format!("{title}: a declared layer")),
+        ),
+        key: fields[0].name,
+        geometry,
+        geometry_source: super::schema::GeometrySource::Stored,
+        parent: None,
+        time: None,
+        fields: Box::leak(fields.into_boxed_slice()),
+        zooms,
+        search,
+    })
+}
+
+fn field(f: RawField) -> Result<Field, String> {
+    if !identifier(&f.name) || RESERVED.contains(&f.name.as_str()) {
+        return Err(format!(
+            "field name '{}' must be lowercase letters, digits and _ (starting with a letter), and not one of {}",
+            f.name,
+            RESERVED.join(", ")
+        ));
+    }
+    let ty = match (f.ty.as_str(), f.values) {
+        ("text", None) => FieldType::Text,
+        ("integer", None) => FieldType::Integer,
+        ("number", None) => FieldType::Number,
+        ("boolean", None) => FieldType::Boolean,
+        ("date", None) => FieldType::Date,
+        ("enum", Some(values)) => {
+            let distinct: BTreeSet<&String> = values.iter().collect();
+            if values.is_empty() || distinct.len() != values.len() || values.iter().any(|v| v.is_empty() || v.contains(',')) {
+                return Err(format!(
+                    "field '{}': values must be a non-empty list of distinct names without commas",
+                    f.name
+                ));
+            }
+            let values: Vec<&'static str> = values.into_iter().map(leak).collect();
+            FieldType::Enum(Box::leak(values.into_boxed_slice()))
+        }
+        ("enum", None) => {
+            return Err(format!(
+                "field '{}': an enum needs values = [\"a\", \"b\", ...]",
+                f.name
+            ));
+        }
+        (other, Some(_)) if other != "enum" => {
+            return Err(format!(
+                "field '{}': values are only for type = \"enum\"",
+                f.name
+            ));
+        }
+        (other, _) => {
+            return Err(format!(
+                "field '{}': type '{other}' is unknown; use text, integer, number, boolean, date or enum",
+                f.name
+            ));
+        }
+    };
+    let visibility = match f.visibility.as_deref() {
+        None | Some("public") => Visibility::Public,
+        Some("staff") => Visibility::Staff,
+        Some("personal") => Visibility::Personal,
+        Some(other) => {
+            return Err(format!(
+                "field '{}': visibility '{other}' is unknown; use public, staff or personal",
+                f.name
+            ));
+        }
+    };
+    Ok(Field {
+        name: leak(f.name),
+        ty,
+        visibility,
+        nullable: !f.required.unwrap_or(false),
+        description: leak(f.description.unwrap_or_default()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(text: &str) -> String {
+        Declarations::parse(text, "t.toml").unwrap_err()
+    }
+
+    const GOOD: &str = r#"
+[[layer]]
+name = "shelters"
+title = "Shelters"
+geometry = "point"
+key = "code"
+zooms = [13, 18]
+search = "name"
+parent = "containment"
+fields = [
+  { name = "code", type = "text" },
+  { name = "name", type = "text", required = true },
+  { name = "capacity", type = "integer" },
+  { name = "kind", type = "enum", values = ["school", "park"] },
+  { name = "phone", type = "text", visibility = "personal" },
+]
+"#;
+
+    #[test]
+    fn a_good_file_becomes_layer_definitions() {
+        let d = Declarations::parse(GOOD, "t.toml").unwrap();
+        let def = d.get("shelters").unwrap();
+        assert_eq!(def.key, "code");
+        assert_eq!(def.fields[0].name, "code");
+        assert!(!def.fields[0].nullable);
+        assert_eq!(def.geometry, GeometryKind::Point);
+        assert_eq!(def.origin, Origin::DeclaredByContainment);
+        assert_eq!(def.zooms, (13, 18));
+        assert_eq!(def.search, Some("name"));
+        let names: Vec<&str> = def.fields.iter().map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            ["code", "name", "capacity", "kind", "phone", "town_code", "village_code", "grid_code"]
+        );
+        assert_eq!(def.field("kind").unwrap().ty, FieldType::Enum(&["school", "park"]));
+        assert_eq!(def.field("phone").unwrap().visibility, Visibility::Personal);
+        // The same text gives the same declarations.
+        assert!(std::ptr::eq(d, Declarations::parse(GOOD, "t.toml").unwrap()));
+    }
+
+    #[test]
+    fn a_bad_file_names_the_line_and_the_problem() {
+        let e = error("[[layer]]\nname = \"x\"\ngeometry = \"blob\"\nkey = \"id\"\n");
+        assert_eq!(e, "t.toml, line 3: geometry 'blob' is unknown; use point, line or polygon");
+        let e = error(&GOOD.replace("type = \"integer\"", "type = \"int\""));
+        assert!(e.starts_with("t.toml, line 13: in layer 'shelters': field 'capacity': type 'int' is unknown"), "{e}");
+        let e = error(&GOOD.replace("key = \"code\"", "key = \"nope\""));
+        assert!(e.starts_with("t.toml, line 6: in layer 'shelters': key 'nope' is not one of"), "{e}");
+        let e = error(&GOOD.replace("name = \"shelters\"", "name = \"grids\""));
+        assert!(e.contains("line 3: layer name 'grids' is taken"), "{e}");
+        let e = error(&format!("{GOOD}{GOOD}"));
+        assert!(e.contains("layer 'shelters' is declared twice"), "{e}");
+        let e = error(&GOOD.replace("zooms = [13, 18]", "zooms = [18, 13]"));
+        assert!(e.contains("line 7:"), "{e}");
+        let e = error(&GOOD.replace("search = \"name\"", "search = \"capacity\""));
+        assert!(e.contains("line 8: in layer 'shelters': search 'capacity' must name a public text field"), "{e}");
+        let e = error("[[layer]]\nname = \"x\"\ngeometry = \"point\"\nkey = \"id\"\ncolour = 1\n");
+        assert!(e.starts_with("t.toml, line 5: unknown field `colour`"), "{e}");
+        let e = error(&GOOD.replace("values = [\"school\", \"park\"]", "values = []"));
+        assert!(e.contains("values must be a non-empty list"), "{e}");
+        let e = error(&GOOD.replace("{ name = \"phone\"", "{ name = \"town_code\""));
+        assert!(e.contains("field 'town_code' is filled by gridmap"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_file_parses() {
+        let d = Declarations::shipped();
+        assert!(!d.layers.is_empty());
+    }
+
+    #[test]
+    fn the_signature_changes_with_a_field_and_not_with_a_title() {
+        let d = Declarations::parse(GOOD, "t.toml").unwrap();
+        let a = table_signature(d.layers[0]);
+        let retitled = Declarations::parse(&GOOD.replace("title = \"Shelters\"", "title = \"S\""), "t.toml").unwrap();
+        assert_eq!(a, table_signature(retitled.layers[0]));
+        let more = Declarations::parse(
+            &GOOD.replace("  { name = \"phone\"", "  { name = \"floors\", type = \"integer\" },\n  { name = \"phone\""),
+            "t.toml",
+        )
+        .unwrap();
+        assert_ne!(checksum(&a), checksum(&table_signature(more.layers[0])));
+    }
+}
