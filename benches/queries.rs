@@ -78,7 +78,11 @@ fn sample(c: &mut Criterion) {
     query_benches(c, "sample", &snap);
 
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = GeoPackage::open(dir.path().join("gridmap.gpkg")).expect("store");
+    let store = GeoPackage::open(
+        dir.path().join("gridmap.gpkg"),
+        gridmap::model::declared::Declarations::shipped(),
+    )
+    .expect("store");
     store.replace_all(&data, &|_, _| {}).expect("load sample");
     let mut group = c.benchmark_group("sample");
     group.sample_size(20);

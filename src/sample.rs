@@ -1,6 +1,8 @@
 //! The committed Danyang sample (`geodata/*.geojson`, written by `gridmap generate`), embedded in
 //! the binary so that a first `serve` with no store can load it from anywhere.
 
+use crate::model::declared::Declarations;
+use crate::model::records::{DeclaredData, complete, read_declared};
 use crate::model::{Dataset, Layer, geojson::read_layer};
 use crate::store::Store;
 use crate::{Error, Result};
@@ -17,16 +19,60 @@ const FILES: [(Layer, &str); 6] = [
     (Layer::Members, include_str!("../geodata/members.geojson")),
 ];
 
-/// The embedded sample, parsed.
+/// The sample features of the shipped declared layers (`geodata/layers.toml`).
+const DECLARED_FILES: [(&str, &str); 6] = [
+    ("risk_zones", include_str!("../geodata/risk_zones.geojson")),
+    ("shelters", include_str!("../geodata/shelters.geojson")),
+    ("party_orgs", include_str!("../geodata/party_orgs.geojson")),
+    ("centres", include_str!("../geodata/centres.geojson")),
+    (
+        "police_beats",
+        include_str!("../geodata/police_beats.geojson"),
+    ),
+    (
+        "dedicated_grids",
+        include_str!("../geodata/dedicated_grids.geojson"),
+    ),
+];
+
+/// The embedded sample with the shipped declared layers, parsed.
 pub fn dataset() -> Result<Dataset> {
+    dataset_for(Declarations::shipped())
+}
+
+/// The embedded sample, with the features of each layer of `layers` that the sample has a file
+/// for and that fits its declaration there (a layer declared differently starts empty, with a
+/// warning).
+pub fn dataset_for(layers: &Declarations) -> Result<Dataset> {
     let mut d = Dataset::default();
     for (layer, text) in FILES {
         d.apply(read_layer(layer, text).map_err(Error::Invalid)?, true);
     }
+    for &def in &layers.layers {
+        let Some((_, text)) = DECLARED_FILES.iter().find(|(name, _)| *name == def.name) else {
+            d.declared.push(DeclaredData::empty(def));
+            continue;
+        };
+        match read_declared(def, text) {
+            Ok(mut data) => {
+                let report = complete(&mut data, &d);
+                if report.is_ok() {
+                    d.declared.push(data);
+                    continue;
+                }
+                tracing::warn!(layer = def.name, problems = %report, "the sample's features do not fit this declaration; the layer starts empty");
+            }
+            Err(report) => {
+                tracing::warn!(layer = def.name, problems = %report, "the sample's features do not fit this declaration; the layer starts empty");
+            }
+        }
+        d.declared.push(DeclaredData::empty(def));
+    }
+    d.sort_by_key();
     Ok(d)
 }
 
 /// Load the sample into `store` when it holds no features at all. Returns whether it did.
 pub fn load_if_empty(store: &dyn Store) -> Result<bool> {
-    store.fill_if_empty(&dataset()?, &|_, _| {})
+    store.fill_if_empty(&dataset_for(store.declarations())?, &|_, _| {})
 }

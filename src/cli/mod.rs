@@ -14,6 +14,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::analysis::coverage::Level;
 use crate::http::{Basemap, ServeConfig, TileOptions};
 use crate::index::Snapshot;
+use crate::model::declared::Declarations;
+use crate::model::records::read_declared;
+use crate::model::schema::{LayerDef, Visibility};
 use crate::model::{
     Layer, Service,
     geojson::{layer_features, read_layer, write_collection},
@@ -35,6 +38,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     store: Option<String>,
 
+    /// The declared layers (TOML; see geodata/layers.toml, which is used when this is not given).
+    #[arg(long, global = true, env = "GRIDMAP_LAYERS")]
+    layers: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -54,9 +61,10 @@ const DEFAULT_STORE: &str = "data/gridmap.gpkg";
 enum Command {
     /// Serve the HTTP API (loads the Danyang sample into an empty store first).
     Serve(ServeArgs),
-    /// Create or upgrade the store's schema (PostGIS: apply pending migrations/*.sql) and report
-    /// its version. `serve` and the other commands do the same on start.
-    Migrate,
+    /// Create or upgrade the store's schema (PostGIS: apply pending migrations/*.sql) and the
+    /// tables of the declared layers, and report what was done. `serve` and the other commands
+    /// do the same on start, except what could lose data (`--allow-drop`).
+    Migrate(MigrateArgs),
     /// Write the tile pyramid to a PMTiles v3 archive.
     Tiles(TilesArgs),
     /// Import a GeoJSON FeatureCollection into one layer, in one transaction.
@@ -122,10 +130,18 @@ struct TilesArgs {
 }
 
 #[derive(Args, Debug)]
+struct MigrateArgs {
+    /// Also drop the tables of layers, and the columns of fields, that the declarations no
+    /// longer have (their data is lost).
+    #[arg(long)]
+    allow_drop: bool,
+}
+
+#[derive(Args, Debug)]
 struct ImportArgs {
-    /// towns, villages, grids, stations, alliances or members.
-    #[arg(long, value_parser = parse_layer)]
-    layer: Layer,
+    /// towns, villages, grids, stations, alliances, members, or a declared layer.
+    #[arg(long)]
+    layer: String,
     /// The GeoJSON file (WGS84 lon/lat).
     file: PathBuf,
     /// Replace the whole layer instead of upserting by code/id.
@@ -135,8 +151,9 @@ struct ImportArgs {
 
 #[derive(Args, Debug)]
 struct ExportArgs {
-    #[arg(long, value_parser = parse_layer)]
-    layer: Layer,
+    /// towns, villages, grids, stations, alliances, members, or a declared layer.
+    #[arg(long)]
+    layer: String,
     /// Output file; standard output when omitted.
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -228,8 +245,37 @@ fn parse_service(s: &str) -> Result<Service, String> {
         .ok_or_else(|| format!("use one of {}", Service::ALL.map(Service::name).join(", ")))
 }
 
-fn parse_layer(s: &str) -> Result<Layer, String> {
-    Layer::parse(s).ok_or_else(|| format!("use one of {}", Layer::names()))
+/// A `--layer` value: a built-in layer or one of the declared ones.
+enum AnyLayer {
+    Builtin(Layer),
+    Declared(&'static LayerDef),
+}
+
+fn parse_layer(s: &str, layers: &Declarations) -> anyhow::Result<AnyLayer> {
+    if let Some(layer) = Layer::parse(s) {
+        return Ok(AnyLayer::Builtin(layer));
+    }
+    match layers.get(s) {
+        Some(def) => Ok(AnyLayer::Declared(def)),
+        None => bail!(
+            "--layer '{s}' is unknown; use one of {}{}{}",
+            Layer::names(),
+            if layers.layers.is_empty() { "" } else { ", " },
+            layers.names()
+        ),
+    }
+}
+
+/// What every subcommand that opens the store needs.
+struct Ctx {
+    location: String,
+    layers: &'static Declarations,
+}
+
+impl Ctx {
+    fn open(&self) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+        Ok(store::open(&self.location, self.layers)?)
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -263,23 +309,27 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let location = store_location(cli.store);
+    let layers = Declarations::load(cli.layers.as_deref()).map_err(anyhow::Error::msg)?;
+    let ctx = Ctx {
+        location: store_location(cli.store),
+        layers,
+    };
     match cli.command {
-        Command::Serve(args) => serve(location, args)?,
-        Command::Import(args) => import(&location, args)?,
-        Command::Export(args) => export(&location, args)?,
-        Command::Tiles(args) => write_tiles(&location, args)?,
-        Command::Migrate => migrate(&location)?,
-        Command::Generate(args) => generate_sample(args)?,
-        Command::Coverage(args) => coverage_report(&location, args)?,
-        Command::Suggest(args) => suggest(&location, args)?,
-        Command::Check(args) => return check(&location, args),
+        Command::Serve(args) => serve(ctx, args)?,
+        Command::Import(args) => import(&ctx, args)?,
+        Command::Export(args) => export(&ctx, args)?,
+        Command::Tiles(args) => write_tiles(&ctx, args)?,
+        Command::Migrate(args) => migrate(&ctx, args)?,
+        Command::Generate(args) => generate_sample(layers, args)?,
+        Command::Coverage(args) => coverage_report(&ctx, args)?,
+        Command::Suggest(args) => suggest(&ctx, args)?,
+        Command::Check(args) => return check(&ctx, args),
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// `gridmap serve`: check the flags, then run the HTTP server until stopped.
-fn serve(location: String, args: ServeArgs) -> anyhow::Result<()> {
+fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
     let ServeArgs {
         bind,
         tile_cache_mb,
@@ -315,7 +365,8 @@ fn serve(location: String, args: ServeArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(crate::http::serve(ServeConfig {
         bind,
-        store: location,
+        store: ctx.location,
+        layers: ctx.layers,
         tiles,
         write_token,
         basemap,
@@ -325,7 +376,7 @@ fn serve(location: String, args: ServeArgs) -> anyhow::Result<()> {
 }
 
 /// `gridmap import`: one GeoJSON file into one layer, validated, in one transaction.
-fn import(location: &str, args: ImportArgs) -> anyhow::Result<()> {
+fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
     let ImportArgs {
         layer,
         file,
@@ -333,14 +384,29 @@ fn import(location: &str, args: ImportArgs) -> anyhow::Result<()> {
     } = args;
     let text =
         std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
-    let data = read_layer(layer, &text)
-        .map_err(|report| anyhow::anyhow!("{} is not valid {layer}: {report}", file.display()))?;
-    let store = store::open(location)?;
-    let progress = Progress::new(&format!("importing {layer}"), data.len());
-    let summary = store
-        .import(data, replace, &|done, total| progress.tick(done, total))
-        .with_context(|| format!("importing {} into {}", file.display(), store.describe()))?;
-    progress.finish();
+    let invalid = |report| anyhow::anyhow!("{} is not valid {layer}: {report}", file.display());
+    let store;
+    let summary = match parse_layer(&layer, ctx.layers)? {
+        AnyLayer::Builtin(builtin) => {
+            let data = read_layer(builtin, &text).map_err(invalid)?;
+            store = ctx.open()?;
+            let progress = Progress::new(&format!("importing {layer}"), data.len());
+            let summary = store
+                .import(data, replace, &|done, total| progress.tick(done, total))
+                .with_context(|| {
+                    format!("importing {} into {}", file.display(), store.describe())
+                })?;
+            progress.finish();
+            summary
+        }
+        AnyLayer::Declared(def) => {
+            let data = read_declared(def, &text).map_err(invalid)?;
+            store = ctx.open()?;
+            store.import_declared(data, replace).with_context(|| {
+                format!("importing {} into {}", file.display(), store.describe())
+            })?
+        }
+    };
     eprintln!(
         "{layer}: {} inserted, {} updated, {} deleted ({})",
         summary.inserted,
@@ -352,10 +418,23 @@ fn import(location: &str, args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// `gridmap export`: one layer as GeoJSON, every field.
-fn export(location: &str, args: ExportArgs) -> anyhow::Result<()> {
+fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let ExportArgs { layer, output } = args;
-    let store = store::open(location)?;
-    let text = write_collection(&layer_features(&store.load()?.layer(layer)));
+    let layer = parse_layer(&layer, ctx.layers)?;
+    let data = ctx.open()?.load()?;
+    let features = match layer {
+        AnyLayer::Builtin(layer) => layer_features(&data.layer(layer)),
+        AnyLayer::Declared(def) => data
+            .declared(def.name)
+            .map(|d| {
+                d.features
+                    .iter()
+                    .map(|r| r.feature(def, Visibility::Personal))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let text = write_collection(&features);
     match output {
         Some(path) => {
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?
@@ -366,7 +445,7 @@ fn export(location: &str, args: ExportArgs) -> anyhow::Result<()> {
 }
 
 /// `gridmap tiles`: the tile pyramid over a box into a PMTiles archive.
-fn write_tiles(location: &str, args: TilesArgs) -> anyhow::Result<()> {
+fn write_tiles(ctx: &Ctx, args: TilesArgs) -> anyhow::Result<()> {
     let TilesArgs {
         out,
         min_zoom,
@@ -376,8 +455,7 @@ fn write_tiles(location: &str, args: TilesArgs) -> anyhow::Result<()> {
     if min_zoom > max_zoom {
         bail!("--min-zoom ({min_zoom}) must not exceed --max-zoom ({max_zoom})");
     }
-    let store = store::open(location)?;
-    let snap = Snapshot::build(store.load()?);
+    let snap = Snapshot::build(ctx.open()?.load()?);
     let bbox = match bbox {
         Some(text) => parse_bbox(&text)?,
         None => snap
@@ -410,9 +488,10 @@ fn write_tiles(location: &str, args: TilesArgs) -> anyhow::Result<()> {
 }
 
 /// `gridmap migrate`: create or upgrade the store's schema and say what was done.
-fn migrate(location: &str) -> anyhow::Result<()> {
-    if store::is_postgres(location) {
-        let db = store::PostGis::connect_only(location)?;
+fn migrate(ctx: &Ctx, args: MigrateArgs) -> anyhow::Result<()> {
+    let location = ctx.location.as_str();
+    let declared = if store::is_postgres(location) {
+        let db = store::PostGis::connect_only(location, ctx.layers)?;
         let applied = db.migrate()?;
         eprintln!(
             "{}: schema version {} ({})",
@@ -424,22 +503,33 @@ fn migrate(location: &str) -> anyhow::Result<()> {
                 format!("applied {:?}", applied.applied)
             }
         );
+        db.migrate_layers(args.allow_drop)?
     } else {
-        let store = store::GeoPackage::open(location)?;
+        let store = store::GeoPackage::open_for_migrate(location, ctx.layers)?;
         let upgraded = store.upgrade()?;
         eprintln!(
             "{}: schema {}",
             store.describe(),
             if upgraded { "upgraded" } else { "current" }
         );
-    }
+        store.migrate_layers(args.allow_drop)?
+    };
+    eprintln!(
+        "declared layers ({}): {}",
+        ctx.layers.source,
+        if declared.is_empty() {
+            "already current".to_string()
+        } else {
+            declared.join("; ")
+        }
+    );
     Ok(())
 }
 
 /// `gridmap generate`: the deterministic sample as GeoJSON files.
-fn generate_sample(args: GenerateArgs) -> anyhow::Result<()> {
+fn generate_sample(layers: &'static Declarations, args: GenerateArgs) -> anyhow::Result<()> {
     let GenerateArgs { scale, output } = args;
-    let data = generate::generate(scale)?;
+    let data = generate::generate_with(scale, layers)?;
     for path in generate::write(&output, &data)? {
         eprintln!("wrote {}", path.display());
     }
@@ -447,14 +537,14 @@ fn generate_sample(args: GenerateArgs) -> anyhow::Result<()> {
 }
 
 /// `gridmap coverage`: units by how well posts cover them.
-fn coverage_report(location: &str, args: CoverageArgs) -> anyhow::Result<()> {
+fn coverage_report(ctx: &Ctx, args: CoverageArgs) -> anyhow::Result<()> {
     let CoverageArgs {
         radius,
         level,
         service,
         format,
     } = args;
-    let data = store::open(location)?.load()?;
+    let data = ctx.open()?.load()?;
     let level = match level {
         CoverageLevel::Town => Level::Town,
         CoverageLevel::Village => Level::Village,
@@ -466,14 +556,14 @@ fn coverage_report(location: &str, args: CoverageArgs) -> anyhow::Result<()> {
 }
 
 /// `gridmap suggest`: new post sites, greedy by people newly covered.
-fn suggest(location: &str, args: SuggestArgs) -> anyhow::Result<()> {
+fn suggest(ctx: &Ctx, args: SuggestArgs) -> anyhow::Result<()> {
     let SuggestArgs {
         radius,
         k,
         candidates,
         service,
     } = args;
-    let data = store::open(location)?.load()?;
+    let data = ctx.open()?.load()?;
     let villages = matches!(candidates, Candidates::VillageCentroids);
     let mut out = std::io::stdout().lock();
     coverage::print_suggestions(&mut out, &data, radius, k as usize, villages, service)?;
@@ -481,13 +571,12 @@ fn suggest(location: &str, args: SuggestArgs) -> anyhow::Result<()> {
 }
 
 /// `gridmap check`: topology of the areas; exit code 1 when a unit offends.
-fn check(location: &str, args: CheckArgs) -> anyhow::Result<ExitCode> {
+fn check(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let CheckArgs { tolerance_m2 } = args;
     if !(tolerance_m2.is_finite() && tolerance_m2 >= 0.0) {
         bail!("--tolerance-m2 must be a number >= 0");
     }
-    let store = store::open(location)?;
-    let data = store.load()?;
+    let data = ctx.open()?.load()?;
     let offenders = analysis::topology::check(&data, tolerance_m2);
     for o in &offenders {
         println!("{o}");

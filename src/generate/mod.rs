@@ -6,6 +6,7 @@
 //! ones, clipped to the town), grids (Voronoi inside each village), population, stations,
 //! alliances and members. `scale` multiplies grids and stations only.
 
+mod elements;
 mod rng;
 mod society;
 mod sources;
@@ -16,6 +17,8 @@ use std::path::{Path, PathBuf};
 use geo::{BoundingRect, Contains, Coord, InteriorPoint, MultiPolygon, Point};
 use rstar::RTree;
 
+use crate::model::declared::Declarations;
+use crate::model::schema::Visibility;
 use crate::model::{
     Dataset, Grid, Layer, Personal, Town, Village,
     geojson::{layer_features, write_collection},
@@ -33,8 +36,14 @@ pub const STATIONS_PER_SCALE: usize = 300;
 /// Grid codes have 3 digits after the village code.
 const MAX_GRIDS_PER_VILLAGE: usize = 999;
 
-/// Generate the Danyang sample, `scale` times as many grids and stations as the default.
+/// Generate the Danyang sample with the shipped declared layers (`geodata/layers.toml`).
 pub fn generate(scale: u32) -> Result<Dataset> {
+    generate_with(scale, Declarations::shipped())
+}
+
+/// Generate the Danyang sample, `scale` times as many grids and stations as the default, with
+/// the declared layers of `layers` that the generator knows (`elements`).
+pub fn generate_with(scale: u32, layers: &Declarations) -> Result<Dataset> {
     let scale = scale.max(1) as usize;
     let plane = Plane::around(119.6, 31.95);
     let divisions = sources::divisions();
@@ -137,6 +146,7 @@ pub fn generate(scale: u32) -> Result<Dataset> {
     society::populate(&mut data, plane, &|v: &Village| density(v));
     society::place_stations(&mut data, STATIONS_PER_SCALE * scale);
     society::found_alliances(&mut data, &short_names);
+    data.declared = elements::generate(&data, layers, plane)?;
     Ok(data)
 }
 
@@ -235,11 +245,26 @@ pub fn write(dir: &Path, data: &Dataset) -> Result<Vec<PathBuf>> {
         path: dir.display().to_string(),
         source,
     })?;
-    Layer::ALL
-        .iter()
-        .map(|&layer| {
-            let path = dir.join(sources::file_name(layer));
-            let text = write_collection(&layer_features(&data.layer(layer)));
+    let builtin = Layer::ALL.iter().map(|&layer| {
+        (
+            dir.join(sources::file_name(layer)),
+            write_collection(&layer_features(&data.layer(layer))),
+        )
+    });
+    let declared = data.declared.iter().map(|d| {
+        let features: Vec<_> = d
+            .features
+            .iter()
+            .map(|r| r.feature(d.def, Visibility::Personal))
+            .collect();
+        (
+            dir.join(format!("{}.geojson", d.def.name)),
+            write_collection(&features),
+        )
+    });
+    builtin
+        .chain(declared)
+        .map(|(path, text)| {
             std::fs::write(&path, text).map_err(|source| Error::Io {
                 path: path.display().to_string(),
                 source,

@@ -63,17 +63,17 @@ const AGENCIES: &[&str] = &[
     "丹阳市自然资源和规划局",
 ];
 /// The city government seat (Wikipedia's point for Danyang), where agencies are placed nearby.
-const CITY_SEAT: Coord = Coord {
+pub(crate) const CITY_SEAT: Coord = Coord {
     x: 119.585,
     y: 31.99167,
 };
 
-fn person(rng: &mut Rng) -> String {
+pub(crate) fn person(rng: &mut Rng) -> String {
     format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))
 }
 
 /// Deliberately unassignable numbers (exchange 0000): realistic shape, nobody's phone.
-fn phone(rng: &mut Rng) -> String {
+pub(crate) fn phone(rng: &mut Rng) -> String {
     format!("0511-0000{:04}", rng.int(0, 9999))
 }
 

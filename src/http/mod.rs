@@ -144,6 +144,8 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 pub struct ServeConfig {
     pub bind: SocketAddr,
     pub store: String,
+    /// The declared layers (`--layers`).
+    pub layers: &'static crate::model::declared::Declarations,
     pub tiles: TileOptions,
     /// Allow PUT/DELETE of features with this bearer token; read-only when `None`.
     pub write_token: Option<String>,
@@ -159,8 +161,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let started = Instant::now();
     let store_location = config.store.clone();
     let tile_options = config.tiles.clone();
+    let layers = config.layers;
     let state = tokio::task::spawn_blocking(move || -> Result<AppState> {
-        let store = store::open(&store_location)?;
+        let store = store::open(&store_location, layers)?;
         if sample::load_if_empty(store.as_ref())? {
             tracing::info!(store = %store.describe(), "empty store: loaded the Danyang sample");
         }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::records::{DeclaredData, Record};
 use super::{Alliance, Grid, Layer, Member, Station, Town, Village};
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -12,6 +13,8 @@ pub struct Dataset {
     pub stations: Vec<Station>,
     pub alliances: Vec<Alliance>,
     pub members: Vec<Member>,
+    /// The declared layers (`model::declared`), in declaration order, each sorted by key.
+    pub declared: Vec<DeclaredData>,
 }
 
 /// The features of one layer, as read from a file or written by the generator.
@@ -106,6 +109,32 @@ impl Dataset {
         }
     }
 
+    /// The declared layer `name`, if the dataset has it.
+    pub fn declared(&self, name: &str) -> Option<&DeclaredData> {
+        self.declared.iter().find(|d| d.def.name == name)
+    }
+
+    /// Apply an import to a declared layer: upsert by key, or replace it. A layer the dataset
+    /// does not have yet is added.
+    pub fn apply_declared(&mut self, data: DeclaredData, replace: bool) {
+        match self
+            .declared
+            .iter_mut()
+            .find(|d| d.def.name == data.def.name)
+        {
+            Some(current) => {
+                merge(
+                    &mut current.features,
+                    data.features,
+                    replace,
+                    |r: &Record| r.key.clone(),
+                );
+                current.def = data.def;
+            }
+            None => self.declared.push(data),
+        }
+    }
+
     /// Remove the features of `layer` whose key (code, or id as text) is in `keys`.
     pub fn remove(&mut self, layer: Layer, keys: &std::collections::HashSet<String>) {
         let id = |id: u64| keys.contains(&id.to_string());
@@ -127,6 +156,9 @@ impl Dataset {
         self.stations.sort_by_key(|s| s.id);
         self.alliances.sort_by_key(|a| a.id);
         self.members.sort_by_key(|m| m.id);
+        for d in &mut self.declared {
+            d.features.sort_by(|a, b| record_order(a, b));
+        }
     }
 
     /// One layer's features, cloned.
@@ -154,6 +186,7 @@ impl Dataset {
 
     pub fn is_empty(&self) -> bool {
         Layer::ALL.iter().all(|&l| self.count(l) == 0)
+            && self.declared.iter().all(|d| d.features.is_empty())
     }
 }
 
@@ -180,5 +213,15 @@ impl LayerData {
             (LayerData::Members(a), LayerData::Members(b)) => a.extend(b),
             _ => {}
         }
+    }
+}
+
+/// The order of a declared layer's features: by numeric key, else by code.
+pub fn record_order(a: &Record, b: &Record) -> std::cmp::Ordering {
+    match (a.values.first(), b.values.first()) {
+        (Some(serde_json::Value::Number(x)), Some(serde_json::Value::Number(y))) => {
+            x.as_i64().cmp(&y.as_i64())
+        }
+        _ => a.key.cmp(&b.key),
     }
 }

@@ -197,7 +197,7 @@ fn polygon(rings: &[Vec<geojson::Position>], part: usize) -> FieldResult<Polygon
     ))
 }
 
-fn area_geometry(f: &Feature) -> FieldResult<MultiPolygon> {
+pub(super) fn area_geometry(f: &Feature) -> FieldResult<MultiPolygon> {
     match f.geometry.as_ref().map(|g| &g.value) {
         Some(GeometryValue::Polygon { coordinates }) => {
             Ok(MultiPolygon(vec![polygon(coordinates, 0)?]))
@@ -251,7 +251,7 @@ fn services(p: &Props) -> FieldResult<Vec<Service>> {
 }
 
 /// The feature's key for error messages: its code or id property, its GeoJSON id, or its index.
-fn feature_label(f: &Feature, index: usize) -> String {
+pub(super) fn feature_label(f: &Feature, index: usize) -> String {
     let props = f.properties.as_ref();
     for key in ["code", "id"] {
         if let Some(v) = props.and_then(|p| p.get(key)).filter(|v| !v.is_null()) {
@@ -349,7 +349,11 @@ fn read_feature(layer: Layer, f: &Feature) -> FieldResult<LayerData> {
 /// (with its code/id and the problem); model rules are checked later by `validate_dataset`.
 pub fn read_layer(layer: Layer, text: &str) -> Result<LayerData, ValidationReport> {
     let fail = |id: String, message: String| ValidationReport {
-        problems: vec![Problem { layer, id, message }],
+        problems: vec![Problem {
+            layer: layer.name(),
+            id,
+            message,
+        }],
     };
     let collection: geojson::FeatureCollection = text.parse().map_err(|e| {
         fail(
@@ -363,7 +367,11 @@ pub fn read_layer(layer: Layer, text: &str) -> Result<LayerData, ValidationRepor
         let id = feature_label(f, i);
         match read_feature(layer, f) {
             Ok(one) => out.extend(one),
-            Err(message) => report.problems.push(Problem { layer, id, message }),
+            Err(message) => report.problems.push(Problem {
+                layer: layer.name(),
+                id,
+                message,
+            }),
         }
     }
     if report.is_ok() { Ok(out) } else { Err(report) }

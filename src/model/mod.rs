@@ -9,11 +9,12 @@ pub mod date;
 pub mod declared;
 mod derived;
 pub mod geojson;
+pub mod records;
 pub mod schema;
 mod validate;
 
 pub use codes::{CodeLevel, code_level, grid_village_code, village_town_code};
-pub use dataset::{Dataset, LayerData};
+pub use dataset::{Dataset, LayerData, record_order};
 pub use derived::{Derived, derive};
 pub use validate::{Problem, ValidationReport, validate_dataset};
 

@@ -13,7 +13,8 @@ use super::{
 /// One broken rule: `layer` feature `id` has `message`.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Problem {
-    pub layer: Layer,
+    /// The layer's name (a built-in or a declared layer).
+    pub layer: &'static str,
     pub id: String,
     pub message: String,
 }
@@ -37,7 +38,7 @@ impl ValidationReport {
 
     fn push(&mut self, layer: Layer, id: impl fmt::Display, message: impl Into<String>) {
         self.problems.push(Problem {
-            layer,
+            layer: layer.name(),
             id: id.to_string(),
             message: message.into(),
         });
@@ -286,6 +287,13 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
             None => {}
         }
     }
+    // Declared layers: unique keys, and each feature's town, village and grid as stored are
+    // the ones its location (or its key) gives in this dataset.
+    for layer in &d.declared {
+        let mut copy = layer.clone();
+        r.problems
+            .extend(super::records::complete(&mut copy, d).problems);
+    }
     r
 }
 
@@ -351,7 +359,7 @@ mod tests {
         ]]);
         let r = validate_dataset(&d);
         assert_eq!(r.problems.len(), 1, "{r}");
-        assert_eq!(r.problems[0].layer, Layer::Villages);
+        assert_eq!(r.problems[0].layer, "villages");
         assert!(r.problems[0].message.contains("invalid geometry"), "{r}");
     }
 

@@ -15,24 +15,44 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::declared::{Tables, migrate};
 use super::gpkg_derived::{update_extent, write_derived};
 use super::gpkg_rows::{read_dataset, write_rows};
 use super::gpkg_schema::{create, register_functions, upgrade};
-use super::{ImportSummary, Progress, Store, plan_delete, plan_import};
+use super::gpkg_tables::GpkgTables;
+use super::{ImportSummary, Progress, Store, plan_delete, plan_import, plan_import_declared};
+use crate::model::declared::Declarations;
+use crate::model::records::DeclaredData;
 use crate::model::{Dataset, Layer, LayerData, derive};
 use crate::{Error, Result, StoreFailure};
 
 pub struct GeoPackage {
     path: PathBuf,
+    layers: &'static Declarations,
     conn: Mutex<Connection>,
     /// Commits made through this connection (SQLite's data_version counts only the others').
     own_commits: AtomicU64,
 }
 
 impl GeoPackage {
-    /// Open the file, creating it (and its directory) with an empty schema when missing.
-    pub fn open(path: impl AsRef<Path>) -> Result<GeoPackage> {
-        let path = path.as_ref().to_path_buf();
+    /// Open the file, creating it (and its directory) with an empty schema when missing, and
+    /// bring the tables of the declared `layers` up to them (only what adds; see
+    /// `declared::migrate`).
+    pub fn open(path: impl AsRef<Path>, layers: &'static Declarations) -> Result<GeoPackage> {
+        GeoPackage::open_with(path.as_ref(), layers, true)
+    }
+
+    /// `open` without touching the declared layers' tables, for `gridmap migrate`, which
+    /// migrates them itself (perhaps dropping what is no longer declared).
+    pub fn open_for_migrate(
+        path: impl AsRef<Path>,
+        layers: &'static Declarations,
+    ) -> Result<GeoPackage> {
+        GeoPackage::open_with(path.as_ref(), layers, false)
+    }
+
+    fn open_with(path: &Path, layers: &'static Declarations, declared: bool) -> Result<GeoPackage> {
+        let path = path.to_path_buf();
         let err = |e: rusqlite::Error| failure(path.display().to_string(), e);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| Error::Io {
@@ -79,9 +99,18 @@ impl GeoPackage {
         if complete < 9 || app_id != 1_196_444_487 {
             create(&tx).map_err(err)?;
         }
+        if declared {
+            let location = path.display().to_string();
+            let mut tables = GpkgTables {
+                conn: &tx,
+                path: &location,
+            };
+            migrate(&mut tables, layers, false, &location)?;
+        }
         tx.commit().map_err(err)?;
         Ok(GeoPackage {
             path,
+            layers,
             conn: Mutex::new(conn),
             own_commits: AtomicU64::new(0),
         })
@@ -99,7 +128,7 @@ impl GeoPackage {
         if !upgrade(&tx).map_err(|e| self.err(e))? {
             return Ok(false);
         }
-        let data = read_dataset(&tx).map_err(|e| self.err(e))?;
+        let data = self.read_all(&tx)?;
         finish_write(&tx, &data, &[]).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         self.own_commits.fetch_add(1, Ordering::Relaxed);
@@ -108,6 +137,42 @@ impl GeoPackage {
 
     fn err(&self, e: rusqlite::Error) -> Error {
         failure(self.path.display().to_string(), e)
+    }
+
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Every built-in and declared layer, as stored.
+    fn read_all(&self, conn: &Connection) -> Result<Dataset> {
+        let mut data = read_dataset(conn).map_err(|e| self.err(e))?;
+        let location = self.location();
+        let mut tables = GpkgTables {
+            conn,
+            path: &location,
+        };
+        for &def in &self.layers.layers {
+            data.declared.push(DeclaredData {
+                def,
+                features: tables.read(def)?,
+            });
+        }
+        Ok(data)
+    }
+
+    /// Write the declared layers of `after` that differ from `before`, whole.
+    fn write_declared(&self, conn: &Connection, before: &Dataset, after: &Dataset) -> Result<()> {
+        let location = self.location();
+        let mut tables = GpkgTables {
+            conn,
+            path: &location,
+        };
+        for layer in &after.declared {
+            if before.declared(layer.def.name) != Some(layer) {
+                tables.write(layer.def, &layer.features, true)?;
+            }
+        }
+        Ok(())
     }
 
     fn connection(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
@@ -132,8 +197,21 @@ impl GeoPackage {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        if only_if_empty && !read_dataset(&tx).map_err(|e| self.err(e))?.is_empty() {
+        if only_if_empty && !self.read_all(&tx)?.is_empty() {
             return Ok(false);
+        }
+        if let Some(unknown) = data
+            .declared
+            .iter()
+            .find(|d| self.layers.get(d.def.name).is_none())
+        {
+            return Err(Error::store(
+                self.location(),
+                format!(
+                    "layer '{}' is not declared in {}; give --layers with it",
+                    unknown.def.name, self.layers.source
+                ),
+            ));
         }
         upgrade(&tx).map_err(|e| self.err(e))?;
         // Children first, so a reader never sees a dangling reference mid-transaction.
@@ -151,6 +229,7 @@ impl GeoPackage {
                 .map_err(|e| self.err(e))?;
             done += n;
         }
+        self.write_declared(&tx, &Dataset::default(), data)?;
         finish_write(&tx, data, &Layer::ALL).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         self.own_commits.fetch_add(1, Ordering::Relaxed);
@@ -165,7 +244,51 @@ impl Store for GeoPackage {
 
     fn load(&self) -> Result<Dataset> {
         let conn = self.connection()?;
-        read_dataset(&conn).map_err(|e| self.err(e))
+        self.read_all(&conn)
+    }
+
+    fn import_declared(&self, data: DeclaredData, replace: bool) -> Result<ImportSummary> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let current = self.read_all(&tx)?;
+        let (_, data, summary) = plan_import_declared(current, data, replace)?;
+        let location = self.location();
+        GpkgTables {
+            conn: &tx,
+            path: &location,
+        }
+        .write(data.def, &data.features, replace)?;
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(summary)
+    }
+
+    fn declarations(&self) -> &'static Declarations {
+        self.layers
+    }
+
+    fn migrate_layers(&self, allow_drop: bool) -> Result<Vec<String>> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let location = self.location();
+        let done = migrate(
+            &mut GpkgTables {
+                conn: &tx,
+                path: &location,
+            },
+            self.layers,
+            allow_drop,
+            &location,
+        )?;
+        if !done.is_empty() {
+            tx.commit().map_err(|e| self.err(e))?;
+            self.own_commits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(done)
     }
 
     fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary> {
@@ -173,10 +296,11 @@ impl Store for GeoPackage {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        let current = read_dataset(&tx).map_err(|e| self.err(e))?;
-        let (after, summary) = plan_import(current, data.clone(), replace)?;
+        let current = self.read_all(&tx)?;
+        let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
         upgrade(&tx).map_err(|e| self.err(e))?;
         write_rows(&tx, &data, replace, progress).map_err(|e| self.err(e))?;
+        self.write_declared(&tx, &current, &after)?;
         finish_write(&tx, &after, &[data.layer()]).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         self.own_commits.fetch_add(1, Ordering::Relaxed);
@@ -188,14 +312,15 @@ impl Store for GeoPackage {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        let current = read_dataset(&tx).map_err(|e| self.err(e))?;
-        let (after, summary) = plan_delete(current, layer, keys)?;
+        let current = self.read_all(&tx)?;
+        let (after, summary) = plan_delete(current.clone(), layer, keys)?;
         upgrade(&tx).map_err(|e| self.err(e))?;
         let column = if layer.keyed_by_code() { "code" } else { "fid" };
         for key in keys {
             tx.execute(&format!("DELETE FROM {layer} WHERE {column} = ?1"), [key])
                 .map_err(|e| self.err(e))?;
         }
+        self.write_declared(&tx, &current, &after)?;
         finish_write(&tx, &after, &[layer]).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         self.own_commits.fetch_add(1, Ordering::Relaxed);
@@ -241,7 +366,7 @@ fn finish_write(conn: &Connection, after: &Dataset, layers: &[Layer]) -> rusqlit
 /// A SQLite error as a store error of its kind: a busy, locked or unopenable file is
 /// unreachable (try again), a constraint a rejected write, a value gridmap cannot read an
 /// unreadable row.
-fn failure(path: String, e: rusqlite::Error) -> Error {
+pub(super) fn failure(path: String, e: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode::*;
     let kind = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {

@@ -146,6 +146,7 @@ pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
                 })
             },
         )?,
+        declared: Vec::new(),
     })
 }
 

@@ -89,7 +89,7 @@ pub fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Res
     .map(|n| n > 0)
 }
 
-fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+pub fn table_exists(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
         [name],
@@ -134,8 +134,8 @@ pub fn upgrade(conn: &Connection) -> rusqlite::Result<bool> {
         changed = true;
     }
     for layer in Layer::ALL {
-        if !table_exists(conn, &rtree_name(layer))? {
-            create_rtree(conn, layer)?;
+        if !table_exists(conn, &rtree_name(layer.name()))? {
+            create_rtree(conn, layer.name())?;
             changed = true;
         }
     }
@@ -143,18 +143,18 @@ pub fn upgrade(conn: &Connection) -> rusqlite::Result<bool> {
 }
 
 /// The R-tree of a layer, as the extension names it: `rtree_<table>_<column>`.
-pub fn rtree_name(layer: Layer) -> String {
-    format!("rtree_{}_{GEOMETRY_COLUMN}", layer.name())
+pub fn rtree_name(table: &str) -> String {
+    format!("rtree_{table}_{GEOMETRY_COLUMN}")
 }
 
 /// The R-tree virtual table, filled from the rows there are, its `gpkg_extensions` row, and the
 /// triggers exactly as GDAL 3.12 writes them (GeoPackage 1.4's set: update6/update7 replace 1.3's
 /// update1/update3, which mishandled an update from a NULL geometry), so QGIS or GDAL editing the
 /// file keep the index true, and gridmap's own writes do too.
-fn create_rtree(conn: &Connection, layer: Layer) -> rusqlite::Result<()> {
-    let t = layer.name();
+pub fn create_rtree(conn: &Connection, table: &str) -> rusqlite::Result<()> {
+    let t = table;
     let c = GEOMETRY_COLUMN;
-    let r = rtree_name(layer);
+    let r = rtree_name(table);
     let values = format!(
         "NEW.\"fid\",ST_MinX(NEW.\"{c}\"), ST_MaxX(NEW.\"{c}\"),ST_MinY(NEW.\"{c}\"), ST_MaxY(NEW.\"{c}\")"
     );

@@ -2,10 +2,12 @@
 //! module knows SQL. The embedded GeoPackage file is the default backend.
 
 mod blob;
+pub mod declared;
 mod gpkg;
 mod gpkg_derived;
 mod gpkg_rows;
 mod gpkg_schema;
+mod gpkg_tables;
 mod postgis;
 
 pub use gpkg::GeoPackage;
@@ -14,13 +16,16 @@ pub use postgis::{MIGRATIONS, PostGis};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::model::declared::Declarations;
+use crate::model::records::{DeclaredData, complete, refill_parents};
 use crate::model::{Dataset, Layer, LayerData, validate_dataset};
 use crate::{Error, Result};
 
 /// How many features an import added, changed and removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportSummary {
-    pub layer: Option<Layer>,
+    /// The layer's name (a built-in or a declared layer).
+    pub layer: Option<&'static str>,
     pub inserted: usize,
     pub updated: usize,
     pub deleted: usize,
@@ -39,6 +44,17 @@ pub trait Store: Send + Sync {
     /// Upsert `data` into its layer (or replace the layer), validating the whole resulting dataset
     /// first. All or nothing: on any error, or a crash, the stored data is unchanged.
     fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary>;
+
+    /// Upsert `data` into its declared layer (or replace the layer), after checking it against
+    /// its declaration and filling each feature's town, village and grid. All or nothing.
+    fn import_declared(&self, data: DeclaredData, replace: bool) -> Result<ImportSummary>;
+
+    /// The declared layers this store was opened with.
+    fn declarations(&self) -> &'static Declarations;
+
+    /// Bring the declared layers' tables to the declarations (see `declared::migrate`); with
+    /// `allow_drop`, also drop what is no longer declared. One line per change made.
+    fn migrate_layers(&self, allow_drop: bool) -> Result<Vec<String>>;
 
     /// Delete the features of `layer` whose key (code, or id as text) is in `keys`, validating the
     /// whole resulting dataset first (a delete that orphans children is refused). All or nothing.
@@ -85,12 +101,13 @@ pub trait Store: Send + Sync {
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Open a store from a `--store` value: a `postgres://` URL (PostGIS; pending migrations are
-/// applied) or a file path (GeoPackage, created when missing).
-pub fn open(location: &str) -> Result<Arc<dyn Store>> {
+/// applied) or a file path (GeoPackage, created when missing), with the declared layers of
+/// `layers` (their tables created or extended; a change that could lose data is refused).
+pub fn open(location: &str, layers: &'static Declarations) -> Result<Arc<dyn Store>> {
     if is_postgres(location) {
-        return Ok(Arc::new(PostGis::open(location)?));
+        return Ok(Arc::new(PostGis::open(location, layers)?));
     }
-    Ok(Arc::new(GeoPackage::open(location)?))
+    Ok(Arc::new(GeoPackage::open(location, layers)?))
 }
 
 /// Whether a `--store` value names a PostgreSQL database.
@@ -127,13 +144,14 @@ pub fn plan_import(
     let before = keys(&current.layer(layer));
     let incoming = keys(&data);
     current.apply(data, replace);
+    refill_parents(&mut current);
     let report = validate_dataset(&current);
     if !report.is_ok() {
         return Err(Error::Invalid(report));
     }
     let updated = incoming.iter().filter(|k| before.contains(*k)).count();
     let summary = ImportSummary {
-        layer: Some(layer),
+        layer: Some(layer.name()),
         inserted: incoming.len() - updated,
         updated,
         deleted: if replace {
@@ -153,16 +171,49 @@ pub fn plan_delete(
 ) -> Result<(Dataset, ImportSummary)> {
     let before = current.count(layer);
     current.remove(layer, &keys.iter().cloned().collect());
+    refill_parents(&mut current);
     let report = validate_dataset(&current);
     if !report.is_ok() {
         return Err(Error::Invalid(report));
     }
     let summary = ImportSummary {
-        layer: Some(layer),
+        layer: Some(layer.name()),
         deleted: before - current.count(layer),
         ..ImportSummary::default()
     };
     Ok((current, summary))
+}
+
+/// The dataset after an import into a declared layer, checked, with the counts of what changes.
+pub fn plan_import_declared(
+    mut current: Dataset,
+    mut data: DeclaredData,
+    replace: bool,
+) -> Result<(Dataset, DeclaredData, ImportSummary)> {
+    let report = complete(&mut data, &current);
+    if !report.is_ok() {
+        return Err(Error::Invalid(report));
+    }
+    let before: std::collections::HashSet<String> = current
+        .declared(data.def.name)
+        .map(|d| d.features.iter().map(|r| r.key.clone()).collect())
+        .unwrap_or_default();
+    let incoming: std::collections::HashSet<String> =
+        data.features.iter().map(|r| r.key.clone()).collect();
+    let updated = incoming.iter().filter(|k| before.contains(*k)).count();
+    let summary = ImportSummary {
+        layer: Some(data.def.name),
+        inserted: incoming.len() - updated,
+        updated,
+        deleted: if replace {
+            before.iter().filter(|k| !incoming.contains(*k)).count()
+        } else {
+            0
+        },
+    };
+    current.apply_declared(data.clone(), replace);
+    current.sort_by_key();
+    Ok((current, data, summary))
 }
 
 fn keys(data: &LayerData) -> std::collections::HashSet<String> {

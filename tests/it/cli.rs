@@ -8,7 +8,10 @@ use crate::common::{assert_success, gridmap, sample_state};
 fn an_import_that_breaks_a_rule_names_the_feature_and_changes_nothing() {
     let (dir, _state) = sample_state();
     let store = dir.path().join("gridmap.gpkg");
-    let before = GeoPackage::open(&store).unwrap().load().unwrap();
+    let before = GeoPackage::open(&store, gridmap::model::declared::Declarations::shipped())
+        .unwrap()
+        .load()
+        .unwrap();
     let file = dir.path().join("bad.geojson");
     std::fs::write(
         &file,
@@ -30,7 +33,13 @@ fn an_import_that_breaks_a_rule_names_the_feature_and_changes_nothing() {
         stderr.contains("321181999999001") && stderr.contains("does not exist"),
         "{stderr}"
     );
-    assert_eq!(GeoPackage::open(&store).unwrap().load().unwrap(), before);
+    assert_eq!(
+        GeoPackage::open(&store, gridmap::model::declared::Declarations::shipped())
+            .unwrap()
+            .load()
+            .unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -82,7 +91,10 @@ fn upsert_updates_one_feature_and_export_round_trips() {
     );
     assert_success(&out);
     assert!(String::from_utf8_lossy(&out.stderr).contains("0 inserted, 1 updated"));
-    let after = GeoPackage::open(&store).unwrap().load().unwrap();
+    let after = GeoPackage::open(&store, gridmap::model::declared::Declarations::shipped())
+        .unwrap()
+        .load()
+        .unwrap();
     assert_eq!(after.stations.len(), 300);
     assert_eq!(after.stations[0].name, "改名驿站");
 }
@@ -100,7 +112,10 @@ fn check_passes_on_the_sample_and_names_a_village_with_a_hole() {
     );
 
     // Shrink one grid to a corner of itself: its village now has a gap.
-    let mut data = GeoPackage::open(&store).unwrap().load().unwrap();
+    let mut data = GeoPackage::open(&store, gridmap::model::declared::Declarations::shipped())
+        .unwrap()
+        .load()
+        .unwrap();
     let grid = &mut data.grids[0];
     let code = grid.code.clone();
     let r = geo::BoundingRect::bounding_rect(&grid.geometry).unwrap();
@@ -112,7 +127,7 @@ fn check_passes_on_the_sample_and_names_a_village_with_a_hole() {
     if grid.geometry.0.is_empty() {
         grid.geometry = geo::MultiPolygon(vec![small.to_polygon()]);
     }
-    GeoPackage::open(&store)
+    GeoPackage::open(&store, gridmap::model::declared::Declarations::shipped())
         .unwrap()
         .replace_all(&data, &|_, _| {})
         .unwrap();

@@ -45,7 +45,11 @@ pub fn repo() -> PathBuf {
 /// A fresh GeoPackage holding the Danyang sample, and the app state over it.
 pub fn sample_state() -> (TempDir, AppState) {
     let dir = tempfile::tempdir().unwrap();
-    let store = GeoPackage::open(dir.path().join("gridmap.gpkg")).unwrap();
+    let store = GeoPackage::open(
+        dir.path().join("gridmap.gpkg"),
+        gridmap::model::declared::Declarations::shipped(),
+    )
+    .unwrap();
     assert!(gridmap::sample::load_if_empty(&store).unwrap());
     let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
     (dir, AppState::load(store).unwrap())
@@ -59,7 +63,11 @@ pub fn backed_state() -> (Box<dyn std::any::Any>, AppState) {
         Ok("postgis") => {
             let db =
                 crate::pg::TestDb::create().expect("GRIDMAP_TEST_BACKEND=postgis needs PostGIS");
-            let store = gridmap::store::PostGis::open(&db.url).unwrap();
+            let store = gridmap::store::PostGis::open(
+                &db.url,
+                gridmap::model::declared::Declarations::shipped(),
+            )
+            .unwrap();
             assert!(gridmap::sample::load_if_empty(&store).unwrap());
             let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
             (Box::new(db), AppState::load(store).unwrap())

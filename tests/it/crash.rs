@@ -22,7 +22,8 @@ fn sigkill_mid_import_into_postgis_leaves_the_previous_data_intact() {
     let Some(db) = crate::pg::TestDb::create() else {
         return;
     };
-    let store = gridmap::store::open(&db.url).unwrap();
+    let store =
+        gridmap::store::open(&db.url, gridmap::model::declared::Declarations::shipped()).unwrap();
     assert!(gridmap::sample::load_if_empty(store.as_ref()).unwrap());
     drop(store);
     let dir = tempfile::tempdir().unwrap();
@@ -33,7 +34,13 @@ fn sigkill_mid_import_into_postgis_leaves_the_previous_data_intact() {
 /// transaction; the store must hold exactly what it held before. Then, as a control, the same
 /// import left alone must change it.
 fn kill_mid_import(store: &Path, scratch: &Path) {
-    let open = || gridmap::store::open(&store.display().to_string()).unwrap();
+    let open = || {
+        gridmap::store::open(
+            &store.display().to_string(),
+            gridmap::model::declared::Declarations::shipped(),
+        )
+        .unwrap()
+    };
     let before = open().load().unwrap();
     let version = open().version().unwrap();
     // A PostGIS version is the last change-log id, comparable across connections; a GeoPackage's

@@ -137,7 +137,7 @@ fn geopackage_services_are_read_as_declared_and_unknown_ones_refused() {
         crate::common::assert_success(&out);
     };
     let read = || {
-        GeoPackage::open(&path)
+        GeoPackage::open(&path, gridmap::model::declared::Declarations::shipped())
             .unwrap()
             .catch_up(None, &Dataset::default())
             .map(|r| r.unwrap().1)

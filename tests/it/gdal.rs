@@ -22,11 +22,17 @@ fn counts(output: &Output) -> BTreeMap<String, usize> {
     out
 }
 
+/// Every built-in and declared layer with its sample count.
 fn expected() -> BTreeMap<String, usize> {
     let d = gridmap::sample::dataset().unwrap();
     gridmap::model::Layer::ALL
         .iter()
         .map(|&l| (l.name().to_string(), d.count(l)))
+        .chain(
+            d.declared
+                .iter()
+                .map(|l| (l.def.name.to_string(), l.features.len())),
+        )
         .collect()
 }
 
@@ -39,7 +45,13 @@ fn ogrinfo_opens_the_geopackage_and_sees_every_layer() {
         .output()
         .unwrap();
     assert_success(&output);
-    assert_eq!(counts(&output), expected());
+    let mut want = expected();
+    // The record of the declared layers' tables, an attributes table.
+    want.insert(
+        "gridmap_layers".into(),
+        gridmap::sample::dataset().unwrap().declared.len(),
+    );
+    assert_eq!(counts(&output), want);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("ERROR"), "{stderr}");
 }
@@ -74,7 +86,8 @@ fn ogrinfo_reads_the_postgis_tables_as_typed_wgs84_layers() {
     let Some(db) = crate::pg::TestDb::create() else {
         return;
     };
-    let store = gridmap::store::open(&db.url).unwrap();
+    let store =
+        gridmap::store::open(&db.url, gridmap::model::declared::Declarations::shipped()).unwrap();
     assert!(gridmap::sample::load_if_empty(store.as_ref()).unwrap());
     // postgres://user@host:port/dbname -> GDAL's PG: connection string.
     let rest = db.url.strip_prefix("postgres://").unwrap();
@@ -82,16 +95,28 @@ fn ogrinfo_reads_the_postgis_tables_as_typed_wgs84_layers() {
     let (host_port, dbname) = rest.split_once('/').unwrap();
     let (host, port) = host_port.split_once(':').unwrap();
     let connection = format!("PG:host={host} port={port} dbname={dbname} user={user}");
-    let layers = "towns villages grids stations alliances members";
+    let want = expected();
     let out = ogrinfo()
         .args(["-ro", "-so", &connection])
-        .args(layers.split(' '))
+        .args(want.keys())
         .output()
         .unwrap();
     assert_success(&out);
-    assert_eq!(counts(&out), expected());
+    assert_eq!(counts(&out), want);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.matches("Geometry: Multi Polygon").count(), 4, "{text}");
-    assert_eq!(text.matches("Geometry: Point").count(), 2, "{text}");
+    // Towns, villages, grids, alliances; risk zones, police beats, dedicated grids.
+    assert_eq!(text.matches("Geometry: Multi Polygon").count(), 7, "{text}");
+    // Stations, members; shelters, Party organisations, centres.
+    assert_eq!(text.matches("Geometry: Point").count(), 5, "{text}");
+    // The declared fields, typed.
+    for field in [
+        "capacity: Integer64",
+        "indoor: Integer(Boolean)",
+        "opened: Date",
+        "area_m2: Real",
+        "kind: String",
+    ] {
+        assert!(text.contains(field), "{field}: {text}");
+    }
     assert!(text.contains("ID[\"EPSG\",4326]"), "{text}");
 }

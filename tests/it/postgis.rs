@@ -12,7 +12,7 @@ use crate::pg::{TestDb, connect};
 /// A migrated database holding the sample.
 fn sample_db() -> Option<(TestDb, PostGis)> {
     let db = TestDb::create()?;
-    let store = PostGis::open(&db.url).unwrap();
+    let store = PostGis::open(&db.url, gridmap::model::declared::Declarations::shipped()).unwrap();
     assert!(gridmap::sample::load_if_empty(&store).unwrap());
     Some((db, store))
 }
@@ -20,7 +20,8 @@ fn sample_db() -> Option<(TestDb, PostGis)> {
 #[test]
 fn migrations_apply_once_in_order_and_refuse_edited_history() {
     let Some(db) = TestDb::create() else { return };
-    let store = PostGis::connect_only(&db.url).unwrap();
+    let store =
+        PostGis::connect_only(&db.url, gridmap::model::declared::Declarations::shipped()).unwrap();
     assert_eq!(store.migrate().unwrap().applied, vec![1, 2, 3]);
     assert!(store.migrate().unwrap().applied.is_empty(), "idempotent");
     let mut c = connect(&db.url);
@@ -313,7 +314,10 @@ fn locate_and_nearest_agree_with_postgis_on_3000_random_points() {
 #[test]
 fn an_unreachable_database_is_said_to_be_unreachable() {
     use axum::response::IntoResponse;
-    let e = match PostGis::open("postgres://gridmap@127.0.0.1:1/nowhere") {
+    let e = match PostGis::open(
+        "postgres://gridmap@127.0.0.1:1/nowhere",
+        gridmap::model::declared::Declarations::shipped(),
+    ) {
         Ok(_) => panic!("port 1 answered as PostgreSQL"),
         Err(e) => e,
     };

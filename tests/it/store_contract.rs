@@ -18,13 +18,23 @@ type Open = Box<dyn Fn() -> Arc<dyn Store>>;
 fn gpkg() -> (Box<dyn std::any::Any>, Open) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gridmap.gpkg").display().to_string();
-    (Box::new(dir), Box::new(move || store::open(&path).unwrap()))
+    (
+        Box::new(dir),
+        Box::new(move || {
+            store::open(&path, gridmap::model::declared::Declarations::shipped()).unwrap()
+        }),
+    )
 }
 
 fn postgis() -> Option<(Box<dyn std::any::Any>, Open)> {
     let db = TestDb::create()?;
     let url = db.url.clone();
-    Some((Box::new(db), Box::new(move || store::open(&url).unwrap())))
+    Some((
+        Box::new(db),
+        Box::new(move || {
+            store::open(&url, gridmap::model::declared::Declarations::shipped()).unwrap()
+        }),
+    ))
 }
 
 /// Generates `gpkg::name` and `postgis::name` for each contract test `name(&Open)`.

@@ -4,6 +4,7 @@
 //! brute-force scan of the blobs and GDAL reports it; files and databases from the previous
 //! version gain both on their first write (GeoPackage) or migration (PostGIS).
 
+use gridmap::model::declared::Declarations;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -109,8 +110,15 @@ fn postgis_geometries(url: &str, layer: Layer) -> Geometries {
 const DERIVED: [Layer; 2] = [Layer::Alliances, Layer::Members];
 
 fn sample_gpkg(dir: &Path) -> (std::path::PathBuf, Arc<dyn Store>) {
+    sample_gpkg_with(dir, Declarations::shipped())
+}
+
+fn sample_gpkg_with(
+    dir: &Path,
+    layers: &'static Declarations,
+) -> (std::path::PathBuf, Arc<dyn Store>) {
     let path = dir.join("gridmap.gpkg");
-    let store: Arc<dyn Store> = Arc::new(GeoPackage::open(&path).unwrap());
+    let store: Arc<dyn Store> = Arc::new(GeoPackage::open(&path, layers).unwrap());
     assert!(gridmap::sample::load_if_empty(store.as_ref()).unwrap());
     (path, store)
 }
@@ -154,7 +162,7 @@ fn village_member_of_a_big_alliance(d: &gridmap::model::Dataset) -> u64 {
 #[test]
 fn postgis_stores_the_geometry_the_api_serves_after_a_load_and_after_writes() {
     let Some(db) = TestDb::create() else { return };
-    let store: Arc<dyn Store> = Arc::new(PostGis::open(&db.url).unwrap());
+    let store: Arc<dyn Store> = Arc::new(PostGis::open(&db.url, Declarations::shipped()).unwrap());
     assert!(gridmap::sample::load_if_empty(store.as_ref()).unwrap());
     let nulls =
         |sql: &str| -> i64 { blocking(|| connect(&db.url).query_one(sql, &[]).unwrap().get(0)) };
@@ -384,15 +392,19 @@ fn downgrade(path: &Path) {
 #[test]
 fn an_old_geopackage_is_read_as_is_and_upgraded_by_its_first_write() {
     let dir = tempfile::tempdir().unwrap();
-    let (path, store) = sample_gpkg(dir.path());
+    // Files of that gridmap had no declared layers.
+    let none = Declarations::none();
+    let (path, store) = sample_gpkg_with(dir.path(), none);
     drop(store);
     downgrade(&path);
-    let sample = gridmap::sample::dataset().unwrap();
+    let sample = gridmap::sample::dataset_for(none).unwrap();
     let rtrees = || -> i64 {
         rusqlite::Connection::open(&path)
             .unwrap()
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name LIKE 'rtree_%_geom'",
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('rtree_towns_geom',
+                   'rtree_villages_geom', 'rtree_grids_geom', 'rtree_stations_geom',
+                   'rtree_alliances_geom', 'rtree_members_geom')",
                 [],
                 |r| r.get(0),
             )
@@ -401,10 +413,13 @@ fn an_old_geopackage_is_read_as_is_and_upgraded_by_its_first_write() {
     assert_eq!(rtrees(), 0);
 
     // Opening and reading neither write nor count as a change.
-    let store: Arc<dyn Store> = Arc::new(GeoPackage::open(&path).unwrap());
+    let store: Arc<dyn Store> = Arc::new(GeoPackage::open(&path, none).unwrap());
     let v0 = store.version().unwrap();
     assert_eq!(store.load().unwrap(), sample);
-    assert_eq!(GeoPackage::open(&path).unwrap().load().unwrap(), sample);
+    assert_eq!(
+        GeoPackage::open(&path, none).unwrap().load().unwrap(),
+        sample
+    );
     assert_eq!(store.version().unwrap(), v0);
     assert_eq!(rtrees(), 0, "opening does not upgrade");
 
@@ -445,7 +460,7 @@ fn gridmap_migrate_upgrades_an_old_geopackage_once() {
 #[test]
 fn migration_3_stores_derived_geometry_in_a_database_at_version_2() {
     let Some(db) = TestDb::create() else { return };
-    let store = PostGis::open(&db.url).unwrap();
+    let store = PostGis::open(&db.url, Declarations::shipped()).unwrap();
     assert!(gridmap::sample::load_if_empty(&store).unwrap());
     drop(store);
     blocking(|| {
@@ -459,7 +474,7 @@ fn migration_3_stores_derived_geometry_in_a_database_at_version_2() {
             )
             .unwrap()
     });
-    let store: Arc<dyn Store> = Arc::new(PostGis::open(&db.url).unwrap());
+    let store: Arc<dyn Store> = Arc::new(PostGis::open(&db.url, Declarations::shipped()).unwrap());
     let nulls: i64 = blocking(|| {
         connect(&db.url)
             .query_one(

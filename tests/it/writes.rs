@@ -306,6 +306,19 @@ impl gridmap::store::Store for GoneAfterCommit {
         self.gone()?;
         self.inner.version()
     }
+    fn import_declared(
+        &self,
+        data: gridmap::model::records::DeclaredData,
+        replace: bool,
+    ) -> gridmap::Result<gridmap::store::ImportSummary> {
+        self.inner.import_declared(data, replace)
+    }
+    fn declarations(&self) -> &'static gridmap::model::declared::Declarations {
+        self.inner.declarations()
+    }
+    fn migrate_layers(&self, allow_drop: bool) -> gridmap::Result<Vec<String>> {
+        self.inner.migrate_layers(allow_drop)
+    }
 }
 
 /// A write that committed is answered as done (with the feature as written), never as a 503
@@ -315,7 +328,11 @@ async fn a_committed_write_is_answered_as_done_even_if_the_catch_up_fails() {
     let (dir, sample) = crate::common::sample_state();
     let path = dir.path().join("gridmap.gpkg");
     let store = GoneAfterCommit {
-        inner: gridmap::store::GeoPackage::open(&path).unwrap(),
+        inner: gridmap::store::GeoPackage::open(
+            &path,
+            gridmap::model::declared::Declarations::shipped(),
+        )
+        .unwrap(),
         committed: Default::default(),
     };
     let state = AppState::with_options(std::sync::Arc::new(store), Default::default())
@@ -332,8 +349,11 @@ async fn a_committed_write_is_answered_as_done_even_if_the_catch_up_fails() {
         json["properties"].get("contact_phone").is_none(),
         "the answer is public: {json}"
     );
-    let stored =
-        gridmap::store::Store::load(&gridmap::store::GeoPackage::open(&path).unwrap()).unwrap();
+    let stored = gridmap::store::Store::load(
+        &gridmap::store::GeoPackage::open(&path, gridmap::model::declared::Declarations::shipped())
+            .unwrap(),
+    )
+    .unwrap();
     let written = stored.stations.iter().find(|s| s.id == id).unwrap();
     assert_eq!(written.name, "改名的驿站");
 }

@@ -9,7 +9,8 @@ use std::time::Duration;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, IsolationLevel, Transaction};
 
-use super::rows::{ReadError, read_dataset, read_layer};
+use super::PostGis;
+use super::rows::{ReadError, read_layer};
 use crate::model::{Dataset, Layer};
 
 /// Above this many changed features a full read is cheaper than fetching them by key.
@@ -54,29 +55,34 @@ pub fn wait_for_notification(
     latest_change(client)
 }
 
-/// The dataset at the latest change, from `current` at change `seen`; `None` when nothing changed.
+/// The dataset at the latest change, from `current` at change `seen`; `None` when nothing
+/// changed. A change to a declared layer (not known by key here) is caught up by a full read.
 pub fn catch_up(
+    store: &PostGis,
     client: &mut Client,
     seen: Option<u64>,
     current: &Dataset,
-) -> Result<Option<(u64, Dataset)>, ReadError> {
-    let mut tx = snapshot_transaction(client)?;
-    let row = tx.query_one(
-        "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM change_log",
-        &[],
-    )?;
+) -> crate::Result<Option<(u64, Dataset)>> {
+    let db = |e| store.db_err(e);
+    let mut tx = snapshot_transaction(client).map_err(db)?;
+    let row = tx
+        .query_one(
+            "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM change_log",
+            &[],
+        )
+        .map_err(db)?;
     let (first, latest) = (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64);
     let dataset = match seen {
         Some(seen) if seen == latest => return Ok(None),
         // Entries after `seen` may have been pruned, or the database is not the one we read.
-        Some(seen) if seen > latest || seen + 1 < first => read_dataset(&mut tx)?,
-        None => read_dataset(&mut tx)?,
-        Some(seen) => match changed_keys(&mut tx, seen)? {
-            Some(keys) => patch(&mut tx, current, keys)?,
-            None => read_dataset(&mut tx)?,
+        Some(seen) if seen > latest || seen + 1 < first => store.read_all(&mut tx)?,
+        None => store.read_all(&mut tx)?,
+        Some(seen) => match changed_keys(&mut tx, seen).map_err(db)? {
+            Some(keys) => patch(&mut tx, current, keys).map_err(|e| store.read_err(e))?,
+            None => store.read_all(&mut tx)?,
         },
     };
-    tx.commit()?;
+    tx.commit().map_err(db)?;
     Ok(Some((latest, dataset)))
 }
 

@@ -9,6 +9,7 @@ mod changes;
 mod derived;
 mod migrate;
 mod rows;
+mod tables;
 
 pub use migrate::{Applied, MIGRATIONS};
 
@@ -17,10 +18,16 @@ use std::time::Duration;
 
 use postgres::{Client, Config, NoTls, Transaction};
 
-use super::{ImportSummary, Progress, Store, plan_delete, plan_import, redact};
+use super::declared::{Tables, migrate as migrate_declared};
+use super::{
+    ImportSummary, Progress, Store, plan_delete, plan_import, plan_import_declared, redact,
+};
+use crate::model::declared::Declarations;
+use crate::model::records::DeclaredData;
 use crate::model::{Dataset, Layer, LayerData, derive, validate_dataset};
 use crate::{Error, Result, StoreFailure};
 use rows::{ReadError, columns, copy_in, read_dataset};
+use tables::PgTables;
 
 /// The channel servers LISTEN on; the payload is the new change-log id.
 pub const CHANNEL: &str = "gridmap_changes";
@@ -34,6 +41,7 @@ const KEEP_CHANGES: &str = "30 days";
 pub struct PostGis {
     /// The URL with its password redacted, for messages.
     location: String,
+    layers: &'static Declarations,
     config: Config,
     client: Mutex<Option<Client>>,
     /// A second connection that only LISTENs (see `wait_for_change`).
@@ -41,15 +49,17 @@ pub struct PostGis {
 }
 
 impl PostGis {
-    /// Connect and apply pending migrations.
-    pub fn open(url: &str) -> Result<PostGis> {
-        let store = PostGis::connect_only(url)?;
+    /// Connect, apply pending migrations and bring the declared `layers`' tables up to them
+    /// (only what adds; see `store::declared::migrate`).
+    pub fn open(url: &str, layers: &'static Declarations) -> Result<PostGis> {
+        let store = PostGis::connect_only(url, layers)?;
         store.migrate()?;
+        store.migrate_layers(false)?;
         Ok(store)
     }
 
     /// Connect without touching the schema.
-    pub fn connect_only(url: &str) -> Result<PostGis> {
+    pub fn connect_only(url: &str, layers: &'static Declarations) -> Result<PostGis> {
         let location = redact(url);
         let mut config: Config = url.parse().map_err(|e| {
             Error::store(
@@ -71,6 +81,7 @@ impl PostGis {
         }
         let store = PostGis {
             location,
+            layers,
             config,
             client: Mutex::new(None),
             listener: Mutex::new(None),
@@ -95,6 +106,8 @@ impl PostGis {
         self.with_client(|client| {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
+            // Derived geometry comes from the built-in layers alone (and the declared layers'
+            // tables may not exist yet: `open` migrates them after this).
             let data = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
             derived::write_derived(&mut tx, &data, &derive(&data)).map_err(db)?;
             tx.commit().map_err(db)?;
@@ -164,6 +177,36 @@ impl PostGis {
         }
     }
 
+    /// Every built-in and declared layer, as stored, in the transaction's snapshot.
+    fn read_all(&self, tx: &mut Transaction) -> Result<Dataset> {
+        let mut data = read_dataset(tx).map_err(|e| self.read_err(e))?;
+        let mut tables = PgTables { tx, store: self };
+        for &def in &self.layers.layers {
+            data.declared.push(DeclaredData {
+                def,
+                features: tables.read(def)?,
+            });
+        }
+        Ok(data)
+    }
+
+    /// Write the declared layers of `after` that differ from `before` (only changed rows are
+    /// touched, so only they are logged).
+    fn write_declared(
+        &self,
+        tx: &mut Transaction,
+        before: &Dataset,
+        after: &Dataset,
+    ) -> Result<()> {
+        let mut tables = PgTables { tx, store: self };
+        for layer in &after.declared {
+            if before.declared(layer.def.name) != Some(layer) {
+                tables.write(layer.def, &layer.features, true)?;
+            }
+        }
+        Ok(())
+    }
+
     fn connect(&self) -> Result<Client> {
         self.config.connect(NoTls).map_err(|e| self.db_err(e))
     }
@@ -207,12 +250,17 @@ impl PostGis {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
             if only_if_empty {
+                let tables = Layer::ALL
+                    .map(|l| l.name())
+                    .into_iter()
+                    .chain(self.layers.layers.iter().map(|d| d.name));
                 let any: bool = tx
                     .query_one(
                         &format!(
                             "SELECT {}",
-                            Layer::ALL
-                                .map(|l| format!("EXISTS (SELECT 1 FROM {l})"))
+                            tables
+                                .map(|t| format!("EXISTS (SELECT 1 FROM \"{t}\")"))
+                                .collect::<Vec<_>>()
                                 .join(" OR ")
                         ),
                         &[],
@@ -222,6 +270,16 @@ impl PostGis {
                 if any {
                     return Ok(false);
                 }
+            }
+            if let Some(unknown) = data
+                .declared
+                .iter()
+                .find(|d| self.layers.get(d.def.name).is_none())
+            {
+                return Err(self.err(format!(
+                    "layer '{}' is not declared in {}; give --layers with it",
+                    unknown.def.name, self.layers.source
+                )));
             }
             for layer in Layer::ALL.iter().rev() {
                 tx.execute(&format!("DELETE FROM {layer}"), &[])
@@ -238,6 +296,7 @@ impl PostGis {
                 .map_err(db)?;
                 done += rows.len();
             }
+            self.write_declared(&mut tx, &Dataset::default(), data)?;
             derived::write_derived(&mut tx, data, &derive(data)).map_err(db)?;
             prune_changes(&mut tx).map_err(db)?;
             tx.commit().map_err(db)?;
@@ -312,9 +371,51 @@ impl Store for PostGis {
     fn load(&self) -> Result<Dataset> {
         self.with_client(|client| {
             let mut tx = changes::snapshot_transaction(client).map_err(|e| self.db_err(e))?;
-            let data = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
+            let data = self.read_all(&mut tx)?;
             tx.commit().map_err(|e| self.db_err(e))?;
             Ok(data)
+        })
+    }
+
+    fn import_declared(&self, data: DeclaredData, replace: bool) -> Result<ImportSummary> {
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = begin_write(client).map_err(db)?;
+            let current = self.read_all(&mut tx)?;
+            let (_, data, summary) = plan_import_declared(current, data.clone(), replace)?;
+            PgTables {
+                tx: &mut tx,
+                store: self,
+            }
+            .write(data.def, &data.features, replace)?;
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(summary)
+        })
+    }
+
+    fn declarations(&self) -> &'static Declarations {
+        self.layers
+    }
+
+    fn migrate_layers(&self, allow_drop: bool) -> Result<Vec<String>> {
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = begin_write(client).map_err(db)?;
+            // Servers opening together migrate one at a time (the lock of `migrations`).
+            tx.execute("SELECT pg_advisory_xact_lock(7266707371)", &[])
+                .map_err(db)?;
+            let done = migrate_declared(
+                &mut PgTables {
+                    tx: &mut tx,
+                    store: self,
+                },
+                self.layers,
+                allow_drop,
+                &self.location,
+            )?;
+            tx.commit().map_err(db)?;
+            Ok(done)
         })
     }
 
@@ -323,8 +424,8 @@ impl Store for PostGis {
         self.with_client(|client| {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
-            let current = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
-            let (after, summary) = plan_import(current, data.clone(), replace)?;
+            let current = self.read_all(&mut tx)?;
+            let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
             let derived = derive(&after);
             tx.batch_execute(&format!(
                 "CREATE TEMP TABLE staging (LIKE {layer} INCLUDING DEFAULTS) ON COMMIT DROP"
@@ -337,6 +438,7 @@ impl Store for PostGis {
                 derived::place_members(&mut tx, "staging", &after, &derived).map_err(db)?;
             }
             merge_staged(&mut tx, layer, replace).map_err(db)?;
+            self.write_declared(&mut tx, &current, &after)?;
             derived::write_derived(&mut tx, &after, &derived).map_err(db)?;
             prune_changes(&mut tx).map_err(db)?;
             tx.commit().map_err(db)?;
@@ -348,8 +450,8 @@ impl Store for PostGis {
         self.with_client(|client| {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
-            let current = read_dataset(&mut tx).map_err(|e| self.read_err(e))?;
-            let (after, summary) = plan_delete(current, layer, keys)?;
+            let current = self.read_all(&mut tx)?;
+            let (after, summary) = plan_delete(current.clone(), layer, keys)?;
             let (key, _) = columns(layer);
             let cast = if key == "id" { "::bigint[]" } else { "" };
             tx.execute(
@@ -357,6 +459,7 @@ impl Store for PostGis {
                 &[&keys],
             )
             .map_err(db)?;
+            self.write_declared(&mut tx, &current, &after)?;
             derived::write_derived(&mut tx, &after, &derive(&after)).map_err(db)?;
             prune_changes(&mut tx).map_err(db)?;
             tx.commit().map_err(db)?;
@@ -388,9 +491,7 @@ impl Store for PostGis {
     }
 
     fn catch_up(&self, seen: Option<u64>, current: &Dataset) -> Result<Option<(u64, Dataset)>> {
-        self.with_client(|client| {
-            changes::catch_up(client, seen, current).map_err(|e| self.read_err(e))
-        })
+        self.with_client(|client| changes::catch_up(self, client, seen, current))
     }
 }
 

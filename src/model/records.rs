@@ -1,0 +1,446 @@
+//! Features of declared layers (`declared`): a key, a geometry and one value per declared field,
+//! read from GeoJSON against the declaration (types, required fields, enumerations), given
+//! their town, village and grid, and written back as GeoJSON.
+
+use std::collections::HashSet;
+
+use geo::{
+    BoundingRect, Contains, Geometry, InteriorPoint, LineString, MultiLineString, Point, Rect,
+    Validation,
+};
+use geojson::{Feature, GeometryValue, JsonValue, feature::Id};
+use serde_json::{Map, Value};
+
+use super::geojson::{area_geometry, feature_label};
+use super::schema::{FieldType, GeometryKind, LayerDef, Origin, Visibility};
+use super::validate::lon_lat_in_range;
+use super::{Dataset, Problem, ValidationReport, grid_village_code, village_town_code};
+
+/// One feature of a declared layer. `values` follow the declaration's fields (the key first),
+/// each `Null` or of the field's type: integers as i64, numbers as f64, dates as `YYYY-MM-DD`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    pub key: String,
+    pub geometry: Geometry,
+    pub values: Vec<Value>,
+}
+
+/// Every feature of one declared layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeclaredData {
+    pub def: &'static LayerDef,
+    pub features: Vec<Record>,
+}
+
+impl DeclaredData {
+    pub fn empty(def: &'static LayerDef) -> DeclaredData {
+        DeclaredData {
+            def,
+            features: Vec::new(),
+        }
+    }
+}
+
+impl Record {
+    /// The value of field `name` (`Null` when absent or undeclared).
+    pub fn value<'a>(&'a self, def: &LayerDef, name: &str) -> &'a Value {
+        def.position(name)
+            .and_then(|i| self.values.get(i))
+            .unwrap_or(&Value::Null)
+    }
+
+    /// A point on the feature: the point itself, a point inside a polygon, a point on a line.
+    pub fn anchor(&self) -> Option<Point> {
+        match &self.geometry {
+            Geometry::MultiPolygon(mp) => super::label_point(mp),
+            g => g.interior_point(),
+        }
+    }
+
+    /// The fields `vis` may see, by name.
+    pub fn properties(&self, def: &LayerDef, vis: Visibility) -> Map<String, Value> {
+        def.fields
+            .iter()
+            .zip(&self.values)
+            .filter(|(f, _)| f.visibility <= vis)
+            .map(|(f, v)| (f.name.to_string(), v.clone()))
+            .collect()
+    }
+
+    /// The GeoJSON feature with the fields `vis` may see; the key is its id.
+    pub fn feature(&self, def: &LayerDef, vis: Visibility) -> Feature {
+        let id = match self.values.first() {
+            Some(JsonValue::Number(n)) => Some(Id::Number(n.clone())),
+            _ => Some(Id::String(self.key.clone())),
+        };
+        Feature {
+            bbox: None,
+            geometry: Some(geojson::Geometry::new(GeometryValue::from(&self.geometry))),
+            id,
+            properties: Some(self.properties(def, vis)),
+            foreign_members: None,
+        }
+    }
+}
+
+/// Read a GeoJSON FeatureCollection as features of the declared layer `def`. Every feature that
+/// does not fit the declaration is reported (its key or position, the field and the fix).
+pub fn read_declared(def: &'static LayerDef, text: &str) -> Result<DeclaredData, ValidationReport> {
+    let fail = |id: String, message: String| ValidationReport {
+        problems: vec![Problem {
+            layer: def.name,
+            id,
+            message,
+        }],
+    };
+    let collection: geojson::FeatureCollection = text.parse().map_err(|e| {
+        fail(
+            "file".into(),
+            format!("not a GeoJSON FeatureCollection: {e}"),
+        )
+    })?;
+    let mut report = ValidationReport::default();
+    let mut features = Vec::new();
+    for (i, f) in collection.features.iter().enumerate() {
+        match read_record(def, f) {
+            Ok(r) => features.push(r),
+            Err(message) => report.problems.push(Problem {
+                layer: def.name,
+                id: feature_label(f, i),
+                message,
+            }),
+        }
+    }
+    if report.is_ok() {
+        Ok(DeclaredData { def, features })
+    } else {
+        Err(report)
+    }
+}
+
+fn read_record(def: &LayerDef, f: &Feature) -> Result<Record, String> {
+    let empty = Map::new();
+    let props = f.properties.as_ref().unwrap_or(&empty);
+    if let Some(unknown) = props.keys().find(|k| def.field(k).is_none()) {
+        return Err(format!(
+            "property '{unknown}' is not declared for {}; its fields are {}",
+            def.name,
+            def.fields
+                .iter()
+                .map(|f| f.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let mut values = Vec::with_capacity(def.fields.len());
+    for field in def.fields {
+        let raw = props.get(field.name).unwrap_or(&Value::Null);
+        let value = typed(field.ty, raw)
+            .map_err(|want| format!("property '{}' must be {want}, got {raw}", field.name))?;
+        if value.is_null() && !field.nullable {
+            return Err(format!(
+                "property '{}' is missing; it is required ({})",
+                field.name,
+                field.ty.name()
+            ));
+        }
+        values.push(value);
+    }
+    let key = match &values[0] {
+        Value::String(s) => s.clone(),
+        v => v.to_string(),
+    };
+    Ok(Record {
+        key,
+        geometry: geometry(def.geometry, f)?,
+        values,
+    })
+}
+
+/// `raw` as a value of type `ty` (null stays null), or what it should be.
+pub fn typed(ty: FieldType, raw: &Value) -> Result<Value, String> {
+    let want = || -> String {
+        match ty {
+            FieldType::Text => "text".into(),
+            FieldType::Integer => "a whole number".into(),
+            FieldType::Number => "a number".into(),
+            FieldType::Boolean => "true or false".into(),
+            FieldType::Date => "a date YYYY-MM-DD".into(),
+            FieldType::Enum(names) | FieldType::EnumList(names) => {
+                format!("one of {}", names.join(", "))
+            }
+        }
+    };
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let ok = match (ty, raw) {
+        (FieldType::Text, Value::String(_)) => Some(raw.clone()),
+        (FieldType::Integer, Value::Number(n)) => n.as_i64().map(Value::from),
+        (FieldType::Number, Value::Number(n)) => n.as_f64().map(Value::from),
+        (FieldType::Boolean, Value::Bool(_)) => Some(raw.clone()),
+        (FieldType::Date, Value::String(s)) => {
+            super::date::days_since_epoch(s).map(|_| raw.clone())
+        }
+        (FieldType::Enum(names), Value::String(s)) => {
+            names.contains(&s.as_str()).then(|| raw.clone())
+        }
+        _ => None,
+    };
+    ok.ok_or_else(want)
+}
+
+fn geometry(kind: GeometryKind, f: &Feature) -> Result<Geometry, String> {
+    let value = f.geometry.as_ref().map(|g| &g.value);
+    let g = match (kind, value) {
+        (GeometryKind::MultiPolygon, _) => Geometry::MultiPolygon(area_geometry(f)?),
+        (GeometryKind::Point, Some(GeometryValue::Point { coordinates }))
+            if coordinates.len() >= 2 =>
+        {
+            Geometry::Point(Point::new(coordinates[0], coordinates[1]))
+        }
+        (GeometryKind::MultiLineString, Some(GeometryValue::LineString { coordinates })) => {
+            Geometry::MultiLineString(MultiLineString(vec![line(coordinates)?]))
+        }
+        (GeometryKind::MultiLineString, Some(GeometryValue::MultiLineString { coordinates })) => {
+            Geometry::MultiLineString(MultiLineString(
+                coordinates
+                    .iter()
+                    .map(|l| line(l))
+                    .collect::<Result<_, _>>()?,
+            ))
+        }
+        (GeometryKind::Point, None) | (GeometryKind::MultiLineString, None) => {
+            return Err(format!("geometry is missing; give a {}", want(kind)));
+        }
+        _ => return Err(format!("geometry must be a {}", want(kind))),
+    };
+    if let Some(c) = geo::CoordsIter::coords_iter(&g).find(|c| !lon_lat_in_range(c.x, c.y)) {
+        return Err(format!(
+            "coordinate ({}, {}) is outside lon -180..180, lat -90..90",
+            c.x, c.y
+        ));
+    }
+    if let Geometry::MultiPolygon(mp) = &g
+        && let Err(e) = mp.check_validation()
+    {
+        return Err(format!("geometry is not a valid polygon: {e}"));
+    }
+    Ok(g)
+}
+
+fn want(kind: GeometryKind) -> &'static str {
+    match kind {
+        GeometryKind::Point => "Point with [lon, lat]",
+        GeometryKind::MultiLineString => "LineString or MultiLineString",
+        GeometryKind::MultiPolygon => "Polygon or MultiPolygon",
+    }
+}
+
+fn line(positions: &[geojson::Position]) -> Result<LineString, String> {
+    if positions.len() < 2 || positions.iter().any(|p| p.len() < 2) {
+        return Err("a line needs at least 2 positions of [lon, lat]".into());
+    }
+    Ok(positions.iter().map(|p| (p[0], p[1])).collect())
+}
+
+/// Check a declared layer's features together (unique keys) and fill each one's town, village
+/// and grid from `d` (by containment or by the key's prefix). Problems name the feature.
+pub fn complete(data: &mut DeclaredData, d: &Dataset) -> ValidationReport {
+    let def = data.def;
+    let mut report = ValidationReport::default();
+    let mut seen = HashSet::new();
+    let mut problem = |id: &str, message: String| {
+        report.problems.push(Problem {
+            layer: def.name,
+            id: id.to_string(),
+            message,
+        })
+    };
+    for r in &data.features {
+        if !seen.insert(r.key.clone()) {
+            problem(&r.key, format!("key {} '{}' appears twice", def.key, r.key));
+        }
+    }
+    let positions: Option<[usize; 3]> = match def.origin {
+        Origin::Builtin(_) | Origin::Declared => None,
+        _ => Some(super::declared::PARENT_FIELDS.map(|f| def.position(f).unwrap_or(usize::MAX))),
+    };
+    let Some(positions) = positions else {
+        return report;
+    };
+    let units = Units::new(d);
+    for r in &mut data.features {
+        let found = match def.origin {
+            Origin::DeclaredByPrefix(layer) => units.by_prefix(layer, &r.key),
+            _ => r.anchor().and_then(|p| units.containing(p)),
+        };
+        let Some([town, village, grid]) = found else {
+            let why = match def.origin {
+                Origin::DeclaredByPrefix(layer) => format!(
+                    "key '{}' does not start with the code of one of the {layer}",
+                    r.key
+                ),
+                _ => "lies outside every town of the county".to_string(),
+            };
+            problem(&r.key, why);
+            continue;
+        };
+        for (i, code) in positions.into_iter().zip([town, village, grid]) {
+            let value = code.map(Value::from).unwrap_or(Value::Null);
+            match r.values.get_mut(i) {
+                Some(slot) if slot.is_null() || *slot == value => *slot = value,
+                Some(slot) => {
+                    let given = slot.clone();
+                    problem(
+                        &r.key,
+                        format!(
+                            "property '{}' is {given} but the feature's {} is {value}; leave it out (gridmap fills it)",
+                            def.fields[i].name, def.fields[i].name
+                        ),
+                    );
+                }
+                None => {}
+            }
+        }
+    }
+    report
+}
+
+/// Fill the town, village and grid of every declared feature of `d` anew from its built-in
+/// layers (after their boundaries changed). A feature that no longer fits keeps no parent, and
+/// `validate_dataset` reports it.
+pub fn refill_parents(d: &mut Dataset) {
+    let mut layers = std::mem::take(&mut d.declared);
+    for layer in &mut layers {
+        let positions: Vec<usize> = super::declared::PARENT_FIELDS
+            .iter()
+            .filter_map(|f| layer.def.position(f))
+            .collect();
+        for r in &mut layer.features {
+            for &i in &positions {
+                r.values[i] = Value::Null;
+            }
+        }
+        complete(layer, d);
+    }
+    d.declared = layers;
+}
+
+/// Towns, villages and grids with an R-tree of their boxes, to find which contain a point.
+struct Units<'a> {
+    d: &'a Dataset,
+    boxes: rstar::RTree<
+        rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, (u8, usize)>,
+    >,
+    codes: HashSet<&'a str>,
+}
+
+impl<'a> Units<'a> {
+    fn new(d: &'a Dataset) -> Units<'a> {
+        let codes = d
+            .towns
+            .iter()
+            .map(|t| t.code.as_str())
+            .chain(d.villages.iter().map(|v| v.code.as_str()))
+            .chain(d.grids.iter().map(|g| g.code.as_str()))
+            .collect();
+        let rect = |r: Option<Rect>, level: u8, i: usize| {
+            r.map(|r| {
+                rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners(
+                        [r.min().x, r.min().y],
+                        [r.max().x, r.max().y],
+                    ),
+                    (level, i),
+                )
+            })
+        };
+        let boxes = d
+            .towns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| rect(t.geometry.bounding_rect(), 0, i))
+            .chain(
+                d.villages
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| rect(v.geometry.bounding_rect(), 1, i)),
+            )
+            .chain(
+                d.grids
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, g)| rect(g.geometry.bounding_rect(), 2, i)),
+            )
+            .collect();
+        Units {
+            d,
+            boxes: rstar::RTree::bulk_load(boxes),
+            codes,
+        }
+    }
+
+    /// The codes of the town, village and grid whose code starts `key`, down to `layer`.
+    fn by_prefix(&self, layer: super::Layer, key: &str) -> Option<[Option<String>; 3]> {
+        use super::Layer::*;
+        let len = match layer {
+            Towns => 9,
+            Villages => 12,
+            _ => 15,
+        };
+        let code = key.get(..len).filter(|c| self.codes.contains(c))?;
+        Some(match layer {
+            Towns => [Some(code.to_string()), None, None],
+            Villages => [
+                Some(village_town_code(code).to_string()),
+                Some(code.to_string()),
+                None,
+            ],
+            _ => {
+                let village = grid_village_code(code);
+                [
+                    Some(village_town_code(village).to_string()),
+                    Some(village.to_string()),
+                    Some(code.to_string()),
+                ]
+            }
+        })
+    }
+
+    /// The codes of the town, village and grid that contain `p` (the finest level found).
+    fn containing(&self, p: Point) -> Option<[Option<String>; 3]> {
+        let mut best: Option<(u8, usize)> = None;
+        for hit in self.boxes.locate_all_at_point([p.x(), p.y()]) {
+            let (level, i) = hit.data;
+            if best.is_some_and(|(b, _)| b >= level) {
+                continue;
+            }
+            let inside = match level {
+                0 => self.d.towns[i].geometry.contains(&p),
+                1 => self.d.villages[i].geometry.contains(&p),
+                _ => self.d.grids[i].geometry.contains(&p),
+            };
+            if inside {
+                best = Some((level, i));
+            }
+        }
+        let (level, i) = best?;
+        Some(match level {
+            0 => [Some(self.d.towns[i].code.clone()), None, None],
+            1 => {
+                let v = &self.d.villages[i];
+                [Some(v.town_code().to_string()), Some(v.code.clone()), None]
+            }
+            _ => {
+                let g = &self.d.grids[i];
+                let village = g.village_code();
+                [
+                    Some(village_town_code(village).to_string()),
+                    Some(village.to_string()),
+                    Some(g.code.clone()),
+                ]
+            }
+        })
+    }
+}
