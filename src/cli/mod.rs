@@ -16,9 +16,9 @@ use crate::http::{Basemap, ServeConfig, TileOptions};
 use crate::index::Snapshot;
 use crate::model::declared::Declarations;
 use crate::model::records::read_declared;
-use crate::model::schema::{LayerDef, Visibility};
+use crate::model::schema::Visibility;
 use crate::model::{
-    Layer, Service,
+    AnyLayer, Layer, Service,
     geojson::{layer_features, read_layer, write_collection},
 };
 use crate::store::Store;
@@ -243,12 +243,6 @@ fn parse_radius(s: &str) -> Result<f64, String> {
 fn parse_service(s: &str) -> Result<Service, String> {
     Service::parse(s)
         .ok_or_else(|| format!("use one of {}", Service::ALL.map(Service::name).join(", ")))
-}
-
-/// A `--layer` value: a built-in layer or one of the declared ones.
-enum AnyLayer {
-    Builtin(Layer),
-    Declared(&'static LayerDef),
 }
 
 fn parse_layer(s: &str, layers: &Declarations) -> anyhow::Result<AnyLayer> {

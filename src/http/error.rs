@@ -21,6 +21,8 @@ pub enum ApiError {
     /// No such resource: a collection, a feature or a path.
     NotFound(String),
     MethodNotAllowed,
+    /// A write to a collection that takes none over HTTP; the message says how to change it.
+    ReadOnlyCollection(String),
     /// A write to a server started without `--write-token`.
     WritesDisabled,
     /// A write without the right `Authorization: Bearer` token.
@@ -85,6 +87,11 @@ impl IntoResponse for ApiError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "this resource is read-only: use GET".to_string(),
+            ),
+            ApiError::ReadOnlyCollection(message) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                message,
             ),
             ApiError::WritesDisabled => (
                 StatusCode::METHOD_NOT_ALLOWED,

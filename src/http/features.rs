@@ -1,6 +1,6 @@
 //! OGC API - Features, Part 1 Core, with GeoJSON: landing page, conformance, collections, items
-//! and single features for `towns villages grids stations alliances members`. Only public
-//! properties appear (no worker names, no phones).
+//! and single features for `towns villages grids stations alliances members` and every declared
+//! layer. Only public properties appear (no worker names, no phones).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -15,7 +15,7 @@ use super::params::Params;
 use super::queryables::{public_properties, temporal_property};
 use super::{AppState, GEOJSON};
 use crate::index::Snapshot;
-use crate::model::Layer;
+use crate::model::{AnyLayer, Layer};
 
 pub const DEFAULT_LIMIT: u64 = 10;
 pub const MAX_LIMIT: u64 = 10_000;
@@ -34,23 +34,30 @@ pub const CONFORMANCE: &[&str] = &[
 /// The link relation of a collection's queryables (OGC API - Features Part 3).
 const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
-/// Title and description of a collection.
-pub(super) fn describe(layer: Layer) -> (&'static str, &'static str) {
-    let def = layer.def();
-    (def.title, def.description)
-}
-
 fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
     json!({"href": href, "rel": rel, "type": kind, "title": title})
 }
 
-pub(super) fn layer_of(collection_id: &str) -> Result<Layer, ApiError> {
-    Layer::parse(collection_id).ok_or_else(|| {
+/// The collection `collection_id`: a built-in or a declared layer of the snapshot.
+pub(super) fn layer_of(snap: &Snapshot, collection_id: &str) -> Result<AnyLayer, ApiError> {
+    snap.layer_named(collection_id).ok_or_else(|| {
+        let names: Vec<&str> = snap.layers().iter().map(|l| l.name()).collect();
         ApiError::NotFound(format!(
             "collection '{collection_id}' does not exist; use one of {}",
-            Layer::names()
+            names.join(", ")
         ))
     })
+}
+
+/// A built-in collection, for what only built-in layers offer (writes over HTTP).
+pub(super) fn builtin_layer_of(snap: &Snapshot, collection_id: &str) -> Result<Layer, ApiError> {
+    match layer_of(snap, collection_id)? {
+        AnyLayer::Builtin(layer) => Ok(layer),
+        AnyLayer::Declared(def) => Err(ApiError::ReadOnlyCollection(format!(
+            "collection '{}' is a declared layer, read-only over HTTP; change it with `gridmap import --layer {}`",
+            def.name, def.name
+        ))),
+    }
 }
 
 pub(super) fn check_format(params: &Params) -> Result<(), ApiError> {
@@ -75,23 +82,23 @@ fn geojson_response(body: Value, crs: OgcCrs) -> Response {
 }
 
 /// The public GeoJSON feature at position `i` of `layer`.
-pub fn feature_json(snap: &Snapshot, layer: Layer, i: usize) -> Value {
-    serde_json::to_value(snap.public_feature(layer, i)).unwrap_or(Value::Null)
+pub fn feature_json(snap: &Snapshot, layer: AnyLayer, i: usize) -> Value {
+    serde_json::to_value(snap.public_feature_any(layer, i)).unwrap_or(Value::Null)
 }
 
 /// The public feature in `crs`'s axis order.
-fn feature_in(snap: &Snapshot, layer: Layer, i: usize, crs: OgcCrs) -> Value {
+fn feature_in(snap: &Snapshot, layer: AnyLayer, i: usize, crs: OgcCrs) -> Value {
     let mut f = feature_json(snap, layer, i);
     crs.apply_to_geometry(&mut f["geometry"]);
     f
 }
 
 /// The first and last day of the collection's time property, as an OGC temporal extent.
-fn temporal_extent(snap: &Snapshot, layer: Layer) -> Option<Value> {
-    let field = temporal_property(layer)?;
-    let mut days: Vec<String> = (0..snap.dataset().count(layer))
+fn temporal_extent(snap: &Snapshot, layer: AnyLayer) -> Option<Value> {
+    let field = temporal_property(layer.def())?;
+    let mut days: Vec<String> = (0..snap.count_any(layer))
         .filter_map(|i| {
-            let f = snap.public_feature(layer, i);
+            let f = snap.public_feature_any(layer, i);
             f.property(field)?.as_str().map(str::to_string)
         })
         .collect();
@@ -103,11 +110,11 @@ fn temporal_extent(snap: &Snapshot, layer: Layer) -> Option<Value> {
     }))
 }
 
-fn collection_json(snap: &Snapshot, layer: Layer, base: &BaseUrl) -> Value {
-    let (title, description) = describe(layer);
+fn collection_json(snap: &Snapshot, layer: AnyLayer, base: &BaseUrl) -> Value {
+    let (title, description) = (layer.def().title, layer.def().description);
     let id = layer.name();
     let bbox = snap
-        .extent(layer)
+        .extent_any(layer)
         .map(|b| vec![b.min_lon, b.min_lat, b.max_lon, b.max_lat])
         .unwrap_or_else(|| vec![-180.0, -90.0, 180.0, 90.0]);
     let mut extent = json!({"spatial": {"bbox": [bbox], "crs": CRS84}});
@@ -184,7 +191,7 @@ pub async fn collections(
     Ok(Json(json!({
         "links": [link(base.join("/collections"), "self", "application/json", "Collections")],
         "crs": OgcCrs::ALL.map(OgcCrs::uri),
-        "collections": Layer::ALL.iter().map(|&l| collection_json(&snap, l, &base)).collect::<Vec<_>>(),
+        "collections": snap.layers().into_iter().map(|l| collection_json(&snap, l, &base)).collect::<Vec<_>>(),
     })))
 }
 
@@ -195,10 +202,11 @@ pub async fn collection(
     base: BaseUrl,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let layer = layer_of(&collection_id)?;
+    let snap = state.index.load();
+    let layer = layer_of(&snap, &collection_id)?;
     params.only(&["f"])?;
     check_format(&params)?;
-    Ok(Json(collection_json(&state.index.load(), layer, &base)))
+    Ok(Json(collection_json(&snap, layer, &base)))
 }
 
 /// GET /collections/{collection_id}/items?bbox=&bbox-crs=&crs=&datetime=&limit=&offset=&<property>=<value>
@@ -208,8 +216,9 @@ pub async fn items(
     base: BaseUrl,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let layer = layer_of(&collection_id)?;
-    let properties = public_properties(layer);
+    let snap = state.index.load();
+    let layer = layer_of(&snap, &collection_id)?;
+    let properties = public_properties(layer.def());
     let mut allowed = vec![
         "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f",
     ];
@@ -237,13 +246,12 @@ pub async fn items(
     }
     // Collections without a time property have no time to exclude a feature by: datetime
     // (checked above) leaves them whole, as the collection advertises no temporal extent.
-    let time_filter = when.zip(temporal_property(layer));
+    let time_filter = when.zip(temporal_property(layer.def()));
 
-    let snap = state.index.load();
-    let mut positions = snap.in_bbox(layer, bbox);
+    let mut positions = snap.in_bbox_any(layer, bbox);
     if !filters.is_empty() || time_filter.is_some() {
         positions.retain(|&i| {
-            let f = snap.public_feature(layer, i);
+            let f = snap.public_feature_any(layer, i);
             let props = f.properties.as_ref();
             let value = |k: &str| props.and_then(|p| p.get(k)).unwrap_or(&Value::Null);
             filters
@@ -324,17 +332,17 @@ pub async fn item(
     base: BaseUrl,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let layer = layer_of(&collection_id)?;
+    let snap = state.index.load();
+    let layer = layer_of(&snap, &collection_id)?;
     params.only(&["f", "crs"])?;
     check_format(&params)?;
     let crs = OgcCrs::from_param("crs", params.get("crs"))?;
-    let snap = state.index.load();
-    let key = if layer.keyed_by_code() {
-        "code"
+    let key = if layer.def().keyed_by_id() {
+        format!("numeric {}", layer.def().key)
     } else {
-        "numeric id"
+        layer.def().key.to_string()
     };
-    let i = snap.find(layer, &feature_id).ok_or_else(|| {
+    let i = snap.find_any(layer, &feature_id).ok_or_else(|| {
         ApiError::NotFound(format!(
             "{} has no feature '{feature_id}' (features are keyed by {key})",
             layer.name()
@@ -359,6 +367,6 @@ pub async fn item(
 }
 
 /// The absolute URL of one feature (its `self` link, a write's `Location`).
-pub(super) fn item_url(base: &BaseUrl, layer: Layer, feature_id: &str) -> String {
-    base.join(&format!("/collections/{}/items/{feature_id}", layer.name()))
+pub(super) fn item_url(base: &BaseUrl, layer: impl std::fmt::Display, feature_id: &str) -> String {
+    base.join(&format!("/collections/{layer}/items/{feature_id}"))
 }

@@ -39,7 +39,6 @@ use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::model::Layer;
 use crate::{Result, sample, store};
 
 pub fn router(state: AppState) -> Router {
@@ -121,9 +120,10 @@ async fn method_not_allowed() -> ApiError {
 /// arrive only after the store is back.
 async fn health(State(state): State<AppState>) -> Json<Value> {
     let snap = state.index.load();
-    let counts: serde_json::Map<String, Value> = Layer::ALL
-        .iter()
-        .map(|&l| (l.name().to_string(), json!(snap.dataset().count(l))))
+    let counts: serde_json::Map<String, Value> = snap
+        .layers()
+        .into_iter()
+        .map(|l| (l.name().to_string(), json!(snap.count_any(l))))
         .collect();
     let mut body = json!({
         "status": "ok",

@@ -8,6 +8,7 @@
 
 mod ogc;
 
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -15,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::GEOJSON;
 use super::base_url::BaseUrl;
 use super::queries::MAX_K;
+use crate::model::AnyLayer;
 
 /// The media type of this document (OpenAPI 3.0 in JSON), as the landing page links it.
 pub const MEDIA_TYPE: &str = "application/vnd.oai.openapi+json;version=3.0";
@@ -172,7 +174,7 @@ fn tile_path(ext: &str, id: &str) -> Value {
     }})
 }
 
-pub fn spec(server_url: &str) -> Value {
+pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
     let object = json!({"type": "object"});
     let fc = json!({"$ref": "#/components/schemas/FeatureCollection"});
     let mut paths = Map::new();
@@ -226,7 +228,7 @@ pub fn spec(server_url: &str) -> Value {
             ),
         ),
     );
-    for (p, v) in ogc::paths(writes()) {
+    for (p, v) in ogc::paths(writes(), layers) {
         add(&p, v);
     }
     add(
@@ -245,6 +247,7 @@ pub fn spec(server_url: &str) -> Value {
                         "query": object, "town": unit, "village": unit, "grid": unit,
                         "stations": {"type": "array"}, "nearest_station": {"type": "object", "nullable": true},
                         "alliances": {"type": "array"},
+                        "declared": {"type": "object", "description": "Per declared layer: its features containing the point (polygons), or the nearest one with distance_m (points, lines)", "additionalProperties": {"type": "array", "items": {"type": "object"}}},
                     }})
                 },
             ),
@@ -464,7 +467,7 @@ pub fn spec(server_url: &str) -> Value {
         ),
     );
 
-    let mut schemas = ogc::schemas();
+    let mut schemas = ogc::schemas(layers);
     schemas.insert("Error".into(), json!({
         "type": "object", "required": ["error", "message"],
         "properties": {
@@ -483,7 +486,7 @@ pub fn spec(server_url: &str) -> Value {
         "servers": [{"url": server_url}],
         "paths": paths,
         "components": {
-            "parameters": ogc::parameters(),
+            "parameters": ogc::parameters(layers),
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                 "description": "The token `gridmap serve --write-token` was started with"}},
@@ -493,8 +496,9 @@ pub fn spec(server_url: &str) -> Value {
 
 /// GET /openapi.json, with `servers[0].url` naming this server as the client reached it (the
 /// same base as every link: `--public-url`, else the forwarding headers, else Host).
-pub async fn document(base: BaseUrl) -> Response {
-    let mut response = axum::Json(spec(&base.0)).into_response();
+pub async fn document(State(state): State<super::AppState>, base: BaseUrl) -> Response {
+    let layers = state.index.load().layers();
+    let mut response = axum::Json(spec(&base.0, &layers)).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));

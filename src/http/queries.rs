@@ -56,7 +56,8 @@ pub async fn locate(
     let crs = params.crs()?;
     let asked = params.lon_lat()?;
     let snap = state.index.load();
-    let loc = snap.locate(crs.to_wgs84(asked));
+    let at = crs.to_wgs84(asked);
+    let loc = snap.locate(at);
     Ok(Json(json!({
         "query": query_json(asked, crs),
         "town": loc.town.map(|t| json!({"code": t.code, "name": t.name})),
@@ -67,7 +68,39 @@ pub async fn locate(
         "stations": loc.stations.iter().map(|s| station_json(s, crs)).collect::<Vec<_>>(),
         "nearest_station": loc.nearest.map(|n| nearby_json(&n, crs)),
         "alliances": loc.alliances.iter().map(|a| json!({"id": a.id, "name": a.name, "theme": a.theme})).collect::<Vec<_>>(),
+        "declared": declared_at(&snap, at),
     })))
+}
+
+/// For each declared layer, what it has at `p`: the polygons containing it, or for point and
+/// line layers the nearest feature with its geodesic distance. Public fields only.
+fn declared_at(snap: &crate::index::Snapshot, p: Point) -> serde_json::Map<String, Value> {
+    use crate::model::schema::{GeometryKind, Visibility};
+    snap.dataset()
+        .declared
+        .iter()
+        .map(|d| {
+            let props =
+                |i: usize| Value::Object(d.features[i].properties(d.def, Visibility::Public));
+            let found: Vec<Value> = match d.def.geometry {
+                GeometryKind::MultiPolygon => snap
+                    .declared_containing(d.def.name, p)
+                    .into_iter()
+                    .map(props)
+                    .collect(),
+                _ => snap
+                    .declared_nearest(d.def.name, p)
+                    .map(|(i, distance_m)| {
+                        let mut v = props(i);
+                        v["distance_m"] = json!(metres(distance_m));
+                        v
+                    })
+                    .into_iter()
+                    .collect(),
+            };
+            (d.def.name.to_string(), Value::Array(found))
+        })
+        .collect()
 }
 
 /// GET /nearest?lon=&lat=[&k=5][&max_distance_m=][&service=][&crs=]

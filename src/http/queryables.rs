@@ -4,7 +4,7 @@
 //! whole layer. Items, queryables and the OpenAPI document all read the layers' declarations
 //! (`model::schema`) through this module.
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::params::Params;
-use crate::model::Layer;
-use crate::model::schema::{Field, FieldType};
+use crate::model::schema::{Field, FieldType, LayerDef};
 
 /// One public property of a collection (a field of its layer's declaration, `model::schema`):
 /// what items return and what can be filtered on.
@@ -28,18 +27,18 @@ impl std::ops::Deref for Property {
 }
 
 /// The public properties of a collection, in declaration order.
-pub fn public_properties(layer: Layer) -> Vec<Property> {
-    layer.def().public_fields().map(Property).collect()
+pub fn public_properties(def: &'static LayerDef) -> Vec<Property> {
+    def.public_fields().map(Property).collect()
 }
 
 /// The property `datetime` filters on; `None` for collections without time.
-pub fn temporal_property(layer: Layer) -> Option<&'static str> {
-    layer.def().time
+pub fn temporal_property(def: &LayerDef) -> Option<&'static str> {
+    def.time
 }
 
 /// The GeoJSON geometry type of a collection's features.
-pub fn geometry_type(layer: Layer) -> &'static str {
-    layer.def().geometry.geojson_type()
+pub fn geometry_type(def: &LayerDef) -> &'static str {
+    def.geometry.geojson_type()
 }
 
 impl Property {
@@ -137,24 +136,24 @@ pub fn matches(value: &Value, wanted: &str) -> bool {
 }
 
 /// The queryables document of one collection: a JSON Schema 2020-12 object.
-pub fn document(layer: Layer, title: &str, base: &BaseUrl) -> Value {
+pub fn document(def: &'static LayerDef, base: &BaseUrl) -> Value {
     let mut properties = serde_json::Map::new();
     properties.insert(
         "geometry".into(),
         json!({
             "title": "geometry",
-            "format": format!("geometry-{}", geometry_type(layer).to_ascii_lowercase()),
+            "format": format!("geometry-{}", geometry_type(def).to_ascii_lowercase()),
             "x-ogc-role": "primary-geometry",
         }),
     );
-    for prop in public_properties(layer) {
+    for prop in public_properties(def) {
         properties.insert(prop.name.into(), prop.queryable_schema());
     }
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": base.join(&format!("/collections/{}/queryables", layer.name())),
+        "$id": base.join(&format!("/collections/{}/queryables", def.name)),
         "type": "object",
-        "title": title,
+        "title": def.title,
         "properties": properties,
         "additionalProperties": false,
     })
@@ -162,15 +161,15 @@ pub fn document(layer: Layer, title: &str, base: &BaseUrl) -> Value {
 
 /// GET /collections/{collection_id}/queryables
 pub async fn queryables(
+    State(state): State<super::AppState>,
     Path(collection_id): Path<String>,
     base: BaseUrl,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let layer = super::features::layer_of(&collection_id)?;
+    let layer = super::features::layer_of(&state.index.load(), &collection_id)?;
     params.only(&["f"])?;
     super::features::check_format(&params)?;
-    let (title, _) = super::features::describe(layer);
-    let mut response = axum::Json(document(layer, title, &base)).into_response();
+    let mut response = axum::Json(document(layer.def(), &base)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/schema+json"),
@@ -181,12 +180,13 @@ pub async fn queryables(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Layer;
 
     #[test]
     fn every_public_property_is_what_features_carry() {
         let snap = crate::index::Snapshot::build(crate::sample::dataset().unwrap());
-        for layer in Layer::ALL {
-            let f = snap.public_feature(layer, 0);
+        for layer in snap.layers() {
+            let f = snap.public_feature_any(layer, 0);
             let carried: Vec<&str> = f
                 .properties
                 .as_ref()
@@ -194,7 +194,10 @@ mod tests {
                 .keys()
                 .map(String::as_str)
                 .collect();
-            let declared: Vec<&str> = public_properties(layer).iter().map(|p| p.name).collect();
+            let declared: Vec<&str> = public_properties(layer.def())
+                .iter()
+                .map(|p| p.name)
+                .collect();
             let mut c = carried.clone();
             let mut d = declared.clone();
             c.sort();
@@ -206,7 +209,7 @@ mod tests {
     #[test]
     fn filter_values_are_checked_by_kind() {
         let property = |layer: Layer, name: &str| {
-            public_properties(layer)
+            public_properties(layer.def())
                 .into_iter()
                 .find(|p| p.name == name)
                 .unwrap()

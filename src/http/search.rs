@@ -1,4 +1,5 @@
-//! GET /search: towns, villages, grids and stations by name or code, for the map's search box.
+//! GET /search: towns, villages, grids, stations and the declared layers' features by name or
+//! code, for the map's search box.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,8 +9,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::params::Params;
-use crate::index::{Hit, SEARCHED, Snapshot};
-use crate::model::{Layer, grid_village_code, label_point, village_town_code};
+use crate::index::{Hit, Snapshot};
+use crate::model::schema::{GeometryKind, LayerDef};
+use crate::model::{AnyLayer, Layer, grid_village_code, label_point, village_town_code};
 
 /// Largest `limit`.
 pub const MAX_LIMIT: u64 = 50;
@@ -40,25 +42,30 @@ pub async fn search(
         ));
     }
     let limit = params.int("limit", 1, MAX_LIMIT, 10)? as usize;
+    let snap = state.index.load();
+    let searchable = snap.searchable();
     let layers = match params.get("layers") {
-        None => SEARCHED.to_vec(),
+        None => searchable.clone(),
         Some(list) => list
             .split(',')
             .map(|name| {
-                Layer::parse(name.trim())
-                    .filter(|l| SEARCHED.contains(l))
+                searchable
+                    .iter()
+                    .copied()
+                    .find(|l| l.name() == name.trim())
                     .ok_or_else(|| {
+                        let names: Vec<&str> = searchable.iter().map(|l| l.name()).collect();
                         ApiError::bad(
                             "layers",
                             format!(
-                                "'{name}' is not searchable; use a comma-separated list of towns, villages, grids, stations"
+                                "'{name}' is not searchable; use a comma-separated list of {}",
+                                names.join(", ")
                             ),
                         )
                     })
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
-    let snap = state.index.load();
     let results: Vec<Value> = snap
         .search(query, &layers, limit)
         .into_iter()
@@ -74,7 +81,11 @@ pub async fn search(
 fn result_json(snap: &Snapshot, hit: Hit) -> Option<Value> {
     let d = snap.dataset();
     let i = hit.index;
-    let (id, name, area) = match hit.layer {
+    let layer = match hit.layer {
+        AnyLayer::Builtin(layer) => layer,
+        AnyLayer::Declared(def) => return declared_result(snap, def, hit),
+    };
+    let (id, name, area) = match layer {
         Layer::Towns => (
             d.towns[i].code.clone(),
             &d.towns[i].name,
@@ -102,13 +113,48 @@ fn result_json(snap: &Snapshot, hit: Hit) -> Option<Value> {
         None => (Some(d.stations[i].location), None),
     };
     Some(json!({
-        "layer": hit.layer.name(),
+        "layer": layer.name(),
         "id": id,
         "name": name,
-        "context": context(snap, hit.layer, i),
+        "context": context(snap, layer, i),
         "matched": hit.matched.name(),
         "center": center.map(|p: Point| [round7(p.x()), round7(p.y())]),
         "bbox": bbox.map(|b| b.map(round7)),
+    }))
+}
+
+/// A declared layer's hit: its key as id, its search field as name, its parents (the codes
+/// gridmap filled) as context, its anchor point as center and the box of lines and polygons.
+fn declared_result(snap: &Snapshot, def: &'static LayerDef, hit: Hit) -> Option<Value> {
+    let r = &snap.declared_layer(def.name)?.features[hit.index];
+    let code = |field: &str| r.value(def, field).as_str().map(str::to_string);
+    let names = [
+        code("town_code")
+            .and_then(|c| snap.find(Layer::Towns, &c))
+            .map(|j| snap.dataset().towns[j].name.as_str()),
+        code("village_code")
+            .and_then(|c| snap.find(Layer::Villages, &c))
+            .map(|j| snap.dataset().villages[j].name.as_str()),
+        code("grid_code")
+            .and_then(|c| snap.find(Layer::Grids, &c))
+            .map(|j| snap.dataset().grids[j].name.as_str()),
+    ];
+    let context: Vec<&str> = names.into_iter().flatten().collect();
+    let bbox = match def.geometry {
+        GeometryKind::Point => None,
+        _ => r
+            .geometry
+            .bounding_rect()
+            .map(|b| [b.min().x, b.min().y, b.max().x, b.max().y].map(round7)),
+    };
+    Some(json!({
+        "layer": def.name,
+        "id": r.key,
+        "name": snap.search_name(hit.layer, hit.index),
+        "context": context,
+        "matched": hit.matched.name(),
+        "center": r.anchor().map(|p| [round7(p.x()), round7(p.y())]),
+        "bbox": bbox,
     }))
 }
 

@@ -15,9 +15,9 @@ use geojson::{Feature, FeatureCollection, feature::Id};
 use super::AppState;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
-use super::features::{feature_json, item_url, layer_of};
-use crate::model::Layer;
+use super::features::{builtin_layer_of, feature_json, item_url};
 use crate::model::geojson::{Visibility, layer_features_visible, read_layer};
+use crate::model::{AnyLayer, Layer};
 
 /// The largest PUT body read (axum's default limit): a town polygon of the sample is ~100 KB.
 pub const MAX_BODY_BYTES: usize = 2 << 20;
@@ -80,7 +80,7 @@ pub async fn put_item(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let layer = layer_of(&collection_id)?;
+    let layer = builtin_layer_of(&state.index.load(), &collection_id)?;
     authorize(&state, &headers)?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -119,7 +119,7 @@ pub async fn put_item(
     let snap = state.index.load();
     // Caught up, the answer is the feature as served (with derived geometry); else as written.
     let body = match snap.find(layer, &feature_id).filter(|_| caught_up) {
-        Some(i) => Json(feature_json(&snap, layer, i)),
+        Some(i) => Json(feature_json(&snap, AnyLayer::Builtin(layer), i)),
         None => Json(serde_json::to_value(written).map_err(|e| ApiError::Internal(e.to_string()))?),
     };
     let location = item_url(&base, layer, &feature_id);
@@ -142,7 +142,7 @@ pub async fn delete_item(
     Path((collection_id, feature_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let layer: Layer = layer_of(&collection_id)?;
+    let layer: Layer = builtin_layer_of(&state.index.load(), &collection_id)?;
     authorize(&state, &headers)?;
     if state.index.load().find(layer, &feature_id).is_none() {
         return Err(ApiError::NotFound(format!(

@@ -140,6 +140,11 @@ impl Snapshot {
             alliance_footprints,
             member_locations,
             keys,
+            declared: data
+                .declared
+                .iter()
+                .map(super::declared::DeclaredIndex::build)
+                .collect(),
             data,
         }
     }

@@ -5,7 +5,9 @@ use std::cmp::Ordering;
 use geo::BoundingRect;
 
 use super::Snapshot;
-use crate::model::{Bbox, Layer};
+use crate::model::records::DeclaredData;
+use crate::model::schema::Visibility;
+use crate::model::{AnyLayer, Bbox, Layer};
 
 /// The bounding box of a feature's public GeoJSON geometry.
 fn bbox_of(feature: &geojson::Feature) -> Option<Bbox> {
@@ -120,6 +122,37 @@ impl Snapshot {
                     merge_join(&a.members, &b.members, |x, y| x.id.cmp(&y.id), &mut each)
                 }
             }
+        }
+        // Declared layers: a layer added or dropped changes everywhere it has features.
+        for layer in newer.layers().into_iter().chain(self.layers()) {
+            let AnyLayer::Declared(def) = layer else {
+                continue;
+            };
+            let empty = DeclaredData::empty(def);
+            let old = a.declared(def.name).unwrap_or(&empty);
+            let new = b.declared(def.name).unwrap_or(&empty);
+            if old == new {
+                continue;
+            }
+            let feature =
+                |d: &DeclaredData, i: usize| d.features[i].feature(d.def, Visibility::Public);
+            merge_join(
+                &old.features,
+                &new.features,
+                crate::model::record_order,
+                |i, j| match (i, j) {
+                    (Some(i), Some(j)) => {
+                        let (x, y) = (feature(old, i), feature(new, j));
+                        if x != y {
+                            out.extend(bbox_of(&x));
+                            out.extend(bbox_of(&y));
+                        }
+                    }
+                    (Some(i), None) => out.extend(bbox_of(&feature(old, i))),
+                    (None, Some(j)) => out.extend(bbox_of(&feature(new, j))),
+                    (None, None) => {}
+                },
+            );
         }
         out
     }

@@ -6,6 +6,7 @@
 
 mod build;
 mod changes;
+mod declared;
 mod nearest;
 mod queries;
 mod search;
@@ -61,6 +62,8 @@ pub struct Snapshot {
     /// Point-in-polygon accelerators for large town, village and grid polygons.
     prepared: Prepared,
     keys: Keys,
+    /// One index per declared layer, in `data.declared` order.
+    declared: Vec<declared::DeclaredIndex>,
 }
 
 /// Monotone subdivisions (O(log n) point-in-polygon) of polygons with many vertices, by position;

@@ -1,12 +1,13 @@
-//! Finding towns, villages, grids and stations by name or code, for the map's search box and
-//! field apps. A linear scan without allocation: the sample's 2,500 features take 0.1-0.3 ms,
+//! Finding towns, villages, grids, stations and the features of declared layers by name or
+//! code, for the map's search box and field apps. A linear scan without allocation: the sample's 2,500 features take 0.1-0.3 ms,
 //! 230,000 (`--scale 100`) 15-20 ms, 85 ms when one character matches nearly all of them
 //! (BENCHMARKS.md), so no text index is kept yet.
 
 use super::Snapshot;
-use crate::model::Layer;
+use crate::model::{AnyLayer, Layer};
 
-/// The layers searched, in the order equally good matches are listed.
+/// The built-in layers searched, in the order equally good matches are listed; declared layers
+/// with a `search` field follow, in declaration order (`Snapshot::searchable`).
 pub const SEARCHED: [Layer; 4] = [Layer::Towns, Layer::Villages, Layer::Grids, Layer::Stations];
 
 /// How well a feature matches, best first.
@@ -36,27 +37,61 @@ impl Match {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Hit {
-    pub layer: Layer,
+    pub layer: AnyLayer,
     /// The feature's position in its layer.
     pub index: usize,
     pub matched: Match,
 }
 
 impl Snapshot {
+    /// Every layer `/search` can look in: the built-in `SEARCHED`, then each declared layer
+    /// with a search field.
+    pub fn searchable(&self) -> Vec<AnyLayer> {
+        SEARCHED
+            .into_iter()
+            .map(AnyLayer::Builtin)
+            .chain(
+                self.dataset()
+                    .declared
+                    .iter()
+                    .filter(|d| d.def.search.is_some())
+                    .map(|d| AnyLayer::Declared(d.def)),
+            )
+            .collect()
+    }
+
+    /// The name `/search` matches for feature `i` of a searchable layer.
+    pub fn search_name(&self, layer: AnyLayer, i: usize) -> &str {
+        let d = self.dataset();
+        match layer {
+            AnyLayer::Builtin(Layer::Towns) => &d.towns[i].name,
+            AnyLayer::Builtin(Layer::Villages) => &d.villages[i].name,
+            AnyLayer::Builtin(Layer::Grids) => &d.grids[i].name,
+            AnyLayer::Builtin(Layer::Stations) => &d.stations[i].name,
+            AnyLayer::Builtin(_) => "",
+            AnyLayer::Declared(def) => self
+                .declared_layer(def.name)
+                .zip(def.search)
+                .and_then(|(data, field)| data.features[i].value(def, field).as_str())
+                .unwrap_or(""),
+        }
+    }
+
     /// Features of `layers` whose name contains `query` or whose code starts with it (ASCII case
-    /// ignored, surrounding spaces trimmed), best match first; then by layer (towns first),
-    /// shorter name, key order. At most `limit`. An empty query finds nothing.
-    pub fn search(&self, query: &str, layers: &[Layer], limit: usize) -> Vec<Hit> {
+    /// ignored, surrounding spaces trimmed), best match first; then by layer (the order of
+    /// `searchable`), shorter name, key order. At most `limit`. An empty query finds nothing.
+    pub fn search(&self, query: &str, layers: &[AnyLayer], limit: usize) -> Vec<Hit> {
         let query = Query::new(query);
         if query.text.is_empty() {
             return Vec::new();
         }
         let d = self.dataset();
+        let searchable = self.searchable();
         let mut hits: Vec<(Hit, usize)> = Vec::new();
         let mut station_key = String::new();
-        for &layer in SEARCHED.iter().filter(|l| layers.contains(l)) {
+        for &layer in searchable.iter().filter(|l| layers.contains(l)) {
             let mut add = |index: usize, key: &str, name: &str| {
                 if let Some(matched) = query.matches(key, name) {
                     let hit = Hit {
@@ -68,16 +103,16 @@ impl Snapshot {
                 }
             };
             match layer {
-                Layer::Towns => {
+                AnyLayer::Builtin(Layer::Towns) => {
                     (d.towns.iter().enumerate()).for_each(|(i, t)| add(i, &t.code, &t.name))
                 }
-                Layer::Villages => {
+                AnyLayer::Builtin(Layer::Villages) => {
                     (d.villages.iter().enumerate()).for_each(|(i, v)| add(i, &v.code, &v.name))
                 }
-                Layer::Grids => {
+                AnyLayer::Builtin(Layer::Grids) => {
                     (d.grids.iter().enumerate()).for_each(|(i, g)| add(i, &g.code, &g.name))
                 }
-                Layer::Stations => {
+                AnyLayer::Builtin(Layer::Stations) => {
                     for (i, s) in d.stations.iter().enumerate() {
                         // Ids are digits: only a query of digits can match one (no string otherwise).
                         station_key.clear();
@@ -88,24 +123,37 @@ impl Snapshot {
                         add(i, &station_key, &s.name);
                     }
                 }
-                Layer::Alliances | Layer::Members => {}
+                AnyLayer::Builtin(Layer::Alliances | Layer::Members) => {}
+                AnyLayer::Declared(def) => {
+                    let (Some(data), Some(field)) = (self.declared_layer(def.name), def.search)
+                    else {
+                        continue;
+                    };
+                    let Some(at) = def.position(field) else {
+                        continue;
+                    };
+                    for (i, r) in data.features.iter().enumerate() {
+                        add(i, &r.key, r.values[at].as_str().unwrap_or(""));
+                    }
+                }
             }
         }
-        let order = |l: Layer| SEARCHED.iter().position(|&s| s == l);
-        let name = |h: &Hit| match h.layer {
-            Layer::Towns => d.towns[h.index].name.as_str(),
-            Layer::Villages => d.villages[h.index].name.as_str(),
-            Layer::Grids => d.grids[h.index].name.as_str(),
-            _ => d.stations[h.index].name.as_str(),
-        };
+        let order = |l: AnyLayer| searchable.iter().position(|&s| s == l);
         hits.sort_by(|(a, a_len), (b, b_len)| {
-            (a.matched, order(a.layer), a_len, name(a), a.index).cmp(&(
-                b.matched,
-                order(b.layer),
-                b_len,
-                name(b),
-                b.index,
-            ))
+            (
+                a.matched,
+                order(a.layer),
+                a_len,
+                self.search_name(a.layer, a.index),
+                a.index,
+            )
+                .cmp(&(
+                    b.matched,
+                    order(b.layer),
+                    b_len,
+                    self.search_name(b.layer, b.index),
+                    b.index,
+                ))
         });
         hits.into_iter().take(limit).map(|(hit, ..)| hit).collect()
     }
@@ -134,11 +182,12 @@ impl Query {
     fn matches(&self, key: &str, name: &str) -> Option<Match> {
         let q = self.text.as_str();
         let name_is = |f: fn(&[u8], &[u8]) -> bool| f(name.as_bytes(), q.as_bytes());
-        if key == q {
+        let key_is = |f: fn(&[u8], &[u8]) -> bool| f(key.as_bytes(), q.as_bytes());
+        if key_is(|k, q| k.eq_ignore_ascii_case(q)) {
             Some(Match::Key)
         } else if name_is(|n, q| n.eq_ignore_ascii_case(q)) {
             Some(Match::Name)
-        } else if key.starts_with(q) {
+        } else if key_is(|k, q| k.len() >= q.len() && k[..q.len()].eq_ignore_ascii_case(q)) {
             Some(Match::KeyPrefix)
         } else if name_is(|n, q| n.len() >= q.len() && n[..q.len()].eq_ignore_ascii_case(q)) {
             Some(Match::NamePrefix)
@@ -170,18 +219,26 @@ mod tests {
         Snapshot::build(sample::dataset().unwrap())
     }
 
+    fn builtin() -> Vec<AnyLayer> {
+        SEARCHED.map(AnyLayer::Builtin).to_vec()
+    }
+
     #[test]
     fn codes_names_and_order() {
         let snap = snapshot();
         let d = snap.dataset();
         let village = &d.villages[7];
         // The exact code finds that village first, then its grids (codes starting with it).
-        let hits = snap.search(&village.code, &SEARCHED, 50);
-        assert_eq!((hits[0].layer, hits[0].index), (Layer::Villages, 7));
+        let hits = snap.search(&village.code, &builtin(), 50);
+        assert_eq!(
+            (hits[0].layer, hits[0].index),
+            (AnyLayer::Builtin(Layer::Villages), 7)
+        );
         assert!(
-            hits[1..].iter().all(
-                |h| h.layer == Layer::Grids && d.grids[h.index].code.starts_with(&village.code)
-            )
+            hits[1..]
+                .iter()
+                .all(|h| h.layer == AnyLayer::Builtin(Layer::Grids)
+                    && d.grids[h.index].code.starts_with(&village.code))
         );
         let grids = d
             .grids
@@ -190,12 +247,15 @@ mod tests {
             .count();
         assert_eq!(hits.len(), 1 + grids);
         // The whole name ranks the feature first, with spaces around ignored.
-        let hits = snap.search(&format!("  {} ", village.name), &SEARCHED, 5);
+        let hits = snap.search(&format!("  {} ", village.name), &builtin(), 5);
         assert_eq!(hits[0].matched, Match::Name);
         assert_eq!(d.villages[hits[0].index].name, village.name);
         // Nothing for an empty query or in an unsearched layer.
-        assert!(snap.search("   ", &SEARCHED, 5).is_empty());
-        assert!(snap.search(&village.code, &[Layer::Towns], 5).is_empty());
+        assert!(snap.search("   ", &builtin(), 5).is_empty());
+        assert!(
+            snap.search(&village.code, &[AnyLayer::Builtin(Layer::Towns)], 5)
+                .is_empty()
+        );
     }
 
     #[test]
@@ -218,29 +278,64 @@ mod tests {
         let snap = snapshot();
         let d = snap.dataset();
         let keyed = |key: &str, name: &str| (key.to_string(), name.to_string());
-        let every: Vec<(Layer, Vec<(String, String)>)> = vec![
+        let mut every: Vec<(&str, Vec<(String, String)>)> = vec![
             (
-                Layer::Towns,
+                "towns",
                 d.towns.iter().map(|t| keyed(&t.code, &t.name)).collect(),
             ),
             (
-                Layer::Villages,
+                "villages",
                 d.villages.iter().map(|v| keyed(&v.code, &v.name)).collect(),
             ),
             (
-                Layer::Grids,
+                "grids",
                 d.grids.iter().map(|g| keyed(&g.code, &g.name)).collect(),
             ),
             (
-                Layer::Stations,
+                "stations",
                 d.stations
                     .iter()
                     .map(|s| keyed(&s.id.to_string(), &s.name))
                     .collect(),
             ),
         ];
-        for query in ["丹", "村", "驿站", "3211", "321181001", "镇", "1", "zz"] {
-            let mut expected: Vec<(Layer, usize)> = Vec::new();
+        // Declared layers by their search field, read the plain way from their GeoJSON.
+        for layer in &d.declared {
+            let field = layer.def.search.unwrap();
+            let features = crate::model::records::read_declared(
+                layer.def,
+                &crate::model::geojson::write_collection(
+                    &layer
+                        .features
+                        .iter()
+                        .map(|r| r.feature(layer.def, crate::model::schema::Visibility::Public))
+                        .collect::<Vec<_>>(),
+                ),
+            )
+            .unwrap();
+            every.push((
+                layer.def.name,
+                features
+                    .features
+                    .iter()
+                    .map(|r| keyed(&r.key, r.value(layer.def, field).as_str().unwrap()))
+                    .collect(),
+            ));
+        }
+        assert!(every.len() > 4, "the sample declares searchable layers");
+        for query in [
+            "丹",
+            "村",
+            "驿站",
+            "3211",
+            "321181001",
+            "镇",
+            "1",
+            "zz",
+            "党支部",
+            "BN0",
+        ] {
+            let mut expected: Vec<(&str, usize)> = Vec::new();
             for (layer, features) in &every {
                 for (i, (key, name)) in features.iter().enumerate() {
                     if name.contains(query) || key.starts_with(query) {
@@ -248,13 +343,13 @@ mod tests {
                     }
                 }
             }
-            let mut found: Vec<(Layer, usize)> = snap
-                .search(query, &SEARCHED, usize::MAX)
+            let mut found: Vec<(&str, usize)> = snap
+                .search(query, &snap.searchable(), usize::MAX)
                 .into_iter()
-                .map(|h| (h.layer, h.index))
+                .map(|h| (h.layer.name(), h.index))
                 .collect();
-            expected.sort_by_key(|&(l, i)| (l.name(), i));
-            found.sort_by_key(|&(l, i)| (l.name(), i));
+            expected.sort();
+            found.sort();
             assert_eq!(found, expected, "query {query}");
         }
     }

@@ -157,7 +157,7 @@ impl Dataset {
         self.alliances.sort_by_key(|a| a.id);
         self.members.sort_by_key(|m| m.id);
         for d in &mut self.declared {
-            d.features.sort_by(|a, b| record_order(a, b));
+            d.features.sort_by(record_order);
         }
     }
 

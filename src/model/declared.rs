@@ -334,7 +334,7 @@ fn build(raw: RawLayer, text: &str) -> Result<LayerDef, Problem> {
         None => None,
         Some(s) => {
             let wanted = s.get_ref();
-            match fields.iter().find(|f| &f.name == wanted) {
+            match fields.iter().find(|f| f.name == wanted) {
                 Some(f) if f.ty == FieldType::Text && f.visibility == Visibility::Public => {
                     Some(f.name)
                 }

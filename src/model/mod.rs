@@ -69,6 +69,32 @@ impl Layer {
     }
 }
 
+/// Any layer: a built-in one or one declared in a file (`declared`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum AnyLayer {
+    Builtin(Layer),
+    Declared(&'static schema::LayerDef),
+}
+
+impl AnyLayer {
+    pub fn def(self) -> &'static schema::LayerDef {
+        match self {
+            AnyLayer::Builtin(layer) => layer.def(),
+            AnyLayer::Declared(def) => def,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+}
+
+impl std::fmt::Display for AnyLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl std::fmt::Display for Layer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -57,6 +57,23 @@ impl Record {
         }
     }
 
+    /// The feature's id in vector tiles, where ids are numbers: a numeric key itself, else a
+    /// checksum of the key within JavaScript's safe integers (stable while the key is; the key
+    /// itself is a property of every tile feature).
+    pub fn tile_id(&self) -> u64 {
+        match self.values.first().and_then(Value::as_u64) {
+            Some(id) => id,
+            None => {
+                let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+                for b in self.key.bytes() {
+                    hash ^= u64::from(b);
+                    hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+                }
+                hash & ((1 << 53) - 1)
+            }
+        }
+    }
+
     /// The fields `vis` may see, by name.
     pub fn properties(&self, def: &LayerDef, vis: Visibility) -> Map<String, Value> {
         def.fields
@@ -327,12 +344,13 @@ pub fn refill_parents(d: &mut Dataset) {
     d.declared = layers;
 }
 
+/// A unit's box: (level 0 town, 1 village, 2 grid; position).
+type UnitBox = rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, (u8, usize)>;
+
 /// Towns, villages and grids with an R-tree of their boxes, to find which contain a point.
 struct Units<'a> {
     d: &'a Dataset,
-    boxes: rstar::RTree<
-        rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, (u8, usize)>,
-    >,
+    boxes: rstar::RTree<UnitBox>,
     codes: HashSet<&'a str>,
 }
 

@@ -2,8 +2,8 @@
 //! zoom, clip to the buffered tile, round, and keep only valid rings.
 
 use geo::{
-    Area, BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Point, Polygon, Rect,
-    SimplifyVwPreserve, Validation, coord,
+    Area, BooleanOps, BoundingRect, Coord, LineString, MultiLineString, MultiPolygon, Point,
+    Polygon, Rect, SimplifyVwPreserve, Validation, coord,
 };
 
 use super::{TileCoord, lon_lat_to_world, world_to_lon_lat};
@@ -77,6 +77,39 @@ impl TileFrame {
             .into_iter()
             .find_map(|candidate| self.clip_and_round(&candidate))
             .filter(|mp| as_f64(mp).unsigned_area() >= min_area)
+    }
+
+    /// A line in tile space: simplified by `tolerance` (tile units), clipped to the buffered
+    /// tile, rounded to integers, with repeated points and collapsed parts removed. `None` when
+    /// nothing remains.
+    pub fn line(&self, ml: &MultiLineString, tolerance: f64) -> Option<MultiLineString<i32>> {
+        use geo::Simplify;
+        let projected = MultiLineString(
+            ml.0.iter()
+                .map(|l| LineString(l.0.iter().map(|&c| self.project(c)).collect()))
+                .collect(),
+        );
+        let simplified = if tolerance > 0.0 {
+            projected.simplify(tolerance)
+        } else {
+            projected
+        };
+        let (lo, hi) = (-self.buffer, self.extent + self.buffer);
+        let clip = Rect::new(coord! { x: lo, y: lo }, coord! { x: hi, y: hi }).to_polygon();
+        let clipped = clip.clip(&simplified, false);
+        let parts: Vec<LineString<i32>> = clipped
+            .0
+            .iter()
+            .filter_map(|l| {
+                let mut points: Vec<Coord<i32>> =
+                    l.0.iter()
+                        .map(|c| coord! { x: c.x.round() as i32, y: c.y.round() as i32 })
+                        .collect();
+                points.dedup();
+                (points.len() >= 2).then_some(LineString(points))
+            })
+            .collect();
+        (!parts.is_empty()).then_some(MultiLineString(parts))
     }
 
     fn project_polygon(&self, p: &Polygon) -> Polygon {

@@ -2,10 +2,12 @@
 //!
 //! Documented in the README. Polygon layers carry a label point in a `<layer>_labels` point layer.
 
+use crate::index::Snapshot;
 use crate::model::Layer;
+use crate::model::schema::{GeometryKind, LayerDef};
 
 /// What a tile layer is drawn from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Source {
     /// The features of a model layer (polygons or points).
     Features(Layer),
@@ -13,6 +15,8 @@ pub enum Source {
     Labels(Layer),
     /// The uncovered part of each grid at the default walking radius (`analysis::coverage`).
     CoverageGaps,
+    /// The features of a declared layer, at the zooms its declaration gives.
+    Declared(&'static LayerDef),
 }
 
 /// A layer of the composite tile.
@@ -38,6 +42,10 @@ impl TileLayer {
                 .map(|f| (f.name, f.ty.tile_type()))
                 .collect(),
             Source::CoverageGaps => GAP_FIELDS.to_vec(),
+            Source::Declared(def) => def
+                .public_fields()
+                .map(|f| (f.name, f.ty.tile_type()))
+                .collect(),
         }
     }
 
@@ -50,6 +58,11 @@ impl TileLayer {
                 GeomKind::Point
             }
             Source::Features(_) | Source::CoverageGaps => GeomKind::Polygon,
+            Source::Declared(def) => match def.geometry {
+                GeometryKind::Point => GeomKind::Point,
+                GeometryKind::MultiLineString => GeomKind::LineString,
+                GeometryKind::MultiPolygon => GeomKind::Polygon,
+            },
         }
     }
 }
@@ -139,14 +152,34 @@ pub const TILE_LAYERS: &[TileLayer] = &[
     },
 ];
 
-/// The layers drawn at zoom `z`, in drawing order.
-pub fn at_zoom(z: u8) -> impl Iterator<Item = &'static TileLayer> {
+/// Every tile layer of `snap`, in drawing order: the built-in ones, then one per declared layer
+/// (at its declared zooms; polygons below two zooms past its first keep only what is at least
+/// `MIN_AREA_PX2`).
+pub fn all(snap: &Snapshot) -> Vec<TileLayer> {
     TILE_LAYERS
         .iter()
-        .filter(move |l| (l.minzoom..=l.maxzoom).contains(&z))
+        .copied()
+        .chain(snap.dataset().declared.iter().map(|d| TileLayer {
+            name: d.def.name,
+            source: Source::Declared(d.def),
+            minzoom: d.def.zooms.0,
+            maxzoom: d.def.zooms.1,
+            full_detail_zoom: d.def.zooms.0.saturating_add(2),
+        }))
+        .collect()
+}
+
+/// The layers of `snap` drawn at zoom `z`, in drawing order.
+pub fn at_zoom(snap: &Snapshot, z: u8) -> Vec<TileLayer> {
+    all(snap)
+        .into_iter()
+        .filter(|l| (l.minzoom..=l.maxzoom).contains(&z))
+        .collect()
 }
 
 /// Whether tiles at zoom `z` draw the `coverage_gaps` layer.
 pub fn shows_coverage(z: u8) -> bool {
-    at_zoom(z).any(|l| l.source == Source::CoverageGaps)
+    TILE_LAYERS
+        .iter()
+        .any(|l| l.source == Source::CoverageGaps && (l.minzoom..=l.maxzoom).contains(&z))
 }

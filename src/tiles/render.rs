@@ -53,7 +53,7 @@ pub fn render(
     let px = f64::from(config.extent) / 256.0;
     let mut tile = MvtTileBuilder::new();
     let mut any = false;
-    for layer in at_zoom(coord.z) {
+    for layer in &at_zoom(snap, coord.z) {
         let min_area = if coord.z < layer.full_detail_zoom {
             MIN_AREA_PX2 * px * px
         } else {
@@ -88,6 +88,7 @@ pub fn render(
 
 enum TileGeometry {
     Point(Coord<i32>),
+    Line(geo::MultiLineString<i32>),
     Polygon(geo::MultiPolygon<i32>),
 }
 
@@ -104,6 +105,7 @@ fn features(
         Source::Features(l) => (l, false),
         Source::Labels(l) => (l, true),
         Source::CoverageGaps => return Vec::new(),
+        Source::Declared(def) => return declared_features(snap, def, frame, tolerance, min_area),
     };
     let margin = if labels || matches!(source, Layer::Stations | Layer::Members) {
         0.0
@@ -134,6 +136,48 @@ fn features(
             Some((
                 feature_id(&feature),
                 feature.properties.unwrap_or_default(),
+                geometry,
+            ))
+        })
+        .collect()
+}
+
+/// Every feature of a declared layer in the buffered tile (points in the tile itself); its id is
+/// a numeric key when it has one.
+fn declared_features(
+    snap: &Snapshot,
+    def: &'static crate::model::schema::LayerDef,
+    frame: &TileFrame,
+    tolerance: f64,
+    min_area: f64,
+) -> Vec<(Option<u64>, serde_json::Map<String, Value>, TileGeometry)> {
+    use crate::model::AnyLayer;
+    use crate::model::schema::Visibility;
+    let Some(data) = snap.declared_layer(def.name) else {
+        return Vec::new();
+    };
+    let layer = AnyLayer::Declared(def);
+    let margin = match def.geometry {
+        crate::model::schema::GeometryKind::Point => 0.0,
+        _ => frame.buffer,
+    };
+    snap.in_bbox_any(layer, Some(frame.lon_lat_bbox(margin)))
+        .into_iter()
+        .filter_map(|i| {
+            let r = &data.features[i];
+            let geometry = match &r.geometry {
+                geo::Geometry::Point(p) => TileGeometry::Point(frame.point(*p)?),
+                geo::Geometry::MultiLineString(ml) => {
+                    TileGeometry::Line(frame.line(ml, tolerance)?)
+                }
+                geo::Geometry::MultiPolygon(mp) => {
+                    TileGeometry::Polygon(frame.polygon(mp, tolerance, min_area)?)
+                }
+                _ => return None,
+            };
+            Some((
+                Some(r.tile_id()),
+                r.properties(def, Visibility::Public),
                 geometry,
             ))
         })
@@ -208,6 +252,19 @@ pub fn each_feature(
     let (source, labels) = match layer.source {
         Source::Features(l) => (l, false),
         Source::Labels(l) => (l, true),
+        Source::Declared(def) => {
+            for r in snap
+                .declared_layer(def.name)
+                .map_or(&[][..], |d| &d.features)
+            {
+                let feature = r.feature(def, crate::model::schema::Visibility::Public);
+                emit(
+                    feature_id(&feature),
+                    &feature.properties.unwrap_or_default(),
+                );
+            }
+            return;
+        }
         Source::CoverageGaps => {
             let Some(map) = gaps else { return };
             for (g, c) in d.grids.iter().zip(&map.grids) {
@@ -284,6 +341,7 @@ fn add_feature(
 ) -> Result<MvtLayerBuilder, fast_mvt::MvtError> {
     let kind = match geometry {
         TileGeometry::Point(_) => MvtGeomType::Point,
+        TileGeometry::Line(_) => MvtGeomType::LineString,
         TileGeometry::Polygon(_) => MvtGeomType::Polygon,
     };
     let mut feature = builder.feature_of(kind);
@@ -299,6 +357,11 @@ fn add_feature(
     match geometry {
         TileGeometry::Point(c) => {
             feature.points([*c])?;
+        }
+        TileGeometry::Line(ml) => {
+            for l in &ml.0 {
+                feature.line(l.0.iter().copied())?;
+            }
         }
         TileGeometry::Polygon(mp) => {
             for p in &mp.0 {

@@ -248,7 +248,7 @@ impl TileStats {
         max_zoom: u8,
     ) -> TileStats {
         let mut stats = TileStats::new();
-        for layer in super::layers::TILE_LAYERS
+        for layer in super::layers::all(snap)
             .iter()
             .filter(|l| l.minzoom <= max_zoom && l.maxzoom >= min_zoom)
         {

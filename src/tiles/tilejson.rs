@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::MAX_ZOOM;
-use super::layers::TILE_LAYERS;
+use super::layers::all;
 use super::stats::TileStats;
 use crate::index::Snapshot;
 use crate::model::Layer;
@@ -24,7 +24,7 @@ pub fn tilejson(snap: &Snapshot, tiles_url: &str, min_zoom: u8, max_zoom: u8) ->
         (bounds[1] + bounds[3]) / 2.0,
         10.min(max_zoom)
     ]);
-    let vector_layers: Vec<Value> = TILE_LAYERS
+    let vector_layers: Vec<Value> = all(snap)
         .iter()
         .filter(|l| l.minzoom <= max_zoom && l.maxzoom >= min_zoom)
         .map(|l| {
@@ -50,8 +50,8 @@ pub fn tilejson(snap: &Snapshot, tiles_url: &str, min_zoom: u8, max_zoom: u8) ->
 }
 
 /// The layer names in drawing order, for listing statistics in the layer table's order.
-fn layer_order() -> Vec<&'static str> {
-    TILE_LAYERS.iter().map(|l| l.name).collect()
+fn layer_order(snap: &Snapshot) -> Vec<&'static str> {
+    all(snap).iter().map(|l| l.name).collect()
 }
 
 /// What `gridmap tiles` stores in an archive: the TileJSON without `tiles` (an archive does not
@@ -62,7 +62,7 @@ pub fn archive_metadata(snap: &Snapshot, min_zoom: u8, max_zoom: u8, stats: &Til
     if let Some(object) = metadata.as_object_mut() {
         object.remove("tiles");
     }
-    metadata["tilestats"] = stats.to_json(&layer_order());
+    metadata["tilestats"] = stats.to_json(&layer_order(snap));
     metadata
 }
 
@@ -104,6 +104,6 @@ pub fn tippecanoe_metadata(tilejson: &Value, tilestats: &Value) -> Value {
 pub fn live_metadata(snap: &Snapshot, min_zoom: u8, max_zoom: u8, stats: &TileStats) -> Value {
     tippecanoe_metadata(
         &tilejson(snap, "", min_zoom, max_zoom),
-        &stats.to_json(&layer_order()),
+        &stats.to_json(&layer_order(snap)),
     )
 }

@@ -20,6 +20,13 @@ KEYS = {
     "stations": "id",
     "alliances": "id",
     "members": "id",
+    # The declared layers of geodata/layers.toml.
+    "risk_zones": "code",
+    "shelters": "code",
+    "party_orgs": "code",
+    "centres": "code",
+    "police_beats": "code",
+    "dedicated_grids": "code",
 }
 
 

@@ -153,8 +153,9 @@ pub fn gdal_read(source: &str, layers: &[&str]) -> Value {
 /// What the layer table says each layer is, as GDAL names the type it reads from `tilestats`
 /// (an MVT point feature may hold several points, so GDAL says MultiPoint for tippecanoe's Point).
 pub fn gdal_type(layer: &str) -> &'static str {
-    let table = gridmap::tiles::layers::TILE_LAYERS
-        .iter()
+    let snap = gridmap::index::Snapshot::build(gridmap::sample::dataset().unwrap());
+    let table = gridmap::tiles::layers::all(&snap)
+        .into_iter()
         .find(|l| l.name == layer)
         .unwrap_or_else(|| panic!("{layer} is not in the layer table"));
     match table.geometry() {

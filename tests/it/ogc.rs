@@ -44,21 +44,35 @@ async fn landing_page_links_the_api_definition_conformance_and_data() {
 }
 
 #[tokio::test]
-async fn collections_list_the_six_layers_with_extents() {
+async fn collections_list_the_built_in_then_the_declared_layers_with_extents() {
     let (_store, state) = backed_state();
     let r = get(&state, "/collections").await;
     let ids = strings(&r.json["collections"], "id");
-    assert_eq!(
-        ids,
-        [
-            "towns",
-            "villages",
-            "grids",
-            "stations",
-            "alliances",
-            "members"
-        ]
+    let declared = gridmap::model::declared::Declarations::shipped()
+        .layers
+        .iter()
+        .map(|d| d.name);
+    let want: Vec<&str> = [
+        "towns",
+        "villages",
+        "grids",
+        "stations",
+        "alliances",
+        "members",
+    ]
+    .into_iter()
+    .chain(declared)
+    .collect();
+    assert_eq!(ids, want);
+    assert_eq!(want.len(), 12, "the six of geodata/layers.toml");
+    // A declared layer's extent is its features' (the risk zones along the canal, in the county).
+    let risk = get(&state, "/collections/risk_zones").await;
+    let bbox = &risk.json["extent"]["spatial"]["bbox"][0];
+    assert!(
+        (119.3..119.9).contains(&bbox[0].as_f64().unwrap()),
+        "{bbox}"
     );
+    assert!((31.7..32.2).contains(&bbox[3].as_f64().unwrap()), "{bbox}");
     let grids = get(&state, "/collections/grids").await;
     let bbox = &grids.json["extent"]["spatial"]["bbox"][0];
     assert!(

@@ -68,7 +68,11 @@ async fn results_land_inside_what_they_name() {
     // A grid code prefix (a village's code) lists the village, then its grids; each grid's centre
     // is located in that very grid.
     let village_code = "321181001003";
-    let reply = get(&state, &format!("/search?q={village_code}&limit=50")).await;
+    let reply = get(
+        &state,
+        &format!("/search?q={village_code}&limit=50&layers=villages,grids"),
+    )
+    .await;
     let results = reply.json["results"].as_array().unwrap();
     assert_eq!(results[0]["id"], village_code);
     assert!(results.len() > 1);

@@ -8,8 +8,10 @@ use std::process::Command;
 use geo::{Area, BooleanOps, Coord, Intersects, MultiPolygon, Polygon, Rect, coord};
 use gridmap::analysis::coverage::{CoverageMap, DEFAULT_RADIUS_M};
 use gridmap::index::Snapshot;
+use gridmap::model::AnyLayer;
 use gridmap::model::Layer;
-use gridmap::tiles::layers::{MIN_AREA_PX2, Source, TILE_LAYERS};
+use gridmap::model::schema::Visibility;
+use gridmap::tiles::layers::{MIN_AREA_PX2, Source, all};
 use gridmap::tiles::{TileConfig, TileCoord, label_point, render};
 use serde_json::Value;
 
@@ -76,12 +78,19 @@ fn expected(
         points: BTreeMap::new(),
     };
     let (layer, labels) = match source {
-        Source::Features(l) => (l, false),
-        Source::Labels(l) => (l, true),
-        Source::CoverageGaps => (Layer::Grids, false),
+        Source::Features(l) => (AnyLayer::Builtin(l), false),
+        Source::Labels(l) => (AnyLayer::Builtin(l), true),
+        Source::CoverageGaps => (AnyLayer::Builtin(Layer::Grids), false),
+        Source::Declared(def) => (AnyLayer::Declared(def), false),
     };
-    for i in 0..snap.dataset().count(layer) {
-        let mut f = snap.public_feature(layer, i);
+    // Features are told apart by their numeric id, or for declared layers keyed by text, by
+    // their position (the decoded feature's key property finds it, see `identity`).
+    let id_of = |f: &geojson::Feature, i: usize| match layer {
+        AnyLayer::Declared(_) => i as u64,
+        AnyLayer::Builtin(_) => id_of(f),
+    };
+    for i in 0..snap.count_any(layer) {
+        let mut f = snap.public_feature_any(layer, i);
         if source == Source::CoverageGaps {
             // The grid's gap, under the grid's id.
             let gap = &gaps.grids[i].gap;
@@ -103,9 +112,9 @@ fn expected(
         if let Some(p) = point {
             let t = to_tile(p.0, z, x, y);
             if (0.0..EXTENT).contains(&t.x) && (0.0..EXTENT).contains(&t.y) {
-                e.required.insert(id_of(&f));
-                e.allowed.insert(id_of(&f));
-                e.points.insert(id_of(&f), t);
+                e.required.insert(id_of(&f, i));
+                e.allowed.insert(id_of(&f, i));
+                e.points.insert(id_of(&f, i), t);
             }
             continue;
         }
@@ -116,7 +125,7 @@ fn expected(
         };
         let area_px2 = clipped_area(&mp, z, x, y) / (PX * PX);
         if area_px2 > 0.0 {
-            e.allowed.insert(id_of(&f));
+            e.allowed.insert(id_of(&f, i));
         }
         // Kept for sure: more than a few pixels (rounding and simplification cannot erase it),
         // and above the small-polygon threshold below the full-detail zoom.
@@ -126,7 +135,7 @@ fn expected(
             2.0
         };
         if area_px2 > threshold {
-            e.required.insert(id_of(&f));
+            e.required.insert(id_of(&f, i));
         }
     }
     e
@@ -189,7 +198,7 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
         let name = format!("{z}-{x}-{y}");
         let tile = decoded.get(&name);
         assert_eq!(tile.is_some(), *non_empty, "{name}");
-        for layer in TILE_LAYERS
+        for layer in all(&snap)
             .iter()
             .filter(|l| (l.minzoom..=l.maxzoom).contains(&z))
         {
@@ -198,7 +207,16 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
                 .and_then(|t| t["layers"][layer.name].as_array())
                 .cloned()
                 .unwrap_or_default();
-            let got: BTreeSet<u64> = features.iter().map(|f| f["id"].as_u64().unwrap()).collect();
+            let identity = |f: &Value| -> u64 {
+                match layer.source {
+                    Source::Declared(def) => {
+                        let key = f["properties"][def.key].as_str().unwrap();
+                        snap.find_any(AnyLayer::Declared(def), key).unwrap() as u64
+                    }
+                    _ => f["id"].as_u64().unwrap(),
+                }
+            };
+            let got: BTreeSet<u64> = features.iter().map(identity).collect();
             assert_eq!(
                 got.len(),
                 features.len(),
@@ -227,8 +245,14 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
                 for private in ["worker_name", "worker_phone", "contact_phone"] {
                     assert!(f["properties"].get(private).is_none());
                 }
+                if let Source::Declared(def) = layer.source {
+                    for key in f["properties"].as_object().unwrap().keys() {
+                        let field = def.field(key).unwrap();
+                        assert_eq!(field.visibility, Visibility::Public, "{name}: {key}");
+                    }
+                }
                 if let (Some(p), 15) = (f["point"].as_array(), z) {
-                    let want = e.points[&f["id"].as_u64().unwrap()];
+                    let want = e.points[&identity(f)];
                     let (dx, dy) = (
                         p[0].as_f64().unwrap() - want.x,
                         p[1].as_f64().unwrap() - want.y,

@@ -14,7 +14,7 @@ use crate::http::GEOJSON;
 use crate::http::features::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::http::ogc_params::{CRS84, OgcCrs};
 use crate::http::queryables::public_properties;
-use crate::model::Layer;
+use crate::model::AnyLayer;
 
 /// A reference to a shared parameter in `components.parameters`.
 pub fn param_ref(name: &str) -> Value {
@@ -25,16 +25,16 @@ fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn collection_ids() -> Vec<&'static str> {
-    Layer::ALL.iter().map(|l| l.name()).collect()
+fn collection_ids(layers: &[AnyLayer]) -> Vec<&'static str> {
+    layers.iter().map(|l| l.name()).collect()
 }
 
 /// `components.parameters`: the OGC API - Features parameters, each declared once.
-pub fn parameters() -> Value {
+pub fn parameters(layers: &[AnyLayer]) -> Value {
     let crs_list: Vec<&str> = OgcCrs::ALL.map(OgcCrs::uri).to_vec();
     json!({
         "collectionId": {"name": "collectionId", "in": "path", "required": true,
-            "description": "The collection", "schema": {"type": "string", "enum": collection_ids()}},
+            "description": "The collection", "schema": {"type": "string", "enum": collection_ids(layers)}},
         "featureId": {"name": "featureId", "in": "path", "required": true,
             "description": "The code (towns, villages, grids) or numeric id (stations, alliances, members)",
             "schema": {"type": "string"}},
@@ -63,7 +63,7 @@ pub fn parameters() -> Value {
 }
 
 /// `components.schemas` for the OGC resources, with one feature schema per collection.
-pub fn schemas() -> Map<String, Value> {
+pub fn schemas(layers: &[AnyLayer]) -> Map<String, Value> {
     let link = json!({"type": "object", "required": ["href", "rel"], "properties": {
         "href": {"type": "string"}, "rel": {"type": "string"},
         "type": {"type": "string"}, "title": {"type": "string"}}});
@@ -75,7 +75,7 @@ pub fn schemas() -> Map<String, Value> {
         "Conformance": {"type": "object", "required": ["conformsTo"], "properties": {
             "conformsTo": {"type": "array", "items": {"type": "string"}}}},
         "Collection": {"type": "object", "required": ["id", "links"], "properties": {
-            "id": {"type": "string", "enum": collection_ids()}, "title": {"type": "string"},
+            "id": {"type": "string", "enum": collection_ids(layers)}, "title": {"type": "string"},
             "description": {"type": "string"}, "links": links,
             "extent": {"type": "object"}, "itemType": {"type": "string"},
             "crs": {"type": "array", "items": {"type": "string"}}, "storageCrs": {"type": "string"}}},
@@ -90,8 +90,8 @@ pub fn schemas() -> Map<String, Value> {
     let Value::Object(mut out) = out else {
         unreachable!("a JSON object literal")
     };
-    for &layer in &Layer::ALL {
-        let properties: Map<String, Value> = public_properties(layer)
+    for &layer in layers {
+        let properties: Map<String, Value> = public_properties(layer.def())
             .iter()
             .map(|p| (p.name.to_string(), p.value_schema()))
             .collect();
@@ -105,7 +105,7 @@ pub fn schemas() -> Map<String, Value> {
     out
 }
 
-fn feature_name(layer: Layer) -> String {
+fn feature_name(layer: AnyLayer) -> String {
     format!("{}Feature", layer.name())
 }
 
@@ -150,7 +150,7 @@ fn items_parameters() -> Vec<Value> {
 }
 
 /// Every OGC API - Features path, templated and concrete, keyed by path.
-pub fn paths(item_writes: (Value, Value)) -> Map<String, Value> {
+pub fn paths(item_writes: (Value, Value), layers: &[AnyLayer]) -> Map<String, Value> {
     let tag = "OGC API - Features";
     let collection_id = param_ref("collectionId");
     let mut generic_items = vec![collection_id.clone()];
@@ -192,10 +192,10 @@ pub fn paths(item_writes: (Value, Value)) -> Map<String, Value> {
         "The properties items can be filtered on, one query parameter each (OGC API - Features Part 3)", tag,
         vec![collection_id, param_ref("f")],
         ok("A JSON Schema (2020-12) object with one property per queryable", "application/schema+json", schema_ref("Queryables"))));
-    for &layer in &Layer::ALL {
+    for &layer in layers {
         let id = layer.name();
         let mut parameters = items_parameters();
-        for p in public_properties(layer) {
+        for p in public_properties(layer.def()) {
             let what = p.filter_meaning();
             parameters.push(query(
                 p.name,

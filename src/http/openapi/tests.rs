@@ -6,6 +6,11 @@ use serde_json::Value;
 
 use crate::http::features::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::http::queryables::public_properties;
+
+/// Every layer of the sample: the built-in and the shipped declared ones.
+fn layers() -> Vec<crate::model::AnyLayer> {
+    crate::index::Snapshot::build(crate::sample::dataset().unwrap()).layers()
+}
 use crate::model::Layer;
 
 fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
@@ -20,7 +25,7 @@ fn operations(doc: &Value) -> Vec<(String, String, &Value)> {
 
 #[test]
 fn every_route_is_described() {
-    let doc = super::spec("http://localhost");
+    let doc = super::spec("http://localhost", &layers());
     let source = include_str!("../mod.rs");
     let router_fn =
         &source[source.find("pub fn router").unwrap()..source.find("async fn not_found").unwrap()];
@@ -47,7 +52,7 @@ fn every_route_is_described() {
 
 #[test]
 fn every_operation_has_a_unique_operation_id() {
-    let doc = super::spec("http://localhost");
+    let doc = super::spec("http://localhost", &layers());
     let mut seen = BTreeSet::new();
     for (p, method, op) in operations(&doc) {
         let id = op["operationId"].as_str();
@@ -60,7 +65,7 @@ fn every_operation_has_a_unique_operation_id() {
 /// concrete items path, and reads the page size only from a `$ref`'d limit.
 #[test]
 fn each_collection_has_a_concrete_items_path_with_its_property_filters_and_limit() {
-    let doc = super::spec("http://localhost");
+    let doc = super::spec("http://localhost", &layers());
     for layer in Layer::ALL {
         let params =
             &doc["paths"][format!("/collections/{}/items", layer.name())]["get"]["parameters"];
@@ -70,7 +75,7 @@ fn each_collection_has_a_concrete_items_path_with_its_property_filters_and_limit
             .iter()
             .filter_map(|p| p["name"].as_str())
             .collect();
-        for property in public_properties(layer) {
+        for property in public_properties(layer.def()) {
             let name = property.name;
             assert!(names.contains(name), "{} lacks {name}", layer.name());
         }
@@ -104,7 +109,7 @@ fn the_document_is_openapi_3_0() {
             _ => {}
         }
     }
-    let doc = super::spec("http://localhost");
+    let doc = super::spec("http://localhost", &layers());
     assert_eq!(doc["openapi"], "3.0.3");
     walk(&doc, "");
 }

@@ -1,0 +1,191 @@
+//! Declared layers in a snapshot: an R-tree of each feature's box and a key map per layer, and
+//! the queries every layer answers (`AnyLayer`): features in a box, by key, its extent, which
+//! contain a point, the nearest, and what changed.
+
+use std::collections::HashMap;
+
+use geo::{BoundingRect, Contains, Intersects, Point, Rect, coord};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+use super::{AreaTree, Snapshot};
+use crate::geodesy::distance_m;
+use crate::model::records::DeclaredData;
+use crate::model::schema::Visibility;
+use crate::model::{AnyLayer, Bbox};
+
+/// One declared layer's index, by position in `Dataset::declared`.
+pub(super) struct DeclaredIndex {
+    tree: AreaTree,
+    keys: HashMap<String, usize>,
+}
+
+impl DeclaredIndex {
+    pub(super) fn build(layer: &DeclaredData) -> DeclaredIndex {
+        let items = layer
+            .features
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let b = r.geometry.bounding_rect()?;
+                let aabb = AABB::from_corners([b.min().x, b.min().y], [b.max().x, b.max().y]);
+                Some(GeomWithData::new(Rectangle::from_aabb(aabb), i))
+            })
+            .collect();
+        DeclaredIndex {
+            tree: RTree::bulk_load_with_params(items),
+            keys: layer
+                .features
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.key.clone(), i))
+                .collect(),
+        }
+    }
+}
+
+/// How many candidates by box distance `nearest_declared` re-ranks by geodesic distance.
+const NEAREST_CANDIDATES: usize = 16;
+
+impl Snapshot {
+    /// Every layer: the built-in ones, then the declared ones in declaration order.
+    pub fn layers(&self) -> Vec<AnyLayer> {
+        crate::model::Layer::ALL
+            .into_iter()
+            .map(AnyLayer::Builtin)
+            .chain(self.data.declared.iter().map(|d| AnyLayer::Declared(d.def)))
+            .collect()
+    }
+
+    /// A layer by name, built-in or declared.
+    pub fn layer_named(&self, name: &str) -> Option<AnyLayer> {
+        self.layers().into_iter().find(|l| l.name() == name)
+    }
+
+    fn declared_position(&self, name: &str) -> Option<usize> {
+        self.data.declared.iter().position(|d| d.def.name == name)
+    }
+
+    /// The features of a declared layer (empty when the snapshot has no such layer).
+    pub fn declared_layer(&self, name: &str) -> Option<&DeclaredData> {
+        self.data.declared(name)
+    }
+
+    /// How many features a layer has.
+    pub fn count_any(&self, layer: AnyLayer) -> usize {
+        match layer {
+            AnyLayer::Builtin(l) => self.data.count(l),
+            AnyLayer::Declared(def) => self
+                .declared_layer(def.name)
+                .map_or(0, |d| d.features.len()),
+        }
+    }
+
+    /// Positions of a layer's features meeting `bbox` (all when `None`), in key order.
+    pub fn in_bbox_any(&self, layer: AnyLayer, bbox: Option<Bbox>) -> Vec<usize> {
+        let def = match layer {
+            AnyLayer::Builtin(l) => return self.in_bbox(l, bbox),
+            AnyLayer::Declared(def) => def,
+        };
+        let (Some(li), Some(data)) = (
+            self.declared_position(def.name),
+            self.declared_layer(def.name),
+        ) else {
+            return Vec::new();
+        };
+        let Some(b) = bbox else {
+            return (0..data.features.len()).collect();
+        };
+        let rect = Rect::new(
+            coord! { x: b.min_lon, y: b.min_lat },
+            coord! { x: b.max_lon, y: b.max_lat },
+        );
+        let aabb = AABB::from_corners([b.min_lon, b.min_lat], [b.max_lon, b.max_lat]);
+        let mut out: Vec<usize> = self.declared[li]
+            .tree
+            .locate_in_envelope_intersecting(aabb)
+            .map(|item| item.data)
+            .filter(|&i| data.features[i].geometry.intersects(&rect))
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// A feature's position by its key.
+    pub fn find_any(&self, layer: AnyLayer, key: &str) -> Option<usize> {
+        match layer {
+            AnyLayer::Builtin(l) => self.find(l, key),
+            AnyLayer::Declared(def) => {
+                let li = self.declared_position(def.name)?;
+                self.declared[li].keys.get(key).copied()
+            }
+        }
+    }
+
+    /// The box of a layer's geometries; `None` when it has none.
+    pub fn extent_any(&self, layer: AnyLayer) -> Option<Bbox> {
+        let def = match layer {
+            AnyLayer::Builtin(l) => return self.extent(l),
+            AnyLayer::Declared(def) => def,
+        };
+        let tree = &self.declared[self.declared_position(def.name)?].tree;
+        (tree.size() > 0).then(|| {
+            let e = tree.root().envelope();
+            Bbox {
+                min_lon: e.lower()[0],
+                min_lat: e.lower()[1],
+                max_lon: e.upper()[0],
+                max_lat: e.upper()[1],
+            }
+        })
+    }
+
+    /// The public GeoJSON feature at position `i` of any layer.
+    pub fn public_feature_any(&self, layer: AnyLayer, i: usize) -> geojson::Feature {
+        match layer {
+            AnyLayer::Builtin(l) => self.public_feature(l, i),
+            AnyLayer::Declared(def) => self
+                .declared_layer(def.name)
+                .map(|d| d.features[i].feature(def, Visibility::Public))
+                .unwrap_or_else(|| {
+                    geojson::Feature::from(geojson::GeometryValue::new_point([0.0, 0.0]))
+                }),
+        }
+    }
+
+    /// The features of a declared polygon or line layer whose geometry contains `p` (boundary
+    /// included), in key order.
+    pub fn declared_containing(&self, name: &str, p: Point) -> Vec<usize> {
+        let (Some(li), Some(data)) = (self.declared_position(name), self.declared_layer(name))
+        else {
+            return Vec::new();
+        };
+        let mut out: Vec<usize> = self.declared[li]
+            .tree
+            .locate_all_at_point([p.x(), p.y()])
+            .map(|item| item.data)
+            .filter(|&i| {
+                let g = &data.features[i].geometry;
+                g.contains(&p) || g.intersects(&p)
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// The feature of a declared layer nearest `p` on the ground, with its distance in metres
+    /// (to its anchor point: the point itself for point layers).
+    pub fn declared_nearest(&self, name: &str, p: Point) -> Option<(usize, f64)> {
+        let li = self.declared_position(name)?;
+        let data = self.declared_layer(name)?;
+        self.declared[li]
+            .tree
+            .nearest_neighbor_iter([p.x(), p.y()])
+            .take(NEAREST_CANDIDATES)
+            .filter_map(|item| {
+                let a = data.features[item.data].anchor()?;
+                Some((item.data, distance_m(p, a)))
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+    }
+}
