@@ -204,8 +204,28 @@ pub async fn config(State(state): State<AppState>, base: BaseUrl) -> Json<Value>
         }
         Some(Basemap::Style { url }) => json!({"type": "style", "url": absolute(url)}),
     };
+    // The declared layers, for the switcher, the legend and the popups.
+    let declared: Vec<Value> = state
+        .index
+        .load()
+        .dataset()
+        .declared
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.def.name,
+                "title": d.def.title,
+                "geometry": d.def.geometry.name(),
+                "minzoom": d.def.zooms.0,
+                "maxzoom": d.def.zooms.1,
+                "label": d.def.search,
+                "fields": d.def.public_fields().map(|f| json!({"name": f.name, "description": f.description})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     Json(json!({
         "basemap": basemap,
+        "declared": declared,
         "coverage": {
             "default_radius_m": DEFAULT_RADIUS_M,
             "min_radius_m": MIN_RADIUS_M,

@@ -165,6 +165,35 @@ await check('each layer renders features at its zoom', async (open) => {
   assert.match(await page.evaluate(() => window.location.hash), /layers=towns,alliances,coverage_gaps,villages,grids,members(&|$)/);
 });
 
+await check('the declared layers of layers.toml are switchable, drawn, in the legend and clickable', async (open) => {
+  const config = await api('/map/config.json');
+  assert.ok(config.declared.length >= 6, `${config.declared.length} declared layers`);
+  const { page } = await open(`#layers=${config.declared.map((d) => d.id).join(',')}`);
+  const legendText = await page.textContent('#legend');
+  for (const d of config.declared) {
+    assert.ok(legendText.includes(d.title), `legend lacks ${d.title}`);
+    assert.equal(await page.isChecked(`#layer-${d.id}`), true, `${d.id} switched on by the URL`);
+    const f = (await api(`/collections/${d.id}/items?limit=1`)).features[0];
+    const first = d.geometry === 'point' ? f.geometry.coordinates : f.geometry.coordinates.flat(3).slice(0, 2);
+    const zoom = Math.min(Math.max(d.minzoom, 14), d.maxzoom);
+    await jumpAndSettle(page, { center: first, zoom });
+    const layer = d.geometry === 'point' ? `${d.id}-circle` : `${d.id}-line`;
+    assert.ok(await eventually(page, () => rendered(page, [layer]), (n) => n > 0) > 0, `${d.id}: nothing rendered in ${layer} at z${zoom}`);
+  }
+  // A shelter's popup names it and its layer.
+  const shelter = (await api('/collections/shelters/items?limit=1&offset=3')).features[0];
+  const [lon, lat] = shelter.geometry.coordinates;
+  await jumpAndSettle(page, { center: [lon, lat], zoom: 17 });
+  const box = await page.locator('#map').boundingBox();
+  const at = await page.evaluate(([x, y]) => window.map.project([x, y]), [lon, lat]);
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+  await page.waitForSelector('.maplibregl-popup .popup[data-layer="shelters"] h3');
+  assert.equal(await page.textContent('.maplibregl-popup h3'), shelter.properties.name);
+  const title = config.declared.find((d) => d.id === 'shelters').title;
+  assert.equal(await page.textContent('.maplibregl-popup .popup-kind'), title);
+  await shot(page, 'declared-layers');
+});
+
 await check('clicking a post opens its popup with its name and parents', async (open) => {
   const { page } = await open();
   const item = (await api('/collections/stations/items?limit=1&offset=40')).features[0];

@@ -9,6 +9,7 @@ mod common;
 mod coverage;
 mod crash;
 mod declarations;
+mod declared_layers;
 mod differential;
 mod gcj02;
 mod gdal;

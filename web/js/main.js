@@ -1,8 +1,8 @@
 // The one-map page: builds the map from /tiles.json and /map/config.json, then wires the panel.
 // Every URL is relative to the page, so gridmap can sit behind a proxy under a path prefix.
 
-import { FONT, GROUPS, drawPost } from './style.js';
-import { applyVisibility, layerSwitcher, legend, pickFeature, showPopup } from './panels.js';
+import { FONT, GROUPS, declaredClickable, declaredGroups, drawPost } from './style.js';
+import { CLICKABLE, applyVisibility, layerSwitcher, legend, pickFeature, showPopup } from './panels.js';
 import { coverageControl, nearestTool, searchBox } from './tools.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
@@ -43,6 +43,11 @@ const [config, tilejson] = await Promise.all(
     return res.json();
   }),
 );
+
+// The declared layers join the switcher, the legend and the popups.
+const declared = declaredGroups(config.declared || []);
+GROUPS.push(...declared);
+CLICKABLE.unshift(...declaredClickable(declared));
 
 const listed = hashParam('layers');
 const visible = new Set(listed === null ? GROUPS.filter((g) => g.on).map((g) => g.id) : listed.split(',').filter(Boolean));

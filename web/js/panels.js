@@ -62,7 +62,8 @@ function swatch(entry) {
 
 // The style layers a click can pick, most specific first. Gaps are not picked themselves (they
 // lie over the grids): the popup of what is under them says how many people they leave out.
-const CLICKABLE = ['stations-symbol', 'members-circle', 'grids-fill', 'villages-fill', 'towns-fill', 'alliances-fill'];
+// Declared layers' points go first (main.js adds them).
+export const CLICKABLE = ['stations-symbol', 'members-circle', 'grids-fill', 'villages-fill', 'towns-fill', 'alliances-fill'];
 const GAPS = ['coverage_gaps-fill', 'gaps-overlay-fill'];
 
 const FIELD_LABELS = {
@@ -90,12 +91,14 @@ export function pickFeature(map, point) {
 // A popup with the feature's public properties, then its parent town, village and grid
 // (from /locate at the post, or at the clicked point inside an area).
 export async function showPopup(map, { feature, gaps }, lngLat) {
-  const kind = groupOf(feature.layer.id).id;
+  const group = groupOf(feature.layer.id);
+  const kind = group.id;
+  const described = Object.fromEntries((group.fields || []).map((f) => [f.name, f.description || f.name]));
   const props = feature.properties;
   const at = feature.geometry.type === 'Point' ? { lng: feature.geometry.coordinates[0], lat: feature.geometry.coordinates[1] } : lngLat;
   const rows = Object.entries(props)
     .filter(([k]) => k !== 'name')
-    .map(([k, v]) => el('tr', {}, el('th', {}, FIELD_LABELS[k] || k), el('td', {}, formatValue(k, v))));
+    .map(([k, v]) => el('tr', {}, el('th', {}, (group.declared && described[k]) || FIELD_LABELS[k] || k), el('td', {}, formatValue(k, v))));
   for (const gap of gaps) {
     const radius = gap.properties.radius_m ? `${gap.properties.radius_m} m` : document.getElementById('coverage-radius-value')?.textContent;
     rows.push(el('tr', { class: 'gap' }, el('th', {}, `覆盖缺口 gap (${radius})`),
@@ -106,7 +109,7 @@ export async function showPopup(map, { feature, gaps }, lngLat) {
   const depth = { towns: 0, alliances: 0, villages: 1, grids: 2, members: 2 }[kind] ?? 3;
   const parents = el('p', { class: 'parents' }, depth ? '…' : '丹阳市');
   const body = el('div', { class: 'popup', 'data-layer': kind },
-    el('div', { class: 'popup-kind' }, LAYER_TITLES[kind] || kind),
+    el('div', { class: 'popup-kind' }, LAYER_TITLES[kind] || group.label),
     el('h3', {}, props.name ?? props.code ?? ''),
     parents,
     el('table', {}, ...rows));

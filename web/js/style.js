@@ -100,6 +100,43 @@ export const GROUPS = [
   },
 ];
 
+// Colours of declared layers, in declaration order.
+const PALETTE = ['#c0392b', '#d35400', '#8e44ad', '#16a085', '#2c3e50', '#b7950b', '#1f618d', '#7b241c'];
+
+// One switchable group per declared layer (/map/config.json `declared`), off by default: points
+// as circles, lines as lines, polygons as a tint with an outline; names from z15 when the
+// layer has a label field.
+export function declaredGroups(declared) {
+  return declared.map((d, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const at = { 'source-layer': d.id, minzoom: d.minzoom, maxzoom: d.maxzoom + 1 };
+    const shape = {
+      point: [{ id: `${d.id}-circle`, type: 'circle', ...at, paint: { 'circle-radius': ['interpolate', ['linear'], ['zoom'], 10, 3, 16, 6], 'circle-color': color, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } }],
+      line: [{ id: `${d.id}-line`, type: 'line', ...at, paint: { 'line-color': color, 'line-width': 2 } }],
+      polygon: [
+        { id: `${d.id}-fill`, type: 'fill', ...at, paint: { 'fill-color': color, 'fill-opacity': 0.18 } },
+        { id: `${d.id}-line`, type: 'line', ...at, paint: { 'line-color': color, 'line-width': 1.2 } },
+      ],
+    }[d.geometry];
+    const labels = d.label ? [{ id: `${d.id}-label`, type: 'symbol', ...at, minzoom: Math.max(15, d.minzoom),
+      layout: { 'text-field': ['get', d.label], 'text-font': FONT, 'text-size': 11, 'text-offset': d.geometry === 'point' ? [0, 1.1] : [0, 0], 'text-anchor': d.geometry === 'point' ? 'top' : 'center', 'text-optional': true },
+      paint: { 'text-color': color, ...halo } }] : [];
+    const legendKind = { point: 'circle', line: 'line', polygon: 'fill' }[d.geometry];
+    return {
+      id: d.id, label: d.title, on: false, declared: true, fields: d.fields,
+      legend: [{ kind: legendKind, color, width: 2, opacity: 0.35, outline: color, label: d.title }],
+      layers: shape, labels,
+    };
+  });
+}
+
+// The style layer a click picks in each declared group (points over lines over areas).
+export function declaredClickable(groups) {
+  const rank = { circle: 0, line: 1, fill: 2 };
+  const pick = (g) => g.layers.find((l) => l.type === 'circle') || g.layers.find((l) => l.type === 'fill') || g.layers[0];
+  return groups.map(pick).sort((a, b) => rank[a.type] - rank[b.type]).map((l) => l.id);
+}
+
 // Every style layer of a group, geometry before labels (main.js draws all geometry, then all
 // labels and symbols, so posts and names stay on top).
 export function groupLayers(group) {
