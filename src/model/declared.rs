@@ -273,7 +273,11 @@ fn build(raw: RawLayer, text: &str) -> Result<LayerDef, Problem> {
                 ty: FieldType::Text,
                 visibility: Visibility::Public,
                 nullable: true,
-                description: "Filled by gridmap from the parent",
+                description: match parent {
+                    "town_code" => "Code of its town (filled by gridmap)",
+                    "village_code" => "Code of its village (filled by gridmap)",
+                    _ => "Code of its grid (filled by gridmap)",
+                },
             });
         }
     }

@@ -124,8 +124,11 @@ await check('the city view loads offline, light, with every default layer switch
   console.log(`     first render ${firstRenderMs.toFixed(0)} ms, ${(bytes.total / 1024).toFixed(0)} KiB transferred`);
   assert.ok(bytes.total <= 1.5 * 1024 * 1024, `page weighs ${bytes.total} bytes (budget 1.5 MiB)`);
   const labels = await page.$$eval('#layers input', (boxes) => boxes.map((b) => [b.dataset.group, b.checked]));
+  // The declared layers (/map/config.json) follow, switched off until asked for.
+  const declared = Object.fromEntries((await api('/map/config.json')).declared.map((d) => [d.id, false]));
   assert.deepEqual(Object.fromEntries(labels), {
     towns: true, alliances: false, coverage_gaps: true, villages: true, grids: true, members: false, stations: true,
+    ...declared,
   });
   // Every town of the sample is drawn at the city view, and its label placed.
   const towns = await api('/collections/towns/items?limit=100');

@@ -98,7 +98,7 @@ export async function showPopup(map, { feature, gaps }, lngLat) {
   const at = feature.geometry.type === 'Point' ? { lng: feature.geometry.coordinates[0], lat: feature.geometry.coordinates[1] } : lngLat;
   const rows = Object.entries(props)
     .filter(([k]) => k !== 'name')
-    .map(([k, v]) => el('tr', {}, el('th', {}, (group.declared && described[k]) || FIELD_LABELS[k] || k), el('td', {}, formatValue(k, v))));
+    .map(([k, v]) => el('tr', {}, el('th', {}, FIELD_LABELS[k] || (group.declared && described[k]) || k), el('td', {}, formatValue(k, v))));
   for (const gap of gaps) {
     const radius = gap.properties.radius_m ? `${gap.properties.radius_m} m` : document.getElementById('coverage-radius-value')?.textContent;
     rows.push(el('tr', { class: 'gap' }, el('th', {}, `覆盖缺口 gap (${radius})`),
