@@ -8,7 +8,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Alliance, Grid, Layer, Member, Station, Town, Village};
+use super::{
+    Alliance, Grid, Layer, LayerData, Member, MemberKind, Personal, Service, Station, Town, Village,
+};
 
 /// Who may see a field. Today only `Public` fields are served (HTTP and tiles); `gridmap export`
 /// and the store hold all. Access by role decides who sees `Staff` and `Personal` fields.
@@ -460,6 +462,146 @@ impl Properties for Member {
             "id": self.id, "alliance_id": self.alliance_id, "kind": self.kind.name(),
             "name": self.name, "village_code": self.village_code,
         }))
+    }
+}
+
+/// A built-in feature from the values of its declared fields (in declaration order, as a store
+/// holds them) and its stored geometry: the inverse of `Properties`, for both stores' rows.
+/// Text a store may hold as NULL where the model has none reads as empty; a value of the wrong
+/// kind is an error naming the field.
+pub fn builtin_from_values(
+    layer: Layer,
+    values: Vec<Value>,
+    geometry: Option<geo::Geometry>,
+) -> Result<LayerData, String> {
+    let def = layer.def();
+    let v = Values { def, values };
+    let area = |g: Option<geo::Geometry>| match g {
+        Some(geo::Geometry::MultiPolygon(mp)) => Ok(mp),
+        Some(geo::Geometry::Polygon(p)) => Ok(geo::MultiPolygon(vec![p])),
+        _ => Err("the geometry is missing or not a (Multi)Polygon".to_string()),
+    };
+    let point = |g: Option<geo::Geometry>| match g {
+        None => Ok(None),
+        Some(geo::Geometry::Point(p)) => Ok(Some(p)),
+        Some(_) => Err("the geometry is not a Point".to_string()),
+    };
+    Ok(match layer {
+        Layer::Towns => LayerData::Towns(vec![Town {
+            code: v.text("code")?,
+            name: v.text("name")?,
+            mca_code: v.text_or_empty("mca_code")?,
+            kind: v.text_or_empty("kind")?,
+            geometry: area(geometry)?,
+        }]),
+        Layer::Villages => LayerData::Villages(vec![Village {
+            code: v.text("code")?,
+            name: v.text("name")?,
+            kind: v.text_or_empty("kind")?,
+            geometry: area(geometry)?,
+        }]),
+        Layer::Grids => LayerData::Grids(vec![Grid {
+            code: v.text("code")?,
+            name: v.text("name")?,
+            households: v.count("households")?,
+            population: v.count("population")?,
+            worker: Personal {
+                name: v.opt_text("worker_name")?,
+                phone: v.opt_text("worker_phone")?,
+            },
+            geometry: area(geometry)?,
+        }]),
+        Layer::Stations => LayerData::Stations(vec![Station {
+            id: v.id("id")?,
+            name: v.text("name")?,
+            grid_code: v.text("grid_code")?,
+            services: Service::parse_list(v.list("services")?.iter().map(String::as_str))?,
+            opening_hours: v.text_or_empty("opening_hours")?,
+            contact_phone: v.opt_text("contact_phone")?,
+            location: point(geometry)?.ok_or("a post needs a Point geometry")?,
+        }]),
+        Layer::Alliances => LayerData::Alliances(vec![Alliance {
+            id: v.id("id")?,
+            name: v.text("name")?,
+            theme: v.text_or_empty("theme")?,
+            founded: v.text("founded")?,
+        }]),
+        Layer::Members => LayerData::Members(vec![Member {
+            id: v.id("id")?,
+            alliance_id: v.id("alliance_id")?,
+            kind: MemberKind::parse_or_explain(&v.text("kind")?)?,
+            name: v.text("name")?,
+            village_code: v.opt_text("village_code")?,
+            location: point(geometry)?,
+        }]),
+    })
+}
+
+/// A feature's values in declaration order: `properties` laid out as a store's row.
+pub fn values_in_order<T: Properties>(feature: &T) -> Vec<Value> {
+    let mut all = feature.properties();
+    T::LAYER
+        .def()
+        .fields
+        .iter()
+        .map(|f| all.remove(f.name).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// Values by field name, read as the model's types.
+struct Values {
+    def: &'static LayerDef,
+    values: Vec<Value>,
+}
+
+impl Values {
+    fn get(&self, name: &str) -> &Value {
+        self.def
+            .position(name)
+            .and_then(|i| self.values.get(i))
+            .unwrap_or(&Value::Null)
+    }
+
+    fn opt_text(&self, name: &str) -> Result<Option<String>, String> {
+        match self.get(name) {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(s.clone())),
+            other => Err(format!("{name} holds {other}, not text")),
+        }
+    }
+
+    fn text(&self, name: &str) -> Result<String, String> {
+        self.opt_text(name)?
+            .ok_or_else(|| format!("{name} is empty; it is required"))
+    }
+
+    fn text_or_empty(&self, name: &str) -> Result<String, String> {
+        Ok(self.opt_text(name)?.unwrap_or_default())
+    }
+
+    fn id(&self, name: &str) -> Result<u64, String> {
+        self.get(name)
+            .as_u64()
+            .ok_or_else(|| format!("{name} holds {}, not a whole number >= 0", self.get(name)))
+    }
+
+    fn count(&self, name: &str) -> Result<u32, String> {
+        u32::try_from(self.id(name)?).map_err(|_| format!("{name} is too large"))
+    }
+
+    fn list(&self, name: &str) -> Result<Vec<String>, String> {
+        match self.get(name) {
+            Value::Null => Ok(Vec::new()),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| format!("{name} holds {i}, not a name"))
+                })
+                .collect(),
+            other => Err(format!("{name} holds {other}, not a list")),
+        }
     }
 }
 

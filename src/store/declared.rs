@@ -27,13 +27,22 @@ pub enum Cell {
     Integer(i64),
     Real(f64),
     Bool(bool),
+    /// A list of names (a post's services): comma-separated text in the GeoPackage, `text[]`
+    /// in PostGIS.
+    List(Vec<String>),
 }
 
 /// A feature's values as cells, in declaration order (the key first).
 pub fn cells(def: &LayerDef, record: &Record) -> Vec<Cell> {
+    to_cells(def, &record.values)
+}
+
+/// Values (one per declared field, in order) as cells: integers, numbers and booleans typed,
+/// lists (a post's services) as lists, the rest as text.
+pub fn to_cells(def: &LayerDef, values: &[Value]) -> Vec<Cell> {
     def.fields
         .iter()
-        .zip(&record.values)
+        .zip(values)
         .map(|(f, v)| match (f.ty, v) {
             (_, Value::Null) => Cell::Null,
             (FieldType::Integer, Value::Number(n)) => {
@@ -43,6 +52,16 @@ pub fn cells(def: &LayerDef, record: &Record) -> Vec<Cell> {
                 n.as_f64().map(Cell::Real).unwrap_or(Cell::Null)
             }
             (FieldType::Boolean, Value::Bool(b)) => Cell::Bool(*b),
+            (FieldType::EnumList(_), Value::Array(items)) => Cell::List(
+                items
+                    .iter()
+                    .map(|i| {
+                        i.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| i.to_string())
+                    })
+                    .collect(),
+            ),
             (_, Value::String(s)) => Cell::Text(s.clone()),
             (_, other) => Cell::Text(other.to_string()),
         })
@@ -52,11 +71,30 @@ pub fn cells(def: &LayerDef, record: &Record) -> Vec<Cell> {
 /// A feature from its stored geometry and cells; a cell that does not fit its field (a row
 /// another tool wrote) is an error naming the layer, the feature and the field.
 pub fn record(def: &LayerDef, geometry: Geometry, cells: Vec<Cell>) -> Result<Record, String> {
-    let key = match cells.first() {
+    let key = key_of(&cells);
+    let values = from_cells(def, &key, cells)?;
+    Ok(Record {
+        key,
+        geometry,
+        values,
+    })
+}
+
+/// The key a row's first cell holds, as text (for messages and lookups).
+pub fn key_of(cells: &[Cell]) -> String {
+    match cells.first() {
         Some(Cell::Text(s)) => s.clone(),
         Some(Cell::Integer(i)) => i.to_string(),
-        _ => return Err(format!("{}: a row has no key {}", def.name, def.key)),
-    };
+        _ => "(no key)".to_string(),
+    }
+}
+
+/// Cells read from a store as values of the declared fields' types; `key` names the feature in
+/// an error.
+pub fn from_cells(def: &LayerDef, key: &str, cells: Vec<Cell>) -> Result<Vec<Value>, String> {
+    if !matches!(cells.first(), Some(Cell::Text(_) | Cell::Integer(_))) {
+        return Err(format!("{}: a row has no key {}", def.name, def.key));
+    }
     let mut values = Vec::with_capacity(cells.len());
     for (f, cell) in def.fields.iter().zip(cells) {
         let value = match (f.ty, cell) {
@@ -75,6 +113,17 @@ pub fn record(def: &LayerDef, geometry: Geometry, cells: Vec<Cell>) -> Result<Re
             (FieldType::Boolean, Cell::Text(t)) if t == "true" || t == "false" => {
                 Value::Bool(t == "true")
             }
+            // A list stored as text (GeoPackage) is comma-separated; each name is checked by
+            // the model.
+            (FieldType::EnumList(_), Cell::List(items)) => {
+                Value::Array(items.into_iter().map(Value::String).collect())
+            }
+            (FieldType::EnumList(_), Cell::Text(t)) => Value::Array(
+                t.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Value::String(s.to_string()))
+                    .collect(),
+            ),
             (_, Cell::Text(t)) => {
                 let v = Value::String(t);
                 crate::model::records::typed(f.ty, &v).map_err(|want| {
@@ -95,11 +144,7 @@ pub fn record(def: &LayerDef, geometry: Geometry, cells: Vec<Cell>) -> Result<Re
         };
         values.push(value);
     }
-    Ok(Record {
-        key,
-        geometry,
-        values,
-    })
+    Ok(values)
 }
 
 /// A stored geometry as the declaration's kind (a Polygon read as a one-part MultiPolygon).

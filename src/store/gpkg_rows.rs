@@ -1,15 +1,16 @@
-//! Rows of the GeoPackage layer tables <-> the model.
+//! Rows of the GeoPackage's built-in layer tables: binding and fetching the cells of
+//! `store::rows` (the conversion both stores share). A layer keyed by id keeps it in `fid`, the
+//! GeoPackage feature id; lists are comma-separated text.
 
-use geo::{Geometry, MultiPolygon, Point};
-use rusqlite::{Connection, Row, params};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, ToSql, params_from_iter};
 
 use super::Progress;
 use super::blob::{decode, encode};
+use super::declared::Cell;
 use super::gpkg_schema::has_column;
-use crate::model::{
-    Alliance, Dataset, Grid, LayerData, Member, MemberKind, Personal, Service, Station, Town,
-    Village,
-};
+use super::rows::{Row, StoredGeometry, feature, row, stored_geometry};
+use crate::model::{Dataset, Layer, LayerData};
 
 fn bad(column: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -19,135 +20,73 @@ fn bad(column: usize, what: &str) -> rusqlite::Error {
     )
 }
 
-fn area(row: &Row, i: usize) -> rusqlite::Result<MultiPolygon> {
-    let blob: Vec<u8> = row.get(i)?;
-    match decode(&blob) {
-        Some(Geometry::MultiPolygon(mp)) => Ok(mp),
-        Some(Geometry::Polygon(p)) => Ok(MultiPolygon(vec![p])),
-        _ => Err(bad(i, "geometry is not a (Multi)Polygon GeoPackage blob")),
+/// The column holding a declared field: the key of a layer keyed by id is the table's `fid`.
+fn column(layer: Layer, field: &str) -> &str {
+    let def = layer.def();
+    if field == def.key && def.keyed_by_id() {
+        "fid"
+    } else {
+        field
     }
 }
 
-fn point(row: &Row, i: usize) -> rusqlite::Result<Option<Point>> {
-    let blob: Option<Vec<u8>> = row.get(i)?;
-    match blob.map(|b| decode(&b)) {
-        None => Ok(None),
-        Some(Some(Geometry::Point(p))) => Ok(Some(p)),
-        Some(_) => Err(bad(i, "geometry is not a Point GeoPackage blob")),
+/// One built-in layer, ordered by key.
+fn read_layer(conn: &Connection, layer: Layer) -> rusqlite::Result<LayerData> {
+    let def = layer.def();
+    let stored = stored_geometry(layer);
+    let geom = if stored == StoredGeometry::Derived {
+        "NULL"
+    } else {
+        "geom"
+    };
+    // A file not yet upgraded has no `geom_derived`: every point there is the member's own.
+    let derived =
+        if stored == StoredGeometry::OwnPoint && has_column(conn, layer.name(), "geom_derived")? {
+            "geom_derived"
+        } else {
+            "0"
+        };
+    let columns: Vec<&str> = def.fields.iter().map(|f| column(layer, f.name)).collect();
+    let sql = format!(
+        "SELECT {geom}, {derived}, {} FROM {layer} ORDER BY {}",
+        columns.join(", "),
+        column(layer, def.key)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    let mut out = LayerData::empty(layer);
+    while let Some(r) = rows.next()? {
+        let mut cells = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            cells.push(match r.get_ref(i + 2)? {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Integer(n) => Cell::Integer(n),
+                ValueRef::Real(x) => Cell::Real(x),
+                ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(_) => return Err(bad(i + 2, "a blob where a value belongs")),
+            });
+        }
+        // A derived point is gridmap's copy of what `model::derive` computes, kept for other
+        // tools; the model holds only a location of the feature's own.
+        let own = !r.get::<_, bool>(1)?;
+        let geometry = match r.get_ref(0)? {
+            ValueRef::Blob(b) if own => {
+                Some(decode(b).ok_or_else(|| bad(0, "not a GeoPackage geometry blob"))?)
+            }
+            _ => None,
+        };
+        out.extend(feature(layer, geometry, cells).map_err(|e| bad(0, &e))?);
     }
+    Ok(out)
 }
 
-fn all<T>(
-    conn: &Connection,
-    sql: &str,
-    f: impl Fn(&Row) -> rusqlite::Result<T>,
-) -> rusqlite::Result<Vec<T>> {
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map([], |r| f(r))?;
-    rows.collect()
-}
-
+/// Every built-in layer.
 pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
-    Ok(Dataset {
-        towns: all(
-            conn,
-            "SELECT geom, code, name, mca_code, kind FROM towns ORDER BY code",
-            |r| {
-                Ok(Town {
-                    geometry: area(r, 0)?,
-                    code: r.get(1)?,
-                    name: r.get(2)?,
-                    mca_code: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                    kind: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                })
-            },
-        )?,
-        villages: all(
-            conn,
-            "SELECT geom, code, name, kind FROM villages ORDER BY code",
-            |r| {
-                Ok(Village {
-                    geometry: area(r, 0)?,
-                    code: r.get(1)?,
-                    name: r.get(2)?,
-                    kind: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                })
-            },
-        )?,
-        grids: all(
-            conn,
-            "SELECT geom, code, name, households, population, worker_name, worker_phone FROM grids ORDER BY code",
-            |r| {
-                Ok(Grid {
-                    geometry: area(r, 0)?,
-                    code: r.get(1)?,
-                    name: r.get(2)?,
-                    households: r.get(3)?,
-                    population: r.get(4)?,
-                    worker: Personal {
-                        name: r.get(5)?,
-                        phone: r.get(6)?,
-                    },
-                })
-            },
-        )?,
-        stations: all(
-            conn,
-            "SELECT geom, fid, name, grid_code, services, opening_hours, contact_phone FROM stations ORDER BY fid",
-            |r| {
-                let services: String = r.get(4)?;
-                Ok(Station {
-                    location: point(r, 0)?.ok_or_else(|| bad(0, "station without geometry"))?,
-                    id: r.get(1)?,
-                    name: r.get(2)?,
-                    grid_code: r.get(3)?,
-                    services: Service::parse_list(services.split(',').filter(|s| !s.is_empty()))
-                        .map_err(|e| bad(4, &e))?,
-                    opening_hours: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                    contact_phone: r.get(6)?,
-                })
-            },
-        )?,
-        alliances: all(
-            conn,
-            "SELECT fid, name, theme, founded FROM alliances ORDER BY fid",
-            |r| {
-                Ok(Alliance {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    theme: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                    founded: r.get(3)?,
-                })
-            },
-        )?,
-        members: all(
-            conn,
-            // A file not yet upgraded has no `geom_derived`: every point there is the member's own.
-            &format!(
-                "SELECT geom, fid, alliance_id, kind, name, village_code, {} FROM members ORDER BY fid",
-                if has_column(conn, "members", "geom_derived")? {
-                    "geom_derived"
-                } else {
-                    "0"
-                }
-            ),
-            |r| {
-                let kind: String = r.get(3)?;
-                let derived: bool = r.get(6)?;
-                Ok(Member {
-                    // A derived point is gridmap's copy of what `model::derive` computes, kept
-                    // for other tools; the model holds only a location of the member's own.
-                    location: if derived { None } else { point(r, 0)? },
-                    id: r.get(1)?,
-                    alliance_id: r.get(2)?,
-                    kind: MemberKind::parse_or_explain(&kind).map_err(|e| bad(3, &e))?,
-                    name: r.get(4)?,
-                    village_code: r.get(5)?,
-                })
-            },
-        )?,
-        declared: Vec::new(),
-    })
+    let mut d = Dataset::default();
+    for layer in Layer::ALL {
+        d.apply(read_layer(conn, layer)?, true);
+    }
+    Ok(d)
 }
 
 /// Report progress every this many rows.
@@ -157,129 +96,56 @@ const PROGRESS_EVERY: usize = 1_000;
 ///
 /// Upserts are `ON CONFLICT DO UPDATE`, never `INSERT OR REPLACE`: a REPLACE deletes the old row
 /// without firing delete triggers, which would leave the R-tree entry of a row whose new
-/// geometry is NULL behind (and GDAL's update7 trigger then fails on the duplicate id).
+/// geometry is NULL behind (and GDAL's update7 trigger then fails on the duplicate id). An
+/// alliance's footprint and a member's derived point are written by `write_derived` after this.
 pub fn write_rows(
     conn: &Connection,
     data: &LayerData,
     replace: bool,
     progress: Progress,
 ) -> rusqlite::Result<()> {
-    let table = data.layer().name();
+    let layer = data.layer();
+    let def = layer.def();
     if replace {
-        conn.execute(&format!("DELETE FROM {table}"), [])?;
+        conn.execute(&format!("DELETE FROM {layer}"), [])?;
     }
+    let stored = stored_geometry(layer);
+    let mut columns: Vec<&str> = Vec::new();
+    if stored != StoredGeometry::Derived {
+        columns.push("geom");
+    }
+    columns.extend(def.fields.iter().map(|f| column(layer, f.name)));
+    if stored == StoredGeometry::OwnPoint {
+        columns.push("geom_derived");
+    }
+    let key = column(layer, def.key);
+    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let set: Vec<String> = columns
+        .iter()
+        .zip(&marks)
+        .filter(|(c, _)| **c != key)
+        .map(|(c, m)| format!("{c} = {m}"))
+        .collect();
+    let mut stmt = conn.prepare(&format!(
+        "INSERT INTO {layer} ({}) VALUES ({}) ON CONFLICT({key}) DO UPDATE SET {}",
+        columns.join(", "),
+        marks.join(", "),
+        set.join(", ")
+    ))?;
     let total = data.len();
-    let tick = |i: usize| {
+    for i in 0..total {
+        let Row { geometry, cells } = row(data, i);
+        let mut params: Vec<Box<dyn ToSql>> = Vec::with_capacity(columns.len());
+        if stored != StoredGeometry::Derived {
+            params.push(Box::new(geometry.map(|g| encode(&g)).transpose()?));
+        }
+        params.extend(cells.into_iter().map(|c| Box::new(c) as Box<dyn ToSql>));
+        if stored == StoredGeometry::OwnPoint {
+            params.push(Box::new(false));
+        }
+        stmt.execute(params_from_iter(params.iter()))?;
         if (i + 1).is_multiple_of(PROGRESS_EVERY) || i + 1 == total {
             progress(i + 1, total);
-        }
-    };
-    match data {
-        LayerData::Towns(v) => {
-            let mut stmt = conn.prepare(
-                "INSERT INTO towns (geom, code, name, mca_code, kind) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(code) DO UPDATE SET geom = ?1, name = ?3, mca_code = ?4, kind = ?5",
-            )?;
-            for (i, t) in v.iter().enumerate() {
-                stmt.execute(params![
-                    encode(&t.geometry.clone().into())?,
-                    t.code,
-                    t.name,
-                    t.mca_code,
-                    t.kind
-                ])?;
-                tick(i);
-            }
-        }
-        LayerData::Villages(v) => {
-            let mut stmt = conn.prepare(
-                "INSERT INTO villages (geom, code, town_code, name, kind) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(code) DO UPDATE SET geom = ?1, town_code = ?3, name = ?4, kind = ?5",
-            )?;
-            for (i, f) in v.iter().enumerate() {
-                stmt.execute(params![
-                    encode(&f.geometry.clone().into())?,
-                    f.code,
-                    f.town_code(),
-                    f.name,
-                    f.kind
-                ])?;
-                tick(i);
-            }
-        }
-        LayerData::Grids(v) => {
-            let mut stmt = conn.prepare(
-                "INSERT INTO grids (geom, code, village_code, name, households, population, worker_name, worker_phone)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(code) DO UPDATE SET geom = ?1, village_code = ?3, name = ?4, households = ?5,
-                   population = ?6, worker_name = ?7, worker_phone = ?8",
-            )?;
-            for (i, g) in v.iter().enumerate() {
-                stmt.execute(params![
-                    encode(&g.geometry.clone().into())?,
-                    g.code,
-                    g.village_code(),
-                    g.name,
-                    g.households,
-                    g.population,
-                    g.worker.name,
-                    g.worker.phone
-                ])?;
-                tick(i);
-            }
-        }
-        LayerData::Stations(v) => {
-            let mut stmt = conn.prepare(
-                "INSERT INTO stations (fid, geom, name, grid_code, services, opening_hours, contact_phone)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT(fid) DO UPDATE SET geom = ?2, name = ?3, grid_code = ?4, services = ?5,
-                   opening_hours = ?6, contact_phone = ?7",
-            )?;
-            for (i, s) in v.iter().enumerate() {
-                let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
-                stmt.execute(params![
-                    s.id as i64,
-                    encode(&s.location.into())?,
-                    s.name,
-                    s.grid_code,
-                    services.join(","),
-                    s.opening_hours,
-                    s.contact_phone
-                ])?;
-                tick(i);
-            }
-        }
-        LayerData::Alliances(v) => {
-            // The footprint (`geom`) is derived: `write_derived` keeps it, after every write.
-            let mut stmt = conn.prepare(
-                "INSERT INTO alliances (fid, name, theme, founded) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(fid) DO UPDATE SET name = ?2, theme = ?3, founded = ?4",
-            )?;
-            for (i, a) in v.iter().enumerate() {
-                stmt.execute(params![a.id as i64, a.name, a.theme, a.founded])?;
-                tick(i);
-            }
-        }
-        LayerData::Members(v) => {
-            // A member without a location gets NULL here and its village's point from
-            // `write_derived` after this, in the same transaction.
-            let mut stmt = conn.prepare(
-                "INSERT INTO members (fid, geom, geom_derived, alliance_id, kind, name, village_code)
-                 VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6)
-                 ON CONFLICT(fid) DO UPDATE SET geom = ?2, geom_derived = 0, alliance_id = ?3,
-                   kind = ?4, name = ?5, village_code = ?6",
-            )?;
-            for (i, m) in v.iter().enumerate() {
-                stmt.execute(params![
-                    m.id as i64,
-                    m.location.map(|p| encode(&p.into())).transpose()?,
-                    m.alliance_id as i64,
-                    m.kind.name(),
-                    m.name,
-                    m.village_code
-                ])?;
-                tick(i);
-            }
         }
     }
     Ok(())

@@ -38,6 +38,7 @@ impl ToSql for Cell {
             Cell::Integer(i) => ToSqlOutput::Owned((*i).into()),
             Cell::Real(x) => ToSqlOutput::Owned((*x).into()),
             Cell::Bool(b) => ToSqlOutput::Owned(i64::from(*b).into()),
+            Cell::List(items) => ToSqlOutput::Owned(items.join(",").into()),
         })
     }
 }

@@ -9,6 +9,7 @@ mod gpkg_rows;
 mod gpkg_schema;
 mod gpkg_tables;
 mod postgis;
+mod rows;
 
 pub use gpkg::GeoPackage;
 pub use postgis::{MIGRATIONS, PostGis};

@@ -48,6 +48,7 @@ fn text(cell: Cell) -> Option<String> {
         Cell::Integer(i) => Some(i.to_string()),
         Cell::Real(x) => Some(x.to_string()),
         Cell::Bool(b) => Some(b.to_string()),
+        Cell::List(items) => Some(format!("{{{}}}", items.join(","))),
     }
 }
 
