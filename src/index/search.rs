@@ -82,25 +82,19 @@ impl Snapshot {
     /// Features of `layers` whose name contains `query` or whose code starts with it (ASCII case
     /// ignored, surrounding spaces trimmed), best match first; then by layer (the order of
     /// `searchable`), shorter name, key order. At most `limit`. An empty query finds nothing.
-    pub fn search(&self, query: &str, layers: &[AnyLayer], limit: usize) -> Vec<Hit> {
+    pub fn search<'a>(&'a self, query: &str, layers: &[AnyLayer], limit: usize) -> Vec<Hit> {
         let query = Query::new(query);
         if query.text.is_empty() {
             return Vec::new();
         }
         let d = self.dataset();
         let searchable = self.searchable();
-        let mut hits: Vec<(Hit, usize)> = Vec::new();
+        // Each hit with its name and the name's length, for ordering.
+        let mut hits: Vec<(Hit, usize, &str)> = Vec::new();
         let mut station_key = String::new();
         for &layer in searchable.iter().filter(|l| layers.contains(l)) {
-            let mut add = |index: usize, key: &str, name: &str| {
-                if let Some(matched) = query.matches(key, name) {
-                    let hit = Hit {
-                        layer,
-                        index,
-                        matched,
-                    };
-                    hits.push((hit, name.chars().count()));
-                }
+            let mut add = |index: usize, key: &str, name: &'a str| {
+                push(&mut hits, &query, layer, index, key, name)
             };
             match layer {
                 AnyLayer::Builtin(Layer::Towns) => {
@@ -139,23 +133,35 @@ impl Snapshot {
             }
         }
         let order = |l: AnyLayer| searchable.iter().position(|&s| s == l);
-        hits.sort_by(|(a, a_len), (b, b_len)| {
-            (
-                a.matched,
-                order(a.layer),
-                a_len,
-                self.search_name(a.layer, a.index),
-                a.index,
-            )
-                .cmp(&(
-                    b.matched,
-                    order(b.layer),
-                    b_len,
-                    self.search_name(b.layer, b.index),
-                    b.index,
-                ))
+        hits.sort_by(|(a, a_len, a_name), (b, b_len, b_name)| {
+            (a.matched, order(a.layer), a_len, a_name, a.index).cmp(&(
+                b.matched,
+                order(b.layer),
+                b_len,
+                b_name,
+                b.index,
+            ))
         });
         hits.into_iter().take(limit).map(|(hit, ..)| hit).collect()
+    }
+}
+
+/// Add feature `index` of `layer` to `hits` when it matches, with its name for ordering.
+fn push<'a>(
+    hits: &mut Vec<(Hit, usize, &'a str)>,
+    query: &Query,
+    layer: AnyLayer,
+    index: usize,
+    key: &str,
+    name: &'a str,
+) {
+    if let Some(matched) = query.matches(key, name) {
+        let hit = Hit {
+            layer,
+            index,
+            matched,
+        };
+        hits.push((hit, name.chars().count(), name));
     }
 }
 

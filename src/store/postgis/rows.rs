@@ -1,82 +1,54 @@
-//! Rows of the PostGIS layer tables <-> the model: reads with `ST_AsBinary` + the `wkb` crate,
-//! writes with `COPY ... FROM STDIN` (text format, geometry as hex EWKB with SRID 4326).
+//! Rows of the PostGIS built-in layer tables: fetching and COPYing the cells of `store::rows`
+//! (the conversion both stores share). Reads with `ST_AsBinary` + the `wkb` crate, writes with
+//! `COPY ... FROM STDIN` (text format, geometry as hex EWKB with SRID 4326).
 
 use std::collections::HashSet;
 use std::io::Write;
 
-use geo::{Geometry, MultiPolygon, Point};
+use geo::Geometry;
 use geo_traits::to_geo::ToGeoGeometry;
-use postgres::{GenericClient, Row};
+use postgres::GenericClient;
 
-use crate::model::{
-    Alliance, Dataset, Grid, Layer, LayerData, Member, MemberKind, Personal, Service, Station,
-    Town, Village,
-};
+use crate::model::schema::FieldType;
+use crate::model::{Dataset, Layer, LayerData};
 use crate::store::Progress;
+use crate::store::declared::Cell;
+use crate::store::rows::{Row, StoredGeometry, feature, row, stored_geometry};
 
-/// The key column of a layer's table, and the columns COPY writes (key first).
-pub fn columns(layer: Layer) -> (&'static str, &'static [&'static str]) {
-    match layer {
-        Layer::Towns => ("code", &["code", "name", "mca_code", "kind", "geom"]),
-        Layer::Villages => ("code", &["code", "town_code", "name", "kind", "geom"]),
-        Layer::Grids => (
-            "code",
-            &[
-                "code",
-                "village_code",
-                "name",
-                "households",
-                "population",
-                "worker_name",
-                "worker_phone",
-                "geom",
-            ],
-        ),
-        Layer::Stations => (
-            "id",
-            &[
-                "id",
-                "grid_code",
-                "name",
-                "services",
-                "opening_hours",
-                "contact_phone",
-                "geom",
-            ],
-        ),
-        // The footprint (`geom`) is derived, written by `derived::write_footprints`.
-        Layer::Alliances => ("id", &["id", "name", "theme", "founded"]),
-        Layer::Members => (
-            "id",
-            &[
-                "id",
-                "alliance_id",
-                "kind",
-                "name",
-                "village_code",
-                "geom",
-                "geom_derived",
-            ],
-        ),
+/// The key column of a layer's table, and the columns COPY writes: the declared fields in order,
+/// then the geometry (not for alliances, whose footprint is derived and written by
+/// `derived::write_footprints`) and, for members, whether the point is derived.
+pub fn columns(layer: Layer) -> (&'static str, Vec<&'static str>) {
+    let def = layer.def();
+    let mut cols: Vec<&'static str> = def.fields.iter().map(|f| f.name).collect();
+    match stored_geometry(layer) {
+        StoredGeometry::Derived => {}
+        StoredGeometry::OwnPoint => cols.extend(["geom", "geom_derived"]),
+        _ => cols.push("geom"),
     }
+    (def.key, cols)
 }
 
-/// The SELECT list of a layer, in the order `row_to_*` reads it.
-fn select_list(layer: Layer) -> &'static str {
-    match layer {
-        Layer::Towns => "code, name, mca_code, kind, ST_AsBinary(geom)",
-        Layer::Villages => "code, name, kind, ST_AsBinary(geom)",
-        Layer::Grids => {
-            "code, name, households, population, worker_name, worker_phone, ST_AsBinary(geom)"
-        }
-        Layer::Stations => {
-            "id, name, grid_code, services, opening_hours, contact_phone, ST_AsBinary(geom)"
-        }
-        Layer::Alliances => "id, name, theme, to_char(founded, 'YYYY-MM-DD')",
-        Layer::Members => {
-            "id, alliance_id, kind, name, village_code, ST_AsBinary(geom), geom_derived"
-        }
+/// The SELECT list of a layer: each field as the cell `read_layer` takes, then the geometry and
+/// whether it is derived.
+fn select_list(layer: Layer) -> String {
+    let mut list: Vec<String> = layer
+        .def()
+        .fields
+        .iter()
+        .map(|f| match f.ty {
+            FieldType::Integer => format!("{}::bigint", f.name),
+            FieldType::Date => format!("to_char({}, 'YYYY-MM-DD')", f.name),
+            FieldType::EnumList(_) => format!("array_to_string({}, ',')", f.name),
+            _ => f.name.to_string(),
+        })
+        .collect();
+    match stored_geometry(layer) {
+        StoredGeometry::Derived => list.push("NULL::bytea, false".into()),
+        StoredGeometry::OwnPoint => list.push("ST_AsBinary(geom), geom_derived".into()),
+        _ => list.push("ST_AsBinary(geom), false".into()),
     }
+    list.join(", ")
 }
 
 /// An error while reading rows: the database's, or a row gridmap cannot turn into a feature.
@@ -92,46 +64,20 @@ impl From<postgres::Error> for ReadError {
     }
 }
 
-fn geometry(layer: Layer, key: &str, bytes: &[u8]) -> Result<Geometry, ReadError> {
-    wkb::reader::read_wkb(bytes)
-        .map(|g| g.to_geometry())
-        .map_err(|e| ReadError::Row(format!("{layer} {key}: unreadable geometry ({e})")))
-}
-
-fn area(layer: Layer, key: &str, bytes: &[u8]) -> Result<MultiPolygon, ReadError> {
-    match geometry(layer, key, bytes)? {
-        Geometry::MultiPolygon(mp) => Ok(mp),
-        Geometry::Polygon(p) => Ok(MultiPolygon(vec![p])),
-        _ => Err(ReadError::Row(format!("{layer} {key}: not a MultiPolygon"))),
-    }
-}
-
-fn point(layer: Layer, key: &str, bytes: Option<Vec<u8>>) -> Result<Option<Point>, ReadError> {
-    match bytes {
-        None => Ok(None),
-        Some(b) => match geometry(layer, key, &b)? {
-            Geometry::Point(p) => Ok(Some(p)),
-            _ => Err(ReadError::Row(format!("{layer} {key}: not a Point"))),
-        },
-    }
-}
-
-fn id(row: &Row, i: usize) -> u64 {
-    row.get::<_, i64>(i) as u64
-}
-
 /// Read one layer, ordered by key; only the features whose key is in `keys` when given.
 pub fn read_layer(
     client: &mut impl GenericClient,
     layer: Layer,
     keys: Option<&HashSet<String>>,
 ) -> Result<LayerData, ReadError> {
-    let (key, _) = columns(layer);
-    let cast = if key == "id" { "::bigint[]" } else { "" };
-    let order = if key == "id" {
-        "id"
+    let def = layer.def();
+    let key = def.key;
+    let by_id = def.keyed_by_id();
+    let cast = if by_id { "::bigint[]" } else { "" };
+    let order = if by_id {
+        key.to_string()
     } else {
-        "code COLLATE \"C\""
+        format!("{key} COLLATE \"C\"")
     };
     let list = select_list(layer);
     let rows = match keys {
@@ -144,89 +90,31 @@ pub fn read_layer(
             )?
         }
     };
+    let n = def.fields.len();
     let mut data = LayerData::empty(layer);
     for r in &rows {
-        data.extend(row_to_feature(layer, r)?);
+        let cells: Vec<Cell> = def
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match f.ty {
+                FieldType::Integer => r.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Integer),
+                _ => r.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text),
+            })
+            .collect();
+        // A derived point is gridmap's stored copy of `model::derive`, not the member's.
+        let derived: bool = r.get(n + 1);
+        let geometry = match r.get::<_, Option<Vec<u8>>>(n) {
+            Some(bytes) if !derived => Some(
+                wkb::reader::read_wkb(&bytes)
+                    .map(|g| g.to_geometry())
+                    .map_err(|e| ReadError::Row(format!("{layer}: unreadable geometry ({e})")))?,
+            ),
+            _ => None,
+        };
+        data.extend(feature(layer, geometry, cells).map_err(ReadError::Row)?);
     }
     Ok(data)
-}
-
-fn row_to_feature(layer: Layer, r: &Row) -> Result<LayerData, ReadError> {
-    Ok(match layer {
-        Layer::Towns => {
-            let code: String = r.get(0);
-            LayerData::Towns(vec![Town {
-                geometry: area(layer, &code, r.get(4))?,
-                name: r.get(1),
-                mca_code: r.get(2),
-                kind: r.get(3),
-                code,
-            }])
-        }
-        Layer::Villages => {
-            let code: String = r.get(0);
-            LayerData::Villages(vec![Village {
-                geometry: area(layer, &code, r.get(3))?,
-                name: r.get(1),
-                kind: r.get(2),
-                code,
-            }])
-        }
-        Layer::Grids => {
-            let code: String = r.get(0);
-            LayerData::Grids(vec![Grid {
-                geometry: area(layer, &code, r.get(6))?,
-                name: r.get(1),
-                households: r.get::<_, i32>(2) as u32,
-                population: r.get::<_, i32>(3) as u32,
-                worker: Personal {
-                    name: r.get(4),
-                    phone: r.get(5),
-                },
-                code,
-            }])
-        }
-        Layer::Stations => {
-            let id = id(r, 0);
-            let services: Vec<String> = r.get(3);
-            let services = Service::parse_list(services.iter().map(String::as_str))
-                .map_err(|e| ReadError::Row(format!("stations {id}: {e}")))?;
-            LayerData::Stations(vec![Station {
-                location: point(layer, &id.to_string(), r.get(6))?
-                    .ok_or_else(|| ReadError::Row(format!("stations {id}: no geometry")))?,
-                id,
-                name: r.get(1),
-                grid_code: r.get(2),
-                services,
-                opening_hours: r.get(4),
-                contact_phone: r.get(5),
-            }])
-        }
-        Layer::Alliances => LayerData::Alliances(vec![Alliance {
-            id: id(r, 0),
-            name: r.get(1),
-            theme: r.get(2),
-            founded: r.get(3),
-        }]),
-        Layer::Members => {
-            let id = id(r, 0);
-            let kind: String = r.get(2);
-            LayerData::Members(vec![Member {
-                kind: MemberKind::parse_or_explain(&kind)
-                    .map_err(|e| ReadError::Row(format!("members {id}: {e}")))?,
-                // A derived point is gridmap's stored copy of `model::derive`, not the member's.
-                location: if r.get::<_, bool>(6) {
-                    None
-                } else {
-                    point(layer, &id.to_string(), r.get(5))?
-                },
-                id,
-                alliance_id: r.get::<_, i64>(1) as u64,
-                name: r.get(3),
-                village_code: r.get(4),
-            }])
-        }
-    })
 }
 
 /// Every layer, in one consistent read when `client` is a repeatable-read transaction.
@@ -266,117 +154,44 @@ pub fn copy_in(
     writer.finish()
 }
 
-/// Append feature `i` of `data` as one line of COPY text format.
+/// Append feature `i` of `data` as one line of COPY text format, in `columns` order.
 fn copy_line(data: &LayerData, i: usize, out: &mut String) {
-    let mut fields: Vec<Field> = Vec::with_capacity(8);
-    match data {
-        LayerData::Towns(v) => {
-            let t = &v[i];
-            fields.extend([
-                Field::Text(&t.code),
-                Field::Text(&t.name),
-                Field::Text(&t.mca_code),
-                Field::Text(&t.kind),
-                Field::Geom(t.geometry.clone().into()),
-            ]);
-        }
-        LayerData::Villages(v) => {
-            let f = &v[i];
-            fields.extend([
-                Field::Text(&f.code),
-                Field::Text(f.town_code()),
-                Field::Text(&f.name),
-                Field::Text(&f.kind),
-                Field::Geom(f.geometry.clone().into()),
-            ]);
-        }
-        LayerData::Grids(v) => {
-            let g = &v[i];
-            fields.extend([
-                Field::Text(&g.code),
-                Field::Text(g.village_code()),
-                Field::Text(&g.name),
-                Field::Int(g.households.into()),
-                Field::Int(g.population.into()),
-                Field::Opt(g.worker.name.as_deref()),
-                Field::Opt(g.worker.phone.as_deref()),
-                Field::Geom(g.geometry.clone().into()),
-            ]);
-        }
-        LayerData::Stations(v) => {
-            let s = &v[i];
-            let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
-            fields.extend([
-                Field::Int(s.id as i64),
-                Field::Text(&s.grid_code),
-                Field::Text(&s.name),
-                Field::Array(services.join(",")),
-                Field::Text(&s.opening_hours),
-                Field::Opt(s.contact_phone.as_deref()),
-                Field::Geom(s.location.into()),
-            ]);
-        }
-        LayerData::Alliances(v) => {
-            let a = &v[i];
-            fields.extend([
-                Field::Int(a.id as i64),
-                Field::Text(&a.name),
-                Field::Text(&a.theme),
-                Field::Text(&a.founded),
-            ]);
-        }
-        LayerData::Members(v) => {
-            let m = &v[i];
-            fields.extend([
-                Field::Int(m.id as i64),
-                Field::Int(m.alliance_id as i64),
-                Field::Text(m.kind.name()),
-                Field::Text(&m.name),
-                Field::Opt(m.village_code.as_deref()),
-                match m.location {
-                    Some(p) => Field::Geom(p.into()),
-                    None => Field::Opt(None),
-                },
-                // The model holds only locations of the member's own; `derived::place_members`
-                // fills and marks the others.
-                Field::Bool(false),
-            ]);
-        }
-    }
-    for (n, field) in fields.iter().enumerate() {
+    let layer = data.layer();
+    let Row { geometry, cells } = row(data, i);
+    for (n, cell) in cells.iter().enumerate() {
         if n > 0 {
             out.push('\t');
         }
-        field.write(out);
-    }
-    out.push('\n');
-}
-
-enum Field<'a> {
-    Text(&'a str),
-    Opt(Option<&'a str>),
-    Int(i64),
-    Bool(bool),
-    /// Comma-separated words needing no quoting (service names).
-    Array(String),
-    Geom(Geometry),
-}
-
-impl Field<'_> {
-    fn write(&self, out: &mut String) {
-        match self {
-            Field::Text(s) | Field::Opt(Some(s)) => escape(s, out),
-            Field::Opt(None) => out.push_str("\\N"),
-            Field::Int(n) => out.push_str(&n.to_string()),
-            Field::Bool(b) => out.push(if *b { 't' } else { 'f' }),
-            Field::Array(words) => {
+        match cell {
+            Cell::Null => out.push_str("\\N"),
+            Cell::Text(s) => escape(s, out),
+            Cell::Integer(v) => out.push_str(&v.to_string()),
+            Cell::Real(v) => out.push_str(&v.to_string()),
+            Cell::Bool(b) => out.push(if *b { 't' } else { 'f' }),
+            // Enumeration names need no quoting in an array literal.
+            Cell::List(items) => {
                 out.push('{');
-                out.push_str(words);
+                escape(&items.join(","), out);
                 out.push('}');
             }
-            Field::Geom(g) => hex_ewkb(g, out),
         }
     }
+    match stored_geometry(layer) {
+        StoredGeometry::Derived => {}
+        stored => {
+            out.push('\t');
+            match &geometry {
+                Some(g) => hex_ewkb(g, out),
+                None => out.push_str("\\N"),
+            }
+            // The model holds only locations of the member's own; `derived::place_members`
+            // fills and marks the others.
+            if stored == StoredGeometry::OwnPoint {
+                out.push_str("\tf");
+            }
+        }
+    }
+    out.push('\n');
 }
 
 /// COPY text format: backslash, tab, newline and carriage return are escaped.
@@ -423,7 +238,7 @@ mod tests {
     #[test]
     fn points_are_written_as_hex_ewkb() {
         let mut out = String::new();
-        hex_ewkb(&Geometry::Point(Point::new(1.0, 2.0)), &mut out);
+        hex_ewkb(&Geometry::Point(geo::Point::new(1.0, 2.0)), &mut out);
         // Byte order 01, type 1 (Point), then x = 1.0 and y = 2.0 as little-endian doubles.
         assert_eq!(out, "SRID=4326;0101000000000000000000F03F0000000000000040");
     }
