@@ -12,7 +12,7 @@ mod queries;
 mod search;
 
 pub use queries::{Location, Nearby};
-pub use search::{Hit, Match, SEARCHED};
+pub use search::{Hit, Match};
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -6,10 +6,6 @@
 use super::Snapshot;
 use crate::model::{AnyLayer, Layer};
 
-/// The built-in layers searched, in the order equally good matches are listed; declared layers
-/// with a `search` field follow, in declaration order (`Snapshot::searchable`).
-pub const SEARCHED: [Layer; 4] = [Layer::Towns, Layer::Villages, Layer::Grids, Layer::Stations];
-
 /// How well a feature matches, best first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Match {
@@ -46,11 +42,13 @@ pub struct Hit {
 }
 
 impl Snapshot {
-    /// Every layer `/search` can look in: the built-in `SEARCHED`, then each declared layer
-    /// with a search field.
+    /// Every layer `/search` can look in, in the order equally good matches are listed: each
+    /// layer whose declaration names a search field, the built-in ones first (towns, villages,
+    /// grids, posts), then the declared ones in declaration order.
     pub fn searchable(&self) -> Vec<AnyLayer> {
-        SEARCHED
+        Layer::ALL
             .into_iter()
+            .filter(|l| l.def().search.is_some())
             .map(AnyLayer::Builtin)
             .chain(
                 self.dataset()
@@ -226,7 +224,9 @@ mod tests {
     }
 
     fn builtin() -> Vec<AnyLayer> {
-        SEARCHED.map(AnyLayer::Builtin).to_vec()
+        [Layer::Towns, Layer::Villages, Layer::Grids, Layer::Stations]
+            .map(AnyLayer::Builtin)
+            .to_vec()
     }
 
     #[test]

@@ -225,7 +225,7 @@ const MEMBER_KINDS: &[&str] = &["village", "enterprise", "bank", "agency"];
 
 use FieldType::{Date, EnumList, Integer, Text};
 
-const TOWNS: LayerDef = LayerDef {
+pub const TOWNS: LayerDef = LayerDef {
     name: "towns",
     origin: Origin::Builtin(Layer::Towns),
     zooms: (0, 18),
@@ -245,7 +245,7 @@ const TOWNS: LayerDef = LayerDef {
     ],
 };
 
-const VILLAGES: LayerDef = LayerDef {
+pub const VILLAGES: LayerDef = LayerDef {
     name: "villages",
     origin: Origin::Builtin(Layer::Villages),
     zooms: (10, 18),
@@ -268,7 +268,7 @@ const VILLAGES: LayerDef = LayerDef {
     ],
 };
 
-const GRIDS: LayerDef = LayerDef {
+pub const GRIDS: LayerDef = LayerDef {
     name: "grids",
     origin: Origin::Builtin(Layer::Grids),
     zooms: (12, 18),
@@ -294,7 +294,7 @@ const GRIDS: LayerDef = LayerDef {
     ],
 };
 
-const STATIONS: LayerDef = LayerDef {
+pub const STATIONS: LayerDef = LayerDef {
     name: "stations",
     origin: Origin::Builtin(Layer::Stations),
     zooms: (11, 18),
@@ -322,7 +322,7 @@ const STATIONS: LayerDef = LayerDef {
     ],
 };
 
-const ALLIANCES: LayerDef = LayerDef {
+pub const ALLIANCES: LayerDef = LayerDef {
     name: "alliances",
     origin: Origin::Builtin(Layer::Alliances),
     zooms: (8, 13),
@@ -342,7 +342,7 @@ const ALLIANCES: LayerDef = LayerDef {
     ],
 };
 
-const MEMBERS: LayerDef = LayerDef {
+pub const MEMBERS: LayerDef = LayerDef {
     name: "members",
     origin: Origin::Builtin(Layer::Members),
     zooms: (12, 18),

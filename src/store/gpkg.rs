@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::declared::{Tables, migrate};
+use super::fill;
 use super::gpkg_derived::{update_extent, write_derived};
 use super::gpkg_rows::{read_dataset, write_rows};
 use super::gpkg_schema::{create, register_functions, upgrade};
@@ -189,51 +190,58 @@ impl GeoPackage {
     /// Replace every layer with `data` in one transaction; with `only_if_empty`, only when no
     /// layer holds a feature. Returns whether it wrote.
     fn write_all(&self, data: &Dataset, progress: Progress, only_if_empty: bool) -> Result<bool> {
-        let report = crate::model::validate_dataset(data);
-        if !report.is_ok() {
-            return Err(Error::Invalid(report));
-        }
+        fill::check(data, self.layers, &self.location())?;
         let mut conn = self.connection()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        if only_if_empty && !self.read_all(&tx)?.is_empty() {
-            return Ok(false);
-        }
-        if let Some(unknown) = data
-            .declared
-            .iter()
-            .find(|d| self.layers.get(d.def.name).is_none())
-        {
-            return Err(Error::store(
-                self.location(),
-                format!(
-                    "layer '{}' is not declared in {}; give --layers with it",
-                    unknown.def.name, self.layers.source
-                ),
-            ));
-        }
         upgrade(&tx).map_err(|e| self.err(e))?;
-        // Children first, so a reader never sees a dangling reference mid-transaction.
-        for layer in Layer::ALL.iter().rev() {
-            tx.execute(&format!("DELETE FROM {}", layer.name()), [])
-                .map_err(|e| self.err(e))?;
+        let wrote = fill::fill(
+            &mut GpkgFill {
+                store: self,
+                tx: &tx,
+            },
+            data,
+            progress,
+            only_if_empty,
+        )?;
+        if wrote {
+            tx.commit().map_err(|e| self.err(e))?;
+            self.own_commits.fetch_add(1, Ordering::Relaxed);
         }
-        let total: usize = Layer::ALL.iter().map(|&l| data.count(l)).sum();
-        let mut done = 0;
-        for layer in Layer::ALL {
-            let rows = data.layer(layer);
-            let n = rows.len();
-            let offset = done;
-            write_rows(&tx, &rows, true, &|i, _| progress(offset + i, total))
-                .map_err(|e| self.err(e))?;
-            done += n;
-        }
-        self.write_declared(&tx, &Dataset::default(), data)?;
-        finish_write(&tx, data, &Layer::ALL).map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(true)
+        Ok(wrote)
+    }
+}
+
+/// `fill`'s steps in one GeoPackage transaction.
+struct GpkgFill<'a> {
+    store: &'a GeoPackage,
+    tx: &'a Connection,
+}
+
+impl fill::Fill for GpkgFill<'_> {
+    fn holds_anything(&mut self) -> Result<bool> {
+        Ok(!self.store.read_all(self.tx)?.is_empty())
+    }
+
+    fn clear(&mut self, layer: Layer) -> Result<()> {
+        self.tx
+            .execute(&format!("DELETE FROM {layer}"), [])
+            .map(|_| ())
+            .map_err(|e| self.store.err(e))
+    }
+
+    fn write_layer(&mut self, data: &LayerData, progress: Progress) -> Result<()> {
+        write_rows(self.tx, data, true, progress).map_err(|e| self.store.err(e))
+    }
+
+    fn write_declared(&mut self, data: &Dataset) -> Result<()> {
+        self.store
+            .write_declared(self.tx, &Dataset::default(), data)
+    }
+
+    fn finish(&mut self, data: &Dataset) -> Result<()> {
+        finish_write(self.tx, data, &Layer::ALL).map_err(|e| self.store.err(e))
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod blob;
 pub mod declared;
+mod fill;
 mod gpkg;
 mod gpkg_derived;
 mod gpkg_rows;

@@ -4,7 +4,7 @@
 
 use crate::index::Snapshot;
 use crate::model::Layer;
-use crate::model::schema::{GeometryKind, LayerDef};
+use crate::model::schema::{self, GeometryKind, LayerDef};
 
 /// What a tile layer is drawn from.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -76,15 +76,16 @@ const GAP_FIELDS: &[(&str, &str)] = &[
     ("uncovered_population", "Number"),
     ("radius_m", "Number"),
 ];
-/// Towns from z0 (the city view), villages from z10, grids from z12 (as a command-centre screen
+/// Each layer's features at the zooms of its declaration (`model::schema`); labels and gaps at
+/// their own. Towns from z0 (the city view), villages from z10, grids from z12 (as a command-centre screen
 /// zooms from the city to a street), stations from z11, alliances z8-z13 (a planning overview),
 /// members from z12; coverage gaps (grid by grid, 500 m) from z12 with the grids, under the boundaries.
 pub const TILE_LAYERS: &[TileLayer] = &[
     TileLayer {
         name: "towns",
         source: Source::Features(Layer::Towns),
-        minzoom: 0,
-        maxzoom: 18,
+        minzoom: schema::TOWNS.zooms.0,
+        maxzoom: schema::TOWNS.zooms.1,
         full_detail_zoom: 10,
     },
     TileLayer {
@@ -97,8 +98,8 @@ pub const TILE_LAYERS: &[TileLayer] = &[
     TileLayer {
         name: "alliances",
         source: Source::Features(Layer::Alliances),
-        minzoom: 8,
-        maxzoom: 13,
+        minzoom: schema::ALLIANCES.zooms.0,
+        maxzoom: schema::ALLIANCES.zooms.1,
         full_detail_zoom: 11,
     },
     TileLayer {
@@ -111,8 +112,8 @@ pub const TILE_LAYERS: &[TileLayer] = &[
     TileLayer {
         name: "villages",
         source: Source::Features(Layer::Villages),
-        minzoom: 10,
-        maxzoom: 18,
+        minzoom: schema::VILLAGES.zooms.0,
+        maxzoom: schema::VILLAGES.zooms.1,
         full_detail_zoom: 12,
     },
     TileLayer {
@@ -125,8 +126,8 @@ pub const TILE_LAYERS: &[TileLayer] = &[
     TileLayer {
         name: "grids",
         source: Source::Features(Layer::Grids),
-        minzoom: 12,
-        maxzoom: 18,
+        minzoom: schema::GRIDS.zooms.0,
+        maxzoom: schema::GRIDS.zooms.1,
         full_detail_zoom: 14,
     },
     TileLayer {
@@ -139,15 +140,15 @@ pub const TILE_LAYERS: &[TileLayer] = &[
     TileLayer {
         name: "stations",
         source: Source::Features(Layer::Stations),
-        minzoom: 11,
-        maxzoom: 18,
+        minzoom: schema::STATIONS.zooms.0,
+        maxzoom: schema::STATIONS.zooms.1,
         full_detail_zoom: 0,
     },
     TileLayer {
         name: "members",
         source: Source::Features(Layer::Members),
-        minzoom: 12,
-        maxzoom: 18,
+        minzoom: schema::MEMBERS.zooms.0,
+        maxzoom: schema::MEMBERS.zooms.1,
         full_detail_zoom: 0,
     },
 ];

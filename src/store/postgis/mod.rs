@@ -19,12 +19,13 @@ use std::time::Duration;
 use postgres::{Client, Config, NoTls, Transaction};
 
 use super::declared::{Tables, migrate as migrate_declared};
+use super::fill;
 use super::{
     ImportSummary, Progress, Store, plan_delete, plan_import, plan_import_declared, redact,
 };
 use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
-use crate::model::{Dataset, Layer, LayerData, derive, validate_dataset};
+use crate::model::{Dataset, Layer, LayerData, derive};
 use crate::{Error, Result, StoreFailure};
 use rows::{ReadError, columns, copy_in, read_dataset};
 use tables::PgTables;
@@ -242,66 +243,71 @@ impl PostGis {
     /// Replace every layer with `data` in one transaction (with `only_if_empty`, only when the
     /// store holds nothing). Returns whether it wrote.
     fn write_all(&self, data: &Dataset, progress: Progress, only_if_empty: bool) -> Result<bool> {
-        let report = validate_dataset(data);
-        if !report.is_ok() {
-            return Err(Error::Invalid(report));
-        }
+        fill::check(data, self.layers, &self.location)?;
         self.with_client(|client| {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
-            if only_if_empty {
-                let tables = Layer::ALL
-                    .map(|l| l.name())
-                    .into_iter()
-                    .chain(self.layers.layers.iter().map(|d| d.name));
-                let any: bool = tx
-                    .query_one(
-                        &format!(
-                            "SELECT {}",
-                            tables
-                                .map(|t| format!("EXISTS (SELECT 1 FROM \"{t}\")"))
-                                .collect::<Vec<_>>()
-                                .join(" OR ")
-                        ),
-                        &[],
-                    )
-                    .map_err(db)?
-                    .get(0);
-                if any {
-                    return Ok(false);
-                }
+            let wrote = fill::fill(
+                &mut PgFill {
+                    store: self,
+                    tx: &mut tx,
+                },
+                data,
+                progress,
+                only_if_empty,
+            )?;
+            if wrote {
+                tx.commit().map_err(db)?;
             }
-            if let Some(unknown) = data
-                .declared
-                .iter()
-                .find(|d| self.layers.get(d.def.name).is_none())
-            {
-                return Err(self.err(format!(
-                    "layer '{}' is not declared in {}; give --layers with it",
-                    unknown.def.name, self.layers.source
-                )));
-            }
-            for layer in Layer::ALL.iter().rev() {
-                tx.execute(&format!("DELETE FROM {layer}"), &[])
-                    .map_err(db)?;
-            }
-            let total: usize = Layer::ALL.iter().map(|&l| data.count(l)).sum();
-            let mut done = 0;
-            for layer in Layer::ALL {
-                let rows = data.layer(layer);
-                let offset = done;
-                copy_in(&mut tx, layer.name(), &rows, &|i, _| {
-                    progress(offset + i, total)
-                })
-                .map_err(db)?;
-                done += rows.len();
-            }
-            self.write_declared(&mut tx, &Dataset::default(), data)?;
-            derived::write_derived(&mut tx, data, &derive(data)).map_err(db)?;
-            prune_changes(&mut tx).map_err(db)?;
-            tx.commit().map_err(db)?;
-            Ok(true)
+            Ok(wrote)
         })
+    }
+}
+
+/// `fill`'s steps in one PostGIS transaction.
+struct PgFill<'a, 'b> {
+    store: &'a PostGis,
+    tx: &'a mut Transaction<'b>,
+}
+
+impl fill::Fill for PgFill<'_, '_> {
+    fn holds_anything(&mut self) -> Result<bool> {
+        let tables = Layer::ALL
+            .map(|l| l.name())
+            .into_iter()
+            .chain(self.store.layers.layers.iter().map(|d| d.name));
+        let any = tables
+            .map(|t| format!("EXISTS (SELECT 1 FROM \"{t}\")"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        self.tx
+            .query_one(&format!("SELECT {any}"), &[])
+            .map(|r| r.get(0))
+            .map_err(|e| self.store.db_err(e))
+    }
+
+    fn clear(&mut self, layer: Layer) -> Result<()> {
+        self.tx
+            .execute(&format!("DELETE FROM {layer}"), &[])
+            .map(|_| ())
+            .map_err(|e| self.store.db_err(e))
+    }
+
+    fn write_layer(&mut self, data: &LayerData, progress: Progress) -> Result<()> {
+        copy_in(self.tx, data.layer().name(), data, progress)
+            .map(|_| ())
+            .map_err(|e| self.store.db_err(e))
+    }
+
+    fn write_declared(&mut self, data: &Dataset) -> Result<()> {
+        self.store
+            .write_declared(self.tx, &Dataset::default(), data)
+    }
+
+    fn finish(&mut self, data: &Dataset) -> Result<()> {
+        let db = |e| self.store.db_err(e);
+        derived::write_derived(self.tx, data, &derive(data)).map_err(db)?;
+        prune_changes(self.tx).map_err(db)
     }
 }
 
