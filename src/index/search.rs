@@ -131,7 +131,8 @@ impl Snapshot {
             }
         }
         let order = |l: AnyLayer| searchable.iter().position(|&s| s == l);
-        hits.sort_by(|(a, a_len, a_name), (b, b_len, b_name)| {
+        let cmp = |(a, a_len, a_name): &(Hit, usize, &str),
+                   (b, b_len, b_name): &(Hit, usize, &str)| {
             (a.matched, order(a.layer), a_len, a_name, a.index).cmp(&(
                 b.matched,
                 order(b.layer),
@@ -139,7 +140,14 @@ impl Snapshot {
                 b_name,
                 b.index,
             ))
-        });
+        };
+        // Only the best `limit` are ordered: a query matching most names costs a linear
+        // selection, not a sort of every hit.
+        if limit > 0 && hits.len() > limit {
+            hits.select_nth_unstable_by(limit - 1, cmp);
+            hits.truncate(limit);
+        }
+        hits.sort_by(cmp);
         hits.into_iter().take(limit).map(|(hit, ..)| hit).collect()
     }
 }
