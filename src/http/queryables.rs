@@ -46,7 +46,7 @@ impl Property {
     pub fn value_schema(&self) -> Value {
         let mut schema = match self.ty {
             FieldType::Text => json!({"type": "string"}),
-            FieldType::Integer => json!({"type": "integer", "minimum": 0}),
+            FieldType::Integer => json!({"type": "integer"}),
             FieldType::Number => json!({"type": "number"}),
             FieldType::Boolean => json!({"type": "boolean"}),
             FieldType::Date => json!({"type": "string", "format": "date"}),
@@ -99,7 +99,7 @@ impl Property {
     pub fn check(&self, value: &str) -> Result<(), ApiError> {
         let want = match self.ty {
             FieldType::Text => return Ok(()),
-            FieldType::Integer if value.trim().parse::<u64>().is_ok() => return Ok(()),
+            FieldType::Integer if value.trim().parse::<i64>().is_ok() => return Ok(()),
             FieldType::Number if value.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
                 return Ok(());
             }

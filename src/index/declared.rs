@@ -44,9 +44,6 @@ impl DeclaredIndex {
     }
 }
 
-/// How many candidates by box distance `nearest_declared` re-ranks by geodesic distance.
-const NEAREST_CANDIDATES: usize = 16;
-
 impl Snapshot {
     /// Every layer: the built-in ones, then the declared ones in declaration order.
     pub fn layers(&self) -> Vec<AnyLayer> {
@@ -173,19 +170,38 @@ impl Snapshot {
         out
     }
 
-    /// The feature of a declared layer nearest `p` on the ground, with its distance in metres
-    /// (to its anchor point: the point itself for point layers).
+    /// The feature of a declared point or line layer nearest `p` on the ground, with its
+    /// distance in metres: to the point, or to the closest point of the line (found in degrees,
+    /// then measured on the ellipsoid). Candidates come from the R-tree by box distance until
+    /// no box can hold anything nearer.
     pub fn declared_nearest(&self, name: &str, p: Point) -> Option<(usize, f64)> {
+        use geo::{Closest, ClosestPoint};
         let li = self.declared_position(name)?;
         let data = self.declared_layer(name)?;
-        self.declared[li]
+        // Metres per degree of box distance, from below: a degree of longitude is the shorter,
+        // and shortest at the box's latitude farthest from the equator (within 1 degree here;
+        // farther boxes are far anyway).
+        let m_per_deg = crate::geodesy::m_per_deg_lon(p.y().abs() + 1.0).min(110_000.0);
+        let mut best: Option<(usize, f64)> = None;
+        for (item, d2) in self.declared[li]
             .tree
-            .nearest_neighbor_iter([p.x(), p.y()])
-            .take(NEAREST_CANDIDATES)
-            .filter_map(|item| {
-                let a = data.features[item.data].anchor()?;
-                Some((item.data, distance_m(p, a)))
-            })
-            .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
+            .nearest_neighbor_iter_with_distance_2([p.x(), p.y()])
+        {
+            if let Some((_, best_m)) = best
+                && d2.sqrt() * m_per_deg > best_m
+            {
+                break;
+            }
+            let g = &data.features[item.data].geometry;
+            let at = match g.closest_point(&p) {
+                Closest::Intersection(q) | Closest::SinglePoint(q) => q,
+                Closest::Indeterminate => continue,
+            };
+            let d = distance_m(p, at);
+            if best.is_none_or(|(i, m)| d < m || (d == m && item.data < i)) {
+                best = Some((item.data, d));
+            }
+        }
+        best
     }
 }

@@ -39,8 +39,36 @@ pub const DEFAULT_TEXT: &str = include_str!("../../geodata/layers.toml");
 /// The fields every declared layer with a parent gets, filled at import.
 pub const PARENT_FIELDS: [&str; 3] = ["town_code", "village_code", "grid_code"];
 
-/// Column names the stores use themselves.
-const RESERVED: &[&str] = &["fid", "geom", "id_", "rowid", "oid"];
+/// The shipped file's name, as `Declarations::source` says it.
+pub const SHIPPED: &str = "geodata/layers.toml";
+
+/// Field names the stores use themselves, or that `/collections/{id}/items` takes as its own
+/// parameters (a field of that name could not be filtered on).
+const RESERVED: &[&str] = &[
+    "fid", "geom", "id_", "rowid", "oid", "limit", "offset", "bbox", "f", "crs", "datetime",
+];
+
+/// Layer names gridmap's tiles, stores or PostGIS use themselves.
+const RESERVED_LAYERS: &[&str] = &[
+    "coverage_gaps",
+    "change_log",
+    "staging",
+    "spatial_ref_sys",
+    "geometry_columns",
+    "geography_columns",
+    "raster_columns",
+    "raster_overviews",
+];
+
+/// Whether a layer name is taken by gridmap, SQLite, GeoPackage or PostGIS.
+fn reserved_layer(name: &str) -> bool {
+    Layer::parse(name).is_some()
+        || RESERVED_LAYERS.contains(&name)
+        || name.ends_with("_labels")
+        || ["gpkg", "gridmap", "rtree_", "sqlite_", "pg_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+}
 
 /// The declared layers of one file, in file order.
 #[derive(Debug, PartialEq)]
@@ -64,7 +92,7 @@ impl Declarations {
 
     /// The shipped `geodata/layers.toml`.
     pub fn shipped() -> &'static Declarations {
-        Declarations::parse(DEFAULT_TEXT, "geodata/layers.toml")
+        Declarations::parse(DEFAULT_TEXT, SHIPPED)
             .expect("the shipped geodata/layers.toml is valid (tested)")
     }
 
@@ -93,6 +121,12 @@ impl Declarations {
             .get(&cache_key)
         {
             return Ok(d);
+        }
+        if let Some(at) = text.find('\0') {
+            return Err(format!(
+                "{source}, line {}: a NUL character; remove it",
+                line_of(text, at)
+            ));
         }
         let file: RawFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
@@ -220,7 +254,7 @@ fn build(raw: RawLayer, text: &str) -> Result<LayerDef, Problem> {
             ),
         ));
     }
-    if Layer::parse(&name).is_some() || name.starts_with("gpkg") || name.starts_with("gridmap") {
+    if reserved_layer(&name) {
         return Err((
             at(raw.name.span().start),
             format!("layer name '{name}' is taken by gridmap itself; choose another"),
@@ -543,6 +577,18 @@ fields = [
         );
         let e = error(&GOOD.replace("values = [\"school\", \"park\"]", "values = []"));
         assert!(e.contains("values must be a non-empty list"), "{e}");
+        for taken in [
+            "coverage_gaps",
+            "grids_labels",
+            "change_log",
+            "staging",
+            "rtree_x",
+        ] {
+            let e = error(&GOOD.replace("name = \"shelters\"", &format!("name = \"{taken}\"")));
+            assert!(e.contains(&format!("layer name '{taken}' is taken")), "{e}");
+        }
+        let e = error(&GOOD.replace("{ name = \"capacity\"", "{ name = \"limit\""));
+        assert!(e.contains("field name 'limit'"), "{e}");
         let e = error(&GOOD.replace("{ name = \"phone\"", "{ name = \"town_code\""));
         assert!(e.contains("field 'town_code' is filled by gridmap"), "{e}");
     }

@@ -273,15 +273,24 @@ fn read_feature(layer: Layer, f: &Feature) -> FieldResult<LayerData> {
     let p = Props {
         props: f.properties.as_ref().unwrap_or(&empty),
     };
+    // Ids are stored as 64-bit signed integers (SQLite's and PostgreSQL's), so at most i64::MAX.
+    let in_range = |id: u64| -> FieldResult<u64> {
+        if id > i64::MAX as u64 {
+            return Err(format!("id {id} is too large; ids go up to {}", i64::MAX));
+        }
+        Ok(id)
+    };
     let num_id = || -> FieldResult<u64> {
         match (&f.id, p.get("id")) {
-            (_, Some(_)) => p.u64("id"),
-            (Some(Id::Number(n)), None) => n
-                .as_u64()
-                .ok_or_else(|| format!("id {n} must be a whole number >= 0")),
-            (Some(Id::String(s)), None) => s
-                .parse()
-                .map_err(|_| format!("id '{s}' must be a whole number")),
+            (_, Some(_)) => in_range(p.u64("id")?),
+            (Some(Id::Number(n)), None) => in_range(
+                n.as_u64()
+                    .ok_or_else(|| format!("id {n} must be a whole number >= 0"))?,
+            ),
+            (Some(Id::String(s)), None) => in_range(
+                s.parse()
+                    .map_err(|_| format!("id '{s}' must be a whole number"))?,
+            ),
             (None, None) => Err("property 'id' is missing".into()),
         }
     };

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use geo::{
-    BoundingRect, Contains, Geometry, InteriorPoint, LineString, MultiLineString, Point, Rect,
+    BoundingRect, Geometry, InteriorPoint, Intersects, LineString, MultiLineString, Point, Rect,
     Validation,
 };
 use geojson::{Feature, GeometryValue, JsonValue, feature::Id};
@@ -57,13 +57,13 @@ impl Record {
         }
     }
 
-    /// The feature's id in vector tiles, where ids are numbers: a numeric key itself, else a
-    /// checksum of the key within JavaScript's safe integers (stable while the key is; the key
-    /// itself is a property of every tile feature).
+    /// The feature's id in vector tiles, where ids are numbers: a numeric key below 2^53
+    /// itself, else a checksum of the key within JavaScript's safe integers (stable while the
+    /// key is; the key itself is a property of every tile feature).
     pub fn tile_id(&self) -> u64 {
         match self.values.first().and_then(Value::as_u64) {
-            Some(id) => id,
-            None => {
+            Some(id) if id < 1 << 53 => id,
+            _ => {
                 let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
                 for b in self.key.bytes() {
                     hash ^= u64::from(b);
@@ -178,7 +178,7 @@ fn read_record(def: &LayerDef, f: &Feature) -> Result<Record, String> {
 pub fn typed(ty: FieldType, raw: &Value) -> Result<Value, String> {
     let want = || -> String {
         match ty {
-            FieldType::Text => "text".into(),
+            FieldType::Text => "text without NUL characters".into(),
             FieldType::Integer => "a whole number".into(),
             FieldType::Number => "a number".into(),
             FieldType::Boolean => "true or false".into(),
@@ -192,6 +192,8 @@ pub fn typed(ty: FieldType, raw: &Value) -> Result<Value, String> {
         return Ok(Value::Null);
     }
     let ok = match (ty, raw) {
+        // NUL ends a C string: SQLite would keep it, PostgreSQL refuses it.
+        (_, Value::String(s)) if s.contains('\0') => None,
         (FieldType::Text, Value::String(_)) => Some(raw.clone()),
         (FieldType::Integer, Value::Number(n)) => n.as_i64().map(Value::from),
         (FieldType::Number, Value::Number(n)) => n.as_f64().map(Value::from),
@@ -426,18 +428,30 @@ impl<'a> Units<'a> {
         })
     }
 
-    /// The codes of the town, village and grid that contain `p` (the finest level found).
+    /// The codes of the town, village and grid that contain `p`, boundary included (the finest
+    /// level found; on a shared edge, the unit with the smallest code, as `/locate` answers).
     fn containing(&self, p: Point) -> Option<[Option<String>; 3]> {
+        let code = |level: u8, i: usize| -> &str {
+            match level {
+                0 => &self.d.towns[i].code,
+                1 => &self.d.villages[i].code,
+                _ => &self.d.grids[i].code,
+            }
+        };
         let mut best: Option<(u8, usize)> = None;
         for hit in self.boxes.locate_all_at_point([p.x(), p.y()]) {
             let (level, i) = hit.data;
-            if best.is_some_and(|(b, _)| b >= level) {
+            let better = match best {
+                None => true,
+                Some((b, j)) => level > b || (level == b && code(level, i) < code(b, j)),
+            };
+            if !better {
                 continue;
             }
             let inside = match level {
-                0 => self.d.towns[i].geometry.contains(&p),
-                1 => self.d.villages[i].geometry.contains(&p),
-                _ => self.d.grids[i].geometry.contains(&p),
+                0 => self.d.towns[i].geometry.intersects(&p),
+                1 => self.d.villages[i].geometry.intersects(&p),
+                _ => self.d.grids[i].geometry.intersects(&p),
             };
             if inside {
                 best = Some((level, i));

@@ -5,10 +5,11 @@
 //!
 //! A store records each declared layer's table shape (geometry, key, fields with their column
 //! type, whether required, enumeration values) as JSON with a checksum. Opening a store with a
-//! declaration file applies what only adds (a new layer, a new optional field, a field made
-//! optional, an enumeration value added); what could lose data or break rows (a layer or field
-//! gone, a type, key or geometry changed, a field made required, a value removed) needs
-//! `gridmap migrate --allow-drop` or is refused with what to do.
+//! declaration file applies every change that loses nothing and keeps every stored feature valid
+//! (a new layer, a new field, a rule made looser, or tighter when no stored feature breaks it:
+//! counted first); a layer or field no longer declared is dropped only by `gridmap migrate
+//! --allow-drop`; a changed type, key or geometry, or a rule stored features break, is refused
+//! with what to do.
 
 use geo::{Geometry, MultiLineString, MultiPolygon};
 use serde::{Deserialize, Serialize};
@@ -250,10 +251,14 @@ pub fn migrate(
     store: &str,
 ) -> Result<Vec<String>> {
     let refuse = |message: String| Error::store(store, message);
-    let fix = format!(
-        "run `gridmap migrate --layers {} --allow-drop`",
-        decls.source
-    );
+    let fix = if decls.source == super::super::model::declared::SHIPPED {
+        "run `gridmap migrate --allow-drop`".to_string()
+    } else {
+        format!(
+            "run `gridmap migrate --layers {} --allow-drop`",
+            decls.source
+        )
+    };
     let registered = t.registered()?;
     let mut done = Vec::new();
     for r in &registered {
@@ -321,6 +326,8 @@ pub fn migrate(
                     (new.required && !old.required)
                         || match (&old.values, &new.values) {
                             (Some(o), Some(n)) => o.iter().any(|v| !n.contains(v)),
+                            // Free text becoming an enumeration: stored values may be outside it.
+                            (None, Some(_)) => true,
                             _ => false,
                         }
                 })
@@ -371,7 +378,8 @@ pub fn broken_condition(f: &Field, prefix: &str) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" OR "))
 }
 
-/// A SQL string literal.
+/// A SQL string literal (standard-conforming: only the quote is doubled; declaration files
+/// cannot hold NUL, which `declared::parse` refuses).
 pub fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }

@@ -44,8 +44,9 @@ pub fn check(data: &Dataset, layers: &Declarations, store: &str) -> Result<()> {
     Ok(())
 }
 
-/// Replace every layer with `data` (checked by `check`); with `only_if_empty`, only when the
-/// store holds nothing. Returns whether it wrote. The caller commits.
+/// Replace every built-in layer, and each declared layer `data` holds, with `data` (checked by
+/// `check`); with `only_if_empty`, only when the store holds nothing. Returns whether it wrote.
+/// The caller commits.
 pub fn fill(
     w: &mut dyn Fill,
     data: &Dataset,

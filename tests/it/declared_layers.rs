@@ -231,6 +231,28 @@ fn a_declared_layer_round_trips_through_import_api_tiles_locate_export_and_gdal(
                 < 0.01
         );
         assert_eq!(here.json["declared"]["canals"][0]["code"], "YH01");
+        // The distance to the line is to its closest point, not to a vertex: brute force over
+        // the line cut into 20,000 pieces, measured with geo's geodesic (Karney).
+        use geo::{Distance, Geodesic};
+        let line = &canals()["features"][0]["geometry"]["coordinates"];
+        let at = geo::Point::new(lon, lat);
+        let mut brute = f64::MAX;
+        for w in line.as_array().unwrap().windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            for k in 0..=10_000 {
+                let t = k as f64 / 10_000.0;
+                let x = a[0].as_f64().unwrap() * (1.0 - t) + b[0].as_f64().unwrap() * t;
+                let y = a[1].as_f64().unwrap() * (1.0 - t) + b[1].as_f64().unwrap() * t;
+                brute = brute.min(Geodesic.distance(at, geo::Point::new(x, y)));
+            }
+        }
+        let got = here.json["declared"]["canals"][0]["distance_m"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (got - brute).abs() < 2.0,
+            "canal at {got} m, brute force {brute} m"
+        );
         assert_eq!(here.json["grid"]["code"], grids[0].as_str());
 
         // /search by the declared search field.
@@ -445,6 +467,22 @@ fn a_changed_declaration_adds_in_place_and_drops_only_when_allowed(b: Backend) {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("5 stored feature(s) break the new rule of field 'owner'"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Free text becoming an enumeration the stored names are not in: refused, counted.
+    let enumerated = with_owner
+        .replace(
+            "{ name = \"name\", type = \"text\", required = true }",
+            "{ name = \"name\", type = \"enum\", values = [\"甲\", \"乙\"], required = true }",
+        )
+        .replace("search = \"name\"\n", "");
+    let v_enum = write_file(dir.path(), "v_enum.toml", &enumerated);
+    let out = run(&b, &v_enum, &["migrate"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("5 stored feature(s) break the new rule of field 'name'"),
         "{}",
         stderr(&out)
     );

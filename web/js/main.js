@@ -2,7 +2,7 @@
 // Every URL is relative to the page, so gridmap can sit behind a proxy under a path prefix.
 
 import { FONT, GROUPS, declaredClickable, declaredGroups, drawPost } from './style.js';
-import { CLICKABLE, applyVisibility, layerSwitcher, legend, pickFeature, showPopup } from './panels.js';
+import { addClickable, applyVisibility, layerSwitcher, legend, pickFeature, showPopup } from './panels.js';
 import { coverageControl, nearestTool, searchBox } from './tools.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
@@ -47,7 +47,7 @@ const [config, tilejson] = await Promise.all(
 // The declared layers join the switcher, the legend and the popups.
 const declared = declaredGroups(config.declared || []);
 GROUPS.push(...declared);
-CLICKABLE.unshift(...declaredClickable(declared));
+addClickable(declaredClickable(declared));
 
 const listed = hashParam('layers');
 const visible = new Set(listed === null ? GROUPS.filter((g) => g.on).map((g) => g.id) : listed.split(',').filter(Boolean));

@@ -62,8 +62,16 @@ function swatch(entry) {
 
 // The style layers a click can pick, most specific first. Gaps are not picked themselves (they
 // lie over the grids): the popup of what is under them says how many people they leave out.
-// Declared layers' points go first (main.js adds them).
 export const CLICKABLE = ['stations-symbol', 'members-circle', 'grids-fill', 'villages-fill', 'towns-fill', 'alliances-fill'];
+
+// Declared layers join the click order: their points before everything, their lines and areas
+// after the posts and members (a post inside a risk zone opens the post).
+export function addClickable(layers) {
+  const points = layers.filter((l) => l.type === 'circle').map((l) => l.id);
+  const others = layers.filter((l) => l.type !== 'circle').map((l) => l.id);
+  CLICKABLE.unshift(...points);
+  CLICKABLE.splice(CLICKABLE.indexOf('members-circle') + 1, 0, ...others);
+}
 const GAPS = ['coverage_gaps-fill', 'gaps-overlay-fill'];
 
 const FIELD_LABELS = {

@@ -130,11 +130,10 @@ export function declaredGroups(declared) {
   });
 }
 
-// The style layer a click picks in each declared group (points over lines over areas).
+// The style layer a click picks in each declared group: its points, else its area or line.
 export function declaredClickable(groups) {
-  const rank = { circle: 0, line: 1, fill: 2 };
   const pick = (g) => g.layers.find((l) => l.type === 'circle') || g.layers.find((l) => l.type === 'fill') || g.layers[0];
-  return groups.map(pick).sort((a, b) => rank[a.type] - rank[b.type]).map((l) => l.id);
+  return groups.map(pick);
 }
 
 // Every style layer of a group, geometry before labels (main.js draws all geometry, then all
