@@ -106,7 +106,7 @@ pub fn write_collection(features: &[Feature]) -> String {
 
 // ---- reading ----------------------------------------------------------------------------------
 
-type FieldResult<T> = Result<T, String>;
+pub(super) type FieldResult<T> = Result<T, String>;
 
 struct Props<'a> {
     props: &'a JsonObject,
@@ -357,28 +357,35 @@ fn read_feature(layer: Layer, f: &Feature) -> FieldResult<LayerData> {
 /// Read a GeoJSON FeatureCollection as features of `layer`. Every unreadable feature is reported
 /// (with its code/id and the problem); model rules are checked later by `validate_dataset`.
 pub fn read_layer(layer: Layer, text: &str) -> Result<LayerData, ValidationReport> {
-    let fail = |id: String, message: String| ValidationReport {
-        problems: vec![Problem {
-            layer: layer.name(),
-            id,
-            message,
-        }],
-    };
-    let collection: geojson::FeatureCollection = text.parse().map_err(|e| {
-        fail(
-            "file".into(),
-            format!("not a GeoJSON FeatureCollection: {e}"),
-        )
-    })?;
     let mut out = LayerData::empty(layer);
+    for one in read_features(layer.name(), text, |f| read_feature(layer, f))? {
+        out.extend(one);
+    }
+    Ok(out)
+}
+
+/// Each feature of a GeoJSON FeatureCollection through `read`; every feature it refuses is
+/// reported under `layer` with its code, id or position and the problem.
+pub(super) fn read_features<T>(
+    layer: &'static str,
+    text: &str,
+    read: impl Fn(&Feature) -> FieldResult<T>,
+) -> Result<Vec<T>, ValidationReport> {
+    let collection: geojson::FeatureCollection = text.parse().map_err(|e| ValidationReport {
+        problems: vec![Problem {
+            layer,
+            id: "file".into(),
+            message: format!("not a GeoJSON FeatureCollection: {e}"),
+        }],
+    })?;
+    let mut out = Vec::with_capacity(collection.features.len());
     let mut report = ValidationReport::default();
     for (i, f) in collection.features.iter().enumerate() {
-        let id = feature_label(f, i);
-        match read_feature(layer, f) {
-            Ok(one) => out.extend(one),
+        match read(f) {
+            Ok(one) => out.push(one),
             Err(message) => report.problems.push(Problem {
-                layer: layer.name(),
-                id,
+                layer,
+                id: feature_label(f, i),
                 message,
             }),
         }

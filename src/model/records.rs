@@ -11,7 +11,7 @@ use geo::{
 use geojson::{Feature, GeometryValue, JsonValue, feature::Id};
 use serde_json::{Map, Value};
 
-use super::geojson::{area_geometry, feature_label};
+use super::geojson::{area_geometry, read_features};
 use super::schema::{FieldType, GeometryKind, LayerDef, Origin, Visibility};
 use super::validate::lon_lat_in_range;
 use super::{Dataset, Problem, ValidationReport, grid_village_code, village_town_code};
@@ -103,36 +103,8 @@ impl Record {
 /// Read a GeoJSON FeatureCollection as features of the declared layer `def`. Every feature that
 /// does not fit the declaration is reported (its key or position, the field and the fix).
 pub fn read_declared(def: &'static LayerDef, text: &str) -> Result<DeclaredData, ValidationReport> {
-    let fail = |id: String, message: String| ValidationReport {
-        problems: vec![Problem {
-            layer: def.name,
-            id,
-            message,
-        }],
-    };
-    let collection: geojson::FeatureCollection = text.parse().map_err(|e| {
-        fail(
-            "file".into(),
-            format!("not a GeoJSON FeatureCollection: {e}"),
-        )
-    })?;
-    let mut report = ValidationReport::default();
-    let mut features = Vec::new();
-    for (i, f) in collection.features.iter().enumerate() {
-        match read_record(def, f) {
-            Ok(r) => features.push(r),
-            Err(message) => report.problems.push(Problem {
-                layer: def.name,
-                id: feature_label(f, i),
-                message,
-            }),
-        }
-    }
-    if report.is_ok() {
-        Ok(DeclaredData { def, features })
-    } else {
-        Err(report)
-    }
+    let features = read_features(def.name, text, |f| read_record(def, f))?;
+    Ok(DeclaredData { def, features })
 }
 
 fn read_record(def: &LayerDef, f: &Feature) -> Result<Record, String> {

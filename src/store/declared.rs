@@ -81,6 +81,26 @@ pub fn record(def: &LayerDef, geometry: Geometry, cells: Vec<Cell>) -> Result<Re
     })
 }
 
+/// A declared feature from what a backend fetched: its geometry (already decoded, `None` when
+/// missing or unreadable) and cells. An error names the layer and the feature.
+pub fn stored_record(
+    def: &LayerDef,
+    geometry: Option<Geometry>,
+    cells: Vec<Cell>,
+) -> Result<Record, String> {
+    let geometry = geometry
+        .and_then(|g| as_kind(def.geometry, g))
+        .ok_or_else(|| {
+            format!(
+                "{} {}: the geometry is missing or not a {}",
+                def.name,
+                key_of(&cells),
+                def.geometry.geojson_type()
+            )
+        })?;
+    record(def, geometry, cells)
+}
+
 /// The key a row's first cell holds, as text (for messages and lookups).
 pub fn key_of(cells: &[Cell]) -> String {
     match cells.first() {

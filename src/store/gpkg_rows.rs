@@ -7,8 +7,8 @@ use rusqlite::{Connection, ToSql, params_from_iter};
 
 use super::Progress;
 use super::blob::{decode, encode};
-use super::declared::Cell;
 use super::gpkg_schema::has_column;
+use super::gpkg_tables::cell;
 use super::rows::{Row, StoredGeometry, feature, row, stored_geometry};
 use crate::model::{Dataset, Layer, LayerData};
 
@@ -58,13 +58,10 @@ fn read_layer(conn: &Connection, layer: Layer) -> rusqlite::Result<LayerData> {
     while let Some(r) = rows.next()? {
         let mut cells = Vec::with_capacity(columns.len());
         for i in 0..columns.len() {
-            cells.push(match r.get_ref(i + 2)? {
-                ValueRef::Null => Cell::Null,
-                ValueRef::Integer(n) => Cell::Integer(n),
-                ValueRef::Real(x) => Cell::Real(x),
-                ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-                ValueRef::Blob(_) => return Err(bad(i + 2, "a blob where a value belongs")),
-            });
+            cells.push(
+                cell(r.get_ref(i + 2)?)
+                    .ok_or_else(|| bad(i + 2, "a blob where a value belongs"))?,
+            );
         }
         // A derived point is gridmap's copy of what `model::derive` computes, kept for other
         // tools; the model holds only a location of the feature's own.

@@ -8,7 +8,7 @@ use rusqlite::{Connection, ToSql, params_from_iter};
 
 use super::blob::{decode, encode};
 use super::declared::{
-    Cell, Registered, Shape, Tables, as_kind, broken_condition, cells, quote, record,
+    Cell, Registered, Shape, Tables, broken_condition, cells, quote, stored_record,
 };
 use super::gpkg_schema::{GEOMETRY_COLUMN, create_rtree, rtree_name, table_exists};
 use crate::model::records::Record;
@@ -41,6 +41,17 @@ impl ToSql for Cell {
             Cell::List(items) => ToSqlOutput::Owned(items.join(",").into()),
         })
     }
+}
+
+/// A fetched SQLite value as a cell; `None` for a blob, which no field holds.
+pub fn cell(value: ValueRef) -> Option<Cell> {
+    Some(match value {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Integer(n) => Cell::Integer(n),
+        ValueRef::Real(x) => Cell::Real(x),
+        ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(_) => return None,
+    })
 }
 
 /// The GeoPackage column type of a field.
@@ -236,36 +247,17 @@ impl Tables for GpkgTables<'_> {
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let mut values = Vec::with_capacity(def.fields.len());
             for i in 0..def.fields.len() {
-                values.push(match row.get_ref(i + 1).map_err(|e| self.err(e))? {
-                    ValueRef::Null => Cell::Null,
-                    ValueRef::Integer(n) => Cell::Integer(n),
-                    ValueRef::Real(x) => Cell::Real(x),
-                    ValueRef::Text(t) => Cell::Text(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(_) => {
-                        return Err(unreadable(format!(
-                            "{}: column {} holds a blob",
-                            def.name, def.fields[i].name
-                        )));
-                    }
-                });
+                let value = row.get_ref(i + 1).map_err(|e| self.err(e))?;
+                values.push(cell(value).ok_or_else(|| {
+                    unreadable(format!(
+                        "{}: column {} holds a blob",
+                        def.name, def.fields[i].name
+                    ))
+                })?);
             }
             let blob: Option<Vec<u8>> = row.get(0).map_err(|e| self.err(e))?;
-            let key = match &values[0] {
-                Cell::Text(s) => s.clone(),
-                other => format!("{other:?}"),
-            };
-            let geometry = blob
-                .as_deref()
-                .and_then(decode)
-                .and_then(|g| as_kind(def.geometry, g))
-                .ok_or_else(|| {
-                    unreadable(format!(
-                        "{} {key}: the geometry is missing or not a {}",
-                        def.name,
-                        def.geometry.geojson_type()
-                    ))
-                })?;
-            out.push(record(def, geometry, values).map_err(unreadable)?);
+            let geometry = blob.as_deref().and_then(decode);
+            out.push(stored_record(def, geometry, values).map_err(unreadable)?);
         }
         out.sort_by(crate::model::record_order);
         Ok(out)

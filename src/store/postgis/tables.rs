@@ -9,7 +9,7 @@ use super::PostGis;
 use crate::model::records::Record;
 use crate::model::schema::{Field, FieldType, GeometryKind, LayerDef};
 use crate::store::declared::{
-    Cell, Registered, Shape, Tables, as_kind, broken_condition, cells, quote, record,
+    Cell, Registered, Shape, Tables, broken_condition, cells, quote, stored_record,
 };
 use crate::{Error, Result, StoreFailure};
 
@@ -247,18 +247,8 @@ impl Tables for PgTables<'_, '_> {
                 .collect();
             let bytes: Vec<u8> = r.get(0);
             use geo_traits::to_geo::ToGeoGeometry;
-            let geometry = wkb::reader::read_wkb(&bytes)
-                .ok()
-                .map(|g| g.to_geometry())
-                .and_then(|g| as_kind(def.geometry, g))
-                .ok_or_else(|| {
-                    unreadable(format!(
-                        "{}: a row's geometry is not a {}",
-                        def.name,
-                        def.geometry.geojson_type()
-                    ))
-                })?;
-            out.push(record(def, geometry, values).map_err(unreadable)?);
+            let geometry = wkb::reader::read_wkb(&bytes).ok().map(|g| g.to_geometry());
+            out.push(stored_record(def, geometry, values).map_err(unreadable)?);
         }
         out.sort_by(crate::model::record_order);
         Ok(out)
