@@ -219,7 +219,17 @@ fn catching_up_gives_the_same_dataset_as_reading_everything(open: &Open) {
         &|_, _| {},
     )
     .unwrap();
+    // And a declared layer: one shelter changed.
+    let mut shelters = sample.declared("shelters").unwrap().clone();
+    let capacity = shelters.def.position("capacity").unwrap();
+    shelters.features.truncate(1);
+    shelters.features[0].values[capacity] = serde_json::json!(12_345);
+    s.import_declared(shelters, false).unwrap();
     let (version, caught_up) = s.catch_up(Some(seen), &sample).unwrap().unwrap();
+    assert_eq!(
+        caught_up.declared("shelters").unwrap().features[0].values[capacity],
+        12_345
+    );
     assert_eq!(version, s.version().unwrap());
     assert_eq!(caught_up, s.load().unwrap());
 }

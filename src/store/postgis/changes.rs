@@ -10,7 +10,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, IsolationLevel, Transaction};
 
 use super::PostGis;
-use super::rows::{ReadError, read_layer};
+use super::rows::read_layer;
 use crate::model::{Dataset, Layer};
 
 /// Above this many changed features a full read is cheaper than fetching them by key.
@@ -77,8 +77,8 @@ pub fn catch_up(
         // Entries after `seen` may have been pruned, or the database is not the one we read.
         Some(seen) if seen > latest || seen + 1 < first => store.read_all(&mut tx)?,
         None => store.read_all(&mut tx)?,
-        Some(seen) => match changed_keys(&mut tx, seen).map_err(db)? {
-            Some(keys) => patch(&mut tx, current, keys).map_err(|e| store.read_err(e))?,
+        Some(seen) => match changed_keys(&mut tx, seen, store).map_err(db)? {
+            Some(changes) => patch(store, &mut tx, current, changes)?,
             None => store.read_all(&mut tx)?,
         },
     };
@@ -86,22 +86,35 @@ pub fn catch_up(
     Ok(Some((latest, dataset)))
 }
 
-/// The keys changed after `seen`, by layer; `None` when a full read is needed (a TRUNCATE, an
-/// unknown layer, or too many changes to fetch by key).
+/// What changed after `seen`: the keys of built-in layers, and which declared layers (re-read
+/// whole: they are small beside the grids).
+struct Changes {
+    keys: HashMap<Layer, HashSet<String>>,
+    declared: HashSet<String>,
+}
+
+/// What changed after `seen`; `None` when a full read is needed (a TRUNCATE of a built-in
+/// layer, a table this store does not know, or too many changes to fetch by key).
 fn changed_keys(
     tx: &mut Transaction,
     seen: u64,
-) -> Result<Option<HashMap<Layer, HashSet<String>>>, postgres::Error> {
+    store: &PostGis,
+) -> Result<Option<Changes>, postgres::Error> {
     let rows = tx.query(
         "SELECT layer, operation, keys FROM change_log WHERE id > $1 ORDER BY id",
         &[&(seen as i64)],
     )?;
     let mut keys: HashMap<Layer, HashSet<String>> = HashMap::new();
+    let mut declared = HashSet::new();
     let mut total = 0;
     for r in rows {
-        let (layer, operation): (String, String) = (r.get(0), r.get(1));
-        let Some(layer) = Layer::parse(&layer) else {
-            return Ok(None);
+        let (name, operation): (String, String) = (r.get(0), r.get(1));
+        let Some(layer) = Layer::parse(&name) else {
+            if store.layers.get(&name).is_none() {
+                return Ok(None);
+            }
+            declared.insert(name);
+            continue;
         };
         if operation == "truncate" {
             return Ok(None);
@@ -113,20 +126,32 @@ fn changed_keys(
         }
         keys.entry(layer).or_default().extend(listed);
     }
-    Ok(Some(keys))
+    Ok(Some(Changes { keys, declared }))
 }
 
-/// `current` with the named features re-read: present ones replaced or added, absent ones removed,
-/// in key order like a full read.
+/// `current` with the named features re-read (present ones replaced or added, absent ones
+/// removed, in key order like a full read) and the changed declared layers read anew.
 fn patch(
+    store: &PostGis,
     tx: &mut Transaction,
     current: &Dataset,
-    keys: HashMap<Layer, HashSet<String>>,
-) -> Result<Dataset, ReadError> {
+    changes: Changes,
+) -> crate::Result<Dataset> {
+    use crate::store::declared::Tables;
     let mut next = current.clone();
-    for (layer, keys) in keys {
+    for (layer, keys) in changes.keys {
         next.remove(layer, &keys);
-        next.apply(read_layer(tx, layer, Some(&keys))?, false);
+        next.apply(
+            read_layer(tx, layer, Some(&keys)).map_err(|e| store.read_err(e))?,
+            false,
+        );
+    }
+    for name in changes.declared {
+        let Some(def) = store.layers.get(&name) else {
+            continue;
+        };
+        let features = super::tables::PgTables { tx, store }.read(def)?;
+        next.apply_declared(crate::model::records::DeclaredData { def, features }, true);
     }
     next.sort_by_key();
     Ok(next)
