@@ -242,6 +242,23 @@ pub struct Registered {
     pub shape: Shape,
 }
 
+/// The rows of `gridmap_layers` (name, shape as JSON) as registered layers; a shape gridmap
+/// cannot read is an unreadable store, named.
+pub fn registered(rows: Vec<(String, String)>, store: &str) -> Result<Vec<Registered>> {
+    rows.into_iter()
+        .map(|(name, shape)| {
+            let shape: Shape = serde_json::from_str(&shape).map_err(|e| {
+                Error::store_failure(
+                    store,
+                    crate::StoreFailure::Unreadable,
+                    format!("gridmap_layers row {name}: {e}"),
+                )
+            })?;
+            Ok(Registered { name, shape })
+        })
+        .collect()
+}
+
 /// What a backend does for declared layers; `migrate` and the stores' read and write paths
 /// call these, each inside the transaction the backend holds.
 pub trait Tables {

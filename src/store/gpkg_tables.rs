@@ -104,18 +104,7 @@ impl Tables for GpkgTables<'_> {
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
-        rows.into_iter()
-            .map(|(name, shape)| {
-                let shape: Shape = serde_json::from_str(&shape).map_err(|e| {
-                    Error::store_failure(
-                        self.path,
-                        StoreFailure::Unreadable,
-                        format!("gridmap_layers row {name}: {e}"),
-                    )
-                })?;
-                Ok(Registered { name, shape })
-            })
-            .collect()
+        super::declared::registered(rows, self.path)
     }
 
     fn create(&mut self, def: &LayerDef) -> Result<()> {

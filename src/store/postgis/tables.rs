@@ -73,19 +73,8 @@ impl Tables for PgTables<'_, '_> {
             .tx
             .query("SELECT name, shape FROM gridmap_layers ORDER BY name", &[])
             .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                let name: String = r.get(0);
-                let shape: Shape = serde_json::from_str(r.get(1)).map_err(|e| {
-                    Error::store_failure(
-                        &self.store.location,
-                        StoreFailure::Unreadable,
-                        format!("gridmap_layers row {name}: {e}"),
-                    )
-                })?;
-                Ok(Registered { name, shape })
-            })
-            .collect()
+        let rows = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        crate::store::declared::registered(rows, &self.store.location)
     }
 
     fn create(&mut self, def: &LayerDef) -> Result<()> {
