@@ -1,7 +1,8 @@
 //! The committed Danyang sample (`geodata/*.geojson`, written by `gridmap generate`), embedded in
 //! the binary so that a first `serve` with no store can load it from anywhere.
 
-use crate::model::declared::Declarations;
+use crate::model::declared::{BUILDINGS, Declarations};
+use crate::model::points_csv::read as read_csv;
 use crate::model::records::{DeclaredData, complete, read_declared};
 use crate::model::{Dataset, Layer, geojson::read_layer};
 use crate::store::Store;
@@ -35,6 +36,22 @@ const DECLARED_FILES: [(&str, &str); 6] = [
     ),
 ];
 
+/// The sample's buildings (`generate::BUILDINGS_FILE`): gzipped CSV.
+const BUILDINGS_GZ: &[u8] = include_bytes!("../geodata/buildings.csv.gz");
+
+/// The buildings' CSV text.
+fn buildings_text() -> Result<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(BUILDINGS_GZ)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::Io {
+            path: format!("the embedded {}", crate::generate::BUILDINGS_FILE),
+            source: e,
+        })?;
+    Ok(text)
+}
+
 /// The embedded sample with the shipped declared layers, parsed.
 pub fn dataset() -> Result<Dataset> {
     dataset_for(Declarations::shipped())
@@ -49,11 +66,15 @@ pub fn dataset_for(layers: &Declarations) -> Result<Dataset> {
         d.apply(read_layer(layer, text).map_err(Error::Invalid)?, true);
     }
     for &def in &layers.layers {
-        let Some((_, text)) = DECLARED_FILES.iter().find(|(name, _)| *name == def.name) else {
+        let read = if def.name == BUILDINGS {
+            read_csv(def, &buildings_text()?)
+        } else if let Some((_, text)) = DECLARED_FILES.iter().find(|(name, _)| *name == def.name) {
+            read_declared(def, text)
+        } else {
             d.declared.push(DeclaredData::empty(def));
             continue;
         };
-        match read_declared(def, text) {
+        match read {
             Ok(mut data) => {
                 let report = complete(&mut data, &d);
                 if report.is_ok() {

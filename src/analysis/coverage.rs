@@ -7,8 +7,12 @@
 //! Only posts found near the grid through an R-tree take part (subtracting all buffers from every
 //! grid is what makes naive coverage slow). Villages and towns add up their grids.
 //!
-//! Population and households covered are **area-weighted**: a grid's people are taken as spread
-//! evenly over it, so a grid 70% covered has 70% of its population covered.
+//! Population and households covered count **buildings** where a grid has them: a building is
+//! covered when a post stands within the radius of it (geodesic distance), and the grid's people
+//! covered are its people times the share of its buildings' residents covered (exactly the
+//! residents covered when the buildings sum to the grid, as the sample's do). A grid without
+//! buildings is **area-weighted**: its people are taken as spread evenly over it, so a grid 70%
+//! covered has 70% of its population covered.
 
 use std::collections::HashMap;
 
@@ -19,7 +23,8 @@ use rstar::RTree;
 use rstar::primitives::GeomWithData;
 
 pub use crate::geodesy::LocalPlane;
-use crate::geodesy::grow_rect;
+use crate::geodesy::{distance_m, grow_rect};
+use crate::model::buildings::{self, Building};
 use crate::model::{Dataset, Service};
 
 /// Radii a request may ask for, in metres.
@@ -99,15 +104,45 @@ pub struct GridCoverage {
     pub covered_m2: f64,
     /// The uncovered part, lon/lat (empty when fully covered).
     pub gap: MultiPolygon,
+    /// Its buildings' coverage, when it has buildings.
+    pub buildings: Option<BuildingCoverage>,
+}
+
+/// The buildings of one grid within reach of a post.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BuildingCoverage {
+    pub households: u64,
+    pub households_covered: u64,
+    pub residents: u64,
+    pub residents_covered: u64,
+    /// Positions in `model::buildings::all` of the buildings no post reaches.
+    pub uncovered: Vec<usize>,
 }
 
 impl GridCoverage {
+    /// The share of the grid's area within reach.
     pub fn covered_share(&self) -> f64 {
         if self.area_m2 > 0.0 {
             (self.covered_m2 / self.area_m2).clamp(0.0, 1.0)
         } else {
             1.0
         }
+    }
+
+    /// The shares of the grid's population and households within reach: by its buildings'
+    /// residents and households where it has buildings holding any, else by area.
+    pub fn people_shares(&self) -> (f64, f64) {
+        let area = self.covered_share();
+        let Some(b) = &self.buildings else {
+            return (area, area);
+        };
+        let share = |covered: u64, all: u64| (all > 0).then(|| covered as f64 / all as f64);
+        let residents = share(b.residents_covered, b.residents);
+        let households = share(b.households_covered, b.households);
+        (
+            residents.or(households).unwrap_or(area),
+            households.or(residents).unwrap_or(area),
+        )
     }
 }
 
@@ -118,6 +153,7 @@ pub fn cover(area: &MultiPolygon, posts: &[Point], radius_m: f64) -> GridCoverag
             area_m2: 0.0,
             covered_m2: 0.0,
             gap: MultiPolygon(vec![]),
+            buildings: None,
         };
     };
     let plane = LocalPlane::at(rect.center().into());
@@ -135,6 +171,7 @@ pub fn cover(area: &MultiPolygon, posts: &[Point], radius_m: f64) -> GridCoverag
             area_m2,
             covered_m2: area_m2,
             gap: MultiPolygon(vec![]),
+            buildings: None,
         };
     }
     // Circles that reach the shape's box at all.
@@ -153,6 +190,7 @@ pub fn cover(area: &MultiPolygon, posts: &[Point], radius_m: f64) -> GridCoverag
             area_m2,
             covered_m2: 0.0,
             gap: area.clone(),
+            buildings: None,
         };
     }
     let union = unary_union(reach.iter());
@@ -162,7 +200,35 @@ pub fn cover(area: &MultiPolygon, posts: &[Point], radius_m: f64) -> GridCoverag
         area_m2,
         covered_m2: (area_m2 - gap_m2).max(0.0),
         gap: plane.unproject(&gap),
+        buildings: None,
     }
+}
+
+/// Which of `buildings` (positions in `all`) a post of `posts` reaches: one within `radius_m`
+/// on the ground.
+pub fn cover_buildings(
+    all: &[Building],
+    buildings: &[usize],
+    posts: &Posts,
+    radius_m: f64,
+) -> BuildingCoverage {
+    let mut out = BuildingCoverage::default();
+    for &i in buildings {
+        let b = &all[i];
+        out.households += b.households;
+        out.residents += b.residents;
+        let reached = posts
+            .near(geo::Rect::new(b.at.0, b.at.0), radius_m)
+            .into_iter()
+            .any(|p| distance_m(p, b.at) <= radius_m);
+        if reached {
+            out.households_covered += b.households;
+            out.residents_covered += b.residents;
+        } else {
+            out.uncovered.push(i);
+        }
+    }
+    out
 }
 
 /// Every grid's coverage for one radius and service: the base of reports, gaps and siting.
@@ -176,16 +242,36 @@ pub struct CoverageMap {
 impl CoverageMap {
     pub fn compute(data: &Dataset, radius_m: f64, service: Option<Service>) -> CoverageMap {
         let posts = Posts::new(data, service);
-        let one = |g: &crate::model::Grid| match g.geometry.bounding_rect() {
-            Some(rect) => cover(&g.geometry, &posts.near(rect, radius_m), radius_m),
-            None => cover(&g.geometry, &[], radius_m),
+        let all = buildings::all(data);
+        let position: HashMap<&str, usize> = data
+            .grids
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.code.as_str(), i))
+            .collect();
+        let mut of_grid: Vec<Vec<usize>> = vec![Vec::new(); data.grids.len()];
+        for (i, b) in all.iter().enumerate() {
+            if let Some(&g) = position.get(b.grid_code()) {
+                of_grid[g].push(i);
+            }
+        }
+        let one = |(g, mine): (&crate::model::Grid, &Vec<usize>)| {
+            let mut c = match g.geometry.bounding_rect() {
+                Some(rect) => cover(&g.geometry, &posts.near(rect, radius_m), radius_m),
+                None => cover(&g.geometry, &[], radius_m),
+            };
+            if !mine.is_empty() {
+                c.buildings = Some(cover_buildings(&all, mine, &posts, radius_m));
+            }
+            c
         };
         // Two halves on two threads: the work is independent per grid.
         let half = data.grids.len() / 2;
-        let (a, b) = data.grids.split_at(half);
+        let grids: Vec<_> = data.grids.iter().zip(&of_grid).collect();
+        let (a, b) = grids.split_at(half);
         let grids = std::thread::scope(|s| {
-            let first = s.spawn(|| a.iter().map(one).collect::<Vec<_>>());
-            let mut second: Vec<GridCoverage> = b.iter().map(one).collect();
+            let first = s.spawn(|| a.iter().copied().map(one).collect::<Vec<_>>());
+            let mut second: Vec<GridCoverage> = b.iter().copied().map(one).collect();
             let mut all = first.join().expect("coverage thread");
             all.append(&mut second);
             all
@@ -319,14 +405,14 @@ pub fn report(
     let unit_of = |code: &str| code.get(..level.code_len()).and_then(|c| position.get(c));
     let mut total = UnitCoverage::new(enclosing_code(data), "total".into());
     for (i, (g, c)) in data.grids.iter().zip(&map.grids).enumerate() {
-        let share = c.covered_share();
+        let (people, households) = c.people_shares();
         let add = |u: &mut UnitCoverage| {
             u.area_m2 += c.area_m2;
             u.covered_area_m2 += c.covered_m2;
             u.population += u64::from(g.population);
-            u.population_covered += f64::from(g.population) * share;
+            u.population_covered += f64::from(g.population) * people;
             u.households += u64::from(g.households);
-            u.households_covered += f64::from(g.households) * share;
+            u.households_covered += f64::from(g.households) * households;
         };
         add(&mut total);
         if let Some(&u) = unit_of(&g.code) {
@@ -487,6 +573,120 @@ mod tests {
             "a 1 km square fits in an 800 m circle"
         );
         assert!(all.gap.0.is_empty());
+    }
+
+    /// A grid (a `side_m` square around (lon, lat)) with one post in its middle and buildings of
+    /// 10 residents and 4 households at the given offsets (metres east, north) from the post.
+    fn grid_with_buildings(side_m: f64, offsets: &[(f64, f64)]) -> Dataset {
+        use crate::model::records::{DeclaredData, Record};
+        use serde_json::Value;
+        let (lon, lat) = (119.58, 31.99);
+        let code = "321181001001001";
+        let def = crate::model::declared::Declarations::none()
+            .get("buildings")
+            .unwrap();
+        let features = offsets
+            .iter()
+            .enumerate()
+            .map(|(i, &(dx, dy))| {
+                let key = format!("{code}{:05}", i + 1);
+                let values = def
+                    .fields
+                    .iter()
+                    .map(|f| match f.name {
+                        "code" => Value::from(key.clone()),
+                        "compound" | "building" => Value::from("1"),
+                        "use" => Value::from("residential"),
+                        "households" => Value::from(4),
+                        "residents" => Value::from(10),
+                        "grid_code" => Value::from(code),
+                        _ => Value::Null,
+                    })
+                    .collect();
+                Record {
+                    key,
+                    geometry: offset(lon, lat, dx, dy).into(),
+                    values,
+                }
+            })
+            .collect();
+        Dataset {
+            grids: vec![crate::model::Grid {
+                code: code.into(),
+                name: "g".into(),
+                households: 4 * offsets.len() as u32,
+                population: 10 * offsets.len() as u32,
+                worker: Default::default(),
+                geometry: square(lon, lat, side_m),
+            }],
+            stations: vec![crate::model::Station {
+                id: 1,
+                name: "p".into(),
+                grid_code: code.into(),
+                services: vec![Service::Mediation],
+                opening_hours: String::new(),
+                contact_phone: None,
+                location: Point::new(lon, lat),
+            }],
+            declared: vec![DeclaredData { def, features }],
+            ..Dataset::default()
+        }
+    }
+
+    #[test]
+    fn a_grid_whose_buildings_are_all_within_reach_is_wholly_covered() {
+        // A 4 km square: a 500 m circle covers under 5% of its area, but all its people.
+        let d = grid_with_buildings(4_000.0, &[(0.0, 0.0), (300.0, 0.0), (0.0, -495.0)]);
+        let map = CoverageMap::compute(&d, 500.0, None);
+        assert!(map.grids[0].covered_share() < 0.05);
+        let (_, total) = report(&d, &map, Level::Grid);
+        assert_eq!(total.population, 30);
+        assert_eq!(total.population_covered, 30.0);
+        assert_eq!(total.households_covered, 12.0);
+
+        // One of four buildings 505 m away: three quarters of the people are covered.
+        let d = grid_with_buildings(
+            4_000.0,
+            &[(0.0, 0.0), (300.0, 0.0), (0.0, -495.0), (505.0, 0.0)],
+        );
+        let map = CoverageMap::compute(&d, 500.0, None);
+        let (_, total) = report(&d, &map, Level::Grid);
+        assert_eq!(total.population_covered, 30.0);
+        assert_eq!(total.households_covered, 12.0);
+        let b = map.grids[0].buildings.as_ref().unwrap();
+        assert_eq!(b.uncovered, [3]);
+        // The post offering only mediation: nothing is covered for relief.
+        let map = CoverageMap::compute(&d, 500.0, Some(Service::Relief));
+        let (_, total) = report(&d, &map, Level::Grid);
+        assert_eq!(total.population_covered, 0.0);
+    }
+
+    #[test]
+    fn buildings_are_covered_exactly_when_a_post_is_within_the_radius() {
+        // Against a brute force over every post, on every 25th building of the sample.
+        let d = crate::sample::dataset().unwrap();
+        let all = buildings::all(&d);
+        let map = CoverageMap::compute(&d, 300.0, None);
+        let uncovered: std::collections::HashSet<usize> = map
+            .grids
+            .iter()
+            .filter_map(|c| c.buildings.as_ref())
+            .flat_map(|b| b.uncovered.iter().copied())
+            .collect();
+        let mut checked = (0, 0);
+        for (i, b) in all.iter().enumerate().step_by(25) {
+            let reached = d
+                .stations
+                .iter()
+                .any(|s| crate::geodesy::distance_m(s.location, b.at) <= 300.0);
+            assert_eq!(reached, !uncovered.contains(&i), "{}", b.code);
+            if reached {
+                checked.0 += 1;
+            } else {
+                checked.1 += 1;
+            }
+        }
+        assert!(checked.0 > 100 && checked.1 > 100, "{checked:?}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Where k new grid posts would cover the most people not covered today: greedy maximum coverage.
 //!
-//! Demand: the uncovered part of every grid (its gap in a `CoverageMap`) is sampled on a square
-//! lattice (spacing `radius / 10`, at least 20 m) and the grid's uncovered population, area-weighted
-//! as in the coverage report, is shared equally among its lattice points (a gap too small to hold
-//! one gets one point inside it). A candidate site covers the demand points within the radius.
+//! Demand: where a grid has buildings, each building no post reaches, with its share of the
+//! grid's uncovered people (by residents). Elsewhere the uncovered part of the grid (its gap in a
+//! `CoverageMap`) is sampled on a square lattice (spacing `radius / 10`, at least 20 m) and the
+//! grid's uncovered population, area-weighted as in the coverage report, is shared equally among
+//! its lattice points (a gap too small to hold one gets one point inside it). A candidate site
+//! covers the demand points within the radius.
 //!
 //! Greedy picks, k times, the site that covers the most still-uncovered demand. Coverage is
 //! monotone and submodular, so greedy is within a factor 1 - 1/e (about 63%) of the best k sites
@@ -76,13 +78,40 @@ pub fn spacing_m(radius_m: f64) -> f64 {
 
 fn demand(data: &Dataset, map: &CoverageMap) -> Vec<Demand> {
     let step = spacing_m(map.radius_m);
+    let buildings = crate::model::buildings::all(data);
     let mut out = Vec::new();
     for (g, c) in data.grids.iter().zip(&map.grids) {
-        if c.gap.0.is_empty() || c.area_m2 <= 0.0 {
+        let uncovered = f64::from(g.population) * (1.0 - c.people_shares().0);
+        if uncovered <= 0.0 {
             continue;
         }
-        let uncovered = f64::from(g.population) * (1.0 - c.covered_share());
-        if uncovered <= 0.0 {
+        // Where the grid has buildings, people live in the ones no post reaches.
+        if let Some(b) = c
+            .buildings
+            .as_ref()
+            .filter(|b| b.residents + b.households > 0)
+        {
+            let weight = |i: usize| {
+                let one = &buildings[i];
+                if b.residents > 0 {
+                    one.residents
+                } else {
+                    one.households
+                }
+            };
+            let total: u64 = b.uncovered.iter().map(|&i| weight(i)).sum();
+            out.extend(
+                b.uncovered
+                    .iter()
+                    .filter(|&&i| weight(i) > 0)
+                    .map(|&i| Demand {
+                        at: buildings[i].at,
+                        population: uncovered * weight(i) as f64 / total as f64,
+                    }),
+            );
+            continue;
+        }
+        if c.gap.0.is_empty() || c.area_m2 <= 0.0 {
             continue;
         }
         let points = lattice(&c.gap, step);

@@ -4,17 +4,23 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use geo::{Area, BooleanOps, BoundingRect, Intersects, MultiPolygon, unary_union};
+use geo::{
+    Area, BooleanOps, BoundingRect, Distance, Euclidean, Intersects, MultiPolygon, Point,
+    unary_union,
+};
 
-use crate::geodesy::{WGS84_A, WGS84_F};
-
-use crate::model::Dataset;
+use crate::geodesy::{LocalPlane, WGS84_A, WGS84_F};
+use crate::model::{Dataset, buildings};
 
 /// Default tolerance per unit, in square metres. Stored coordinates are rounded to 1e-7 degrees
 /// (about 1 cm) and boolean operations snap to a fixed grid, which leaves slivers along shared
 /// edges: at most ~35 m² per unit on the sample (a town's boundary is tens of kilometres long).
 /// A real error, say a missing 100 m x 100 m block or a 1 m strip along a 100 m edge, is larger.
 pub const DEFAULT_TOLERANCE_M2: f64 = 50.0;
+
+/// How far outside the grid its code names a building may stand (coordinates are rounded to
+/// 1 cm; a digitised point on the boundary line may fall either side).
+pub const BUILDING_TOLERANCE_M: f64 = 1.0;
 
 /// A unit whose children do not tile it, or a station outside its grid.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -71,8 +77,9 @@ pub fn tiling_errors_m2(parent: &MultiPolygon, children: &[&MultiPolygon]) -> (f
     )
 }
 
-/// Every unit whose gap, overlap or spill-over exceeds `tolerance_m2`, and every station that does
-/// not stand in its grid.
+/// Every unit whose gap, overlap or spill-over exceeds `tolerance_m2`, every station that does
+/// not stand in its grid, and every building more than `BUILDING_TOLERANCE_M` outside the grid
+/// its code names.
 pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
     let mut out = Vec::new();
     let mut grids_of: HashMap<&str, Vec<&MultiPolygon>> = HashMap::new();
@@ -146,7 +153,36 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
             });
         }
     }
+    for b in buildings::all(data) {
+        let note = match grid.get(b.grid_code()) {
+            None => Some(format!("its code names no grid ({})", b.grid_code())),
+            Some(g) if g.intersects(&b.at) => None,
+            Some(g) => {
+                let outside_m = distance_outside_m(g, b.at);
+                (outside_m > BUILDING_TOLERANCE_M)
+                    .then(|| format!("stands {outside_m:.1} m outside its grid {}", b.grid_code()))
+            }
+        };
+        if let Some(note) = note {
+            out.push(Offender {
+                level: "building",
+                code: b.code.to_string(),
+                name: format!("{} {}", b.text("compound"), b.text("building")),
+                gap_m2: 0.0,
+                overlap_m2: 0.0,
+                outside_m2: 0.0,
+                note: Some(note),
+            });
+        }
+    }
     out
+}
+
+/// Metres on the ground from `p` to the nearest point of `area` (0 inside), in a plane around
+/// `p` (exact to well under a centimetre at the few metres this measures).
+pub fn distance_outside_m(area: &MultiPolygon, p: Point) -> f64 {
+    let plane = LocalPlane::at(p);
+    Euclidean.distance(&Point::new(0.0, 0.0), &plane.project(area))
 }
 
 #[cfg(test)]
@@ -158,6 +194,50 @@ mod tests {
         MultiPolygon(vec![
             polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)],
         ])
+    }
+
+    #[test]
+    fn a_building_more_than_a_metre_outside_its_grid_is_named() {
+        let mut d = crate::sample::dataset().unwrap();
+        assert!(check(&d, DEFAULT_TOLERANCE_M2).is_empty());
+        let layer = d
+            .declared
+            .iter_mut()
+            .find(|l| l.def.name == "buildings")
+            .unwrap();
+        let b = &mut layer.features[0];
+        let grid_code = b.key[..15].to_string();
+        let grid = d.grids.iter().find(|g| g.code == grid_code).unwrap();
+        // The grid's easternmost vertex: every point of the grid lies west of it, so a point
+        // due east of it is exactly that far from the grid.
+        let east = grid
+            .geometry
+            .0
+            .iter()
+            .flat_map(|p| p.exterior().0.iter().copied())
+            .max_by(|a, b| a.x.total_cmp(&b.x))
+            .unwrap();
+        let east_by = |m: f64| {
+            let plane = LocalPlane::at(east.into());
+            geo::Geometry::Point(plane.to_lon_lat(geo::coord! {x: m, y: 0.0}).into())
+        };
+        let code = b.key.clone();
+        b.geometry = east_by(0.5);
+        assert!(check(&d, DEFAULT_TOLERANCE_M2).is_empty(), "within 1 m");
+        let layer = d
+            .declared
+            .iter_mut()
+            .find(|l| l.def.name == "buildings")
+            .unwrap();
+        layer.features[0].geometry = east_by(3.0);
+        let found = check(&d, DEFAULT_TOLERANCE_M2);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].level, "building");
+        assert_eq!(found[0].code, code);
+        assert_eq!(
+            found[0].note.as_deref(),
+            Some(format!("stands 3.0 m outside its grid {grid_code}").as_str())
+        );
     }
 
     #[test]

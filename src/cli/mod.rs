@@ -576,9 +576,12 @@ fn check(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("{o}");
     }
     let units = data.villages.len() + data.towns.len();
+    let buildings = crate::model::buildings::layer(&data).map_or(0, |l| l.features.len());
     eprintln!(
-        "{} of {units} units offend (tolerance {tolerance_m2} m2)",
-        offenders.len()
+        "{} offend: of {units} units (tolerance {tolerance_m2} m2), {} posts and {buildings} buildings (tolerance {} m)",
+        offenders.len(),
+        data.stations.len(),
+        analysis::topology::BUILDING_TOLERANCE_M
     );
     if !offenders.is_empty() {
         return Ok(ExitCode::from(1));

@@ -60,6 +60,10 @@ pub fn generate(data: &Dataset, layers: &Declarations, plane: Plane) -> Result<V
             "centres" => centres(data),
             "police_beats" => police_beats(data, plane),
             "dedicated_grids" => dedicated_grids(data, plane),
+            "buildings" => super::buildings::drafts(data, plane)
+                .into_iter()
+                .map(|(at, values)| draft(at, values))
+                .collect(),
             _ => continue,
         };
         let mut layer = DeclaredData {

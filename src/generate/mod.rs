@@ -6,6 +6,7 @@
 //! ones, clipped to the town), grids (Voronoi inside each village), population, stations,
 //! alliances and members. `scale` multiplies grids and stations only.
 
+mod buildings;
 mod elements;
 mod rng;
 mod society;
@@ -17,7 +18,8 @@ use std::path::{Path, PathBuf};
 use geo::{BoundingRect, Contains, Coord, InteriorPoint, MultiPolygon, Point};
 use rstar::RTree;
 
-use crate::model::declared::Declarations;
+use crate::model::declared::{self, Declarations};
+use crate::model::points_csv;
 use crate::model::schema::Visibility;
 use crate::model::{
     Dataset, Grid, Layer, Personal, Town, Village,
@@ -248,10 +250,16 @@ pub fn write(dir: &Path, data: &Dataset) -> Result<Vec<PathBuf>> {
     let builtin = Layer::ALL.iter().map(|&layer| {
         (
             dir.join(sources::file_name(layer)),
-            write_collection(&layer_features(&data.layer(layer))),
+            write_collection(&layer_features(&data.layer(layer))).into_bytes(),
         )
     });
     let declared = data.declared.iter().map(|d| {
+        if d.def.name == declared::BUILDINGS {
+            return (
+                dir.join(BUILDINGS_FILE),
+                gzip(points_csv::write(d).as_bytes()),
+            );
+        }
         let features: Vec<_> = d
             .features
             .iter()
@@ -259,7 +267,7 @@ pub fn write(dir: &Path, data: &Dataset) -> Result<Vec<PathBuf>> {
             .collect();
         (
             dir.join(format!("{}.geojson", d.def.name)),
-            write_collection(&features),
+            write_collection(&features).into_bytes(),
         )
     });
     builtin
@@ -272,6 +280,20 @@ pub fn write(dir: &Path, data: &Dataset) -> Result<Vec<PathBuf>> {
             Ok(path)
         })
         .collect()
+}
+
+/// The buildings' sample file: CSV (`model::points_csv`), gzipped. As GeoJSON it would be
+/// about ten times the size of the rest of the sample together.
+pub const BUILDINGS_FILE: &str = "buildings.csv.gz";
+
+/// `bytes` gzipped at the best level, with no file name or time in the header (the same bytes
+/// every run).
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    // Writing to a Vec cannot fail.
+    let _ = e.write_all(bytes);
+    e.finish().unwrap_or_default()
 }
 
 pub use sources::file_name;
@@ -299,5 +321,62 @@ mod tests {
         let people: u64 = d.grids.iter().map(|g| u64::from(g.population)).sum();
         assert_eq!(people, CENSUS_POPULATION);
         assert!(d.villages.iter().all(|v| !v.geometry.0.is_empty()));
+    }
+
+    /// Each grid's buildings sum to its households and residents and stand inside it; blocks
+    /// of entrances in the streets, houses of one or two households elsewhere.
+    fn assert_buildings_fit(d: &Dataset) -> usize {
+        use crate::model::buildings;
+        use std::collections::HashMap;
+        let mut sums: HashMap<&str, (u64, u64)> = HashMap::new();
+        let grids: HashMap<&str, &crate::model::Grid> =
+            d.grids.iter().map(|g| (g.code.as_str(), g)).collect();
+        let streets: Vec<&str> = d
+            .towns
+            .iter()
+            .filter(|t| t.kind == "街道")
+            .map(|t| t.code.as_str())
+            .collect();
+        let all = buildings::all(d);
+        for b in &all {
+            assert_eq!(b.code.len(), 20, "{}", b.code);
+            let g = grids[b.grid_code()];
+            assert!(g.geometry.contains(&b.at), "{} outside its grid", b.code);
+            let sum = sums.entry(b.grid_code()).or_default();
+            sum.0 += b.households;
+            sum.1 += b.residents;
+            let street = streets.contains(&&b.code[..9]);
+            let entrance = b.record.value(b.def, "entrance");
+            if b.text("use") == "residential" || b.text("use") == "mixed" {
+                if street {
+                    assert!(entrance.is_u64() && b.households <= 36, "{}", b.code);
+                } else {
+                    assert!(
+                        entrance.is_null() && (1..=2).contains(&b.households),
+                        "{}",
+                        b.code
+                    );
+                }
+            } else {
+                assert_eq!((b.households, b.residents), (0, 0), "{}", b.code);
+            }
+        }
+        for g in &d.grids {
+            let want = (u64::from(g.households), u64::from(g.population));
+            assert_eq!(
+                sums.get(g.code.as_str()).copied().unwrap_or_default(),
+                want,
+                "{}",
+                g.code
+            );
+        }
+        all.len()
+    }
+
+    #[test]
+    fn the_sample_buildings_sum_to_their_grids_and_stand_inside_them() {
+        let d = crate::sample::dataset().unwrap();
+        let count = assert_buildings_fit(&d);
+        assert!((100_000..=160_000).contains(&count), "{count} buildings");
     }
 }

@@ -8,7 +8,7 @@ use super::voronoi::{Plane, round7};
 use super::{CENSUS_POPULATION, area_m2, random_point_in};
 use crate::model::{Alliance, Dataset, Member, MemberKind, Personal, Service, Station, Village};
 
-const SURNAMES: &[&str] = &[
+pub(crate) const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
     "何", "林", "高", "罗", "郑", "梁", "谢", "宋", "唐", "许", "韩", "冯", "邓", "曹", "彭", "曾",
     "肖", "田", "董", "袁", "潘", "于", "蒋", "蔡", "余", "杜", "叶", "程", "苏", "魏", "吕", "丁",

@@ -20,7 +20,7 @@ use crate::analysis::coverage::{
 };
 use crate::analysis::siting::{Candidate, centroid_candidates, suggest as greedy_sites};
 use crate::index::Snapshot;
-use crate::model::Service;
+use crate::model::{Service, buildings};
 
 /// Most new sites one request may ask for.
 pub const MAX_K: u64 = 50;
@@ -134,7 +134,7 @@ pub async fn coverage(
         let (units, total) = report(snap.dataset(), map, level);
         json!({
             "radius_m": radius_m, "level": level, "service": service.map(Service::name),
-            "population_method": "area-weighted: a grid's people are spread evenly over it",
+            "population_method": POPULATION_METHOD,
             "total": unit_json(&total),
             "units": units.iter().map(unit_json).collect::<Vec<_>>(),
         })
@@ -143,15 +143,53 @@ pub async fn coverage(
     Ok(Json(body))
 }
 
-/// `GET /coverage/gaps?radius_m=&level=&bbox=`: the uncovered part of every unit as GeoJSON.
+/// How `/coverage` counts people covered.
+const POPULATION_METHOD: &str = "by buildings where a grid has them (a building is covered when a post stands within the radius), else area-weighted (a grid's people spread evenly over it)";
+
+/// What `/coverage/gaps` answers: uncovered areas per unit, or uncovered buildings.
+#[derive(Clone, Copy, PartialEq)]
+enum GapUnit {
+    Areas,
+    Buildings,
+}
+
+fn gap_unit(params: &Params) -> Result<GapUnit, ApiError> {
+    match params.get("unit") {
+        None | Some("areas") => Ok(GapUnit::Areas),
+        Some("buildings") => {
+            if params.get("level").is_some() {
+                return Err(ApiError::bad(
+                    "level",
+                    "applies to unit=areas; leave it out with unit=buildings (each building is its own feature)",
+                ));
+            }
+            Ok(GapUnit::Buildings)
+        }
+        Some(other) => Err(ApiError::bad(
+            "unit",
+            format!("'{other}' is unknown; use areas (the default) or buildings"),
+        )),
+    }
+}
+
+/// `GET /coverage/gaps?radius_m=&level=&bbox=[&unit=areas|buildings]`: the uncovered part of
+/// every unit, or every building no post reaches, as GeoJSON.
 pub async fn gaps(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<impl IntoResponse, ApiError> {
-    params.only(&["radius_m", "level", "service", "bbox"])?;
+    params.only(&["radius_m", "level", "service", "bbox", "unit"])?;
     let (radius_m, service) = radius_and_service(&params)?;
+    let unit = gap_unit(&params)?;
     let level = level(&params)?;
     let bbox = params.bbox()?;
+    if unit == GapUnit::Buildings {
+        let body = with_map(&state, radius_m, service, move |snap, map| {
+            building_gaps(snap, map, bbox)
+        })
+        .await?;
+        return Ok(([(header::CONTENT_TYPE, super::GEOJSON)], Json(body)));
+    }
     let body = with_map(&state, radius_m, service, move |snap, map| {
         let (units, _) = report(snap.dataset(), map, level);
         let window = bbox.map(|b| {
@@ -188,6 +226,39 @@ pub async fn gaps(
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, super::GEOJSON)], Json(body)))
+}
+
+/// Every building no post reaches (within `bbox` when given), as GeoJSON points with its
+/// households and residents, and their totals.
+fn building_gaps(snap: &Snapshot, map: &CoverageMap, bbox: Option<crate::model::Bbox>) -> Value {
+    let all = buildings::all(snap.dataset());
+    let (mut households, mut residents) = (0u64, 0u64);
+    let features: Vec<Value> = map
+        .grids
+        .iter()
+        .filter_map(|c| c.buildings.as_ref())
+        .flat_map(|b| b.uncovered.iter().map(|&i| &all[i]))
+        .filter(|b| bbox.is_none_or(|w| w.contains(b.at)))
+        .map(|b| {
+            households += b.households;
+            residents += b.residents;
+            json!({
+                "type": "Feature", "id": b.code,
+                "geometry": {"type": "Point", "coordinates": [b.at.x(), b.at.y()]},
+                "properties": {
+                    "code": b.code, "grid_code": b.grid_code(),
+                    "compound": b.text("compound"), "building": b.text("building"),
+                    "households": b.households, "residents": b.residents,
+                },
+            })
+        })
+        .collect();
+    json!({
+        "type": "FeatureCollection", "radius_m": map.radius_m, "unit": "buildings",
+        "service": map.service.map(Service::name),
+        "totals": {"buildings": features.len(), "households": households, "residents": residents},
+        "numberReturned": features.len(), "features": features,
+    })
 }
 
 /// The candidate sites a request names.

@@ -326,7 +326,7 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
             "Planning",
             coverage_params(true, false),
             ok(
-                "units (area_m2, covered_area_m2, covered_share, population(_covered), households(_covered), stations) and total; population is area-weighted",
+                "units (area_m2, covered_area_m2, covered_share, population(_covered), households(_covered), stations) and total; people are counted by buildings where a grid has them, else area-weighted",
                 "application/json",
                 object.clone(),
             ),
@@ -336,11 +336,20 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
         "/coverage/gaps",
         op(
             "coverageGaps",
-            "Uncovered areas (unit minus the union of post buffers) as GeoJSON",
+            "Uncovered areas (unit minus the union of post buffers), or uncovered buildings, as GeoJSON",
             "Planning",
-            coverage_params(true, true),
+            {
+                let mut p = coverage_params(true, true);
+                p.push(query(
+                    "unit",
+                    "areas: one uncovered (Multi)Polygon per unit of `level`; buildings: one Point per building no post reaches (with `level` left out)",
+                    json!({"type": "string", "enum": ["areas", "buildings"], "default": "areas"}),
+                    false,
+                ));
+                p
+            },
             ok(
-                "A GeoJSON FeatureCollection: one (Multi)Polygon per unit with code, name, uncovered_area_m2, uncovered_population",
+                "A GeoJSON FeatureCollection: one (Multi)Polygon per unit with code, name, uncovered_area_m2, uncovered_population; or with unit=buildings one Point per uncovered building with code, grid_code, compound, building, households, residents, and their totals",
                 GEOJSON,
                 fc,
             ),

@@ -42,6 +42,45 @@ pub const PARENT_FIELDS: [&str; 3] = ["town_code", "village_code", "grid_code"];
 /// The shipped file's name, as `Declarations::source` says it.
 pub const SHIPPED: &str = "geodata/layers.toml";
 
+/// The buildings layer's name.
+pub const BUILDINGS: &str = "buildings";
+
+/// The layers built into gridmap that ride on the declared-layer machinery: present whatever
+/// `--layers` says, declared here in the same terms a file uses, so that every generic path
+/// (stores, OGC API, tiles, export) serves them. Code that knows a layer by name (coverage,
+/// `gridmap check`, the generator) reads it through `model::buildings`.
+const BUILTIN_TEXT: &str = r#"
+[[layer]]
+name = "buildings"
+title = "Buildings (楼栋)"
+description = "Where households live: each entrance (单元) of an urban block, each rural house. Public counts, no names."
+geometry = "point"
+key = "code"
+zooms = [15, 18]
+parent = "grids"
+fields = [
+  { name = "code", type = "text", description = "The grid's code and 5 digits" },
+  { name = "compound", type = "text", required = true, description = "Its compound (小区) or hamlet (自然村)" },
+  { name = "building", type = "text", required = true, description = "Building (幢) or house number (号) in the compound" },
+  { name = "entrance", type = "integer", description = "Entrance (单元) of the building; none for a house" },
+  { name = "use", type = "enum", values = ["residential", "mixed", "public", "enterprise"], required = true, description = "What it is used for" },
+  { name = "households", type = "integer", required = true, description = "Households registered in it" },
+  { name = "residents", type = "integer", required = true, description = "Residents registered in it" },
+]
+"#;
+
+/// Where the built-in declarations are, for messages.
+const BUILTIN_SOURCE: &str = "gridmap's built-in layers";
+
+/// The built-in layers (`BUILTIN_TEXT`), parsed once.
+fn builtin() -> &'static [&'static LayerDef] {
+    static BUILTIN: OnceLock<Vec<&'static LayerDef>> = OnceLock::new();
+    BUILTIN.get_or_init(|| {
+        parse_layers(BUILTIN_TEXT, BUILTIN_SOURCE, true)
+            .expect("the built-in declarations are valid (tested)")
+    })
+}
+
 /// Field names the stores use themselves, or that `/collections/{id}/items` takes as its own
 /// parameters (a field of that name could not be filtered on).
 const RESERVED: &[&str] = &[
@@ -63,6 +102,7 @@ const RESERVED_LAYERS: &[&str] = &[
 /// Whether a layer name is taken by gridmap, SQLite, GeoPackage or PostGIS.
 fn reserved_layer(name: &str) -> bool {
     Layer::parse(name).is_some()
+        || name == BUILDINGS
         || RESERVED_LAYERS.contains(&name)
         || name.ends_with("_labels")
         || ["gpkg", "gridmap", "rtree_", "sqlite_", "pg_"]
@@ -79,12 +119,12 @@ pub struct Declarations {
 }
 
 impl Declarations {
-    /// No declared layer.
+    /// No layer declared in a file: the built-in ones (buildings) only.
     pub fn none() -> &'static Declarations {
         static NONE: OnceLock<&'static Declarations> = OnceLock::new();
         NONE.get_or_init(|| {
             Box::leak(Box::new(Declarations {
-                layers: Vec::new(),
+                layers: builtin().to_vec(),
                 source: "no declarations".into(),
             }))
         })
@@ -128,25 +168,8 @@ impl Declarations {
                 line_of(text, at)
             ));
         }
-        let file: RawFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
-            format!("{source}, line {line}: {}", e.message())
-        })?;
-        let mut layers = Vec::new();
-        let mut names = BTreeSet::new();
-        for raw in file.layer {
-            let line = line_of(text, raw.span().start);
-            let def = build(raw.into_inner(), text).map_err(|(at, problem)| {
-                format!("{source}, line {}: {problem}", at.unwrap_or(line))
-            })?;
-            if !names.insert(def.name) {
-                return Err(format!(
-                    "{source}, line {line}: layer '{}' is declared twice",
-                    def.name
-                ));
-            }
-            layers.push(&*Box::leak(Box::new(def)));
-        }
+        let mut layers = builtin().to_vec();
+        layers.extend(parse_layers(text, source, false)?);
         let declarations: &'static Declarations = Box::leak(Box::new(Declarations {
             layers,
             source: source.to_string(),
@@ -167,6 +190,29 @@ impl Declarations {
         let names: Vec<&str> = self.layers.iter().map(|d| d.name).collect();
         names.join(", ")
     }
+}
+
+/// The layers of one declaration text, in order; `builtin` allows gridmap's own names.
+fn parse_layers(text: &str, source: &str, builtin: bool) -> Result<Vec<&'static LayerDef>, String> {
+    let file: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+        format!("{source}, line {line}: {}", e.message())
+    })?;
+    let mut layers = Vec::new();
+    let mut names = BTreeSet::new();
+    for raw in file.layer {
+        let line = line_of(text, raw.span().start);
+        let def = build(raw.into_inner(), text, builtin)
+            .map_err(|(at, problem)| format!("{source}, line {}: {problem}", at.unwrap_or(line)))?;
+        if !names.insert(def.name) {
+            return Err(format!(
+                "{source}, line {line}: layer '{}' is declared twice",
+                def.name
+            ));
+        }
+        layers.push(&*Box::leak(Box::new(def)));
+    }
+    Ok(layers)
 }
 
 /// A 64-bit FNV-1a checksum of `text`, as 16 hex digits.
@@ -243,7 +289,7 @@ fn identifier(name: &str) -> bool {
         && name.len() <= 48
 }
 
-fn build(raw: RawLayer, text: &str) -> Result<LayerDef, Problem> {
+fn build(raw: RawLayer, text: &str, builtin: bool) -> Result<LayerDef, Problem> {
     let at = |offset: usize| Some(line_of(text, offset));
     let name = raw.name.get_ref().clone();
     if !identifier(&name) {
@@ -254,7 +300,7 @@ fn build(raw: RawLayer, text: &str) -> Result<LayerDef, Problem> {
             ),
         ));
     }
-    if reserved_layer(&name) {
+    if !builtin && reserved_layer(&name) {
         return Err((
             at(raw.name.span().start),
             format!("layer name '{name}' is taken by gridmap itself; choose another"),

@@ -3,12 +3,14 @@
 //! Pure data and rules, no I/O. Coordinates are WGS84 longitude/latitude (EPSG:4326); area layers
 //! are always `MultiPolygon`s so one town in two parts needs no special case.
 
+pub mod buildings;
 mod codes;
 mod dataset;
 pub mod date;
 pub mod declared;
 mod derived;
 pub mod geojson;
+pub mod points_csv;
 pub mod records;
 pub mod schema;
 mod validate;
@@ -324,5 +326,11 @@ impl Bbox {
             max_lon,
             max_lat,
         })
+    }
+
+    /// Whether `p` lies in the box (edges included).
+    pub fn contains(&self, p: geo::Point) -> bool {
+        (self.min_lon..=self.max_lon).contains(&p.x())
+            && (self.min_lat..=self.max_lat).contains(&p.y())
     }
 }

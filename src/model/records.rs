@@ -107,7 +107,7 @@ pub fn read_declared(def: &'static LayerDef, text: &str) -> Result<DeclaredData,
     Ok(DeclaredData { def, features })
 }
 
-fn read_record(def: &LayerDef, f: &Feature) -> Result<Record, String> {
+pub(super) fn read_record(def: &LayerDef, f: &Feature) -> Result<Record, String> {
     let empty = Map::new();
     let props = f.properties.as_ref().unwrap_or(&empty);
     if let Some(unknown) = props.keys().find(|k| def.field(k).is_none()) {

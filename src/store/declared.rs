@@ -443,7 +443,10 @@ fields = [
 
     #[test]
     fn cells_round_trip_every_type() {
-        let def = Declarations::parse(FILE, "t.toml").unwrap().layers[0];
+        let def = Declarations::parse(FILE, "t.toml")
+            .unwrap()
+            .get("things")
+            .unwrap();
         let r = Record {
             key: "7".into(),
             geometry: Geometry::Point(geo::Point::new(119.5, 32.0)),
@@ -487,7 +490,10 @@ fields = [
 
     #[test]
     fn rules_become_sql_conditions() {
-        let def = Declarations::parse(FILE, "t.toml").unwrap().layers[0];
+        let def = Declarations::parse(FILE, "t.toml")
+            .unwrap()
+            .get("things")
+            .unwrap();
         let label = def.field("label").unwrap();
         assert_eq!(
             broken_condition(label, "NEW.").unwrap(),

@@ -65,7 +65,9 @@ impl GeoPackage {
         register_functions(&conn).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(err)?;
-        conn.execute_batch("PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;")
+        conn.execute_batch(
+            "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+        )
             .map_err(err)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -149,6 +149,83 @@ async fn gaps_are_valid_polygons_inside_their_units_and_add_up() {
     assert!(n > 0 && n < features.len(), "{n}");
 }
 
+/// `unit=buildings`: every building no post reaches, by a brute force over every post, and
+/// their residents are exactly the people the report leaves uncovered.
+#[tokio::test]
+async fn uncovered_buildings_are_those_no_post_reaches_and_add_up() {
+    let (_store, state) = backed_state();
+    let snap = state.index.load();
+    let data = snap.dataset();
+    let report = get(&state, "/coverage?radius_m=300&level=town").await;
+    let gaps = get(&state, "/coverage/gaps?radius_m=300&unit=buildings").await;
+    assert_eq!(gaps.status, 200, "{}", gaps.json);
+    assert_eq!(gaps.content_type, "application/geo+json");
+    let features = gaps.json["features"].as_array().unwrap();
+    let sum = |key: &str| {
+        features
+            .iter()
+            .map(|f| f["properties"][key].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    let totals = &gaps.json["totals"];
+    assert_eq!(
+        totals["buildings"].as_u64().unwrap() as usize,
+        features.len()
+    );
+    assert_eq!(totals["residents"].as_u64().unwrap(), sum("residents"));
+    assert_eq!(totals["households"].as_u64().unwrap(), sum("households"));
+    // The sample's buildings sum to their grids, so the uncovered people are exactly theirs.
+    let total = &report.json["total"];
+    assert_eq!(
+        f(&total["population"]) - f(&total["population_covered"]),
+        sum("residents") as f64
+    );
+    assert_eq!(
+        f(&total["households"]) - f(&total["households_covered"]),
+        sum("households") as f64
+    );
+    let nearest = |at: Point| {
+        data.stations
+            .iter()
+            .map(|s| distance_m(at, s.location))
+            .fold(f64::MAX, f64::min)
+    };
+    let uncovered: std::collections::HashSet<&str> = features
+        .iter()
+        .map(|f| f["properties"]["code"].as_str().unwrap())
+        .collect();
+    for feature in features.iter().step_by(20) {
+        let c = &feature["geometry"]["coordinates"];
+        let at = Point::new(f(&c[0]), f(&c[1]));
+        assert!(nearest(at) > 300.0, "{feature}");
+    }
+    let all = gridmap::model::buildings::all(data);
+    for b in all.iter().step_by(50) {
+        assert_eq!(
+            nearest(b.at) > 300.0,
+            uncovered.contains(b.code),
+            "{}",
+            b.code
+        );
+    }
+    // A bbox keeps the buildings inside it.
+    let some = get(
+        &state,
+        "/coverage/gaps?radius_m=300&unit=buildings&bbox=119.55,31.95,119.60,32.00",
+    )
+    .await;
+    let inside = some.json["features"].as_array().unwrap();
+    assert!(!inside.is_empty() && inside.len() < features.len());
+    let expected = features
+        .iter()
+        .filter(|feature| {
+            let c = &feature["geometry"]["coordinates"];
+            (119.55..=119.60).contains(&f(&c[0])) && (31.95..=32.00).contains(&f(&c[1]))
+        })
+        .count();
+    assert_eq!(inside.len(), expected);
+}
+
 #[tokio::test]
 async fn suggested_sites_are_far_from_every_post_and_gain_less_each_time() {
     let (_store, state) = backed_state();
@@ -209,6 +286,8 @@ async fn bad_coverage_requests_are_4xx_json_naming_the_field() {
         ("/coverage?service=karaoke", "service"),
         ("/coverage?radius=500", "radius"),
         ("/coverage/gaps?bbox=1,2,3", "bbox"),
+        ("/coverage/gaps?unit=houses", "unit"),
+        ("/coverage/gaps?unit=buildings&level=town", "level"),
         ("/coverage/suggest?k=0", "k"),
         ("/coverage/suggest?k=51", "k"),
         ("/coverage/suggest?candidates=towns", "candidates"),

@@ -106,8 +106,8 @@ fn ogrinfo_reads_the_postgis_tables_as_typed_wgs84_layers() {
     let text = String::from_utf8_lossy(&out.stdout);
     // Towns, villages, grids, alliances; risk zones, police beats, dedicated grids.
     assert_eq!(text.matches("Geometry: Multi Polygon").count(), 7, "{text}");
-    // Stations, members; shelters, Party organisations, centres.
-    assert_eq!(text.matches("Geometry: Point").count(), 5, "{text}");
+    // Stations, members; buildings, shelters, Party organisations, centres.
+    assert_eq!(text.matches("Geometry: Point").count(), 6, "{text}");
     // The declared fields, typed.
     for field in [
         "capacity: Integer64",

@@ -64,7 +64,15 @@ async fn collections_list_the_built_in_then_the_declared_layers_with_extents() {
     .chain(declared)
     .collect();
     assert_eq!(ids, want);
-    assert_eq!(want.len(), 12, "the six of geodata/layers.toml");
+    assert_eq!(
+        want.len(),
+        13,
+        "buildings and the six of geodata/layers.toml"
+    );
+    assert_eq!(
+        want[6], "buildings",
+        "the built-in declared layer comes first"
+    );
     // A declared layer's extent is its features' (the risk zones along the canal, in the county).
     let risk = get(&state, "/collections/risk_zones").await;
     let bbox = &risk.json["extent"]["spatial"]["bbox"][0];

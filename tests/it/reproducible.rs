@@ -13,8 +13,11 @@ fn generate_writes_the_committed_sample_byte_for_byte() {
         .output()
         .unwrap();
     assert_success(&output);
-    for layer in gridmap::model::Layer::ALL {
-        let name = gridmap::generate::file_name(layer);
+    let names = gridmap::model::Layer::ALL
+        .iter()
+        .map(|&layer| gridmap::generate::file_name(layer))
+        .chain([gridmap::generate::BUILDINGS_FILE.to_string()]);
+    for name in names {
         let fresh = std::fs::read(dir.path().join(&name)).unwrap();
         let committed = std::fs::read(repo().join("geodata").join(&name)).unwrap();
         assert!(
@@ -35,4 +38,25 @@ fn scale_multiplies_grids_and_stations() {
     assert!(gridmap::model::validate_dataset(&three).is_ok());
     let people: u64 = three.grids.iter().map(|g| u64::from(g.population)).sum();
     assert_eq!(people, gridmap::generate::CENSUS_POPULATION);
+    // Buildings follow the households, not the scale: about as many, each grid's summing to it.
+    let buildings = |d: &gridmap::model::Dataset| {
+        gridmap::model::buildings::layer(d).unwrap().features.len() as f64
+    };
+    let ratio = buildings(&three) / buildings(&one);
+    assert!((0.9..1.1).contains(&ratio), "{ratio}");
+    let mut sums = std::collections::HashMap::<&str, (u64, u64)>::new();
+    for b in gridmap::model::buildings::all(&three) {
+        let sum = sums.entry(b.grid_code()).or_default();
+        sum.0 += b.households;
+        sum.1 += b.residents;
+    }
+    for g in &three.grids {
+        let got = sums.get(g.code.as_str()).copied().unwrap_or_default();
+        assert_eq!(
+            got,
+            (u64::from(g.households), u64::from(g.population)),
+            "{}",
+            g.code
+        );
+    }
 }

@@ -225,10 +225,20 @@ fn catching_up_gives_the_same_dataset_as_reading_everything(open: &Open) {
     shelters.features.truncate(1);
     shelters.features[0].values[capacity] = serde_json::json!(12_345);
     s.import_declared(shelters, false).unwrap();
+    // And a building: its residents corrected.
+    let mut buildings = sample.declared("buildings").unwrap().clone();
+    let residents = buildings.def.position("residents").unwrap();
+    buildings.features.truncate(1);
+    buildings.features[0].values[residents] = serde_json::json!(41);
+    s.import_declared(buildings, false).unwrap();
     let (version, caught_up) = s.catch_up(Some(seen), &sample).unwrap().unwrap();
     assert_eq!(
         caught_up.declared("shelters").unwrap().features[0].values[capacity],
         12_345
+    );
+    assert_eq!(
+        caught_up.declared("buildings").unwrap().features[0].values[residents],
+        41
     );
     assert_eq!(version, s.version().unwrap());
     assert_eq!(caught_up, s.load().unwrap());

@@ -63,32 +63,24 @@ fn id_of(f: &geojson::Feature) -> u64 {
     }
 }
 
-fn expected(
-    snap: &Snapshot,
-    gaps: &CoverageMap,
-    source: Source,
-    full_detail_zoom: u8,
-    z: u8,
-    x: u32,
-    y: u32,
-) -> Expected {
-    let mut e = Expected {
-        required: BTreeSet::new(),
-        allowed: BTreeSet::new(),
-        points: BTreeMap::new(),
-    };
+/// One source feature as the tile test sees it: its identity, geometry, the point a tile must
+/// hold for it (points and label points) and its box, computed once per layer.
+struct Prepared {
+    id: u64,
+    geometry: geo::Geometry,
+    point: Option<geo::Point>,
+    bbox: Rect,
+}
+
+fn prepare(snap: &Snapshot, gaps: &CoverageMap, source: Source) -> Vec<Prepared> {
+    use geo::BoundingRect;
     let (layer, labels) = match source {
         Source::Features(l) => (AnyLayer::Builtin(l), false),
         Source::Labels(l) => (AnyLayer::Builtin(l), true),
         Source::CoverageGaps => (AnyLayer::Builtin(Layer::Grids), false),
         Source::Declared(def) => (AnyLayer::Declared(def), false),
     };
-    // Features are told apart by their numeric id, or for declared layers keyed by text, by
-    // their position (the decoded feature's key property finds it, see `identity`).
-    let id_of = |f: &geojson::Feature, i: usize| match layer {
-        AnyLayer::Declared(_) => i as u64,
-        AnyLayer::Builtin(_) => id_of(f),
-    };
+    let mut out = Vec::new();
     for i in 0..snap.count_any(layer) {
         let mut f = snap.public_feature_any(layer, i);
         if source == Source::CoverageGaps {
@@ -109,23 +101,62 @@ fn expected(
             (geo::Geometry::Polygon(p), true) => label_point(&MultiPolygon(vec![p.clone()])),
             _ => None,
         };
-        if let Some(p) = point {
+        // Features are told apart by their numeric id, or for declared layers keyed by text, by
+        // their position (the decoded feature's key property finds it, see `identity`).
+        let id = match layer {
+            AnyLayer::Declared(_) => i as u64,
+            AnyLayer::Builtin(_) => id_of(&f),
+        };
+        let Some(bbox) = geometry.bounding_rect() else {
+            continue;
+        };
+        out.push(Prepared {
+            id,
+            geometry,
+            point,
+            bbox,
+        });
+    }
+    out
+}
+
+/// The lon/lat box of tile z/x/y grown by a tenth of a tile on each side (more than the buffer).
+fn tile_box(z: u8, x: u32, y: u32) -> Rect {
+    let n = f64::from(1u32 << z);
+    let lon = |x: f64| x / n * 360.0 - 180.0;
+    let lat = |y: f64| (PI * (1.0 - 2.0 * y / n)).sinh().atan().to_degrees();
+    let (x, y) = (f64::from(x), f64::from(y));
+    Rect::new(
+        coord! {x: lon(x - 0.1), y: lat(y + 1.1)},
+        coord! {x: lon(x + 1.1), y: lat(y - 0.1)},
+    )
+}
+
+fn expected(features: &[Prepared], full_detail_zoom: u8, z: u8, x: u32, y: u32) -> Expected {
+    let mut e = Expected {
+        required: BTreeSet::new(),
+        allowed: BTreeSet::new(),
+        points: BTreeMap::new(),
+    };
+    let window = tile_box(z, x, y);
+    for f in features.iter().filter(|f| f.bbox.intersects(&window)) {
+        if let Some(p) = f.point {
             let t = to_tile(p.0, z, x, y);
             if (0.0..EXTENT).contains(&t.x) && (0.0..EXTENT).contains(&t.y) {
-                e.required.insert(id_of(&f, i));
-                e.allowed.insert(id_of(&f, i));
-                e.points.insert(id_of(&f, i), t);
+                e.required.insert(f.id);
+                e.allowed.insert(f.id);
+                e.points.insert(f.id, t);
             }
             continue;
         }
-        let mp = match geometry {
-            geo::Geometry::MultiPolygon(mp) => mp,
-            geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+        let mp = match &f.geometry {
+            geo::Geometry::MultiPolygon(mp) => mp.clone(),
+            geo::Geometry::Polygon(p) => MultiPolygon(vec![p.clone()]),
             _ => continue,
         };
         let area_px2 = clipped_area(&mp, z, x, y) / (PX * PX);
         if area_px2 > 0.0 {
-            e.allowed.insert(id_of(&f, i));
+            e.allowed.insert(f.id);
         }
         // Kept for sure: more than a few pixels (rounding and simplification cannot erase it),
         // and above the small-polygon threshold below the full-detail zoom.
@@ -135,7 +166,7 @@ fn expected(
             2.0
         };
         if area_px2 > threshold {
-            e.required.insert(id_of(&f, i));
+            e.required.insert(f.id);
         }
     }
     e
@@ -193,6 +224,7 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
         .map(|t| (t["tile"].as_str().unwrap().to_string(), t))
         .collect();
     let mut checked_features = 0;
+    let mut prepared = BTreeMap::new();
     for (z, x, y, non_empty) in &rendered {
         let (z, x, y) = (*z, *x, *y);
         let name = format!("{z}-{x}-{y}");
@@ -202,7 +234,10 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
             .iter()
             .filter(|l| (l.minzoom..=l.maxzoom).contains(&z))
         {
-            let e = expected(&snap, &gaps, layer.source, layer.full_detail_zoom, z, x, y);
+            let prepared = prepared
+                .entry(layer.name)
+                .or_insert_with(|| prepare(&snap, &gaps, layer.source));
+            let e = expected(prepared, layer.full_detail_zoom, z, x, y);
             let features = tile
                 .and_then(|t| t["layers"][layer.name].as_array())
                 .cloned()
