@@ -42,15 +42,40 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fresh GeoPackage holding the Danyang sample, and the app state over it.
+/// A GeoPackage the sample was loaded into (`sample::load_if_empty`, as a first `serve` does),
+/// once per test process; `sample_state` hands each test a copy of the file. Copies of an
+/// earlier run's older than a day are removed.
+fn sample_gpkg() -> &'static Path {
+    static TEMPLATE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                let stale = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().unwrap_or_default() > Duration::from_secs(86_400));
+                if stale && e.file_name().to_string_lossy().starts_with("sample-") {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
+        let path = dir.join(format!("sample-{}.gpkg", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let store =
+            GeoPackage::open(&path, gridmap::model::declared::Declarations::shipped()).unwrap();
+        assert!(gridmap::sample::load_if_empty(&store).unwrap());
+        path
+    })
+}
+
+/// A fresh GeoPackage holding the Danyang sample (a copy of `sample_gpkg`), and the app state
+/// over it.
 pub fn sample_state() -> (TempDir, AppState) {
     let dir = tempfile::tempdir().unwrap();
-    let store = GeoPackage::open(
-        dir.path().join("gridmap.gpkg"),
-        gridmap::model::declared::Declarations::shipped(),
-    )
-    .unwrap();
-    assert!(gridmap::sample::load_if_empty(&store).unwrap());
+    let path = dir.path().join("gridmap.gpkg");
+    std::fs::copy(sample_gpkg(), &path).unwrap();
+    let store = GeoPackage::open(&path, gridmap::model::declared::Declarations::shipped()).unwrap();
     let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
     (dir, AppState::load(store).unwrap())
 }
@@ -61,14 +86,13 @@ pub fn sample_state() -> (TempDir, AppState) {
 pub fn backed_state() -> (Box<dyn std::any::Any>, AppState) {
     match std::env::var("GRIDMAP_TEST_BACKEND").as_deref() {
         Ok("postgis") => {
-            let db =
-                crate::pg::TestDb::create().expect("GRIDMAP_TEST_BACKEND=postgis needs PostGIS");
+            let db = crate::pg::TestDb::with_sample()
+                .expect("GRIDMAP_TEST_BACKEND=postgis needs PostGIS");
             let store = gridmap::store::PostGis::open(
                 &db.url,
                 gridmap::model::declared::Declarations::shipped(),
             )
             .unwrap();
-            assert!(gridmap::sample::load_if_empty(&store).unwrap());
             let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
             (Box::new(db), AppState::load(store).unwrap())
         }

@@ -57,6 +57,37 @@ impl TestDb {
 
     /// A new database on the cluster at `admin` (a URL ending in `/postgres`).
     pub fn on(admin: &str) -> Option<TestDb> {
+        TestDb::copy_of(admin, None)
+    }
+
+    /// A new database on the shared cluster holding the sample as a first `serve` loads it: a
+    /// copy (`CREATE DATABASE … TEMPLATE`) of one database filled once per test process.
+    pub fn with_sample() -> Option<TestDb> {
+        static TEMPLATE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let admin = cluster("GRIDMAP_TEST_POSTGRES")?;
+        let template = TEMPLATE.get_or_init(|| {
+            let name = format!("gridmap_sample_{}", std::process::id());
+            let base = admin.rsplit_once('/').expect("a URL with a database").0;
+            blocking(|| {
+                let mut c = connect(&admin);
+                c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .unwrap();
+                c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+                // The store's connections close when it is dropped: a template must have none.
+                let store = gridmap::store::PostGis::open(
+                    &format!("{base}/{name}"),
+                    gridmap::model::declared::Declarations::shipped(),
+                )
+                .unwrap();
+                assert!(gridmap::sample::load_if_empty(&store).unwrap());
+            });
+            name
+        });
+        TestDb::copy_of(&admin, Some(template))
+    }
+
+    /// A new database on the cluster at `admin`, empty or a copy of `template`.
+    fn copy_of(admin: &str, template: Option<&str>) -> Option<TestDb> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let name = format!(
             "gridmap_test_{}_{}",
@@ -64,11 +95,11 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let admin = admin.to_string();
-        blocking(|| {
-            connect(&admin)
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .unwrap()
-        });
+        let sql = match template {
+            None => format!("CREATE DATABASE {name}"),
+            Some(t) => format!("CREATE DATABASE {name} TEMPLATE {t} STRATEGY FILE_COPY"),
+        };
+        blocking(|| connect(&admin).batch_execute(&sql).unwrap());
         let base = admin.rsplit_once('/').expect("a URL with a database").0;
         Some(TestDb {
             url: format!("{base}/{name}"),

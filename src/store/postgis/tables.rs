@@ -13,6 +13,9 @@ use crate::store::declared::{
 };
 use crate::{Error, Result, StoreFailure};
 
+/// Rows sent in one `INSERT` (as arrays) when a declared layer is written.
+const WRITE_BATCH: usize = 5_000;
+
 pub struct PgTables<'a, 'b> {
     pub tx: &'a mut Transaction<'b>,
     pub store: &'a PostGis,
@@ -263,12 +266,18 @@ impl Tables for PgTables<'_, '_> {
             .iter()
             .map(|f| format!("\"{}\"", f.name))
             .collect();
+        // Rows go in batches, each field as one text array (`unnest`): one round trip and one
+        // firing of the statement-level change-log triggers per batch, not per row.
         let values: Vec<String> = def
             .fields
             .iter()
             .enumerate()
-            .map(|(i, f)| format!("${}::text::{}", i + 2, sql_type(f.ty)))
+            .map(|(i, f)| format!("u.c{i}::{}", sql_type(f.ty)))
             .collect();
+        let arrays: Vec<String> = (0..def.fields.len())
+            .map(|i| format!("${}::text[]", i + 2))
+            .collect();
+        let columns: Vec<String> = (0..def.fields.len()).map(|i| format!("c{i}")).collect();
         let others: Vec<&String> = names.iter().skip(1).collect();
         let set: Vec<String> = others
             .iter()
@@ -277,11 +286,14 @@ impl Tables for PgTables<'_, '_> {
         let old: Vec<String> = others.iter().map(|c| format!("x.{c}")).collect();
         let new: Vec<String> = others.iter().map(|c| format!("EXCLUDED.{c}")).collect();
         let sql = format!(
-            "INSERT INTO \"{t}\" AS x (geom, {}) VALUES (ST_GeomFromWKB($1, 4326), {})
+            "INSERT INTO \"{t}\" AS x (geom, {})
+             SELECT ST_GeomFromWKB(u.g, 4326), {} FROM unnest($1::bytea[], {}) AS u(g, {})
              ON CONFLICT ({}) DO UPDATE SET geom = EXCLUDED.geom{}{}
              WHERE (ST_AsBinary(x.geom){}{}) IS DISTINCT FROM (ST_AsBinary(EXCLUDED.geom){}{})",
             names.join(", "),
             values.join(", "),
+            arrays.join(", "),
+            columns.join(", "),
             names[0],
             if set.is_empty() { "" } else { ", " },
             set.join(", "),
@@ -294,20 +306,28 @@ impl Tables for PgTables<'_, '_> {
         let options = wkb::writer::WriteOptions {
             endianness: wkb::Endianness::LittleEndian,
         };
-        for r in records {
-            let mut wkb = Vec::with_capacity(128);
-            wkb::writer::write_geometry(&mut wkb, &r.geometry, &options).map_err(|e| {
-                Error::store(
-                    &self.store.location,
-                    format!("{t} {}: geometry as WKB: {e}", r.key),
-                )
-            })?;
-            let texts: Vec<Option<String>> = cells(def, r).into_iter().map(text).collect();
-            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&wkb];
+        for batch in records.chunks(WRITE_BATCH) {
+            let mut wkbs: Vec<Vec<u8>> = Vec::with_capacity(batch.len());
+            let mut texts: Vec<Vec<Option<String>>> =
+                vec![Vec::with_capacity(batch.len()); def.fields.len()];
+            for r in batch {
+                let mut wkb = Vec::with_capacity(128);
+                wkb::writer::write_geometry(&mut wkb, &r.geometry, &options).map_err(|e| {
+                    Error::store(
+                        &self.store.location,
+                        format!("{t} {}: geometry as WKB: {e}", r.key),
+                    )
+                })?;
+                wkbs.push(wkb);
+                for (column, cell) in texts.iter_mut().zip(cells(def, r)) {
+                    column.push(text(cell));
+                }
+            }
+            let mut params: Vec<&(dyn postgres::types::ToSql + Sync)> = vec![&wkbs];
             params.extend(
                 texts
                     .iter()
-                    .map(|s| s as &(dyn postgres::types::ToSql + Sync)),
+                    .map(|c| c as &(dyn postgres::types::ToSql + Sync)),
             );
             self.tx.execute(&stmt, &params).map_err(db)?;
         }
