@@ -3,12 +3,16 @@
 //! Grids of the two streets (街道, the city) hold compounds (小区) of multi-storey blocks: rows of
 //! blocks facing south, two to four entrances (单元) each, six to eighteen floors of two flats
 //! per entrance; one record per entrance. Grids of the towns hold hamlets (自然村): clusters of
-//! one- and two-household houses on lanes about 20 m apart; one record per house. A few grids
-//! also have a public building or a workshop, without households.
+//! one- and two-household houses on lanes about 20 m apart; one record per house. Each village
+//! also has a few public buildings and workshops, without households.
 //!
 //! A grid's buildings sum exactly to its households and residents, and stand inside it. They
-//! follow the grids, not `--scale`: at a finer scale the same households fill more, smaller
-//! grids, so the county keeps about the same number of buildings.
+//! follow the households, not `--scale`: a finer scale cuts the same households into more,
+//! smaller grids, and only where a grid holds less than a block (or a house) does it get a
+//! smaller one of its own (131,903 buildings at scale 1; 250,839 at scale 100, where 199,997
+//! grids hold 1.9 households each and each needs at least one).
+
+use std::collections::HashMap;
 
 use geo::{Contains, Coord, InteriorPoint, MultiPolygon, Point};
 use serde_json::{Value, json};
@@ -59,16 +63,41 @@ pub(super) fn drafts(data: &Dataset, plane: Plane) -> Vec<(Point, Value)> {
         .filter(|t| t.kind == "街道")
         .map(|t| t.code.as_str())
         .collect();
+    let urban = |village_code: &str| streets.contains(&village_town_code(village_code));
+    let mut per_grid: Vec<Vec<Site>> = data
+        .grids
+        .iter()
+        .map(|g| {
+            let mut rng = Rng::named(&format!("buildings-{}", g.code));
+            if urban(g.village_code()) {
+                compounds(g, u64::from(g.households), &mut rng, plane)
+            } else {
+                hamlets(g, u64::from(g.households), &mut rng, plane)
+            }
+        })
+        .collect();
+    // Public buildings and workshops per village (as many at any scale), in the grid they fall in.
+    let mut grids_of: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, g) in data.grids.iter().enumerate() {
+        grids_of.entry(g.village_code()).or_default().push(i);
+    }
+    for v in &data.villages {
+        let mut rng = Rng::named(&format!("buildings-others-{}", v.code));
+        for site in others(&v.geometry, urban(&v.code), &mut rng) {
+            let at = Point::from(site.at);
+            let home = grids_of.get(v.code.as_str()).and_then(|grids| {
+                grids
+                    .iter()
+                    .copied()
+                    .find(|&i| data.grids[i].geometry.contains(&at))
+            });
+            if let Some(i) = home {
+                per_grid[i].push(site);
+            }
+        }
+    }
     let mut out = Vec::new();
-    for g in &data.grids {
-        let mut rng = Rng::named(&format!("buildings-{}", g.code));
-        let urban = streets.contains(&village_town_code(g.village_code()));
-        let mut sites = if urban {
-            compounds(g, u64::from(g.households), &mut rng, plane)
-        } else {
-            hamlets(g, u64::from(g.households), &mut rng, plane)
-        };
-        sites.extend(others(g, urban, &mut rng));
+    for (g, sites) in data.grids.iter().zip(per_grid) {
         let weights: Vec<f64> = sites.iter().map(|s| s.households as f64).collect();
         let residents = apportion(u64::from(g.population), &weights);
         for (i, (s, residents)) in sites.into_iter().zip(residents).enumerate() {
@@ -134,11 +163,12 @@ fn compounds(g: &Grid, households: u64, rng: &mut Rng, plane: Plane) -> Vec<Site
         .unwrap_or_else(|| fallback(g, rng));
     let origin = plane.to_m(centre);
     let angle = rng.range(-0.25, 0.25);
+    let reach = reach_m(g, plane);
     // Block sites on a lattice, nearest the centre first; a denser lattice when too few fit.
     let mut scale = 1.0;
     let sites: Vec<Vec<Coord>> = loop {
         let pitch_x = (4.0 * ENTRANCE_M + BLOCK_GAP_M) * scale;
-        let found = spiral(blocks.len(), pitch_x, ROW_M * scale, |i, j| {
+        let found = spiral(blocks.len(), pitch_x, ROW_M * scale, reach, |i, j| {
             let x0 = f64::from(i) * pitch_x;
             let y0 = f64::from(j) * ROW_M * scale;
             let entrances: Vec<Coord> = (0..4)
@@ -222,6 +252,7 @@ fn hamlets(g: &Grid, households: u64, rng: &mut Rng, plane: Plane) -> Vec<Site> 
             .unwrap_or_else(|| fallback(g, rng)),
     );
     let angle = rng.range(-0.4, 0.4);
+    let reach = reach_m(g, plane);
     let mut taken = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut next = 0;
@@ -232,7 +263,7 @@ fn hamlets(g: &Grid, households: u64, rng: &mut Rng, plane: Plane) -> Vec<Site> 
         let (ci, cj) = ((cx / HOUSE_M).round() as i32, (cy / HOUSE_M).round() as i32);
         let want = end - next;
         // Sites around the hamlet's centre, nearest first, a few left empty.
-        let mut sites = spiral(want, HOUSE_M, HOUSE_M, |i, j| {
+        let mut sites = spiral(want, HOUSE_M, HOUSE_M, reach, |i, j| {
             let (i, j) = (ci + i, cj + j);
             if rng.unit() < 0.25 || taken.contains(&(i, j)) {
                 return None;
@@ -278,26 +309,30 @@ fn unturn(origin: [f64; 2], angle: f64, p: [f64; 2]) -> [f64; 2] {
 }
 
 /// Up to `want` sites of a lattice, ring by ring outwards from cell (0, 0), as `site` gives
-/// them; stops after a ring wider than about 5 km finds nothing.
+/// them; stops once a ring lies farther than `reach_m` (the grid's size) from the start.
 fn spiral<T>(
     want: usize,
     pitch_x: f64,
     pitch_y: f64,
+    reach_m: f64,
     mut site: impl FnMut(i32, i32) -> Option<T>,
 ) -> Vec<T> {
     let mut out = Vec::new();
-    let limit = (5_000.0 / pitch_x.min(pitch_y)) as i32;
+    if want == 0 {
+        return out;
+    }
+    let limit = (reach_m / pitch_x.min(pitch_y)).ceil() as i32 + 1;
     for r in 0..=limit {
-        for j in -r..=r {
-            for i in -r..=r {
-                if i.abs().max(j.abs()) != r {
-                    continue;
-                }
-                if let Some(s) = site(i, j) {
-                    out.push(s);
-                    if out.len() == want {
-                        return out;
-                    }
+        // The cells of ring r: the top and bottom rows, then the sides between them.
+        let ring = (-r..=r)
+            .flat_map(|i| [(i, -r), (i, r)])
+            .chain((1 - r..r).flat_map(|j| [(-r, j), (r, j)]))
+            .take(if r == 0 { 1 } else { usize::MAX });
+        for (i, j) in ring {
+            if let Some(s) = site(i, j) {
+                out.push(s);
+                if out.len() == want {
+                    return out;
                 }
             }
         }
@@ -305,12 +340,22 @@ fn spiral<T>(
     out
 }
 
-/// A public building or a workshop now and then, without households.
-fn others(g: &Grid, urban: bool, rng: &mut Rng) -> Vec<Site> {
+/// The diagonal of the grid's box in metres: no site of it lies farther from any other.
+fn reach_m(g: &Grid, plane: Plane) -> f64 {
+    use geo::BoundingRect;
+    g.geometry.bounding_rect().map_or(0.0, |r| {
+        let (a, b) = (plane.to_m(r.min()), plane.to_m(r.max()));
+        (b[0] - a[0]).hypot(b[1] - a[1])
+    })
+}
+
+/// A village's public buildings (two to four) and workshops (one to five; fewer in the streets),
+/// without households.
+fn others(area: &MultiPolygon, urban: bool, rng: &mut Rng) -> Vec<Site> {
     let mut out = Vec::new();
-    if rng.unit() < 0.3 {
+    for _ in 0..rng.int(2, 4) {
         out.push(Site {
-            at: fallback(g, rng),
+            at: super::random_point_in(area, rng),
             compound: rng.pick(PUBLIC).to_string(),
             building: "1".into(),
             entrance: None,
@@ -318,9 +363,9 @@ fn others(g: &Grid, urban: bool, rng: &mut Rng) -> Vec<Site> {
             households: 0,
         });
     }
-    if rng.unit() < if urban { 0.15 } else { 0.25 } {
+    for _ in 0..rng.int(1, if urban { 3 } else { 5 }) {
         out.push(Site {
-            at: fallback(g, rng),
+            at: super::random_point_in(area, rng),
             compound: format!("{}{}", rng.pick(SURNAMES), rng.pick(ENTERPRISE)),
             building: "1".into(),
             entrance: None,
