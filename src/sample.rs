@@ -74,6 +74,8 @@ pub fn dataset_for(layers: &Declarations) -> Result<Dataset> {
             d.declared.push(DeclaredData::empty(def));
             continue;
         };
+        // The built-in layers' sample is gridmap's own: not fitting is a bug, not a warning.
+        let builtin = def.name == BUILDINGS;
         match read {
             Ok(mut data) => {
                 let report = complete(&mut data, &d);
@@ -81,8 +83,12 @@ pub fn dataset_for(layers: &Declarations) -> Result<Dataset> {
                     d.declared.push(data);
                     continue;
                 }
+                if builtin {
+                    return Err(Error::Invalid(report));
+                }
                 tracing::warn!(layer = def.name, problems = %report, "the sample's features do not fit this declaration; the layer starts empty");
             }
+            Err(report) if builtin => return Err(Error::Invalid(report)),
             Err(report) => {
                 tracing::warn!(layer = def.name, problems = %report, "the sample's features do not fit this declaration; the layer starts empty");
             }

@@ -129,6 +129,11 @@ impl GridCoverage {
         }
     }
 
+    /// How many of the grid's `population` no post reaches (by `people_shares`).
+    pub fn uncovered_people(&self, population: u32) -> f64 {
+        f64::from(population) * (1.0 - self.people_shares().0)
+    }
+
     /// The shares of the grid's population and households within reach: by its buildings'
     /// residents and households where it has buildings holding any, else by area.
     pub fn people_shares(&self) -> (f64, f64) {

@@ -81,7 +81,7 @@ fn demand(data: &Dataset, map: &CoverageMap) -> Vec<Demand> {
     let buildings = crate::model::buildings::all(data);
     let mut out = Vec::new();
     for (g, c) in data.grids.iter().zip(&map.grids) {
-        let uncovered = f64::from(g.population) * (1.0 - c.people_shares().0);
+        let uncovered = c.uncovered_people(g.population);
         if uncovered <= 0.0 {
             continue;
         }

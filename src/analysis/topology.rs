@@ -22,10 +22,12 @@ pub const DEFAULT_TOLERANCE_M2: f64 = 50.0;
 /// 1 cm; a digitised point on the boundary line may fall either side).
 pub const BUILDING_TOLERANCE_M: f64 = 1.0;
 
-/// A unit whose children do not tile it, or a station outside its grid.
+/// A unit whose children do not tile it, a station or building outside its grid, or a grid whose
+/// buildings do not add up to it.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Offender {
-    /// `village` (its grids), `town` (its villages) or `station`.
+    /// `village` (its grids), `town` (its villages), `station`, `building` or `grid` (its
+    /// buildings' sums).
     pub level: &'static str,
     pub code: String,
     pub name: String,
@@ -78,8 +80,9 @@ pub fn tiling_errors_m2(parent: &MultiPolygon, children: &[&MultiPolygon]) -> (f
 }
 
 /// Every unit whose gap, overlap or spill-over exceeds `tolerance_m2`, every station that does
-/// not stand in its grid, and every building more than `BUILDING_TOLERANCE_M` outside the grid
-/// its code names.
+/// not stand in its grid, every building more than `BUILDING_TOLERANCE_M` outside the grid its
+/// code names (or with a negative count), and every grid whose buildings' households and
+/// residents do not sum to its own.
 pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
     let mut out = Vec::new();
     let mut grids_of: HashMap<&str, Vec<&MultiPolygon>> = HashMap::new();
@@ -153,8 +156,16 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
             });
         }
     }
+    let mut sums: HashMap<&str, (u64, u64)> = HashMap::new();
     for b in buildings::all(data) {
+        let sum = sums.entry(b.grid_code()).or_default();
+        sum.0 += b.households;
+        sum.1 += b.residents;
+        let negative = ["households", "residents"]
+            .into_iter()
+            .find(|f| b.record.value(b.def, f).as_i64().is_some_and(|n| n < 0));
         let note = match grid.get(b.grid_code()) {
+            _ if negative.is_some() => negative.map(|f| format!("{f} is negative")),
             None => Some(format!("its code names no grid ({})", b.grid_code())),
             Some(g) if g.intersects(&b.at) => None,
             Some(g) => {
@@ -172,6 +183,26 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
                 overlap_m2: 0.0,
                 outside_m2: 0.0,
                 note: Some(note),
+            });
+        }
+    }
+    // Coverage takes a grid's people from its buildings' shares: they should add up to it.
+    for g in &data.grids {
+        let Some(&(households, residents)) = sums.get(g.code.as_str()) else {
+            continue;
+        };
+        if (households, residents) != (u64::from(g.households), u64::from(g.population)) {
+            out.push(Offender {
+                level: "grid",
+                code: g.code.clone(),
+                name: g.name.clone(),
+                gap_m2: 0.0,
+                overlap_m2: 0.0,
+                outside_m2: 0.0,
+                note: Some(format!(
+                    "its buildings hold {households} households and {residents} residents; the grid has {} and {}",
+                    g.households, g.population
+                )),
             });
         }
     }
@@ -238,6 +269,34 @@ mod tests {
             found[0].note.as_deref(),
             Some(format!("stands 3.0 m outside its grid {grid_code}").as_str())
         );
+        // A building's residents off by one: its grid no longer adds up.
+        let layer = d
+            .declared
+            .iter_mut()
+            .find(|l| l.def.name == "buildings")
+            .unwrap();
+        layer.features[0].geometry = east_by(0.5);
+        let residents = layer.def.position("residents").unwrap();
+        let was = layer.features[0].values[residents].as_i64().unwrap();
+        layer.features[0].values[residents] = (was + 1).into();
+        let found = check(&d, DEFAULT_TOLERANCE_M2);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].level, found[0].code.as_str()),
+            ("grid", grid_code.as_str())
+        );
+        layer_values(&mut d)[residents] = (-1).into();
+        let found = check(&d, DEFAULT_TOLERANCE_M2);
+        assert_eq!(found[0].note.as_deref(), Some("residents is negative"));
+    }
+
+    fn layer_values(d: &mut Dataset) -> &mut Vec<serde_json::Value> {
+        let layer = d
+            .declared
+            .iter_mut()
+            .find(|l| l.def.name == "buildings")
+            .unwrap();
+        &mut layer.features[0].values
     }
 
     #[test]

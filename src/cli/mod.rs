@@ -78,7 +78,8 @@ enum Command {
     /// Propose k new post sites covering the most people not covered today (greedy).
     Suggest(SuggestArgs),
     /// Check topology: grids tile their village and villages their town, no gap or overlap above
-    /// the tolerance. Exit code 1 when any unit offends.
+    /// the tolerance; posts stand in their grid; buildings stand within 1 m of their grid and add
+    /// up to it. Exit code 1 when anything offends.
     Check(CheckArgs),
 }
 
@@ -578,7 +579,7 @@ fn check(ctx: &Ctx, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let units = data.villages.len() + data.towns.len();
     let buildings = crate::model::buildings::layer(&data).map_or(0, |l| l.features.len());
     eprintln!(
-        "{} offend: of {units} units (tolerance {tolerance_m2} m2), {} posts and {buildings} buildings (tolerance {} m)",
+        "{} offenders among {units} towns and villages (tolerance {tolerance_m2} m2), {} posts and {buildings} buildings (tolerance {} m)",
         offenders.len(),
         data.stations.len(),
         analysis::topology::BUILDING_TOLERANCE_M

@@ -193,17 +193,14 @@ fn compounds(g: &Grid, households: u64, rng: &mut Rng, plane: Plane) -> Vec<Site
         scale *= 0.6;
     };
     let compound_count = blocks.len().div_ceil(16);
+    // One name for the grid's compounds, built in phases: 阳光花园, 阳光花园二期, 阳光花园三期 …
+    let base = format!("{}{}", rng.pick(COMPOUND_NAMES), rng.pick(COMPOUND_KINDS));
+    const PHASES: [&str; 9] = ["", "二", "三", "四", "五", "六", "七", "八", "九"];
     let names: Vec<String> = (0..compound_count)
-        .map(|i| {
-            let name = format!("{}{}", rng.pick(COMPOUND_NAMES), rng.pick(COMPOUND_KINDS));
-            if i == 0 {
-                name
-            } else {
-                format!(
-                    "{name}{}期",
-                    ["", "二", "三", "四", "五", "六", "七", "八"][i.min(7)]
-                )
-            }
+        .map(|i| match PHASES.get(i) {
+            Some(&"") => base.clone(),
+            Some(phase) => format!("{base}{phase}期"),
+            None => format!("{base}{}期", i + 1),
         })
         .collect();
     let mut out = Vec::new();

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::rng::Rng;
 use super::voronoi::{Plane, round7, rounded, tile};
 use super::{random_point_in, society};
-use crate::model::declared::Declarations;
+use crate::model::declared::{BUILDINGS, Declarations};
 use crate::model::records::{DeclaredData, Record, complete};
 use crate::model::schema::LayerDef;
 use crate::model::{Dataset, label_point};
@@ -60,7 +60,7 @@ pub fn generate(data: &Dataset, layers: &Declarations, plane: Plane) -> Result<V
             "centres" => centres(data),
             "police_beats" => police_beats(data, plane),
             "dedicated_grids" => dedicated_grids(data, plane),
-            "buildings" => super::buildings::drafts(data, plane)
+            BUILDINGS => super::buildings::drafts(data, plane)
                 .into_iter()
                 .map(|(at, values)| draft(at, values))
                 .collect(),

@@ -241,7 +241,8 @@ fn spread_seeds(
         .collect()
 }
 
-/// Write one GeoJSON file per layer into `dir` (one feature per line); returns the paths written.
+/// Write one GeoJSON file per layer into `dir` (one feature per line), the buildings as gzipped
+/// CSV (`BUILDINGS_FILE`); returns the paths written.
 pub fn write(dir: &Path, data: &Dataset) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         path: dir.display().to_string(),

@@ -178,14 +178,26 @@ pub async fn gaps(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<impl IntoResponse, ApiError> {
-    params.only(&["radius_m", "level", "service", "bbox", "unit"])?;
+    params.only(&[
+        "radius_m", "level", "service", "bbox", "unit", "limit", "offset",
+    ])?;
     let (radius_m, service) = radius_and_service(&params)?;
     let unit = gap_unit(&params)?;
     let level = level(&params)?;
     let bbox = params.bbox()?;
+    let page = (
+        params.int("offset", 0, u64::MAX, 0)? as usize,
+        params.int("limit", 1, u64::MAX, u64::MAX)? as usize,
+    );
     if unit == GapUnit::Buildings {
+        if buildings::layer(state.index.load().dataset()).is_none_or(|l| l.features.is_empty()) {
+            return Err(ApiError::bad(
+                "unit",
+                "the store holds no buildings; import them (gridmap import --layer buildings FILE) or ask for unit=areas",
+            ));
+        }
         let body = with_map(&state, radius_m, service, move |snap, map| {
-            building_gaps(snap, map, bbox)
+            building_gaps(snap, map, bbox, page)
         })
         .await?;
         return Ok(([(header::CONTENT_TYPE, super::GEOJSON)], Json(body)));
@@ -219,9 +231,11 @@ pub async fn gaps(
                 }))
             })
             .collect();
+        let matched = features.len();
+        let features: Vec<Value> = features.into_iter().skip(page.0).take(page.1).collect();
         json!({
             "type": "FeatureCollection", "radius_m": radius_m, "level": level,
-            "numberReturned": features.len(), "features": features,
+            "numberMatched": matched, "numberReturned": features.len(), "features": features,
         })
     })
     .await?;
@@ -229,25 +243,36 @@ pub async fn gaps(
 }
 
 /// Every building no post reaches (within `bbox` when given), as GeoJSON points with its
-/// households and residents, and their totals.
-fn building_gaps(snap: &Snapshot, map: &CoverageMap, bbox: Option<crate::model::Bbox>) -> Value {
+/// households and residents, one page of them (`offset`, `limit`); `totals` and
+/// `numberMatched` count every one matched.
+fn building_gaps(
+    snap: &Snapshot,
+    map: &CoverageMap,
+    bbox: Option<crate::model::Bbox>,
+    (offset, limit): (usize, usize),
+) -> Value {
     let all = buildings::all(snap.dataset());
-    let (mut households, mut residents) = (0u64, 0u64);
-    let features: Vec<Value> = map
+    let matched: Vec<&buildings::Building> = map
         .grids
         .iter()
         .filter_map(|c| c.buildings.as_ref())
         .flat_map(|b| b.uncovered.iter().map(|&i| &all[i]))
         .filter(|b| bbox.is_none_or(|w| w.contains(b.at)))
+        .collect();
+    let households: u64 = matched.iter().map(|b| b.households).sum();
+    let residents: u64 = matched.iter().map(|b| b.residents).sum();
+    let features: Vec<Value> = matched
+        .iter()
+        .skip(offset)
+        .take(limit)
         .map(|b| {
-            households += b.households;
-            residents += b.residents;
             json!({
                 "type": "Feature", "id": b.code,
                 "geometry": {"type": "Point", "coordinates": [b.at.x(), b.at.y()]},
                 "properties": {
                     "code": b.code, "grid_code": b.grid_code(),
                     "compound": b.text("compound"), "building": b.text("building"),
+                    "entrance": b.record.value(b.def, "entrance"), "use": b.text("use"),
                     "households": b.households, "residents": b.residents,
                 },
             })
@@ -256,8 +281,8 @@ fn building_gaps(snap: &Snapshot, map: &CoverageMap, bbox: Option<crate::model::
     json!({
         "type": "FeatureCollection", "radius_m": map.radius_m, "unit": "buildings",
         "service": map.service.map(Service::name),
-        "totals": {"buildings": features.len(), "households": households, "residents": residents},
-        "numberReturned": features.len(), "features": features,
+        "totals": {"buildings": matched.len(), "households": households, "residents": residents},
+        "numberMatched": matched.len(), "numberReturned": features.len(), "features": features,
     })
 }
 

@@ -346,10 +346,22 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
                     json!({"type": "string", "enum": ["areas", "buildings"], "default": "areas"}),
                     false,
                 ));
+                p.push(query(
+                    "limit",
+                    "At most this many features (default: all); numberMatched counts all",
+                    json!({"type": "integer", "minimum": 1}),
+                    false,
+                ));
+                p.push(query(
+                    "offset",
+                    "Skip this many features",
+                    json!({"type": "integer", "minimum": 0, "default": 0}),
+                    false,
+                ));
                 p
             },
             ok(
-                "A GeoJSON FeatureCollection: one (Multi)Polygon per unit with code, name, uncovered_area_m2, uncovered_population; or with unit=buildings one Point per uncovered building with code, grid_code, compound, building, households, residents, and their totals",
+                "A GeoJSON FeatureCollection: one (Multi)Polygon per unit with code, name, uncovered_area_m2, uncovered_population; or with unit=buildings one Point per uncovered building with code, grid_code, compound, building, entrance, use, households, residents, and totals and numberMatched over all matched",
                 GEOJSON,
                 fc,
             ),

@@ -1,7 +1,8 @@
 //! A point layer as CSV: `lon`, `lat` and one column per declared field (the parent codes left
 //! out: gridmap fills them). The compact form of the embedded buildings sample
-//! (`geodata/buildings.csv.gz`), about a tenth of its GeoJSON; GDAL and QGIS read it as it is
-//! (`X_POSSIBLE_NAMES=lon Y_POSSIBLE_NAMES=lat`).
+//! (`geodata/buildings.csv.gz`): a quarter of its GeoJSON, a twentieth gzipped; GDAL and QGIS
+//! read it as it is (`X_POSSIBLE_NAMES=lon Y_POSSIBLE_NAMES=lat`). An empty cell is null (an
+//! empty text does not survive).
 
 use geojson::{Feature, GeometryValue};
 use serde_json::{Map, Value};
@@ -18,8 +19,8 @@ fn columns(def: &LayerDef) -> impl Iterator<Item = &super::schema::Field> {
         .filter(|f| !PARENT_FIELDS.contains(&f.name))
 }
 
-/// The layer's features as CSV text, one line per feature in their order. Coordinates keep
-/// their 7 decimals (1 cm).
+/// The layer's features (of a point layer) as CSV text, one line per feature in their order.
+/// Coordinates keep their 7 decimals (1 cm).
 pub fn write(data: &DeclaredData) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let header: Vec<&str> = ["lon", "lat"]
@@ -82,15 +83,16 @@ pub fn read(def: &'static LayerDef, text: &str) -> Result<DeclaredData, Validati
     }
     let fields: Vec<_> = columns(def).collect();
     let mut features = Vec::new();
-    for (i, row) in reader.records().enumerate() {
-        let line = format!("line {}", i + 2);
+    for row in reader.records() {
         let row = match row {
             Ok(row) => row,
             Err(e) => {
-                problem(line, e.to_string());
+                let line = e.position().map_or(0, |p| p.line());
+                problem(format!("line {line}"), e.to_string());
                 continue;
             }
         };
+        let line = format!("line {}", row.position().map_or(0, |p| p.line()));
         let coordinate = |k: usize| row.get(k).and_then(|s| s.parse::<f64>().ok());
         let (Some(lon), Some(lat)) = (coordinate(0), coordinate(1)) else {
             problem(line, "lon and lat must be numbers".into());

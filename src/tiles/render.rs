@@ -216,7 +216,7 @@ fn gap_properties(
     c: &crate::analysis::coverage::GridCoverage,
     radius_m: f64,
 ) -> serde_json::Map<String, Value> {
-    let uncovered = f64::from(g.population) * (1.0 - c.people_shares().0);
+    let uncovered = c.uncovered_people(g.population);
     let mut properties = serde_json::Map::new();
     properties.insert("code".into(), Value::from(g.code.as_str()));
     properties.insert("name".into(), Value::from(g.name.as_str()));

@@ -208,6 +208,21 @@ async fn uncovered_buildings_are_those_no_post_reaches_and_add_up() {
             b.code
         );
     }
+    // Pages: numberMatched and totals count all, the features are the slice asked for.
+    let page = get(
+        &state,
+        "/coverage/gaps?radius_m=300&unit=buildings&offset=5&limit=10",
+    )
+    .await;
+    assert_eq!(
+        page.json["numberMatched"].as_u64().unwrap() as usize,
+        features.len()
+    );
+    assert_eq!(page.json["totals"], gaps.json["totals"]);
+    assert_eq!(
+        page.json["features"].as_array().unwrap()[..],
+        features[5..15]
+    );
     // A bbox keeps the buildings inside it.
     let some = get(
         &state,
@@ -288,6 +303,7 @@ async fn bad_coverage_requests_are_4xx_json_naming_the_field() {
         ("/coverage/gaps?bbox=1,2,3", "bbox"),
         ("/coverage/gaps?unit=houses", "unit"),
         ("/coverage/gaps?unit=buildings&level=town", "level"),
+        ("/coverage/gaps?unit=buildings&limit=0", "limit"),
         ("/coverage/suggest?k=0", "k"),
         ("/coverage/suggest?k=51", "k"),
         ("/coverage/suggest?candidates=towns", "candidates"),

@@ -267,7 +267,8 @@ impl Tables for PgTables<'_, '_> {
             .map(|f| format!("\"{}\"", f.name))
             .collect();
         // Rows go in batches, each field as one text array (`unnest`): one round trip and one
-        // firing of the statement-level change-log triggers per batch, not per row.
+        // firing of the statement-level change-log triggers per batch, not per row. Keys are
+        // unique in `records` (`records::complete` checks), as one upsert cannot touch a row twice.
         let values: Vec<String> = def
             .fields
             .iter()
