@@ -57,12 +57,7 @@ struct Site {
 /// The buildings of every grid, as GeoJSON properties with a point: code, compound, building,
 /// entrance, use, households, residents.
 pub(super) fn drafts(data: &Dataset, plane: Plane) -> Vec<(Point, Value)> {
-    let streets: Vec<&str> = data
-        .towns
-        .iter()
-        .filter(|t| t.kind == "街道")
-        .map(|t| t.code.as_str())
-        .collect();
+    let streets = super::society::street_codes(data);
     let urban = |village_code: &str| streets.contains(&village_town_code(village_code));
     let mut per_grid: Vec<Vec<Site>> = data
         .grids

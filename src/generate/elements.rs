@@ -257,12 +257,7 @@ fn shelters(data: &Dataset) -> Vec<Draft> {
 
 fn party_orgs(data: &Dataset) -> Vec<Draft> {
     let mut rng = Rng::named("party-orgs");
-    let streets: Vec<&str> = data
-        .towns
-        .iter()
-        .filter(|t| t.kind == "街道")
-        .map(|t| t.code.as_str())
-        .collect();
+    let streets = society::street_codes(data);
     let mut out = Vec::new();
     for g in &data.grids {
         let urban = streets.iter().any(|t| g.code.starts_with(t));

@@ -332,12 +332,7 @@ mod tests {
         let mut sums: HashMap<&str, (u64, u64)> = HashMap::new();
         let grids: HashMap<&str, &crate::model::Grid> =
             d.grids.iter().map(|g| (g.code.as_str(), g)).collect();
-        let streets: Vec<&str> = d
-            .towns
-            .iter()
-            .filter(|t| t.kind == "街道")
-            .map(|t| t.code.as_str())
-            .collect();
+        let streets = society::street_codes(d);
         let all = buildings::all(d);
         for b in &all {
             assert_eq!(b.code.len(), 20, "{}", b.code);

@@ -68,6 +68,15 @@ pub(crate) const CITY_SEAT: Coord = Coord {
     y: 31.99167,
 };
 
+/// The codes of the towns that are urban streets (街道): the city, where people live in blocks.
+pub(crate) fn street_codes(data: &Dataset) -> Vec<&str> {
+    data.towns
+        .iter()
+        .filter(|t| t.kind == "街道")
+        .map(|t| t.code.as_str())
+        .collect()
+}
+
 pub(crate) fn person(rng: &mut Rng) -> String {
     format!("{}{}", rng.pick(SURNAMES), rng.pick(GIVEN))
 }
