@@ -37,6 +37,21 @@ pub struct Offender {
     pub note: Option<String>,
 }
 
+impl Offender {
+    /// An offender that is not about area: a post, a building or a grid's sums, and why.
+    fn noted(level: &'static str, code: String, name: String, note: String) -> Offender {
+        Offender {
+            level,
+            code,
+            name,
+            gap_m2: 0.0,
+            overlap_m2: 0.0,
+            outside_m2: 0.0,
+            note: Some(note),
+        }
+    }
+}
+
 impl fmt::Display for Offender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.note {
@@ -145,15 +160,12 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
             .get(s.grid_code.as_str())
             .is_some_and(|g| g.intersects(&s.location))
         {
-            out.push(Offender {
-                level: "station",
-                code: s.id.to_string(),
-                name: s.name.clone(),
-                gap_m2: 0.0,
-                overlap_m2: 0.0,
-                outside_m2: 0.0,
-                note: Some(format!("does not stand inside its grid {}", s.grid_code)),
-            });
+            out.push(Offender::noted(
+                "station",
+                s.id.to_string(),
+                s.name.clone(),
+                format!("does not stand inside its grid {}", s.grid_code),
+            ));
         }
     }
     let mut sums: HashMap<&str, (u64, u64)> = HashMap::new();
@@ -175,15 +187,12 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
             }
         };
         if let Some(note) = note {
-            out.push(Offender {
-                level: "building",
-                code: b.code.to_string(),
-                name: format!("{} {}", b.text("compound"), b.text("building")),
-                gap_m2: 0.0,
-                overlap_m2: 0.0,
-                outside_m2: 0.0,
-                note: Some(note),
-            });
+            out.push(Offender::noted(
+                "building",
+                b.code.to_string(),
+                format!("{} {}", b.text("compound"), b.text("building")),
+                note,
+            ));
         }
     }
     // Coverage takes a grid's people from its buildings' shares: they should add up to it.
@@ -192,18 +201,15 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
             continue;
         };
         if (households, residents) != (u64::from(g.households), u64::from(g.population)) {
-            out.push(Offender {
-                level: "grid",
-                code: g.code.clone(),
-                name: g.name.clone(),
-                gap_m2: 0.0,
-                overlap_m2: 0.0,
-                outside_m2: 0.0,
-                note: Some(format!(
+            out.push(Offender::noted(
+                "grid",
+                g.code.clone(),
+                g.name.clone(),
+                format!(
                     "its buildings hold {households} households and {residents} residents; the grid has {} and {}",
                     g.households, g.population
-                )),
-            });
+                ),
+            ));
         }
     }
     out
