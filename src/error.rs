@@ -36,6 +36,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A write's precondition failed inside its transaction (`If-Match` named an older version
+    /// of the feature); nothing was written.
+    #[error("{0}")]
+    Stale(String),
+
+    /// A create of a feature that exists; nothing was written.
+    #[error("{0}")]
+    Exists(String),
+
     #[error("{path}: {source}")]
     Io {
         path: String,

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::Result;
+use crate::access::Registry;
+use crate::access::audit::Pending;
 use crate::analysis::coverage::DEFAULT_RADIUS_M;
 use crate::geodesy::grow_rect;
 use crate::index::{Index, Snapshot};
@@ -20,6 +22,8 @@ use crate::tiles::{self, TileConfig, cache::TileCache};
 
 /// How long one wait for a change notification lasts before the store is asked again.
 const FOLLOW_TIMEOUT: Duration = Duration::from_secs(1);
+/// How often audit rows older than `--audit-days` are pruned.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 /// How long to wait before reconnecting to an unreachable store.
 const RETRY_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -108,9 +112,42 @@ pub struct Follower {
     pub tiles: Arc<TileCache>,
     pub tile_config: TileConfig,
     pub sync: Arc<SyncState>,
+    /// The accounts, re-read from the store on every turn of `run` (so a revoked token stops
+    /// working everywhere within about a second).
+    pub accounts: Arc<Registry>,
+    /// Audit rows of reads, appended to the store on every turn of `run`.
+    pub audit: Arc<Pending>,
+    /// Audit rows older than this many days are pruned (at start, then hourly).
+    pub audit_days: u32,
 }
 
 impl Follower {
+    /// Re-read the accounts, append the audit rows waiting, and prune old ones once an hour.
+    pub fn keep_accounts_and_audit(&self, pruned: &mut Option<Instant>) -> Result<()> {
+        self.flush_audit()?;
+        self.accounts.replace(self.store.accounts()?);
+        if pruned.is_none_or(|t| t.elapsed() >= PRUNE_INTERVAL) {
+            let before_s = crate::model::date::now_s() - i64::from(self.audit_days) * 86_400;
+            let n = self.store.prune_audit(before_s)?;
+            if n > 0 {
+                tracing::info!(rows = n, days = self.audit_days, "pruned old audit rows");
+            }
+            *pruned = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Append the audit rows waiting (kept for the next try when the store fails).
+    pub fn flush_audit(&self) -> Result<()> {
+        let rows = self.audit.take();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .append_audit(&rows)
+            .inspect_err(|_| self.audit.put_back(rows.clone()))
+    }
+
     /// Catch up with the store: when it changed since the index was built, build the new index
     /// and swap it in (readers keep their snapshot meanwhile), then drop exactly the cached tiles
     /// that show a changed feature, at every zoom. Returns how many tiles were dropped.
@@ -163,7 +200,11 @@ impl Follower {
     /// is unreachable, mark the server degraded and retry; catching up afterwards applies
     /// everything missed.
     pub fn run(self) {
+        let mut pruned: Option<Instant> = None;
         loop {
+            if let Err(e) = self.keep_accounts_and_audit(&mut pruned) {
+                tracing::warn!(error = %e, "could not refresh accounts or write audit rows; retrying");
+            }
             let seen = self.sync.version();
             let result = self
                 .store

@@ -5,6 +5,7 @@
 //! sample; `http` and `cli` sit on top.
 //! See ARCHITECTURE.md for the module map and the request path.
 
+pub mod access;
 pub mod analysis;
 pub mod cli;
 pub mod error;

@@ -2,6 +2,7 @@
 //! one). Errors exit with code 2; `check` exits with 1 when it finds offenders.
 
 mod coverage;
+mod users;
 
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
@@ -19,7 +20,7 @@ use crate::model::records::read_declared;
 use crate::model::schema::Visibility;
 use crate::model::{
     AnyLayer, Layer, Service,
-    geojson::{layer_features, read_layer, write_collection},
+    geojson::{layer_features_visible, read_layer, write_collection},
 };
 use crate::store::Store;
 use crate::tiles::TileConfig;
@@ -81,6 +82,11 @@ enum Command {
     /// the tolerance; posts stand in their grid; buildings stand within 1 m of their grid and add
     /// up to it. Exit code 1 when anything offends.
     Check(CheckArgs),
+    /// Accounts: add one (its token is printed once), list, revoke, rotate a token.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Read the audit log (writes, and answers that carried personal data), newest first.
+    Audit(users::AuditArgs),
 }
 
 #[derive(Args, Debug)]
@@ -102,10 +108,13 @@ struct ServeArgs {
     /// Serve tiles from this PMTiles archive (written by `gridmap tiles`) instead of rendering.
     #[arg(long, env = "GRIDMAP_TILES")]
     tiles: Option<PathBuf>,
-    /// Allow PUT and DELETE of features to requests with `Authorization: Bearer TOKEN`
-    /// (at least 16 characters). Without it the API is read-only.
-    #[arg(long, env = "GRIDMAP_WRITE_TOKEN", hide_env_values = true)]
+    /// Gone: accounts replace the one shared token (`gridmap user add`). A server given it
+    /// stops with a message saying so.
+    #[arg(long, env = "GRIDMAP_WRITE_TOKEN", hide = true, hide_env_values = true)]
     write_token: Option<String>,
+    /// Audit rows older than this many days are pruned.
+    #[arg(long, env = "GRIDMAP_AUDIT_DAYS", default_value_t = crate::http::DEFAULT_AUDIT_DAYS, value_parser = clap::value_parser!(u32).range(1..))]
+    audit_days: u32,
     /// A basemap for the web page at /map: an XYZ raster URL template with {z}, {x} and {y}
     /// (Tianditu with its key, a local tile server), or a MapLibre style URL; a path with one
     /// leading / is resolved against the public URL. None by default: the page works offline.
@@ -158,6 +167,10 @@ struct ExportArgs {
     /// Output file; standard output when omitted.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Also write personal fields (names, phones); the file is then readable by its owner only.
+    /// Without it they are left out, so importing the file back would clear them.
+    #[arg(long)]
+    with_personal: bool,
 }
 
 #[derive(Args, Debug)]
@@ -319,6 +332,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Coverage(args) => coverage_report(&ctx, args)?,
         Command::Suggest(args) => suggest(&ctx, args)?,
         Command::Check(args) => return check(&ctx, args),
+        Command::User(command) => users::user(&ctx, command)?,
+        Command::Audit(args) => users::audit(&ctx, args)?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -332,13 +347,14 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
         public_url,
         tiles: archive,
         write_token,
+        audit_days,
         basemap,
         basemap_attribution,
     } = args;
-    if let Some(token) = &write_token
-        && token.chars().count() < 16
-    {
-        bail!("--write-token must be at least 16 characters (a random string)");
+    if write_token.is_some() {
+        bail!(
+            "--write-token (GRIDMAP_WRITE_TOKEN) is gone: writes now need an account with a role and an area. Make one with `gridmap user add NAME --role city` (it prints the token to send as Authorization: Bearer), and start the server without --write-token"
+        );
     }
     if let Some(url) = &public_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -363,7 +379,7 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
         store: ctx.location,
         layers: ctx.layers,
         tiles,
-        write_token,
+        audit_days,
         basemap,
         public_url,
     }))?;
@@ -414,25 +430,46 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
 
 /// `gridmap export`: one layer as GeoJSON, every field.
 fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
-    let ExportArgs { layer, output } = args;
+    let ExportArgs {
+        layer,
+        output,
+        with_personal,
+    } = args;
+    let vis = if with_personal {
+        Visibility::Personal
+    } else {
+        Visibility::Staff
+    };
     let layer = parse_layer(&layer, ctx.layers)?;
     let data = ctx.open()?.load()?;
     let features = match layer {
-        AnyLayer::Builtin(layer) => layer_features(&data.layer(layer)),
+        AnyLayer::Builtin(layer) => layer_features_visible(&data.layer(layer), vis),
         AnyLayer::Declared(def) => data
             .declared(def.name)
-            .map(|d| {
-                d.features
-                    .iter()
-                    .map(|r| r.feature(def, Visibility::Personal))
-                    .collect()
-            })
+            .map(|d| d.features.iter().map(|r| r.feature(def, vis)).collect())
             .unwrap_or_default(),
     };
     let text = write_collection(&features);
     match output {
         Some(path) => {
-            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            if with_personal {
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            }
+            let mut file = options
+                .open(&path)
+                .with_context(|| format!("writing {}", path.display()))?;
+            #[cfg(unix)]
+            if with_personal {
+                // An existing file keeps its mode on open: narrow it too.
+                use std::os::unix::fs::PermissionsExt;
+                file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("making {} private", path.display()))?;
+            }
+            file.write_all(text.as_bytes())
+                .with_context(|| format!("writing {}", path.display()))?
         }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }

@@ -23,10 +23,20 @@ pub enum ApiError {
     MethodNotAllowed,
     /// A write to a collection that takes none over HTTP; the message says how to change it.
     ReadOnlyCollection(String),
-    /// A write to a server started without `--write-token`.
-    WritesDisabled,
-    /// A write without the right `Authorization: Bearer` token.
+    /// No token where one is needed, or a token no active account has.
     Unauthorized(String),
+    /// The account's role or area does not allow this; the message says whose it is.
+    Forbidden(String),
+    /// Too many failed tokens from this client lately.
+    TooManyAttempts {
+        retry_after_s: u64,
+    },
+    /// A write that must name the version it changes (`If-Match`) did not.
+    PreconditionRequired(String),
+    /// `If-Match` named an older version of the feature; nothing was written.
+    PreconditionFailed(String),
+    /// A create of a feature that exists.
+    Conflict(String),
     /// A written feature (or the dataset after the write) breaks a model rule.
     Invalid(String),
     /// A request body over the limit; the message says the limit.
@@ -50,6 +60,8 @@ impl From<crate::Error> for ApiError {
     fn from(e: crate::Error) -> Self {
         match e {
             crate::Error::Invalid(report) => ApiError::Invalid(report.to_string()),
+            crate::Error::Stale(message) => ApiError::PreconditionFailed(message),
+            crate::Error::Exists(message) => ApiError::Conflict(message),
             crate::Error::Format { .. } => ApiError::Invalid(e.to_string()),
             // A 4xx body says what the database said, not where the store lives.
             crate::Error::Store {
@@ -93,17 +105,31 @@ impl IntoResponse for ApiError {
                 "method_not_allowed",
                 message,
             ),
-            ApiError::WritesDisabled => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "writes are turned off on this server (start it with --write-token); use GET"
-                    .to_string(),
-            ),
             ApiError::Unauthorized(message) => {
                 let body = Json(json!({"error": "unauthorized", "message": message}));
                 let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
                 return (StatusCode::UNAUTHORIZED, challenge, body).into_response();
             }
+            ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, "forbidden", message),
+            ApiError::TooManyAttempts { retry_after_s } => {
+                let body = Json(json!({
+                    "error": "too_many_attempts",
+                    "message": format!("too many wrong tokens from this address within a minute; try again in {retry_after_s} s with the right token"),
+                }));
+                let retry = [(header::RETRY_AFTER, retry_after_s.to_string())];
+                return (StatusCode::TOO_MANY_REQUESTS, retry, body).into_response();
+            }
+            ApiError::PreconditionRequired(message) => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition_required",
+                message,
+            ),
+            ApiError::PreconditionFailed(message) => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                message,
+            ),
+            ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message),
             ApiError::Invalid(message) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid_feature", message)
             }

@@ -8,13 +8,16 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
+use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::ogc_params::{CRS84, OgcCrs, TimeSpan};
 use super::params::Params;
 use super::queryables::{public_properties, temporal_property};
 use super::{AppState, GEOJSON};
+use crate::access::View;
 use crate::index::Snapshot;
+use crate::index::access::Scope;
 use crate::model::{AnyLayer, Layer};
 
 pub const DEFAULT_LIMIT: u64 = 10;
@@ -81,16 +84,38 @@ fn geojson_response(body: Value, crs: OgcCrs) -> Response {
     response
 }
 
-/// The public GeoJSON feature at position `i` of `layer`.
-pub fn feature_json(snap: &Snapshot, layer: AnyLayer, i: usize) -> Value {
-    serde_json::to_value(snap.public_feature_any(layer, i)).unwrap_or(Value::Null)
+/// Feature `i` as the scope's caller may see it, in `crs`'s axis order; and whether it carried
+/// personal data in clear (for the audit log).
+fn feature_in(
+    snap: &Snapshot,
+    scope: &Scope,
+    layer: AnyLayer,
+    i: usize,
+    crs: OgcCrs,
+) -> (Value, bool) {
+    let view = scope.view(snap, layer, i);
+    let mut f = serde_json::to_value(snap.feature_as(layer, i, view)).unwrap_or(Value::Null);
+    crs.apply_to_geometry(&mut f["geometry"]);
+    (f, view == View::Full && has_personal(layer))
 }
 
-/// The public feature in `crs`'s axis order.
-fn feature_in(snap: &Snapshot, layer: AnyLayer, i: usize, crs: OgcCrs) -> Value {
-    let mut f = feature_json(snap, layer, i);
-    crs.apply_to_geometry(&mut f["geometry"]);
-    f
+/// Whether a layer declares any personal field.
+pub(super) fn has_personal(layer: AnyLayer) -> bool {
+    layer
+        .def()
+        .fields
+        .iter()
+        .any(|f| f.visibility == crate::model::schema::Visibility::Personal)
+}
+
+/// The keys of features whose answer carried personal data, for `Caller::audit_read`.
+pub(super) fn key_of(snap: &Snapshot, layer: AnyLayer, i: usize) -> String {
+    let f = snap.public_feature_any(layer, i);
+    match f.id {
+        Some(geojson::feature::Id::String(s)) => s,
+        Some(geojson::feature::Id::Number(n)) => n.to_string(),
+        None => i.to_string(),
+    }
 }
 
 /// The first and last day of the collection's time property, as an OGC temporal extent.
@@ -215,8 +240,10 @@ pub async fn items(
     Path(collection_id): Path<String>,
     base: BaseUrl,
     params: Params,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
     let snap = state.index.load();
+    let scope = snap.scope(caller.account());
     let layer = layer_of(&snap, &collection_id)?;
     let properties = public_properties(layer.def());
     let mut allowed = vec![
@@ -266,12 +293,20 @@ pub async fn items(
         });
     }
     let matched = positions.len();
+    let mut personal = Vec::new();
     let page: Vec<Value> = positions
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|&i| feature_in(&snap, layer, i, crs))
+        .map(|&i| {
+            let (f, carried) = feature_in(&snap, &scope, layer, i, crs);
+            if carried {
+                personal.push(key_of(&snap, layer, i));
+            }
+            f
+        })
         .collect();
+    caller.audit_read(&state, layer.name(), personal);
 
     let items_url = base.join(&format!("/collections/{}/items", layer.name()));
     let query_with = |offset: usize| {
@@ -331,8 +366,10 @@ pub async fn item(
     Path((collection_id, feature_id)): Path<(String, String)>,
     base: BaseUrl,
     params: Params,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
     let snap = state.index.load();
+    let scope = snap.scope(caller.account());
     let layer = layer_of(&snap, &collection_id)?;
     params.only(&["f", "crs"])?;
     check_format(&params)?;
@@ -348,7 +385,10 @@ pub async fn item(
             layer.name()
         ))
     })?;
-    let mut feature = feature_in(&snap, layer, i, crs);
+    let (mut feature, carried) = feature_in(&snap, &scope, layer, i, crs);
+    if carried {
+        caller.audit_read(&state, layer.name(), vec![feature_id.clone()]);
+    }
     feature["links"] = json!([
         link(
             item_url(&base, layer, &feature_id),
@@ -363,7 +403,16 @@ pub async fn item(
             "The collection"
         ),
     ]);
-    Ok(geojson_response(feature, crs))
+    let mut response = geojson_response(feature, crs);
+    // The version to send back in If-Match, to those who see the whole feature (a hash of every
+    // field must not let the public test guesses of a phone number).
+    if let AnyLayer::Builtin(l) = layer
+        && scope.view(&snap, layer, i) == View::Full
+        && let Ok(tag) = HeaderValue::from_str(&super::writes::etag_at(snap.dataset(), l, i))
+    {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    Ok(response)
 }
 
 /// The absolute URL of one feature (its `self` link, a write's `Location`).

@@ -1,6 +1,8 @@
 //! The HTTP API (axum): `router(state)` builds every route; handlers are grouped by resource.
 //! All coordinates are WGS84 lon/lat unless a request says `crs=gcj02`.
 
+mod audit;
+mod auth;
 mod base_url;
 pub(crate) mod coverage;
 mod encoding;
@@ -17,9 +19,10 @@ mod tiles;
 mod web;
 mod writes;
 
+pub use auth::Caller;
 pub use base_url::BaseUrl;
 pub use error::ApiError;
-pub use state::{AppState, TileOptions};
+pub use state::{AppState, DEFAULT_AUDIT_DAYS, TileOptions};
 pub use web::Basemap;
 pub use writes::MAX_BODY_BYTES;
 
@@ -47,7 +50,12 @@ pub fn router(state: AppState) -> Router {
         .route("/conformance", get(features::conformance))
         .route("/collections", get(features::collections))
         .route("/collections/{collection_id}", get(features::collection))
-        .route("/collections/{collection_id}/items", get(features::items))
+        .route(
+            "/collections/{collection_id}/items",
+            get(features::items)
+                .post(writes::create_item)
+                .layer(axum::extract::DefaultBodyLimit::max(writes::MAX_BODY_BYTES)),
+        )
         .route(
             "/collections/{collection_id}/queryables",
             get(queryables::queryables),
@@ -55,7 +63,8 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/collections/{collection_id}/items/{feature_id}",
             get(features::item)
-                .put(writes::put_item)
+                .put(writes::replace_item)
+                .patch(writes::patch_item)
                 .delete(writes::delete_item)
                 .layer(axum::extract::DefaultBodyLimit::max(writes::MAX_BODY_BYTES)),
         )
@@ -69,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles.json", get(tiles::tilejson))
         .route("/tiles/metadata.json", get(tiles::metadata))
         .route("/health", get(health))
+        .route("/audit", get(audit::audit))
         .route("/openapi.json", get(openapi::document))
         .route("/map", get(web::page))
         .route(
@@ -91,13 +101,21 @@ pub fn router(state: AppState) -> Router {
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
-                .allow_methods([Method::GET, Method::HEAD, Method::PUT, Method::DELETE])
+                .allow_methods([
+                    Method::GET,
+                    Method::HEAD,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
                 // Whatever headers a script sends (If-None-Match, Authorization, Accept-Language…):
                 // nothing here depends on cookies, so mirroring the preflight's list is safe.
                 .allow_headers(AllowHeaders::mirror_request())
                 .expose_headers([
                     header::ETAG,
                     header::LOCATION,
+                    header::RETRY_AFTER,
                     HeaderName::from_static("content-crs"),
                 ]),
         )
@@ -117,24 +135,32 @@ async fn method_not_allowed() -> ApiError {
 
 /// `ok`, or `degraded` while the store is unreachable: reads are still served from the index
 /// (so the answer stays 200 and a load balancer keeps the replica), but writes made elsewhere
-/// arrive only after the store is back.
-async fn health(State(state): State<AppState>) -> Json<Value> {
+/// arrive only after the store is back. The public gets the status and versions; accounts also
+/// the feature counts; admin accounts also where the store is and what failed.
+async fn health(State(state): State<AppState>, caller: Caller) -> Json<Value> {
+    let degraded = state.sync.degraded();
+    let mut body = json!({
+        "status": if degraded.is_some() { "degraded" } else { "ok" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "store_version": state.sync.version(),
+    });
+    let Some(account) = caller.account() else {
+        return Json(body);
+    };
     let snap = state.index.load();
     let counts: serde_json::Map<String, Value> = snap
         .layers()
         .into_iter()
         .map(|l| (l.name().to_string(), json!(snap.count_any(l))))
         .collect();
-    let mut body = json!({
-        "status": "ok",
-        "store": state.store.describe(),
-        "store_version": state.sync.version(),
-        "features": counts,
-    });
-    if let Some(d) = state.sync.degraded() {
-        body["status"] = json!("degraded");
-        body["store_error"] = json!(d.error);
-        body["degraded_for_s"] = json!(d.since.elapsed().map_or(0, |t| t.as_secs()));
+    body["features"] = json!(counts);
+    if account.role == crate::access::Role::Admin {
+        body["store"] = json!(state.store.describe());
+        body["accounts"] = json!(state.accounts.len());
+        if let Some(d) = degraded {
+            body["store_error"] = json!(d.error);
+            body["degraded_for_s"] = json!(d.since.elapsed().map_or(0, |t| t.as_secs()));
+        }
     }
     Json(body)
 }
@@ -147,8 +173,8 @@ pub struct ServeConfig {
     /// The declared layers (`--layers`).
     pub layers: &'static crate::model::declared::Declarations,
     pub tiles: TileOptions,
-    /// Allow PUT/DELETE of features with this bearer token; read-only when `None`.
-    pub write_token: Option<String>,
+    /// Audit rows older than this many days are pruned.
+    pub audit_days: u32,
     /// A basemap for the web page at /map; none by default.
     pub basemap: Option<Basemap>,
     /// The base of every absolute link; from each request's headers when `None`.
@@ -164,15 +190,18 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let layers = config.layers;
     let state = tokio::task::spawn_blocking(move || -> Result<AppState> {
         let store = store::open(&store_location, layers)?;
+        if store.readable_by_others() {
+            tracing::warn!(store = %store.describe(), "the store is readable by other users of this machine, and it holds personal data and accounts: chmod 600 it");
+        }
         if sample::load_if_empty(store.as_ref())? {
             tracing::info!(store = %store.describe(), "empty store: loaded the Danyang sample");
         }
         AppState::with_options(store, tile_options)
     })
     .await??;
-    let state = match &config.write_token {
-        Some(token) => state.with_write_token(token),
-        None => state,
+    let state = AppState {
+        audit_days: config.audit_days,
+        ..state
     };
     let state = match &config.public_url {
         Some(url) => state.with_public_url(url),
@@ -212,9 +241,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("follow-store".into())
         .spawn(move || follower.run())?;
-    axum::serve(listener, router(state))
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // The audit rows of the last second's reads.
+    let follower = state.follower();
+    tokio::task::spawn_blocking(move || follower.flush_audit()).await??;
     Ok(())
 }
 

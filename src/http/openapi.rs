@@ -82,16 +82,26 @@ fn service_param(description: &str) -> Value {
     )
 }
 
-/// PUT and DELETE of one feature (OGC API - Features Part 4), for servers with a write token.
-fn writes() -> (Value, Value) {
-    let parameters = json!([ogc::param_ref("collectionId"), ogc::param_ref("featureId")]);
+/// The writes of OGC API - Features Part 4, by accounts whose role and area allow them.
+pub(super) struct Writes {
+    /// POST on a collection's items (create).
+    pub create: Value,
+    /// PUT, PATCH and DELETE of one feature.
+    pub replace: Value,
+    pub patch: Value,
+    pub delete: Value,
+}
+
+fn writes() -> Writes {
     let secured = json!([{"bearer": []}]);
     let common = |extra: Value| {
         let mut r = json!({
-            "401": error("Missing or wrong bearer token"),
+            "401": error("No token, or a token no active account has (WWW-Authenticate: Bearer)"),
+            "403": error("The account's role or area does not allow this write; the message says why"),
             "404": error("No such collection or feature"),
-            "405": error("Writes are turned off on this server (no --write-token)"),
+            "405": error("A declared layer: read-only over HTTP, changed with `gridmap import`"),
             "422": error("The feature, or the dataset after the write, breaks a model rule, or the store refused it by a constraint; nothing was written"),
+            "429": error("Too many wrong tokens from this address within a minute (Retry-After says when to try again)"),
             "500": error("Something failed on the server (logged)"),
             "503": error("The store cannot be reached; nothing was written (a write that committed is always answered as done)"),
         });
@@ -100,24 +110,69 @@ fn writes() -> (Value, Value) {
         }
         r
     };
-    let put = json!({
-        "operationId": "putFeature", "summary": "Create or replace one feature", "tags": ["OGC API - Features"],
-        "parameters": parameters, "security": secured,
-        "requestBody": {"required": true, "description": "A GeoJSON Feature of the collection (all fields, personal ones included; the key may be left to the URL)",
-            "content": {GEOJSON: {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}}},
-        "responses": common(json!({
-            "200": ok("Replaced; the public feature", GEOJSON, json!({"$ref": "#/components/schemas/Feature"})),
-            "201": ok("Created; the public feature, with Location", GEOJSON, json!({"$ref": "#/components/schemas/Feature"})),
-            "400": error("Not a GeoJSON Feature, or its key disagrees with the URL"),
+    let feature = json!({"$ref": "#/components/schemas/Feature"});
+    let etag = json!({"ETag": {"description": "The feature's version, for If-Match", "schema": {"type": "string"}}});
+    let written = |what: &str| {
+        json!({"description": what, "headers": etag,
+        "content": {GEOJSON: {"schema": feature}}})
+    };
+    let body = |what: &str| {
+        json!({"required": true, "description": what,
+        "content": {GEOJSON: {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}}})
+    };
+    let if_match = json!({"name": "If-Match", "in": "header", "required": true,
+        "description": "The ETag of the feature as last read (GET gives it to accounts that see the whole feature)",
+        "schema": {"type": "string"}});
+    let one = json!([
+        ogc::param_ref("collectionId"),
+        ogc::param_ref("featureId"),
+        if_match
+    ]);
+    let guarded = |extra: Value| {
+        let mut r = common(json!({
+            "400": error("Not a GeoJSON Feature (or merge patch), or its key disagrees with the URL"),
+            "412": error("If-Match names an older version: the feature changed since it was read; nothing was written"),
+            "428": error("If-Match is missing"),
             "413": error(&format!("The body is over {} bytes", super::writes::MAX_BODY_BYTES)),
-        })),
-    });
-    let delete = json!({
-        "operationId": "deleteFeature", "summary": "Delete one feature", "tags": ["OGC API - Features"],
-        "parameters": parameters, "security": secured,
-        "responses": common(json!({"204": {"description": "Deleted"}})),
-    });
-    (put, delete)
+        }));
+        if let (Some(r), Value::Object(extra)) = (r.as_object_mut(), extra) {
+            r.extend(extra);
+        }
+        r
+    };
+    Writes {
+        create: json!({
+            "operationId": "createFeature", "summary": "Create one feature (its key in the body)", "tags": ["OGC API - Features"],
+            "parameters": [ogc::param_ref("collectionId")], "security": secured,
+            "requestBody": body("A GeoJSON Feature of the collection, every field"),
+            "responses": common(json!({
+                "201": {"description": "Created: the feature as stored, with Location and ETag",
+                    "headers": {"Location": {"schema": {"type": "string"}}, "ETag": etag["ETag"]},
+                    "content": {GEOJSON: {"schema": feature}}},
+                "400": error("Not a GeoJSON Feature"),
+                "409": error("A feature with this key exists"),
+                "413": error(&format!("The body is over {} bytes", super::writes::MAX_BODY_BYTES)),
+            })),
+        }),
+        replace: json!({
+            "operationId": "replaceFeature", "summary": "Replace one feature", "tags": ["OGC API - Features"],
+            "parameters": one, "security": secured,
+            "requestBody": body("A GeoJSON Feature of the collection, every field (the key may be left to the URL)"),
+            "responses": guarded(json!({"200": written("Replaced: the feature as stored")})),
+        }),
+        patch: json!({
+            "operationId": "patchFeature", "summary": "Change one feature by a JSON merge patch (RFC 7396)", "tags": ["OGC API - Features"],
+            "parameters": one, "security": secured,
+            "requestBody": {"required": true, "description": "A merge patch of the feature: {\"properties\": {…}} and/or {\"geometry\": …}",
+                "content": {"application/merge-patch+json": {"schema": {"type": "object"}}, "application/json": {"schema": {"type": "object"}}}},
+            "responses": guarded(json!({"200": written("Changed: the feature as stored")})),
+        }),
+        delete: json!({
+            "operationId": "deleteFeature", "summary": "Delete one feature", "tags": ["OGC API - Features"],
+            "parameters": one, "security": secured,
+            "responses": guarded(json!({"204": {"description": "Deleted"}})),
+        }),
+    }
 }
 
 /// radius_m, level, service (and bbox for gaps).
@@ -466,17 +521,75 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
         "/health",
         op(
             "getHealth",
-            "Liveness and feature counts",
+            "Liveness and versions; feature counts for accounts; the store and its errors for admin accounts",
             "Service",
             vec![],
             ok(
                 "Status",
                 "application/json",
-                json!({"type": "object", "required": ["status", "features"], "properties": {
-            "status": {"type": "string", "enum": ["ok", "degraded"]}, "features": {"type": "object"}}}),
+                json!({"type": "object", "required": ["status", "version", "store_version"], "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded"]}, "version": {"type": "string"},
+            "store_version": {"type": "integer"}, "features": {"type": "object"}}}),
             ),
         ),
     );
+    let mut audit = op(
+        "getAudit",
+        "The audit log, newest first: writes (who, when, from where, the feature before and after) and answers that carried personal data. Admin accounts only.",
+        "Service",
+        vec![
+            query(
+                "user",
+                "Only this account's rows",
+                json!({"type": "string"}),
+                false,
+            ),
+            query(
+                "since",
+                "Only rows at or after this day (YYYY-MM-DD) or moment (YYYY-MM-DDThh:mm:ssZ), UTC",
+                json!({"type": "string"}),
+                false,
+            ),
+            query(
+                "layer",
+                "Only rows about this layer",
+                json!({"type": "string"}),
+                false,
+            ),
+            query(
+                "key",
+                "Only rows naming this feature key",
+                json!({"type": "string"}),
+                false,
+            ),
+            query(
+                "limit",
+                "At most this many rows",
+                json!({"type": "integer", "minimum": 1, "maximum": super::audit::MAX_ROWS, "default": 100}),
+                false,
+            ),
+        ],
+        ok(
+            "Rows",
+            "application/json",
+            json!({"type": "object", "required": ["rows"], "properties": {
+            "numberReturned": {"type": "integer"}, "rows": {"type": "array", "items": {"type": "object"}}}}),
+        ),
+    );
+    audit["get"]["security"] = json!([{"bearer": []}]);
+    if let Some(r) = audit["get"]["responses"].as_object_mut() {
+        r.remove("404");
+        r.insert(
+            "401".into(),
+            error("No token, or a token no active account has"),
+        );
+        r.insert("403".into(), error("Not an admin account"));
+        r.insert(
+            "429".into(),
+            error("Too many wrong tokens from this address within a minute"),
+        );
+    }
+    add("/audit", audit);
     add(
         "/openapi.json",
         op(
@@ -510,7 +623,7 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
             "parameters": ogc::parameters(layers),
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                "description": "The token `gridmap serve --write-token` was started with"}},
+                "description": "An account's token (`gridmap user add NAME --role ROLE --area CODE` prints it once)"}},
         },
     })
 }

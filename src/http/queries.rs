@@ -8,11 +8,13 @@ use geo::Point;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::ApiError;
 use super::params::Params;
 use crate::geodesy::Crs;
-use crate::index::Nearby;
-use crate::model::Station;
+use crate::index::access::Scope;
+use crate::index::{Nearby, Snapshot};
+use crate::model::{AnyLayer, Layer, Station};
 
 /// Largest `k` for /nearest.
 pub const MAX_K: u64 = 100;
@@ -47,46 +49,101 @@ fn query_json(p: Point, crs: Crs) -> Value {
     json!({"lon": p.x(), "lat": p.y(), "crs": crs.name()})
 }
 
+/// What the caller sees of a feature beyond its public fields, merged into `v`; its key is
+/// added to `personal` when personal data went out in clear.
+struct Beyond<'a> {
+    snap: &'a Snapshot,
+    scope: &'a Scope<'a>,
+    /// Per layer, the keys whose personal fields the answer carried.
+    personal: Vec<(&'static str, String)>,
+}
+
+impl Beyond<'_> {
+    fn add(&mut self, mut v: Value, layer: AnyLayer, key: &str) -> Value {
+        let Some(i) = self.snap.find_any(layer, key) else {
+            return v;
+        };
+        let (extra, carried) = self.snap.fields_beyond_public(self.scope, layer, i);
+        if carried {
+            self.personal.push((layer.name(), key.to_string()));
+        }
+        if let Some(o) = v.as_object_mut() {
+            o.extend(extra);
+        }
+        v
+    }
+
+    /// Record the reads of personal data in the audit log.
+    fn audit(self, caller: &Caller, state: &AppState) {
+        let mut by_layer: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for (layer, key) in self.personal {
+            by_layer.entry(layer).or_default().push(key);
+        }
+        for (layer, keys) in by_layer {
+            caller.audit_read(state, layer, keys);
+        }
+    }
+}
+
 /// GET /locate?lon=&lat=[&crs=]
+///
+/// With a token, the grid, posts and declared features the caller's area holds carry their
+/// staff and personal fields (the grid's worker: who is responsible here).
 pub async fn locate(
     State(state): State<AppState>,
     params: Params,
+    caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     params.only(&["lon", "lat", "crs"])?;
     let crs = params.crs()?;
     let asked = params.lon_lat()?;
     let snap = state.index.load();
+    let scope = snap.scope(caller.account());
+    let mut beyond = Beyond {
+        snap: &snap,
+        scope: &scope,
+        personal: Vec::new(),
+    };
     let at = crs.to_wgs84(asked);
     let loc = snap.locate(at);
-    Ok(Json(json!({
+    let grids = AnyLayer::Builtin(Layer::Grids);
+    let stations = AnyLayer::Builtin(Layer::Stations);
+    let body = json!({
         "query": query_json(asked, crs),
         "town": loc.town.map(|t| json!({"code": t.code, "name": t.name})),
         "village": loc.village.map(|v| json!({"code": v.code, "name": v.name})),
-        "grid": loc.grid.map(|g| json!({
+        "grid": loc.grid.map(|g| beyond.add(json!({
             "code": g.code, "name": g.name, "households": g.households, "population": g.population,
-        })),
-        "stations": loc.stations.iter().map(|s| station_json(s, crs)).collect::<Vec<_>>(),
-        "nearest_station": loc.nearest.map(|n| nearby_json(&n, crs)),
+        }), grids, &g.code)),
+        "stations": loc.stations.iter().map(|s| beyond.add(station_json(s, crs), stations, &s.id.to_string())).collect::<Vec<_>>(),
+        "nearest_station": loc.nearest.map(|n| beyond.add(nearby_json(&n, crs), stations, &n.station.id.to_string())),
         "alliances": loc.alliances.iter().map(|a| json!({"id": a.id, "name": a.name, "theme": a.theme})).collect::<Vec<_>>(),
-        "declared": declared_at(&snap, at),
-    })))
+        "declared": declared_at(&mut beyond, at),
+    });
+    beyond.audit(&caller, &state);
+    Ok(Json(body))
 }
 
 /// For each declared layer, what it has at `p`: the polygons containing it, or for point and
-/// line layers the nearest feature with its geodesic distance. Public fields only.
-fn declared_at(snap: &crate::index::Snapshot, p: Point) -> serde_json::Map<String, Value> {
+/// line layers the nearest feature with its geodesic distance. Public fields, and what the
+/// caller's area shows beyond them.
+fn declared_at(beyond: &mut Beyond, p: Point) -> serde_json::Map<String, Value> {
     use crate::model::schema::{GeometryKind, Visibility};
+    let snap = beyond.snap;
     snap.dataset()
         .declared
         .iter()
         .map(|d| {
-            let props =
-                |i: usize| Value::Object(d.features[i].properties(d.def, Visibility::Public));
+            let mut props = |i: usize| {
+                let r = &d.features[i];
+                let v = Value::Object(r.properties(d.def, Visibility::Public));
+                beyond.add(v, AnyLayer::Declared(d.def), &r.key)
+            };
             let found: Vec<Value> = match d.def.geometry {
                 GeometryKind::MultiPolygon => snap
                     .declared_containing(d.def.name, p)
                     .into_iter()
-                    .map(props)
+                    .map(&mut props)
                     .collect(),
                 _ => snap
                     .declared_nearest(d.def.name, p)
@@ -109,6 +166,7 @@ fn declared_at(snap: &crate::index::Snapshot, p: Point) -> serde_json::Map<Strin
 pub async fn nearest(
     State(state): State<AppState>,
     params: Params,
+    caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     params.only(&["lon", "lat", "k", "max_distance_m", "service", "crs"])?;
     let crs = params.crs()?;
@@ -121,11 +179,18 @@ pub async fn nearest(
     let service = params.service()?;
     let snap = state.index.load();
     let found = snap.nearest(crs.to_wgs84(asked), k, max_distance_m, service);
+    let scope = snap.scope(caller.account());
+    let mut beyond = Beyond {
+        snap: &snap,
+        scope: &scope,
+        personal: Vec::new(),
+    };
+    let stations = AnyLayer::Builtin(Layer::Stations);
     let features: Vec<Value> = found
         .iter()
         .enumerate()
         .map(|(rank, n)| {
-            let mut props = nearby_json(n, crs);
+            let mut props = beyond.add(nearby_json(n, crs), stations, &n.station.id.to_string());
             props["rank"] = json!(rank + 1);
             let p = position(n.station, crs);
             json!({
@@ -135,6 +200,7 @@ pub async fn nearest(
             })
         })
         .collect();
+    beyond.audit(&caller, &state);
     // A FeatureCollection: labelled GeoJSON, as /openapi.json and the OGC items say.
     Ok((
         [(header::CONTENT_TYPE, super::GEOJSON)],

@@ -4,6 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use crate::Result;
+use crate::access::Registry;
+use crate::access::audit::Pending;
 use crate::follow::{Follower, SyncState};
 use crate::index::{Index, Snapshot};
 use crate::model::Dataset;
@@ -32,6 +34,9 @@ impl Default for TileOptions {
     }
 }
 
+/// How long audit rows are kept unless `--audit-days` says otherwise.
+pub const DEFAULT_AUDIT_DAYS: u32 = 365;
+
 #[derive(Clone)]
 pub struct AppState {
     pub index: Arc<Index>,
@@ -42,8 +47,12 @@ pub struct AppState {
     pub archive: Option<Arc<Archive>>,
     /// How far this server has followed the store.
     pub sync: Arc<SyncState>,
-    /// The bearer token that allows PUT and DELETE on features; `None` keeps the API read-only.
-    pub write_token: Option<Arc<str>>,
+    /// The accounts, by token (re-read from the store by the follower every second).
+    pub accounts: Arc<Registry>,
+    /// Audit rows of reads of personal data, written by the follower within a second.
+    pub audit: Arc<Pending>,
+    /// Audit rows older than this many days are pruned (`--audit-days`).
+    pub audit_days: u32,
     /// Coverage maps computed for recent requests.
     pub coverage: Arc<super::coverage::CoverageCache>,
     /// The live tiles' `metadata.json`, computed once per snapshot generation.
@@ -101,25 +110,22 @@ impl AppState {
             .catch_up(None, &Dataset::default())?
             .ok_or_else(|| crate::Error::store(store.describe(), "read nothing on start"))?;
         let sync = SyncState::at(version);
+        let accounts = Registry::new(store.accounts()?);
         Ok(AppState {
             index: Arc::new(Index::new(Snapshot::build(dataset))),
             tiles: Arc::new(TileCache::new(tile_options.cache_bytes)),
             tile_options: Arc::new(tile_options),
             archive: None,
             sync: Arc::new(sync),
-            write_token: None,
+            accounts: Arc::new(accounts),
+            audit: Arc::default(),
+            audit_days: DEFAULT_AUDIT_DAYS,
             coverage: Arc::default(),
             tile_metadata: Arc::default(),
             basemap: None,
             public_url: None,
             store,
         })
-    }
-
-    /// Allow writes through the API with this bearer token.
-    pub fn with_write_token(mut self, token: &str) -> AppState {
-        self.write_token = Some(token.into());
-        self
     }
 
     /// Build every absolute link from this base instead of the request's headers.
@@ -149,6 +155,9 @@ impl AppState {
             tiles: self.tiles.clone(),
             tile_config: self.tile_options.config,
             sync: self.sync.clone(),
+            accounts: self.accounts.clone(),
+            audit: self.audit.clone(),
+            audit_days: self.audit_days,
         }
     }
 

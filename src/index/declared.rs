@@ -139,11 +139,21 @@ impl Snapshot {
 
     /// The public GeoJSON feature at position `i` of any layer.
     pub fn public_feature_any(&self, layer: AnyLayer, i: usize) -> geojson::Feature {
+        self.feature_visible_any(layer, i, Visibility::Public)
+    }
+
+    /// The feature at position `i` of any layer with the fields up to `vis`.
+    pub fn feature_visible_any(
+        &self,
+        layer: AnyLayer,
+        i: usize,
+        vis: Visibility,
+    ) -> geojson::Feature {
         match layer {
-            AnyLayer::Builtin(l) => self.public_feature(l, i),
+            AnyLayer::Builtin(l) => self.feature_visible(l, i, vis),
             AnyLayer::Declared(def) => self
                 .declared_layer(def.name)
-                .map(|d| d.features[i].feature(def, Visibility::Public))
+                .map(|d| d.features[i].feature(def, vis))
                 .unwrap_or_else(|| {
                     geojson::Feature::from(geojson::GeometryValue::new_point([0.0, 0.0]))
                 }),

@@ -4,6 +4,7 @@
 //! snapshot behind an atomic pointer, so readers never wait for a rebuild: a writer builds a new
 //! snapshot aside and swaps it in. No rstar type leaves this module.
 
+pub mod access;
 mod build;
 mod changes;
 mod declared;
@@ -110,18 +111,25 @@ impl Snapshot {
     /// The public GeoJSON feature at position `i` of `layer` (no personal fields), with derived
     /// geometry for alliances and village members. What the API and the tiles show.
     pub fn public_feature(&self, layer: Layer, i: usize) -> geojson::Feature {
+        self.feature_visible(layer, i, crate::model::geojson::Visibility::Public)
+    }
+
+    /// The feature at position `i` of `layer` with the fields up to `vis`.
+    pub fn feature_visible(
+        &self,
+        layer: Layer,
+        i: usize,
+        vis: crate::model::geojson::Visibility,
+    ) -> geojson::Feature {
         use crate::model::geojson::*;
-        const PUBLIC: Visibility = Visibility::Public;
         let d = &self.data;
         match layer {
-            Layer::Towns => town_feature(&d.towns[i], PUBLIC),
-            Layer::Villages => village_feature(&d.villages[i], PUBLIC),
-            Layer::Grids => grid_feature(&d.grids[i], PUBLIC),
-            Layer::Stations => station_feature(&d.stations[i], PUBLIC),
-            Layer::Alliances => {
-                alliance_feature(&d.alliances[i], PUBLIC, self.alliance_footprint(i))
-            }
-            Layer::Members => member_feature(&d.members[i], PUBLIC, self.member_location(i)),
+            Layer::Towns => town_feature(&d.towns[i], vis),
+            Layer::Villages => village_feature(&d.villages[i], vis),
+            Layer::Grids => grid_feature(&d.grids[i], vis),
+            Layer::Stations => station_feature(&d.stations[i], vis),
+            Layer::Alliances => alliance_feature(&d.alliances[i], vis, self.alliance_footprint(i)),
+            Layer::Members => member_feature(&d.members[i], vis, self.member_location(i)),
         }
     }
 }

@@ -43,9 +43,67 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The date of a count of days from 1970-01-01 (Howard Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (
+        if month <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        month,
+        day,
+    )
+}
+
+/// Unix seconds as RFC 3339 in UTC: `2026-12-01T08:30:00Z`.
+pub fn utc_text(secs: i64) -> String {
+    let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Unix seconds of `YYYY-MM-DD` (its midnight, UTC) or of an RFC 3339 UTC time
+/// `YYYY-MM-DDThh:mm:ssZ`; `None` for anything else.
+pub fn parse_utc(s: &str) -> Option<i64> {
+    let day = days_since_epoch(s.get(..10)?)? * 86_400;
+    match s.get(10..) {
+        Some("") => Some(day),
+        Some(t) => {
+            let b = t.as_bytes();
+            if b.len() != 10 || b[0] != b'T' || b[3] != b':' || b[6] != b':' || b[9] != b'Z' {
+                return None;
+            }
+            let (h, m, sec) = (digits(&t[1..3])?, digits(&t[4..6])?, digits(&t[7..9])?);
+            (h < 24 && m < 60 && sec < 60).then_some(day + h * 3600 + m * 60 + sec)
+        }
+        None => None,
+    }
+}
+
+/// Now, in Unix seconds.
+pub fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 #[cfg(test)]
 mod tests {
-    use super::days_since_epoch;
+    use super::*;
 
     #[test]
     fn valid_dates_count_days_from_1970_and_others_are_none() {
@@ -66,5 +124,19 @@ mod tests {
         ] {
             assert_eq!(days_since_epoch(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn times_go_to_text_and_back() {
+        for day in ["1970-01-01", "2000-02-29", "2026-12-01", "2100-03-01"] {
+            let secs = parse_utc(day).unwrap();
+            let (y, m, d) = civil_from_days(secs / 86_400);
+            assert_eq!(format!("{y:04}-{m:02}-{d:02}"), day);
+        }
+        assert_eq!(utc_text(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_text(1_796_113_800), "2026-12-01T08:30:00Z");
+        assert_eq!(parse_utc("2026-12-01T08:30:00Z"), Some(1_796_113_800));
+        assert_eq!(parse_utc("2026-12-01T24:00:00Z"), None);
+        assert_eq!(parse_utc("2026-12-01 08:30"), None);
     }
 }

@@ -75,6 +75,31 @@ pub fn member_feature(m: &Member, vis: Visibility, location: Option<Point>) -> F
 /// Every field: what the store's own files carry.
 const ALL: Visibility = Visibility::Personal;
 
+/// Feature `i` of `layer` in `d` as stored: every field, stored geometry only (what an API
+/// write's version tag is computed from).
+pub fn stored_feature_at(d: &super::Dataset, layer: Layer, i: usize) -> Feature {
+    match layer {
+        Layer::Towns => town_feature(&d.towns[i], ALL),
+        Layer::Villages => village_feature(&d.villages[i], ALL),
+        Layer::Grids => grid_feature(&d.grids[i], ALL),
+        Layer::Stations => station_feature(&d.stations[i], ALL),
+        Layer::Alliances => alliance_feature(&d.alliances[i], ALL, None),
+        Layer::Members => member_feature(&d.members[i], ALL, None),
+    }
+}
+
+/// The position of the feature keyed `key` in `layer` of `d` (a scan: for one write).
+pub fn position(d: &super::Dataset, layer: Layer, key: &str) -> Option<usize> {
+    match layer {
+        Layer::Towns => d.towns.iter().position(|f| f.code == key),
+        Layer::Villages => d.villages.iter().position(|f| f.code == key),
+        Layer::Grids => d.grids.iter().position(|f| f.code == key),
+        Layer::Stations => d.stations.iter().position(|f| f.id.to_string() == key),
+        Layer::Alliances => d.alliances.iter().position(|f| f.id.to_string() == key),
+        Layer::Members => d.members.iter().position(|f| f.id.to_string() == key),
+    }
+}
+
 /// Every feature of a layer as stored (every field, stored geometry only).
 pub fn layer_features(data: &LayerData) -> Vec<Feature> {
     layer_features_visible(data, ALL)

@@ -21,7 +21,12 @@ use super::gpkg_derived::{update_extent, write_derived};
 use super::gpkg_rows::{read_dataset, write_rows};
 use super::gpkg_schema::{create, register_functions, upgrade};
 use super::gpkg_tables::GpkgTables;
-use super::{ImportSummary, Progress, Store, plan_delete, plan_import, plan_import_declared};
+use super::{
+    Guard, ImportSummary, Progress, Store, gpkg_access, plan_delete, plan_import,
+    plan_import_declared,
+};
+use crate::access::StoredAccount;
+use crate::access::audit::{AuditQuery, AuditRow};
 use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
 use crate::model::{Dataset, Layer, LayerData, derive};
@@ -33,6 +38,23 @@ pub struct GeoPackage {
     conn: Mutex<Connection>,
     /// Commits made through this connection (SQLite's data_version counts only the others').
     own_commits: AtomicU64,
+}
+
+/// Create `path` empty and readable by its owner only, when it does not exist: the store holds
+/// personal data and accounts. SQLite gives its journal the same mode.
+fn create_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(source) => Err(Error::Io {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
 }
 
 impl GeoPackage {
@@ -61,6 +83,7 @@ impl GeoPackage {
                 source,
             })?;
         }
+        create_private(&path)?;
         let mut conn = Connection::open(&path).map_err(err)?;
         register_functions(&conn).map_err(err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))
@@ -189,6 +212,67 @@ impl GeoPackage {
 }
 
 impl GeoPackage {
+    /// An import, guarded when it is an API write (see `Guard`).
+    fn import_with(
+        &self,
+        data: LayerData,
+        replace: bool,
+        progress: Progress,
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let current = self.read_all(&tx)?;
+        if let Some(g) = guard {
+            (g.check)(&current)?;
+        }
+        let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
+        upgrade(&tx).map_err(|e| self.err(e))?;
+        write_rows(&tx, &data, replace, progress).map_err(|e| self.err(e))?;
+        self.write_declared(&tx, &current, &after)?;
+        finish_write(&tx, &after, &[data.layer()]).map_err(|e| self.err(e))?;
+        if let Some(g) = guard {
+            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(summary)
+    }
+
+    /// A delete, guarded when it is an API write.
+    fn delete_with(
+        &self,
+        layer: Layer,
+        keys: &[String],
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let current = self.read_all(&tx)?;
+        if let Some(g) = guard {
+            (g.check)(&current)?;
+        }
+        let (after, summary) = plan_delete(current.clone(), layer, keys)?;
+        upgrade(&tx).map_err(|e| self.err(e))?;
+        let column = if layer.keyed_by_code() { "code" } else { "fid" };
+        for key in keys {
+            tx.execute(&format!("DELETE FROM {layer} WHERE {column} = ?1"), [key])
+                .map_err(|e| self.err(e))?;
+        }
+        self.write_declared(&tx, &current, &after)?;
+        finish_write(&tx, &after, &[layer]).map_err(|e| self.err(e))?;
+        if let Some(g) = guard {
+            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(summary)
+    }
+
     /// Replace every layer with `data` in one transaction; with `only_if_empty`, only when no
     /// layer holds a feature. Returns whether it wrote.
     fn write_all(&self, data: &Dataset, progress: Progress, only_if_empty: bool) -> Result<bool> {
@@ -248,6 +332,17 @@ impl fill::Fill for GpkgFill<'_> {
 }
 
 impl Store for GeoPackage {
+    /// Whether other users of the machine may read the file (its mode has group or other bits).
+    fn readable_by_others(&self) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&self.path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+        }
+        #[cfg(not(unix))]
+        false
+    }
+
     fn describe(&self) -> String {
         format!("GeoPackage {}", self.path.display())
     }
@@ -302,39 +397,65 @@ impl Store for GeoPackage {
     }
 
     fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary> {
-        let mut conn = self.connection()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let current = self.read_all(&tx)?;
-        let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
-        upgrade(&tx).map_err(|e| self.err(e))?;
-        write_rows(&tx, &data, replace, progress).map_err(|e| self.err(e))?;
-        self.write_declared(&tx, &current, &after)?;
-        finish_write(&tx, &after, &[data.layer()]).map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(summary)
+        self.import_with(data, replace, progress, None)
+    }
+
+    fn import_guarded(&self, data: LayerData, guard: &Guard) -> Result<ImportSummary> {
+        self.import_with(data, false, &|_, _| {}, Some(guard))
     }
 
     fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary> {
+        self.delete_with(layer, keys, None)
+    }
+
+    fn delete_guarded(
+        &self,
+        layer: Layer,
+        keys: &[String],
+        guard: &Guard,
+    ) -> Result<ImportSummary> {
+        self.delete_with(layer, keys, Some(guard))
+    }
+
+    // Accounts and audit rows go through the one connection without counting as this store's
+    // commits: SQLite's data_version counts only other connections' commits, so they are no
+    // change for this server to follow (a `gridmap user add` from another process is one).
+    fn accounts(&self) -> Result<Vec<StoredAccount>> {
+        let conn = self.connection()?;
+        gpkg_access::accounts(&conn).map_err(|e| self.err(e))
+    }
+
+    fn put_account(&self, account: &StoredAccount) -> Result<()> {
         let mut conn = self.connection()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        let current = self.read_all(&tx)?;
-        let (after, summary) = plan_delete(current.clone(), layer, keys)?;
-        upgrade(&tx).map_err(|e| self.err(e))?;
-        let column = if layer.keyed_by_code() { "code" } else { "fid" };
-        for key in keys {
-            tx.execute(&format!("DELETE FROM {layer} WHERE {column} = ?1"), [key])
-                .map_err(|e| self.err(e))?;
-        }
-        self.write_declared(&tx, &current, &after)?;
-        finish_write(&tx, &after, &[layer]).map_err(|e| self.err(e))?;
+        gpkg_access::put_account(&tx, account).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn append_audit(&self, rows: &[AuditRow]) -> Result<()> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        gpkg_access::append(&tx, rows).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn read_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {
+        let conn = self.connection()?;
+        gpkg_access::read(&conn, query).map_err(|e| self.err(e))
+    }
+
+    fn prune_audit(&self, before_s: i64) -> Result<usize> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let n = gpkg_access::prune(&tx, before_s).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(summary)
+        Ok(n)
     }
 
     fn replace_all(&self, data: &Dataset, progress: Progress) -> Result<()> {

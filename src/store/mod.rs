@@ -5,6 +5,7 @@ mod blob;
 pub mod declared;
 mod fill;
 mod gpkg;
+mod gpkg_access;
 mod gpkg_derived;
 mod gpkg_rows;
 mod gpkg_schema;
@@ -18,6 +19,8 @@ pub use postgis::{MIGRATIONS, PostGis};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::access::StoredAccount;
+use crate::access::audit::{AuditQuery, AuditRow};
 use crate::model::declared::Declarations;
 use crate::model::records::{DeclaredData, complete, refill_parents};
 use crate::model::{Dataset, Layer, LayerData, validate_dataset};
@@ -36,9 +39,23 @@ pub struct ImportSummary {
 /// Progress of a long write: (features written, features to write).
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 
+/// What a write through the API brings besides its data: a check of the dataset as it stands
+/// inside the write's transaction, under the write lock (an `If-Match` precondition, a create's
+/// "not there yet"), and the audit rows committed with the write.
+pub struct Guard<'a> {
+    pub check: &'a (dyn Fn(&Dataset) -> Result<()> + Sync),
+    pub audit: &'a [AuditRow],
+}
+
 pub trait Store: Send + Sync {
     /// Where the data lives, with any secret redacted (for logs and `--help`).
     fn describe(&self) -> String;
+
+    /// Whether other users of this machine may read the store (a file with group or other
+    /// read bits); the server warns, as it holds personal data and accounts.
+    fn readable_by_others(&self) -> bool {
+        false
+    }
 
     /// Every layer, as stored.
     fn load(&self) -> Result<Dataset>;
@@ -46,6 +63,30 @@ pub trait Store: Send + Sync {
     /// Upsert `data` into its layer (or replace the layer), validating the whole resulting dataset
     /// first. All or nothing: on any error, or a crash, the stored data is unchanged.
     fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary>;
+
+    /// `import` of one API write: `guard.check` passes on the dataset inside the transaction
+    /// first, and `guard.audit` is appended in it. All or nothing.
+    fn import_guarded(&self, data: LayerData, guard: &Guard) -> Result<ImportSummary>;
+
+    /// `delete` of one API write, guarded as `import_guarded`.
+    fn delete_guarded(&self, layer: Layer, keys: &[String], guard: &Guard)
+    -> Result<ImportSummary>;
+
+    /// Every account, revoked ones too, by name.
+    fn accounts(&self) -> Result<Vec<StoredAccount>>;
+
+    /// Add an account, or change it (a new token, a revocation), by name.
+    fn put_account(&self, account: &StoredAccount) -> Result<()>;
+
+    /// Append rows to the audit log (their ids are the store's).
+    fn append_audit(&self, rows: &[AuditRow]) -> Result<()>;
+
+    /// Rows of the audit log, newest first.
+    fn read_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>>;
+
+    /// Delete the audit rows from before `before_s` (Unix seconds): the one change the log
+    /// allows. How many went.
+    fn prune_audit(&self, before_s: i64) -> Result<usize>;
 
     /// Upsert `data` into its declared layer (or replace the layer), after checking it against
     /// its declaration and filling each feature's town, village and grid. All or nothing.

@@ -3,8 +3,8 @@ checked against the document.
 
 usage: api_fuzz.py BASE_URL WORK_DIR MAX_EXAMPLES
 
-Run against a server started with a --write-token that schemathesis is not given, so PUT and
-DELETE are exercised up to the authentication answer (401) and never change the data.
+schemathesis is given no account token, so POST, PUT, PATCH and DELETE are exercised up to the
+authentication answer (401) and never change the data.
 
 Checks, and why these:
 - not_a_server_error: no 5xx, whatever the input (positive and negative modes);

@@ -7,6 +7,7 @@ when a check fails.
 """
 
 import json
+import os
 import re
 import ssl
 import sys
@@ -75,7 +76,9 @@ def get_json(url, headers=None):
 
 
 def health(base):
-    return get_json(f"{base}/health")["features"]
+    """The feature counts /health gives an account (GRIDMAP_TEST_TOKEN, made by the Rust side)."""
+    token = os.environ["GRIDMAP_TEST_TOKEN"]
+    return get_json(f"{base}/health", {"Authorization": f"Bearer {token}"})["features"]
 
 
 def all_features(base, collection):

@@ -70,12 +70,39 @@ fn an_unclosed_ring_is_reported_before_anything_is_written() {
 fn upsert_updates_one_feature_and_export_round_trips() {
     let (dir, _state) = sample_state();
     let store = dir.path().join("gridmap.gpkg");
+    // Without --with-personal the export leaves personal fields out.
     let out = gridmap(&store, &["export", "--layer", "stations"]);
     assert!(out.status.success());
-    let mut stations: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plain: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        plain["features"][0]["properties"]
+            .get("contact_phone")
+            .is_none()
+    );
+    // With it, the export is the store's own full record, in a file only its owner may read.
+    let full = dir.path().join("stations.geojson");
+    let out = gridmap(
+        &store,
+        &[
+            "export",
+            "--layer",
+            "stations",
+            "--with-personal",
+            "-o",
+            full.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&full).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let mut stations: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&full).unwrap()).unwrap();
     let features = stations["features"].as_array_mut().unwrap();
     assert_eq!(features.len(), 300);
-    // The export is the store's own full record: it includes the private contact phone.
     assert!(features[0]["properties"]["contact_phone"].is_string());
     let mut one = features[0].clone();
     one["properties"]["name"] = "改名驿站".into();

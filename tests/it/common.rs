@@ -336,3 +336,84 @@ pub fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
         .map(|a| a.iter().filter_map(|o| o[key].as_str()).collect())
         .unwrap_or_default()
 }
+
+/// Make an account in the state's store and let the state know it (as the follower would within
+/// a second); its token.
+pub fn account(
+    state: &AppState,
+    name: &str,
+    role: gridmap::access::Role,
+    areas: &[&str],
+) -> String {
+    use gridmap::access::{Account, StoredAccount, Token};
+    let token = Token::generate().unwrap();
+    let account = Account::new(
+        name,
+        role,
+        areas.iter().map(|a| a.to_string()).collect(),
+        gridmap::model::date::now_s(),
+        None,
+    )
+    .unwrap();
+    state
+        .store
+        .put_account(&StoredAccount {
+            account,
+            token: token.hash(),
+        })
+        .unwrap();
+    state.accounts.replace(state.store.accounts().unwrap());
+    token.as_str().to_string()
+}
+
+/// A request through the router in-process with a method, headers and a body: status, headers
+/// and the body as JSON (null when empty).
+pub async fn send(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (StatusCode, HeaderMap, Value) {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "test.local")
+        .header("content-type", "application/geo+json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = router(state.clone())
+        .oneshot(request.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{method} {uri}: not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (parts.status, parts.headers, json)
+}
+
+/// `gridmap --store STORE user add NAME --role ROLE [--area A]...` as an admin would run it; the
+/// token it prints.
+pub fn add_user(store: &Path, name: &str, role: &str, areas: &[&str]) -> String {
+    let mut args = vec!["user", "add", name, "--role", role];
+    for a in areas {
+        args.extend(["--area", a]);
+    }
+    let out = gridmap(store, &args);
+    assert!(
+        out.status.success(),
+        "user add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}

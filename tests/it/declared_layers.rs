@@ -309,7 +309,11 @@ fn a_declared_layer_round_trips_through_import_api_tiles_locate_export_and_gdal(
     assert!(well["properties"].get("keeper_phone").is_none());
 
     // Export: every field as imported (personal too), with the parents gridmap filled.
-    let out = run(&b, &layers, &["export", "--layer", "wells"]);
+    let out = run(
+        &b,
+        &layers,
+        &["export", "--layer", "wells", "--with-personal"],
+    );
     assert_success(&out);
     let exported: Value = serde_json::from_slice(&out.stdout).unwrap();
     let features = exported["features"].as_array().unwrap();

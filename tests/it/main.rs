@@ -1,6 +1,7 @@
 //! Integration tests, built as one binary. Each module checks gridmap against something it does
 //! not share code with: brute force, GDAL, a killed process, the committed sample.
 
+mod access;
 mod archive;
 mod browser;
 mod cli;

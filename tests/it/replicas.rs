@@ -10,7 +10,8 @@ use gridmap::model::LayerData;
 use gridmap::model::geojson::{layer_features, write_collection};
 
 use crate::common::{
-    Server, assert_success, gridmap, http_get, http_raw, repo, status_and_body, tile_etag, tile_xy,
+    Server, add_user, assert_success, gridmap, http_get, http_raw, repo, status_and_body,
+    tile_etag, tile_xy,
 };
 use crate::pg::{TestDb, cluster, connect};
 
@@ -48,11 +49,18 @@ fn until_all_show(servers: &[&Server], id: u64, text: &str) -> Duration {
     started.elapsed()
 }
 
-/// Poll /health until its status is `status`; panics after 20 s.
-fn until_health(server: &Server, status: &str) -> serde_json::Value {
+/// Poll /health until its status is `status`; panics after 20 s. With an admin's token (else
+/// ""), the answer names the store's error.
+fn until_health(server: &Server, status: &str, admin: &str) -> serde_json::Value {
     let started = Instant::now();
+    let bearer = format!("Bearer {admin}");
+    let headers: &[(&str, &str)] = if admin.is_empty() {
+        &[]
+    } else {
+        &[("Authorization", bearer.as_str())]
+    };
     loop {
-        let (code, body) = http_get(server.port, "/health");
+        let (code, body) = status_and_body(&http_raw(server.port, "GET", "/health", headers, ""));
         let health: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
         if code == 200 && health["status"] == status {
             return health;
@@ -72,8 +80,9 @@ fn sample_station(i: usize) -> gridmap::model::Station {
 #[test]
 fn a_write_reaches_every_server_and_its_tiles_without_a_restart() {
     let Some(db) = TestDb::create() else { return };
-    let token = "replica-write-token-0123";
-    let a = Server::start_with(Path::new(&db.url), &["--write-token", token]);
+    // Accounts made before the servers start, by the CLI, as an admin would.
+    let token = add_user(Path::new(&db.url), "replica.writer", "city", &[]);
+    let a = Server::start(Path::new(&db.url));
     let b = Server::start(Path::new(&db.url));
     let station = sample_station(20);
     let (x, y) = tile_xy(station.location, 14);
@@ -123,6 +132,7 @@ fn a_write_reaches_every_server_and_its_tiles_without_a_restart() {
     let headers = [
         ("Authorization", auth.as_str()),
         ("Content-Type", "application/geo+json"),
+        ("If-Match", "*"),
     ];
     let (status, body) = status_and_body(&http_raw(
         a.port,
@@ -144,7 +154,7 @@ fn a_write_reaches_every_server_and_its_tiles_without_a_restart() {
         .get(0);
     for s in [&a, &b] {
         let started = Instant::now();
-        while until_health(s, "ok")["store_version"].as_i64() != Some(latest) {
+        while until_health(s, "ok", "")["store_version"].as_i64() != Some(latest) {
             assert!(
                 started.elapsed() < Duration::from_secs(20),
                 "server on {} never reached change {latest}",
@@ -170,6 +180,7 @@ fn servers_keep_serving_through_a_database_restart_and_catch_up() {
         assert_success(&out);
     };
     let db = TestDb::on(&admin).unwrap();
+    let root = add_user(Path::new(&db.url), "root", "admin", &[]);
     let a = Server::start(Path::new(&db.url));
     let b = Server::start(Path::new(&db.url));
     let station = sample_station(30);
@@ -198,7 +209,7 @@ fn servers_keep_serving_through_a_database_restart_and_catch_up() {
     drop(c);
     pg_cluster(&["stop", &dir]);
     for s in [&a, &b] {
-        let health = until_health(s, "degraded");
+        let health = until_health(s, "degraded", &root);
         assert!(
             health["store_error"]
                 .as_str()
@@ -218,7 +229,7 @@ fn servers_keep_serving_through_a_database_restart_and_catch_up() {
     // 3. It comes back: both reconnect by themselves and follow writes again.
     pg_cluster(&["start", &dir, &port]);
     for s in [&a, &b] {
-        until_health(s, "ok");
+        until_health(s, "ok", "");
     }
     rename_station(&db.url, &station, "重启之后改名");
     until_all_show(&[&a, &b], station.id, "重启之后改名");

@@ -311,7 +311,7 @@ fn import_export_and_check_behave_identically_on_both_stores() {
         assert_eq!(code, Some(0));
     }
     for layer in Layer::ALL.map(Layer::name) {
-        let (code, out, _) = same(&["export", "--layer", layer]);
+        let (code, out, _) = same(&["export", "--layer", layer, "--with-personal"]);
         assert_eq!(code, Some(0));
         let committed =
             std::fs::read_to_string(repo.join(format!("geodata/{layer}.geojson"))).unwrap();

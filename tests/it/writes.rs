@@ -1,50 +1,17 @@
-//! Writes through the API: PUT and DELETE of one feature, only with the write token, validated
-//! like an import, visible to the writer at once. Runs on either backend (GRIDMAP_TEST_BACKEND).
+//! Writes through the API (OGC API - Features Part 4): POST, PUT, PATCH and DELETE of one
+//! feature by an account whose role and area allow it, with If-Match against lost updates,
+//! validated like an import, audited in the same transaction, visible to the writer at once.
+//! Runs on either backend (GRIDMAP_TEST_BACKEND).
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use gridmap::http::{AppState, router};
+use axum::http::StatusCode;
+use gridmap::access::Role;
+use gridmap::access::audit::AuditQuery;
+use gridmap::http::AppState;
 use gridmap::model::LayerData;
 use gridmap::model::geojson::{Visibility, station_feature};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
-use crate::common::{backed_state, get};
-
-const TOKEN: &str = "test-token-0123456789";
-
-async fn send(
-    state: &AppState,
-    method: &str,
-    uri: &str,
-    auth: Option<&str>,
-    body: &str,
-) -> (StatusCode, Option<String>, Value) {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", "application/geo+json");
-    if let Some(token) = auth {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let response = router(state.clone())
-        .oneshot(request.body(Body::from(body.to_string())).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let location = response
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let json = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{uri}: not JSON ({e})"))
-    };
-    (status, location, json)
-}
+use crate::common::{account, backed_state, get, get_raw, send};
 
 /// A station of the sample as a full GeoJSON Feature (personal fields included, as a writer sends).
 fn station_json(state: &AppState, i: usize) -> Value {
@@ -52,24 +19,61 @@ fn station_json(state: &AppState, i: usize) -> Value {
     serde_json::to_value(station_feature(&station, Visibility::Personal)).unwrap()
 }
 
-#[tokio::test]
-async fn writes_need_a_server_with_a_token_and_the_token() {
-    let (_store, state) = backed_state();
-    let body = station_json(&state, 0).to_string();
-    let (status, _, json) = send(&state, "PUT", "/collections/stations/items/1", None, &body).await;
-    assert_eq!(status, 405);
-    assert!(json["message"].as_str().unwrap().contains("--write-token"));
+/// The ETag of one item as `token` reads it.
+async fn etag(state: &AppState, uri: &str, token: &str) -> String {
+    let bearer = format!("Bearer {token}");
+    let raw = get_raw(state, uri, &[("authorization", &bearer)]).await;
+    assert_eq!(raw.status, 200, "{uri}");
+    let tag = raw.header("etag").to_string();
+    assert!(tag.starts_with('"'), "{uri} has no ETag for {token}");
+    tag
+}
 
-    let state = state.with_write_token(TOKEN);
+fn auth(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[tokio::test]
+async fn writes_need_an_account_whose_role_allows_them() {
+    let (_store, state) = backed_state();
+    let viewer = account(&state, "viewer", Role::Viewer, &["321181001"]);
+    let body = station_json(&state, 0).to_string();
+    let id = state.index.load().dataset().stations[0].id;
+    let uri = format!("/collections/stations/items/{id}");
     let version = state.store.version().unwrap();
-    for auth in [None, Some("wrong-token-0123456789")] {
-        let (status, _, json) =
-            send(&state, "PUT", "/collections/stations/items/1", auth, &body).await;
-        assert_eq!(status, 401, "{json}");
-        assert_eq!(json["error"], "unauthorized");
-        let (status, _, _) =
-            send(&state, "DELETE", "/collections/stations/items/1", auth, "").await;
-        assert_eq!(status, 401);
+    let bad_token = auth("gm_not-a-token");
+    let viewer_auth = auth(&viewer);
+    for (headers, code, says) in [
+        (vec![], 401, "Bearer"),
+        (
+            vec![("authorization", bad_token.as_str())],
+            401,
+            "no account",
+        ),
+        (vec![("authorization", "Basic dXNlcjpwYXNz")], 401, "Bearer"),
+        (
+            vec![("authorization", viewer_auth.as_str())],
+            403,
+            "reads only",
+        ),
+    ] {
+        for method in ["PUT", "PATCH", "DELETE"] {
+            let (status, h, json) = send(&state, method, &uri, &headers, &body).await;
+            assert_eq!(status.as_u16(), code, "{method} {headers:?}: {json}");
+            assert!(json["message"].as_str().unwrap().contains(says), "{json}");
+            if code == 401 {
+                assert_eq!(h["www-authenticate"], "Bearer");
+            }
+        }
+        let (status, _, _) = send(
+            &state,
+            "POST",
+            "/collections/stations/items",
+            &headers,
+            &body,
+        )
+        .await;
+        assert_eq!(status.as_u16(), code);
     }
     assert_eq!(
         state.store.version().unwrap(),
@@ -79,21 +83,61 @@ async fn writes_need_a_server_with_a_token_and_the_token() {
 }
 
 #[tokio::test]
-async fn put_replaces_or_creates_and_the_writer_reads_its_own_write() {
+async fn put_needs_the_current_etag_and_the_writer_reads_its_own_write() {
     let (_store, state) = backed_state();
-    let state = state.with_write_token(TOKEN);
+    let city = account(&state, "city", Role::City, &[]);
     let mut feature = station_json(&state, 0);
     let id = feature["id"].as_u64().unwrap();
-    feature["properties"]["name"] = json!("接口改名驿站");
     let uri = format!("/collections/stations/items/{id}");
-    let (status, location, json) =
-        send(&state, "PUT", &uri, Some(TOKEN), &feature.to_string()).await;
-    assert_eq!(status, 200, "{json}");
-    assert_eq!(location, None);
-    assert_eq!(json["properties"]["name"], "接口改名驿站");
+    let tag = etag(&state, &uri, &city).await;
+    feature["properties"]["name"] = json!("接口改名驿站");
+    let body = feature.to_string();
+    let bearer = auth(&city);
+
+    let (status, _, json) = send(&state, "PUT", &uri, &[("authorization", &bearer)], &body).await;
+    assert_eq!(status, 428, "{json}");
+    assert!(json["message"].as_str().unwrap().contains("If-Match"));
+    let (status, _, json) = send(
+        &state,
+        "PUT",
+        &uri,
+        &[("authorization", &bearer), ("if-match", "\"0-0\"")],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 412, "{json}");
     assert!(
-        json["properties"].get("contact_phone").is_none(),
-        "the answer is public"
+        json["message"].as_str().unwrap().contains(&tag),
+        "names the current tag: {json}"
+    );
+    // A weak tag never matches (If-Match compares strongly).
+    let weak = format!("W/{tag}");
+    let (status, _, _) = send(
+        &state,
+        "PUT",
+        &uri,
+        &[("authorization", &bearer), ("if-match", &weak)],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 412);
+
+    let (status, h, json) = send(
+        &state,
+        "PUT",
+        &uri,
+        &[("authorization", &bearer), ("if-match", &tag)],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["properties"]["name"], "接口改名驿站");
+    let new_tag = h["etag"].to_str().unwrap().to_string();
+    assert_ne!(new_tag, tag);
+    assert_eq!(
+        etag(&state, &uri, &city).await,
+        new_tag,
+        "the answer's ETag is the item's"
     );
     assert_eq!(
         get(&state, &uri).await.json["properties"]["name"],
@@ -101,40 +145,233 @@ async fn put_replaces_or_creates_and_the_writer_reads_its_own_write() {
     );
     let stored = state.store.load().unwrap();
     assert_eq!(stored.stations[0].name, "接口改名驿站");
-    assert_eq!(
-        stored.stations[0].contact_phone,
-        state.index.load().dataset().stations[0].contact_phone,
-        "personal fields are kept as sent"
-    );
-
-    // A new id, given by the URL alone: 201 with its Location.
-    let mut new = station_json(&state, 1);
-    new.as_object_mut().unwrap().remove("id");
-    new["properties"].as_object_mut().unwrap().remove("id");
-    let (status, location, _) = send(
+    // The old tag is stale now.
+    let (status, _, _) = send(
         &state,
         "PUT",
-        "/collections/stations/items/5000",
-        Some(TOKEN),
+        &uri,
+        &[("authorization", &bearer), ("if-match", &tag)],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 412);
+}
+
+#[tokio::test]
+async fn post_creates_once_and_patch_merges() {
+    let (_store, state) = backed_state();
+    let town_code = state.index.load().dataset().stations[1].grid_code[..9].to_string();
+    let town = account(&state, "town", Role::Town, &[&town_code]);
+    let bearer = auth(&town);
+    let mut new = station_json(&state, 1);
+    new.as_object_mut().unwrap().remove("id");
+    new["properties"]["id"] = json!(5000);
+    let (status, h, json) = send(
+        &state,
+        "POST",
+        "/collections/stations/items",
+        &[("authorization", &bearer)],
         &new.to_string(),
     )
     .await;
-    assert_eq!(status, 201);
+    assert_eq!(status, 201, "{json}");
     assert_eq!(
-        location.as_deref(),
-        // No Host header in this request: the link names localhost.
-        Some("http://localhost/collections/stations/items/5000")
+        h["location"],
+        "http://test.local/collections/stations/items/5000"
     );
+    let tag = h["etag"].to_str().unwrap().to_string();
+    let (status, _, json) = send(
+        &state,
+        "POST",
+        "/collections/stations/items",
+        &[("authorization", &bearer)],
+        &new.to_string(),
+    )
+    .await;
+    assert_eq!(status, 409, "{json}");
+
+    let patch =
+        json!({"properties": {"opening_hours": "Mo-Su 08:00-20:00", "contact_phone": null}});
+    let uri = "/collections/stations/items/5000";
+    let (status, _, json) = send(
+        &state,
+        "PATCH",
+        uri,
+        &[("authorization", &bearer), ("if-match", &tag)],
+        &patch.to_string(),
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["properties"]["opening_hours"], "Mo-Su 08:00-20:00");
+    assert_eq!(json["properties"]["contact_phone"], Value::Null);
     assert_eq!(
-        get(&state, "/collections/stations/items/5000").await.status,
-        200
+        json["properties"]["name"], new["properties"]["name"],
+        "the rest is kept"
+    );
+    let stored = state.store.load().unwrap();
+    let s = stored.stations.iter().find(|s| s.id == 5000).unwrap();
+    assert_eq!(
+        (s.opening_hours.as_str(), s.contact_phone.as_deref()),
+        ("Mo-Su 08:00-20:00", None)
+    );
+}
+
+#[tokio::test]
+async fn an_area_bounds_what_an_account_writes() {
+    let (_store, state) = backed_state();
+    let snap = state.index.load();
+    let d = snap.dataset();
+    let grid = d.grids[0].clone();
+    let other = d
+        .grids
+        .iter()
+        .find(|g| g.code[..9] != grid.code[..9])
+        .unwrap()
+        .clone();
+    let town = account(&state, "town", Role::Town, &[&grid.code[..9]]);
+    let worker = account(&state, "worker", Role::GridWorker, &[&grid.code]);
+    let mine = format!("/collections/grids/items/{}", grid.code);
+    let theirs = format!("/collections/grids/items/{}", other.code);
+    let name = json!({"properties": {"name": "新名字网格"}}).to_string();
+    let version = state.store.version().unwrap();
+
+    // Outside the area: 403 before anything else, whatever If-Match says.
+    for token in [&town, &worker] {
+        let (status, _, json) = send(
+            &state,
+            "PATCH",
+            &theirs,
+            &[("authorization", &auth(token)), ("if-match", "*")],
+            &name,
+        )
+        .await;
+        assert_eq!(status, 403, "{json}");
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("outside the area")
+        );
+    }
+    // A grid worker: attributes of its grid, not its geometry; no delete, no create.
+    let moved = json!({"geometry": {"type": "MultiPolygon", "coordinates": [[[[119.5, 32.0], [119.51, 32.0], [119.51, 32.01], [119.5, 32.0]]]]}}).to_string();
+    let (status, _, json) = send(
+        &state,
+        "PATCH",
+        &mine,
+        &[("authorization", &auth(&worker)), ("if-match", "*")],
+        &moved,
+    )
+    .await;
+    assert_eq!(status, 403, "{json}");
+    assert!(json["message"].as_str().unwrap().contains("geometry"));
+    let (status, _, _) = send(
+        &state,
+        "DELETE",
+        &mine,
+        &[("authorization", &auth(&worker)), ("if-match", "*")],
+        "",
+    )
+    .await;
+    assert_eq!(status, 403);
+    let town_uri = format!("/collections/towns/items/{}", &grid.code[..9]);
+    let (status, _, _) = send(
+        &state,
+        "PATCH",
+        &town_uri,
+        &[("authorization", &auth(&worker)), ("if-match", "*")],
+        &name,
+    )
+    .await;
+    assert_eq!(status, 403, "a grid worker edits grids and posts only");
+    assert_eq!(
+        state.store.version().unwrap(),
+        version,
+        "nothing was written"
+    );
+
+    let tag = etag(&state, &mine, &worker).await;
+    let (status, _, json) = send(
+        &state,
+        "PATCH",
+        &mine,
+        &[("authorization", &auth(&worker)), ("if-match", &tag)],
+        &name,
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
+    assert_eq!(json["properties"]["name"], "新名字网格");
+    // The town's staff may move it (geometry included) but not out of their town.
+    let tag = etag(&state, &mine, &town).await;
+    let mut out = serde_json::to_value(gridmap::model::geojson::grid_feature(
+        &state.index.load().dataset().grids[0],
+        Visibility::Personal,
+    ))
+    .unwrap();
+    out["properties"]["code"] = json!(other.code);
+    let (status, _, json) = send(
+        &state,
+        "PUT",
+        &mine,
+        &[("authorization", &auth(&town)), ("if-match", &tag)],
+        &out.to_string(),
+    )
+    .await;
+    assert_eq!(status, 400, "a key cannot change: {json}");
+}
+
+/// Two editors with the same ETag: exactly one wins, the other gets 412 and writes nothing.
+#[tokio::test]
+async fn of_two_writers_with_one_etag_exactly_one_wins() {
+    let (_store, state) = backed_state();
+    let city = account(&state, "city", Role::City, &[]);
+    let id = state.index.load().dataset().stations[2].id;
+    let uri = format!("/collections/stations/items/{id}");
+    let tag = etag(&state, &uri, &city).await;
+    let bearer = auth(&city);
+    let body = |name: &str| json!({"properties": {"name": name}}).to_string();
+    let (a, b) = (body("甲改的名"), body("乙改的名"));
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("if-match", tag.as_str()),
+    ];
+    let ((sa, _, ja), (sb, _, jb)) = tokio::join!(
+        send(&state, "PATCH", &uri, &headers, &a),
+        send(&state, "PATCH", &uri, &headers, &b)
+    );
+    let mut codes = [sa.as_u16(), sb.as_u16()];
+    codes.sort();
+    assert_eq!(codes, [200, 412], "{ja} {jb}");
+    let winner = if sa == StatusCode::OK {
+        "甲改的名"
+    } else {
+        "乙改的名"
+    };
+    let stored = state.store.load().unwrap();
+    assert_eq!(
+        stored.stations.iter().find(|s| s.id == id).unwrap().name,
+        winner
+    );
+    let rows = state
+        .store
+        .read_audit(&AuditQuery {
+            key: Some(id.to_string()),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(rows.len(), 1, "one audit row, the winner's: {rows:?}");
+    assert_eq!(
+        rows[0].after.as_ref().unwrap()["properties"]["name"],
+        winner
     );
 }
 
 #[tokio::test]
 async fn bad_writes_are_4xx_json_and_change_nothing() {
     let (_store, state) = backed_state();
-    let state = state.with_write_token(TOKEN);
+    let city = account(&state, "city", Role::City, &[]);
+    let bearer = auth(&city);
     let before = state.store.load().unwrap();
     let version = state.store.version().unwrap();
     let feature = station_json(&state, 0);
@@ -143,34 +380,31 @@ async fn bad_writes_are_4xx_json_and_change_nothing() {
     orphan["properties"]["grid_code"] = json!("321181999999001");
     let mut outside = feature.clone();
     outside["geometry"]["coordinates"] = json!([200.0, 31.9]);
+    let item = format!("/collections/stations/items/{id}");
     let cases: Vec<(&str, String, String, u16, &str)> = vec![
+        ("PUT", item.clone(), "{not json".into(), 400, "body"),
         (
             "PUT",
-            format!("/collections/stations/items/{id}"),
-            "{not json".into(),
-            400,
-            "body",
-        ),
-        (
-            "PUT",
-            format!("/collections/stations/items/{}", id + 1),
+            format!("/collections/stations/items/{}", before.stations[1].id),
             feature.to_string(),
             400,
             "URL",
         ),
         (
             "PUT",
-            format!("/collections/stations/items/{id}"),
+            item.clone(),
             orphan.to_string(),
             422,
             "321181999999001",
         ),
+        ("PUT", item.clone(), outside.to_string(), 422, "lon"),
+        ("PATCH", item.clone(), "[1]".into(), 400, "object"),
         (
-            "PUT",
-            format!("/collections/stations/items/{id}"),
-            outside.to_string(),
+            "PATCH",
+            item.clone(),
+            json!({"properties": {"services": ["dance"]}}).to_string(),
             422,
-            "lon",
+            "dance",
         ),
         (
             "PUT",
@@ -179,10 +413,17 @@ async fn bad_writes_are_4xx_json_and_change_nothing() {
             404,
             "nowhere",
         ),
+        (
+            "POST",
+            "/collections/stations/items".into(),
+            "{\"type\": \"Feature\"}".into(),
+            422,
+            "'id' is missing",
+        ),
         // Over the body limit: 413 in the JSON error shape, naming the limit.
         (
             "PUT",
-            format!("/collections/stations/items/{id}"),
+            item.clone(),
             " ".repeat(gridmap::http::MAX_BODY_BYTES + 1),
             413,
             "bytes",
@@ -202,9 +443,23 @@ async fn bad_writes_are_4xx_json_and_change_nothing() {
             404,
             "987654",
         ),
+        (
+            "PUT",
+            "/collections/buildings/items/1".into(),
+            feature.to_string(),
+            405,
+            "gridmap import",
+        ),
     ];
     for (method, uri, body, code, names) in cases {
-        let (status, _, json) = send(&state, method, &uri, Some(TOKEN), &body).await;
+        let (status, _, json) = send(
+            &state,
+            method,
+            &uri,
+            &[("authorization", &bearer), ("if-match", "*")],
+            &body,
+        )
+        .await;
         assert_eq!(status.as_u16(), code, "{method} {uri}: {json}");
         let message = json["message"].as_str().unwrap_or_default();
         assert!(message.contains(names), "{method} {uri}: {message}");
@@ -218,28 +473,76 @@ async fn bad_writes_are_4xx_json_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn delete_removes_a_feature_everywhere_it_was_served() {
+async fn delete_removes_a_feature_everywhere_it_was_served_and_is_audited() {
     let (_store, state) = backed_state();
-    let state = state.with_write_token(TOKEN);
+    let city = account(&state, "city", Role::City, &[]);
+    let admin = account(&state, "root", Role::Admin, &[]);
+    let bearer = auth(&city);
     let station = state.index.load().dataset().stations[3].clone();
     let uri = format!("/collections/stations/items/{}", station.id);
-    let (status, _, json) = send(&state, "DELETE", &uri, Some(TOKEN), "").await;
+    let tag = etag(&state, &uri, &city).await;
+    let (status, _, json) = send(&state, "DELETE", &uri, &[("authorization", &bearer)], "").await;
+    assert_eq!(status, 428, "{json}");
+    let (status, _, json) = send(
+        &state,
+        "DELETE",
+        &uri,
+        &[("authorization", &bearer), ("if-match", &tag)],
+        "",
+    )
+    .await;
     assert_eq!(status, 204, "{json}");
     assert_eq!(get(&state, &uri).await.status, 404);
     let stored = state.store.load().unwrap();
     assert!(stored.stations.iter().all(|s| s.id != station.id));
-    // And it can be put back.
+    // And it can be created again.
     let features = LayerData::Stations(vec![station.clone()]);
     let feature = &gridmap::model::geojson::layer_features(&features)[0];
     let (status, _, _) = send(
         &state,
-        "PUT",
-        &uri,
-        Some(TOKEN),
+        "POST",
+        "/collections/stations/items",
+        &[("authorization", &bearer)],
         &serde_json::to_string(feature).unwrap(),
     )
     .await;
     assert_eq!(status, 201);
+
+    // The log: who, what, before and after; for admins only.
+    let key = station.id.to_string();
+    let (status, _, _) = send(
+        &state,
+        "GET",
+        &format!("/audit?key={key}"),
+        &[("authorization", &bearer)],
+        "",
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _, log) = send(
+        &state,
+        "GET",
+        &format!("/audit?key={key}&user=city"),
+        &[("authorization", &auth(&admin))],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{log}");
+    let all = log["rows"].as_array().unwrap();
+    assert!(
+        all.iter().any(|r| r["action"] == "read"),
+        "reading the post's phone (for its ETag) is logged too: {log}"
+    );
+    let rows: Vec<&Value> = all.iter().filter(|r| r["action"] != "read").collect();
+    let actions: Vec<&str> = rows.iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["create", "delete"], "newest first: {log}");
+    assert_eq!(
+        rows[1]["before"]["properties"]["contact_phone"],
+        json!(station.contact_phone)
+    );
+    assert_eq!(rows[1]["after"], Value::Null);
+    assert_eq!(rows[0]["account"], "city");
+    assert!(rows[0]["at"].as_str().unwrap().ends_with('Z'));
 }
 
 /// A store that commits writes and then cannot be reached: what a write sees when the database
@@ -276,7 +579,14 @@ impl gridmap::store::Store for GoneAfterCommit {
         replace: bool,
         progress: gridmap::store::Progress,
     ) -> gridmap::Result<gridmap::store::ImportSummary> {
-        let summary = self.inner.import(data, replace, progress)?;
+        self.inner.import(data, replace, progress)
+    }
+    fn import_guarded(
+        &self,
+        data: LayerData,
+        guard: &gridmap::store::Guard,
+    ) -> gridmap::Result<gridmap::store::ImportSummary> {
+        let summary = self.inner.import_guarded(data, guard)?;
         self.committed
             .store(true, std::sync::atomic::Ordering::SeqCst);
         Ok(summary)
@@ -287,6 +597,32 @@ impl gridmap::store::Store for GoneAfterCommit {
         keys: &[String],
     ) -> gridmap::Result<gridmap::store::ImportSummary> {
         self.inner.delete(layer, keys)
+    }
+    fn delete_guarded(
+        &self,
+        layer: gridmap::model::Layer,
+        keys: &[String],
+        guard: &gridmap::store::Guard,
+    ) -> gridmap::Result<gridmap::store::ImportSummary> {
+        self.inner.delete_guarded(layer, keys, guard)
+    }
+    fn accounts(&self) -> gridmap::Result<Vec<gridmap::access::StoredAccount>> {
+        self.inner.accounts()
+    }
+    fn put_account(&self, account: &gridmap::access::StoredAccount) -> gridmap::Result<()> {
+        self.inner.put_account(account)
+    }
+    fn append_audit(&self, rows: &[gridmap::access::audit::AuditRow]) -> gridmap::Result<()> {
+        self.inner.append_audit(rows)
+    }
+    fn read_audit(
+        &self,
+        query: &AuditQuery,
+    ) -> gridmap::Result<Vec<gridmap::access::audit::AuditRow>> {
+        self.inner.read_audit(query)
+    }
+    fn prune_audit(&self, before_s: i64) -> gridmap::Result<usize> {
+        self.inner.prune_audit(before_s)
     }
     fn replace_all(
         &self,
@@ -335,20 +671,23 @@ async fn a_committed_write_is_answered_as_done_even_if_the_catch_up_fails() {
         .unwrap(),
         committed: Default::default(),
     };
-    let state = AppState::with_options(std::sync::Arc::new(store), Default::default())
-        .unwrap()
-        .with_write_token(TOKEN);
+    let state = AppState::with_options(std::sync::Arc::new(store), Default::default()).unwrap();
+    let city = account(&state, "city", Role::City, &[]);
     let mut feature = station_json(&sample, 0);
     let id = feature["id"].as_u64().unwrap();
     feature["properties"]["name"] = json!("改名的驿站");
     let uri = format!("/collections/stations/items/{id}");
-    let (status, _, json) = send(&state, "PUT", &uri, Some(TOKEN), &feature.to_string()).await;
+    let tag = etag(&state, &uri, &city).await;
+    let (status, _, json) = send(
+        &state,
+        "PUT",
+        &uri,
+        &[("authorization", &auth(&city)), ("if-match", &tag)],
+        &feature.to_string(),
+    )
+    .await;
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["properties"]["name"], "改名的驿站");
-    assert!(
-        json["properties"].get("contact_phone").is_none(),
-        "the answer is public: {json}"
-    );
     let stored = gridmap::store::Store::load(
         &gridmap::store::GeoPackage::open(&path, gridmap::model::declared::Declarations::shipped())
             .unwrap(),

@@ -150,7 +150,7 @@ fn items_parameters() -> Vec<Value> {
 }
 
 /// Every OGC API - Features path, templated and concrete, keyed by path.
-pub fn paths(item_writes: (Value, Value), layers: &[AnyLayer]) -> Map<String, Value> {
+pub fn paths(writes: super::Writes, layers: &[AnyLayer]) -> Map<String, Value> {
     let tag = "OGC API - Features";
     let collection_id = param_ref("collectionId");
     let mut generic_items = vec![collection_id.clone()];
@@ -167,8 +167,9 @@ pub fn paths(item_writes: (Value, Value), layers: &[AnyLayer]) -> Map<String, Va
         ],
         ok("A GeoJSON Feature", GEOJSON, schema_ref("Feature")),
     );
-    item["put"] = item_writes.0;
-    item["delete"] = item_writes.1;
+    item["put"] = writes.replace;
+    item["patch"] = writes.patch;
+    item["delete"] = writes.delete;
     let mut paths = Map::new();
     paths.insert(
         "/collections/{collectionId}".into(),
@@ -184,9 +185,15 @@ pub fn paths(item_writes: (Value, Value), layers: &[AnyLayer]) -> Map<String, Va
             ),
         ),
     );
-    paths.insert("/collections/{collectionId}/items".into(), op("getFeatures",
-        "Features of a collection (the concrete /collections/<id>/items paths list each collection's property filters)", tag,
-        generic_items, items_response(schema_ref("FeatureCollection"))));
+    let mut items = op(
+        "getFeatures",
+        "Features of a collection (the concrete /collections/<id>/items paths list each collection's property filters)",
+        tag,
+        generic_items,
+        items_response(schema_ref("FeatureCollection")),
+    );
+    items["post"] = writes.create.clone();
+    paths.insert("/collections/{collectionId}/items".into(), items);
     paths.insert("/collections/{collectionId}/items/{featureId}".into(), item);
     paths.insert("/collections/{collectionId}/queryables".into(), op("getQueryables",
         "The properties items can be filtered on, one query parameter each (OGC API - Features Part 3)", tag,
@@ -215,6 +222,19 @@ pub fn paths(item_writes: (Value, Value), layers: &[AnyLayer]) -> Map<String, Va
         if let Some(r) = get["get"]["responses"].as_object_mut() {
             r.remove("404");
         }
+        let mut create = writes.create.clone();
+        create["operationId"] = json!(format!("create{}Feature", capitalized(id)));
+        create["parameters"] = json!([]);
+        // Declared layers take no writes over HTTP: their POST is always 405, whoever asks.
+        if let AnyLayer::Declared(_) = layer {
+            create = json!({
+                "operationId": create["operationId"],
+                "summary": "Refused: a declared layer is changed with `gridmap import`",
+                "tags": [tag],
+                "responses": {"405": create["responses"]["405"]},
+            });
+        }
+        get["post"] = create;
         paths.insert(format!("/collections/{id}/items"), get);
     }
     paths

@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "derived_geometry",
         sql: include_str!("../../../migrations/0003_derived_geometry.sql"),
     },
+    Migration {
+        version: 4,
+        name: "accounts_audit",
+        sql: include_str!("../../../migrations/0004_accounts_audit.sql"),
+    },
 ];
 
 /// Held while migrating, so that servers starting together apply each file once.

@@ -5,6 +5,7 @@
 //! runs each call on its own small runtime. That runtime must not be entered from async code, so
 //! every call goes through [`off_runtime`].
 
+mod access;
 mod changes;
 mod derived;
 mod migrate;
@@ -21,8 +22,10 @@ use postgres::{Client, Config, NoTls, Transaction};
 use super::declared::{Tables, migrate as migrate_declared};
 use super::fill;
 use super::{
-    ImportSummary, Progress, Store, plan_delete, plan_import, plan_import_declared, redact,
+    Guard, ImportSummary, Progress, Store, plan_delete, plan_import, plan_import_declared, redact,
 };
+use crate::access::StoredAccount;
+use crate::access::audit::{AuditQuery, AuditRow};
 use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
 use crate::model::{Dataset, Layer, LayerData, derive};
@@ -176,6 +179,88 @@ impl PostGis {
                 Error::store_failure(&self.location, StoreFailure::Unreadable, text)
             }
         }
+    }
+
+    fn access_err(&self, e: access::AccessError) -> Error {
+        match e {
+            access::AccessError::Db(e) => self.db_err(e),
+            access::AccessError::Row(access::Unreadable(text)) => {
+                Error::store_failure(&self.location, StoreFailure::Unreadable, text)
+            }
+        }
+    }
+
+    /// An import, guarded when it is an API write (see `Guard`).
+    fn import_with(
+        &self,
+        data: LayerData,
+        replace: bool,
+        progress: Progress,
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        let layer = data.layer();
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = begin_write(client).map_err(db)?;
+            let current = self.read_all(&mut tx)?;
+            if let Some(g) = guard {
+                (g.check)(&current)?;
+            }
+            let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
+            let derived = derive(&after);
+            tx.batch_execute(&format!(
+                "CREATE TEMP TABLE staging (LIKE {layer} INCLUDING DEFAULTS) ON COMMIT DROP"
+            ))
+            .map_err(db)?;
+            copy_in(&mut tx, "staging", &data, progress).map_err(db)?;
+            if layer == Layer::Members {
+                // Staged as stored, derived points included, so unchanged members merge as
+                // unchanged (a repeated import logs nothing).
+                derived::place_members(&mut tx, "staging", &after, &derived).map_err(db)?;
+            }
+            merge_staged(&mut tx, layer, replace).map_err(db)?;
+            self.write_declared(&mut tx, &current, &after)?;
+            derived::write_derived(&mut tx, &after, &derived).map_err(db)?;
+            if let Some(g) = guard {
+                access::append(&mut tx, g.audit).map_err(db)?;
+            }
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(summary)
+        })
+    }
+
+    /// A delete, guarded when it is an API write.
+    fn delete_with(
+        &self,
+        layer: Layer,
+        keys: &[String],
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = begin_write(client).map_err(db)?;
+            let current = self.read_all(&mut tx)?;
+            if let Some(g) = guard {
+                (g.check)(&current)?;
+            }
+            let (after, summary) = plan_delete(current.clone(), layer, keys)?;
+            let (key, _) = columns(layer);
+            let cast = if key == "id" { "::bigint[]" } else { "" };
+            tx.execute(
+                &format!("DELETE FROM {layer} WHERE {key} = ANY($1::text[]{cast})"),
+                &[&keys],
+            )
+            .map_err(db)?;
+            self.write_declared(&mut tx, &current, &after)?;
+            derived::write_derived(&mut tx, &after, &derive(&after)).map_err(db)?;
+            if let Some(g) = guard {
+                access::append(&mut tx, g.audit).map_err(db)?;
+            }
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(summary)
+        })
     }
 
     /// Every built-in and declared layer, as stored, in the transaction's snapshot.
@@ -426,50 +511,54 @@ impl Store for PostGis {
     }
 
     fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary> {
-        let layer = data.layer();
-        self.with_client(|client| {
-            let db = |e| self.db_err(e);
-            let mut tx = begin_write(client).map_err(db)?;
-            let current = self.read_all(&mut tx)?;
-            let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
-            let derived = derive(&after);
-            tx.batch_execute(&format!(
-                "CREATE TEMP TABLE staging (LIKE {layer} INCLUDING DEFAULTS) ON COMMIT DROP"
-            ))
-            .map_err(db)?;
-            copy_in(&mut tx, "staging", &data, progress).map_err(db)?;
-            if layer == Layer::Members {
-                // Staged as stored, derived points included, so unchanged members merge as
-                // unchanged (a repeated import logs nothing).
-                derived::place_members(&mut tx, "staging", &after, &derived).map_err(db)?;
-            }
-            merge_staged(&mut tx, layer, replace).map_err(db)?;
-            self.write_declared(&mut tx, &current, &after)?;
-            derived::write_derived(&mut tx, &after, &derived).map_err(db)?;
-            prune_changes(&mut tx).map_err(db)?;
-            tx.commit().map_err(db)?;
-            Ok(summary)
-        })
+        self.import_with(data, replace, progress, None)
+    }
+
+    fn import_guarded(&self, data: LayerData, guard: &Guard) -> Result<ImportSummary> {
+        self.import_with(data, false, &|_, _| {}, Some(guard))
     }
 
     fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary> {
-        self.with_client(|client| {
+        self.delete_with(layer, keys, None)
+    }
+
+    fn delete_guarded(
+        &self,
+        layer: Layer,
+        keys: &[String],
+        guard: &Guard,
+    ) -> Result<ImportSummary> {
+        self.delete_with(layer, keys, Some(guard))
+    }
+
+    fn accounts(&self) -> Result<Vec<StoredAccount>> {
+        self.with_client(|c| access::accounts(c).map_err(|e| self.access_err(e)))
+    }
+
+    fn put_account(&self, account: &StoredAccount) -> Result<()> {
+        self.with_client(|c| access::put_account(c, account).map_err(|e| self.db_err(e)))
+    }
+
+    fn append_audit(&self, rows: &[AuditRow]) -> Result<()> {
+        self.with_client(|c| {
             let db = |e| self.db_err(e);
-            let mut tx = begin_write(client).map_err(db)?;
-            let current = self.read_all(&mut tx)?;
-            let (after, summary) = plan_delete(current.clone(), layer, keys)?;
-            let (key, _) = columns(layer);
-            let cast = if key == "id" { "::bigint[]" } else { "" };
-            tx.execute(
-                &format!("DELETE FROM {layer} WHERE {key} = ANY($1::text[]{cast})"),
-                &[&keys],
-            )
-            .map_err(db)?;
-            self.write_declared(&mut tx, &current, &after)?;
-            derived::write_derived(&mut tx, &after, &derive(&after)).map_err(db)?;
-            prune_changes(&mut tx).map_err(db)?;
+            let mut tx = c.transaction().map_err(db)?;
+            access::append(&mut tx, rows).map_err(db)?;
+            tx.commit().map_err(db)
+        })
+    }
+
+    fn read_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {
+        self.with_client(|c| access::read(c, query).map_err(|e| self.access_err(e)))
+    }
+
+    fn prune_audit(&self, before_s: i64) -> Result<usize> {
+        self.with_client(|c| {
+            let db = |e| self.db_err(e);
+            let mut tx = c.transaction().map_err(db)?;
+            let n = access::prune(&mut tx, before_s).map_err(db)?;
             tx.commit().map_err(db)?;
-            Ok(summary)
+            Ok(n)
         })
     }
 

@@ -1,0 +1,185 @@
+//! Which features an account's area holds, and the feature as a caller may see it. The area is
+//! a code-prefix rule over each feature's most specific unit code (a grid's code, a post's grid,
+//! a member's village, a declared feature's grid, village or town); an alliance account's area
+//! is its alliance, its members and their villages.
+
+use geojson::Feature;
+use serde_json::Value;
+
+use super::Snapshot;
+use crate::access::{Account, View, mask};
+use crate::model::schema::Visibility;
+use crate::model::{AnyLayer, Layer};
+
+/// One caller's area resolved against one snapshot: built once per request.
+pub struct Scope<'a> {
+    account: Option<&'a Account>,
+    /// Unit codes whose features (and those below) the area holds.
+    prefixes: Vec<String>,
+    /// The alliance of an alliance account.
+    alliance: Option<u64>,
+}
+
+impl<'a> Scope<'a> {
+    /// The public: holds nothing.
+    pub fn public() -> Scope<'static> {
+        Scope {
+            account: None,
+            prefixes: Vec::new(),
+            alliance: None,
+        }
+    }
+
+    pub fn account(&self) -> Option<&'a Account> {
+        self.account
+    }
+
+    /// The alliance of an alliance account.
+    pub fn alliance(&self) -> Option<u64> {
+        self.alliance
+    }
+
+    /// Whether the area holds a unit code (and so what lies in that unit).
+    pub fn holds_code(&self, code: &str) -> bool {
+        self.account.is_some_and(|a| a.role.everywhere())
+            || self.prefixes.iter().any(|p| code.starts_with(p.as_str()))
+    }
+
+    /// Whether the area holds feature `i` of `layer`.
+    pub fn holds(&self, snap: &Snapshot, layer: AnyLayer, i: usize) -> bool {
+        let Some(account) = self.account else {
+            return false;
+        };
+        if account.role.everywhere() {
+            return true;
+        }
+        let d = &snap.data;
+        if let Some(id) = self.alliance {
+            match layer {
+                AnyLayer::Builtin(Layer::Alliances) => return d.alliances[i].id == id,
+                AnyLayer::Builtin(Layer::Members) if d.members[i].alliance_id == id => {
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        snap.area_code(layer, i)
+            .is_some_and(|code| self.holds_code(code))
+    }
+
+    /// How much of feature `i` of `layer` the caller sees.
+    pub fn view(&self, snap: &Snapshot, layer: AnyLayer, i: usize) -> View {
+        match self.account {
+            Some(a) if self.holds(snap, layer, i) => a.view_inside(),
+            _ => View::Public,
+        }
+    }
+}
+
+impl Snapshot {
+    /// `account`'s area resolved against this snapshot (an alliance's villages looked up).
+    pub fn scope<'a>(&self, account: Option<&'a Account>) -> Scope<'a> {
+        let Some(a) = account else {
+            return Scope::public();
+        };
+        let alliance = a.alliance();
+        let prefixes = match alliance {
+            Some(id) => {
+                let mut villages: Vec<String> = self
+                    .data
+                    .members
+                    .iter()
+                    .filter(|m| m.alliance_id == id)
+                    .filter_map(|m| m.village_code.clone())
+                    .collect();
+                villages.sort();
+                villages.dedup();
+                villages
+            }
+            None => a.areas.clone(),
+        };
+        Scope {
+            account: Some(a),
+            prefixes,
+            alliance,
+        }
+    }
+
+    /// The most specific unit code of feature `i`: what an area holds it by.
+    pub fn area_code(&self, layer: AnyLayer, i: usize) -> Option<&str> {
+        let d = &self.data;
+        match layer {
+            AnyLayer::Builtin(Layer::Towns) => Some(&d.towns[i].code),
+            AnyLayer::Builtin(Layer::Villages) => Some(&d.villages[i].code),
+            AnyLayer::Builtin(Layer::Grids) => Some(&d.grids[i].code),
+            AnyLayer::Builtin(Layer::Stations) => Some(&d.stations[i].grid_code),
+            AnyLayer::Builtin(Layer::Members) => d.members[i].village_code.as_deref(),
+            AnyLayer::Builtin(Layer::Alliances) => None,
+            AnyLayer::Declared(def) => {
+                let r = &self.declared_layer(def.name)?.features[i];
+                ["grid_code", "village_code", "town_code"]
+                    .into_iter()
+                    .find_map(|f| r.value(def, f).as_str())
+            }
+        }
+    }
+
+    /// Feature `i` of `layer` as `view` shows it: public fields; or public and staff fields with
+    /// personal ones masked; or every field.
+    pub fn feature_as(&self, layer: AnyLayer, i: usize, view: View) -> Feature {
+        match view {
+            View::Public => self.public_feature_any(layer, i),
+            View::Full => self.feature_visible_any(layer, i, Visibility::Personal),
+            View::Masked => {
+                let mut f = self.feature_visible_any(layer, i, Visibility::Personal);
+                if let Some(props) = f.properties.as_mut() {
+                    for field in layer.def().fields {
+                        if field.visibility == Visibility::Personal
+                            && let Some(v) = props.get_mut(field.name)
+                        {
+                            *v = mask(v);
+                        }
+                    }
+                }
+                f
+            }
+        }
+    }
+
+    /// Feature `i` of `layer` as the scope's caller sees it, as JSON.
+    pub fn feature_for(&self, scope: &Scope, layer: AnyLayer, i: usize) -> Value {
+        serde_json::to_value(self.feature_as(layer, i, scope.view(self, layer, i)))
+            .unwrap_or(Value::Null)
+    }
+
+    /// The fields of feature `i` beyond the public ones that the scope's caller sees (staff
+    /// fields, personal ones in clear or masked), for answers that list public fields by name
+    /// (`/locate`, `/nearest`); and whether personal data went out in clear.
+    pub fn fields_beyond_public(
+        &self,
+        scope: &Scope,
+        layer: AnyLayer,
+        i: usize,
+    ) -> (serde_json::Map<String, Value>, bool) {
+        let view = scope.view(self, layer, i);
+        if view == View::Public {
+            return (serde_json::Map::new(), false);
+        }
+        let mut all = self
+            .feature_as(layer, i, view)
+            .properties
+            .unwrap_or_default();
+        let mut out = serde_json::Map::new();
+        let mut carried = false;
+        for f in layer.def().fields {
+            if f.visibility > Visibility::Public
+                && let Some(v) = all.remove(f.name)
+            {
+                carried |=
+                    view == View::Full && f.visibility == Visibility::Personal && !v.is_null();
+                out.insert(f.name.to_string(), v);
+            }
+        }
+        (out, carried)
+    }
+}
