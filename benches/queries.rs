@@ -73,10 +73,52 @@ fn query_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
     group.finish();
 }
 
+/// What authentication and the area rule cost a request: the token's SHA-256 and lookup among
+/// 1,000 accounts, resolving the area against the snapshot, and deciding one feature's view.
+fn access_benches(c: &mut Criterion, snap: &Snapshot) {
+    use gridmap::access::{Account, Registry, Role, StoredAccount, Token};
+    use gridmap::model::{AnyLayer, Layer};
+    let d = snap.dataset();
+    let town = d.towns[0].code.clone();
+    let mut accounts = Vec::new();
+    let mut tokens = Vec::new();
+    for n in 0..1000 {
+        let token = Token::generate().expect("random");
+        let account = Account::new(&format!("user{n}"), Role::Town, vec![town.clone()], 0, None)
+            .expect("account");
+        accounts.push(StoredAccount {
+            account,
+            token: token.hash(),
+        });
+        tokens.push(token.as_str().to_string());
+    }
+    let registry = Registry::new(accounts);
+    let ip: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+    let grids = AnyLayer::Builtin(Layer::Grids);
+    let mut group = c.benchmark_group("access");
+    let mut i = 0;
+    group.bench_function("check_token", |b| {
+        b.iter(|| {
+            i = (i + 1) % tokens.len();
+            black_box(registry.check(black_box(&tokens[i]), ip, 1).is_ok())
+        })
+    });
+    group.bench_function("authenticate_scope_and_view", |b| {
+        b.iter(|| {
+            i = (i + 1) % tokens.len();
+            let account = registry.check(black_box(&tokens[i]), ip, 1).expect("known");
+            let scope = snap.scope(Some(&account));
+            black_box(scope.view(snap, grids, i % d.grids.len()))
+        })
+    });
+    group.finish();
+}
+
 fn sample(c: &mut Criterion) {
     let data = gridmap::sample::dataset().expect("embedded sample");
     let snap = Snapshot::build(data.clone());
     query_benches(c, "sample", &snap);
+    access_benches(c, &snap);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let store = GeoPackage::open(

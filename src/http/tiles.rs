@@ -11,12 +11,13 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::AppState;
+use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::encoding::{accepts_gzip, none_match};
 use super::error::ApiError;
 use crate::analysis::coverage::DEFAULT_RADIUS_M;
-use crate::tiles::cache::EncodedTile;
-use crate::tiles::{self, MAX_ZOOM, TileCoord, render};
+use crate::tiles::cache::{EncodedTile, PUBLIC};
+use crate::tiles::{self, MAX_ZOOM, TileCoord, render_for};
 
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 
@@ -25,11 +26,14 @@ fn parse(name: &str, text: &str) -> Result<u32, ApiError> {
         .map_err(|_| ApiError::bad(name, format!("expected a whole number, got '{text}'")))
 }
 
-/// The tile for `z/x/y.mvt`, rendered from the index or taken from the cache.
+/// The tile for `z/x/y.mvt`, rendered from the index or taken from the cache. With a token, the
+/// features the account's area holds carry the fields its role may see; such tiles are cached
+/// per area (never served to a caller of another area) and sent `Cache-Control: private`.
 pub async fn tile(
     State(state): State<AppState>,
     Path((z, x, y_ext)): Path<(String, String, String)>,
     headers: HeaderMap,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
     let Some((y, ext)) = y_ext.rsplit_once('.') else {
         return Err(ApiError::bad(
@@ -46,7 +50,12 @@ pub async fn tile(
     let coord = TileCoord::new(parse("z", &z)?, parse("x", &x)?, parse("y", y)?)
         .map_err(|message| ApiError::bad("z/x/y", message))?;
 
-    let tile = match (state.tiles.get(coord), &state.archive) {
+    // An archive holds the public pyramid only: every caller gets it.
+    let scope_key = match &state.archive {
+        Some(_) => PUBLIC,
+        None => state.index.load().scope(caller.account()).cache_key(),
+    };
+    let tile = match (state.tiles.get_in(scope_key, coord), &state.archive) {
         (Some(tile), _) => tile,
         (None, Some(archive)) => {
             // An archive does not change with the store: cache under the current generation.
@@ -64,20 +73,31 @@ pub async fn tile(
             let config = state.tile_options.config;
             let generation = snap.generation;
             let coverage = state.coverage.clone();
+            let account = caller.account.clone();
             let tile = tokio::task::spawn_blocking(move || {
                 // Gaps at the default radius, computed once per snapshot when a tile needs them.
                 let gaps = tiles::layers::shows_coverage(coord.z)
                     .then(|| coverage.get(&snap, DEFAULT_RADIUS_M, None));
-                render(&snap, coord, &config, gaps.as_deref())
+                let scope = snap.scope(account.as_deref());
+                render_for(&snap, coord, &config, gaps.as_deref(), &scope)
                     .map(|raw| Arc::new(EncodedTile::new(raw)))
             })
             .await
             .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y}: {e}")))??;
-            state.tiles.put(coord, tile.clone(), generation);
+            state
+                .tiles
+                .put_in(scope_key, coord, tile.clone(), generation);
             tile
         }
     };
-    Ok(tile_response(&tile, &headers))
+    let mut response = tile_response(&tile, &headers);
+    if scope_key != PUBLIC {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=60"),
+        );
+    }
+    Ok(response)
 }
 
 /// 204 for an empty tile; else the tile in the encoding the client accepts (gzip when it can),
@@ -106,7 +126,11 @@ pub fn tile_response(tile: &EncodedTile, headers: &HeaderMap) -> Response {
         header::ETAG,
         HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"\"")),
     );
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    // The same URL answers an account with its area's fields: shared caches key on the token too.
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Authorization"),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=60"),

@@ -44,6 +44,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/style.js", JS, "js/style.js"),
     asset!("js/panels.js", JS, "js/panels.js"),
     asset!("js/tools.js", JS, "js/tools.js"),
+    asset!("js/account.js", JS, "js/account.js"),
     asset!(
         "vendor/maplibre-gl.js",
         JS,

@@ -67,6 +67,26 @@ impl<'a> Scope<'a> {
             .is_some_and(|code| self.holds_code(code))
     }
 
+    /// What a tile cache keeps this scope's tiles under: 0 (the public tiles) for the public,
+    /// else a hash of what decides their content (the view inside the area, and the area). Two
+    /// accounts share cached tiles only when they would render the same bytes.
+    pub fn cache_key(&self) -> u64 {
+        let Some(a) = self.account else {
+            return crate::tiles::cache::PUBLIC;
+        };
+        let what = format!(
+            "{:?}|{}|{:?}|{}",
+            a.view_inside(),
+            a.role.everywhere(),
+            self.alliance,
+            self.prefixes.join(",")
+        );
+        let hash = what.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        hash.max(1)
+    }
+
     /// How much of feature `i` of `layer` the caller sees.
     pub fn view(&self, snap: &Snapshot, layer: AnyLayer, i: usize) -> View {
         match self.account {

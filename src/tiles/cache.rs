@@ -59,11 +59,18 @@ pub fn gzip(bytes: &[u8], level: flate2::Compression) -> Option<Vec<u8>> {
     }
 }
 
+/// A cached tile's address: the scope it was rendered for (`PUBLIC`, or an area's view, see
+/// `index::access::Scope::cache_key`) and its coordinates.
+type Key = (u64, TileCoord);
+
+/// The scope of the public tiles.
+pub const PUBLIC: u64 = 0;
+
 #[derive(Default)]
 struct Inner {
-    tiles: HashMap<TileCoord, (Arc<EncodedTile>, u64)>,
+    tiles: HashMap<Key, (Arc<EncodedTile>, u64)>,
     /// Use order: tick -> tile.
-    order: BTreeMap<u64, TileCoord>,
+    order: BTreeMap<u64, Key>,
     bytes: usize,
     tick: u64,
     /// The snapshot generation of the last invalidation: tiles rendered from older snapshots
@@ -71,7 +78,9 @@ struct Inner {
     generation: u64,
 }
 
-/// Tiles by address, at most `max_bytes` in all (0 turns the cache off).
+/// Tiles by scope and address, at most `max_bytes` in all (0 turns the cache off). Public tiles
+/// and each area's scoped tiles share the budget; a change drops the touched tiles of every
+/// scope.
 pub struct TileCache {
     max_bytes: usize,
     inner: Mutex<Inner>,
@@ -91,21 +100,34 @@ impl TileCache {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A public tile.
     pub fn get(&self, coord: TileCoord) -> Option<Arc<EncodedTile>> {
+        self.get_in(PUBLIC, coord)
+    }
+
+    /// A tile of `scope`.
+    pub fn get_in(&self, scope: u64, coord: TileCoord) -> Option<Arc<EncodedTile>> {
+        let key = (scope, coord);
         let mut inner = self.lock();
         inner.tick += 1;
         let tick = inner.tick;
         let (tile, old) = inner
             .tiles
-            .get_mut(&coord)
+            .get_mut(&key)
             .map(|(t, used)| (t.clone(), std::mem::replace(used, tick)))?;
         inner.order.remove(&old);
-        inner.order.insert(tick, coord);
+        inner.order.insert(tick, key);
         Some(tile)
     }
 
-    /// Cache a tile rendered from the snapshot of `generation`.
+    /// Cache a public tile rendered from the snapshot of `generation`.
     pub fn put(&self, coord: TileCoord, tile: Arc<EncodedTile>, generation: u64) {
+        self.put_in(PUBLIC, coord, tile, generation)
+    }
+
+    /// Cache a tile of `scope` rendered from the snapshot of `generation`.
+    pub fn put_in(&self, scope: u64, coord: TileCoord, tile: Arc<EncodedTile>, generation: u64) {
+        let key = (scope, coord);
         if tile.size() > self.max_bytes {
             return;
         }
@@ -115,11 +137,11 @@ impl TileCache {
         }
         inner.tick += 1;
         let tick = inner.tick;
-        if let Some((old, used)) = inner.tiles.insert(coord, (tile.clone(), tick)) {
+        if let Some((old, used)) = inner.tiles.insert(key, (tile.clone(), tick)) {
             inner.order.remove(&used);
             inner.bytes -= old.size();
         }
-        inner.order.insert(tick, coord);
+        inner.order.insert(tick, key);
         inner.bytes += tile.size();
         while inner.bytes > self.max_bytes {
             let Some((_, oldest)) = inner.order.pop_first() else {
@@ -136,14 +158,14 @@ impl TileCache {
     pub fn invalidate(&self, touched: impl Fn(TileCoord) -> bool, generation: u64) -> usize {
         let mut inner = self.lock();
         inner.generation = inner.generation.max(generation);
-        let doomed: Vec<(TileCoord, u64)> = inner
+        let doomed: Vec<(Key, u64)> = inner
             .tiles
             .iter()
-            .filter(|(c, _)| touched(**c))
-            .map(|(c, (_, used))| (*c, *used))
+            .filter(|((_, c), _)| touched(*c))
+            .map(|(k, (_, used))| (*k, *used))
             .collect();
-        for (coord, used) in &doomed {
-            if let Some((t, _)) = inner.tiles.remove(coord) {
+        for (key, used) in &doomed {
+            if let Some((t, _)) = inner.tiles.remove(key) {
                 inner.bytes -= t.size();
             }
             inner.order.remove(used);

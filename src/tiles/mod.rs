@@ -11,7 +11,7 @@ mod render;
 pub mod stats;
 pub mod tilejson;
 
-pub use render::{TileConfig, each_feature, label_point, render};
+pub use render::{TileConfig, each_feature, label_point, render, render_for};
 
 use std::f64::consts::PI;
 

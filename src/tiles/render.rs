@@ -7,9 +7,11 @@ use serde_json::Value;
 use super::TileCoord;
 use super::geometry::TileFrame;
 use super::layers::{MIN_AREA_PX2, Source, TileLayer, at_zoom};
+use crate::access::View;
 use crate::analysis::coverage::CoverageMap;
 use crate::index::Snapshot;
-use crate::model::Layer;
+use crate::index::access::Scope;
+use crate::model::{AnyLayer, Layer};
 
 /// Tile geometry settings.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +45,18 @@ pub fn render(
     config: &TileConfig,
     gaps: Option<&CoverageMap>,
 ) -> crate::Result<Vec<u8>> {
+    render_for(snap, coord, config, gaps, &Scope::public())
+}
+
+/// `render` for a caller: features the scope's area holds carry the staff and personal fields
+/// its role may see; the rest their public fields, as in the public tile.
+pub fn render_for(
+    snap: &Snapshot,
+    coord: TileCoord,
+    config: &TileConfig,
+    gaps: Option<&CoverageMap>,
+    scope: &Scope,
+) -> crate::Result<Vec<u8>> {
     let failed = |message: String| crate::Error::Tile {
         z: coord.z,
         x: coord.x,
@@ -65,7 +79,7 @@ pub fn render(
                 gap_features(snap, map, &frame, tolerance, min_area)
             }
             (Source::CoverageGaps, None) => continue,
-            _ => features(snap, layer, &frame, tolerance, min_area),
+            _ => features(snap, layer, &frame, tolerance, min_area, scope),
         };
         if features.is_empty() {
             continue;
@@ -99,13 +113,16 @@ fn features(
     frame: &TileFrame,
     tolerance: f64,
     min_area: f64,
+    scope: &Scope,
 ) -> Vec<(Option<u64>, serde_json::Map<String, Value>, TileGeometry)> {
     let d = snap.dataset();
     let (source, labels) = match layer.source {
         Source::Features(l) => (l, false),
         Source::Labels(l) => (l, true),
         Source::CoverageGaps => return Vec::new(),
-        Source::Declared(def) => return declared_features(snap, def, frame, tolerance, min_area),
+        Source::Declared(def) => {
+            return declared_features(snap, def, frame, tolerance, min_area, scope);
+        }
     };
     let margin = if labels || matches!(source, Layer::Stations | Layer::Members) {
         0.0
@@ -132,7 +149,8 @@ fn features(
                     TileGeometry::Polygon(frame.polygon(area(i)?, tolerance, min_area)?)
                 }
             };
-            let feature = snap.public_feature(source, i);
+            let any = AnyLayer::Builtin(source);
+            let feature = snap.feature_as(any, i, scope.view(snap, any, i));
             Some((
                 feature_id(&feature),
                 feature.properties.unwrap_or_default(),
@@ -150,9 +168,8 @@ fn declared_features(
     frame: &TileFrame,
     tolerance: f64,
     min_area: f64,
+    scope: &Scope,
 ) -> Vec<(Option<u64>, serde_json::Map<String, Value>, TileGeometry)> {
-    use crate::model::AnyLayer;
-    use crate::model::schema::Visibility;
     let Some(data) = snap.declared_layer(def.name) else {
         return Vec::new();
     };
@@ -175,11 +192,14 @@ fn declared_features(
                 }
                 _ => return None,
             };
-            Some((
-                Some(r.tile_id()),
-                r.properties(def, Visibility::Public),
-                geometry,
-            ))
+            let properties = match scope.view(snap, layer, i) {
+                View::Public => r.properties(def, crate::model::schema::Visibility::Public),
+                view => snap
+                    .feature_as(layer, i, view)
+                    .properties
+                    .unwrap_or_default(),
+            };
+            Some((Some(r.tile_id()), properties, geometry))
         })
         .collect()
 }

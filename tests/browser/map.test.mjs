@@ -197,6 +197,72 @@ await check('the declared layers of layers.toml are switchable, drawn, in the le
   await shot(page, 'declared-layers');
 });
 
+await check('a town signs in: its posts show their duty phone, an edit is saved, a stale one is explained', async (open) => {
+  const token = process.env.GRIDMAP_TEST_TOKEN;
+  assert.ok(token, 'tests/it/browser.rs passes a town account\'s token');
+  const auth = { Authorization: `Bearer ${token}` };
+  const as = async (path, init = {}) => fetch(`${base}${path}`, { ...init, headers: { ...auth, ...(init.headers || {}) } });
+  const opened = await open();
+  const { page } = opened;
+  await page.evaluate(() => { document.querySelector('#account').closest('details').open = true; });
+  await page.fill('#account-token', token);
+  await Promise.all([page.waitForNavigation(), page.click('#account-signin')]);
+  await ready(page);
+  await page.waitForSelector('#account-signout', { state: 'attached' });
+  // A post of the town (太阳城街道, 321181001) and one of another town: what the popups show is
+  // what the API gives the account.
+  const posts = (await api('/collections/stations/items?limit=300')).features;
+  const mine = posts.find((p) => p.properties.grid_code.startsWith('321181001'));
+  const theirs = posts.find((p) => !p.properties.grid_code.startsWith('321181001'));
+  const clickPost = async (post) => {
+    await page.evaluate(() => document.querySelector('.maplibregl-popup-close-button')?.click());
+    const [lon, lat] = post.geometry.coordinates;
+    await jumpAndSettle(page, { center: [lon, lat], zoom: 17 });
+    const box = await page.locator('#map').boundingBox();
+    const at = await page.evaluate(([x, y]) => window.map.project([x, y]), [lon, lat]);
+    await page.mouse.click(box.x + at.x, box.y + at.y);
+    await page.waitForSelector('.maplibregl-popup .popup[data-layer="stations"] h3');
+    return page.textContent('.maplibregl-popup .popup');
+  };
+  const full = await (await as(`/collections/stations/items/${mine.id}`)).json();
+  assert.ok(full.properties.contact_phone, 'the account sees the phone over the API');
+  assert.ok((await clickPost(mine)).includes(full.properties.contact_phone), 'the popup shows the duty phone from the scoped tile');
+  await shot(page, 'signed-in-popup');
+
+  // Edit the opening hours in the popup; the API then has them.
+  await page.click('.popup .edit-open');
+  await page.waitForSelector('.popup input[name="opening_hours"]');
+  await page.fill('.popup input[name="opening_hours"]', 'Mo-Su 07:00-21:00');
+  await page.click('.popup .edit-save');
+  await page.waitForFunction(() => document.querySelector('.popup .edit-status').textContent.includes('Saved'));
+  const after = await (await as(`/collections/stations/items/${mine.id}`)).json();
+  assert.equal(after.properties.opening_hours, 'Mo-Su 07:00-21:00');
+  // Someone else saves first (through the API, with the current ETag): the page's next save is
+  // refused with 412 and the popup says why.
+  const tag = (await as(`/collections/stations/items/${mine.id}`)).headers.get('etag');
+  const other = await as(`/collections/stations/items/${mine.id}`, {
+    method: 'PATCH', headers: { 'If-Match': tag, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ properties: { name: `${mine.properties.name}（他人修改）` } }),
+  });
+  assert.equal(other.status, 200);
+  await page.fill('.popup input[name="opening_hours"]', 'Mo-Su 08:00-20:00');
+  await page.click('.popup .edit-save');
+  await page.waitForFunction(() => document.querySelector('.popup .edit-status').textContent.includes('412'));
+  assert.match(await page.textContent('.popup .edit-status'), /open it again/);
+  const kept = await (await as(`/collections/stations/items/${mine.id}`)).json();
+  assert.equal(kept.properties.opening_hours, 'Mo-Su 07:00-21:00', 'the stale save wrote nothing');
+  await shot(page, 'signed-in-stale-edit');
+  // That 412 was the point of the check: not a page error.
+  opened.problems.splice(0, opened.problems.length, ...opened.problems.filter((p) => !/412/.test(p)));
+
+  // Another town's post: public fields only.
+  const publicOnly = await (await fetch(`${base}/collections/stations/items/${theirs.id}`)).json();
+  const text = await clickPost(theirs);
+  assert.ok(!('contact_phone' in (await (await as(`/collections/stations/items/${theirs.id}`)).json()).properties));
+  assert.ok(text.includes(publicOnly.properties.name));
+  assert.ok(!/值班电话/.test(text), `no duty phone outside the area: ${text}`);
+});
+
 await check('clicking a post opens its popup with its name and parents', async (open) => {
   const { page } = await open();
   const item = (await api('/collections/stations/items?limit=1&offset=40')).features[0];

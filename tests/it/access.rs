@@ -573,3 +573,110 @@ fn the_audit_log_refuses_changes_but_gridmap_prunes_old_rows() {
         .unwrap_err();
     assert!(format!("{e:?}").contains("append-only"), "{e:?}");
 }
+
+/// Scoped tiles: a town's staff see their own posts' phones and grid workers in tiles; another
+/// town's staff (asking right after, with the first town's tile cached) get the public tile, and
+/// the public tile is unchanged. Decoded with the independent decoder (mapbox-vector-tile).
+#[tokio::test]
+async fn a_scoped_tile_carries_its_area_and_never_reaches_another_area() {
+    use crate::common::tile_xy;
+    let (_store, state) = backed_state();
+    let snap = state.index.load();
+    let d = snap.dataset();
+    let station = d.stations[0].clone();
+    let grid = d
+        .grids
+        .iter()
+        .find(|g| g.code == station.grid_code)
+        .unwrap()
+        .clone();
+    let town_a = &station.grid_code[..9];
+    // Town B: a town with nothing near the tile (the last by code; the post is in the first).
+    let town_b = d.towns.last().unwrap().code.clone();
+    assert_ne!(town_b, town_a);
+    let a = account(&state, "town.a", Role::Town, &[town_a]);
+    let a2 = account(&state, "town.a2", Role::Town, &[town_a]);
+    let b = account(&state, "town.b", Role::Town, &[&town_b]);
+    let viewer = account(&state, "viewer.a", Role::Viewer, &[town_a]);
+    let (x, y) = tile_xy(station.location, 16);
+    let uri = format!("/tiles/16/{x}/{y}.mvt");
+    let dir = tempfile::tempdir().unwrap();
+    let mut bodies = Vec::new();
+    for (name, token) in [
+        ("a", Some(&a)),
+        ("b", Some(&b)),
+        ("public", None),
+        ("a2", Some(&a2)),
+        ("viewer", Some(&viewer)),
+    ] {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|b| ("authorization", b.as_str()))
+            .collect();
+        let raw = crate::common::get_raw(&state, &uri, &headers).await;
+        assert_eq!(raw.status, 200, "{name}");
+        let private = raw.header("cache-control").starts_with("private");
+        assert_eq!(
+            private,
+            token.is_some(),
+            "{name}: {}",
+            raw.header("cache-control")
+        );
+        assert!(raw.header("vary").contains("Authorization"));
+        std::fs::write(dir.path().join(format!("16-{x}-{name}.mvt")), &raw.body).unwrap();
+        bodies.push((name, raw.body));
+    }
+    let body = |n: &str| &bodies.iter().find(|(k, _)| *k == n).unwrap().1;
+    assert!(
+        body("b") == body("public"),
+        "another town's staff get the public tile"
+    );
+    assert!(body("a") == body("a2"), "the same area, the same tile");
+    assert!(
+        body("a") != body("public"),
+        "town A's tile carries its fields"
+    );
+
+    let decoded = crate::tiles::decode(dir.path());
+    let tile = |n: &str| {
+        decoded
+            .iter()
+            .find(|t| t["tile"].as_str().unwrap().ends_with(&format!("-{n}")))
+            .unwrap_or_else(|| panic!("{n} not decoded"))
+    };
+    let find = |t: &Value, layer: &str, key: &str, value: Value| -> Value {
+        t["layers"][layer]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["properties"][key] == value)
+            .unwrap_or_else(|| panic!("{layer} {key}={value} not in the tile"))["properties"]
+            .clone()
+    };
+    let post = |n: &str| find(tile(n), "stations", "id", json!(station.id));
+    let cell = |n: &str| find(tile(n), "grids", "code", json!(grid.code));
+    assert_eq!(post("a")["contact_phone"], json!(station.contact_phone));
+    assert_eq!(cell("a")["worker_name"], json!(grid.worker.name));
+    for n in ["public", "b"] {
+        assert!(post(n).get("contact_phone").is_none(), "{n}: {}", post(n));
+        assert!(cell(n).get("worker_name").is_none(), "{n}: {}", cell(n));
+    }
+    assert_eq!(
+        post("viewer")["contact_phone"],
+        masked(&json!(station.contact_phone))
+    );
+    assert_eq!(
+        cell("viewer")["worker_phone"],
+        masked(&json!(grid.worker.phone))
+    );
+    // Features outside town A look the same in its tile as in the public one.
+    for f in tile("a")["layers"]["stations"].as_array().unwrap() {
+        if f["properties"]["grid_code"]
+            .as_str()
+            .is_some_and(|c| !c.starts_with(town_a))
+        {
+            assert!(f["properties"].get("contact_phone").is_none(), "{f}");
+        }
+    }
+}

@@ -43,7 +43,27 @@ fn map_page_in_chromium() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("gridmap.gpkg"));
+    let store = dir.path().join("gridmap.gpkg");
+    let server = Server::start(&store);
+    // A town's staff account (太阳城街道), made by the CLI while the server runs: wait until the
+    // server knows it (it re-reads accounts every second).
+    let token = crate::common::add_user(&store, "map.town", "town", &["321181001"]);
+    let started = std::time::Instant::now();
+    while crate::common::status_and_body(&crate::common::http_raw(
+        server.port,
+        "GET",
+        "/health",
+        &[("Authorization", &format!("Bearer {token}"))],
+        "",
+    ))
+    .0 != 200
+    {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the server never learned the account"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let artifacts = repo().join("target/test-artifacts/browser");
     let out = Command::new("node")
         .arg("map.test.mjs")
@@ -51,6 +71,7 @@ fn map_page_in_chromium() {
         .arg(&artifacts)
         .current_dir(repo().join("tests/browser"))
         .env("GRIDMAP_BIN", crate::common::bin())
+        .env("GRIDMAP_TEST_TOKEN", &token)
         .output()
         .expect("node runs (Debian nodejs)");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -4,6 +4,7 @@
 import { FONT, GROUPS, declaredClickable, declaredGroups, drawPost } from './style.js';
 import { addClickable, applyVisibility, layerSwitcher, legend, pickFeature, showPopup } from './panels.js';
 import { coverageControl, nearestTool, searchBox } from './tools.js';
+import { signIn, transformRequest } from './account.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -70,6 +71,8 @@ const map = new maplibregl.Map({
   fitBoundsOptions: { padding: 20 },
   maxZoom: 19,
   attributionControl: { compact: false },
+  // Signed in, the tiles carry the account's area's fields.
+  transformRequest,
 });
 window.map = map;
 map.addControl(new maplibregl.NavigationControl(), 'top-right');
@@ -108,6 +111,7 @@ const remember = () => setHashParam('layers', GROUPS.filter((g) => visible.has(g
 map.on('moveend', remember);
 layerSwitcher(map, document.getElementById('layers'), visible, remember);
 legend(document.getElementById('legend'));
+signIn(document.getElementById('account'));
 searchBox(map, document.getElementById('search-box'));
 const nearest = nearestTool(map, document.getElementById('nearest'));
 coverageControl(map, document.getElementById('coverage'), config, (shown) => {

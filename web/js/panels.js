@@ -1,6 +1,7 @@
 // The side panel's layer switcher and legend, and the feature popup.
 
 import { GROUPS, SERVICES, drawPost, groupLayers, groupOf } from './style.js';
+import { authed, editor } from './account.js';
 
 // Build a DOM element: el('li', {class: 'x'}, child, 'text').
 export function el(tag, attrs = {}, ...children) {
@@ -75,6 +76,7 @@ export function addClickable(layers) {
 const GAPS = ['coverage_gaps-fill', 'gaps-overlay-fill'];
 
 const FIELD_LABELS = {
+  worker_name: '网格员 worker', worker_phone: '网格员电话 worker phone', contact_phone: '值班电话 duty phone',
   code: '代码 code', name: '名称 name', kind: '类型 kind', mca_code: '民政代码 MCA code', town_code: '镇代码 town',
   village_code: '村代码 village', grid_code: '网格代码 grid', households: '户数 households', population: '人口 population',
   services: '服务 services', opening_hours: '开放时间 hours', theme: '主题 theme', founded: '成立 founded',
@@ -121,10 +123,17 @@ export async function showPopup(map, { feature, gaps }, lngLat) {
     el('h3', {}, props.name ?? props.code ?? ''),
     parents,
     el('table', {}, ...rows));
+  // Signed in, a built-in feature can be edited from here (keys are code, or id for posts,
+  // members and alliances).
+  const key = props.code ?? props.id;
+  if (!group.declared && key !== undefined) {
+    const tools = editor(kind, key, body);
+    if (tools) body.append(tools);
+  }
   const popup = new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(lngLat).setDOMContent(body).addTo(map);
   if (depth) {
     try {
-      const loc = await (await fetch(`locate?lon=${at.lng}&lat=${at.lat}`)).json();
+      const loc = await (await fetch(`locate?lon=${at.lng}&lat=${at.lat}`, authed())).json();
       const chain = [loc.town, loc.village, loc.grid].slice(0, depth).filter(Boolean);
       parents.textContent = chain.length ? chain.map((p) => p.name).join(' › ') : '丹阳市';
     } catch (e) {
