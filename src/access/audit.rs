@@ -103,6 +103,9 @@ impl AuditRow {
     }
 }
 
+/// How many read rows may wait for the store (about 300 MB at most).
+pub const MAX_PENDING: usize = 1_000_000;
+
 /// Rows waiting to be appended: reads of personal data are recorded here by the request and
 /// written by the follower within a second, in one transaction per batch, so a read never
 /// waits on the store. (Writes append their row in their own transaction instead.)
@@ -112,11 +115,19 @@ pub struct Pending {
 }
 
 impl Pending {
+    /// Queue a row; while the store is unreachable at most `MAX_PENDING` wait, the oldest
+    /// dropped first (and logged), so memory stays bounded.
     pub fn push(&self, row: AuditRow) {
-        self.rows
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(row);
+        let mut rows = self.rows.lock().unwrap_or_else(|e| e.into_inner());
+        if rows.len() >= MAX_PENDING {
+            let dropped = rows.len() + 1 - MAX_PENDING;
+            rows.drain(..dropped);
+            tracing::error!(
+                dropped,
+                "audit rows dropped: the store has not taken them for too long"
+            );
+        }
+        rows.push(row);
     }
 
     /// Every waiting row, oldest first; the buffer is left empty.

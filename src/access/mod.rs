@@ -239,15 +239,6 @@ impl Account {
             .then(|| self.areas.first()?.parse().ok())
             .flatten()
     }
-
-    /// Whether the account's area holds a unit code (a town, village or grid code, or a code
-    /// starting with one): the code-prefix rule. An alliance account's villages are resolved by
-    /// the index, which knows the alliance's members.
-    pub fn holds_code(&self, code: &str) -> bool {
-        self.role.everywhere()
-            || (self.role != Role::Alliance
-                && self.areas.iter().any(|a| code.starts_with(a.as_str())))
-    }
 }
 
 fn check_name(name: &str) -> Result<(), String> {
@@ -335,24 +326,6 @@ mod tests {
         assert!(account(Role::Viewer, &["32118"]).is_err());
         assert!(Account::new("no spaces", Role::City, vec![], 0, None).is_err());
         assert!(Account::new("x", Role::City, vec![], 10, Some(5)).is_err());
-    }
-
-    #[test]
-    fn the_level_above_holds_the_levels_below() {
-        let town = account(Role::Town, &["321181100"]).unwrap();
-        assert!(town.holds_code("321181100"));
-        assert!(town.holds_code("321181100001"));
-        assert!(town.holds_code("321181100001002"));
-        assert!(!town.holds_code("321181101001002"));
-        assert!(!town.holds_code("321181"), "a town does not hold the city");
-        let city = account(Role::City, &[]).unwrap();
-        assert!(city.holds_code("999"));
-        let alliance = account(Role::Alliance, &["3"]).unwrap();
-        assert!(
-            !alliance.holds_code("3"),
-            "an alliance's villages come from the index"
-        );
-        assert_eq!(alliance.alliance(), Some(3));
     }
 
     #[test]

@@ -137,7 +137,14 @@ pub fn populate(data: &mut Dataset, plane: Plane, density: &dyn Fn(&Village) -> 
         g.worker = Personal {
             name: Some(person(&mut rng)),
             phone: Some(phone(&mut rng)),
+            published: false,
         };
+    }
+    // Most grid workers post their name and phone on the grid's notice board (网格公示栏); a
+    // stream of its own, so the names and phones above do not change with it.
+    let mut consent = Rng::named("contact-consent");
+    for g in &mut data.grids {
+        g.worker.published = consent.range(0.0, 1.0) < 0.7;
     }
 }
 

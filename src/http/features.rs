@@ -94,18 +94,15 @@ fn feature_in(
     crs: OgcCrs,
 ) -> (Value, bool) {
     let view = scope.view(snap, layer, i);
-    let mut f = serde_json::to_value(snap.feature_as(layer, i, view)).unwrap_or(Value::Null);
+    let feature = snap.feature_as(layer, i, view);
+    let carried = view == View::Full
+        && feature
+            .properties
+            .as_ref()
+            .is_some_and(|p| layer.def().carries_personal(p));
+    let mut f = serde_json::to_value(feature).unwrap_or(Value::Null);
     crs.apply_to_geometry(&mut f["geometry"]);
-    (f, view == View::Full && has_personal(layer))
-}
-
-/// Whether a layer declares any personal field.
-pub(super) fn has_personal(layer: AnyLayer) -> bool {
-    layer
-        .def()
-        .fields
-        .iter()
-        .any(|f| f.visibility == crate::model::schema::Visibility::Personal)
+    (f, carried)
 }
 
 /// The keys of features whose answer carried personal data, for `Caller::audit_read`.
@@ -408,7 +405,7 @@ pub async fn item(
     // field must not let the public test guesses of a phone number).
     if let AnyLayer::Builtin(l) = layer
         && scope.view(&snap, layer, i) == View::Full
-        && let Ok(tag) = HeaderValue::from_str(&super::writes::etag_at(snap.dataset(), l, i))
+        && let Ok(tag) = HeaderValue::from_str(&super::write_rules::etag_at(snap.dataset(), l, i))
     {
         response.headers_mut().insert(header::ETAG, tag);
     }

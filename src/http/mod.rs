@@ -17,6 +17,7 @@ pub(crate) mod search;
 mod state;
 mod tiles;
 mod web;
+mod write_rules;
 mod writes;
 
 pub use auth::Caller;

@@ -17,7 +17,7 @@ use crate::model::schema::{Field, FieldType, LayerDef};
 /// One public property of a collection (a field of its layer's declaration, `model::schema`):
 /// what items return and what can be filtered on.
 #[derive(Clone, Copy, Debug)]
-pub struct Property(&'static Field);
+pub struct Property(pub &'static Field);
 
 impl std::ops::Deref for Property {
     type Target = Field;
@@ -28,7 +28,9 @@ impl std::ops::Deref for Property {
 
 /// The public properties of a collection, in declaration order.
 pub fn public_properties(def: &'static LayerDef) -> Vec<Property> {
-    def.public_fields().map(Property).collect()
+    // What the public may see, consented contacts included (a filter compares against the
+    // public feature, so it never matches a contact that is not published).
+    def.published_fields().map(Property).collect()
 }
 
 /// The property `datetime` filters on; `None` for collections without time.
@@ -194,9 +196,13 @@ mod tests {
                 .keys()
                 .map(String::as_str)
                 .collect();
-            let declared: Vec<&str> = public_properties(layer.def())
-                .iter()
-                .map(|p| p.name)
+            // Public fields, and those public by consent where the feature's consent says so.
+            let props = f.properties.as_ref().unwrap();
+            let declared: Vec<&str> = layer
+                .def()
+                .published_fields()
+                .filter(|field| field.consent.is_none() || field.consented(props))
+                .map(|field| field.name)
                 .collect();
             let mut c = carried.clone();
             let mut d = declared.clone();

@@ -51,15 +51,17 @@ pub async fn tile(
         .map_err(|message| ApiError::bad("z/x/y", message))?;
 
     // An archive holds the public pyramid only: every caller gets it.
+    // One snapshot for the cache key and the render (an alliance's villages may change).
+    let snap = state.index.load();
     let scope_key = match &state.archive {
         Some(_) => PUBLIC,
-        None => state.index.load().scope(caller.account()).cache_key(),
+        None => snap.scope(caller.account()).cache_key(),
     };
     let tile = match (state.tiles.get_in(scope_key, coord), &state.archive) {
         (Some(tile), _) => tile,
         (None, Some(archive)) => {
             // An archive does not change with the store: cache under the current generation.
-            let generation = state.index.load().generation;
+            let generation = snap.generation;
             let raw = archive
                 .get(coord)
                 .await
@@ -69,7 +71,6 @@ pub async fn tile(
             tile
         }
         (None, None) => {
-            let snap = state.index.load();
             let config = state.tile_options.config;
             let generation = snap.generation;
             let coverage = state.coverage.clone();
@@ -94,7 +95,8 @@ pub async fn tile(
     if scope_key != PUBLIC {
         response.headers_mut().insert(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("private, max-age=60"),
+            // Revalidated on every use (a 304 when unchanged), so a signed-out browser asks again.
+            HeaderValue::from_static("private, no-cache"),
         );
     }
     Ok(response)

@@ -13,7 +13,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use geojson::{Feature, FeatureCollection, feature::Id};
+use geojson::Feature;
 use serde_json::Value;
 
 use super::AppState;
@@ -21,176 +21,20 @@ use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::features::{builtin_layer_of, item_url};
+use super::write_rules::{
+    attributes_only, body_bytes, current, etag_at, etag_in, full_json, holds_written, merge_patch,
+    outside, parse_feature, read_body, writer,
+};
 use crate::access::audit::{Action, AuditRow};
 use crate::access::{Account, Edits};
-use crate::index::Snapshot;
 use crate::index::access::Scope;
 use crate::model::date::now_s;
-use crate::model::geojson::{
-    Visibility, layer_features_visible, position, read_layer, stored_feature_at,
-};
-use crate::model::{AnyLayer, Dataset, Layer, LayerData};
+use crate::model::geojson::{Visibility, stored_feature_at};
+use crate::model::{Dataset, Layer, LayerData};
 use crate::store::Guard;
 
 /// The largest body read (axum's default limit): a town polygon of the sample is ~100 KB.
 pub const MAX_BODY_BYTES: usize = 2 << 20;
-
-/// The version tag of feature `key` of `layer` as stored in `d`: FNV-1a of its JSON with every
-/// field, so any change (a phone included) changes it. `None` when there is no such feature.
-pub(super) fn etag_in(d: &Dataset, layer: Layer, key: &str) -> Option<String> {
-    position(d, layer, key).map(|i| etag_at(d, layer, i))
-}
-
-pub(super) fn etag_at(d: &Dataset, layer: Layer, i: usize) -> String {
-    let text = serde_json::to_string(&stored_feature_at(d, layer, i)).unwrap_or_default();
-    crate::tiles::cache::etags(text.as_bytes()).0
-}
-
-/// Whether `If-Match` holds `etag` (strong comparison, RFC 9110 §13.1.1: a weak tag never
-/// matches) or `*`; `None` when the request has no `If-Match`.
-fn if_match(headers: &HeaderMap, etag: &str) -> Option<bool> {
-    let values: Vec<&str> = headers
-        .get_all(header::IF_MATCH)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if values.is_empty() {
-        return None;
-    }
-    Some(
-        values
-            .iter()
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .any(|t| t == "*" || t == etag),
-    )
-}
-
-/// The unit code a new or changed feature lies in (as `Snapshot::area_code` for stored ones).
-fn area_code_of(data: &LayerData) -> Option<String> {
-    match data {
-        LayerData::Towns(v) => v.first().map(|f| f.code.clone()),
-        LayerData::Villages(v) => v.first().map(|f| f.code.clone()),
-        LayerData::Grids(v) => v.first().map(|f| f.code.clone()),
-        LayerData::Stations(v) => v.first().map(|f| f.grid_code.clone()),
-        LayerData::Members(v) => v.first().and_then(|f| f.village_code.clone()),
-        LayerData::Alliances(_) => None,
-    }
-}
-
-/// Whether the scope's area holds a feature as written (before it is stored).
-fn holds_written(scope: &Scope, data: &LayerData) -> bool {
-    if scope.account().is_some_and(|a| a.role.everywhere()) {
-        return true;
-    }
-    if let Some(id) = scope.alliance() {
-        match data {
-            LayerData::Alliances(v) => return v.iter().all(|a| a.id == id),
-            LayerData::Members(v) if v.iter().all(|m| m.alliance_id == id) => return true,
-            _ => {}
-        }
-    }
-    area_code_of(data).is_some_and(|c| scope.holds_code(&c))
-}
-
-/// The account, when its role may write at all and may write `layer`.
-fn writer(caller: &Caller, layer: Layer) -> Result<&Account, ApiError> {
-    let account = caller.signed_in("writing a feature")?;
-    let allowed = match account.role.edits() {
-        Edits::Nothing => false,
-        Edits::Everything => true,
-        Edits::Attributes => match account.role {
-            crate::access::Role::GridWorker => matches!(layer, Layer::Grids | Layer::Stations),
-            _ => matches!(layer, Layer::Alliances | Layer::Members),
-        },
-    };
-    if allowed {
-        Ok(account)
-    } else {
-        Err(ApiError::Forbidden(format!(
-            "a {} account may not change {layer}; {}",
-            account.role,
-            match account.role.edits() {
-                Edits::Nothing => "it reads only".to_string(),
-                _ => "ask the town or village staff of the area".to_string(),
-            }
-        )))
-    }
-}
-
-fn outside(account: &Account, layer: Layer, key: &str) -> ApiError {
-    ApiError::Forbidden(format!(
-        "{layer} '{key}' is outside the area of account '{}' ({}); nothing was written",
-        account.name,
-        if account.areas.is_empty() {
-            "none".to_string()
-        } else {
-            account.areas.join(", ")
-        }
-    ))
-}
-
-/// Read a request body as one GeoJSON Feature of `layer` keyed `key` (the URL's key, or the
-/// body's when creating).
-fn read_body(layer: Layer, body: Result<Bytes, BytesRejection>) -> Result<Feature, ApiError> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(format!(
-                "the body is over {MAX_BODY_BYTES} bytes; send one feature, simplified if need be"
-            ))
-        } else {
-            ApiError::bad("body", e.body_text())
-        }
-    })?;
-    serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad(
-            "body",
-            format!("not a GeoJSON Feature of {layer}: {e}; send {{\"type\": \"Feature\", \"geometry\": …, \"properties\": {{…}}}}"),
-        )
-    })
-}
-
-/// A Feature as one feature of `layer`, its key checked against `key` when given (the URL's).
-fn parse_feature(
-    layer: Layer,
-    mut feature: Feature,
-    key: Option<&str>,
-) -> Result<LayerData, ApiError> {
-    let field = if layer.keyed_by_code() { "code" } else { "id" };
-    let named = feature
-        .properties
-        .as_ref()
-        .and_then(|p| p.get(field))
-        .is_some_and(|v| !v.is_null());
-    if let Some(key) = key
-        && feature.id.is_none()
-        && !named
-    {
-        feature.id = Some(Id::String(key.to_string()));
-    }
-    let text = FeatureCollection::from_iter([feature]).to_string();
-    let data = read_layer(layer, &text).map_err(|r| ApiError::Invalid(r.to_string()))?;
-    if let Some(key) = key {
-        let given = data.keys().pop().unwrap_or_default();
-        if given != key {
-            return Err(ApiError::bad(
-                field,
-                format!(
-                    "the body says '{given}' but the URL says '{key}'; make them agree (a key cannot change)"
-                ),
-            ));
-        }
-    }
-    Ok(data)
-}
-
-/// Every field of the one feature in `data`, as JSON (what the audit log keeps).
-fn full_json(data: &LayerData) -> Value {
-    layer_features_visible(data, Visibility::Personal)
-        .pop()
-        .and_then(|f| serde_json::to_value(f).ok())
-        .unwrap_or(Value::Null)
-}
 
 /// Run a store write and this server's catch-up off the async threads. Once the write has
 /// committed, the answer is the write's: a catch-up that fails then (the store went away right
@@ -313,63 +157,6 @@ fn written(
     response
 }
 
-/// The current feature `key` for a change: found, held by the caller's area, and the
-/// `If-Match` the request carries (428 without it, 412 when it is not the current ETag).
-fn current(
-    snap: &Snapshot,
-    scope: &Scope,
-    account: &Account,
-    layer: Layer,
-    key: &str,
-    headers: &HeaderMap,
-) -> Result<(usize, String), ApiError> {
-    let i = snap.find(layer, key).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "{layer} has no feature '{key}'; create one with POST /collections/{layer}/items"
-        ))
-    })?;
-    if !scope.holds(snap, AnyLayer::Builtin(layer), i) {
-        return Err(outside(account, layer, key));
-    }
-    let etag = etag_at(snap.dataset(), layer, i);
-    match if_match(headers, &etag) {
-        None => Err(ApiError::PreconditionRequired(format!(
-            "If-Match: send the feature's ETag (GET /collections/{layer}/items/{key} gives it) so that a change made since is not overwritten"
-        ))),
-        Some(false) => Err(ApiError::PreconditionFailed(format!(
-            "If-Match: {layer} '{key}' changed since you read it (its ETag is now {etag}); GET it again, redo your change, and send the new ETag"
-        ))),
-        Some(true) => Ok((i, etag)),
-    }
-}
-
-/// For roles that change attributes only: the new version keeps the geometry, key and unit.
-fn attributes_only(
-    account: &Account,
-    before: &Value,
-    after: &Value,
-    layer: Layer,
-) -> Result<(), ApiError> {
-    if account.role.edits() != Edits::Attributes {
-        return Ok(());
-    }
-    if before["geometry"] != after["geometry"] {
-        return Err(ApiError::Forbidden(format!(
-            "a {} account changes attributes only: keep the geometry of this {layer} feature as it is",
-            account.role
-        )));
-    }
-    for field in ["grid_code", "village_code", "alliance_id"] {
-        if before["properties"][field] != after["properties"][field] {
-            return Err(ApiError::Forbidden(format!(
-                "{field}: a {} account cannot move a feature to another unit; ask the town or village staff",
-                account.role
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// `POST /collections/{id}/items`: create one feature from a GeoJSON Feature (its key in the
 /// body). 201 with `Location` and `ETag`; 409 when the key exists.
 pub async fn create_item(
@@ -428,7 +215,7 @@ pub async fn replace_item(
     let layer = builtin_layer_of(&snap, &collection_id)?;
     let account = writer(&caller, layer)?;
     let scope = snap.scope(Some(account));
-    let (i, etag) = current(&snap, &scope, account, layer, &key, &headers)?;
+    let (i, etag, key) = current(&snap, &scope, account, layer, &key, &headers)?;
     let data = parse_feature(layer, read_body(layer, body)?, Some(&key))?;
     change(
         &state,
@@ -458,8 +245,8 @@ pub async fn patch_item(
     let layer = builtin_layer_of(&snap, &collection_id)?;
     let account = writer(&caller, layer)?;
     let scope = snap.scope(Some(account));
-    let (i, etag) = current(&snap, &scope, account, layer, &key, &headers)?;
-    let body = body.map_err(|e| ApiError::bad("body", e.body_text()))?;
+    let (i, etag, key) = current(&snap, &scope, account, layer, &key, &headers)?;
+    let body = body_bytes(body)?;
     let patch: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad(
             "body",
@@ -551,7 +338,7 @@ pub async fn delete_item(
         )));
     }
     let scope = snap.scope(Some(account));
-    let (i, etag) = current(&snap, &scope, account, layer, &key, &headers)?;
+    let (i, etag, key) = current(&snap, &scope, account, layer, &key, &headers)?;
     let before =
         serde_json::to_value(stored_feature_at(snap.dataset(), layer, i)).unwrap_or(Value::Null);
     let row = audit_row(
@@ -565,67 +352,4 @@ pub async fn delete_item(
     );
     guarded(&state, layer, key, None, Some(etag), row).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// RFC 7396: objects merge member by member, `null` removes, anything else replaces.
-fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(members) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = Value::Object(serde_json::Map::new());
-    }
-    let Value::Object(t) = target else { return };
-    for (k, v) in members {
-        if v.is_null() {
-            t.remove(k);
-        } else {
-            merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::merge_patch;
-    use serde_json::json;
-
-    /// The examples of RFC 7396, appendix A.
-    #[test]
-    fn merge_patch_follows_rfc_7396() {
-        let cases = [
-            (json!({"a":"b"}), json!({"a":"c"}), json!({"a":"c"})),
-            (json!({"a":"b"}), json!({"b":"c"}), json!({"a":"b","b":"c"})),
-            (json!({"a":"b"}), json!({"a":null}), json!({})),
-            (
-                json!({"a":"b","b":"c"}),
-                json!({"a":null}),
-                json!({"b":"c"}),
-            ),
-            (json!({"a":["b"]}), json!({"a":"c"}), json!({"a":"c"})),
-            (json!({"a":"c"}), json!({"a":["b"]}), json!({"a":["b"]})),
-            (
-                json!({"a":{"b":"c"}}),
-                json!({"a":{"b":"d","c":null}}),
-                json!({"a":{"b":"d"}}),
-            ),
-            (json!({"a":[{"b":"c"}]}), json!({"a":[1]}), json!({"a":[1]})),
-            (json!(["a", "b"]), json!(["c", "d"]), json!(["c", "d"])),
-            (json!({"a":"b"}), json!(["c"]), json!(["c"])),
-            (json!({"a":"foo"}), json!(null), json!(null)),
-            (json!({"a":"foo"}), json!("bar"), json!("bar")),
-            (json!({"e":null}), json!({"a":1}), json!({"e":null,"a":1})),
-            (json!([1, 2]), json!({"a":"b","c":null}), json!({"a":"b"})),
-            (
-                json!({}),
-                json!({"a":{"bb":{"ccc":null}}}),
-                json!({"a":{"bb":{}}}),
-            ),
-        ];
-        for (mut target, patch, want) in cases {
-            merge_patch(&mut target, &patch);
-            assert_eq!(target, want, "{patch}");
-        }
-    }
 }

@@ -54,14 +54,15 @@ impl<'a> Scope<'a> {
             return true;
         }
         let d = &snap.data;
+        // An alliance works with its members and their villages as units, not with what lies
+        // inside them (grids, posts and their people).
         if let Some(id) = self.alliance {
-            match layer {
-                AnyLayer::Builtin(Layer::Alliances) => return d.alliances[i].id == id,
-                AnyLayer::Builtin(Layer::Members) if d.members[i].alliance_id == id => {
-                    return true;
-                }
-                _ => {}
-            }
+            return match layer {
+                AnyLayer::Builtin(Layer::Alliances) => d.alliances[i].id == id,
+                AnyLayer::Builtin(Layer::Members) => d.members[i].alliance_id == id,
+                AnyLayer::Builtin(Layer::Villages) => self.prefixes.contains(&d.villages[i].code),
+                _ => false,
+            };
         }
         snap.area_code(layer, i)
             .is_some_and(|code| self.holds_code(code))
@@ -153,10 +154,18 @@ impl Snapshot {
             View::Masked => {
                 let mut f = self.feature_visible_any(layer, i, Visibility::Personal);
                 if let Some(props) = f.properties.as_mut() {
-                    for field in layer.def().fields {
-                        if field.visibility == Visibility::Personal
-                            && let Some(v) = props.get_mut(field.name)
-                        {
+                    // What the public sees in clear (a consented contact) stays in clear.
+                    let masked: Vec<&str> = layer
+                        .def()
+                        .fields
+                        .iter()
+                        .filter(|field| {
+                            field.visibility == Visibility::Personal && !field.consented(props)
+                        })
+                        .map(|field| field.name)
+                        .collect();
+                    for name in masked {
+                        if let Some(v) = props.get_mut(name) {
                             *v = mask(v);
                         }
                     }
@@ -166,15 +175,10 @@ impl Snapshot {
         }
     }
 
-    /// Feature `i` of `layer` as the scope's caller sees it, as JSON.
-    pub fn feature_for(&self, scope: &Scope, layer: AnyLayer, i: usize) -> Value {
-        serde_json::to_value(self.feature_as(layer, i, scope.view(self, layer, i)))
-            .unwrap_or(Value::Null)
-    }
-
     /// The fields of feature `i` beyond the public ones that the scope's caller sees (staff
-    /// fields, personal ones in clear or masked), for answers that list public fields by name
-    /// (`/locate`, `/nearest`); and whether personal data went out in clear.
+    /// fields, personal ones in clear or masked, and contacts published by consent even to the
+    /// public), for answers that list public fields by name (`/locate`, `/nearest`); and whether
+    /// personal data went out in clear without consent (for the audit log).
     pub fn fields_beyond_public(
         &self,
         scope: &Scope,
@@ -182,21 +186,16 @@ impl Snapshot {
         i: usize,
     ) -> (serde_json::Map<String, Value>, bool) {
         let view = scope.view(self, layer, i);
-        if view == View::Public {
-            return (serde_json::Map::new(), false);
-        }
         let mut all = self
             .feature_as(layer, i, view)
             .properties
             .unwrap_or_default();
+        let carried = view == View::Full && layer.def().carries_personal(&all);
         let mut out = serde_json::Map::new();
-        let mut carried = false;
         for f in layer.def().fields {
             if f.visibility > Visibility::Public
                 && let Some(v) = all.remove(f.name)
             {
-                carried |=
-                    view == View::Full && f.visibility == Visibility::Personal && !v.is_null();
                 out.insert(f.name.to_string(), v);
             }
         }

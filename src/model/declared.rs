@@ -358,6 +358,7 @@ fn build(raw: RawLayer, text: &str, builtin: bool) -> Result<LayerDef, Problem> 
                     "village_code" => "Code of its village (filled by gridmap)",
                     _ => "Code of its grid (filled by gridmap)",
                 },
+                consent: None,
             });
         }
     }
@@ -518,6 +519,7 @@ fn field(f: RawField) -> Result<Field, String> {
         visibility,
         nullable: !f.required.unwrap_or(false),
         description: leak(f.description.unwrap_or_default()),
+        consent: None,
     })
 }
 

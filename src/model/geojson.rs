@@ -88,6 +88,18 @@ pub fn stored_feature_at(d: &super::Dataset, layer: Layer, i: usize) -> Feature 
     }
 }
 
+/// The key of feature `i` of `layer` in `d`, as stored (a code, or an id in decimal).
+pub fn key_at(d: &super::Dataset, layer: Layer, i: usize) -> String {
+    match layer {
+        Layer::Towns => d.towns[i].code.clone(),
+        Layer::Villages => d.villages[i].code.clone(),
+        Layer::Grids => d.grids[i].code.clone(),
+        Layer::Stations => d.stations[i].id.to_string(),
+        Layer::Alliances => d.alliances[i].id.to_string(),
+        Layer::Members => d.members[i].id.to_string(),
+    }
+}
+
 /// The position of the feature keyed `key` in `layer` of `d` (a scan: for one write).
 pub fn position(d: &super::Dataset, layer: Layer, key: &str) -> Option<usize> {
     match layer {
@@ -153,6 +165,16 @@ impl<'a> Props<'a> {
 
     fn opt_string(&self, key: &str) -> FieldResult<Option<String>> {
         self.get(key).map(|_| self.string(key)).transpose()
+    }
+
+    fn opt_bool(&self, key: &str) -> FieldResult<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(JsonValue::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(format!(
+                "property '{key}' must be true or false, got {other}"
+            )),
+        }
     }
 
     fn string_or(&self, key: &str, default: &str) -> FieldResult<String> {
@@ -347,6 +369,7 @@ fn read_feature(layer: Layer, f: &Feature) -> FieldResult<LayerData> {
             worker: Personal {
                 name: p.opt_string("worker_name")?,
                 phone: p.opt_string("worker_phone")?,
+                published: p.opt_bool("publish_contact")?.unwrap_or(false),
             },
             geometry: area_geometry(f)?,
         }]),

@@ -131,11 +131,14 @@ impl Village {
     }
 }
 
-/// Personal data (PIPL): never in public responses or tiles.
+/// Personal data (PIPL): in public responses and tiles only where `published` says the person
+/// consented (a grid worker's name and phone on the grid's notice board, 网格公示栏).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Personal {
     pub name: Option<String>,
     pub phone: Option<String>,
+    /// The person consented to their name and phone being public.
+    pub published: bool,
 }
 
 /// The smallest unit (网格); every household belongs to exactly one. Code = village code + 3 digits.

@@ -78,6 +78,9 @@ pub struct Field {
     /// Null where it does not apply (a member outside any village, a grid without a worker).
     pub nullable: bool,
     pub description: &'static str,
+    /// For a personal field: the boolean field of the same feature that, when true, makes this
+    /// one public for that feature (the person consented).
+    pub consent: Option<&'static str>,
 }
 
 const fn field(name: &'static str, ty: FieldType, description: &'static str) -> Field {
@@ -87,6 +90,7 @@ const fn field(name: &'static str, ty: FieldType, description: &'static str) -> 
         visibility: Visibility::Public,
         nullable: false,
         description,
+        consent: None,
     }
 }
 
@@ -97,6 +101,7 @@ const fn personal(name: &'static str, description: &'static str) -> Field {
         visibility: Visibility::Personal,
         nullable: true,
         description,
+        consent: None,
     }
 }
 
@@ -188,7 +193,34 @@ pub struct LayerDef {
     pub search: Option<&'static str>,
 }
 
+impl Field {
+    /// Whether this personal field is public for the feature whose `properties` these are: its
+    /// consent field says true.
+    pub fn consented(&self, properties: &Map<String, Value>) -> bool {
+        self.consent
+            .is_some_and(|c| properties.get(c) == Some(&Value::Bool(true)))
+    }
+}
+
 impl LayerDef {
+    /// The fields public answers may carry: the public ones and those public by consent (a
+    /// grid worker's contact where `publish_contact` is true), in declaration order.
+    pub fn published_fields(&self) -> impl Iterator<Item = &'static Field> + use<> {
+        self.fields
+            .iter()
+            .filter(|f| f.visibility == Visibility::Public || f.consent.is_some())
+    }
+
+    /// Whether a feature with these `properties` holds personal data in clear that its person
+    /// did not consent to publish (what an answer must record in the audit log).
+    pub fn carries_personal(&self, properties: &Map<String, Value>) -> bool {
+        self.fields.iter().any(|f| {
+            f.visibility == Visibility::Personal
+                && !f.consented(properties)
+                && properties.get(f.name).is_some_and(|v| !v.is_null())
+        })
+    }
+
     /// The fields anyone may see, in declaration order.
     pub fn public_fields(&self) -> impl Iterator<Item = &'static Field> + use<> {
         self.fields
@@ -223,7 +255,7 @@ impl LayerDef {
 const SERVICES: &[&str] = &["policy", "mediation", "relief", "civility"];
 const MEMBER_KINDS: &[&str] = &["village", "enterprise", "bank", "agency"];
 
-use FieldType::{Date, EnumList, Integer, Text};
+use FieldType::{Boolean, Date, EnumList, Integer, Text};
 
 pub const TOWNS: LayerDef = LayerDef {
     name: "towns",
@@ -289,8 +321,19 @@ pub const GRIDS: LayerDef = LayerDef {
         field("village_code", Text, "Code of the village it belongs to"),
         field("households", Integer, "Households"),
         field("population", Integer, "Residents"),
-        personal("worker_name", "The grid worker's name"),
-        personal("worker_phone", "The grid worker's phone"),
+        Field {
+            consent: Some("publish_contact"),
+            ..personal("worker_name", "The grid worker's name")
+        },
+        Field {
+            consent: Some("publish_contact"),
+            ..personal("worker_phone", "The grid worker's phone")
+        },
+        field(
+            "publish_contact",
+            Boolean,
+            "Whether the grid worker's name and phone are public (posted on the grid's notice board)",
+        ),
     ],
 };
 
@@ -430,6 +473,7 @@ impl Properties for Grid {
             "code": self.code, "name": self.name, "village_code": self.village_code(),
             "households": self.households, "population": self.population,
             "worker_name": self.worker.name, "worker_phone": self.worker.phone,
+            "publish_contact": self.worker.published,
         }))
     }
 }
@@ -508,6 +552,7 @@ pub fn builtin_from_values(
             worker: Personal {
                 name: v.opt_text("worker_name")?,
                 phone: v.opt_text("worker_phone")?,
+                published: v.flag("publish_contact")?,
             },
             geometry: area(geometry)?,
         }]),
@@ -570,6 +615,15 @@ impl Values {
         }
     }
 
+    /// A boolean; null (a store written before the field) reads as false.
+    fn flag(&self, name: &str) -> Result<bool, String> {
+        match self.get(name) {
+            Value::Null => Ok(false),
+            Value::Bool(b) => Ok(*b),
+            other => Err(format!("{name} holds {other}, not true or false")),
+        }
+    }
+
     fn text(&self, name: &str) -> Result<String, String> {
         self.opt_text(name)?
             .ok_or_else(|| format!("{name} is empty; it is required"))
@@ -605,12 +659,19 @@ impl Values {
     }
 }
 
-/// `properties`, keeping the fields at or below `up_to` visibility (absent ones as null).
+/// `properties`, keeping the fields at or below `up_to` visibility (absent ones as null), and the
+/// personal fields the feature's person consented to publish.
 pub fn visible<T: Properties>(feature: &T, up_to: Visibility) -> Map<String, Value> {
     let mut all = feature.properties();
     let mut out = Map::new();
-    for f in T::LAYER.def().fields {
-        if f.visibility <= up_to {
+    let published: Vec<bool> = T::LAYER
+        .def()
+        .fields
+        .iter()
+        .map(|f| f.consented(&all))
+        .collect();
+    for (f, published) in T::LAYER.def().fields.iter().zip(published) {
+        if f.visibility <= up_to || published {
             out.insert(
                 f.name.to_string(),
                 all.remove(f.name).unwrap_or(Value::Null),
@@ -659,17 +720,31 @@ mod tests {
     }
 
     #[test]
-    fn personal_fields_are_left_out_of_public_properties() {
+    fn personal_fields_are_left_out_of_public_properties_unless_consented() {
         let d: Dataset = crate::sample::dataset().unwrap();
-        let public = visible(&d.grids[0], Visibility::Public);
+        let mut grid = d.grids[0].clone();
+        grid.worker.published = false;
+        let public = visible(&grid, Visibility::Public);
         assert!(!public.contains_key("worker_name") && !public.contains_key("worker_phone"));
-        let all = visible(&d.grids[0], Visibility::Personal);
+        let all = visible(&grid, Visibility::Personal);
         assert!(all.contains_key("worker_phone"));
         let mut keys: Vec<&str> = public.keys().map(String::as_str).collect();
         keys.sort();
         assert_eq!(
             keys,
-            ["code", "households", "name", "population", "village_code"]
+            [
+                "code",
+                "households",
+                "name",
+                "population",
+                "publish_contact",
+                "village_code"
+            ]
         );
+        // The worker consented: name and phone are public.
+        grid.worker.published = true;
+        let public = visible(&grid, Visibility::Public);
+        assert_eq!(public["worker_phone"], json!(grid.worker.phone));
+        assert_eq!(public["worker_name"], json!(grid.worker.name));
     }
 }

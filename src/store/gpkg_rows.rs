@@ -46,7 +46,16 @@ fn read_layer(conn: &Connection, layer: Layer) -> rusqlite::Result<LayerData> {
         } else {
             "0"
         };
-    let columns: Vec<&str> = def.fields.iter().map(|f| column(layer, f.name)).collect();
+    // A field added since the file was written (not yet upgraded) reads as null.
+    let mut columns: Vec<&str> = Vec::with_capacity(def.fields.len());
+    for f in def.fields {
+        let c = column(layer, f.name);
+        columns.push(if c == "fid" || has_column(conn, layer.name(), c)? {
+            c
+        } else {
+            "NULL"
+        });
+    }
     let sql = format!(
         "SELECT {geom}, {derived}, {} FROM {layer} ORDER BY {}",
         columns.join(", "),

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS villages (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom
   code TEXT NOT NULL UNIQUE, town_code TEXT NOT NULL, name TEXT NOT NULL, kind TEXT);
 CREATE TABLE IF NOT EXISTS grids (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom MULTIPOLYGON,
   code TEXT NOT NULL UNIQUE, village_code TEXT NOT NULL, name TEXT NOT NULL,
-  households INTEGER NOT NULL, population INTEGER NOT NULL, worker_name TEXT, worker_phone TEXT);
+  households INTEGER NOT NULL, population INTEGER NOT NULL, worker_name TEXT, worker_phone TEXT,
+  publish_contact BOOLEAN NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS stations (fid INTEGER PRIMARY KEY, geom POINT, name TEXT NOT NULL,
   grid_code TEXT NOT NULL, services TEXT NOT NULL, opening_hours TEXT, contact_phone TEXT);
 CREATE TABLE IF NOT EXISTS alliances (fid INTEGER PRIMARY KEY, name TEXT NOT NULL, theme TEXT,
@@ -122,6 +123,13 @@ pub fn upgrade(conn: &Connection) -> rusqlite::Result<bool> {
     if !has_column(conn, "members", "geom_derived")? {
         conn.execute_batch(
             "ALTER TABLE members ADD COLUMN geom_derived BOOLEAN NOT NULL DEFAULT 0;",
+        )?;
+        changed = true;
+    }
+    // Issue 13: whether a grid worker's contact is public (false until someone says so).
+    if !has_column(conn, "grids", "publish_contact")? {
+        conn.execute_batch(
+            "ALTER TABLE grids ADD COLUMN publish_contact BOOLEAN NOT NULL DEFAULT 0;",
         )?;
         changed = true;
     }

@@ -33,12 +33,13 @@ pub struct TileLayer {
 
 impl TileLayer {
     /// The fields its features carry, with their TileJSON types: the public fields of the model
-    /// layer's declaration (`model::schema`), or the coverage gaps' own.
+    /// layer's declaration (`model::schema`) and those public by consent, or the coverage gaps'
+    /// own.
     pub fn fields(&self) -> Vec<(&'static str, &'static str)> {
         match self.source {
             Source::Features(layer) | Source::Labels(layer) => layer
                 .def()
-                .public_fields()
+                .published_fields()
                 .map(|f| (f.name, f.ty.tile_type()))
                 .collect(),
             Source::CoverageGaps => GAP_FIELDS.to_vec(),

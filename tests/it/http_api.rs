@@ -22,7 +22,12 @@ async fn locate_names_the_town_village_and_grid_of_a_point() {
     assert_eq!(r.json["village"]["code"], grid.village_code());
     assert_eq!(r.json["town"]["code"], &grid.code[..9]);
     assert!(r.json["nearest_station"]["distance_m"].as_f64().unwrap() >= 0.0);
-    assert!(r.json["grid"].get("worker_name").is_none());
+    // Who is responsible here: the worker's name and phone, where the worker published them.
+    let shown = r.json["grid"].get("worker_name");
+    assert_eq!(shown.is_some(), grid.worker.published, "{}", r.json);
+    if grid.worker.published {
+        assert_eq!(shown, Some(&serde_json::json!(grid.worker.name)));
+    }
 }
 
 #[tokio::test]
@@ -218,7 +223,11 @@ async fn every_bad_input_is_a_4xx_json_error_naming_the_field() {
         ("/collections/grids/items?limit=0", 400, "limit"),
         ("/collections/grids/items?limit=ten", 400, "limit"),
         ("/collections/grids/items?offset=-1", 400, "offset"),
-        ("/collections/grids/items?worker_name=x", 400, "worker_name"),
+        (
+            "/collections/stations/items?contact_phone=x",
+            400,
+            "contact_phone",
+        ),
         ("/collections/grids/items?f=html", 400, "f"),
         (
             "/collections/grids/items?bbox-crs=EPSG:3857&bbox=1,2,3,4",

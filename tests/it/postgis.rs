@@ -22,7 +22,7 @@ fn migrations_apply_once_in_order_and_refuse_edited_history() {
     let Some(db) = TestDb::create() else { return };
     let store =
         PostGis::connect_only(&db.url, gridmap::model::declared::Declarations::shipped()).unwrap();
-    assert_eq!(store.migrate().unwrap().applied, vec![1, 2, 3, 4]);
+    assert_eq!(store.migrate().unwrap().applied, vec![1, 2, 3, 4, 5]);
     assert!(store.migrate().unwrap().applied.is_empty(), "idempotent");
     let mut c = connect(&db.url);
     let rows: Vec<(i32, String)> = c
@@ -40,7 +40,8 @@ fn migrations_apply_once_in_order_and_refuse_edited_history() {
             (1, "layers".into()),
             (2, "change_log".into()),
             (3, "derived_geometry".into()),
-            (4, "accounts_audit".into())
+            (4, "accounts_audit".into()),
+            (5, "publish_contact".into())
         ]
     );
     // Geometry columns are typed, with SRID 4326, and indexed with GiST.

@@ -129,10 +129,24 @@ fn a_write_reaches_every_server_and_its_tiles_without_a_restart() {
     ))
     .unwrap();
     let auth = format!("Bearer {token}");
+    // The item's ETag, as the account reads it from this server.
+    let item = format!("/collections/stations/items/{}", station.id);
+    let response = http_raw(a.port, "GET", &item, &[("Authorization", &auth)], "");
+    let tag = response
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("etag:")
+                .then(|| l[5..].trim().to_string())
+        })
+        .expect("an ETag for the account");
     let headers = [
         ("Authorization", auth.as_str()),
         ("Content-Type", "application/geo+json"),
-        ("If-Match", "*"),
+        ("If-Match", tag.as_str()),
     ];
     let (status, body) = status_and_body(&http_raw(
         a.port,

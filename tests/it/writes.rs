@@ -97,6 +97,16 @@ async fn put_needs_the_current_etag_and_the_writer_reads_its_own_write() {
     let (status, _, json) = send(&state, "PUT", &uri, &[("authorization", &bearer)], &body).await;
     assert_eq!(status, 428, "{json}");
     assert!(json["message"].as_str().unwrap().contains("If-Match"));
+    // `*` would overwrite whatever changed since: not enough.
+    let (status, _, json) = send(
+        &state,
+        "PUT",
+        &uri,
+        &[("authorization", &bearer), ("if-match", "*")],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 428, "{json}");
     let (status, _, json) = send(
         &state,
         "PUT",
@@ -255,11 +265,12 @@ async fn an_area_bounds_what_an_account_writes() {
     }
     // A grid worker: attributes of its grid, not its geometry; no delete, no create.
     let moved = json!({"geometry": {"type": "MultiPolygon", "coordinates": [[[[119.5, 32.0], [119.51, 32.0], [119.51, 32.01], [119.5, 32.0]]]]}}).to_string();
+    let worker_tag = etag(&state, &mine, &worker).await;
     let (status, _, json) = send(
         &state,
         "PATCH",
         &mine,
-        &[("authorization", &auth(&worker)), ("if-match", "*")],
+        &[("authorization", &auth(&worker)), ("if-match", &worker_tag)],
         &moved,
     )
     .await;
@@ -452,11 +463,14 @@ async fn bad_writes_are_4xx_json_and_change_nothing() {
         ),
     ];
     for (method, uri, body, code, names) in cases {
+        // The item's current ETag where it exists, so each case reaches the check it is about.
+        let current = get_raw(&state, &uri, &[("authorization", &bearer)]).await;
+        let tag = current.header("etag").to_string();
         let (status, _, json) = send(
             &state,
             method,
             &uri,
-            &[("authorization", &bearer), ("if-match", "*")],
+            &[("authorization", &bearer), ("if-match", &tag)],
             &body,
         )
         .await;

@@ -69,22 +69,32 @@ export function editor(layer, key, popupBody) {
     const res = await fetch(url, authed());
     const etag = res.headers.get('ETag');
     if (!res.ok || !etag) {
-      status.textContent = res.ok ? '只读 You may read this feature but not edit it (outside your area)' : `${res.status}`;
+      // No ETag: the account does not see the whole feature (outside its area, or a viewer).
+      status.textContent = res.ok ? '只读 Read only: your account cannot edit this feature' : `${res.status}`;
       return;
     }
     const feature = await res.json();
     let current = etag;
     const inputs = Object.entries(feature.properties)
       .filter(([k]) => !FIXED.has(k))
-      .map(([k, v]) => [k, v, el('input', { name: k, value: Array.isArray(v) ? v.join(',') : (v ?? '') })]);
+      .map(([k, v]) => [k, v, typeof v === 'boolean'
+        ? el('input', { name: k, type: 'checkbox', checked: v })
+        : el('input', { name: k, value: Array.isArray(v) ? v.join(',') : (v ?? '') })]);
     const save = el('button', { class: 'edit-save' }, '保存 Save');
     save.addEventListener('click', async () => {
       const properties = {};
       for (const [k, old, input] of inputs) {
-        const text = input.value;
-        const value = Array.isArray(old) ? text.split(',').map((s) => s.trim()).filter(Boolean)
-          : typeof old === 'number' ? Number(text)
-          : text === '' && old === null ? null : text;
+        const text = input.value.trim();
+        let value;
+        if (typeof old === 'boolean') value = input.checked;
+        else if (Array.isArray(old)) value = text.split(',').map((s) => s.trim()).filter(Boolean);
+        else if (typeof old === 'number') {
+          value = Number(text);
+          if (text === '' || !Number.isFinite(value)) {
+            status.textContent = `${k}: 请填写数字 give a number`;
+            return;
+          }
+        } else value = text === '' && old === null ? null : input.value;
         if (JSON.stringify(value) !== JSON.stringify(old)) properties[k] = value;
       }
       const put = await fetch(url, authed({

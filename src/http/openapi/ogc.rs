@@ -91,9 +91,17 @@ pub fn schemas(layers: &[AnyLayer]) -> Map<String, Value> {
         unreachable!("a JSON object literal")
     };
     for &layer in layers {
-        let properties: Map<String, Value> = public_properties(layer.def())
-            .iter()
-            .map(|p| (p.name.to_string(), p.value_schema()))
+        // Public fields, and personal ones where their person consented (a grid worker's
+        // contact): what the public may get. Accounts get more; extra properties are allowed.
+        let properties: Map<String, Value> = layer
+            .def()
+            .published_fields()
+            .map(|f| {
+                (
+                    f.name.to_string(),
+                    super::super::queryables::Property(f).value_schema(),
+                )
+            })
             .collect();
         let props = json!({"type": "object", "properties": properties});
         out.insert(feature_name(layer), feature_schema(props));

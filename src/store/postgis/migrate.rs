@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "accounts_audit",
         sql: include_str!("../../../migrations/0004_accounts_audit.sql"),
     },
+    Migration {
+        version: 5,
+        name: "publish_contact",
+        sql: include_str!("../../../migrations/0005_publish_contact.sql"),
+    },
 ];
 
 /// Held while migrating, so that servers starting together apply each file once.

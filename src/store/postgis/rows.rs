@@ -99,6 +99,7 @@ pub fn read_layer(
             .enumerate()
             .map(|(i, f)| match f.ty {
                 FieldType::Integer => r.get::<_, Option<i64>>(i).map_or(Cell::Null, Cell::Integer),
+                FieldType::Boolean => r.get::<_, Option<bool>>(i).map_or(Cell::Null, Cell::Bool),
                 _ => r.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text),
             })
             .collect();
