@@ -212,67 +212,6 @@ impl GeoPackage {
 }
 
 impl GeoPackage {
-    /// An import, guarded when it is an API write (see `Guard`).
-    fn import_with(
-        &self,
-        data: LayerData,
-        replace: bool,
-        progress: Progress,
-        guard: Option<&Guard>,
-    ) -> Result<ImportSummary> {
-        let mut conn = self.connection()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let current = self.read_all(&tx)?;
-        if let Some(g) = guard {
-            (g.check)(&current)?;
-        }
-        let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
-        upgrade(&tx).map_err(|e| self.err(e))?;
-        write_rows(&tx, &data, replace, progress).map_err(|e| self.err(e))?;
-        self.write_declared(&tx, &current, &after)?;
-        finish_write(&tx, &after, &[data.layer()]).map_err(|e| self.err(e))?;
-        if let Some(g) = guard {
-            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(summary)
-    }
-
-    /// A delete, guarded when it is an API write.
-    fn delete_with(
-        &self,
-        layer: Layer,
-        keys: &[String],
-        guard: Option<&Guard>,
-    ) -> Result<ImportSummary> {
-        let mut conn = self.connection()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let current = self.read_all(&tx)?;
-        if let Some(g) = guard {
-            (g.check)(&current)?;
-        }
-        let (after, summary) = plan_delete(current.clone(), layer, keys)?;
-        upgrade(&tx).map_err(|e| self.err(e))?;
-        let column = if layer.keyed_by_code() { "code" } else { "fid" };
-        for key in keys {
-            tx.execute(&format!("DELETE FROM {layer} WHERE {column} = ?1"), [key])
-                .map_err(|e| self.err(e))?;
-        }
-        self.write_declared(&tx, &current, &after)?;
-        finish_write(&tx, &after, &[layer]).map_err(|e| self.err(e))?;
-        if let Some(g) = guard {
-            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(summary)
-    }
-
     /// Replace every layer with `data` in one transaction; with `only_if_empty`, only when no
     /// layer holds a feature. Returns whether it wrote.
     fn write_all(&self, data: &Dataset, progress: Progress, only_if_empty: bool) -> Result<bool> {
@@ -396,27 +335,6 @@ impl Store for GeoPackage {
         Ok(done)
     }
 
-    fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary> {
-        self.import_with(data, replace, progress, None)
-    }
-
-    fn import_guarded(&self, data: LayerData, guard: &Guard) -> Result<ImportSummary> {
-        self.import_with(data, false, &|_, _| {}, Some(guard))
-    }
-
-    fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary> {
-        self.delete_with(layer, keys, None)
-    }
-
-    fn delete_guarded(
-        &self,
-        layer: Layer,
-        keys: &[String],
-        guard: &Guard,
-    ) -> Result<ImportSummary> {
-        self.delete_with(layer, keys, Some(guard))
-    }
-
     // Accounts and audit rows go through the one connection without counting as this store's
     // commits: SQLite's data_version counts only other connections' commits, so they are no
     // change for this server to follow (a `gridmap user add` from another process is one).
@@ -456,6 +374,65 @@ impl Store for GeoPackage {
         let n = gpkg_access::prune(&tx, before_s).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(n)
+    }
+
+    fn import_with(
+        &self,
+        data: LayerData,
+        replace: bool,
+        progress: Progress,
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let current = self.read_all(&tx)?;
+        if let Some(g) = guard {
+            (g.check)(&current)?;
+        }
+        let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
+        upgrade(&tx).map_err(|e| self.err(e))?;
+        write_rows(&tx, &data, replace, progress).map_err(|e| self.err(e))?;
+        self.write_declared(&tx, &current, &after)?;
+        finish_write(&tx, &after, &[data.layer()]).map_err(|e| self.err(e))?;
+        if let Some(g) = guard {
+            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(summary)
+    }
+
+    fn delete_with(
+        &self,
+        layer: Layer,
+        keys: &[String],
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let current = self.read_all(&tx)?;
+        if let Some(g) = guard {
+            (g.check)(&current)?;
+        }
+        let (after, summary) = plan_delete(current.clone(), layer, keys)?;
+        upgrade(&tx).map_err(|e| self.err(e))?;
+        let column = if layer.keyed_by_code() { "code" } else { "fid" };
+        for key in keys {
+            tx.execute(&format!("DELETE FROM {layer} WHERE {column} = ?1"), [key])
+                .map_err(|e| self.err(e))?;
+        }
+        self.write_declared(&tx, &current, &after)?;
+        finish_write(&tx, &after, &[layer]).map_err(|e| self.err(e))?;
+        if let Some(g) = guard {
+            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(summary)
     }
 
     fn replace_all(&self, data: &Dataset, progress: Progress) -> Result<()> {

@@ -61,16 +61,51 @@ pub trait Store: Send + Sync {
     fn load(&self) -> Result<Dataset>;
 
     /// Upsert `data` into its layer (or replace the layer), validating the whole resulting dataset
-    /// first. All or nothing: on any error, or a crash, the stored data is unchanged.
-    fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary>;
+    /// first; with a `guard` (an API write), `guard.check` passes on the dataset inside the
+    /// transaction first and `guard.audit` is appended in it. All or nothing: on any error, or a
+    /// crash, the stored data is unchanged.
+    fn import_with(
+        &self,
+        data: LayerData,
+        replace: bool,
+        progress: Progress,
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary>;
 
-    /// `import` of one API write: `guard.check` passes on the dataset inside the transaction
-    /// first, and `guard.audit` is appended in it. All or nothing.
-    fn import_guarded(&self, data: LayerData, guard: &Guard) -> Result<ImportSummary>;
+    /// Delete the features of `layer` whose key (code, or id as text) is in `keys`, validating the
+    /// whole resulting dataset first (a delete that orphans children is refused), guarded as
+    /// `import_with`. All or nothing.
+    fn delete_with(
+        &self,
+        layer: Layer,
+        keys: &[String],
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary>;
 
-    /// `delete` of one API write, guarded as `import_guarded`.
-    fn delete_guarded(&self, layer: Layer, keys: &[String], guard: &Guard)
-    -> Result<ImportSummary>;
+    /// `import_with` without a guard (`gridmap import`).
+    fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary> {
+        self.import_with(data, replace, progress, None)
+    }
+
+    /// `import_with` of one API write.
+    fn import_guarded(&self, data: LayerData, guard: &Guard) -> Result<ImportSummary> {
+        self.import_with(data, false, &|_, _| {}, Some(guard))
+    }
+
+    /// `delete_with` without a guard.
+    fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary> {
+        self.delete_with(layer, keys, None)
+    }
+
+    /// `delete_with` of one API write.
+    fn delete_guarded(
+        &self,
+        layer: Layer,
+        keys: &[String],
+        guard: &Guard,
+    ) -> Result<ImportSummary> {
+        self.delete_with(layer, keys, Some(guard))
+    }
 
     /// Every account, revoked ones too, by name.
     fn accounts(&self) -> Result<Vec<StoredAccount>>;
@@ -98,10 +133,6 @@ pub trait Store: Send + Sync {
     /// Bring the declared layers' tables to the declarations (see `declared::migrate`); with
     /// `allow_drop`, also drop what is no longer declared. One line per change made.
     fn migrate_layers(&self, allow_drop: bool) -> Result<Vec<String>>;
-
-    /// Delete the features of `layer` whose key (code, or id as text) is in `keys`, validating the
-    /// whole resulting dataset first (a delete that orphans children is refused). All or nothing.
-    fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary>;
 
     /// Replace every layer with `data` in one transaction (used to load the sample).
     fn replace_all(&self, data: &Dataset, progress: Progress) -> Result<()>;

@@ -587,38 +587,28 @@ impl gridmap::store::Store for GoneAfterCommit {
         self.gone()?;
         self.inner.load()
     }
-    fn import(
+    fn import_with(
         &self,
         data: LayerData,
         replace: bool,
         progress: gridmap::store::Progress,
+        guard: Option<&gridmap::store::Guard>,
     ) -> gridmap::Result<gridmap::store::ImportSummary> {
-        self.inner.import(data, replace, progress)
-    }
-    fn import_guarded(
-        &self,
-        data: LayerData,
-        guard: &gridmap::store::Guard,
-    ) -> gridmap::Result<gridmap::store::ImportSummary> {
-        let summary = self.inner.import_guarded(data, guard)?;
-        self.committed
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let summary = self.inner.import_with(data, replace, progress, guard)?;
+        // An API write committed: from now on the store is gone.
+        if guard.is_some() {
+            self.committed
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         Ok(summary)
     }
-    fn delete(
+    fn delete_with(
         &self,
         layer: gridmap::model::Layer,
         keys: &[String],
+        guard: Option<&gridmap::store::Guard>,
     ) -> gridmap::Result<gridmap::store::ImportSummary> {
-        self.inner.delete(layer, keys)
-    }
-    fn delete_guarded(
-        &self,
-        layer: gridmap::model::Layer,
-        keys: &[String],
-        guard: &gridmap::store::Guard,
-    ) -> gridmap::Result<gridmap::store::ImportSummary> {
-        self.inner.delete_guarded(layer, keys, guard)
+        self.inner.delete_with(layer, keys, guard)
     }
     fn accounts(&self) -> gridmap::Result<Vec<gridmap::access::StoredAccount>> {
         self.inner.accounts()

@@ -190,79 +190,6 @@ impl PostGis {
         }
     }
 
-    /// An import, guarded when it is an API write (see `Guard`).
-    fn import_with(
-        &self,
-        data: LayerData,
-        replace: bool,
-        progress: Progress,
-        guard: Option<&Guard>,
-    ) -> Result<ImportSummary> {
-        let layer = data.layer();
-        self.with_client(|client| {
-            let db = |e| self.db_err(e);
-            let mut tx = begin_write(client).map_err(db)?;
-            let current = self.read_all(&mut tx)?;
-            if let Some(g) = guard {
-                (g.check)(&current)?;
-            }
-            let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
-            let derived = derive(&after);
-            tx.batch_execute(&format!(
-                "CREATE TEMP TABLE staging (LIKE {layer} INCLUDING DEFAULTS) ON COMMIT DROP"
-            ))
-            .map_err(db)?;
-            copy_in(&mut tx, "staging", &data, progress).map_err(db)?;
-            if layer == Layer::Members {
-                // Staged as stored, derived points included, so unchanged members merge as
-                // unchanged (a repeated import logs nothing).
-                derived::place_members(&mut tx, "staging", &after, &derived).map_err(db)?;
-            }
-            merge_staged(&mut tx, layer, replace).map_err(db)?;
-            self.write_declared(&mut tx, &current, &after)?;
-            derived::write_derived(&mut tx, &after, &derived).map_err(db)?;
-            if let Some(g) = guard {
-                access::append(&mut tx, g.audit).map_err(db)?;
-            }
-            prune_changes(&mut tx).map_err(db)?;
-            tx.commit().map_err(db)?;
-            Ok(summary)
-        })
-    }
-
-    /// A delete, guarded when it is an API write.
-    fn delete_with(
-        &self,
-        layer: Layer,
-        keys: &[String],
-        guard: Option<&Guard>,
-    ) -> Result<ImportSummary> {
-        self.with_client(|client| {
-            let db = |e| self.db_err(e);
-            let mut tx = begin_write(client).map_err(db)?;
-            let current = self.read_all(&mut tx)?;
-            if let Some(g) = guard {
-                (g.check)(&current)?;
-            }
-            let (after, summary) = plan_delete(current.clone(), layer, keys)?;
-            let (key, _) = columns(layer);
-            let cast = if key == "id" { "::bigint[]" } else { "" };
-            tx.execute(
-                &format!("DELETE FROM {layer} WHERE {key} = ANY($1::text[]{cast})"),
-                &[&keys],
-            )
-            .map_err(db)?;
-            self.write_declared(&mut tx, &current, &after)?;
-            derived::write_derived(&mut tx, &after, &derive(&after)).map_err(db)?;
-            if let Some(g) = guard {
-                access::append(&mut tx, g.audit).map_err(db)?;
-            }
-            prune_changes(&mut tx).map_err(db)?;
-            tx.commit().map_err(db)?;
-            Ok(summary)
-        })
-    }
-
     /// Every built-in and declared layer, as stored, in the transaction's snapshot.
     fn read_all(&self, tx: &mut Transaction) -> Result<Dataset> {
         let mut data = read_dataset(tx).map_err(|e| self.read_err(e))?;
@@ -510,27 +437,6 @@ impl Store for PostGis {
         })
     }
 
-    fn import(&self, data: LayerData, replace: bool, progress: Progress) -> Result<ImportSummary> {
-        self.import_with(data, replace, progress, None)
-    }
-
-    fn import_guarded(&self, data: LayerData, guard: &Guard) -> Result<ImportSummary> {
-        self.import_with(data, false, &|_, _| {}, Some(guard))
-    }
-
-    fn delete(&self, layer: Layer, keys: &[String]) -> Result<ImportSummary> {
-        self.delete_with(layer, keys, None)
-    }
-
-    fn delete_guarded(
-        &self,
-        layer: Layer,
-        keys: &[String],
-        guard: &Guard,
-    ) -> Result<ImportSummary> {
-        self.delete_with(layer, keys, Some(guard))
-    }
-
     fn accounts(&self) -> Result<Vec<StoredAccount>> {
         self.with_client(|c| access::accounts(c).map_err(|e| self.access_err(e)))
     }
@@ -559,6 +465,77 @@ impl Store for PostGis {
             let n = access::prune(&mut tx, before_s).map_err(db)?;
             tx.commit().map_err(db)?;
             Ok(n)
+        })
+    }
+
+    fn import_with(
+        &self,
+        data: LayerData,
+        replace: bool,
+        progress: Progress,
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        let layer = data.layer();
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = begin_write(client).map_err(db)?;
+            let current = self.read_all(&mut tx)?;
+            if let Some(g) = guard {
+                (g.check)(&current)?;
+            }
+            let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
+            let derived = derive(&after);
+            tx.batch_execute(&format!(
+                "CREATE TEMP TABLE staging (LIKE {layer} INCLUDING DEFAULTS) ON COMMIT DROP"
+            ))
+            .map_err(db)?;
+            copy_in(&mut tx, "staging", &data, progress).map_err(db)?;
+            if layer == Layer::Members {
+                // Staged as stored, derived points included, so unchanged members merge as
+                // unchanged (a repeated import logs nothing).
+                derived::place_members(&mut tx, "staging", &after, &derived).map_err(db)?;
+            }
+            merge_staged(&mut tx, layer, replace).map_err(db)?;
+            self.write_declared(&mut tx, &current, &after)?;
+            derived::write_derived(&mut tx, &after, &derived).map_err(db)?;
+            if let Some(g) = guard {
+                access::append(&mut tx, g.audit).map_err(db)?;
+            }
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(summary)
+        })
+    }
+
+    fn delete_with(
+        &self,
+        layer: Layer,
+        keys: &[String],
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = begin_write(client).map_err(db)?;
+            let current = self.read_all(&mut tx)?;
+            if let Some(g) = guard {
+                (g.check)(&current)?;
+            }
+            let (after, summary) = plan_delete(current.clone(), layer, keys)?;
+            let (key, _) = columns(layer);
+            let cast = if key == "id" { "::bigint[]" } else { "" };
+            tx.execute(
+                &format!("DELETE FROM {layer} WHERE {key} = ANY($1::text[]{cast})"),
+                &[&keys],
+            )
+            .map_err(db)?;
+            self.write_declared(&mut tx, &current, &after)?;
+            derived::write_derived(&mut tx, &after, &derive(&after)).map_err(db)?;
+            if let Some(g) = guard {
+                access::append(&mut tx, g.audit).map_err(db)?;
+            }
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(summary)
         })
     }
 
