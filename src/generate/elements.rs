@@ -304,6 +304,8 @@ fn centres(data: &Dataset) -> Vec<Draft> {
                 "kind": kind,
                 "level": level,
                 "opened": format!("{year}-{:02}-{:02}", 1 + rng.int(0, 11), 1 + rng.int(0, 27)),
+                // An office line, derived from the code (no draw: the rest of the stream stays).
+                "duty_phone": format!("0511-8600{n:04}"),
             }),
         ));
     };

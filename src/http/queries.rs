@@ -88,7 +88,8 @@ impl Beyond<'_> {
 /// GET /locate?lon=&lat=[&crs=]
 ///
 /// With a token, the grid, posts and declared features the caller's area holds carry their
-/// staff and personal fields (the grid's worker: who is responsible here).
+/// staff and personal fields (the grid's worker: who is responsible here). `centres` lists the
+/// town's and the village's centres (their duty phones to staff of the area).
 pub async fn locate(
     State(state): State<AppState>,
     params: Params,
@@ -118,10 +119,43 @@ pub async fn locate(
         "stations": loc.stations.iter().map(|s| beyond.add(station_json(s, crs), stations, &s.id.to_string())).collect::<Vec<_>>(),
         "nearest_station": loc.nearest.map(|n| beyond.add(nearby_json(&n, crs), stations, &n.station.id.to_string())),
         "alliances": loc.alliances.iter().map(|a| json!({"id": a.id, "name": a.name, "theme": a.theme})).collect::<Vec<_>>(),
+        "centres": responsible_centres(&mut beyond, loc.town.map(|t| t.code.as_str()), loc.village.map(|v| v.code.as_str())),
         "declared": declared_at(&mut beyond, at),
     });
     beyond.audit(&caller, &state);
     Ok(Json(body))
+}
+
+/// The declared layer of command and mediation centres (`geodata/layers.toml`).
+const CENTRES: &str = "centres";
+
+/// The centres responsible for a place: the town's (level `town`, in the town) and the
+/// village's (level `village`, in the village), with what the caller may see of them. Empty when
+/// the declarations have no `centres` layer.
+fn responsible_centres(
+    beyond: &mut Beyond,
+    town: Option<&str>,
+    village: Option<&str>,
+) -> Vec<Value> {
+    use crate::model::schema::Visibility;
+    let Some(data) = beyond.snap.declared_layer(CENTRES) else {
+        return Vec::new();
+    };
+    let text = |r: &crate::model::records::Record, f: &str| {
+        r.value(data.def, f).as_str().map(str::to_string)
+    };
+    data.features
+        .iter()
+        .filter(|r| match text(r, "level").as_deref() {
+            Some("town") => town.is_some() && text(r, "town_code").as_deref() == town,
+            Some("village") => village.is_some() && text(r, "village_code").as_deref() == village,
+            _ => false,
+        })
+        .map(|r| {
+            let v = Value::Object(r.properties(data.def, Visibility::Public));
+            beyond.add(v, AnyLayer::Declared(data.def), &r.key)
+        })
+        .collect()
 }
 
 /// For each declared layer, what it has at `p`: the polygons containing it, or for point and

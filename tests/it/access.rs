@@ -703,3 +703,90 @@ async fn a_scoped_tile_carries_its_area_and_never_reaches_another_area() {
         }
     }
 }
+
+/// `/locate` names the town's and the village's centres; their duty phones (a staff field) go to
+/// the area's staff, never to the public or another town.
+#[tokio::test]
+async fn locate_gives_the_centres_duty_phones_to_the_areas_staff() {
+    let (_store, state) = backed_state();
+    let snap = state.index.load();
+    let centres = snap.declared_layer("centres").unwrap();
+    let value = |r: &gridmap::model::records::Record, f: &str| {
+        r.value(centres.def, f)
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // A village with a centre of its own, and the town centres of its town.
+    let village_centre = centres
+        .features
+        .iter()
+        .find(|r| value(r, "level") == "village")
+        .unwrap();
+    let village = value(village_centre, "village_code");
+    let town = village[..9].to_string();
+    let mut want: Vec<String> = centres
+        .features
+        .iter()
+        .filter(|r| {
+            (value(r, "level") == "town" && value(r, "town_code") == town)
+                || (value(r, "level") == "village" && value(r, "village_code") == village)
+        })
+        .map(|r| r.key.clone())
+        .collect();
+    want.sort();
+    assert!(want.len() >= 3, "{want:?}");
+    let v = snap
+        .dataset()
+        .villages
+        .iter()
+        .find(|v| v.code == village)
+        .unwrap();
+    use geo::InteriorPoint;
+    let p = v.geometry.interior_point().unwrap();
+    let uri = format!("/locate?lon={}&lat={}", p.x(), p.y());
+    let staff = account(&state, "town.staff", Role::Town, &[&town]);
+    let other_town = snap
+        .dataset()
+        .towns
+        .iter()
+        .find(|t| t.code != town)
+        .unwrap()
+        .code
+        .clone();
+    let other = account(&state, "other.staff", Role::Town, &[&other_town]);
+    for (who, token, sees) in [
+        ("public", None, false),
+        ("the town's staff", Some(&staff), true),
+        ("another town's staff", Some(&other), false),
+    ] {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .iter()
+            .map(|b| ("authorization", b.as_str()))
+            .collect();
+        let (status, _, loc) = send(&state, "GET", &uri, &headers, "").await;
+        assert_eq!(status, 200, "{loc}");
+        assert_eq!(loc["village"]["code"], json!(village), "{loc}");
+        let listed = loc["centres"].as_array().unwrap();
+        let mut keys: Vec<String> = listed
+            .iter()
+            .map(|c| c["code"].as_str().unwrap().to_string())
+            .collect();
+        keys.sort();
+        assert_eq!(keys, want, "{who}");
+        for c in listed {
+            let stored = centres
+                .features
+                .iter()
+                .find(|r| r.key == c["code"])
+                .unwrap();
+            let phone = c.get("duty_phone");
+            if sees {
+                assert_eq!(phone, Some(&json!(value(stored, "duty_phone"))), "{who}");
+            } else {
+                assert_eq!(phone, None, "{who}: {c}");
+            }
+        }
+    }
+}
