@@ -333,6 +333,25 @@ async fn every_role_sees_and_writes_exactly_what_its_area_and_the_declarations_a
     }
     assert!(checked > 13 * 8 * 2, "only {checked} cases");
 
+    // Search and coverage hold no staff or personal field: every caller gets the public answer,
+    // byte for byte (no account sees less than the public, nor anything beyond it there).
+    for uri in [
+        "/search?q=%E6%9D%91&limit=50".to_string(),
+        format!("/search?q={g}"),
+        "/coverage?level=town".to_string(),
+        "/coverage/gaps?level=grid&bbox=119.55,31.95,119.62,32.02".to_string(),
+    ] {
+        let (status, _, public) = send(&state, "GET", &uri, &[], "").await;
+        assert_eq!(status, 200, "{uri}: {public}");
+        for who in &people {
+            let headers = who.headers();
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, _, got) = send(&state, "GET", &uri, &h, "").await;
+            assert_eq!(status, 200, "{} {uri}", who.label);
+            assert_eq!(got, public, "{} {uri}", who.label);
+        }
+    }
+
     // The audit log: admins only; it holds the reads of personal data made above.
     for who in &people {
         let headers = who.headers();
