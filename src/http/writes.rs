@@ -7,6 +7,8 @@
 //! `gridmap import` (the whole dataset validated, one transaction, its audit row in the same
 //! transaction), then this server catches up before answering, so the writer reads its own write.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -27,7 +29,7 @@ use super::write_rules::{
 };
 use crate::access::audit::{Action, AuditRow};
 use crate::access::{Account, Edits};
-use crate::index::access::Scope;
+use crate::index::Snapshot;
 use crate::model::date::now_s;
 use crate::model::geojson::{Visibility, stored_feature_at};
 use crate::model::{Dataset, Layer, LayerData};
@@ -211,25 +213,13 @@ pub async fn replace_item(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let snap = state.index.load();
-    let layer = builtin_layer_of(&snap, &collection_id)?;
-    let account = writer(&caller, layer)?;
-    let scope = snap.scope(Some(account));
-    let (i, etag, key) = current(&snap, &scope, account, layer, &key, &headers)?;
-    let data = parse_feature(layer, read_body(layer, body)?, Some(&key))?;
-    change(
-        &state,
-        &caller,
-        account,
-        &scope,
-        layer,
-        &key,
-        i,
-        etag,
-        data,
-        Action::Replace,
-    )
-    .await
+    let (account, target) = target(&state, &caller, &collection_id, &key, &headers)?;
+    let data = parse_feature(
+        target.layer,
+        read_body(target.layer, body)?,
+        Some(&target.key),
+    )?;
+    change(&state, &caller, account, &target, data, Action::Replace).await
 }
 
 /// `PATCH /collections/{id}/items/{featureId}`: a JSON merge patch (RFC 7396) of the feature as
@@ -241,11 +231,7 @@ pub async fn patch_item(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let snap = state.index.load();
-    let layer = builtin_layer_of(&snap, &collection_id)?;
-    let account = writer(&caller, layer)?;
-    let scope = snap.scope(Some(account));
-    let (i, etag, key) = current(&snap, &scope, account, layer, &key, &headers)?;
+    let (account, target) = target(&state, &caller, &collection_id, &key, &headers)?;
     let body = body_bytes(body)?;
     let patch: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad(
@@ -261,63 +247,103 @@ pub async fn patch_item(
             "a merge patch of a feature is an object, such as {\"properties\": {\"name\": \"…\"}}",
         ));
     }
-    let mut feature = serde_json::to_value(stored_feature_at(snap.dataset(), layer, i))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut feature = target.before();
     merge_patch(&mut feature, &patch);
     let feature: Feature = serde_json::from_value(feature)
         .map_err(|e| ApiError::bad("body", format!("the patched feature is not GeoJSON: {e}")))?;
-    let data = parse_feature(layer, feature, Some(&key))?;
-    change(
-        &state,
-        &caller,
+    let data = parse_feature(target.layer, feature, Some(&target.key))?;
+    change(&state, &caller, account, &target, data, Action::Patch).await
+}
+
+/// The feature a PUT, PATCH or DELETE changes, as this request found it: in one snapshot, so
+/// its position, version and the "before" of the audit row all describe the same feature.
+struct Target {
+    snap: Arc<Snapshot>,
+    layer: Layer,
+    i: usize,
+    etag: String,
+    /// The key as stored (`7` when `007` was asked).
+    key: String,
+}
+
+impl Target {
+    /// The feature as stored, every field.
+    fn before(&self) -> Value {
+        serde_json::to_value(stored_feature_at(self.snap.dataset(), self.layer, self.i))
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// The collection (built-in), an account whose role may write it, and the feature `key` held by
+/// its area, with the `If-Match` the request carries (see `write_rules::current`).
+fn target<'c>(
+    state: &AppState,
+    caller: &'c Caller,
+    collection_id: &str,
+    key: &str,
+    headers: &HeaderMap,
+) -> Result<(&'c Account, Target), ApiError> {
+    let snap = state.index.load();
+    let layer = builtin_layer_of(&snap, collection_id)?;
+    let account = writer(caller, layer)?;
+    let (i, etag, key) = current(
+        &snap,
+        &snap.scope(Some(account)),
         account,
-        &scope,
         layer,
-        &key,
-        i,
-        etag,
-        data,
-        Action::Patch,
-    )
-    .await
+        key,
+        headers,
+    )?;
+    Ok((
+        account,
+        Target {
+            snap,
+            layer,
+            i,
+            etag,
+            key,
+        },
+    ))
 }
 
 /// A replace or patch, checked and written.
-#[allow(clippy::too_many_arguments)]
 async fn change(
     state: &AppState,
     caller: &Caller,
     account: &Account,
-    scope: &Scope<'_>,
-    layer: Layer,
-    key: &str,
-    i: usize,
-    etag: String,
+    target: &Target,
     data: LayerData,
     action: Action,
 ) -> Result<Response, ApiError> {
-    if !holds_written(scope, &data) {
+    let Target { layer, key, .. } = target;
+    if !holds_written(&target.snap.scope(Some(account)), &data) {
         return Err(ApiError::Forbidden(format!(
             "the new {layer} '{key}' would lie outside the area of account '{}'; nothing was written",
             account.name
         )));
     }
-    let snap = state.index.load();
-    let before =
-        serde_json::to_value(stored_feature_at(snap.dataset(), layer, i)).unwrap_or(Value::Null);
+    let before = target.before();
     let after = full_json(&data);
-    attributes_only(account, &before, &after, layer)?;
+    attributes_only(account, &before, &after, *layer)?;
     let row = audit_row(
         caller,
         account,
         action,
-        layer,
+        *layer,
         key,
         Some(before),
         Some(after.clone()),
     );
-    let caught_up = guarded(state, layer, key.to_string(), Some(data), Some(etag), row).await?;
-    Ok(written(state, layer, key, after, caught_up, None))
+    let caught_up = guarded(
+        state,
+        *layer,
+        key.clone(),
+        Some(data),
+        Some(target.etag.clone()),
+        row,
+    )
+    .await?;
+    Ok(written(state, *layer, key, after, caught_up, None))
 }
 
 /// `DELETE /collections/{id}/items/{featureId}` (with `If-Match`): 204, or 422 when other
@@ -328,8 +354,7 @@ pub async fn delete_item(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let snap = state.index.load();
-    let layer = builtin_layer_of(&snap, &collection_id)?;
+    let layer = builtin_layer_of(&state.index.load(), &collection_id)?;
     let account = writer(&caller, layer)?;
     if account.role.edits() != Edits::Everything {
         return Err(ApiError::Forbidden(format!(
@@ -337,19 +362,16 @@ pub async fn delete_item(
             account.role
         )));
     }
-    let scope = snap.scope(Some(account));
-    let (i, etag, key) = current(&snap, &scope, account, layer, &key, &headers)?;
-    let before =
-        serde_json::to_value(stored_feature_at(snap.dataset(), layer, i)).unwrap_or(Value::Null);
+    let (_, target) = target(&state, &caller, &collection_id, &key, &headers)?;
     let row = audit_row(
         &caller,
         account,
         Action::Delete,
         layer,
-        &key,
-        Some(before),
+        &target.key,
+        Some(target.before()),
         None,
     );
-    guarded(&state, layer, key, None, Some(etag), row).await?;
+    guarded(&state, layer, target.key, None, Some(target.etag), row).await?;
     Ok(StatusCode::NO_CONTENT)
 }
