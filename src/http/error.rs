@@ -21,8 +21,6 @@ pub enum ApiError {
     /// No such resource: a collection, a feature or a path.
     NotFound(String),
     MethodNotAllowed,
-    /// A write to a collection that takes none over HTTP; the message says how to change it.
-    ReadOnlyCollection(String),
     /// No token where one is needed, or a token no active account has.
     Unauthorized(String),
     /// The account's role or area does not allow this; the message says whose it is.
@@ -99,11 +97,6 @@ impl IntoResponse for ApiError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "this resource is read-only: use GET".to_string(),
-            ),
-            ApiError::ReadOnlyCollection(message) => (
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                message,
             ),
             ApiError::Unauthorized(message) => {
                 let body = Json(json!({"error": "unauthorized", "message": message}));

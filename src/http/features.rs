@@ -18,7 +18,7 @@ use super::{AppState, GEOJSON};
 use crate::access::View;
 use crate::index::Snapshot;
 use crate::index::access::Scope;
-use crate::model::{AnyLayer, Layer};
+use crate::model::AnyLayer;
 
 pub const DEFAULT_LIMIT: u64 = 10;
 pub const MAX_LIMIT: u64 = 10_000;
@@ -50,17 +50,6 @@ pub(super) fn layer_of(snap: &Snapshot, collection_id: &str) -> Result<AnyLayer,
             names.join(", ")
         ))
     })
-}
-
-/// A built-in collection, for what only built-in layers offer (writes over HTTP).
-pub(super) fn builtin_layer_of(snap: &Snapshot, collection_id: &str) -> Result<Layer, ApiError> {
-    match layer_of(snap, collection_id)? {
-        AnyLayer::Builtin(layer) => Ok(layer),
-        AnyLayer::Declared(def) => Err(ApiError::ReadOnlyCollection(format!(
-            "collection '{}' is a declared layer, read-only over HTTP; change it with `gridmap import --layer {}`",
-            def.name, def.name
-        ))),
-    }
 }
 
 pub(super) fn check_format(params: &Params) -> Result<(), ApiError> {
@@ -403,9 +392,9 @@ pub async fn item(
     let mut response = geojson_response(feature, crs);
     // The version to send back in If-Match, to those who see the whole feature (a hash of every
     // field must not let the public test guesses of a phone number).
-    if let AnyLayer::Builtin(l) = layer
-        && scope.view(&snap, layer, i) == View::Full
-        && let Ok(tag) = HeaderValue::from_str(&super::write_rules::etag_at(snap.dataset(), l, i))
+    if scope.view(&snap, layer, i) == View::Full
+        && let Ok(tag) =
+            HeaderValue::from_str(&super::write_rules::etag_at(snap.dataset(), layer, i))
     {
         response.headers_mut().insert(header::ETAG, tag);
     }

@@ -99,7 +99,6 @@ fn writes() -> Writes {
             "401": error("No token, or a token no active account has (WWW-Authenticate: Bearer)"),
             "403": error("The account's role or area does not allow this write; the message says why"),
             "404": error("No such collection or feature"),
-            "405": error("A declared layer: read-only over HTTP, changed with `gridmap import`"),
             "422": error("The feature, or the dataset after the write, breaks a model rule, or the store refused it by a constraint; nothing was written"),
             "429": error("Too many wrong tokens from this address within a minute (Retry-After says when to try again)"),
             "500": error("Something failed on the server (logged)"),

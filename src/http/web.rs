@@ -216,6 +216,7 @@ pub async fn config(State(state): State<AppState>, base: BaseUrl) -> Json<Value>
             json!({
                 "id": d.def.name,
                 "title": d.def.title,
+                "key": d.def.key,
                 "geometry": d.def.geometry.name(),
                 "minzoom": d.def.zooms.0,
                 "maxzoom": d.def.zooms.1,

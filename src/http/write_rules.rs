@@ -11,21 +11,79 @@ use serde_json::Value;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::writes::MAX_BODY_BYTES;
-use crate::access::{Account, Edits};
+use crate::access::{Account, Edits, Role};
 use crate::index::Snapshot;
 use crate::index::access::Scope;
+use crate::model::declared::PARENT_FIELDS;
 use crate::model::geojson::{
     Visibility, key_at, layer_features_visible, position, read_layer, stored_feature_at,
 };
+use crate::model::records::{DeclaredData, complete, read_declared};
+use crate::model::schema::{FieldType, Origin};
 use crate::model::{AnyLayer, Dataset, Layer, LayerData};
+
+/// One feature as a write brings it, read and checked: of a built-in layer (validated with the
+/// whole dataset when stored) or of a declared one (its town, village and grid already filled).
+pub(super) enum Incoming {
+    Builtin(LayerData),
+    Declared(DeclaredData),
+}
+
+impl Incoming {
+    /// Its key, as the store keeps it.
+    pub(super) fn key(&self) -> String {
+        match self {
+            Incoming::Builtin(data) => data.keys().pop().unwrap_or_default(),
+            Incoming::Declared(data) => data
+                .features
+                .first()
+                .map(|r| r.key.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The unit code it lies in (as `Snapshot::area_code` says for stored features).
+    fn area_code(&self) -> Option<String> {
+        match self {
+            Incoming::Builtin(LayerData::Towns(v)) => v.first().map(|f| f.code.clone()),
+            Incoming::Builtin(LayerData::Villages(v)) => v.first().map(|f| f.code.clone()),
+            Incoming::Builtin(LayerData::Grids(v)) => v.first().map(|f| f.code.clone()),
+            Incoming::Builtin(LayerData::Stations(v)) => v.first().map(|f| f.grid_code.clone()),
+            Incoming::Builtin(LayerData::Members(v)) => {
+                v.first().and_then(|f| f.village_code.clone())
+            }
+            Incoming::Builtin(LayerData::Alliances(_)) => None,
+            Incoming::Declared(data) => {
+                let r = data.features.first()?;
+                ["grid_code", "village_code", "town_code"]
+                    .into_iter()
+                    .find_map(|f| r.value(data.def, f).as_str().map(str::to_string))
+            }
+        }
+    }
+
+    /// Every field of the feature, as JSON (what the audit log keeps).
+    pub(super) fn full_json(&self) -> Value {
+        let feature = match self {
+            Incoming::Builtin(data) => layer_features_visible(data, Visibility::Personal).pop(),
+            Incoming::Declared(data) => data
+                .features
+                .first()
+                .map(|r| r.feature(data.def, Visibility::Personal)),
+        };
+        feature
+            .and_then(|f| serde_json::to_value(f).ok())
+            .unwrap_or(Value::Null)
+    }
+}
 
 /// The version tag of feature `key` of `layer` as stored in `d`: FNV-1a of its JSON with every
 /// field, so any change (a phone included) changes it. `None` when there is no such feature.
-pub(super) fn etag_in(d: &Dataset, layer: Layer, key: &str) -> Option<String> {
+pub(super) fn etag_in(d: &Dataset, layer: AnyLayer, key: &str) -> Option<String> {
     position(d, layer, key).map(|i| etag_at(d, layer, i))
 }
 
-pub(super) fn etag_at(d: &Dataset, layer: Layer, i: usize) -> String {
+pub(super) fn etag_at(d: &Dataset, layer: AnyLayer, i: usize) -> String {
     let text = serde_json::to_string(&stored_feature_at(d, layer, i)).unwrap_or_default();
     crate::tiles::cache::etags(text.as_bytes()).0
 }
@@ -48,43 +106,42 @@ pub(super) fn if_match(headers: &HeaderMap, etag: &str) -> Option<bool> {
     Some(tags.contains(&etag))
 }
 
-/// The unit code a new or changed feature lies in (as `Snapshot::area_code` for stored ones).
-pub(super) fn area_code_of(data: &LayerData) -> Option<String> {
-    match data {
-        LayerData::Towns(v) => v.first().map(|f| f.code.clone()),
-        LayerData::Villages(v) => v.first().map(|f| f.code.clone()),
-        LayerData::Grids(v) => v.first().map(|f| f.code.clone()),
-        LayerData::Stations(v) => v.first().map(|f| f.grid_code.clone()),
-        LayerData::Members(v) => v.first().and_then(|f| f.village_code.clone()),
-        LayerData::Alliances(_) => None,
-    }
-}
-
 /// Whether the scope's area holds a feature as written (before it is stored).
-pub(super) fn holds_written(scope: &Scope, data: &LayerData) -> bool {
+pub(super) fn holds_written(scope: &Scope, data: &Incoming) -> bool {
     if scope.account().is_some_and(|a| a.role.everywhere()) {
         return true;
     }
     if let Some(id) = scope.alliance() {
         return match data {
-            LayerData::Alliances(v) => v.iter().all(|a| a.id == id),
-            LayerData::Members(v) => v.iter().all(|m| m.alliance_id == id),
+            Incoming::Builtin(LayerData::Alliances(v)) => v.iter().all(|a| a.id == id),
+            Incoming::Builtin(LayerData::Members(v)) => v.iter().all(|m| m.alliance_id == id),
             _ => false,
         };
     }
-    area_code_of(data).is_some_and(|c| scope.holds_code(&c))
+    data.area_code().is_some_and(|c| scope.holds_code(&c))
+}
+
+/// Whether a role that changes attributes only may change features of `layer`: a grid worker
+/// what belongs to its grids (the grids, their posts, declared features keyed under a grid such
+/// as buildings and Party branches); an alliance its alliance and members.
+fn attributes_of(role: Role, layer: AnyLayer) -> bool {
+    match (role, layer) {
+        (Role::GridWorker, AnyLayer::Builtin(l)) => matches!(l, Layer::Grids | Layer::Stations),
+        (Role::GridWorker, AnyLayer::Declared(def)) => {
+            def.origin == Origin::DeclaredByPrefix(Layer::Grids)
+        }
+        (_, AnyLayer::Builtin(l)) => matches!(l, Layer::Alliances | Layer::Members),
+        (_, AnyLayer::Declared(_)) => false,
+    }
 }
 
 /// The account, when its role may write at all and may write `layer`.
-pub(super) fn writer(caller: &Caller, layer: Layer) -> Result<&Account, ApiError> {
+pub(super) fn writer(caller: &Caller, layer: AnyLayer) -> Result<&Account, ApiError> {
     let account = caller.signed_in("writing a feature")?;
     let allowed = match account.role.edits() {
         Edits::Nothing => false,
         Edits::Everything => true,
-        Edits::Attributes => match account.role {
-            crate::access::Role::GridWorker => matches!(layer, Layer::Grids | Layer::Stations),
-            _ => matches!(layer, Layer::Alliances | Layer::Members),
-        },
+        Edits::Attributes => attributes_of(account.role, layer),
     };
     if allowed {
         Ok(account)
@@ -100,7 +157,7 @@ pub(super) fn writer(caller: &Caller, layer: Layer) -> Result<&Account, ApiError
     }
 }
 
-pub(super) fn outside(account: &Account, layer: Layer, key: &str) -> ApiError {
+pub(super) fn outside(account: &Account, layer: AnyLayer, key: &str) -> ApiError {
     ApiError::Forbidden(format!(
         "{layer} '{key}' is outside the area of account '{}' ({}); nothing was written",
         account.name,
@@ -127,7 +184,7 @@ pub(super) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, A
 
 /// Read a request body as one GeoJSON Feature of `layer`.
 pub(super) fn read_body(
-    layer: Layer,
+    layer: AnyLayer,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Feature, ApiError> {
     let body = body_bytes(body)?;
@@ -139,28 +196,57 @@ pub(super) fn read_body(
     })
 }
 
-/// A Feature as one feature of `layer`, its key checked against `key` when given (the URL's).
+/// A Feature as one feature of `layer`, its key checked against `key` when given (the URL's); a
+/// declared feature gets its town, village and grid from `d` as an import would.
 pub(super) fn parse_feature(
-    layer: Layer,
+    d: &Dataset,
+    layer: AnyLayer,
     mut feature: Feature,
     key: Option<&str>,
-) -> Result<LayerData, ApiError> {
-    let field = if layer.keyed_by_code() { "code" } else { "id" };
+) -> Result<Incoming, ApiError> {
+    let field = layer.def().key;
     let named = feature
         .properties
         .as_ref()
         .and_then(|p| p.get(field))
         .is_some_and(|v| !v.is_null());
     if let Some(key) = key
-        && feature.id.is_none()
         && !named
     {
-        feature.id = Some(Id::String(key.to_string()));
+        match layer {
+            // A built-in layer reads its key from the id when the properties lack it.
+            AnyLayer::Builtin(_) => {
+                if feature.id.is_none() {
+                    feature.id = Some(Id::String(key.to_string()));
+                }
+            }
+            AnyLayer::Declared(def) => {
+                let value = match def.field(field).map(|f| f.ty) {
+                    Some(FieldType::Integer) => key.parse::<i64>().map_or(Value::Null, Value::from),
+                    _ => Value::from(key),
+                };
+                feature
+                    .properties
+                    .get_or_insert_with(Default::default)
+                    .insert(field.to_string(), value);
+            }
+        }
     }
     let text = FeatureCollection::from_iter([feature]).to_string();
-    let data = read_layer(layer, &text).map_err(|r| ApiError::Invalid(r.to_string()))?;
+    let invalid = |r: crate::model::ValidationReport| ApiError::Invalid(r.to_string());
+    let data = match layer {
+        AnyLayer::Builtin(l) => Incoming::Builtin(read_layer(l, &text).map_err(invalid)?),
+        AnyLayer::Declared(def) => {
+            let mut data = read_declared(def, &text).map_err(invalid)?;
+            let report = complete(&mut data, d);
+            if !report.is_ok() {
+                return Err(invalid(report));
+            }
+            Incoming::Declared(data)
+        }
+    };
     if let Some(key) = key {
-        let given = data.keys().pop().unwrap_or_default();
+        let given = data.key();
         if given != key {
             return Err(ApiError::bad(
                 field,
@@ -173,12 +259,16 @@ pub(super) fn parse_feature(
     Ok(data)
 }
 
-/// Every field of the one feature in `data`, as JSON (what the audit log keeps).
-pub(super) fn full_json(data: &LayerData) -> Value {
-    layer_features_visible(data, Visibility::Personal)
-        .pop()
-        .and_then(|f| serde_json::to_value(f).ok())
-        .unwrap_or(Value::Null)
+/// For a merge patch of a declared feature: its town, village and grid as stored are left out,
+/// so that gridmap fills them anew where the patch moves it (a patch may still name them).
+pub(super) fn without_parents(layer: AnyLayer, feature: &mut Value) {
+    if let AnyLayer::Declared(_) = layer
+        && let Some(props) = feature["properties"].as_object_mut()
+    {
+        for f in PARENT_FIELDS {
+            props.remove(f);
+        }
+    }
 }
 
 /// The current feature `key` for a change: found, held by the caller's area, and the
@@ -188,16 +278,16 @@ pub(super) fn current(
     snap: &Snapshot,
     scope: &Scope,
     account: &Account,
-    layer: Layer,
+    layer: AnyLayer,
     key: &str,
     headers: &HeaderMap,
 ) -> Result<(usize, String, String), ApiError> {
-    let i = snap.find(layer, key).ok_or_else(|| {
+    let i = snap.find_any(layer, key).ok_or_else(|| {
         ApiError::NotFound(format!(
             "{layer} has no feature '{key}'; create one with POST /collections/{layer}/items"
         ))
     })?;
-    if !scope.holds(snap, AnyLayer::Builtin(layer), i) {
+    if !scope.holds(snap, layer, i) {
         return Err(outside(account, layer, key));
     }
     let etag = etag_at(snap.dataset(), layer, i);
@@ -217,7 +307,7 @@ pub(super) fn attributes_only(
     account: &Account,
     before: &Value,
     after: &Value,
-    layer: Layer,
+    layer: AnyLayer,
 ) -> Result<(), ApiError> {
     if account.role.edits() != Edits::Attributes {
         return Ok(());
@@ -228,7 +318,7 @@ pub(super) fn attributes_only(
             account.role
         )));
     }
-    for field in ["grid_code", "village_code", "alliance_id"] {
+    for field in ["grid_code", "village_code", "town_code", "alliance_id"] {
         if before["properties"][field] != after["properties"][field] {
             return Err(ApiError::Forbidden(format!(
                 "{field}: a {} account cannot move a feature to another unit; ask the town or village staff",

@@ -22,17 +22,17 @@ use super::AppState;
 use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
-use super::features::{builtin_layer_of, item_url};
+use super::features::{item_url, layer_of};
 use super::write_rules::{
-    attributes_only, body_bytes, current, etag_at, etag_in, full_json, holds_written, merge_patch,
-    outside, parse_feature, read_body, writer,
+    Incoming, attributes_only, body_bytes, current, etag_at, etag_in, holds_written, merge_patch,
+    outside, parse_feature, read_body, without_parents, writer,
 };
 use crate::access::audit::{Action, AuditRow};
 use crate::access::{Account, Edits};
 use crate::index::Snapshot;
 use crate::model::date::now_s;
 use crate::model::geojson::{Visibility, stored_feature_at};
-use crate::model::{Dataset, Layer, LayerData};
+use crate::model::{AnyLayer, Dataset};
 use crate::store::Guard;
 
 /// The largest body read (axum's default limit): a town polygon of the sample is ~100 KB.
@@ -67,7 +67,7 @@ fn audit_row(
     caller: &Caller,
     account: &Account,
     action: Action,
-    layer: Layer,
+    layer: AnyLayer,
     key: &str,
     before: Option<Value>,
     after: Option<Value>,
@@ -90,9 +90,9 @@ fn audit_row(
 /// feature must have now, or `None`: it must not exist), with `row` in the same transaction.
 async fn guarded(
     state: &AppState,
-    layer: Layer,
+    layer: AnyLayer,
     key: String,
-    data: Option<LayerData>,
+    data: Option<Incoming>,
     expected: Option<String>,
     row: AuditRow,
 ) -> Result<bool, ApiError> {
@@ -114,9 +114,16 @@ async fn guarded(
             check: &check,
             audit: std::slice::from_ref(&row),
         };
-        match data {
-            Some(data) => s.store.import_guarded(data, &guard),
-            None => s.store.delete_guarded(layer, std::slice::from_ref(&key), &guard),
+        let keys = std::slice::from_ref(&key);
+        match (data, layer) {
+            (Some(Incoming::Builtin(data)), _) => s.store.import_guarded(data, &guard),
+            (Some(Incoming::Declared(data)), _) => {
+                s.store.import_declared_with(data, false, Some(&guard))
+            }
+            (None, AnyLayer::Builtin(layer)) => s.store.delete_guarded(layer, keys, &guard),
+            (None, AnyLayer::Declared(def)) => {
+                s.store.delete_declared_with(def, keys, Some(&guard))
+            }
         }
     })
     .await?;
@@ -127,16 +134,16 @@ async fn guarded(
 /// up), its ETag, and `Location` when created.
 fn written(
     state: &AppState,
-    layer: Layer,
+    layer: AnyLayer,
     key: &str,
     written: Value,
     caught_up: bool,
     created: Option<String>,
 ) -> Response {
     let snap = state.index.load();
-    let found = snap.find(layer, key).filter(|_| caught_up);
+    let found = snap.find_any(layer, key).filter(|_| caught_up);
     let body = match found {
-        Some(i) => serde_json::to_value(snap.feature_visible(layer, i, Visibility::Personal))
+        Some(i) => serde_json::to_value(snap.feature_visible_any(layer, i, Visibility::Personal))
             .unwrap_or(Value::Null),
         None => written,
     };
@@ -169,7 +176,7 @@ pub async fn create_item(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let snap = state.index.load();
-    let layer = builtin_layer_of(&snap, &collection_id)?;
+    let layer = layer_of(&snap, &collection_id)?;
     let account = writer(&caller, layer)?;
     if account.role.edits() != Edits::Everything {
         return Err(ApiError::Forbidden(format!(
@@ -177,13 +184,13 @@ pub async fn create_item(
             account.role
         )));
     }
-    let data = parse_feature(layer, read_body(layer, body)?, None)?;
-    let key = data.keys().pop().unwrap_or_default();
+    let data = parse_feature(snap.dataset(), layer, read_body(layer, body)?, None)?;
+    let key = data.key();
     let scope = snap.scope(Some(account));
     if !holds_written(&scope, &data) {
         return Err(outside(account, layer, &key));
     }
-    let after = full_json(&data);
+    let after = data.full_json();
     let row = audit_row(
         &caller,
         account,
@@ -215,6 +222,7 @@ pub async fn replace_item(
 ) -> Result<Response, ApiError> {
     let (account, target) = target(&state, &caller, &collection_id, &key, &headers)?;
     let data = parse_feature(
+        target.snap.dataset(),
         target.layer,
         read_body(target.layer, body)?,
         Some(&target.key),
@@ -248,10 +256,16 @@ pub async fn patch_item(
         ));
     }
     let mut feature = target.before();
+    without_parents(target.layer, &mut feature);
     merge_patch(&mut feature, &patch);
     let feature: Feature = serde_json::from_value(feature)
         .map_err(|e| ApiError::bad("body", format!("the patched feature is not GeoJSON: {e}")))?;
-    let data = parse_feature(target.layer, feature, Some(&target.key))?;
+    let data = parse_feature(
+        target.snap.dataset(),
+        target.layer,
+        feature,
+        Some(&target.key),
+    )?;
     change(&state, &caller, account, &target, data, Action::Patch).await
 }
 
@@ -259,7 +273,7 @@ pub async fn patch_item(
 /// its position, version and the "before" of the audit row all describe the same feature.
 struct Target {
     snap: Arc<Snapshot>,
-    layer: Layer,
+    layer: AnyLayer,
     i: usize,
     etag: String,
     /// The key as stored (`7` when `007` was asked).
@@ -274,7 +288,7 @@ impl Target {
     }
 }
 
-/// The collection (built-in), an account whose role may write it, and the feature `key` held by
+/// The collection, an account whose role may write it, and the feature `key` held by
 /// its area, with the `If-Match` the request carries (see `write_rules::current`).
 fn target<'c>(
     state: &AppState,
@@ -284,7 +298,7 @@ fn target<'c>(
     headers: &HeaderMap,
 ) -> Result<(&'c Account, Target), ApiError> {
     let snap = state.index.load();
-    let layer = builtin_layer_of(&snap, collection_id)?;
+    let layer = layer_of(&snap, collection_id)?;
     let account = writer(caller, layer)?;
     let (i, etag, key) = current(
         &snap,
@@ -312,7 +326,7 @@ async fn change(
     caller: &Caller,
     account: &Account,
     target: &Target,
-    data: LayerData,
+    data: Incoming,
     action: Action,
 ) -> Result<Response, ApiError> {
     let Target { layer, key, .. } = target;
@@ -323,7 +337,7 @@ async fn change(
         )));
     }
     let before = target.before();
-    let after = full_json(&data);
+    let after = data.full_json();
     attributes_only(account, &before, &after, *layer)?;
     let row = audit_row(
         caller,
@@ -354,7 +368,7 @@ pub async fn delete_item(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    let layer = builtin_layer_of(&state.index.load(), &collection_id)?;
+    let layer = layer_of(&state.index.load(), &collection_id)?;
     let account = writer(&caller, layer)?;
     if account.role.edits() != Edits::Everything {
         return Err(ApiError::Forbidden(format!(

@@ -11,8 +11,8 @@ use geojson::{Feature, GeometryValue, JsonObject, JsonValue, feature::Id};
 pub use super::schema::Visibility;
 use super::schema::{Properties, visible};
 use super::{
-    Alliance, Grid, Layer, LayerData, Member, MemberKind, Personal, Problem, Service, Station,
-    Town, ValidationReport, Village,
+    Alliance, AnyLayer, Grid, Layer, LayerData, Member, MemberKind, Personal, Problem, Service,
+    Station, Town, ValidationReport, Village,
 };
 
 /// A feature of any layer: its declared properties that `vis` may see (`schema`), its key as the
@@ -76,40 +76,55 @@ pub fn member_feature(m: &Member, vis: Visibility, location: Option<Point>) -> F
 const ALL: Visibility = Visibility::Personal;
 
 /// Feature `i` of `layer` in `d` as stored: every field, stored geometry only (what an API
-/// write's version tag is computed from).
-pub fn stored_feature_at(d: &super::Dataset, layer: Layer, i: usize) -> Feature {
+/// write's version tag is computed from). `i` is a position in `d` (as `position` gives).
+pub fn stored_feature_at(d: &super::Dataset, layer: AnyLayer, i: usize) -> Feature {
     match layer {
-        Layer::Towns => town_feature(&d.towns[i], ALL),
-        Layer::Villages => village_feature(&d.villages[i], ALL),
-        Layer::Grids => grid_feature(&d.grids[i], ALL),
-        Layer::Stations => station_feature(&d.stations[i], ALL),
-        Layer::Alliances => alliance_feature(&d.alliances[i], ALL, None),
-        Layer::Members => member_feature(&d.members[i], ALL, None),
+        AnyLayer::Builtin(Layer::Towns) => town_feature(&d.towns[i], ALL),
+        AnyLayer::Builtin(Layer::Villages) => village_feature(&d.villages[i], ALL),
+        AnyLayer::Builtin(Layer::Grids) => grid_feature(&d.grids[i], ALL),
+        AnyLayer::Builtin(Layer::Stations) => station_feature(&d.stations[i], ALL),
+        AnyLayer::Builtin(Layer::Alliances) => alliance_feature(&d.alliances[i], ALL, None),
+        AnyLayer::Builtin(Layer::Members) => member_feature(&d.members[i], ALL, None),
+        AnyLayer::Declared(def) => declared_records(d, def)[i].feature(def, ALL),
     }
 }
 
 /// The key of feature `i` of `layer` in `d`, as stored (a code, or an id in decimal).
-pub fn key_at(d: &super::Dataset, layer: Layer, i: usize) -> String {
+pub fn key_at(d: &super::Dataset, layer: AnyLayer, i: usize) -> String {
     match layer {
-        Layer::Towns => d.towns[i].code.clone(),
-        Layer::Villages => d.villages[i].code.clone(),
-        Layer::Grids => d.grids[i].code.clone(),
-        Layer::Stations => d.stations[i].id.to_string(),
-        Layer::Alliances => d.alliances[i].id.to_string(),
-        Layer::Members => d.members[i].id.to_string(),
+        AnyLayer::Builtin(Layer::Towns) => d.towns[i].code.clone(),
+        AnyLayer::Builtin(Layer::Villages) => d.villages[i].code.clone(),
+        AnyLayer::Builtin(Layer::Grids) => d.grids[i].code.clone(),
+        AnyLayer::Builtin(Layer::Stations) => d.stations[i].id.to_string(),
+        AnyLayer::Builtin(Layer::Alliances) => d.alliances[i].id.to_string(),
+        AnyLayer::Builtin(Layer::Members) => d.members[i].id.to_string(),
+        AnyLayer::Declared(def) => declared_records(d, def)[i].key.clone(),
     }
 }
 
 /// The position of the feature keyed `key` in `layer` of `d` (a scan: for one write).
-pub fn position(d: &super::Dataset, layer: Layer, key: &str) -> Option<usize> {
+pub fn position(d: &super::Dataset, layer: AnyLayer, key: &str) -> Option<usize> {
     match layer {
-        Layer::Towns => d.towns.iter().position(|f| f.code == key),
-        Layer::Villages => d.villages.iter().position(|f| f.code == key),
-        Layer::Grids => d.grids.iter().position(|f| f.code == key),
-        Layer::Stations => d.stations.iter().position(|f| f.id.to_string() == key),
-        Layer::Alliances => d.alliances.iter().position(|f| f.id.to_string() == key),
-        Layer::Members => d.members.iter().position(|f| f.id.to_string() == key),
+        AnyLayer::Builtin(Layer::Towns) => d.towns.iter().position(|f| f.code == key),
+        AnyLayer::Builtin(Layer::Villages) => d.villages.iter().position(|f| f.code == key),
+        AnyLayer::Builtin(Layer::Grids) => d.grids.iter().position(|f| f.code == key),
+        AnyLayer::Builtin(Layer::Stations) => {
+            d.stations.iter().position(|f| f.id.to_string() == key)
+        }
+        AnyLayer::Builtin(Layer::Alliances) => {
+            d.alliances.iter().position(|f| f.id.to_string() == key)
+        }
+        AnyLayer::Builtin(Layer::Members) => d.members.iter().position(|f| f.id.to_string() == key),
+        AnyLayer::Declared(def) => declared_records(d, def).iter().position(|r| r.key == key),
     }
+}
+
+/// The features of declared layer `def` in `d` (none when `d` has no such layer).
+fn declared_records<'a>(
+    d: &'a super::Dataset,
+    def: &super::schema::LayerDef,
+) -> &'a [super::records::Record] {
+    d.declared(def.name).map_or(&[], |l| &l.features)
 }
 
 /// Every feature of a layer as stored (every field, stored geometry only).

@@ -277,6 +277,8 @@ pub trait Tables {
     fn read(&mut self, def: &'static LayerDef) -> Result<Vec<Record>>;
     /// Upsert `records` by key; with `replace`, first delete the rows not among them.
     fn write(&mut self, def: &LayerDef, records: &[Record], replace: bool) -> Result<()>;
+    /// Delete the rows whose key is among `keys`.
+    fn delete(&mut self, def: &LayerDef, keys: &[String]) -> Result<()>;
 }
 
 /// Bring a store's declared tables to `decls`; returns one line per change made. A change that

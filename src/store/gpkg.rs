@@ -22,13 +22,14 @@ use super::gpkg_rows::{read_dataset, write_rows};
 use super::gpkg_schema::{create, register_functions, upgrade};
 use super::gpkg_tables::GpkgTables;
 use super::{
-    Guard, ImportSummary, Progress, Store, gpkg_access, plan_delete, plan_import,
-    plan_import_declared,
+    Guard, ImportSummary, Progress, Store, gpkg_access, plan_delete, plan_delete_declared,
+    plan_import, plan_import_declared,
 };
 use crate::access::StoredAccount;
 use crate::access::audit::{AuditQuery, AuditRow};
 use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
+use crate::model::schema::LayerDef;
 use crate::model::{Dataset, Layer, LayerData, derive};
 use crate::{Error, Result, StoreFailure};
 
@@ -291,12 +292,20 @@ impl Store for GeoPackage {
         self.read_all(&conn)
     }
 
-    fn import_declared(&self, data: DeclaredData, replace: bool) -> Result<ImportSummary> {
+    fn import_declared_with(
+        &self,
+        data: DeclaredData,
+        replace: bool,
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
         let mut conn = self.connection()?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
         let current = self.read_all(&tx)?;
+        if let Some(g) = guard {
+            (g.check)(&current)?;
+        }
         let (_, data, summary) = plan_import_declared(current, data, replace)?;
         let location = self.location();
         GpkgTables {
@@ -304,6 +313,38 @@ impl Store for GeoPackage {
             path: &location,
         }
         .write(data.def, &data.features, replace)?;
+        if let Some(g) = guard {
+            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(summary)
+    }
+
+    fn delete_declared_with(
+        &self,
+        def: &'static LayerDef,
+        keys: &[String],
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let current = self.read_all(&tx)?;
+        if let Some(g) = guard {
+            (g.check)(&current)?;
+        }
+        let (_, summary) = plan_delete_declared(current, def, keys);
+        let location = self.location();
+        GpkgTables {
+            conn: &tx,
+            path: &location,
+        }
+        .delete(def, keys)?;
+        if let Some(g) = guard {
+            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
+        }
         tx.commit().map_err(|e| self.err(e))?;
         self.own_commits.fetch_add(1, Ordering::Relaxed);
         Ok(summary)

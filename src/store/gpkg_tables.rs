@@ -294,4 +294,14 @@ impl Tables for GpkgTables<'_> {
         }
         Ok(())
     }
+
+    fn delete(&mut self, def: &LayerDef, keys: &[String]) -> Result<()> {
+        // A key column of INTEGER affinity compares numerically with a text parameter.
+        let sql = format!("DELETE FROM \"{}\" WHERE \"{}\" = ?1", def.name, def.key);
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        for key in keys {
+            stmt.execute([key]).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
 }

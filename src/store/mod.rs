@@ -23,6 +23,7 @@ use crate::access::StoredAccount;
 use crate::access::audit::{AuditQuery, AuditRow};
 use crate::model::declared::Declarations;
 use crate::model::records::{DeclaredData, complete, refill_parents};
+use crate::model::schema::LayerDef;
 use crate::model::{Dataset, Layer, LayerData, validate_dataset};
 use crate::{Error, Result};
 
@@ -124,8 +125,28 @@ pub trait Store: Send + Sync {
     fn prune_audit(&self, before_s: i64) -> Result<usize>;
 
     /// Upsert `data` into its declared layer (or replace the layer), after checking it against
-    /// its declaration and filling each feature's town, village and grid. All or nothing.
-    fn import_declared(&self, data: DeclaredData, replace: bool) -> Result<ImportSummary>;
+    /// its declaration and filling each feature's town, village and grid; guarded as
+    /// `import_with`. All or nothing.
+    fn import_declared_with(
+        &self,
+        data: DeclaredData,
+        replace: bool,
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary>;
+
+    /// Delete the features of declared layer `def` whose key is in `keys`, guarded as
+    /// `import_with`. All or nothing.
+    fn delete_declared_with(
+        &self,
+        def: &'static LayerDef,
+        keys: &[String],
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary>;
+
+    /// `import_declared_with` without a guard (`gridmap import --layer NAME`).
+    fn import_declared(&self, data: DeclaredData, replace: bool) -> Result<ImportSummary> {
+        self.import_declared_with(data, replace, None)
+    }
 
     /// The declared layers this store was opened with.
     fn declarations(&self) -> &'static Declarations;
@@ -288,6 +309,28 @@ pub fn plan_import_declared(
     current.apply_declared(data.clone(), replace);
     current.sort_by_key();
     Ok((current, data, summary))
+}
+
+/// The dataset after deleting `keys` from declared layer `def`, with the count of what goes.
+/// Nothing refers to a declared feature, so nothing else changes.
+pub fn plan_delete_declared(
+    mut current: Dataset,
+    def: &'static LayerDef,
+    keys: &[String],
+) -> (Dataset, ImportSummary) {
+    let keys: std::collections::HashSet<&str> = keys.iter().map(String::as_str).collect();
+    let mut deleted = 0;
+    if let Some(layer) = current.declared.iter_mut().find(|d| d.def.name == def.name) {
+        let before = layer.features.len();
+        layer.features.retain(|r| !keys.contains(r.key.as_str()));
+        deleted = before - layer.features.len();
+    }
+    let summary = ImportSummary {
+        layer: Some(def.name),
+        deleted,
+        ..ImportSummary::default()
+    };
+    (current, summary)
 }
 
 fn keys(data: &LayerData) -> std::collections::HashSet<String> {

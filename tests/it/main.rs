@@ -11,6 +11,7 @@ mod coverage;
 mod crash;
 mod declarations;
 mod declared_layers;
+mod declared_writes;
 mod differential;
 mod gcj02;
 mod gdal;

@@ -454,12 +454,16 @@ async fn bad_writes_are_4xx_json_and_change_nothing() {
             404,
             "987654",
         ),
+        // A declared layer checks a write against its declaration.
         (
             "PUT",
-            "/collections/buildings/items/1".into(),
+            format!(
+                "/collections/shelters/items/{}",
+                before.declared("shelters").unwrap().features[0].key
+            ),
             feature.to_string(),
-            405,
-            "gridmap import",
+            422,
+            "is not declared for shelters",
         ),
     ];
     for (method, uri, body, code, names) in cases {
@@ -646,12 +650,21 @@ impl gridmap::store::Store for GoneAfterCommit {
         self.gone()?;
         self.inner.version()
     }
-    fn import_declared(
+    fn import_declared_with(
         &self,
         data: gridmap::model::records::DeclaredData,
         replace: bool,
+        guard: Option<&gridmap::store::Guard>,
     ) -> gridmap::Result<gridmap::store::ImportSummary> {
-        self.inner.import_declared(data, replace)
+        self.inner.import_declared_with(data, replace, guard)
+    }
+    fn delete_declared_with(
+        &self,
+        def: &'static gridmap::model::schema::LayerDef,
+        keys: &[String],
+        guard: Option<&gridmap::store::Guard>,
+    ) -> gridmap::Result<gridmap::store::ImportSummary> {
+        self.inner.delete_declared_with(def, keys, guard)
     }
     fn declarations(&self) -> &'static gridmap::model::declared::Declarations {
         self.inner.declarations()

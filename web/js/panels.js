@@ -123,10 +123,10 @@ export async function showPopup(map, { feature, gaps }, lngLat) {
     el('h3', {}, props.name ?? props.code ?? ''),
     parents,
     el('table', {}, ...rows));
-  // Signed in, a built-in feature can be edited from here (keys are code, or id for posts,
-  // members and alliances).
-  const key = props.code ?? props.id;
-  if (!group.declared && key !== undefined) {
+  // Signed in, a feature can be edited from here (built-in keys are code, or id for posts,
+  // members and alliances; a declared layer names its key).
+  const key = group.declared ? props[group.key] : props.code ?? props.id;
+  if (key !== undefined) {
     const tools = editor(kind, key, body);
     if (tools) body.append(tools);
   }

@@ -123,7 +123,7 @@ export function declaredGroups(declared) {
       paint: { 'text-color': color, ...halo } }] : [];
     const legendKind = { point: 'circle', line: 'line', polygon: 'fill' }[d.geometry];
     return {
-      id: d.id, label: d.title, on: false, declared: true, fields: d.fields,
+      id: d.id, label: d.title, on: false, declared: true, key: d.key, fields: d.fields,
       legend: [{ kind: legendKind, color, width: 2, opacity: 0.35, outline: color, label: d.title }],
       layers: shape, labels,
     };

@@ -233,15 +233,6 @@ pub fn paths(writes: super::Writes, layers: &[AnyLayer]) -> Map<String, Value> {
         let mut create = writes.create.clone();
         create["operationId"] = json!(format!("create{}Feature", capitalized(id)));
         create["parameters"] = json!([]);
-        // Declared layers take no writes over HTTP: their POST is always 405, whoever asks.
-        if let AnyLayer::Declared(_) = layer {
-            create = json!({
-                "operationId": create["operationId"],
-                "summary": "Refused: a declared layer is changed with `gridmap import`",
-                "tags": [tag],
-                "responses": {"405": create["responses"]["405"]},
-            });
-        }
         get["post"] = create;
         paths.insert(format!("/collections/{id}/items"), get);
     }

@@ -22,12 +22,14 @@ use postgres::{Client, Config, NoTls, Transaction};
 use super::declared::{Tables, migrate as migrate_declared};
 use super::fill;
 use super::{
-    Guard, ImportSummary, Progress, Store, plan_delete, plan_import, plan_import_declared, redact,
+    Guard, ImportSummary, Progress, Store, plan_delete, plan_delete_declared, plan_import,
+    plan_import_declared, redact,
 };
 use crate::access::StoredAccount;
 use crate::access::audit::{AuditQuery, AuditRow};
 use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
+use crate::model::schema::LayerDef;
 use crate::model::{Dataset, Layer, LayerData, derive};
 use crate::{Error, Result, StoreFailure};
 use rows::{ReadError, columns, copy_in, read_dataset};
@@ -395,17 +397,56 @@ impl Store for PostGis {
         })
     }
 
-    fn import_declared(&self, data: DeclaredData, replace: bool) -> Result<ImportSummary> {
+    fn import_declared_with(
+        &self,
+        data: DeclaredData,
+        replace: bool,
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
         self.with_client(|client| {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
             let current = self.read_all(&mut tx)?;
+            if let Some(g) = guard {
+                (g.check)(&current)?;
+            }
             let (_, data, summary) = plan_import_declared(current, data.clone(), replace)?;
             PgTables {
                 tx: &mut tx,
                 store: self,
             }
             .write(data.def, &data.features, replace)?;
+            if let Some(g) = guard {
+                access::append(&mut tx, g.audit).map_err(db)?;
+            }
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(summary)
+        })
+    }
+
+    fn delete_declared_with(
+        &self,
+        def: &'static LayerDef,
+        keys: &[String],
+        guard: Option<&Guard>,
+    ) -> Result<ImportSummary> {
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = begin_write(client).map_err(db)?;
+            let current = self.read_all(&mut tx)?;
+            if let Some(g) = guard {
+                (g.check)(&current)?;
+            }
+            let (_, summary) = plan_delete_declared(current, def, keys);
+            PgTables {
+                tx: &mut tx,
+                store: self,
+            }
+            .delete(def, keys)?;
+            if let Some(g) = guard {
+                access::append(&mut tx, g.audit).map_err(db)?;
+            }
             prune_changes(&mut tx).map_err(db)?;
             tx.commit().map_err(db)?;
             Ok(summary)

@@ -246,6 +246,19 @@ impl Tables for PgTables<'_, '_> {
         Ok(out)
     }
 
+    fn delete(&mut self, def: &LayerDef, keys: &[String]) -> Result<()> {
+        self.tx
+            .execute(
+                &format!(
+                    "DELETE FROM \"{}\" WHERE \"{}\"::text = ANY($1::text[])",
+                    def.name, def.key
+                ),
+                &[&keys],
+            )
+            .map_err(|e| self.store.db_err(e))?;
+        Ok(())
+    }
+
     fn write(&mut self, def: &LayerDef, records: &[Record], replace: bool) -> Result<()> {
         let t = def.name;
         let db = |e| self.store.db_err(e);
