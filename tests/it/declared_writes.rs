@@ -145,7 +145,7 @@ async fn a_grid_worker_updates_its_buildings_attributes_and_nothing_else() {
         .unwrap();
     let row = rows
         .iter()
-        .find(|r| r.action.name().to_string() == "patch")
+        .find(|r| r.action.name() == "patch")
         .unwrap();
     assert_eq!(
         (row.account.as_str(), row.layer.as_str()),
@@ -311,7 +311,7 @@ async fn a_town_creates_moves_and_deletes_a_shelter_of_its_own() {
         .unwrap();
     let actions: Vec<String> = rows
         .iter()
-        .filter(|r| r.action.name().to_string() != "read")
+        .filter(|r| r.action.name() != "read")
         .map(|r| r.action.name().to_string())
         .collect();
     assert_eq!(actions, ["delete", "patch", "create"], "newest first");
