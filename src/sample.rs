@@ -21,7 +21,7 @@ const FILES: [(Layer, &str); 6] = [
 ];
 
 /// The sample features of the shipped declared layers (`geodata/layers.toml`).
-const DECLARED_FILES: [(&str, &str); 6] = [
+const DECLARED_FILES: [(&str, &str); 7] = [
     ("risk_zones", include_str!("../geodata/risk_zones.geojson")),
     ("shelters", include_str!("../geodata/shelters.geojson")),
     ("party_orgs", include_str!("../geodata/party_orgs.geojson")),
@@ -33,6 +33,10 @@ const DECLARED_FILES: [(&str, &str); 6] = [
     (
         "dedicated_grids",
         include_str!("../geodata/dedicated_grids.geojson"),
+    ),
+    (
+        "care_households",
+        include_str!("../geodata/care_households.geojson"),
     ),
 ];
 

@@ -1,6 +1,6 @@
 //! The one map's other elements for the sample (`geodata/layers.toml`): risk zones along the
-//! Grand Canal and in the hills, emergency shelters, Party organisations, command and mediation
-//! centres, police beats and dedicated grids. Seeded and deterministic like the rest; placed
+//! Grand Canal and in the hills, emergency shelters, Party organisations, households in care,
+//! command and mediation centres, police beats and dedicated grids. Seeded and deterministic like the rest; placed
 //! inside the generated towns, villages and grids. The canal's course is a sketch (a polyline
 //! through the towns it crosses), not surveyed data.
 //!
@@ -57,6 +57,7 @@ pub fn generate(data: &Dataset, layers: &Declarations, plane: Plane) -> Result<V
             "risk_zones" => risk_zones(data, plane),
             "shelters" => shelters(data),
             "party_orgs" => party_orgs(data),
+            "care_households" => care_households(data),
             "centres" => centres(data),
             "police_beats" => police_beats(data, plane),
             "dedicated_grids" => dedicated_grids(data, plane),
@@ -282,6 +283,35 @@ fn party_orgs(data: &Dataset) -> Vec<Draft> {
                     "kind": kind,
                     "members": if seq == 0 { rng.int(8, 60) } else { rng.int(3, 12) },
                     "secretary": society::person(&mut rng),
+                }),
+            ));
+        }
+    }
+    out
+}
+
+/// Households in care: none to three in each grid, at a point inside it, visited in 2026.
+fn care_households(data: &Dataset) -> Vec<Draft> {
+    let mut rng = Rng::named("care-households");
+    let kinds = ["独居老人", "留守儿童", "残疾人", "低保户"];
+    let mut out = Vec::new();
+    for g in &data.grids {
+        for seq in 1..=rng.int(0, 3) {
+            let kind = *rng.pick(&kinds);
+            let people = match kind {
+                "独居老人" => 1,
+                _ => rng.int(1, 5),
+            };
+            let at = random_point_in(&g.geometry, &mut rng);
+            out.push(draft(
+                Point::from(round7(at)),
+                json!({
+                    "code": format!("{}{seq:03}", g.code),
+                    "kind": kind,
+                    "people": people,
+                    "last_visit": format!("2026-{:02}-{:02}", rng.int(1, 11), rng.int(1, 28)),
+                    "head": society::person(&mut rng),
+                    "phone": society::phone(&mut rng),
                 }),
             ));
         }

@@ -19,6 +19,7 @@ use crate::access::View;
 use crate::index::Snapshot;
 use crate::index::access::Scope;
 use crate::model::AnyLayer;
+use crate::model::schema::Visibility;
 
 pub const DEFAULT_LIMIT: u64 = 10;
 pub const MAX_LIMIT: u64 = 10_000;
@@ -124,12 +125,20 @@ fn temporal_extent(snap: &Snapshot, layer: AnyLayer) -> Option<Value> {
 fn collection_json(snap: &Snapshot, layer: AnyLayer, base: &BaseUrl) -> Value {
     let (title, description) = (layer.def().title, layer.def().description);
     let id = layer.name();
+    // A staff layer's own extent would tell the public where its features are: it gets the
+    // county's, and no temporal extent.
+    let staff = layer.def().visibility != Visibility::Public;
+    let of = if staff {
+        AnyLayer::Builtin(crate::model::Layer::Towns)
+    } else {
+        layer
+    };
     let bbox = snap
-        .extent_any(layer)
+        .extent_any(of)
         .map(|b| vec![b.min_lon, b.min_lat, b.max_lon, b.max_lat])
         .unwrap_or_else(|| vec![-180.0, -90.0, 180.0, 90.0]);
     let mut extent = json!({"spatial": {"bbox": [bbox], "crs": CRS84}});
-    if let Some(temporal) = temporal_extent(snap, layer) {
+    if !staff && let Some(temporal) = temporal_extent(snap, layer) {
         extent["temporal"] = temporal;
     }
     json!({
@@ -262,6 +271,8 @@ pub async fn items(
     let time_filter = when.zip(temporal_property(layer.def()));
 
     let mut positions = snap.in_bbox_any(layer, bbox);
+    // A staff layer's features exist only for accounts whose area holds them.
+    positions.retain(|&i| scope.sees(&snap, layer, i));
     if !filters.is_empty() || time_filter.is_some() {
         positions.retain(|&i| {
             let f = snap.public_feature_any(layer, i);
@@ -365,12 +376,15 @@ pub async fn item(
     } else {
         layer.def().key.to_string()
     };
-    let i = snap.find_any(layer, &feature_id).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "{} has no feature '{feature_id}' (features are keyed by {key})",
-            layer.name()
-        ))
-    })?;
+    let i = snap
+        .find_any(layer, &feature_id)
+        .filter(|&i| scope.sees(&snap, layer, i))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{} has no feature '{feature_id}' (features are keyed by {key})",
+                layer.name()
+            ))
+        })?;
     let (mut feature, carried) = feature_in(&snap, &scope, layer, i, crs);
     if carried {
         caller.audit_read(&state, layer.name(), vec![feature_id.clone()]);

@@ -149,10 +149,11 @@ async fn health(State(state): State<AppState>, caller: Caller) -> Json<Value> {
         return Json(body);
     };
     let snap = state.index.load();
+    let scope = snap.scope(Some(account));
     let counts: serde_json::Map<String, Value> = snap
         .layers()
         .into_iter()
-        .map(|l| (l.name().to_string(), json!(snap.count_any(l))))
+        .map(|l| (l.name().to_string(), json!(scope.count(&snap, l))))
         .collect();
     body["features"] = json!(counts);
     if account.role == crate::access::Role::Admin {

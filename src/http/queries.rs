@@ -163,7 +163,7 @@ fn responsible_centres(
 /// caller's area shows beyond them.
 fn declared_at(beyond: &mut Beyond, p: Point) -> serde_json::Map<String, Value> {
     use crate::model::schema::{GeometryKind, Visibility};
-    let snap = beyond.snap;
+    let (snap, scope) = (beyond.snap, beyond.scope);
     snap.dataset()
         .declared
         .iter()
@@ -173,14 +173,17 @@ fn declared_at(beyond: &mut Beyond, p: Point) -> serde_json::Map<String, Value> 
                 let v = Value::Object(r.properties(d.def, Visibility::Public));
                 beyond.add(v, AnyLayer::Declared(d.def), &r.key)
             };
+            let layer = AnyLayer::Declared(d.def);
+            let sees = |i: usize| scope.sees(snap, layer, i);
             let found: Vec<Value> = match d.def.geometry {
                 GeometryKind::MultiPolygon => snap
                     .declared_containing(d.def.name, p)
                     .into_iter()
+                    .filter(|&i| sees(i))
                     .map(&mut props)
                     .collect(),
                 _ => snap
-                    .declared_nearest(d.def.name, p)
+                    .declared_nearest(d.def.name, p, sees)
                     .map(|(i, distance_m)| {
                         let mut v = props(i);
                         v["distance_m"] = json!(metres(distance_m));

@@ -7,6 +7,7 @@ use geo::{BoundingRect, Point};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::ApiError;
 use super::params::Params;
 use crate::index::{Hit, Snapshot};
@@ -26,6 +27,7 @@ const MAX_QUERY_CHARS: usize = 100;
 pub async fn search(
     State(state): State<AppState>,
     params: Params,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     params.only(&["q", "limit", "layers"])?;
     let query = params.get("q").map(str::trim).unwrap_or("");
@@ -66,8 +68,11 @@ pub async fn search(
             })
             .collect::<Result<Vec<_>, _>>()?,
     };
+    let scope = snap.scope(caller.account());
     let results: Vec<Value> = snap
-        .search(query, &layers, limit)
+        .search_where(query, &layers, limit, &|layer, i| {
+            scope.sees(&snap, layer, i)
+        })
         .into_iter()
         .filter_map(|hit| result_json(&snap, hit))
         .collect();

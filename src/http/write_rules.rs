@@ -282,11 +282,15 @@ pub(super) fn current(
     key: &str,
     headers: &HeaderMap,
 ) -> Result<(usize, String, String), ApiError> {
-    let i = snap.find_any(layer, key).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "{layer} has no feature '{key}'; create one with POST /collections/{layer}/items"
-        ))
-    })?;
+    // A staff layer's feature outside the area does not exist for the caller.
+    let i = snap
+        .find_any(layer, key)
+        .filter(|&i| scope.sees(snap, layer, i))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{layer} has no feature '{key}'; create one with POST /collections/{layer}/items"
+            ))
+        })?;
     if !scope.holds(snap, layer, i) {
         return Err(outside(account, layer, key));
     }

@@ -68,6 +68,21 @@ impl<'a> Scope<'a> {
             .is_some_and(|code| self.holds_code(code))
     }
 
+    /// Whether the caller may know feature `i` of `layer` exists: every feature of a public
+    /// layer; of a staff layer, those the area holds.
+    pub fn sees(&self, snap: &Snapshot, layer: AnyLayer, i: usize) -> bool {
+        layer.def().visibility == Visibility::Public || self.holds(snap, layer, i)
+    }
+
+    /// How many features of `layer` the caller may know exist.
+    pub fn count(&self, snap: &Snapshot, layer: AnyLayer) -> usize {
+        let all = snap.count_any(layer);
+        if layer.def().visibility == Visibility::Public {
+            return all;
+        }
+        (0..all).filter(|&i| self.holds(snap, layer, i)).count()
+    }
+
     /// What a tile cache keeps this scope's tiles under: 0 (the public tiles) for the public,
     /// else a hash of what decides their content (the view inside the area, and the area). Two
     /// accounts share cached tiles only when they would render the same bytes.

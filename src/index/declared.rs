@@ -180,11 +180,16 @@ impl Snapshot {
         out
     }
 
-    /// The feature of a declared point or line layer nearest `p` on the ground, with its
-    /// distance in metres: to the point, or to the closest point of the line (found in degrees,
-    /// then measured on the ellipsoid). Candidates come from the R-tree by box distance until
-    /// no box can hold anything nearer.
-    pub fn declared_nearest(&self, name: &str, p: Point) -> Option<(usize, f64)> {
+    /// The feature of a declared point or line layer nearest `p` on the ground among those
+    /// `keep` accepts, with its distance in metres: to the point, or to the closest point of the
+    /// line (found in degrees, then measured on the ellipsoid). Candidates come from the R-tree
+    /// by box distance until no box can hold anything nearer.
+    pub fn declared_nearest(
+        &self,
+        name: &str,
+        p: Point,
+        keep: impl Fn(usize) -> bool,
+    ) -> Option<(usize, f64)> {
         use geo::{Closest, ClosestPoint};
         let li = self.declared_position(name)?;
         let data = self.declared_layer(name)?;
@@ -201,6 +206,9 @@ impl Snapshot {
                 && d2.sqrt() * m_per_deg > best_m
             {
                 break;
+            }
+            if !keep(item.data) {
+                continue;
             }
             let g = &data.features[item.data].geometry;
             let at = match g.closest_point(&p) {

@@ -80,7 +80,19 @@ impl Snapshot {
     /// Features of `layers` whose name contains `query` or whose code starts with it (ASCII case
     /// ignored, surrounding spaces trimmed), best match first; then by layer (the order of
     /// `searchable`), shorter name, key order. At most `limit`. An empty query finds nothing.
-    pub fn search<'a>(&'a self, query: &str, layers: &[AnyLayer], limit: usize) -> Vec<Hit> {
+    pub fn search(&self, query: &str, layers: &[AnyLayer], limit: usize) -> Vec<Hit> {
+        self.search_where(query, layers, limit, &|_, _| true)
+    }
+
+    /// `search` among the features of staff layers that `sees` accepts (the caller's area:
+    /// `Scope::sees`); features of public layers are all searched.
+    pub fn search_where<'a>(
+        &'a self,
+        query: &str,
+        layers: &[AnyLayer],
+        limit: usize,
+        sees: &dyn Fn(AnyLayer, usize) -> bool,
+    ) -> Vec<Hit> {
         let query = Query::new(query);
         if query.text.is_empty() {
             return Vec::new();
@@ -91,8 +103,11 @@ impl Snapshot {
         let mut hits: Vec<(Hit, usize, &str)> = Vec::new();
         let mut station_key = String::new();
         for &layer in searchable.iter().filter(|l| layers.contains(l)) {
+            let public = layer.def().visibility == crate::model::schema::Visibility::Public;
             let mut add = |index: usize, key: &str, name: &'a str| {
-                push(&mut hits, &query, layer, index, key, name)
+                if public || sees(layer, index) {
+                    push(&mut hits, &query, layer, index, key, name)
+                }
             };
             match layer {
                 AnyLayer::Builtin(Layer::Towns) => {

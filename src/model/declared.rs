@@ -259,6 +259,7 @@ struct RawLayer {
     zooms: Option<Spanned<[u8; 2]>>,
     search: Option<Spanned<String>>,
     parent: Option<Spanned<String>>,
+    visibility: Option<Spanned<String>>,
     #[serde(default)]
     fields: Vec<Spanned<RawField>>,
 }
@@ -434,6 +435,21 @@ fn build(raw: RawLayer, text: &str, builtin: bool) -> Result<LayerDef, Problem> 
             }
         }
     };
+    let visibility = match raw.visibility {
+        None => Visibility::Public,
+        Some(v) => match v.get_ref().as_str() {
+            "public" => Visibility::Public,
+            "staff" => Visibility::Staff,
+            other => {
+                return Err((
+                    at(v.span().start),
+                    format!(
+                        "in layer '{name}': visibility '{other}' must be public or staff (a staff layer's features exist only for accounts whose area holds them; mark personal fields personal)"
+                    ),
+                ));
+            }
+        },
+    };
     let name = leak(name);
     let title = raw.title.map(leak).unwrap_or(name);
     Ok(LayerDef {
@@ -452,6 +468,7 @@ fn build(raw: RawLayer, text: &str, builtin: bool) -> Result<LayerDef, Problem> 
         fields: Box::leak(fields.into_boxed_slice()),
         zooms,
         search,
+        visibility,
     })
 }
 

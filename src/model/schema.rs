@@ -12,8 +12,9 @@ use super::{
     Alliance, Grid, Layer, LayerData, Member, MemberKind, Personal, Service, Station, Town, Village,
 };
 
-/// Who may see a field. Today only `Public` fields are served (HTTP and tiles); `gridmap export`
-/// and the store hold all. Access by role decides who sees `Staff` and `Personal` fields.
+/// Who may see a field (or, for a layer, its features): the public, the staff whose area holds
+/// the feature, or those staff for personal data (masked for viewers). `access` decides per
+/// caller; `gridmap export` and the store hold all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Visibility {
     /// Anyone: the API, tiles, the web map.
@@ -191,6 +192,10 @@ pub struct LayerDef {
     pub zooms: (u8, u8),
     /// The text field `/search` matches names in, besides the key.
     pub search: Option<&'static str>,
+    /// Who may know a feature exists: `Public` (anyone; its fields by their own visibility), or
+    /// `Staff` (accounts whose area holds it: outside, it is absent from every answer, list,
+    /// count and tile, and one item is 404).
+    pub visibility: Visibility,
 }
 
 impl Field {
@@ -275,6 +280,7 @@ pub const TOWNS: LayerDef = LayerDef {
         field("mca_code", Text, "Civil-affairs (MCA) code"),
         field("kind", Text, "镇 (town) or 街道 (street)"),
     ],
+    visibility: Visibility::Public,
 };
 
 pub const VILLAGES: LayerDef = LayerDef {
@@ -298,6 +304,7 @@ pub const VILLAGES: LayerDef = LayerDef {
         field("kind", Text, "村委会 (village) or 社区居委会 (community)"),
         field("town_code", Text, "Code of the town it belongs to"),
     ],
+    visibility: Visibility::Public,
 };
 
 pub const GRIDS: LayerDef = LayerDef {
@@ -335,6 +342,7 @@ pub const GRIDS: LayerDef = LayerDef {
             "Whether the grid worker's name and phone are public (posted on the grid's notice board)",
         ),
     ],
+    visibility: Visibility::Public,
 };
 
 pub const STATIONS: LayerDef = LayerDef {
@@ -363,6 +371,7 @@ pub const STATIONS: LayerDef = LayerDef {
             "The duty phone (often a worker's own mobile)",
         ),
     ],
+    visibility: Visibility::Public,
 };
 
 pub const ALLIANCES: LayerDef = LayerDef {
@@ -383,6 +392,7 @@ pub const ALLIANCES: LayerDef = LayerDef {
         field("theme", Text, "What the alliance works on"),
         field("founded", Date, "Date founded"),
     ],
+    visibility: Visibility::Public,
 };
 
 pub const MEMBERS: LayerDef = LayerDef {
@@ -418,6 +428,7 @@ pub const MEMBERS: LayerDef = LayerDef {
             )
         },
     ],
+    visibility: Visibility::Public,
 };
 
 impl Layer {

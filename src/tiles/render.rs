@@ -180,6 +180,7 @@ fn declared_features(
     };
     snap.in_bbox_any(layer, Some(frame.lon_lat_bbox(margin)))
         .into_iter()
+        .filter(|&i| scope.sees(snap, layer, i))
         .filter_map(|i| {
             let r = &data.features[i];
             let geometry = match &r.geometry {
@@ -273,9 +274,13 @@ pub fn each_feature(
         Source::Features(l) => (l, false),
         Source::Labels(l) => (l, true),
         Source::Declared(def) => {
+            // The public statistics count no feature of a staff layer.
+            let public = def.visibility == crate::model::schema::Visibility::Public;
             for r in snap
                 .declared_layer(def.name)
                 .map_or(&[][..], |d| &d.features)
+                .iter()
+                .filter(|_| public)
             {
                 let feature = r.feature(def, crate::model::schema::Visibility::Public);
                 emit(

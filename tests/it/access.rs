@@ -135,6 +135,7 @@ fn check_fields(context: &str, layer: AnyLayer, got: &Value, full: &Value, expec
 /// and nothing is ever written).
 fn write_status(who: &Who, layer: AnyLayer, held: bool) -> u16 {
     let Some(role) = who.role else { return 401 };
+    let exists = held || !staff_only(layer);
     // What belongs to a grid: the grid, its posts, and declared features keyed under it.
     let of_a_grid = matches!(layer.name(), "grids" | "stations")
         || layer.def().origin == Origin::DeclaredByPrefix(Layer::Grids);
@@ -144,7 +145,18 @@ fn write_status(who: &Who, layer: AnyLayer, held: bool) -> u16 {
         Role::Alliance => matches!(layer.name(), "alliances" | "members"),
         _ => true,
     };
-    if may && held { 412 } else { 403 }
+    match (may, exists, held) {
+        (false, _, _) => 403,
+        // A staff layer's feature outside the area does not exist for the caller.
+        (true, false, _) => 404,
+        (true, true, true) => 412,
+        (true, true, false) => 403,
+    }
+}
+
+/// Whether a layer's features exist only for accounts whose area holds them.
+fn staff_only(layer: AnyLayer) -> bool {
+    layer.def().visibility != Visibility::Public
 }
 
 /// Up to three features of a layer: in the grid `g`, in its town but not in `g`, outside its town.
@@ -241,8 +253,42 @@ async fn every_role_sees_and_writes_exactly_what_its_area_and_the_declarations_a
                 let headers: Vec<(&str, String)> = who.headers();
                 let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
-                // One item.
+                // One item: a staff layer's feature outside the area does not exist (404), and
+                // is in no list either.
                 let (status, rh, got) = send(&state, "GET", &item, &h, "").await;
+                if staff_only(layer) && !held {
+                    assert_eq!(status, 404, "{context}: {got}");
+                    let c = first_coordinate(&stored[i].1);
+                    let list = format!(
+                        "/collections/{}/items?limit=10000&bbox={},{},{},{}",
+                        layer.name(),
+                        c[0] - 1e-6,
+                        c[1] - 1e-6,
+                        c[0] + 1e-6,
+                        c[1] + 1e-6
+                    );
+                    let (_, _, page) = send(&state, "GET", &list, &h, "").await;
+                    assert!(
+                        page["features"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .all(
+                                |f| f["properties"][layer.def().key].as_str() != Some(key.as_str())
+                            ),
+                        "{context}: listed in {list}"
+                    );
+                    let mut wh = h.clone();
+                    wh.push(("if-match", "\"stale\""));
+                    let (status, _, body) = send(&state, "PATCH", &item, &wh, "{}").await;
+                    assert_eq!(
+                        status.as_u16(),
+                        write_status(who, layer, held),
+                        "{context}: {body}"
+                    );
+                    checked += 1;
+                    continue;
+                }
                 assert_eq!(status, 200, "{context}: {got}");
                 check_fields(&context, layer, &got["properties"], full, want);
                 assert_eq!(
@@ -287,6 +333,23 @@ async fn every_role_sees_and_writes_exactly_what_its_area_and_the_declarations_a
                     .await;
                     assert_eq!(loc["grid"]["code"], full["code"], "{context}: {loc}");
                     check_worker(&context, &loc["grid"], full, want);
+                    // The nearest feature of a staff layer is the nearest the caller's area holds.
+                    for staff in snap.layers().into_iter().filter(|&l| staff_only(l)) {
+                        let found = loc["declared"][staff.name()].as_array().unwrap();
+                        for f in found {
+                            assert!(holds(who, staff, f, &alliance_villages), "{context}: {f}");
+                        }
+                        let any_held = (0..snap.count_any(staff)).any(|i| {
+                            let f = serde_json::to_value(snap.feature_visible_any(
+                                staff,
+                                i,
+                                Visibility::Personal,
+                            ))
+                            .unwrap();
+                            holds(who, staff, &f["properties"], &alliance_villages)
+                        });
+                        assert_eq!(found.len(), usize::from(any_held), "{context}: {loc}");
+                    }
                 }
                 if layer.name() == "stations" {
                     let (_, _, near) = send(
@@ -329,7 +392,46 @@ async fn every_role_sees_and_writes_exactly_what_its_area_and_the_declarations_a
             }
         }
     }
-    assert!(checked > 13 * 8 * 2, "only {checked} cases");
+    assert!(checked > 14 * 8 * 2, "only {checked} cases");
+
+    // Counts: a staff layer counts, for each account, what its area holds; the public gets none.
+    for layer in snap.layers().into_iter().filter(|&l| staff_only(l)) {
+        for who in &people {
+            let headers = who.headers();
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (_, _, health) = send(&state, "GET", "/health", &h, "").await;
+            let held = (0..snap.count_any(layer))
+                .filter(|&i| {
+                    let f = serde_json::to_value(snap.feature_visible_any(
+                        layer,
+                        i,
+                        Visibility::Personal,
+                    ))
+                    .unwrap();
+                    holds(who, layer, &f["properties"], &alliance_villages)
+                })
+                .count();
+            match who.role {
+                None => assert!(health.get("features").is_none(), "{health}"),
+                Some(_) => assert_eq!(
+                    health["features"][layer.name()],
+                    json!(held),
+                    "{} {layer}",
+                    who.label
+                ),
+            }
+            // And the items list's numberMatched.
+            let (_, _, page) = send(
+                &state,
+                "GET",
+                &format!("/collections/{}/items?limit=1", layer.name()),
+                &h,
+                "",
+            )
+            .await;
+            assert_eq!(page["numberMatched"], json!(held), "{} {layer}", who.label);
+        }
+    }
 
     // Search and coverage hold no staff or personal field: every caller gets the public answer,
     // byte for byte (no account sees less than the public, nor anything beyond it there).
@@ -710,6 +812,36 @@ async fn a_scoped_tile_carries_its_area_and_never_reaches_another_area() {
         cell("viewer")["worker_phone"],
         masked(&json!(grid.worker.phone))
     );
+    // A staff layer (households in care): in town A's tile exactly its own within the tile
+    // (counted by brute force over the tile's bounds), in the public's and town B's none.
+    let n = 2f64.powi(16);
+    let lon = |x: u32| f64::from(x) / n * 360.0 - 180.0;
+    let lat = |y: u32| {
+        (std::f64::consts::PI * (1.0 - 2.0 * f64::from(y) / n))
+            .sinh()
+            .atan()
+            .to_degrees()
+    };
+    let care = snap.declared_layer("care_households").unwrap();
+    let inside = care
+        .features
+        .iter()
+        .filter(|r| r.key.starts_with(town_a))
+        .filter(|r| match r.geometry {
+            geo::Geometry::Point(p) => {
+                p.x() >= lon(x) && p.x() < lon(x + 1) && p.y() <= lat(y) && p.y() > lat(y + 1)
+            }
+            _ => false,
+        })
+        .count();
+    assert!(inside > 0, "the tile holds households in care");
+    let cared = |n: &str| {
+        tile(n)["layers"]["care_households"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(cared("a"), inside);
+    assert_eq!((cared("public"), cared("b")), (0, 0));
     // Features outside town A look the same in its tile as in the public one.
     for f in tile("a")["layers"]["stations"].as_array().unwrap() {
         if f["properties"]["grid_code"]

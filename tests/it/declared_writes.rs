@@ -143,10 +143,7 @@ async fn a_grid_worker_updates_its_buildings_attributes_and_nothing_else() {
             ..AuditQuery::default()
         })
         .unwrap();
-    let row = rows
-        .iter()
-        .find(|r| r.action.name() == "patch")
-        .unwrap();
+    let row = rows.iter().find(|r| r.action.name() == "patch").unwrap();
     assert_eq!(
         (row.account.as_str(), row.layer.as_str()),
         ("worker", "buildings")
