@@ -57,6 +57,26 @@ impl Caller {
         }
     }
 
+    /// Record that an answer carried personal data of `count` features not named one by one
+    /// (a vector tile's).
+    pub fn audit_read_count(&self, state: &AppState, layer: &str, count: usize) {
+        let Some(account) = self.account() else {
+            return;
+        };
+        state.audit.push(AuditRow {
+            id: 0,
+            at_s: now_s(),
+            account: account.name.clone(),
+            address: self.address.to_string(),
+            action: Action::Read,
+            layer: layer.to_string(),
+            keys: Vec::new(),
+            count: count as i64,
+            before: None,
+            after: None,
+        });
+    }
+
     /// Record that an answer carried personal data of these features (written within a second).
     pub fn audit_read(&self, state: &AppState, layer: &str, keys: Vec<String>) {
         let Some(account) = self.account() else {

@@ -17,7 +17,7 @@ use super::encoding::{accepts_gzip, none_match};
 use super::error::ApiError;
 use crate::analysis::coverage::DEFAULT_RADIUS_M;
 use crate::tiles::cache::{EncodedTile, PUBLIC};
-use crate::tiles::{self, MAX_ZOOM, TileCoord, render_for};
+use crate::tiles::{self, MAX_ZOOM, TileCoord, render_scoped};
 
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 
@@ -80,8 +80,8 @@ pub async fn tile(
                 let gaps = tiles::layers::shows_coverage(coord.z)
                     .then(|| coverage.get(&snap, DEFAULT_RADIUS_M, None));
                 let scope = snap.scope(account.as_deref());
-                render_for(&snap, coord, &config, gaps.as_deref(), &scope)
-                    .map(|raw| Arc::new(EncodedTile::new(raw)))
+                render_scoped(&snap, coord, &config, gaps.as_deref(), &scope)
+                    .map(|r| Arc::new(EncodedTile::rendered(r)))
             })
             .await
             .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y}: {e}")))??;
@@ -92,6 +92,12 @@ pub async fn tile(
         }
     };
     let mut response = tile_response(&tile, &headers);
+    // A tile that carried personal data in clear is audited (a 304 carries none).
+    if response.status() == StatusCode::OK {
+        for &(layer, count) in &tile.personal {
+            caller.audit_read_count(&state, layer, count);
+        }
+    }
     if scope_key != PUBLIC {
         response.headers_mut().insert(
             header::CACHE_CONTROL,

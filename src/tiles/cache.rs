@@ -15,6 +15,9 @@ pub struct EncodedTile {
     /// Strong validators of `raw` and of `gzip` (see [`etags`]).
     pub etag: String,
     pub etag_gzip: String,
+    /// Per tile layer, how many features carry personal data in clear (`render::Rendered`):
+    /// each response with the tile adds an audit row, a cached one too.
+    pub personal: Vec<(&'static str, usize)>,
 }
 
 impl EncodedTile {
@@ -26,6 +29,15 @@ impl EncodedTile {
             gzip,
             etag,
             etag_gzip,
+            personal: Vec::new(),
+        }
+    }
+
+    /// A tile rendered for a caller, with its count of personal data.
+    pub fn rendered(r: super::Rendered) -> EncodedTile {
+        EncodedTile {
+            personal: r.personal,
+            ..EncodedTile::new(r.bytes)
         }
     }
 

@@ -32,6 +32,15 @@ pub struct TileLayer {
 }
 
 impl TileLayer {
+    /// The declaration of the layer its features come from (none for the coverage gaps).
+    pub fn def(&self) -> Option<&'static LayerDef> {
+        match self.source {
+            Source::Features(layer) | Source::Labels(layer) => Some(layer.def()),
+            Source::Declared(def) => Some(def),
+            Source::CoverageGaps => None,
+        }
+    }
+
     /// The fields its features carry, with their TileJSON types: the public fields of the model
     /// layer's declaration (`model::schema`) and those public by consent, or the coverage gaps'
     /// own.

@@ -11,7 +11,9 @@ mod render;
 pub mod stats;
 pub mod tilejson;
 
-pub use render::{TileConfig, each_feature, label_point, render, render_for};
+pub use render::{
+    Rendered, TileConfig, each_feature, label_point, render, render_for, render_scoped,
+};
 
 use std::f64::consts::PI;
 

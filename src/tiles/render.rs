@@ -57,6 +57,29 @@ pub fn render_for(
     gaps: Option<&CoverageMap>,
     scope: &Scope,
 ) -> crate::Result<Vec<u8>> {
+    render_scoped(snap, coord, config, gaps, scope).map(|r| r.bytes)
+}
+
+/// A tile rendered for a caller, with what the audit log needs to know of it.
+pub struct Rendered {
+    pub bytes: Vec<u8>,
+    /// Per tile layer, how many of its features carry personal data in clear that their person
+    /// did not consent to publish (none for the public, nor for a viewer, who sees it masked).
+    pub personal: Vec<(&'static str, usize)>,
+}
+
+/// `render_for`, counting the features that carry personal data in clear.
+pub fn render_scoped(
+    snap: &Snapshot,
+    coord: TileCoord,
+    config: &TileConfig,
+    gaps: Option<&CoverageMap>,
+    scope: &Scope,
+) -> crate::Result<Rendered> {
+    let in_clear = scope
+        .account()
+        .is_some_and(|a| a.view_inside() == View::Full);
+    let mut personal = Vec::new();
     let failed = |message: String| crate::Error::Tile {
         z: coord.z,
         x: coord.x,
@@ -84,6 +107,15 @@ pub fn render_for(
         if features.is_empty() {
             continue;
         }
+        if in_clear && let Some(def) = layer.def() {
+            let n = features
+                .iter()
+                .filter(|(_, props, _)| def.carries_personal(props))
+                .count();
+            if n > 0 {
+                personal.push((layer.name, n));
+            }
+        }
         let mut builder = tile
             .layer(layer.name)
             .map_err(|e| failed(format!("layer {}: {e}", layer.name)))?;
@@ -97,7 +129,10 @@ pub fn render_for(
         tile = builder.end();
         any = true;
     }
-    Ok(if any { tile.encode() } else { Vec::new() })
+    Ok(Rendered {
+        bytes: if any { tile.encode() } else { Vec::new() },
+        personal,
+    })
 }
 
 enum TileGeometry {

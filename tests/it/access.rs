@@ -842,6 +842,38 @@ async fn a_scoped_tile_carries_its_area_and_never_reaches_another_area() {
     };
     assert_eq!(cared("a"), inside);
     assert_eq!((cared("public"), cared("b")), (0, 0));
+
+    // The audit log: town A's tiles carried personal data in clear (counted, per layer), so
+    // they were logged; the viewer's (masked) and town B's (public) were not.
+    let admin = account(&state, "root", Role::Admin, &[]);
+    let bearer = format!("Bearer {admin}");
+    let (status, _, log) = send(
+        &state,
+        "GET",
+        "/audit?limit=10000",
+        &[("authorization", &bearer)],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{log}");
+    let rows = log["rows"].as_array().unwrap();
+    let of = |who: &str, layer: &str| -> i64 {
+        rows.iter()
+            .filter(|r| r["account"] == who && r["layer"] == layer && r["action"] == "read")
+            .map(|r| r["count"].as_i64().unwrap())
+            .sum()
+    };
+    // The care households' heads and phones are personal: each of town A's is counted.
+    assert_eq!(of("town.a", "care_households"), inside as i64, "{log}");
+    assert!(of("town.a", "stations") > 0, "{log}");
+    assert_eq!(
+        of("town.a2", "stations"),
+        of("town.a", "stations"),
+        "a cached tile is logged too"
+    );
+    for who in ["town.b", "viewer.a"] {
+        assert!(rows.iter().all(|r| r["account"] != who), "{who}: {log}");
+    }
     // Features outside town A look the same in its tile as in the public one.
     for f in tile("a")["layers"]["stations"].as_array().unwrap() {
         if f["properties"]["grid_code"]
