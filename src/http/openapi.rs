@@ -600,6 +600,8 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
         ),
     );
 
+    caller_aware(&mut paths);
+
     let mut schemas = ogc::schemas(layers);
     schemas.insert("Error".into(), json!({
         "type": "object", "required": ["error", "message"],
@@ -625,6 +627,39 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
                 "description": "An account's token (`gridmap user add NAME --role ROLE --area CODE` prints it once)"}},
         },
     })
+}
+
+/// The reads whose answer depends on who asks (their handlers take `auth::Caller`): a token is
+/// optional (none is the public), and a token no active account has is 401.
+fn caller_aware(paths: &mut Map<String, Value>) {
+    let aware = |path: &str| {
+        path.starts_with("/collections/") && path.contains("/items")
+            || [
+                "/locate",
+                "/nearest",
+                "/search",
+                "/health",
+                "/tiles/{z}/{x}/{y}.mvt",
+                "/tiles/{z}/{x}/{y}.pbf",
+            ]
+            .contains(&path)
+    };
+    for (_, item) in paths.iter_mut().filter(|(p, _)| aware(p)) {
+        let Some(get) = item.get_mut("get").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        get.insert("security".into(), json!([{}, {"bearer": []}]));
+        if let Some(r) = get.get_mut("responses").and_then(Value::as_object_mut) {
+            r.insert(
+                "401".into(),
+                error("A token no active account has (send none for the public view)"),
+            );
+            r.insert(
+                "429".into(),
+                error("Too many wrong tokens from this address within a minute"),
+            );
+        }
+    }
 }
 
 /// GET /openapi.json, with `servers[0].url` naming this server as the client reached it (the

@@ -971,3 +971,49 @@ async fn locate_gives_the_centres_duty_phones_to_the_areas_staff() {
         }
     }
 }
+
+/// The API document says which reads take a token (optional: none is the public view) and so
+/// answer a token no account has with 401; every GET is tried with such a token and must do
+/// exactly what the document says.
+#[tokio::test]
+async fn the_api_document_says_which_reads_take_a_token() {
+    let (_store, state) = backed_state();
+    let (status, _, doc) = send(&state, "GET", "/openapi.json", &[], "").await;
+    assert_eq!(status, 200);
+    let grid = state.index.load().dataset().grids[0].code.clone();
+    let mut tried = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        let uri = path
+            .replace("{collectionId}", "grids")
+            .replace("{featureId}", &grid)
+            .replace("{z}/{x}/{y}", "14/13650/6640")
+            .replace("{path}", "index.html");
+        assert!(
+            !uri.contains('{'),
+            "{path}: a template this test does not fill"
+        );
+        let takes_token = get["security"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
+        let raw = crate::common::get_raw(
+            &state,
+            &uri,
+            &[("authorization", "Bearer gm_no-such-token")],
+        )
+        .await;
+        let (status, body) = (raw.status, String::from_utf8_lossy(&raw.body));
+        // After ten refusals the address is throttled (429): still a refused token.
+        assert_eq!(
+            status == 401 || status == 429,
+            takes_token,
+            "GET {uri}: {status} {body} (security: {})",
+            get["security"]
+        );
+        if takes_token {
+            assert!(get["responses"].get("401").is_some(), "{path}");
+        }
+        tried += 1;
+    }
+    assert!(tried > 20, "only {tried} paths");
+}
