@@ -6,13 +6,7 @@ pub struct Rng(u64);
 impl Rng {
     /// A stream named by a string, so adding a stream never shifts another one's numbers.
     pub fn named(name: &str) -> Rng {
-        // FNV-1a of the name.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in name.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        Rng(h)
+        Rng(crate::model::fnv1a(name.as_bytes()))
     }
 
     pub fn next_u64(&mut self) -> u64 {

@@ -97,10 +97,7 @@ impl<'a> Scope<'a> {
             self.alliance,
             self.prefixes.join(",")
         );
-        let hash = what.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        });
-        hash.max(1)
+        crate::model::fnv1a(what.as_bytes()).max(1)
     }
 
     /// How much of feature `i` of `layer` the caller sees.

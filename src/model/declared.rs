@@ -217,12 +217,7 @@ fn parse_layers(text: &str, source: &str, builtin: bool) -> Result<Vec<&'static 
 
 /// A 64-bit FNV-1a checksum of `text`, as 16 hex digits.
 pub fn checksum(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    format!("{:016x}", super::fnv1a(text.as_bytes()))
 }
 
 /// The store-neutral column type of a field: `text`, `integer`, `number`, `boolean`, `date`

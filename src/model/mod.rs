@@ -8,6 +8,7 @@ mod codes;
 mod dataset;
 pub mod date;
 pub mod declared;
+mod fnv;
 mod derived;
 pub mod geojson;
 pub mod points_csv;
@@ -18,6 +19,7 @@ mod validate;
 pub use codes::{CodeLevel, code_level, grid_village_code, village_town_code};
 pub use dataset::{Dataset, LayerData, record_order};
 pub use derived::{Derived, derive};
+pub use fnv::fnv1a;
 pub use validate::{Problem, ValidationReport, validate_dataset};
 
 use geo::{MultiPolygon, Point};

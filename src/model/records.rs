@@ -63,14 +63,7 @@ impl Record {
     pub fn tile_id(&self) -> u64 {
         match self.values.first().and_then(Value::as_u64) {
             Some(id) if id < 1 << 53 => id,
-            _ => {
-                let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-                for b in self.key.bytes() {
-                    hash ^= u64::from(b);
-                    hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-                }
-                hash & ((1 << 53) - 1)
-            }
+            _ => super::fnv1a(self.key.as_bytes()) & ((1 << 53) - 1),
         }
     }
 

@@ -51,9 +51,7 @@ impl EncodedTile {
 /// representation, RFC 9110 §8.8.3) has `-gzip` inside the quotes, as Apache's mod_deflate does.
 /// Tiles and the web map's files are tagged with it.
 pub fn etags(bytes: &[u8]) -> (String, String) {
-    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = crate::model::fnv1a(bytes);
     let tag = format!("{hash:016x}-{:x}", bytes.len());
     (format!("\"{tag}\""), format!("\"{tag}-gzip\""))
 }
