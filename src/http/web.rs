@@ -217,6 +217,8 @@ pub async fn config(State(state): State<AppState>, base: BaseUrl) -> Json<Value>
                 "id": d.def.name,
                 "title": d.def.title,
                 "key": d.def.key,
+                // Features that exist only for accounts whose area holds them.
+                "staff": d.def.visibility != crate::model::schema::Visibility::Public,
                 "geometry": d.def.geometry.name(),
                 "minzoom": d.def.zooms.0,
                 "maxzoom": d.def.zooms.1,

@@ -123,7 +123,8 @@ export function declaredGroups(declared) {
       paint: { 'text-color': color, ...halo } }] : [];
     const legendKind = { point: 'circle', line: 'line', polygon: 'fill' }[d.geometry];
     return {
-      id: d.id, label: d.title, on: false, declared: true, key: d.key, fields: d.fields,
+      // A staff layer shows only to accounts, inside their area: say so in the switcher.
+      id: d.id, label: d.staff ? `${d.title} · 仅工作人员 staff only` : d.title, on: false, declared: true, key: d.key, fields: d.fields,
       legend: [{ kind: legendKind, color, width: 2, opacity: 0.35, outline: color, label: d.title }],
       layers: shape, labels,
     };
