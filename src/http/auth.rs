@@ -60,34 +60,24 @@ impl Caller {
     /// Record that an answer carried personal data of `count` features not named one by one
     /// (a vector tile's).
     pub fn audit_read_count(&self, state: &AppState, layer: &str, count: usize) {
-        let Some(account) = self.account() else {
-            return;
-        };
-        state.audit.push(AuditRow {
-            id: 0,
-            at_s: now_s(),
-            account: account.name.clone(),
-            address: self.address.to_string(),
-            action: Action::Read,
-            layer: layer.to_string(),
-            keys: Vec::new(),
-            count: count as i64,
-            before: None,
-            after: None,
-        });
+        self.audit_row(state, layer, Vec::new(), count);
     }
 
     /// Record that an answer carried personal data of these features (written within a second).
-    pub fn audit_read(&self, state: &AppState, layer: &str, keys: Vec<String>) {
-        let Some(account) = self.account() else {
-            return;
-        };
+    pub fn audit_read(&self, state: &AppState, layer: &str, mut keys: Vec<String>) {
         if keys.is_empty() {
             return;
         }
-        let count = keys.len() as i64;
-        let mut keys = keys;
+        let count = keys.len();
         keys.truncate(MAX_KEYS);
+        self.audit_row(state, layer, keys, count);
+    }
+
+    /// Queue the row of a read of personal data by this caller (none for the public).
+    fn audit_row(&self, state: &AppState, layer: &str, keys: Vec<String>, count: usize) {
+        let Some(account) = self.account() else {
+            return;
+        };
         state.audit.push(AuditRow {
             id: 0,
             at_s: now_s(),
@@ -96,7 +86,7 @@ impl Caller {
             action: Action::Read,
             layer: layer.to_string(),
             keys,
-            count,
+            count: count as i64,
             before: None,
             after: None,
         });

@@ -96,7 +96,7 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                "this resource is read-only: use GET".to_string(),
+                "this path does not take that method: reads are GET; features are created with POST on /collections/{id}/items and changed with PUT, PATCH or DELETE on one item".to_string(),
             ),
             ApiError::Unauthorized(message) => {
                 let body = Json(json!({"error": "unauthorized", "message": message}));

@@ -1,6 +1,8 @@
 //! OGC API - Features, Part 1 Core, with GeoJSON: landing page, conformance, collections, items
 //! and single features for `towns villages grids stations alliances members` and every declared
-//! layer. Only public properties appear (no worker names, no phones).
+//! layer, as the caller may see them (`index::access`): the public gets public fields; an
+//! account, inside its area, the staff and personal fields its role allows. A staff layer's
+//! features outside the area are absent (404 for one).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -19,7 +21,6 @@ use crate::access::View;
 use crate::index::Snapshot;
 use crate::index::access::Scope;
 use crate::model::AnyLayer;
-use crate::model::schema::Visibility;
 
 pub const DEFAULT_LIMIT: u64 = 10;
 pub const MAX_LIMIT: u64 = 10_000;
@@ -127,7 +128,7 @@ fn collection_json(snap: &Snapshot, layer: AnyLayer, base: &BaseUrl) -> Value {
     let id = layer.name();
     // A staff layer's own extent would tell the public where its features are: it gets the
     // county's, and no temporal extent.
-    let staff = layer.def().visibility != Visibility::Public;
+    let staff = layer.def().staff_only();
     let of = if staff {
         AnyLayer::Builtin(crate::model::Layer::Towns)
     } else {

@@ -144,8 +144,13 @@ fn responsible_centres(
     let text = |r: &crate::model::records::Record, f: &str| {
         r.value(data.def, f).as_str().map(str::to_string)
     };
+    let (snap, scope) = (beyond.snap, beyond.scope);
+    let layer = AnyLayer::Declared(data.def);
     data.features
         .iter()
+        .enumerate()
+        .filter(|&(i, _)| scope.sees(snap, layer, i))
+        .map(|(_, r)| r)
         .filter(|r| match text(r, "level").as_deref() {
             Some("town") => town.is_some() && text(r, "town_code").as_deref() == town,
             Some("village") => village.is_some() && text(r, "village_code").as_deref() == village,
@@ -174,6 +179,11 @@ fn declared_at(beyond: &mut Beyond, p: Point) -> serde_json::Map<String, Value> 
                 beyond.add(v, AnyLayer::Declared(d.def), &r.key)
             };
             let layer = AnyLayer::Declared(d.def);
+            // The public holds nothing: a staff layer has nothing for it (and no nearest to
+            // search the whole tree for).
+            if d.def.staff_only() && scope.account().is_none() {
+                return (d.def.name.to_string(), Value::Array(Vec::new()));
+            }
             let sees = |i: usize| scope.sees(snap, layer, i);
             let found: Vec<Value> = match d.def.geometry {
                 GeometryKind::MultiPolygon => snap

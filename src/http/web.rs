@@ -218,7 +218,7 @@ pub async fn config(State(state): State<AppState>, base: BaseUrl) -> Json<Value>
                 "title": d.def.title,
                 "key": d.def.key,
                 // Features that exist only for accounts whose area holds them.
-                "staff": d.def.visibility != crate::model::schema::Visibility::Public,
+                "staff": d.def.staff_only(),
                 "geometry": d.def.geometry.name(),
                 "minzoom": d.def.zooms.0,
                 "maxzoom": d.def.zooms.1,

@@ -71,16 +71,16 @@ impl<'a> Scope<'a> {
     /// Whether the caller may know feature `i` of `layer` exists: every feature of a public
     /// layer; of a staff layer, those the area holds.
     pub fn sees(&self, snap: &Snapshot, layer: AnyLayer, i: usize) -> bool {
-        layer.def().visibility == Visibility::Public || self.holds(snap, layer, i)
+        !layer.def().staff_only() || self.holds(snap, layer, i)
     }
 
     /// How many features of `layer` the caller may know exist.
     pub fn count(&self, snap: &Snapshot, layer: AnyLayer) -> usize {
         let all = snap.count_any(layer);
-        if layer.def().visibility == Visibility::Public {
+        if !layer.def().staff_only() {
             return all;
         }
-        (0..all).filter(|&i| self.holds(snap, layer, i)).count()
+        (0..all).filter(|&i| self.sees(snap, layer, i)).count()
     }
 
     /// What a tile cache keeps this scope's tiles under: 0 (the public tiles) for the public,
@@ -148,12 +148,7 @@ impl Snapshot {
             AnyLayer::Builtin(Layer::Stations) => Some(&d.stations[i].grid_code),
             AnyLayer::Builtin(Layer::Members) => d.members[i].village_code.as_deref(),
             AnyLayer::Builtin(Layer::Alliances) => None,
-            AnyLayer::Declared(def) => {
-                let r = &self.declared_layer(def.name)?.features[i];
-                ["grid_code", "village_code", "town_code"]
-                    .into_iter()
-                    .find_map(|f| r.value(def, f).as_str())
-            }
+            AnyLayer::Declared(def) => self.declared_layer(def.name)?.features[i].area_code(def),
         }
     }
 

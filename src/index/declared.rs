@@ -223,3 +223,49 @@ impl Snapshot {
         best
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use geo::Point;
+
+    use crate::geodesy::distance_m;
+    use crate::index::Snapshot;
+
+    /// The nearest feature among those a filter keeps (a town's households in care), against a
+    /// brute force over every kept feature, at points across the county.
+    #[test]
+    fn the_nearest_kept_feature_is_the_nearest_by_brute_force() {
+        let snap = Snapshot::build(crate::sample::dataset().unwrap());
+        let data = snap.declared_layer("care_households").unwrap();
+        let town = &snap.dataset().towns[3].code;
+        let keep = |i: usize| data.features[i].key.starts_with(town.as_str());
+        let at = |i: usize| match data.features[i].geometry {
+            geo::Geometry::Point(p) => p,
+            _ => unreachable!("a point layer"),
+        };
+        for k in 0..200 {
+            let p = Point::new(
+                119.3 + 0.6 * f64::from(k % 20) / 19.0,
+                31.7 + 0.45 * f64::from(k / 20) / 9.0,
+            );
+            let brute = (0..data.features.len())
+                .filter(|&i| keep(i))
+                .map(|i| (i, distance_m(p, at(i))))
+                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+            let found = snap.declared_nearest("care_households", p, keep);
+            match (found, brute) {
+                (Some((i, d)), Some((j, e))) => {
+                    assert!(
+                        (d - e).abs() < 1e-6,
+                        "{p:?}: {i} at {d} m, brute force {j} at {e} m"
+                    );
+                }
+                other => panic!("{p:?}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            snap.declared_nearest("care_households", Point::new(119.5, 32.0), |_| false),
+            None
+        );
+    }
+}

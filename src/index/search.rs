@@ -103,9 +103,9 @@ impl Snapshot {
         let mut hits: Vec<(Hit, usize, &str)> = Vec::new();
         let mut station_key = String::new();
         for &layer in searchable.iter().filter(|l| layers.contains(l)) {
-            let public = layer.def().visibility == crate::model::schema::Visibility::Public;
+            let staff = layer.def().staff_only();
             let mut add = |index: usize, key: &str, name: &'a str| {
-                if public || sees(layer, index) {
+                if !staff || sees(layer, index) {
                     push(&mut hits, &query, layer, index, key, name)
                 }
             };
@@ -383,5 +383,85 @@ mod tests {
             found.sort();
             assert_eq!(found, expected, "query {query}");
         }
+    }
+
+    /// A staff layer's features are found only by callers whose area holds them: checked
+    /// against a brute-force filter on the key's prefix, for a town and for the public.
+    #[test]
+    fn a_staff_layer_is_searched_only_inside_the_callers_area() {
+        use crate::access::{Account, Role};
+        use crate::model::declared::Declarations;
+        use crate::model::records::{complete, read_declared};
+        let decls = Declarations::parse(
+            r#"
+[[layer]]
+name = "cases"
+geometry = "point"
+key = "code"
+search = "title"
+parent = "grids"
+visibility = "staff"
+fields = [
+  { name = "code", type = "text" },
+  { name = "title", type = "text" },
+]
+"#,
+            "cases.toml",
+        )
+        .unwrap();
+        let def = decls.get("cases").unwrap();
+        let mut d = sample::dataset().unwrap();
+        let features: Vec<serde_json::Value> = d
+            .grids
+            .iter()
+            .step_by(7)
+            .enumerate()
+            .map(|(n, g)| {
+                let at = crate::model::label_point(&g.geometry).unwrap();
+                serde_json::json!({
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [at.x(), at.y()]},
+                    "properties": {"code": format!("{}001", g.code), "title": format!("求助{n}")},
+                })
+            })
+            .collect();
+        let text = serde_json::json!({"type": "FeatureCollection", "features": features});
+        let mut cases = read_declared(def, &text.to_string()).unwrap();
+        assert!(complete(&mut cases, &d).is_ok());
+        let keys: Vec<String> = cases.features.iter().map(|r| r.key.clone()).collect();
+        d.declared.push(cases);
+        let snap = Snapshot::build(d);
+        let layer = AnyLayer::Declared(def);
+        let town = snap.dataset().towns[1].code.clone();
+        let account = Account::new("t", Role::Town, vec![town.clone()], 0, None).unwrap();
+        let found = |scope: &crate::index::access::Scope| -> Vec<String> {
+            let mut keys: Vec<String> = snap
+                .search_where("求助", &[layer], usize::MAX, &|l, i| {
+                    scope.sees(&snap, l, i)
+                })
+                .into_iter()
+                .map(|h| {
+                    snap.dataset().declared(def.name).unwrap().features[h.index]
+                        .key
+                        .clone()
+                })
+                .collect();
+            keys.sort();
+            keys
+        };
+        let mut mine: Vec<String> = keys
+            .iter()
+            .filter(|k| k.starts_with(&town))
+            .cloned()
+            .collect();
+        mine.sort();
+        assert!(!mine.is_empty() && mine.len() < keys.len());
+        assert_eq!(found(&snap.scope(Some(&account))), mine);
+        assert!(found(&crate::index::access::Scope::public()).is_empty());
+        assert_eq!(
+            snap.search("求助", &[layer], usize::MAX).len(),
+            keys.len(),
+            "unfiltered"
+        );
     }
 }

@@ -434,7 +434,18 @@ fn build(raw: RawLayer, text: &str, builtin: bool) -> Result<LayerDef, Problem> 
         None => Visibility::Public,
         Some(v) => match v.get_ref().as_str() {
             "public" => Visibility::Public,
-            "staff" => Visibility::Staff,
+            // The key names the unit (and so the area) each feature belongs to: accounts
+            // create and find keys in their own area only, so no answer tells one area's
+            // staff what exists in another's (not even a 409 on a taken key).
+            "staff" if matches!(origin, Origin::DeclaredByPrefix(_)) => Visibility::Staff,
+            "staff" => {
+                return Err((
+                    at(v.span().start),
+                    format!(
+                        "in layer '{name}': a staff layer needs parent = \"towns\", \"villages\" or \"grids\" (a key that starts with its unit's code), so that its features belong to an area by their key"
+                    ),
+                ));
+            }
             other => {
                 return Err((
                     at(v.span().start),
@@ -651,6 +662,23 @@ fields = [
         assert!(e.contains("field name 'limit'"), "{e}");
         let e = error(&GOOD.replace("{ name = \"phone\"", "{ name = \"town_code\""));
         assert!(e.contains("field 'town_code' is filled by gridmap"), "{e}");
+        let staff = "parent = \"containment\"\nvisibility = \"staff\"";
+        let e = error(&GOOD.replace("parent = \"containment\"", staff));
+        assert!(
+            e.contains("line 10: in layer 'shelters': a staff layer needs parent = \"towns\""),
+            "{e}"
+        );
+        let e = error(&GOOD.replace("parent = \"containment\"", "visibility = \"secret\""));
+        assert!(
+            e.contains("visibility 'secret' must be public or staff"),
+            "{e}"
+        );
+        let by_grid = GOOD.replace(
+            "parent = \"containment\"",
+            "parent = \"grids\"\nvisibility = \"staff\"",
+        );
+        let d = Declarations::parse(&by_grid, "staff.toml").unwrap();
+        assert_eq!(d.get("shelters").unwrap().visibility, Visibility::Staff);
     }
 
     #[test]

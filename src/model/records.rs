@@ -49,6 +49,15 @@ impl Record {
             .unwrap_or(&Value::Null)
     }
 
+    /// The most specific unit code gridmap filled for it (its grid, else village, else town):
+    /// what an account's area holds it by. `None` for a layer with no parent.
+    pub fn area_code<'a>(&'a self, def: &LayerDef) -> Option<&'a str> {
+        super::declared::PARENT_FIELDS
+            .iter()
+            .rev()
+            .find_map(|f| self.value(def, f).as_str())
+    }
+
     /// A point on the feature: the point itself, a point inside a polygon, a point on a line.
     pub fn anchor(&self) -> Option<Point> {
         match &self.geometry {

@@ -208,6 +208,11 @@ impl Field {
 }
 
 impl LayerDef {
+    /// Whether its features exist only for accounts whose area holds them.
+    pub fn staff_only(&self) -> bool {
+        self.visibility != Visibility::Public
+    }
+
     /// The fields public answers may carry: the public ones and those public by consent (a
     /// grid worker's contact where `publish_contact` is true), in declaration order.
     pub fn published_fields(&self) -> impl Iterator<Item = &'static Field> + use<> {

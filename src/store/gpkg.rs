@@ -202,6 +202,38 @@ impl GeoPackage {
         Ok(())
     }
 
+    /// One write to a declared layer, all or nothing: in a write transaction, `guard` checked on
+    /// the dataset as stored, then `write` given that dataset and the tables, then the guard's
+    /// audit rows appended.
+    fn declared_write(
+        &self,
+        guard: Option<&Guard>,
+        write: impl FnOnce(Dataset, &mut GpkgTables) -> Result<ImportSummary>,
+    ) -> Result<ImportSummary> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let current = self.read_all(&tx)?;
+        if let Some(g) = guard {
+            (g.check)(&current)?;
+        }
+        let location = self.location();
+        let summary = write(
+            current,
+            &mut GpkgTables {
+                conn: &tx,
+                path: &location,
+            },
+        )?;
+        if let Some(g) = guard {
+            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.own_commits.fetch_add(1, Ordering::Relaxed);
+        Ok(summary)
+    }
+
     fn connection(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
         self.conn.lock().map_err(|_| {
             Error::store(
@@ -298,27 +330,11 @@ impl Store for GeoPackage {
         replace: bool,
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        let mut conn = self.connection()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let current = self.read_all(&tx)?;
-        if let Some(g) = guard {
-            (g.check)(&current)?;
-        }
-        let (_, data, summary) = plan_import_declared(current, data, replace)?;
-        let location = self.location();
-        GpkgTables {
-            conn: &tx,
-            path: &location,
-        }
-        .write(data.def, &data.features, replace)?;
-        if let Some(g) = guard {
-            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(summary)
+        self.declared_write(guard, |current, tables| {
+            let (_, data, summary) = plan_import_declared(current, data, replace)?;
+            tables.write(data.def, &data.features, replace)?;
+            Ok(summary)
+        })
     }
 
     fn delete_declared_with(
@@ -327,27 +343,10 @@ impl Store for GeoPackage {
         keys: &[String],
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        let mut conn = self.connection()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let current = self.read_all(&tx)?;
-        if let Some(g) = guard {
-            (g.check)(&current)?;
-        }
-        let (_, summary) = plan_delete_declared(current, def, keys);
-        let location = self.location();
-        GpkgTables {
-            conn: &tx,
-            path: &location,
-        }
-        .delete(def, keys)?;
-        if let Some(g) = guard {
-            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(summary)
+        self.declared_write(guard, |current, tables| {
+            tables.delete(def, keys)?;
+            Ok(plan_delete_declared(current, def, keys).1)
+        })
     }
 
     fn declarations(&self) -> &'static Declarations {

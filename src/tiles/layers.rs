@@ -32,12 +32,18 @@ pub struct TileLayer {
 }
 
 impl TileLayer {
-    /// The declaration of the layer its features come from (none for the coverage gaps).
-    pub fn def(&self) -> Option<&'static LayerDef> {
+    /// Whether it draws a staff layer, whose features only accounts' tiles hold.
+    pub fn staff_only(&self) -> bool {
+        matches!(self.source, Source::Declared(def) if def.staff_only())
+    }
+
+    /// The declaration of the layer whose features this tile layer draws, for the audit log:
+    /// none for label points (they repeat their layer's features) and the coverage gaps.
+    pub fn audited(&self) -> Option<&'static LayerDef> {
         match self.source {
-            Source::Features(layer) | Source::Labels(layer) => Some(layer.def()),
+            Source::Features(layer) => Some(layer.def()),
             Source::Declared(def) => Some(def),
-            Source::CoverageGaps => None,
+            Source::Labels(_) | Source::CoverageGaps => None,
         }
     }
 

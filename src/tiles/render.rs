@@ -63,8 +63,9 @@ pub fn render_for(
 /// A tile rendered for a caller, with what the audit log needs to know of it.
 pub struct Rendered {
     pub bytes: Vec<u8>,
-    /// Per tile layer, how many of its features carry personal data in clear that their person
-    /// did not consent to publish (none for the public, nor for a viewer, who sees it masked).
+    /// Per layer (by its name, label points not counted again), how many of its features
+    /// carry personal data in clear that their person did not consent to publish (none for the
+    /// public, nor for a viewer, who sees it masked).
     pub personal: Vec<(&'static str, usize)>,
 }
 
@@ -107,13 +108,13 @@ pub fn render_scoped(
         if features.is_empty() {
             continue;
         }
-        if in_clear && let Some(def) = layer.def() {
+        if in_clear && let Some(def) = layer.audited() {
             let n = features
                 .iter()
                 .filter(|(_, props, _)| def.carries_personal(props))
                 .count();
             if n > 0 {
-                personal.push((layer.name, n));
+                personal.push((def.name, n));
             }
         }
         let mut builder = tile
@@ -310,7 +311,7 @@ pub fn each_feature(
         Source::Labels(l) => (l, true),
         Source::Declared(def) => {
             // The public statistics count no feature of a staff layer.
-            let public = def.visibility == crate::model::schema::Visibility::Public;
+            let public = !def.staff_only();
             for r in snap
                 .declared_layer(def.name)
                 .map_or(&[][..], |d| &d.features)

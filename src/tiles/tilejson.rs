@@ -24,9 +24,12 @@ pub fn tilejson(snap: &Snapshot, tiles_url: &str, min_zoom: u8, max_zoom: u8) ->
         (bounds[1] + bounds[3]) / 2.0,
         10.min(max_zoom)
     ]);
+    // The public pyramid's layers: a staff layer's features are only in accounts' tiles (the
+    // web map learns of it from /map/config.json).
     let vector_layers: Vec<Value> = all(snap)
         .iter()
         .filter(|l| l.minzoom <= max_zoom && l.maxzoom >= min_zoom)
+        .filter(|l| !l.staff_only())
         .map(|l| {
             let fields: serde_json::Map<String, Value> =
                 l.fields().into_iter().map(|(k, t)| (k.to_string(), json!(t))).collect();

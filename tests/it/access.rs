@@ -1010,9 +1010,6 @@ async fn the_api_document_says_which_reads_take_a_token() {
             "GET {uri}: {status} {body} (security: {})",
             get["security"]
         );
-        if takes_token {
-            assert!(get["responses"].get("401").is_some(), "{path}");
-        }
         tried += 1;
     }
     assert!(tried > 20, "only {tried} paths");

@@ -122,10 +122,6 @@ async fn a_grid_worker_updates_its_buildings_attributes_and_nothing_else() {
     let (status, h, json) = call(&state, "PATCH", &uri, &worker, Some(&tag), &patch).await;
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["properties"]["households"], households);
-    assert_eq!(
-        json["properties"]["grid_code"], grid,
-        "gridmap keeps its grid"
-    );
     assert_ne!(h["etag"].to_str().unwrap(), tag, "a new version");
     // The old ETag no longer matches.
     let (status, _, _) = call(&state, "PATCH", &uri, &worker, Some(&tag), &patch).await;
@@ -316,4 +312,42 @@ async fn a_town_creates_moves_and_deletes_a_shelter_of_its_own() {
         rows[0].before.as_ref().unwrap()["properties"]["grid_code"],
         now
     );
+
+    // A building's key names its grid, and so its area: the town may move it within that grid,
+    // never out of it (into another town, say), which would put it outside the area its key
+    // claims.
+    let (code, inside_its_grid) = {
+        let snap = state.index.load();
+        let d = snap.dataset();
+        let b = snap.declared_layer("buildings").unwrap();
+        let r = b
+            .features
+            .iter()
+            .find(|r| r.key.starts_with(&town_code))
+            .unwrap();
+        let g = d.grids.iter().find(|g| r.key.starts_with(&g.code)).unwrap();
+        (
+            r.key.clone(),
+            gridmap::model::label_point(&g.geometry).unwrap(),
+        )
+    };
+    let uri = format!("/collections/buildings/items/{code}");
+    let tag = etag_of(&state, &uri, &town).await;
+    let point = |p: Point| json!({"geometry": {"type": "Point", "coordinates": [p.x(), p.y()]}});
+    let (status, _, json) = call(&state, "PATCH", &uri, &town, Some(&tag), &point(outside)).await;
+    assert_eq!(status, 422, "{json}");
+    assert!(
+        json["message"].as_str().unwrap().contains("outside"),
+        "{json}"
+    );
+    let (status, _, json) = call(
+        &state,
+        "PATCH",
+        &uri,
+        &town,
+        Some(&tag),
+        &point(inside_its_grid),
+    )
+    .await;
+    assert_eq!(status, 200, "{json}");
 }

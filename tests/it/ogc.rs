@@ -67,8 +67,8 @@ async fn collections_list_the_built_in_then_the_declared_layers_with_extents() {
     assert_eq!(ids, want);
     assert_eq!(
         want.len(),
-        13,
-        "buildings and the six of geodata/layers.toml"
+        14,
+        "buildings and the seven of geodata/layers.toml"
     );
     assert_eq!(
         want[6], "buildings",
@@ -82,6 +82,13 @@ async fn collections_list_the_built_in_then_the_declared_layers_with_extents() {
         "{bbox}"
     );
     assert!((31.7..32.2).contains(&bbox[3].as_f64().unwrap()), "{bbox}");
+    // A staff layer's extent tells nothing of where its features are: it is the county's.
+    let care = get(&state, "/collections/care_households").await;
+    let towns = get(&state, "/collections/towns").await;
+    assert_eq!(
+        care.json["extent"]["spatial"],
+        towns.json["extent"]["spatial"]
+    );
     let grids = get(&state, "/collections/grids").await;
     let bbox = &grids.json["extent"]["spatial"]["bbox"][0];
     assert!(

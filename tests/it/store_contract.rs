@@ -61,6 +61,7 @@ contract!(
     catching_up_gives_the_same_dataset_as_reading_everything,
     a_delete_commits_unless_it_would_orphan_a_child,
     opening_and_reading_are_not_changes,
+    a_guarded_declared_write_commits_with_its_audit_row_or_not_at_all,
 );
 
 fn filled(open: &Open) -> (Arc<dyn Store>, Dataset) {
@@ -369,4 +370,102 @@ fn import_export_and_check_behave_identically_on_both_stores() {
         0,
         "GRIDMAP_STORE comes first"
     );
+}
+
+/// A write to a declared layer through the API's path (`import_declared_with`,
+/// `delete_declared_with`): its guard's check runs on the stored dataset, and the write and its
+/// audit row commit together, or neither does.
+fn a_guarded_declared_write_commits_with_its_audit_row_or_not_at_all(open: &Open) {
+    use gridmap::access::audit::{Action, AuditQuery, AuditRow};
+    let (s, sample) = filled(open);
+    let mut shelters = sample.declared("shelters").unwrap().clone();
+    let def = shelters.def;
+    let capacity = def.position("capacity").unwrap();
+    shelters.features.truncate(1);
+    let key = shelters.features[0].key.clone();
+    shelters.features[0].values[capacity] = serde_json::json!(4_321);
+    let row = |action| AuditRow {
+        id: 0,
+        at_s: 1_800_000_000,
+        account: "contract".into(),
+        address: "127.0.0.1".into(),
+        action,
+        layer: def.name.into(),
+        keys: vec![key.clone()],
+        count: 1,
+        before: None,
+        after: None,
+    };
+    let logged = || {
+        s.read_audit(&AuditQuery {
+            key: Some(key.clone()),
+            limit: 100,
+            ..AuditQuery::default()
+        })
+        .unwrap()
+        .len()
+    };
+    // A check that fails (the feature changed since): nothing written, nothing logged.
+    let v0 = s.version().unwrap();
+    let refuse = |_: &Dataset| Err(Error::Stale("changed since".into()));
+    let rows = [row(Action::Patch)];
+    let guard = store::Guard {
+        check: &refuse,
+        audit: &rows,
+    };
+    let err = s
+        .import_declared_with(shelters.clone(), false, Some(&guard))
+        .unwrap_err();
+    assert!(matches!(err, Error::Stale(_)), "{err}");
+    assert_eq!(s.load().unwrap(), sample);
+    assert_eq!(s.version().unwrap(), v0);
+    assert_eq!(logged(), 0);
+    // A check that passes: the change and its row, together.
+    let pass = |d: &Dataset| {
+        assert!(
+            d.declared("shelters").is_some(),
+            "the check sees the stored dataset"
+        );
+        Ok(())
+    };
+    let guard = store::Guard {
+        check: &pass,
+        audit: &rows,
+    };
+    s.import_declared_with(shelters, false, Some(&guard))
+        .unwrap();
+    let stored = s.load().unwrap();
+    let r = stored
+        .declared("shelters")
+        .unwrap()
+        .features
+        .iter()
+        .find(|r| r.key == key)
+        .unwrap();
+    assert_eq!(r.values[capacity], 4_321);
+    assert_eq!(logged(), 1);
+    // A guarded delete: gone, and logged.
+    let rows = [row(Action::Delete)];
+    let guard = store::Guard {
+        check: &pass,
+        audit: &rows,
+    };
+    let summary = s
+        .delete_declared_with(def, std::slice::from_ref(&key), Some(&guard))
+        .unwrap();
+    assert_eq!(summary.deleted, 1);
+    let stored = s.load().unwrap();
+    assert!(
+        stored
+            .declared("shelters")
+            .unwrap()
+            .features
+            .iter()
+            .all(|r| r.key != key)
+    );
+    assert_eq!(
+        stored.declared("shelters").unwrap().features.len(),
+        sample.declared("shelters").unwrap().features.len() - 1
+    );
+    assert_eq!(logged(), 2);
 }

@@ -81,6 +81,10 @@ fn prepare(snap: &Snapshot, gaps: &CoverageMap, source: Source) -> Vec<Prepared>
         Source::Declared(def) => (AnyLayer::Declared(def), false),
     };
     let mut out = Vec::new();
+    // The public tiles hold no feature of a staff layer (the declaration says which).
+    if layer.def().visibility != gridmap::model::schema::Visibility::Public {
+        return out;
+    }
     for i in 0..snap.count_any(layer) {
         let mut f = snap.public_feature_any(layer, i);
         if source == Source::CoverageGaps {

@@ -158,7 +158,7 @@ fn items_parameters() -> Vec<Value> {
 }
 
 /// Every OGC API - Features path, templated and concrete, keyed by path.
-pub fn paths(writes: super::Writes, layers: &[AnyLayer]) -> Map<String, Value> {
+pub fn paths(writes: super::accounts::Writes, layers: &[AnyLayer]) -> Map<String, Value> {
     let tag = "OGC API - Features";
     let collection_id = param_ref("collectionId");
     let mut generic_items = vec![collection_id.clone()];

@@ -8,6 +8,7 @@
 mod access;
 mod changes;
 mod derived;
+mod errors;
 mod migrate;
 mod rows;
 mod tables;
@@ -31,8 +32,8 @@ use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
 use crate::model::schema::LayerDef;
 use crate::model::{Dataset, Layer, LayerData, derive};
-use crate::{Error, Result, StoreFailure};
-use rows::{ReadError, columns, copy_in, read_dataset};
+use crate::{Error, Result};
+use rows::{columns, copy_in, read_dataset};
 use tables::PgTables;
 
 /// The channel servers LISTEN on; the payload is the new change-log id.
@@ -121,77 +122,6 @@ impl PostGis {
         })
     }
 
-    fn err(&self, e: impl std::fmt::Display) -> Error {
-        Error::store(&self.location, e)
-    }
-
-    /// A database error with its detail, hint and constraint, which name what to fix, and its
-    /// kind: SQLSTATE class 23 (a constraint) is a rejected write; what a retry can pass (the
-    /// connection lost or refused, classes 08, 53, 57 and 40, 25006) is unreachable.
-    fn db_err(&self, e: postgres::Error) -> Error {
-        match e.as_db_error() {
-            Some(db) => {
-                let mut text = db.message().to_string();
-                if let Some(detail) = db.detail() {
-                    text.push_str(&format!(" ({detail})"));
-                }
-                if let Some(hint) = db.hint() {
-                    text.push_str(&format!(" hint: {hint}"));
-                }
-                if let Some(c) = db.constraint() {
-                    text.push_str(&format!(" [constraint {c}]"));
-                }
-                let code = db.code().code();
-                let failure = match code.get(..2) {
-                    Some("23") => StoreFailure::Rejected,
-                    // Connection, resources, shutdown; a deadlock or serialization failure (40)
-                    // and a read-only transaction after a failover (25006) pass on a retry too.
-                    Some("08" | "53" | "57" | "40") => StoreFailure::Unreachable,
-                    _ if code == "25006" => StoreFailure::Unreachable,
-                    _ => StoreFailure::Failed,
-                };
-                Error::store_failure(&self.location, failure, text)
-            }
-            None => {
-                // Connection errors keep the cause (refused, timed out...) in their sources.
-                // Without a server answer it is the connection (closed, refused, an I/O error), or
-                // the client's own conversion of a value, which no retry mends.
-                let mut text = e.to_string();
-                let mut io = false;
-                let mut source = std::error::Error::source(&e);
-                while let Some(cause) = source {
-                    text.push_str(&format!(": {cause}"));
-                    io |= cause.is::<std::io::Error>();
-                    source = cause.source();
-                }
-                let failure = if e.is_closed() || io {
-                    StoreFailure::Unreachable
-                } else {
-                    StoreFailure::Failed
-                };
-                Error::store_failure(&self.location, failure, text)
-            }
-        }
-    }
-
-    fn read_err(&self, e: ReadError) -> Error {
-        match e {
-            ReadError::Db(e) => self.db_err(e),
-            ReadError::Row(text) => {
-                Error::store_failure(&self.location, StoreFailure::Unreadable, text)
-            }
-        }
-    }
-
-    fn access_err(&self, e: access::AccessError) -> Error {
-        match e {
-            access::AccessError::Db(e) => self.db_err(e),
-            access::AccessError::Row(access::Unreadable(text)) => {
-                Error::store_failure(&self.location, StoreFailure::Unreadable, text)
-            }
-        }
-    }
-
     /// Every built-in and declared layer, as stored, in the transaction's snapshot.
     fn read_all(&self, tx: &mut Transaction) -> Result<Dataset> {
         let mut data = read_dataset(tx).map_err(|e| self.read_err(e))?;
@@ -220,6 +150,38 @@ impl PostGis {
             }
         }
         Ok(())
+    }
+
+    /// One write to a declared layer, all or nothing: in a write transaction (under the write
+    /// lock), `guard` checked on the dataset as stored, then `write` given that dataset and the
+    /// tables, then the guard's audit rows appended. A retry after a lost connection runs
+    /// `write` again, so it is `Fn`.
+    fn declared_write(
+        &self,
+        guard: Option<&Guard>,
+        write: impl Fn(Dataset, &mut PgTables) -> Result<ImportSummary> + Sync,
+    ) -> Result<ImportSummary> {
+        self.with_client(|client| {
+            let db = |e| self.db_err(e);
+            let mut tx = begin_write(client).map_err(db)?;
+            let current = self.read_all(&mut tx)?;
+            if let Some(g) = guard {
+                (g.check)(&current)?;
+            }
+            let summary = write(
+                current,
+                &mut PgTables {
+                    tx: &mut tx,
+                    store: self,
+                },
+            )?;
+            if let Some(g) = guard {
+                access::append(&mut tx, g.audit).map_err(db)?;
+            }
+            prune_changes(&mut tx).map_err(db)?;
+            tx.commit().map_err(db)?;
+            Ok(summary)
+        })
     }
 
     fn connect(&self) -> Result<Client> {
@@ -403,24 +365,9 @@ impl Store for PostGis {
         replace: bool,
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        self.with_client(|client| {
-            let db = |e| self.db_err(e);
-            let mut tx = begin_write(client).map_err(db)?;
-            let current = self.read_all(&mut tx)?;
-            if let Some(g) = guard {
-                (g.check)(&current)?;
-            }
+        self.declared_write(guard, |current, tables| {
             let (_, data, summary) = plan_import_declared(current, data.clone(), replace)?;
-            PgTables {
-                tx: &mut tx,
-                store: self,
-            }
-            .write(data.def, &data.features, replace)?;
-            if let Some(g) = guard {
-                access::append(&mut tx, g.audit).map_err(db)?;
-            }
-            prune_changes(&mut tx).map_err(db)?;
-            tx.commit().map_err(db)?;
+            tables.write(data.def, &data.features, replace)?;
             Ok(summary)
         })
     }
@@ -431,25 +378,9 @@ impl Store for PostGis {
         keys: &[String],
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        self.with_client(|client| {
-            let db = |e| self.db_err(e);
-            let mut tx = begin_write(client).map_err(db)?;
-            let current = self.read_all(&mut tx)?;
-            if let Some(g) = guard {
-                (g.check)(&current)?;
-            }
-            let (_, summary) = plan_delete_declared(current, def, keys);
-            PgTables {
-                tx: &mut tx,
-                store: self,
-            }
-            .delete(def, keys)?;
-            if let Some(g) = guard {
-                access::append(&mut tx, g.audit).map_err(db)?;
-            }
-            prune_changes(&mut tx).map_err(db)?;
-            tx.commit().map_err(db)?;
-            Ok(summary)
+        self.declared_write(guard, |current, tables| {
+            tables.delete(def, keys)?;
+            Ok(plan_delete_declared(current, def, keys).1)
         })
     }
 
