@@ -30,6 +30,8 @@ KEYS = {
     "centres": "code",
     "police_beats": "code",
     "dedicated_grids": "code",
+    # A staff layer: its features exist only for accounts, so the public reads none.
+    "care_households": "code",
 }
 
 

@@ -56,8 +56,11 @@ def main(base, log_path, work):
     run(["ogr2ogr", "-f", "GPKG", copy, source])
     plain = {c: all_features(base, c) for c in expected}
     with sqlite3.connect(copy) as db:
+        tables = {r[0] for r in db.execute("SELECT table_name FROM gpkg_contents")}
         for collection, n in expected.items():
             key = KEYS[collection]
+            if n == 0 and collection not in tables:
+                continue  # a staff layer, empty for the public: nothing to copy
             got = sorted(str(r[0]) for r in db.execute(f'SELECT "{key}" FROM "{collection}"'))
             check(len(got) == n, f"{collection}: the copy holds {len(got)}, /health says {n}")
             want = keys_where(plain[collection], collection, lambda f: True)

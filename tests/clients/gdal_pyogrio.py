@@ -38,6 +38,8 @@ def main(base, log_path, work):
     for collection, n in expected.items():
         info = pyogrio.read_info(source, layer=collection, force_feature_count=True)
         check(info["features"] == n, f"{collection}: read_info {info['features']} != {n}")
+        if n == 0:
+            continue  # a staff layer, empty for the public: GDAL learns its fields from features
         check(KEYS[collection] in list(info["fields"]), f"{collection} fields: {info['fields']}")
         got, *_ = read_keys(source, collection)
         want = keys_where(plain[collection], collection, lambda f: True)
@@ -75,6 +77,8 @@ def main(base, log_path, work):
     # which must equal /health.
     copy = os.path.join(work, "copy-gdal312.gpkg")
     for collection, n in expected.items():
+        if n == 0:
+            continue  # nothing the public can copy
         keys, meta, geometry, fields = read_keys(source, collection)
         if collection != "alliances":  # an alliance of members without places has no footprint
             check(all(g is not None and from_wkb(g) is not None for g in geometry),
