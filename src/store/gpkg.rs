@@ -130,7 +130,7 @@ impl GeoPackage {
             let location = path.display().to_string();
             let mut tables = GpkgTables {
                 conn: &tx,
-                path: &location,
+                path: location.clone(),
             };
             migrate(&mut tables, layers, false, &location)?;
         }
@@ -170,14 +170,18 @@ impl GeoPackage {
         self.path.display().to_string()
     }
 
+    /// The declared tables, through `conn` (the store's connection or a transaction on it).
+    fn tables<'c>(&self, conn: &'c Connection) -> GpkgTables<'c> {
+        GpkgTables {
+            conn,
+            path: self.location(),
+        }
+    }
+
     /// Every built-in and declared layer, as stored.
     fn read_all(&self, conn: &Connection) -> Result<Dataset> {
         let mut data = read_dataset(conn).map_err(|e| self.err(e))?;
-        let location = self.location();
-        let mut tables = GpkgTables {
-            conn,
-            path: &location,
-        };
+        let mut tables = self.tables(conn);
         for &def in &self.layers.layers {
             data.declared.push(DeclaredData {
                 def,
@@ -189,11 +193,7 @@ impl GeoPackage {
 
     /// Write the declared layers of `after` that differ from `before`, whole.
     fn write_declared(&self, conn: &Connection, before: &Dataset, after: &Dataset) -> Result<()> {
-        let location = self.location();
-        let mut tables = GpkgTables {
-            conn,
-            path: &location,
-        };
+        let mut tables = self.tables(conn);
         for layer in &after.declared {
             if before.declared(layer.def.name) != Some(layer) {
                 tables.write(layer.def, &layer.features, true)?;
@@ -202,13 +202,13 @@ impl GeoPackage {
         Ok(())
     }
 
-    /// One write to a declared layer, all or nothing: in a write transaction, `guard` checked on
-    /// the dataset as stored, then `write` given that dataset and the tables, then the guard's
+    /// One write of the layers, all or nothing: in a write transaction, `guard` checked on the
+    /// dataset as stored, then `write` given the transaction and that dataset, then the guard's
     /// audit rows appended.
-    fn declared_write(
+    fn guarded_write(
         &self,
         guard: Option<&Guard>,
-        write: impl FnOnce(Dataset, &mut GpkgTables) -> Result<ImportSummary>,
+        write: impl FnOnce(&Connection, Dataset) -> Result<ImportSummary>,
     ) -> Result<ImportSummary> {
         let mut conn = self.connection()?;
         let tx = conn
@@ -218,14 +218,7 @@ impl GeoPackage {
         if let Some(g) = guard {
             (g.check)(&current)?;
         }
-        let location = self.location();
-        let summary = write(
-            current,
-            &mut GpkgTables {
-                conn: &tx,
-                path: &location,
-            },
-        )?;
+        let summary = write(&tx, current)?;
         if let Some(g) = guard {
             gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
         }
@@ -330,9 +323,9 @@ impl Store for GeoPackage {
         replace: bool,
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        self.declared_write(guard, |current, tables| {
+        self.guarded_write(guard, |tx, current| {
             let (_, data, summary) = plan_import_declared(current, data, replace)?;
-            tables.write(data.def, &data.features, replace)?;
+            self.tables(tx).write(data.def, &data.features, replace)?;
             Ok(summary)
         })
     }
@@ -343,8 +336,8 @@ impl Store for GeoPackage {
         keys: &[String],
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        self.declared_write(guard, |current, tables| {
-            tables.delete(def, keys)?;
+        self.guarded_write(guard, |tx, current| {
+            self.tables(tx).delete(def, keys)?;
             Ok(plan_delete_declared(current, def, keys).1)
         })
     }
@@ -359,15 +352,7 @@ impl Store for GeoPackage {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
         let location = self.location();
-        let done = migrate(
-            &mut GpkgTables {
-                conn: &tx,
-                path: &location,
-            },
-            self.layers,
-            allow_drop,
-            &location,
-        )?;
+        let done = migrate(&mut self.tables(&tx), self.layers, allow_drop, &location)?;
         if !done.is_empty() {
             tx.commit().map_err(|e| self.err(e))?;
             self.own_commits.fetch_add(1, Ordering::Relaxed);
@@ -423,25 +408,14 @@ impl Store for GeoPackage {
         progress: Progress,
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        let mut conn = self.connection()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let current = self.read_all(&tx)?;
-        if let Some(g) = guard {
-            (g.check)(&current)?;
-        }
-        let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
-        upgrade(&tx).map_err(|e| self.err(e))?;
-        write_rows(&tx, &data, replace, progress).map_err(|e| self.err(e))?;
-        self.write_declared(&tx, &current, &after)?;
-        finish_write(&tx, &after, &[data.layer()]).map_err(|e| self.err(e))?;
-        if let Some(g) = guard {
-            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(summary)
+        self.guarded_write(guard, |tx, current| {
+            let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
+            upgrade(tx).map_err(|e| self.err(e))?;
+            write_rows(tx, &data, replace, progress).map_err(|e| self.err(e))?;
+            self.write_declared(tx, &current, &after)?;
+            finish_write(tx, &after, &[data.layer()]).map_err(|e| self.err(e))?;
+            Ok(summary)
+        })
     }
 
     fn delete_with(
@@ -450,29 +424,18 @@ impl Store for GeoPackage {
         keys: &[String],
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        let mut conn = self.connection()?;
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| self.err(e))?;
-        let current = self.read_all(&tx)?;
-        if let Some(g) = guard {
-            (g.check)(&current)?;
-        }
-        let (after, summary) = plan_delete(current.clone(), layer, keys)?;
-        upgrade(&tx).map_err(|e| self.err(e))?;
-        let column = if layer.keyed_by_code() { "code" } else { "fid" };
-        for key in keys {
-            tx.execute(&format!("DELETE FROM {layer} WHERE {column} = ?1"), [key])
-                .map_err(|e| self.err(e))?;
-        }
-        self.write_declared(&tx, &current, &after)?;
-        finish_write(&tx, &after, &[layer]).map_err(|e| self.err(e))?;
-        if let Some(g) = guard {
-            gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
-        }
-        tx.commit().map_err(|e| self.err(e))?;
-        self.own_commits.fetch_add(1, Ordering::Relaxed);
-        Ok(summary)
+        self.guarded_write(guard, |tx, current| {
+            let (after, summary) = plan_delete(current.clone(), layer, keys)?;
+            upgrade(tx).map_err(|e| self.err(e))?;
+            let column = if layer.keyed_by_code() { "code" } else { "fid" };
+            for key in keys {
+                tx.execute(&format!("DELETE FROM {layer} WHERE {column} = ?1"), [key])
+                    .map_err(|e| self.err(e))?;
+            }
+            self.write_declared(tx, &current, &after)?;
+            finish_write(tx, &after, &[layer]).map_err(|e| self.err(e))?;
+            Ok(summary)
+        })
     }
 
     fn replace_all(&self, data: &Dataset, progress: Progress) -> Result<()> {

@@ -18,7 +18,7 @@ use crate::{Error, Result, StoreFailure};
 pub struct GpkgTables<'a> {
     pub conn: &'a Connection,
     /// The file, for messages.
-    pub path: &'a str,
+    pub path: String,
 }
 
 /// The registry, an attributes table of the GeoPackage (so GDAL lists only registered tables,
@@ -104,7 +104,7 @@ impl Tables for GpkgTables<'_> {
             .map_err(|e| self.err(e))?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))?;
-        super::declared::registered(rows, self.path)
+        super::declared::registered(rows, &self.path)
     }
 
     fn create(&mut self, def: &LayerDef) -> Result<()> {
@@ -232,7 +232,7 @@ impl Tables for GpkgTables<'_> {
         let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        let unreadable = |m: String| Error::store_failure(self.path, StoreFailure::Unreadable, m);
+        let unreadable = |m: String| Error::store_failure(&self.path, StoreFailure::Unreadable, m);
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             let mut values = Vec::with_capacity(def.fields.len());
             for i in 0..def.fields.len() {

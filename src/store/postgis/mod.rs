@@ -152,14 +152,14 @@ impl PostGis {
         Ok(())
     }
 
-    /// One write to a declared layer, all or nothing: in a write transaction (under the write
-    /// lock), `guard` checked on the dataset as stored, then `write` given that dataset and the
-    /// tables, then the guard's audit rows appended. A retry after a lost connection runs
-    /// `write` again, so it is `Fn`.
-    fn declared_write(
+    /// One write of the layers, all or nothing: in a write transaction (under the write lock),
+    /// `guard` checked on the dataset as stored, then `write` given the transaction and that
+    /// dataset, then the guard's audit rows appended and the change log pruned. A retry after a
+    /// lost connection runs `write` again, so it is `Fn`.
+    fn guarded_write(
         &self,
         guard: Option<&Guard>,
-        write: impl Fn(Dataset, &mut PgTables) -> Result<ImportSummary> + Sync,
+        write: impl Fn(&mut Transaction, Dataset) -> Result<ImportSummary> + Sync,
     ) -> Result<ImportSummary> {
         self.with_client(|client| {
             let db = |e| self.db_err(e);
@@ -168,13 +168,7 @@ impl PostGis {
             if let Some(g) = guard {
                 (g.check)(&current)?;
             }
-            let summary = write(
-                current,
-                &mut PgTables {
-                    tx: &mut tx,
-                    store: self,
-                },
-            )?;
+            let summary = write(&mut tx, current)?;
             if let Some(g) = guard {
                 access::append(&mut tx, g.audit).map_err(db)?;
             }
@@ -365,9 +359,9 @@ impl Store for PostGis {
         replace: bool,
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        self.declared_write(guard, |current, tables| {
+        self.guarded_write(guard, |tx, current| {
             let (_, data, summary) = plan_import_declared(current, data.clone(), replace)?;
-            tables.write(data.def, &data.features, replace)?;
+            PgTables { tx, store: self }.write(data.def, &data.features, replace)?;
             Ok(summary)
         })
     }
@@ -378,8 +372,8 @@ impl Store for PostGis {
         keys: &[String],
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        self.declared_write(guard, |current, tables| {
-            tables.delete(def, keys)?;
+        self.guarded_write(guard, |tx, current| {
+            PgTables { tx, store: self }.delete(def, keys)?;
             Ok(plan_delete_declared(current, def, keys).1)
         })
     }
@@ -448,33 +442,23 @@ impl Store for PostGis {
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
         let layer = data.layer();
-        self.with_client(|client| {
+        self.guarded_write(guard, |tx, current| {
             let db = |e| self.db_err(e);
-            let mut tx = begin_write(client).map_err(db)?;
-            let current = self.read_all(&mut tx)?;
-            if let Some(g) = guard {
-                (g.check)(&current)?;
-            }
             let (after, summary) = plan_import(current.clone(), data.clone(), replace)?;
             let derived = derive(&after);
             tx.batch_execute(&format!(
                 "CREATE TEMP TABLE staging (LIKE {layer} INCLUDING DEFAULTS) ON COMMIT DROP"
             ))
             .map_err(db)?;
-            copy_in(&mut tx, "staging", &data, progress).map_err(db)?;
+            copy_in(tx, "staging", &data, progress).map_err(db)?;
             if layer == Layer::Members {
                 // Staged as stored, derived points included, so unchanged members merge as
                 // unchanged (a repeated import logs nothing).
-                derived::place_members(&mut tx, "staging", &after, &derived).map_err(db)?;
+                derived::place_members(tx, "staging", &after, &derived).map_err(db)?;
             }
-            merge_staged(&mut tx, layer, replace).map_err(db)?;
-            self.write_declared(&mut tx, &current, &after)?;
-            derived::write_derived(&mut tx, &after, &derived).map_err(db)?;
-            if let Some(g) = guard {
-                access::append(&mut tx, g.audit).map_err(db)?;
-            }
-            prune_changes(&mut tx).map_err(db)?;
-            tx.commit().map_err(db)?;
+            merge_staged(tx, layer, replace).map_err(db)?;
+            self.write_declared(tx, &current, &after)?;
+            derived::write_derived(tx, &after, &derived).map_err(db)?;
             Ok(summary)
         })
     }
@@ -485,13 +469,8 @@ impl Store for PostGis {
         keys: &[String],
         guard: Option<&Guard>,
     ) -> Result<ImportSummary> {
-        self.with_client(|client| {
+        self.guarded_write(guard, |tx, current| {
             let db = |e| self.db_err(e);
-            let mut tx = begin_write(client).map_err(db)?;
-            let current = self.read_all(&mut tx)?;
-            if let Some(g) = guard {
-                (g.check)(&current)?;
-            }
             let (after, summary) = plan_delete(current.clone(), layer, keys)?;
             let (key, _) = columns(layer);
             let cast = if key == "id" { "::bigint[]" } else { "" };
@@ -500,13 +479,8 @@ impl Store for PostGis {
                 &[&keys],
             )
             .map_err(db)?;
-            self.write_declared(&mut tx, &current, &after)?;
-            derived::write_derived(&mut tx, &after, &derive(&after)).map_err(db)?;
-            if let Some(g) = guard {
-                access::append(&mut tx, g.audit).map_err(db)?;
-            }
-            prune_changes(&mut tx).map_err(db)?;
-            tx.commit().map_err(db)?;
+            self.write_declared(tx, &current, &after)?;
+            derived::write_derived(tx, &after, &derive(&after)).map_err(db)?;
             Ok(summary)
         })
     }
