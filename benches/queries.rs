@@ -73,6 +73,24 @@ fn query_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
     group.finish();
 }
 
+/// What routing an event costs at intake (issue 14: ≤ 10 µs): the grid, village and town, the
+/// post offering the category's service within 1 km (else the nearest), and the grids within
+/// 30 m, at points in the county, half of them a mediation case.
+fn routing_benches(c: &mut Criterion, snap: &Snapshot) {
+    use gridmap::model::Service;
+    let pts = points(4096, snap.dataset(), true);
+    let mut group = c.benchmark_group("events");
+    let mut i = 0;
+    group.bench_function("route", |b| {
+        b.iter(|| {
+            i = (i + 1) % pts.len();
+            let service = (i % 2 == 0).then_some(Service::Mediation);
+            black_box(gridmap::events::route(snap, black_box(pts[i]), service).is_some())
+        })
+    });
+    group.finish();
+}
+
 /// What authentication and the area rule cost a request: the token's SHA-256 and lookup among
 /// 1,000 accounts, resolving the area against the snapshot, and deciding one feature's view.
 fn access_benches(c: &mut Criterion, snap: &Snapshot) {
@@ -119,6 +137,7 @@ fn sample(c: &mut Criterion) {
     let snap = Snapshot::build(data.clone());
     query_benches(c, "sample", &snap);
     access_benches(c, &snap);
+    routing_benches(c, &snap);
 
     let dir = tempfile::tempdir().expect("temp dir");
     let store = GeoPackage::open(

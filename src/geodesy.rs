@@ -62,6 +62,14 @@ pub fn grow_rect(rect: Rect, metres: f64) -> Rect {
     )
 }
 
+/// Metres on the ground from `p` to the nearest point of `area` (0 inside), in a plane around
+/// `p` (exact to well under a centimetre at the few tens of metres this measures).
+pub fn distance_outside_m(area: &MultiPolygon, p: Point) -> f64 {
+    use geo::Euclidean;
+    let plane = LocalPlane::at(p);
+    Euclidean.distance(&Point::new(0.0, 0.0), &plane.project(area))
+}
+
 /// A plane in metres tangent at `origin`: x east, y north.
 #[derive(Clone, Copy, Debug)]
 pub struct LocalPlane {

@@ -9,6 +9,7 @@ pub mod access;
 pub mod analysis;
 pub mod cli;
 pub mod error;
+pub mod events;
 pub mod follow;
 pub mod generate;
 pub mod geodesy;

@@ -4,12 +4,9 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use geo::{
-    Area, BooleanOps, BoundingRect, Distance, Euclidean, Intersects, MultiPolygon, Point,
-    unary_union,
-};
+use geo::{Area, BooleanOps, BoundingRect, Intersects, MultiPolygon, unary_union};
 
-use crate::geodesy::{LocalPlane, WGS84_A, WGS84_F};
+use crate::geodesy::{WGS84_A, WGS84_F};
 use crate::model::{Dataset, buildings};
 
 /// Default tolerance per unit, in square metres. Stored coordinates are rounded to 1e-7 degrees
@@ -215,16 +212,12 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
     out
 }
 
-/// Metres on the ground from `p` to the nearest point of `area` (0 inside), in a plane around
-/// `p` (exact to well under a centimetre at the few metres this measures).
-pub fn distance_outside_m(area: &MultiPolygon, p: Point) -> f64 {
-    let plane = LocalPlane::at(p);
-    Euclidean.distance(&Point::new(0.0, 0.0), &plane.project(area))
-}
+pub use crate::geodesy::distance_outside_m;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::geodesy::LocalPlane;
     use geo::polygon;
 
     fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> MultiPolygon {

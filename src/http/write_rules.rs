@@ -269,7 +269,8 @@ pub(super) fn parse_feature(
 /// more than `gridmap check`'s tolerance outside that unit, what is wrong. Its area comes from
 /// the key, so it must stand where the key says.
 fn outside_its_unit(d: &Dataset, def: &LayerDef, r: &Record) -> Option<String> {
-    use crate::analysis::topology::{BUILDING_TOLERANCE_M, distance_outside_m};
+    use crate::analysis::topology::BUILDING_TOLERANCE_M;
+    use crate::geodesy::distance_outside_m;
     let Origin::DeclaredByPrefix(level) = def.origin else {
         return None;
     };

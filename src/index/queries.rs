@@ -106,6 +106,26 @@ impl Snapshot {
         }
     }
 
+    /// The grids whose polygon lies within `distance_m` of `p` on the ground (a grid containing
+    /// it at 0 m), nearest first, ties by code: the grids an event near an edge might belong to.
+    pub fn grids_near(&self, p: Point, distance_m: f64) -> Vec<(usize, f64)> {
+        let (d_lon, d_lat) = crate::geodesy::reach_deg(distance_m, p.y(), p.y());
+        let aabb = AABB::from_corners(
+            [p.x() - d_lon, p.y() - d_lat],
+            [p.x() + d_lon, p.y() + d_lat],
+        );
+        let grids = &self.data.grids;
+        let mut near: Vec<(usize, f64)> = self
+            .grids
+            .locate_in_envelope_intersecting(aabb)
+            .map(|item| item.data)
+            .map(|i| (i, crate::geodesy::distance_outside_m(&grids[i].geometry, p)))
+            .filter(|&(_, m)| m <= distance_m)
+            .collect();
+        near.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        near
+    }
+
     /// Positions of the features of `layer` whose geometry intersects `bbox` (all when `None`), in
     /// storage order. Features without geometry match only when there is no box.
     pub fn in_bbox(&self, layer: Layer, bbox: Option<Bbox>) -> Vec<usize> {

@@ -7,9 +7,9 @@ use gridmap::model::{Dataset, Service};
 use crate::common::{backed_state, get};
 
 /// A seeded xorshift: the points are the same on every run.
-struct Seeded(u64);
+pub struct Seeded(pub u64);
 impl Seeded {
-    fn unit(&mut self) -> f64 {
+    pub fn unit(&mut self) -> f64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
