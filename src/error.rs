@@ -65,6 +65,9 @@ pub enum StoreFailure {
     Unreadable,
     /// Anything else (a schema gridmap did not expect, a bad configuration).
     Failed,
+    /// The connection was lost while the write was committing: it may or may not have been
+    /// applied. Never retried; read the data back before trying again.
+    Uncertain,
 }
 
 impl Error {

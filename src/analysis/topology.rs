@@ -6,7 +6,7 @@ use std::fmt;
 
 use geo::{Area, BooleanOps, BoundingRect, Intersects, MultiPolygon, unary_union};
 
-use crate::geodesy::{WGS84_A, WGS84_F};
+use crate::geodesy::{WGS84_A, WGS84_F, distance_outside_m};
 use crate::model::{Dataset, buildings};
 
 /// Default tolerance per unit, in square metres. Stored coordinates are rounded to 1e-7 degrees
@@ -211,8 +211,6 @@ pub fn check(data: &Dataset, tolerance_m2: f64) -> Vec<Offender> {
     }
     out
 }
-
-pub use crate::geodesy::distance_outside_m;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,7 @@ use toml::Spanned;
 
 use crate::model::Service;
 
-/// The file shipped with gridmap, used when no `--events` is given.
+/// The file shipped with gridmap.
 pub const SHIPPED_TEXT: &str = include_str!("../../geodata/events.toml");
 
 /// How urgent an event is: its deadline follows from it.
@@ -90,12 +90,12 @@ impl Categories {
 
     /// Parse a categories file; the error names the file, the line and the fix.
     pub fn parse(text: &str, source: &str) -> Result<Categories, String> {
-        let line_of = |at: usize| text[..at.min(text.len())].lines().count().max(1);
+        let line_of = |at: usize| crate::model::declared::line_of(text, at);
         let file: RawFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(s.start + 1)).unwrap_or(0);
+            let line = e.span().map(|s| line_of(s.start)).unwrap_or(0);
             format!("{source}, line {line}: {}", e.message())
         })?;
-        let deadlines_at = line_of(file.deadlines.span().start + 1);
+        let deadlines_at = line_of(file.deadlines.span().start);
         let d = file.deadlines.into_inner();
         let deadline_h = [d.red_h, d.yellow_h, d.blue_h];
         if deadline_h.contains(&0) || !(d.red_h <= d.yellow_h && d.yellow_h <= d.blue_h) {
@@ -107,7 +107,7 @@ impl Categories {
         let mut seen = BTreeSet::new();
         let mut categories = Vec::new();
         for raw in file.category {
-            let line = line_of(raw.span().start + 1);
+            let line = line_of(raw.span().start);
             let c = raw.into_inner();
             let id_ok = !c.id.is_empty()
                 && c.id
@@ -223,5 +223,8 @@ mod tests {
         assert!(e.contains("must be lowercase"), "{e}");
         let e = Categories::parse(&good.replace("line = ", "lines = "), "t.toml").unwrap_err();
         assert!(e.contains("unknown field `lines`"), "{e}");
+        // An error inside Chinese text names its line (and does not cut a character in two).
+        let e = Categories::parse(&good.replace("\"矛盾纠纷\"", "矛盾纠纷"), "t.toml").unwrap_err();
+        assert!(e.starts_with("t.toml, line 8:"), "{e}");
     }
 }

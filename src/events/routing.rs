@@ -1,5 +1,6 @@
-//! Where a reported problem goes (智能派单): the grid, village and town whose polygons hold its
-//! point, the post to help (the nearest offering the category's service within 1 km, else the
+//! Where a reported problem goes (智能派单): the grid whose polygon holds its point with that
+//! grid's village and town (as `/locate` gives them; outside every grid, the village and town
+//! holding it), the post to help (the nearest offering the category's service within 1 km, else the
 //! nearest post of any kind), and, when the point lies within 30 m of an edge between grids, the
 //! other grids that close (routed to the containing grid, flagged for confirmation). Everything
 //! comes from the snapshot's indexes; nothing is stored here.

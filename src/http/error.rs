@@ -41,6 +41,8 @@ pub enum ApiError {
     TooLarge(String),
     /// The store cannot be reached; the write did not happen.
     Unavailable(String),
+    /// The store went away while the write committed: it may have happened.
+    Uncertain(String),
     /// Something failed on our side; the message is logged, never sent.
     Internal(String),
 }
@@ -71,6 +73,10 @@ impl From<crate::Error> for ApiError {
                 failure: crate::StoreFailure::Unreachable,
                 ..
             } => ApiError::Unavailable(e.to_string()),
+            crate::Error::Store {
+                failure: crate::StoreFailure::Uncertain,
+                ..
+            } => ApiError::Uncertain(e.to_string()),
             crate::Error::Store { .. } => ApiError::Internal(e.to_string()),
             crate::Error::Io { .. } | crate::Error::Tile { .. } | crate::Error::Archive { .. } => {
                 ApiError::Internal(e.to_string())
@@ -137,6 +143,14 @@ impl IntoResponse for ApiError {
                     "the store cannot be reached; nothing was written, try again".to_string(),
                 )
             }
+            ApiError::Uncertain(cause) => {
+                tracing::error!(%cause, "the store went away while a write committed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_uncertain",
+                    "the store went away while the write committed: it may have been written; read the feature again (its ETag tells) before trying again".to_string(),
+                )
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 (
@@ -164,6 +178,7 @@ mod tests {
             (StoreFailure::Rejected, 422),
             (StoreFailure::Unreadable, 500),
             (StoreFailure::Failed, 500),
+            (StoreFailure::Uncertain, 503),
         ] {
             let e = crate::Error::store_failure("store", failure, "why");
             let response = ApiError::from(e).into_response();

@@ -18,8 +18,8 @@ use crate::model::declared::PARENT_FIELDS;
 use crate::model::geojson::{
     Visibility, key_at, layer_features_visible, position, read_layer, stored_feature_at,
 };
-use crate::model::records::{DeclaredData, Record, complete, read_declared};
-use crate::model::schema::{FieldType, LayerDef, Origin};
+use crate::model::records::{DeclaredData, complete, read_declared};
+use crate::model::schema::{FieldType, Origin};
 use crate::model::{AnyLayer, Dataset, Layer, LayerData};
 
 /// One feature as a write brings it, read and checked: of a built-in layer (validated with the
@@ -241,13 +241,6 @@ pub(super) fn parse_feature(
             if !report.is_ok() {
                 return Err(invalid(report));
             }
-            if let Some(problem) = data
-                .features
-                .first()
-                .and_then(|r| outside_its_unit(d, def, r))
-            {
-                return Err(ApiError::Invalid(problem));
-            }
             Incoming::Declared(data)
         }
     };
@@ -265,21 +258,25 @@ pub(super) fn parse_feature(
     Ok(data)
 }
 
-/// For a layer whose key names its unit (`parent = "grids"`, say): where the feature stands
-/// more than `gridmap check`'s tolerance outside that unit, what is wrong. Its area comes from
-/// the key, so it must stand where the key says.
-fn outside_its_unit(d: &Dataset, def: &LayerDef, r: &Record) -> Option<String> {
+/// For a layer whose key names its unit (`parent = "grids"`, say): the feature stands within
+/// `gridmap check`'s tolerance of that unit, since its area comes from the key. Checked where a
+/// write places a feature (a create, or a change of its geometry), so a feature imported a
+/// little outside can still have its attributes edited.
+pub(super) fn placed_in_its_unit(d: &Dataset, data: &Incoming) -> Result<(), ApiError> {
     use crate::analysis::topology::BUILDING_TOLERANCE_M;
     use crate::geodesy::distance_outside_m;
+    let Incoming::Declared(data) = data else {
+        return Ok(());
+    };
+    let (def, Some(r)) = (data.def, data.features.first()) else {
+        return Ok(());
+    };
     let Origin::DeclaredByPrefix(level) = def.origin else {
-        return None;
+        return Ok(());
     };
-    let field = match level {
-        Layer::Towns => "town_code",
-        Layer::Villages => "village_code",
-        _ => "grid_code",
+    let Some(code) = r.area_code(def) else {
+        return Ok(());
     };
-    let code = r.value(def, field).as_str()?;
     let unit = match level {
         Layer::Towns => d.towns.iter().find(|u| u.code == code).map(|u| &u.geometry),
         Layer::Villages => d
@@ -288,14 +285,18 @@ fn outside_its_unit(d: &Dataset, def: &LayerDef, r: &Record) -> Option<String> {
             .find(|u| u.code == code)
             .map(|u| &u.geometry),
         _ => d.grids.iter().find(|u| u.code == code).map(|u| &u.geometry),
-    }?;
-    let outside_m = distance_outside_m(unit, r.anchor()?);
-    (outside_m > BUILDING_TOLERANCE_M).then(|| {
-        format!(
-            "geometry: {} '{}' would stand {outside_m:.1} m outside {code}, the unit its key names; place it inside, or give it a key of the unit it stands in",
-            def.name, r.key
-        )
-    })
+    };
+    let (Some(unit), Some(at)) = (unit, r.anchor()) else {
+        return Ok(());
+    };
+    let outside_m = distance_outside_m(unit, at);
+    if outside_m <= BUILDING_TOLERANCE_M {
+        return Ok(());
+    }
+    Err(ApiError::Invalid(format!(
+        "geometry: {} '{}' would stand {outside_m:.1} m outside {code}, the unit its key names; place it inside, or give it a key of the unit it stands in",
+        def.name, r.key
+    )))
 }
 
 /// For a merge patch of a declared feature: its town, village and grid as stored are left out,
@@ -359,7 +360,12 @@ pub(super) fn attributes_only(
     if account.role.edits() != Edits::Attributes {
         return Ok(());
     }
-    geometry_kept(account, layer, before, &after["geometry"])?;
+    if before["geometry"] != after["geometry"] {
+        return Err(ApiError::Forbidden(format!(
+            "a {} account changes attributes only: keep the geometry of this {layer} feature as it is",
+            account.role
+        )));
+    }
     for field in ["grid_code", "village_code", "town_code", "alliance_id"] {
         if before["properties"][field] != after["properties"][field] {
             return Err(ApiError::Forbidden(format!(
@@ -369,23 +375,6 @@ pub(super) fn attributes_only(
         }
     }
     Ok(())
-}
-
-/// For roles that change attributes only: the geometry `given` is the one stored. Checked
-/// before the new feature is read, so such a caller hears about its role first.
-pub(super) fn geometry_kept(
-    account: &Account,
-    layer: AnyLayer,
-    before: &Value,
-    given: &Value,
-) -> Result<(), ApiError> {
-    if account.role.edits() != Edits::Attributes || before["geometry"] == *given {
-        return Ok(());
-    }
-    Err(ApiError::Forbidden(format!(
-        "a {} account changes attributes only: keep the geometry of this {layer} feature as it is",
-        account.role
-    )))
 }
 
 /// RFC 7396: objects merge member by member, `null` removes, anything else replaces.

@@ -24,8 +24,8 @@ use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::features::{item_url, layer_of};
 use super::write_rules::{
-    Incoming, attributes_only, body_bytes, current, etag_at, etag_in, geometry_kept, holds_written,
-    merge_patch, outside, parse_feature, read_body, without_parents, writer,
+    Incoming, attributes_only, body_bytes, current, etag_at, etag_in, holds_written, merge_patch,
+    outside, parse_feature, placed_in_its_unit, read_body, without_parents, writer,
 };
 use crate::access::audit::{Action, AuditRow};
 use crate::access::{Account, Edits};
@@ -190,6 +190,7 @@ pub async fn create_item(
     if !holds_written(&scope, &data) {
         return Err(outside(account, layer, &key));
     }
+    placed_in_its_unit(snap.dataset(), &data)?;
     let after = data.full_json();
     let row = audit_row(
         &caller,
@@ -221,13 +222,10 @@ pub async fn replace_item(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let (account, target) = target(&state, &caller, &collection_id, &key, &headers)?;
-    let feature = read_body(target.layer, body)?;
-    let given = serde_json::to_value(&feature.geometry).unwrap_or(Value::Null);
-    geometry_kept(account, target.layer, &target.before(), &given)?;
     let data = parse_feature(
         target.snap.dataset(),
         target.layer,
-        feature,
+        read_body(target.layer, body)?,
         Some(&target.key),
     )?;
     change(&state, &caller, account, &target, data, Action::Replace).await
@@ -258,11 +256,9 @@ pub async fn patch_item(
             "a merge patch of a feature is an object, such as {\"properties\": {\"name\": \"…\"}}",
         ));
     }
-    let before = target.before();
-    let mut feature = before.clone();
+    let mut feature = target.before();
     without_parents(target.layer, &mut feature);
     merge_patch(&mut feature, &patch);
-    geometry_kept(account, target.layer, &before, &feature["geometry"])?;
     let feature: Feature = serde_json::from_value(feature)
         .map_err(|e| ApiError::bad("body", format!("the patched feature is not GeoJSON: {e}")))?;
     let data = parse_feature(
@@ -344,6 +340,9 @@ async fn change(
     let before = target.before();
     let after = data.full_json();
     attributes_only(account, &before, &after, *layer)?;
+    if before["geometry"] != after["geometry"] {
+        placed_in_its_unit(target.snap.dataset(), &data)?;
+    }
     let row = audit_row(
         caller,
         account,

@@ -122,6 +122,10 @@ async fn a_grid_worker_updates_its_buildings_attributes_and_nothing_else() {
     let (status, h, json) = call(&state, "PATCH", &uri, &worker, Some(&tag), &patch).await;
     assert_eq!(status, 200, "{json}");
     assert_eq!(json["properties"]["households"], households);
+    assert_eq!(
+        json["properties"]["grid_code"], grid,
+        "gridmap keeps its grid"
+    );
     assert_ne!(h["etag"].to_str().unwrap(), tag, "a new version");
     // The old ETag no longer matches.
     let (status, _, _) = call(&state, "PATCH", &uri, &worker, Some(&tag), &patch).await;
@@ -148,6 +152,24 @@ async fn a_grid_worker_updates_its_buildings_attributes_and_nothing_else() {
         row.before.as_ref().unwrap()["properties"]["households"],
         building["properties"]["households"]
     );
+
+    // A building an import placed outside its grid (imports allow it; `gridmap check` names it)
+    // still takes attribute edits; only moving it is held to its grid.
+    let mut layer = state
+        .store
+        .load()
+        .unwrap()
+        .declared("buildings")
+        .unwrap()
+        .clone();
+    layer.features.retain(|r| r.key == code);
+    layer.features[0].geometry = geo::Geometry::Point(Point::new(119.6, 32.0));
+    state.store.import_declared(layer, false).unwrap();
+    state.reload().unwrap();
+    let tag = etag_of(&state, &uri, &worker).await;
+    let patch = json!({"properties": {"households": households + 1}});
+    let (status, _, json) = call(&state, "PATCH", &uri, &worker, Some(&tag), &patch).await;
+    assert_eq!(status, 200, "{json}");
 }
 
 #[tokio::test]

@@ -58,9 +58,8 @@ fn metres_outside(area: &MultiPolygon, p: Point) -> f64 {
 }
 
 /// 10,000 seeded points: 9,000 over the county's box (about half of them outside the county,
-/// which no route takes), 1,000 within 5 m of an edge
-/// between grids. Each is routed to the grid that holds it, the right post, and flagged near
-/// other grids exactly when one lies within 30 m.
+/// which no route takes), 1,000 within 5 m of an edge between grids. Each is routed to the grid
+/// that holds it, the right post, and flagged near other grids exactly when one lies within 30 m.
 #[test]
 fn every_report_goes_to_the_grid_that_holds_it_and_the_right_post() {
     let snap = Snapshot::build(gridmap::sample::dataset().unwrap());
@@ -146,6 +145,14 @@ fn every_report_goes_to_the_grid_that_holds_it_and_the_right_post() {
                 );
             }
         }
+        assert!(
+            got.near_boundary.windows(2).all(|w| w[0].1 <= w[1].1),
+            "{p:?}: nearest first"
+        );
+        assert!(
+            !flags.contains(&grid.unwrap_or("")),
+            "{p:?}: its own grid is not near itself"
+        );
         for (g, m) in &got.near_boundary {
             assert!(
                 (metres_outside(&g.geometry, p) - m).abs() < 0.05,

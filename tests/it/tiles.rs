@@ -82,7 +82,7 @@ fn prepare(snap: &Snapshot, gaps: &CoverageMap, source: Source) -> Vec<Prepared>
     };
     let mut out = Vec::new();
     // The public tiles hold no feature of a staff layer (the declaration says which).
-    if layer.def().visibility != gridmap::model::schema::Visibility::Public {
+    if layer.def().staff_only() {
         return out;
     }
     for i in 0..snap.count_any(layer) {

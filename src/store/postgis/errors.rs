@@ -76,4 +76,21 @@ impl PostGis {
             }
         }
     }
+
+    /// A failed COMMIT. When the connection went away meanwhile, the server may have committed
+    /// before it did: the outcome is unknown (`Uncertain`), and such a write is never retried.
+    pub(super) fn commit_err(&self, e: postgres::Error) -> Error {
+        match self.db_err(e) {
+            Error::Store {
+                path,
+                failure: StoreFailure::Unreachable,
+                message,
+            } => Error::Store {
+                path,
+                failure: StoreFailure::Uncertain,
+                message: format!("the connection was lost while committing: {message}"),
+            },
+            other => other,
+        }
+    }
 }

@@ -173,7 +173,7 @@ impl PostGis {
                 access::append(&mut tx, g.audit).map_err(db)?;
             }
             prune_changes(&mut tx).map_err(db)?;
-            tx.commit().map_err(db)?;
+            tx.commit().map_err(|e| self.commit_err(e))?;
             Ok(summary)
         })
     }
@@ -189,7 +189,9 @@ impl PostGis {
 
     /// Run `f` on the main connection, (re)connecting first when needed. When the connection
     /// turns out to be closed (the database restarted), reconnect and run `f` once more: every
-    /// `f` is one transaction, so a retry cannot apply anything twice.
+    /// `f` is one transaction, which a lost connection rolls back, so the retry applies it once.
+    /// The exception is a COMMIT whose answer was lost (`StoreFailure::Uncertain`, from
+    /// `commit_err`): it may have been applied, so it is never retried.
     fn with_client<R: Send>(&self, f: impl Fn(&mut Client) -> Result<R> + Sync) -> Result<R> {
         off_runtime(|| {
             let mut guard = self.lock(&self.client)?;
@@ -199,7 +201,7 @@ impl PostGis {
                 }
                 let client = guard.as_mut().expect("connected above");
                 match f(client) {
-                    Err(e) if attempt == 0 && client.is_closed() => {
+                    Err(e) if attempt == 0 && client.is_closed() && !uncertain(&e) => {
                         tracing::warn!(store = %self.location, error = %e, "connection lost; reconnecting");
                         *guard = None;
                     }
@@ -227,7 +229,7 @@ impl PostGis {
                 only_if_empty,
             )?;
             if wrote {
-                tx.commit().map_err(db)?;
+                tx.commit().map_err(|e| self.commit_err(e))?;
             }
             Ok(wrote)
         })
@@ -279,6 +281,17 @@ impl fill::Fill for PgFill<'_, '_> {
         derived::write_derived(self.tx, data, &derive(data)).map_err(db)?;
         prune_changes(self.tx).map_err(db)
     }
+}
+
+/// Whether a write failed at its COMMIT with the connection lost: it may have been applied.
+fn uncertain(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Store {
+            failure: crate::StoreFailure::Uncertain,
+            ..
+        }
+    )
 }
 
 /// A transaction holding the write lock that every writer of the layers takes (see
@@ -416,7 +429,7 @@ impl Store for PostGis {
             let db = |e| self.db_err(e);
             let mut tx = c.transaction().map_err(db)?;
             access::append(&mut tx, rows).map_err(db)?;
-            tx.commit().map_err(db)
+            tx.commit().map_err(|e| self.commit_err(e))
         })
     }
 
