@@ -258,15 +258,7 @@ async fn every_role_sees_and_writes_exactly_what_its_area_and_the_declarations_a
                 let (status, rh, got) = send(&state, "GET", &item, &h, "").await;
                 if staff_only(layer) && !held {
                     assert_eq!(status, 404, "{context}: {got}");
-                    let c = first_coordinate(&stored[i].1);
-                    let list = format!(
-                        "/collections/{}/items?limit=10000&bbox={},{},{},{}",
-                        layer.name(),
-                        c[0] - 1e-6,
-                        c[1] - 1e-6,
-                        c[0] + 1e-6,
-                        c[1] + 1e-6
-                    );
+                    let list = around(layer, &stored[i].1);
                     let (_, _, page) = send(&state, "GET", &list, &h, "").await;
                     assert!(
                         page["features"]
@@ -299,14 +291,7 @@ async fn every_role_sees_and_writes_exactly_what_its_area_and_the_declarations_a
 
                 // The same feature in a list (a box around its first coordinate).
                 let c = first_coordinate(&got["geometry"]);
-                let list = format!(
-                    "/collections/{}/items?limit=10000&bbox={},{},{},{}",
-                    layer.name(),
-                    c[0] - 1e-6,
-                    c[1] - 1e-6,
-                    c[0] + 1e-6,
-                    c[1] + 1e-6
-                );
+                let list = around(layer, &got["geometry"]);
                 let (status, _, page) = send(&state, "GET", &list, &h, "").await;
                 assert_eq!(status, 200, "{context}: {page}");
                 let listed = page["features"]
@@ -477,6 +462,19 @@ async fn every_role_sees_and_writes_exactly_what_its_area_and_the_declarations_a
             );
         }
     }
+}
+
+/// The items of `layer` in a tiny box around the first coordinate of `geometry`.
+fn around(layer: AnyLayer, geometry: &Value) -> String {
+    let c = first_coordinate(geometry);
+    format!(
+        "/collections/{}/items?limit=10000&bbox={},{},{},{}",
+        layer.name(),
+        c[0] - 1e-6,
+        c[1] - 1e-6,
+        c[0] + 1e-6,
+        c[1] + 1e-6
+    )
 }
 
 fn first_coordinate(geometry: &Value) -> Vec<f64> {
