@@ -14,6 +14,7 @@ use crate::Result;
 use crate::access::Registry;
 use crate::access::audit::Pending;
 use crate::analysis::coverage::DEFAULT_RADIUS_M;
+use crate::desk::Desk;
 use crate::geodesy::grow_rect;
 use crate::index::{Index, Snapshot};
 use crate::model::Bbox;
@@ -119,6 +120,8 @@ pub struct Follower {
     pub audit: Arc<Pending>,
     /// Audit rows older than this many days are pruned (at start, then hourly).
     pub audit_days: u32,
+    /// The events, caught up with other servers' entries on every turn of `run`.
+    pub events: Arc<Desk>,
 }
 
 impl Follower {
@@ -205,6 +208,9 @@ impl Follower {
         loop {
             if let Err(e) = self.keep_accounts_and_audit(&mut pruned) {
                 tracing::warn!(error = %e, "could not refresh accounts or write audit rows; retrying");
+            }
+            if let Err(e) = self.events.catch_up() {
+                tracing::warn!(error = %e, "could not read new events; retrying");
             }
             let seen = self.sync.version();
             let result = self

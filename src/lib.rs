@@ -8,6 +8,7 @@
 pub mod access;
 pub mod analysis;
 pub mod cli;
+pub mod desk;
 pub mod error;
 pub mod events;
 pub mod follow;

@@ -37,6 +37,14 @@ pub enum ApiError {
     Conflict(String),
     /// A written feature (or the dataset after the write) breaks a model rule.
     Invalid(String),
+    /// A field of a JSON body is well formed but not acceptable (an unknown category, a point
+    /// outside the county): the field and the fix.
+    Unprocessable {
+        name: String,
+        message: String,
+    },
+    /// Too much is waiting already; try again in a second.
+    Busy(String),
     /// A request body over the limit; the message says the limit.
     TooLarge(String),
     /// The store cannot be reached; the write did not happen.
@@ -48,6 +56,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 422 naming a body field and the fix.
+    pub fn field(name: &str, message: impl Into<String>) -> ApiError {
+        ApiError::Unprocessable {
+            name: name.to_string(),
+            message: message.into(),
+        }
+    }
+
     pub fn bad(name: &str, message: impl Into<String>) -> ApiError {
         ApiError::BadParameter {
             name: name.to_string(),
@@ -131,6 +147,16 @@ impl IntoResponse for ApiError {
             ApiError::Conflict(message) => (StatusCode::CONFLICT, "conflict", message),
             ApiError::Invalid(message) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "invalid_feature", message)
+            }
+            ApiError::Unprocessable { name, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                format!("{name}: {message}"),
+            ),
+            ApiError::Busy(message) => {
+                let body = Json(json!({"error": "busy", "message": message}));
+                return (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], body)
+                    .into_response();
             }
             ApiError::TooLarge(message) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)

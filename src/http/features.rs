@@ -307,20 +307,7 @@ pub async fn items(
     caller.audit_read(&state, layer.name(), personal);
 
     let items_url = base.join(&format!("/collections/{}/items", layer.name()));
-    let query_with = |offset: usize| {
-        let mut pairs: Vec<(String, String)> = params
-            .0
-            .iter()
-            .filter(|(k, _)| k != "offset" && k != "limit")
-            .cloned()
-            .collect();
-        pairs.push(("limit".into(), limit.to_string()));
-        pairs.push(("offset".into(), offset.to_string()));
-        format!(
-            "{items_url}?{}",
-            serde_urlencoded::to_string(pairs).unwrap_or_default()
-        )
-    };
+    let query_with = |offset: usize| params.page_url(&items_url, limit, offset);
     let mut links = vec![
         link(query_with(offset), "self", GEOJSON, "This page"),
         link(

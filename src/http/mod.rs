@@ -7,6 +7,7 @@ mod base_url;
 pub(crate) mod coverage;
 mod encoding;
 mod error;
+mod events;
 mod features;
 mod ogc_params;
 mod openapi;
@@ -35,7 +36,7 @@ use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::{HeaderName, Method, header};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower_http::compression::CompressionLayer;
@@ -69,6 +70,9 @@ pub fn router(state: AppState) -> Router {
                 .delete(writes::delete_item)
                 .layer(axum::extract::DefaultBodyLimit::max(writes::MAX_BODY_BYTES)),
         )
+        .route("/events", get(events::list).post(events::report))
+        .route("/events/{id}", get(events::one))
+        .route("/events/{id}/transitions", post(events::transition))
         .route("/locate", get(queries::locate))
         .route("/nearest", get(queries::nearest))
         .route("/search", get(search::search))

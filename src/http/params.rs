@@ -36,6 +36,22 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// `url` with these parameters, `limit` and `offset` set: a page's link.
+    pub fn page_url(&self, url: &str, limit: usize, offset: usize) -> String {
+        let mut pairs: Vec<(String, String)> = self
+            .0
+            .iter()
+            .filter(|(k, _)| k != "offset" && k != "limit")
+            .cloned()
+            .collect();
+        pairs.push(("limit".into(), limit.to_string()));
+        pairs.push(("offset".into(), offset.to_string()));
+        format!(
+            "{url}?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
+
     /// Fail on the first parameter not in `allowed`.
     pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
         match self.0.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {

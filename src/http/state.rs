@@ -6,6 +6,8 @@ use std::sync::{Arc, Mutex};
 use crate::Result;
 use crate::access::Registry;
 use crate::access::audit::Pending;
+use crate::desk::Desk;
+use crate::events::{Categories, Clock, SystemClock};
 use crate::follow::{Follower, SyncState};
 use crate::index::{Index, Snapshot};
 use crate::model::Dataset;
@@ -53,6 +55,8 @@ pub struct AppState {
     pub audit: Arc<Pending>,
     /// Audit rows older than this many days are pruned (`--audit-days`).
     pub audit_days: u32,
+    /// Events: their book and the writer of reports and transitions.
+    pub events: Arc<Desk>,
     /// Coverage maps computed for recent requests.
     pub coverage: Arc<super::coverage::CoverageCache>,
     /// The live tiles' `metadata.json`, computed once per snapshot generation.
@@ -106,12 +110,29 @@ impl AppState {
     }
 
     pub fn with_options(store: Arc<dyn Store>, tile_options: TileOptions) -> Result<AppState> {
+        AppState::with_events(
+            store,
+            tile_options,
+            Categories::shipped(),
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// `with_options` with the event categories and a clock (tests set the time by hand).
+    pub fn with_events(
+        store: Arc<dyn Store>,
+        tile_options: TileOptions,
+        categories: Categories,
+        clock: Arc<dyn Clock>,
+    ) -> Result<AppState> {
         let (version, dataset) = store
             .catch_up(None, &Dataset::default())?
             .ok_or_else(|| crate::Error::store(store.describe(), "read nothing on start"))?;
         let sync = SyncState::at(version);
         let accounts = Registry::new(store.accounts()?);
+        let events = Desk::start(store.clone(), categories, clock)?;
         Ok(AppState {
+            events: Arc::new(events),
             index: Arc::new(Index::new(Snapshot::build(dataset))),
             tiles: Arc::new(TileCache::new(tile_options.cache_bytes)),
             tile_options: Arc::new(tile_options),
@@ -158,6 +179,7 @@ impl AppState {
             accounts: self.accounts.clone(),
             audit: self.audit.clone(),
             audit_days: self.audit_days,
+            events: self.events.clone(),
         }
     }
 

@@ -76,6 +76,12 @@ pub fn utc_text(secs: i64) -> String {
     )
 }
 
+/// Unix milliseconds as RFC 3339 in UTC with milliseconds: `2026-12-01T08:30:00.125Z`.
+pub fn utc_text_ms(ms: i64) -> String {
+    let text = utc_text(ms.div_euclid(1000));
+    format!("{}.{:03}Z", &text[..text.len() - 1], ms.rem_euclid(1000))
+}
+
 /// Unix seconds of `YYYY-MM-DD` (its midnight, UTC) or of an RFC 3339 UTC time
 /// `YYYY-MM-DDThh:mm:ssZ`; `None` for anything else.
 pub fn parse_utc(s: &str) -> Option<i64> {
@@ -134,6 +140,8 @@ mod tests {
             assert_eq!(format!("{y:04}-{m:02}-{d:02}"), day);
         }
         assert_eq!(utc_text(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_text_ms(1_796_113_800_125), "2026-12-01T08:30:00.125Z");
+        assert_eq!(utc_text_ms(-1), "1969-12-31T23:59:59.999Z");
         assert_eq!(utc_text(1_796_113_800), "2026-12-01T08:30:00Z");
         assert_eq!(parse_utc("2026-12-01T08:30:00Z"), Some(1_796_113_800));
         assert_eq!(parse_utc("2026-12-01T24:00:00Z"), None);

@@ -22,11 +22,12 @@ use super::gpkg_rows::{read_dataset, write_rows};
 use super::gpkg_schema::{create, register_functions, upgrade};
 use super::gpkg_tables::GpkgTables;
 use super::{
-    Guard, ImportSummary, Progress, Store, gpkg_access, plan_delete, plan_delete_declared,
-    plan_import, plan_import_declared,
+    Guard, ImportSummary, Progress, Store, gpkg_access, gpkg_events, plan_delete,
+    plan_delete_declared, plan_import, plan_import_declared,
 };
 use crate::access::StoredAccount;
 use crate::access::audit::{AuditQuery, AuditRow};
+use crate::events::Entry;
 use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
 use crate::model::schema::LayerDef;
@@ -384,6 +385,23 @@ impl Store for GeoPackage {
             .map_err(|e| self.err(e))?;
         gpkg_access::append(&tx, rows).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))
+    }
+
+    // Event-log writes do not count as this store's commits either: events never rebuild the
+    // map (another process's do, through data_version; see ARCHITECTURE.md).
+    fn append_events(&self, entries: &[Entry]) -> Result<Vec<Entry>> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let stored = gpkg_events::append(&tx, entries).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(stored)
+    }
+
+    fn events_since(&self, after_seq: u64, limit: usize) -> Result<Vec<Entry>> {
+        let conn = self.connection()?;
+        gpkg_events::since(&conn, after_seq, limit).map_err(|e| self.err(e))
     }
 
     fn read_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {

@@ -3,10 +3,12 @@
 
 mod blob;
 pub mod declared;
+mod event_rows;
 mod fill;
 mod gpkg;
 mod gpkg_access;
 mod gpkg_derived;
+mod gpkg_events;
 mod gpkg_rows;
 mod gpkg_schema;
 mod gpkg_tables;
@@ -21,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use crate::access::StoredAccount;
 use crate::access::audit::{AuditQuery, AuditRow};
+use crate::events::Entry;
 use crate::model::declared::Declarations;
 use crate::model::records::{DeclaredData, complete, refill_parents};
 use crate::model::schema::LayerDef;
@@ -123,6 +126,16 @@ pub trait Store: Send + Sync {
     /// Delete the audit rows from before `before_s` (Unix seconds): the one change the log
     /// allows. How many went.
     fn prune_audit(&self, before_s: i64) -> Result<usize>;
+
+    /// Append entries to the event log in one transaction, all or nothing: a report's event
+    /// gets its id, every step its sequence number (in commit order: a follower that has read
+    /// up to N never misses an entry below N committed later). A step whose number its event
+    /// already has is refused (`StoreFailure::Rejected`): another server took that step first.
+    /// Returns the entries as stored.
+    fn append_events(&self, entries: &[Entry]) -> Result<Vec<Entry>>;
+
+    /// The event log's entries after sequence number `after_seq`, in order, at most `limit`.
+    fn events_since(&self, after_seq: u64, limit: usize) -> Result<Vec<Entry>>;
 
     /// Upsert `data` into its declared layer (or replace the layer), after checking it against
     /// its declaration and filling each feature's town, village and grid; guarded as

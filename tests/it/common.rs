@@ -72,18 +72,39 @@ fn sample_gpkg() -> &'static Path {
 /// A fresh GeoPackage holding the Danyang sample (a copy of `sample_gpkg`), and the app state
 /// over it.
 pub fn sample_state() -> (TempDir, AppState) {
+    let (dir, store) = sample_store();
+    (dir, AppState::load(store).unwrap())
+}
+
+/// A fresh GeoPackage holding the Danyang sample (a copy of `sample_gpkg`).
+pub fn sample_store() -> (TempDir, std::sync::Arc<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gridmap.gpkg");
     std::fs::copy(sample_gpkg(), &path).unwrap();
     let store = GeoPackage::open(&path, gridmap::model::declared::Declarations::shipped()).unwrap();
-    let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
-    (dir, AppState::load(store).unwrap())
+    (dir, std::sync::Arc::new(store))
 }
 
 /// The sample behind an app state, in the backend `GRIDMAP_TEST_BACKEND` names: `gpkg` (the
 /// default) or `postgis` (scripts/test runs the HTTP suite once with each). The first value keeps
 /// the store alive.
 pub fn backed_state() -> (Box<dyn std::any::Any>, AppState) {
+    backed_state_with(std::sync::Arc::new(gridmap::events::SystemClock))
+}
+
+/// `backed_state` whose events run on `clock` (deadlines tested without sleeping).
+pub fn backed_state_with(
+    clock: std::sync::Arc<dyn gridmap::events::Clock>,
+) -> (Box<dyn std::any::Any>, AppState) {
+    let state = |store: std::sync::Arc<dyn Store>| {
+        AppState::with_events(
+            store,
+            Default::default(),
+            gridmap::events::Categories::shipped(),
+            clock.clone(),
+        )
+        .unwrap()
+    };
     match std::env::var("GRIDMAP_TEST_BACKEND").as_deref() {
         Ok("postgis") => {
             let db = crate::pg::TestDb::with_sample()
@@ -94,11 +115,11 @@ pub fn backed_state() -> (Box<dyn std::any::Any>, AppState) {
             )
             .unwrap();
             let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(store);
-            (Box::new(db), AppState::load(store).unwrap())
+            (Box::new(db), state(store))
         }
         Ok("gpkg") | Err(_) => {
-            let (dir, state) = sample_state();
-            (Box::new(dir), state)
+            let (dir, store) = sample_store();
+            (Box::new(dir), state(store))
         }
         Ok(other) => panic!("GRIDMAP_TEST_BACKEND={other}: use gpkg or postgis"),
     }

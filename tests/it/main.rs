@@ -13,6 +13,7 @@ mod declarations;
 mod declared_layers;
 mod declared_writes;
 mod differential;
+mod event_api;
 mod events;
 mod gcj02;
 mod gdal;

@@ -62,6 +62,7 @@ contract!(
     a_delete_commits_unless_it_would_orphan_a_child,
     opening_and_reading_are_not_changes,
     a_guarded_declared_write_commits_with_its_audit_row_or_not_at_all,
+    the_event_log_appends_in_order_and_refuses_a_step_taken_twice,
 );
 
 fn filled(open: &Open) -> (Arc<dyn Store>, Dataset) {
@@ -468,4 +469,110 @@ fn a_guarded_declared_write_commits_with_its_audit_row_or_not_at_all(open: &Open
         sample.declared("shelters").unwrap().features.len() - 1
     );
     assert_eq!(logged(), 2);
+}
+
+/// A report entry at `lon`, `lat` in the sample's first town.
+fn report_entry(lon: f64, lat: f64, at_ms: i64) -> gridmap::events::Entry {
+    use gridmap::events::{Action, Entry, Event, Reporter, Severity, Source, Step};
+    Entry {
+        step: Step {
+            seq: 0,
+            event_id: 0,
+            n: 0,
+            action: Action::Report,
+            at_ms,
+            actor: "public".into(),
+            to: None,
+            note: None,
+            rating: None,
+        },
+        event: Some(Event {
+            id: 0,
+            reported_at_ms: at_ms,
+            lon,
+            lat,
+            category: "dispute".into(),
+            severity: Severity::Red,
+            source: Source::Public,
+            text: "楼道堆物, \"quoted\", 100%".into(),
+            address: Some("云阳街道 1 号".into()),
+            reporter: Some(Reporter {
+                name: Some("王小明".into()),
+                phone: None,
+            }),
+            town: "321181001".into(),
+            village: Some("321181001001".into()),
+            grid: Some("321181001001004".into()),
+            post: Some(1),
+            post_offers_service: true,
+            near_boundary: vec!["321181001001003".into(), "321181001001005".into()],
+            deadline_ms: at_ms + 7_200_000,
+            evaluation_sha256: Some("ab".repeat(32)),
+        }),
+    }
+}
+
+fn a_step(event_id: u64, n: u32, action: gridmap::events::Action) -> gridmap::events::Entry {
+    gridmap::events::Entry {
+        step: gridmap::events::Step {
+            seq: 0,
+            event_id,
+            n,
+            action,
+            at_ms: 1_796_112_000_123,
+            actor: "ev.village".into(),
+            to: None,
+            note: Some("签收".into()),
+            rating: None,
+        },
+        event: None,
+    }
+}
+
+/// The event log: appended in order and read back exactly by another handle; a step whose
+/// number its event already has is refused, with the rest of its transaction.
+fn the_event_log_appends_in_order_and_refuses_a_step_taken_twice(open: &Open) {
+    use gridmap::events::Action;
+    let (s, _) = filled(open);
+    assert!(s.events_since(0, 100).unwrap().is_empty());
+    let stored = s
+        .append_events(&[
+            report_entry(119.58, 31.99, 1_796_112_000_000),
+            report_entry(119.581_234_5, 31.991_234_5, 1_796_112_000_001),
+        ])
+        .unwrap();
+    let ids: Vec<u64> = stored
+        .iter()
+        .map(|e| e.event.as_ref().unwrap().id)
+        .collect();
+    assert!(ids[0] > 0 && ids[1] > ids[0], "{ids:?}");
+    assert!(stored[1].step.seq > stored[0].step.seq);
+    assert_eq!(stored[0].step.event_id, ids[0]);
+    let accepted = s
+        .append_events(&[a_step(ids[0], 1, Action::Accept)])
+        .unwrap();
+    // Step 1 of event 0 again, with a valid step of event 1: neither is stored.
+    let err = s
+        .append_events(&[
+            a_step(ids[1], 1, Action::Accept),
+            a_step(ids[0], 1, Action::Escalate),
+        ])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Store {
+                failure: gridmap::StoreFailure::Rejected,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let other = open();
+    let all = other.events_since(0, 100).unwrap();
+    let mut expected = stored.clone();
+    expected.extend(accepted.clone());
+    assert_eq!(all, expected);
+    let after = other.events_since(stored[0].step.seq, 1).unwrap();
+    assert_eq!(after, vec![stored[1].clone()]);
 }

@@ -632,6 +632,19 @@ impl gridmap::store::Store for GoneAfterCommit {
     fn prune_audit(&self, before_s: i64) -> gridmap::Result<usize> {
         self.inner.prune_audit(before_s)
     }
+    fn append_events(
+        &self,
+        entries: &[gridmap::events::Entry],
+    ) -> gridmap::Result<Vec<gridmap::events::Entry>> {
+        self.inner.append_events(entries)
+    }
+    fn events_since(
+        &self,
+        after_seq: u64,
+        limit: usize,
+    ) -> gridmap::Result<Vec<gridmap::events::Entry>> {
+        self.inner.events_since(after_seq, limit)
+    }
     fn replace_all(
         &self,
         data: &gridmap::model::Dataset,

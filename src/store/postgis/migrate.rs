@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "publish_contact",
         sql: include_str!("../../../migrations/0005_publish_contact.sql"),
     },
+    Migration {
+        version: 6,
+        name: "events",
+        sql: include_str!("../../../migrations/0006_events.sql"),
+    },
 ];
 
 /// Held while migrating, so that servers starting together apply each file once.

@@ -9,6 +9,7 @@ mod access;
 mod changes;
 mod derived;
 mod errors;
+mod events;
 mod migrate;
 mod rows;
 mod tables;
@@ -28,11 +29,12 @@ use super::{
 };
 use crate::access::StoredAccount;
 use crate::access::audit::{AuditQuery, AuditRow};
+use crate::events::Entry;
 use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
 use crate::model::schema::LayerDef;
 use crate::model::{Dataset, Layer, LayerData, derive};
-use crate::{Error, Result};
+use crate::{Error, Result, StoreFailure};
 use rows::{columns, copy_in, read_dataset};
 use tables::PgTables;
 
@@ -430,6 +432,27 @@ impl Store for PostGis {
             let mut tx = c.transaction().map_err(db)?;
             access::append(&mut tx, rows).map_err(db)?;
             tx.commit().map_err(|e| self.commit_err(e))
+        })
+    }
+
+    fn append_events(&self, entries: &[Entry]) -> Result<Vec<Entry>> {
+        self.with_client(|c| {
+            let db = |e| self.db_err(e);
+            let mut tx = c.transaction().map_err(db)?;
+            let stored = events::append(&mut tx, entries).map_err(db)?;
+            tx.commit().map_err(|e| self.commit_err(e))?;
+            Ok(stored)
+        })
+    }
+
+    fn events_since(&self, after_seq: u64, limit: usize) -> Result<Vec<Entry>> {
+        self.with_client(|c| {
+            events::since(c, after_seq, limit).map_err(|e| match e {
+                events::EventError::Db(e) => self.db_err(e),
+                events::EventError::Row(text) => {
+                    Error::store_failure(&self.location, StoreFailure::Unreadable, text)
+                }
+            })
         })
     }
 

@@ -1,0 +1,403 @@
+//! Events over HTTP, on the store `GRIDMAP_TEST_BACKEND` names: a report is routed as `/locate`
+//! places its point; bad reports are refused naming the field and store nothing; a case goes
+//! through its life as different accounts, each refused where its role or area says; deadlines
+//! run on a hand-set clock; a restarted server reads every event back from the store.
+
+use std::sync::Arc;
+
+use gridmap::access::Role;
+use gridmap::events::ManualClock;
+use gridmap::http::AppState;
+use serde_json::{Value, json};
+
+use crate::common::{account, backed_state_with, send};
+
+/// 2026-12-01T08:00:00Z.
+const T0_MS: i64 = 1_796_112_000_000;
+const HOUR_MS: i64 = 3_600_000;
+
+fn report(lon: f64, lat: f64, category: &str, severity: &str) -> String {
+    json!({
+        "lon": lon, "lat": lat, "category": category, "severity": severity, "source": "public",
+        "text": "路灯不亮", "reporter": {"name": "王小明", "phone": "13812345678"},
+    })
+    .to_string()
+}
+
+async fn post(state: &AppState, uri: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    let (status, _, json) = send(state, "POST", uri, &headers, body).await;
+    (status.as_u16(), json)
+}
+
+async fn get(state: &AppState, uri: &str, token: Option<&str>) -> (u16, Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("authorization", a.as_str())).collect();
+    let (status, _, json) = send(state, "GET", uri, &headers, "").await;
+    (status.as_u16(), json)
+}
+
+async fn step(state: &AppState, id: u64, token: Option<&str>, body: Value) -> (u16, Value) {
+    post(
+        state,
+        &format!("/events/{id}/transitions"),
+        token,
+        &body.to_string(),
+    )
+    .await
+}
+
+/// A point well inside a grid of the sample (the first grid's interior point) and its codes.
+fn inside_a_grid(state: &AppState) -> (f64, f64, String, String, String) {
+    use geo::InteriorPoint;
+    let snap = state.index.load();
+    let g = &snap.dataset().grids[40];
+    let p = g.geometry.interior_point().unwrap();
+    (
+        p.x(),
+        p.y(),
+        g.code.clone(),
+        g.code[..12].to_string(),
+        g.code[..9].to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_is_routed_where_locate_places_it_and_bad_ones_store_nothing() {
+    let (_keep, state) = backed_state_with(Arc::new(ManualClock::at(T0_MS)));
+    let city = account(&state, "ev.city", Role::City, &[]);
+    let (lon, lat, grid, village, town) = inside_a_grid(&state);
+
+    let (status, e) = post(&state, "/events", None, &report(lon, lat, "dispute", "red")).await;
+    assert_eq!(status, 201, "{e}");
+    let (_, located) = get(&state, &format!("/locate?lon={lon}&lat={lat}"), None).await;
+    let p = &e["properties"];
+    assert_eq!(p["grid_code"], located["grid"]["code"]);
+    assert_eq!(p["grid_code"], json!(grid));
+    assert_eq!(p["village_code"], json!(village));
+    assert_eq!(p["town_code"], json!(town));
+    assert_eq!(p["holder"], json!(village));
+    assert_eq!(p["status"], "reported");
+    // Red: two hours from the (hand-set) time of the report.
+    assert_eq!(p["reported_at"], "2026-12-01T08:00:00.000Z");
+    assert_eq!(p["deadline"], "2026-12-01T10:00:00.000Z");
+    // A public caller's answer carries no personal data, its own included.
+    let text = e.to_string();
+    assert!(
+        !text.contains("13812345678") && !text.contains("王小明"),
+        "{text}"
+    );
+    assert!(
+        p["evaluation_token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("gm_"))
+    );
+
+    // Bad reports: each names its field, and nothing is stored.
+    let cases = [
+        (report(121.58, 31.99, "dispute", "red"), 422, "lon"),
+        (report(lon, lat, "nope", "red"), 422, "category"),
+        (report(lon, lat, "dispute", "purple"), 422, "severity"),
+        (
+            json!({"lon": lon, "lat": lat, "category": "dispute", "severity": "red",
+                   "source": "hotline", "text": "x"})
+            .to_string(),
+            401,
+            "account",
+        ),
+        (
+            json!({"lon": lon, "lat": lat, "category": "dispute", "severity": "red",
+                   "source": "public", "text": "  "})
+            .to_string(),
+            422,
+            "text",
+        ),
+        (
+            json!({"lon": lon, "lat": lat, "category": "dispute", "severity": "red",
+                   "source": "public", "text": "x", "reporter": {"phone": "call me"}})
+            .to_string(),
+            422,
+            "reporter.phone",
+        ),
+        (
+            json!({"lon": lon, "lat": lat, "category": "dispute", "severity": "red",
+                   "source": "public", "text": "x", "colour": "red"})
+            .to_string(),
+            400,
+            "colour",
+        ),
+        ("not json".to_string(), 400, "body"),
+    ];
+    for (body, want, names) in cases {
+        let (status, answer) = post(&state, "/events", None, &body).await;
+        assert_eq!(status, want, "{body}: {answer}");
+        let message = answer["message"].as_str().unwrap_or_default();
+        assert!(message.contains(names), "{body}: {message}");
+    }
+    let (_, all) = get(&state, "/events", Some(&city)).await;
+    assert_eq!(all["numberMatched"], 1, "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_goes_through_its_life_as_each_account_may_take_it() {
+    let clock = Arc::new(ManualClock::at(T0_MS));
+    let (_keep, state) = backed_state_with(clock.clone());
+    let (lon, lat, grid, village, town) = inside_a_grid(&state);
+    let other_village = {
+        let snap = state.index.load();
+        snap.dataset()
+            .villages
+            .iter()
+            .find(|v| v.code.starts_with(&town) && v.code != village)
+            .unwrap()
+            .code
+            .clone()
+    };
+    let village_staff = account(&state, "ev.village", Role::Village, &[&village]);
+    let neighbour = account(&state, "ev.neighbour", Role::Village, &[&other_village]);
+    let town_staff = account(&state, "ev.town", Role::Town, &[&town]);
+    let worker = account(&state, "ev.worker", Role::GridWorker, &[&grid]);
+    let viewer = account(&state, "ev.viewer", Role::Viewer, &[&village]);
+
+    let (_, e) = post(
+        &state,
+        "/events",
+        None,
+        &report(lon, lat, "sanitation", "yellow"),
+    )
+    .await;
+    let id = e["id"].as_u64().unwrap();
+    let token = e["properties"]["evaluation_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Another village's staff: the event does not exist for them.
+    let (status, _) = get(&state, &format!("/events/{id}"), Some(&neighbour)).await;
+    assert_eq!(status, 404);
+    let (status, _) = step(&state, id, Some(&neighbour), json!({"action": "accept"})).await;
+    assert_eq!(status, 404);
+    // A viewer sees it, reporter masked, but may not accept it.
+    let (status, seen) = get(&state, &format!("/events/{id}"), Some(&viewer)).await;
+    assert_eq!(status, 200);
+    assert_eq!(seen["properties"]["reporter_phone"], "138****5678");
+    let (status, _) = step(&state, id, Some(&viewer), json!({"action": "accept"})).await;
+    assert_eq!(status, 403);
+    // The grid worker may not accept (the village holds it), nor handle before dispatch.
+    let (status, _) = step(&state, id, Some(&worker), json!({"action": "accept"})).await;
+    assert_eq!(status, 403);
+    let (status, _) = step(
+        &state,
+        id,
+        Some(&worker),
+        json!({"action": "handle", "note": "x"}),
+    )
+    .await;
+    assert_eq!(status, 409);
+
+    // Escalate to the town; the village may no longer accept, the town returns it with a reason.
+    let (status, _) = step(
+        &state,
+        id,
+        Some(&village_staff),
+        json!({"action": "escalate"}),
+    )
+    .await;
+    assert_eq!(status, 422, "escalation needs a note");
+    let (status, up) = step(
+        &state,
+        id,
+        Some(&village_staff),
+        json!({"action": "escalate", "note": "涉及多个村"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{up}");
+    assert_eq!(up["properties"]["holder"], json!(town));
+    let (status, _) = step(
+        &state,
+        id,
+        Some(&village_staff),
+        json!({"action": "accept"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, down) = step(
+        &state,
+        id,
+        Some(&town_staff),
+        json!({"action": "return", "note": "本村可处置"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{down}");
+    assert_eq!(down["properties"]["holder"], json!(village));
+
+    // Accept, dispatch to the grid (not outside the village), handle as the worker, close.
+    let (status, _) = step(
+        &state,
+        id,
+        Some(&village_staff),
+        json!({"action": "accept"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, refused) = step(
+        &state,
+        id,
+        Some(&village_staff),
+        json!({"action": "dispatch", "to": format!("{other_village}001")}),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    let (status, _) = step(
+        &state,
+        id,
+        Some(&village_staff),
+        json!({"action": "dispatch", "to": grid}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = step(
+        &state,
+        id,
+        Some(&village_staff),
+        json!({"action": "handle", "note": "x"}),
+    )
+    .await;
+    assert_eq!(status, 403, "only the grid it went to handles it");
+    clock.advance_ms(3 * HOUR_MS);
+    let (status, _) = step(
+        &state,
+        id,
+        Some(&worker),
+        json!({"action": "handle", "note": "已清运"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = step(&state, id, Some(&worker), json!({"action": "close"})).await;
+    assert_eq!(status, 403);
+    let (status, closed) = step(&state, id, Some(&village_staff), json!({"action": "close"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(closed["properties"]["on_time"], true);
+
+    // The reporter evaluates through the link; a wrong token finds nothing; twice is a conflict.
+    let (status, _) = step(
+        &state,
+        id,
+        None,
+        json!({"action": "evaluate", "rating": 5, "token": "gm_wrong"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, rated) = step(
+        &state,
+        id,
+        None,
+        json!({"action": "evaluate", "rating": 4, "token": token}),
+    )
+    .await;
+    assert_eq!(status, 200, "{rated}");
+    assert_eq!(rated["properties"]["rating"], 4);
+    let (status, _) = step(
+        &state,
+        id,
+        Some(&village_staff),
+        json!({"action": "evaluate", "rating": 5}),
+    )
+    .await;
+    assert_eq!(status, 409);
+
+    // The history records who, when and why, in order.
+    let (_, full) = get(&state, &format!("/events/{id}"), Some(&town_staff)).await;
+    let history = full["properties"]["history"].as_array().unwrap();
+    let actions: Vec<&str> = history
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "report", "escalate", "return", "accept", "dispatch", "handle", "close", "evaluate"
+        ]
+    );
+    let actors: Vec<&str> = history
+        .iter()
+        .map(|h| h["actor"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            "public",
+            "ev.village",
+            "ev.town",
+            "ev.village",
+            "ev.village",
+            "ev.worker",
+            "ev.village",
+            "reporter"
+        ]
+    );
+    assert_eq!(history[1]["note"], "涉及多个村");
+    assert_eq!(history[5]["at"], "2026-12-01T11:00:00.000Z");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deadlines_run_on_the_clock_and_a_restarted_server_reads_every_event_back() {
+    let clock = Arc::new(ManualClock::at(T0_MS));
+    let (_keep, state) = backed_state_with(clock.clone());
+    let city = account(&state, "ev.city2", Role::City, &[]);
+    let (lon, lat, grid, _, _) = inside_a_grid(&state);
+    for severity in ["red", "yellow", "blue"] {
+        let (status, _) = post(
+            &state,
+            "/events",
+            None,
+            &report(lon, lat, "hazard", severity),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let overdue = |v: &Value| -> Vec<String> {
+        let mut s: Vec<String> = v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["properties"]["severity"].as_str().unwrap().to_string())
+            .collect();
+        s.sort();
+        s
+    };
+    let (_, none) = get(&state, "/events?overdue=true", Some(&city)).await;
+    assert_eq!(overdue(&none), Vec::<String>::new());
+    clock.advance_ms(2 * HOUR_MS + 1);
+    let (_, red) = get(&state, "/events?overdue=true", Some(&city)).await;
+    assert_eq!(overdue(&red), ["red"]);
+    clock.advance_ms(70 * HOUR_MS);
+    let (_, all) = get(
+        &state,
+        &format!("/events?overdue=true&code={grid}"),
+        Some(&city),
+    )
+    .await;
+    assert_eq!(overdue(&all), ["blue", "red", "yellow"]);
+    let (_, page) = get(&state, "/events?limit=2", Some(&city)).await;
+    assert_eq!(page["numberReturned"], 2);
+    assert!(page["links"].to_string().contains("offset=2"), "{page}");
+    let (status, bad) = get(&state, "/events?status=lost", Some(&city)).await;
+    assert_eq!(status, 400, "{bad}");
+
+    // A second server on the same store starts with every event, history included.
+    let again = AppState::with_events(
+        state.store.clone(),
+        Default::default(),
+        gridmap::events::Categories::shipped(),
+        clock.clone(),
+    )
+    .unwrap();
+    let book = state.events.book();
+    let other = again.events.book();
+    assert_eq!(other.len(), 3);
+    for case in book.all() {
+        assert_eq!(other.get(case.event.id), Some(case));
+    }
+}
