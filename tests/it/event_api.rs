@@ -401,3 +401,87 @@ async fn deadlines_run_on_the_clock_and_a_restarted_server_reads_every_event_bac
         assert_eq!(other.get(case.event.id), Some(case));
     }
 }
+
+/// The event log is append-only in both stores, whoever writes: UPDATE and DELETE of events and
+/// steps are refused (PostGIS: TRUNCATE too).
+#[test]
+fn the_event_log_refuses_changes_in_both_stores() {
+    use gridmap::store::Store;
+    let entry = || gridmap::events::Entry {
+        step: gridmap::events::Step {
+            seq: 0,
+            event_id: 0,
+            n: 0,
+            action: gridmap::events::Action::Report,
+            at_ms: T0_MS,
+            actor: "public".into(),
+            to: None,
+            note: None,
+            rating: None,
+        },
+        event: Some(gridmap::events::Event {
+            id: 0,
+            reported_at_ms: T0_MS,
+            lon: 119.58,
+            lat: 31.99,
+            category: "fire".into(),
+            severity: gridmap::events::Severity::Red,
+            source: gridmap::events::Source::Sensor,
+            text: "smoke".into(),
+            address: None,
+            reporter: None,
+            town: "321181001".into(),
+            village: None,
+            grid: None,
+            post: None,
+            post_offers_service: false,
+            near_boundary: Vec::new(),
+            deadline_ms: T0_MS + 2 * HOUR_MS,
+            evaluation_sha256: None,
+        }),
+    };
+    let check = |store: &dyn Store, sql: &dyn Fn(&str) -> Result<(), String>| {
+        store.append_events(&[entry()]).unwrap();
+        for statement in [
+            "UPDATE gridmap_events SET text = 'changed'",
+            "DELETE FROM gridmap_events",
+            "UPDATE gridmap_event_steps SET actor = 'someone else'",
+            "DELETE FROM gridmap_event_steps",
+        ] {
+            let e = sql(statement).expect_err(statement);
+            assert!(e.contains("append-only"), "{statement}: {e}");
+        }
+        assert_eq!(store.events_since(0, 10).unwrap().len(), 1);
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.gpkg");
+    let gpkg =
+        gridmap::store::GeoPackage::open(&path, gridmap::model::declared::Declarations::shipped())
+            .unwrap();
+    check(&gpkg, &|sql| {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute(sql, [])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    });
+    let Some(db) = crate::pg::TestDb::create() else {
+        return;
+    };
+    let pg =
+        gridmap::store::PostGis::open(&db.url, gridmap::model::declared::Declarations::shipped())
+            .unwrap();
+    let url = db.url.clone();
+    check(&pg, &|sql| {
+        crate::pg::connect(&url)
+            .execute(sql, &[])
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    });
+    for table in ["gridmap_events", "gridmap_event_steps"] {
+        let e = crate::pg::connect(&url)
+            .execute(&format!("TRUNCATE {table} CASCADE"), &[])
+            .unwrap_err();
+        assert!(format!("{e:?}").contains("append-only"), "{e:?}");
+    }
+}

@@ -22,7 +22,7 @@ fn migrations_apply_once_in_order_and_refuse_edited_history() {
     let Some(db) = TestDb::create() else { return };
     let store =
         PostGis::connect_only(&db.url, gridmap::model::declared::Declarations::shipped()).unwrap();
-    assert_eq!(store.migrate().unwrap().applied, vec![1, 2, 3, 4, 5]);
+    assert_eq!(store.migrate().unwrap().applied, vec![1, 2, 3, 4, 5, 6]);
     assert!(store.migrate().unwrap().applied.is_empty(), "idempotent");
     let mut c = connect(&db.url);
     let rows: Vec<(i32, String)> = c
@@ -41,7 +41,8 @@ fn migrations_apply_once_in_order_and_refuse_edited_history() {
             (2, "change_log".into()),
             (3, "derived_geometry".into()),
             (4, "accounts_audit".into()),
-            (5, "publish_contact".into())
+            (5, "publish_contact".into()),
+            (6, "events".into())
         ]
     );
     // Geometry columns are typed, with SRID 4326, and indexed with GiST.
@@ -54,8 +55,9 @@ fn migrations_apply_once_in_order_and_refuse_edited_history() {
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    assert_eq!(types.len(), 6);
+    assert_eq!(types.len(), 7);
     assert!(types.iter().all(|(_, _, srid)| *srid == 4326));
+    assert!(types.contains(&("gridmap_events".into(), "POINT".into(), 4326)));
     assert!(types.contains(&("grids".into(), "MULTIPOLYGON".into(), 4326)));
     assert!(types.contains(&("stations".into(), "POINT".into(), 4326)));
     assert!(types.contains(&("alliances".into(), "MULTIPOLYGON".into(), 4326)));
@@ -66,7 +68,7 @@ fn migrations_apply_once_in_order_and_refuse_edited_history() {
         )
         .unwrap()
         .get(0);
-    assert_eq!(gist, 6);
+    assert_eq!(gist, 7);
     // An applied file edited afterwards is refused with a way out; so is a newer schema.
     c.execute(
         "UPDATE gridmap_migrations SET checksum = 'x' WHERE version = 2",
