@@ -188,10 +188,19 @@ impl Shared {
                     Err(_) => break,
                 }
             }
+            let started = std::time::Instant::now();
+            let size = batch.len();
             if let Err(e) = self.catch_up() {
                 tracing::warn!(error = %e, "event desk: could not read the log before writing");
             }
+            let read = started.elapsed();
             self.write(batch);
+            tracing::debug!(
+                size,
+                read_us = read.as_micros() as u64,
+                total_us = started.elapsed().as_micros() as u64,
+                "event batch"
+            );
         }
     }
 

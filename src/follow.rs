@@ -209,14 +209,14 @@ impl Follower {
             if let Err(e) = self.keep_accounts_and_audit(&mut pruned) {
                 tracing::warn!(error = %e, "could not refresh accounts or write audit rows; retrying");
             }
-            if let Err(e) = self.events.catch_up() {
-                tracing::warn!(error = %e, "could not read new events; retrying");
-            }
             let seen = self.sync.version();
             let result = self
                 .store
                 .wait_for_change(seen, FOLLOW_TIMEOUT)
                 .and_then(|now| {
+                    // Events first: they are what a command centre waits for, and another
+                    // process's event commits also look like a change to a GeoPackage.
+                    self.events.catch_up()?;
                     if now == seen {
                         return Ok(None);
                     }

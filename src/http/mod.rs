@@ -7,6 +7,7 @@ mod base_url;
 pub(crate) mod coverage;
 mod encoding;
 mod error;
+mod event_stream;
 mod events;
 mod features;
 mod ogc_params;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(writes::MAX_BODY_BYTES)),
         )
         .route("/events", get(events::list).post(events::report))
+        .route("/events/stream", get(event_stream::stream))
         .route("/events/{id}", get(events::one))
         .route("/events/{id}/transitions", post(events::transition))
         .route("/locate", get(queries::locate))

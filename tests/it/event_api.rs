@@ -485,3 +485,118 @@ fn the_event_log_refuses_changes_in_both_stores() {
         assert!(format!("{e:?}").contains("append-only"), "{e:?}");
     }
 }
+
+/// Open `GET /events/stream` on a real server with `token`, retrying while the server does not
+/// know the account yet (it re-reads accounts about once a second); the connection, past the
+/// response headers.
+fn open_stream(
+    port: u16,
+    token: &str,
+    last_event_id: Option<u64>,
+) -> std::io::BufReader<std::net::TcpStream> {
+    use std::io::{BufRead, Write};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        let resume = last_event_id.map_or(String::new(), |id| format!("Last-Event-ID: {id}\r\n"));
+        write!(
+            s,
+            "GET /events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n{resume}\r\n"
+        )
+        .unwrap();
+        let mut reader = std::io::BufReader::new(s);
+        let mut status = String::new();
+        reader.read_line(&mut status).unwrap();
+        if status.contains(" 200 ") {
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                line.clear();
+            }
+            return reader;
+        }
+        assert!(status.contains(" 401 "), "{status}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the account never became known"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// Read the stream until a message of `kind` about event `id` arrives; its data.
+fn await_message(
+    stream: &mut std::io::BufReader<std::net::TcpStream>,
+    kind: &str,
+    id: u64,
+) -> Value {
+    use std::io::BufRead;
+    let mut event = String::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = stream
+            .read_line(&mut line)
+            .expect("the stream went quiet for a minute");
+        assert!(n > 0, "the stream ended");
+        // Chunked transfer: chunk-size lines and blank lines carry no field.
+        if let Some(k) = line.trim_end().strip_prefix("event: ") {
+            event = k.to_string();
+        } else if let Some(data) = line.trim_end().strip_prefix("data: ") {
+            let v: Value = serde_json::from_str(data).unwrap();
+            if event == kind && v["id"] == json!(id) {
+                return v;
+            }
+        }
+    }
+}
+
+/// A report made on one server reaches the event stream of another server on the same store
+/// (each follows the log); a client reconnecting with Last-Event-ID gets what it missed. The
+/// public cannot listen.
+fn the_stream_carries_reports_across_replicas(store: &std::path::Path) {
+    let token = crate::common::add_user(store, "ev.stream", "city", &[]);
+    let a = crate::common::Server::start(store);
+    let b = crate::common::Server::start(store);
+    let (status, _) = crate::common::http_get(b.port, "/events/stream");
+    assert_eq!(status, 401);
+    let mut stream = open_stream(b.port, &token, None);
+    let body = json!({"lon": 119.58, "lat": 31.99, "category": "fire", "severity": "red",
+        "source": "public", "text": "冒烟"})
+    .to_string();
+    let answer = crate::common::http_raw(
+        a.port,
+        "POST",
+        "/events",
+        &[("content-type", "application/json")],
+        &body,
+    );
+    let (status, text) = crate::common::status_and_body(&answer);
+    assert_eq!(status, 201, "{text}");
+    let id = serde_json::from_str::<Value>(&text).unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let seen = await_message(&mut stream, "report", id);
+    assert_eq!(seen["category"], "fire");
+    assert_eq!(seen["status"], "reported");
+    assert!(!seen.to_string().contains("reporter"), "{seen}");
+    // Reconnecting from before the report replays it.
+    let before = seen["seq"].as_u64().unwrap() - 1;
+    let mut again = open_stream(b.port, &token, Some(before));
+    await_message(&mut again, "report", id);
+}
+
+#[test]
+fn the_stream_carries_reports_across_replicas_on_a_geopackage() {
+    let (dir, _store) = crate::common::sample_store();
+    the_stream_carries_reports_across_replicas(&dir.path().join("gridmap.gpkg"));
+}
+
+#[test]
+fn the_stream_carries_reports_across_replicas_on_postgis() {
+    let Some(db) = crate::pg::TestDb::with_sample() else {
+        return;
+    };
+    the_stream_carries_reports_across_replicas(std::path::Path::new(&db.url));
+}
