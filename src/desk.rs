@@ -22,8 +22,10 @@ use crate::{Error, StoreFailure};
 const MAX_BATCH: usize = 512;
 /// Requests waiting at most; beyond, a report is refused (503) rather than queued without end.
 const MAX_QUEUED: usize = 20_000;
-/// Entries one read of the log returns at most (a server far behind reads in turns).
-const READ_BATCH: usize = 20_000;
+/// Entries one read of the log returns at most (a server far behind reads in turns). Small, so
+/// PostgreSQL reads them by the primary key even on stale statistics (with 20,000, it chose to
+/// scan the whole table, and every read grew with the log).
+const READ_BATCH: usize = 2_000;
 
 /// In which capacities the caller acts on a case, decided by the writer on the case as it stands.
 pub type CapacityOf = Box<dyn Fn(&Case) -> Capacity + Send>;

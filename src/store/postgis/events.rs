@@ -23,73 +23,111 @@ impl From<postgres::Error> for EventError {
 }
 
 /// Append `entries` in the caller's transaction; returns them with ids and sequence numbers.
+/// Ids and sequence numbers are drawn first (under the lock, so in order), then every event and
+/// every step goes in with one statement each, as arrays through `unnest`: a batch is a handful
+/// of round trips whatever its size.
 pub fn append(
     tx: &mut impl GenericClient,
     entries: &[Entry],
 ) -> Result<Vec<Entry>, postgres::Error> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])?;
-    let insert_event = tx.prepare(
-        "INSERT INTO gridmap_events (reported_at, geom, category, severity, source, text, address,
-           reporter_name, reporter_phone, town_code, village_code, grid_code, post_id,
-           post_offers_service, near_boundary, deadline, evaluation_sha256)
-         VALUES (to_timestamp($1::float8 / 1000), ST_SetSRID(ST_MakePoint($2, $3), 4326), $4, $5,
-           $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, to_timestamp($17::float8 / 1000), $18)
-         RETURNING id",
-    )?;
-    let insert_step = tx.prepare(
-        "INSERT INTO gridmap_event_steps (event_id, n, action, at, actor, to_code, note, rating)
-         VALUES ($1, $2, $3, to_timestamp($4::float8 / 1000), $5, $6, $7, $8)
-         RETURNING seq",
-    )?;
-    let mut stored = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let mut entry = entry.clone();
+    let reports = entries.iter().filter(|e| e.event.is_some()).count() as i64;
+    let mut draw = |sequence: &str, n: i64| -> Result<Vec<i64>, postgres::Error> {
+        let rows = tx.query(
+            "SELECT nextval($1::text::regclass) FROM generate_series(1::bigint, $2)",
+            &[&sequence, &n],
+        )?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0)).collect())
+    };
+    let ids = draw("gridmap_events_id_seq", reports)?;
+    let seqs = draw("gridmap_event_steps_seq_seq", entries.len() as i64)?;
+    let mut stored = entries.to_vec();
+    let mut ids = ids.into_iter();
+    for (entry, seq) in stored.iter_mut().zip(seqs) {
         if let Some(e) = entry.event.as_mut() {
-            let reporter = e.reporter.clone().unwrap_or_default();
-            let row = tx.query_one(
-                &insert_event,
-                &[
-                    &(e.reported_at_ms as f64),
-                    &e.lon,
-                    &e.lat,
-                    &e.category,
-                    &e.severity.name(),
-                    &e.source.name(),
-                    &e.text,
-                    &e.address,
-                    &reporter.name,
-                    &reporter.phone,
-                    &e.town,
-                    &e.village,
-                    &e.grid,
-                    &e.post.map(|p| p as i64),
-                    &e.post_offers_service,
-                    &e.near_boundary,
-                    &(e.deadline_ms as f64),
-                    &e.evaluation_sha256,
-                ],
-            )?;
-            e.id = row.get::<_, i64>(0) as u64;
+            e.id = ids.next().expect("one id per report") as u64;
             entry.step.event_id = e.id;
             entry.step.n = 0;
         }
-        let s = &entry.step;
-        let row = tx.query_one(
-            &insert_step,
+        entry.step.seq = seq as u64;
+    }
+    let events: Vec<&Event> = stored.iter().filter_map(|e| e.event.as_ref()).collect();
+    if !events.is_empty() {
+        let col = |f: &dyn Fn(&Event) -> Option<String>| -> Vec<Option<String>> {
+            events.iter().map(|e| f(e)).collect()
+        };
+        let reporter = |e: &Event| e.reporter.clone().unwrap_or_default();
+        let near: Vec<String> = events
+            .iter()
+            .map(|e| format!("{{{}}}", e.near_boundary.join(",")))
+            .collect();
+        tx.execute(
+            "INSERT INTO gridmap_events (id, reported_at, geom, category, severity, source, text,
+               address, reporter_name, reporter_phone, town_code, village_code, grid_code, post_id,
+               post_offers_service, near_boundary, deadline, evaluation_sha256)
+             SELECT id, to_timestamp(at / 1000), ST_SetSRID(ST_MakePoint(lon, lat), 4326),
+               category, severity, source, text, address, rname, rphone, town, village, grid, post,
+               offers, near::text[], to_timestamp(deadline / 1000), eval
+             FROM unnest($1::bigint[], $2::float8[], $3::float8[], $4::float8[], $5::text[],
+               $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+               $12::text[], $13::text[], $14::text[], $15::bigint[], $16::bool[], $17::text[],
+               $18::float8[], $19::text[])
+               AS t(id, at, lon, lat, category, severity, source, text, address, rname, rphone,
+                    town, village, grid, post, offers, near, deadline, eval)",
             &[
-                &(s.event_id as i64),
-                &(s.n as i32),
-                &s.action.name(),
-                &(s.at_ms as f64),
-                &s.actor,
-                &s.to,
-                &s.note,
-                &s.rating.map(i16::from),
+                &events.iter().map(|e| e.id as i64).collect::<Vec<_>>(),
+                &events
+                    .iter()
+                    .map(|e| e.reported_at_ms as f64)
+                    .collect::<Vec<_>>(),
+                &events.iter().map(|e| e.lon).collect::<Vec<_>>(),
+                &events.iter().map(|e| e.lat).collect::<Vec<_>>(),
+                &col(&|e| Some(e.category.clone())),
+                &col(&|e| Some(e.severity.name().to_string())),
+                &col(&|e| Some(e.source.name().to_string())),
+                &col(&|e| Some(e.text.clone())),
+                &col(&|e| e.address.clone()),
+                &col(&|e| reporter(e).name),
+                &col(&|e| reporter(e).phone),
+                &col(&|e| Some(e.town.clone())),
+                &col(&|e| e.village.clone()),
+                &col(&|e| e.grid.clone()),
+                &events
+                    .iter()
+                    .map(|e| e.post.map(|p| p as i64))
+                    .collect::<Vec<_>>(),
+                &events
+                    .iter()
+                    .map(|e| e.post_offers_service)
+                    .collect::<Vec<_>>(),
+                &near,
+                &events
+                    .iter()
+                    .map(|e| e.deadline_ms as f64)
+                    .collect::<Vec<_>>(),
+                &col(&|e| e.evaluation_sha256.clone()),
             ],
         )?;
-        entry.step.seq = row.get::<_, i64>(0) as u64;
-        stored.push(entry);
     }
+    let steps: Vec<&Step> = stored.iter().map(|e| &e.step).collect();
+    tx.execute(
+        "INSERT INTO gridmap_event_steps (seq, event_id, n, action, at, actor, to_code, note, rating)
+         SELECT seq, event_id, n, action, to_timestamp(at / 1000), actor, to_code, note, rating
+         FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[], $5::float8[], $6::text[],
+           $7::text[], $8::text[], $9::smallint[])
+           AS t(seq, event_id, n, action, at, actor, to_code, note, rating)",
+        &[
+            &steps.iter().map(|s| s.seq as i64).collect::<Vec<_>>(),
+            &steps.iter().map(|s| s.event_id as i64).collect::<Vec<_>>(),
+            &steps.iter().map(|s| s.n as i32).collect::<Vec<_>>(),
+            &steps.iter().map(|s| s.action.name()).collect::<Vec<_>>(),
+            &steps.iter().map(|s| s.at_ms as f64).collect::<Vec<_>>(),
+            &steps.iter().map(|s| s.actor.as_str()).collect::<Vec<_>>(),
+            &steps.iter().map(|s| s.to.as_deref()).collect::<Vec<_>>(),
+            &steps.iter().map(|s| s.note.as_deref()).collect::<Vec<_>>(),
+            &steps.iter().map(|s| s.rating.map(i16::from)).collect::<Vec<_>>(),
+        ],
+    )?;
     Ok(stored)
 }
 
@@ -142,18 +180,28 @@ pub fn since(
     after_seq: u64,
     limit: usize,
 ) -> Result<Vec<Entry>, EventError> {
+    // The steps first, by the primary key (only those after `after_seq`), then each report's
+    // event by its id: LATERAL keeps it a lookup per step whatever the planner thinks of the
+    // tables' sizes (a hash join over every event, chosen on stale statistics, made this read
+    // grow with the log).
     let sql = format!(
         "SELECT s.seq, s.event_id, s.n, s.action, {}, s.actor, s.to_code, s.note, s.rating,
-           e.id, {}, ST_X(e.geom), ST_Y(e.geom), e.category, e.severity, e.source, e.text,
+           e.id, e.reported_at_ms, e.lon, e.lat, e.category, e.severity, e.source, e.text,
            e.address, e.reporter_name, e.reporter_phone, e.town_code, e.village_code,
-           e.grid_code, e.post_id, e.post_offers_service, e.near_boundary, {},
+           e.grid_code, e.post_id, e.post_offers_service, e.near_boundary, e.deadline_ms,
            e.evaluation_sha256
-         FROM gridmap_event_steps s
-         LEFT JOIN gridmap_events e ON s.n = 0 AND e.id = s.event_id
-         WHERE s.seq > $1 ORDER BY s.seq LIMIT $2",
+         FROM (SELECT * FROM gridmap_event_steps WHERE seq > $1 ORDER BY seq LIMIT $2) s
+         LEFT JOIN LATERAL (
+           SELECT id, {} AS reported_at_ms, ST_X(geom) AS lon, ST_Y(geom) AS lat, category,
+             severity, source, text, address, reporter_name, reporter_phone, town_code,
+             village_code, grid_code, post_id, post_offers_service, near_boundary,
+             {} AS deadline_ms, evaluation_sha256
+           FROM gridmap_events WHERE id = s.event_id AND s.n = 0
+         ) e ON true
+         ORDER BY s.seq",
         ms("s.at"),
-        ms("e.reported_at"),
-        ms("e.deadline")
+        ms("reported_at"),
+        ms("deadline")
     );
     let rows = client.query(&sql, &[&(after_seq as i64), &(limit as i64)])?;
     rows.iter()
