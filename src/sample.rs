@@ -107,3 +107,33 @@ pub fn dataset_for(layers: &Declarations) -> Result<Dataset> {
 pub fn load_if_empty(store: &dyn Store) -> Result<bool> {
     store.fill_if_empty(&dataset_for(store.declarations())?, &|_, _| {})
 }
+
+/// Give a store the sample's year of synthetic events (`generate::events::year`, about one per
+/// 20 residents) when its event log is empty: the reports in one transaction, then their steps
+/// under the ids the store gave. `serve` calls it right after loading the sample, so a user's
+/// own data never gets synthetic events. Returns how many events it added.
+pub fn load_events_if_empty(store: &dyn Store, snap: &crate::index::Snapshot) -> Result<usize> {
+    if !store.events_since(0, 1)?.is_empty() {
+        return Ok(0);
+    }
+    let entries = crate::generate::events::year(snap, &crate::events::Categories::shipped());
+    let (reports, steps): (Vec<_>, Vec<_>) = entries.into_iter().partition(|e| e.event.is_some());
+    let stored = store.append_events(&reports)?;
+    // Provisional id (1, 2, … in report order) to the store's.
+    let ids: std::collections::HashMap<u64, u64> = reports
+        .iter()
+        .zip(&stored)
+        .filter_map(|(r, s)| Some((r.event.as_ref()?.id, s.event.as_ref()?.id)))
+        .collect();
+    let steps: Vec<_> = steps
+        .into_iter()
+        .filter_map(|mut e| {
+            e.step.event_id = *ids.get(&e.step.event_id)?;
+            Some(e)
+        })
+        .collect();
+    for chunk in steps.chunks(50_000) {
+        store.append_events(chunk)?;
+    }
+    Ok(stored.len())
+}

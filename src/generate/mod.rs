@@ -8,6 +8,7 @@
 
 mod buildings;
 mod elements;
+pub mod events;
 mod rng;
 mod society;
 mod sources;

@@ -203,6 +203,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         }
         if sample::load_if_empty(store.as_ref())? {
             tracing::info!(store = %store.describe(), "empty store: loaded the Danyang sample");
+            let snap = crate::index::Snapshot::build(store.load()?);
+            let events = sample::load_events_if_empty(store.as_ref(), &snap)?;
+            tracing::info!(events, "and the sample's year of events");
         }
         AppState::with_options(store, tile_options)
     })

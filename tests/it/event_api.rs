@@ -600,3 +600,103 @@ fn the_stream_carries_reports_across_replicas_on_postgis() {
     };
     the_stream_carries_reports_across_replicas(std::path::Path::new(&db.url));
 }
+
+/// The sample's year of events, loaded as `serve` loads it into a new store: about one per 20
+/// residents, seasonal (floods in summer), most closed on time, some still open and overdue at
+/// the year's end; loading again adds nothing; a server reads every case back.
+fn the_sample_year(store: std::sync::Arc<dyn gridmap::store::Store>) {
+    use gridmap::events::{Status, SystemClock};
+    let snap = gridmap::index::Snapshot::build(store.load().unwrap());
+    let added = gridmap::sample::load_events_if_empty(store.as_ref(), &snap).unwrap();
+    let residents: u64 = gridmap::model::buildings::all(snap.dataset())
+        .iter()
+        .map(|b| b.residents)
+        .sum();
+    let expected = (residents / 20) as usize;
+    assert!(
+        added <= expected && added * 100 >= expected * 99,
+        "{added} of {expected}"
+    );
+    assert_eq!(
+        gridmap::sample::load_events_if_empty(store.as_ref(), &snap).unwrap(),
+        0
+    );
+    let state = AppState::with_events(
+        store,
+        Default::default(),
+        gridmap::events::Categories::shipped(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let book = state.events.book();
+    assert_eq!(book.len(), added);
+    let year_end = gridmap::generate::events::YEAR_START_MS + gridmap::generate::events::YEAR_MS;
+    let month = |c: &gridmap::events::Case| {
+        (c.event.reported_at_ms - gridmap::generate::events::YEAR_START_MS)
+            / (gridmap::generate::events::YEAR_MS / 12)
+    };
+    let floods = |m: i64| {
+        book.all()
+            .filter(|c| c.event.category == "flood" && month(c) == m)
+            .count()
+    };
+    // July (month 7 of a year starting in December) against January (month 1).
+    assert!(
+        floods(7) > 5 * floods(1).max(1),
+        "{} {}",
+        floods(7),
+        floods(1)
+    );
+    let closed: Vec<_> = book.all().filter(|c| c.closed_ms.is_some()).collect();
+    let on_time = closed.iter().filter(|c| c.on_time() == Some(true)).count();
+    assert!(closed.len() * 100 > added * 95, "most are closed");
+    assert!(
+        on_time * 100 > closed.len() * 85,
+        "most on time: {on_time} of {}",
+        closed.len()
+    );
+    let overdue = book.all().filter(|c| c.overdue_at(year_end)).count();
+    assert!(
+        overdue > 0 && overdue * 100 < added,
+        "some overdue: {overdue}"
+    );
+    // Every case got there through allowed steps (the lifecycle replayed from its table).
+    for case in book.all() {
+        let mut replay = gridmap::events::Case::new(case.event.clone(), case.steps[0].clone());
+        for s in &case.steps[1..] {
+            let everyone = gridmap::events::lifecycle::Capacity {
+                holder: true,
+                assignee: true,
+                reporter: true,
+            };
+            let ask = gridmap::events::lifecycle::Ask {
+                to: s.to.clone(),
+                note: s.note.clone(),
+                rating: s.rating,
+            };
+            gridmap::events::lifecycle::decide(&replay, s.action, everyone, &ask).unwrap();
+            replay.apply(s.clone());
+        }
+        assert_eq!(&replay, case);
+        assert!(
+            case.status != Status::Reported || case.event.reported_at_ms > year_end - 86_400_000
+        );
+    }
+}
+
+#[test]
+fn the_sample_year_of_events_on_a_geopackage() {
+    let (_dir, store) = crate::common::sample_store();
+    the_sample_year(store);
+}
+
+#[test]
+fn the_sample_year_of_events_on_postgis() {
+    let Some(db) = crate::pg::TestDb::with_sample() else {
+        return;
+    };
+    let store =
+        gridmap::store::PostGis::open(&db.url, gridmap::model::declared::Declarations::shipped())
+            .unwrap();
+    the_sample_year(Arc::new(store));
+}
