@@ -2,6 +2,7 @@
 //! one). Errors exit with code 2; `check` exits with 1 when it finds offenders.
 
 mod coverage;
+mod events;
 mod users;
 
 use std::io::{IsTerminal, Write};
@@ -87,6 +88,9 @@ enum Command {
     User(users::UserCommand),
     /// Read the audit log (writes, and answers that carried personal data), newest first.
     Audit(users::AuditArgs),
+    /// Events: import hotline orders from CSV, export every event, list the overdue.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
 }
 
 #[derive(Args, Debug)]
@@ -334,6 +338,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => return check(&ctx, args),
         Command::User(command) => users::user(&ctx, command)?,
         Command::Audit(args) => users::audit(&ctx, args)?,
+        Command::Events(command) => events::events(&ctx, command)?,
     }
     Ok(ExitCode::SUCCESS)
 }

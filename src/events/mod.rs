@@ -5,6 +5,7 @@
 
 pub mod book;
 pub mod categories;
+pub mod intake;
 pub mod lifecycle;
 pub mod model;
 pub mod routing;

@@ -10,10 +10,9 @@
 use geo::Point;
 
 use super::rng::Rng;
+use crate::events::intake::{Report, intake};
 use crate::events::lifecycle::{Ask, Capacity, decide};
-use crate::events::{
-    Action, Case, Categories, Entry, Event, Reporter, Severity, Source, Step, route,
-};
+use crate::events::{Action, Case, Categories, Entry, Event, Reporter, Severity, Source, Step};
 use crate::index::Snapshot;
 use crate::model::buildings;
 
@@ -207,9 +206,6 @@ pub fn year(snap: &Snapshot, categories: &Categories) -> Vec<Entry> {
             k += 1;
         }
         let category = &categories.categories[k];
-        let Some(routing) = route(snap, p, category.service) else {
-            continue;
-        };
         let urgent = matches!(category.id.as_str(), "fire" | "flood" | "epidemic");
         let s = rng.unit();
         let severity = if s < if urgent { 0.35 } else { 0.06 } {
@@ -233,31 +229,21 @@ pub fn year(snap: &Snapshot, categories: &Categories) -> Vec<Entry> {
                 rng.int(0, 99_999_999)
             )),
         });
-        let deadline_ms = at + i64::from(categories.deadline_h(severity)) * HOUR_MS;
-        let event = Event {
-            id: i as u64 + 1,
-            reported_at_ms: at,
-            lon: (p.x() * 1e7).round() / 1e7,
-            lat: (p.y() * 1e7).round() / 1e7,
+        let report = Report {
+            at: Some(p),
             category: category.id.clone(),
-            severity,
-            source,
+            severity: severity.name().to_string(),
+            source: source.name().to_string(),
             text: rng.pick(texts(&category.id)).to_string(),
             address: None,
-            reporter,
-            town: routing.town.code.clone(),
-            village: routing.village.map(|v| v.code.clone()),
-            grid: routing.grid.map(|g| g.code.clone()),
-            post: routing.post.as_ref().map(|n| n.station.id),
-            post_offers_service: routing.post_offers_service,
-            near_boundary: routing
-                .near_boundary
-                .iter()
-                .map(|(g, _)| g.code.clone())
-                .collect(),
-            deadline_ms,
-            evaluation_sha256: None,
+            reporter_name: reporter.as_ref().and_then(|r| r.name.clone()),
+            reporter_phone: reporter.and_then(|r| r.phone),
         };
+        // Routed and checked as a live report is; a point outside the county is skipped.
+        let Ok(mut event) = intake(snap, categories, report, at) else {
+            continue;
+        };
+        event.id = i as u64 + 1;
         let report = step(&event, 0, Action::Report, at, "sample", None, None, None);
         let mut case = Case::new(event, report);
         let mut steps = Vec::new();

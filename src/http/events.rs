@@ -23,16 +23,15 @@ use super::params::Params;
 use super::write_rules::body_bytes;
 use crate::access::{Account, Role, Token, TokenHash, View, mask};
 use crate::desk::{DeskError, Request};
+use crate::events::intake::{Report, intake, text_field};
 use crate::events::lifecycle::{Ask, Capacity, Refusal, level_name};
-use crate::events::{Action, Case, Event, Filter, Reporter, Severity, Source, Status, Step, route};
+use crate::events::{Action, Case, Filter, Source, Status, Step};
 use crate::geodesy::Crs;
 use crate::index::Snapshot;
 use crate::index::access::Scope;
 use crate::model::date::{parse_utc, utc_text_ms};
 use crate::model::{AnyLayer, Layer};
 
-/// The longest text, note or address taken, in characters.
-const MAX_TEXT_CHARS: usize = 2_000;
 /// Most events one page lists.
 const MAX_LIMIT: u64 = 1_000;
 
@@ -77,54 +76,6 @@ fn json_body<T: serde::de::DeserializeOwned>(
         .map_err(|e| ApiError::bad("body", format!("{e}; send a JSON object such as {example}")))
 }
 
-/// Trimmed text of at most `MAX_TEXT_CHARS` characters; `required` refuses an empty one.
-fn text_field(
-    name: &str,
-    value: Option<String>,
-    required: bool,
-) -> Result<Option<String>, ApiError> {
-    let value = value
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty());
-    match value {
-        None if required => Err(ApiError::field(name, "is empty; say what happened")),
-        Some(v) if v.chars().count() > MAX_TEXT_CHARS => Err(ApiError::field(
-            name,
-            format!("is over {MAX_TEXT_CHARS} characters; shorten it"),
-        )),
-        v => Ok(v),
-    }
-}
-
-fn reporter(body: Option<ReporterBody>) -> Result<Option<Reporter>, ApiError> {
-    let Some(r) = body else { return Ok(None) };
-    let name = r
-        .name
-        .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty());
-    if name.as_ref().is_some_and(|n| n.chars().count() > 64) {
-        return Err(ApiError::field("reporter.name", "is over 64 characters"));
-    }
-    let phone = r
-        .phone
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty());
-    if let Some(p) = &phone {
-        let digits = p.chars().filter(char::is_ascii_digit).count();
-        if !(3..=20).contains(&digits)
-            || !p.chars().all(|c| c.is_ascii_digit() || "+- ()".contains(c))
-        {
-            return Err(ApiError::field(
-                "reporter.phone",
-                format!(
-                    "'{p}' is not a phone number; give digits, as 13812345678 or 0511-86881234"
-                ),
-            ));
-        }
-    }
-    Ok((name.is_some() || phone.is_some()).then_some(Reporter { name, phone }))
-}
-
 /// `POST /events`: a report, routed at intake; 201 once stored.
 pub async fn report(
     State(state): State<AppState>,
@@ -137,104 +88,46 @@ pub async fn report(
         r#"{"lon": 119.58, "lat": 31.99, "category": "dispute", "severity": "yellow", "source": "public", "text": "…"}"#,
     )?;
     let desk = &state.events;
-    let categories = desk.categories();
-    let category = categories.get(&body.category).ok_or_else(|| {
-        ApiError::field(
-            "category",
-            format!(
-                "'{}' is not a category; use one of {}",
-                body.category,
-                categories.ids()
-            ),
-        )
-    })?;
-    let severity = Severity::parse(&body.severity).ok_or_else(|| {
-        ApiError::field(
-            "severity",
-            format!(
-                "'{}' is not a severity; use red, yellow or blue",
-                body.severity
-            ),
-        )
-    })?;
-    let source = Source::parse(&body.source).ok_or_else(|| {
-        ApiError::field(
-            "source",
-            format!(
-                "'{}' is not a source; use one of {}",
-                body.source,
-                Source::ALL.map(Source::name).join(", ")
-            ),
-        )
-    })?;
-    if caller.account().is_none() && source != Source::Public {
+    if caller.account().is_none() && body.source != Source::Public.name() {
         return Err(ApiError::Unauthorized(format!(
             "a report from source '{}' needs an account; without one, report as source 'public'",
-            source.name()
+            body.source
         )));
     }
-    let text = text_field("text", Some(body.text), true)?.unwrap_or_default();
-    let address = text_field("address", body.address, false)?;
-    let reporter = reporter(body.reporter)?;
     let crs = match body.crs.as_deref() {
         None => Crs::Wgs84,
         Some(c) => Crs::parse(c).ok_or_else(|| {
             ApiError::field("crs", format!("'{c}' is not supported; use wgs84 or gcj02"))
         })?,
     };
-    let (lon, lat) = match (body.lon, body.lat) {
-        (Some(lon), Some(lat)) => (lon, lat),
-        _ => {
-            return Err(ApiError::field(
-                "lon",
-                "lon and lat are needed: give the event's position in degrees (placing a report by its address alone is not offered yet)",
-            ));
+    let at = match (body.lon, body.lat) {
+        (Some(lon), Some(lat))
+            if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) =>
+        {
+            Some(crs.to_wgs84(Point::new(lon, lat)))
         }
+        (Some(lon), Some(lat)) => Some(Point::new(lon, lat)),
+        _ => None,
     };
-    if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
-        return Err(ApiError::field(
-            "lon",
-            format!(
-                "({lon}, {lat}) is not a position; give longitude -180..180 and latitude -90..90, lon first"
-            ),
-        ));
-    }
-    let p = crs.to_wgs84(Point::new(lon, lat));
+    let reporter = body.reporter.unwrap_or(ReporterBody {
+        name: None,
+        phone: None,
+    });
+    let report = Report {
+        at,
+        category: body.category,
+        severity: body.severity,
+        source: body.source,
+        text: body.text,
+        address: body.address,
+        reporter_name: reporter.name,
+        reporter_phone: reporter.phone,
+    };
     let snap = state.index.load();
-    let Some(routing) = route(&snap, p, category.service) else {
-        return Err(ApiError::field(
-            "lon",
-            format!(
-                "({lon}, {lat}) is outside the county: no town holds it; check the position and that lon comes first"
-            ),
-        ));
-    };
-    let now_ms = desk.now_ms();
+    let mut event = intake(&snap, desk.categories(), report, desk.now_ms())
+        .map_err(|r| ApiError::field(r.field, r.message))?;
     let token = Token::generate().map_err(ApiError::Internal)?;
-    let event = Event {
-        id: 0,
-        reported_at_ms: now_ms,
-        lon: (p.x() * 1e7).round() / 1e7,
-        lat: (p.y() * 1e7).round() / 1e7,
-        category: category.id.clone(),
-        severity,
-        source,
-        text,
-        address,
-        reporter,
-        town: routing.town.code.clone(),
-        village: routing.village.map(|v| v.code.clone()),
-        grid: routing.grid.map(|g| g.code.clone()),
-        post: routing.post.as_ref().map(|n| n.station.id),
-        post_offers_service: routing.post_offers_service,
-        near_boundary: routing
-            .near_boundary
-            .iter()
-            .map(|(g, _)| g.code.clone())
-            .collect(),
-        deadline_ms: now_ms + i64::from(categories.deadline_h(severity)) * 3_600_000,
-        evaluation_sha256: Some(token.hash().to_hex()),
-    };
+    event.evaluation_sha256 = Some(token.hash().to_hex());
     let actor = caller
         .account()
         .map_or("public".to_string(), |a| a.name.clone());
@@ -707,7 +600,8 @@ pub async fn transition(
                 .ok_or_else(|| ApiError::field("rating", format!("{r} is not 1 to 5")))
         })
         .transpose()?;
-    let note = text_field("note", body.note, false)?;
+    let note =
+        text_field("note", body.note, false).map_err(|r| ApiError::field(r.field, r.message))?;
     let snap = state.index.load();
     let account = caller.account.clone();
     let token = body.token.clone();

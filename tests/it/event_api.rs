@@ -700,3 +700,78 @@ fn the_sample_year_of_events_on_postgis() {
             .unwrap();
     the_sample_year(Arc::new(store));
 }
+
+/// `gridmap events import` takes a hotline file whole or not at all, routing each order as a
+/// live report is routed; `export` writes them back (read here with the csv crate); `overdue`
+/// lists the old red one.
+#[test]
+fn hotline_orders_go_in_from_csv_and_come_back_out() {
+    use crate::common::{assert_success, gridmap};
+    let (dir, _store) = crate::common::sample_store();
+    let store = dir.path().join("gridmap.gpkg");
+    let file = dir.path().join("orders.csv");
+    let good = "time,lon,lat,category,severity,text,name,phone\n\
+        2026-01-05 09:12,119.58,31.99,dispute,red,楼上漏水,李四,13912345678\n\
+        2026-11-30T23:00:00Z,119.5784,31.9915,sanitation,,垃圾未清运,,\n";
+    std::fs::write(
+        &file,
+        format!("{good}2026-11-30 10:00,119.58,31.99,weather,blue,下雨,,\n"),
+    )
+    .unwrap();
+    let out = gridmap(&store, &["events", "import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 4: category: 'weather'"), "{err}");
+    let out = gridmap(&store, &["events", "export"]);
+    assert_success(&out);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().count(),
+        1,
+        "nothing stored"
+    );
+
+    std::fs::write(&file, good).unwrap();
+    assert_success(&gridmap(
+        &store,
+        &["events", "import", file.to_str().unwrap()],
+    ));
+    let out = gridmap(&store, &["events", "export"]);
+    assert_success(&out);
+    let mut rows = csv::Reader::from_reader(out.stdout.as_slice());
+    let headers = rows.headers().unwrap().clone();
+    let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), 2);
+    let get = |r: &csv::StringRecord, name: &str| {
+        r.get(headers.iter().position(|h| h == name).unwrap())
+            .unwrap()
+            .to_string()
+    };
+    // China time 09:12 is 01:12 UTC; red gives two hours.
+    assert_eq!(get(&records[0], "reported_at"), "2026-01-05T01:12:00.000Z");
+    assert_eq!(get(&records[0], "deadline"), "2026-01-05T03:12:00.000Z");
+    assert_eq!(get(&records[0], "reporter_phone"), "13912345678");
+    assert_eq!(get(&records[0], "source"), "hotline");
+    assert_eq!(get(&records[1], "severity"), "blue");
+    // Routed as /locate places the point.
+    let snap = gridmap::index::Snapshot::build(
+        gridmap::store::open(
+            store.to_str().unwrap(),
+            gridmap::model::declared::Declarations::shipped(),
+        )
+        .unwrap()
+        .load()
+        .unwrap(),
+    );
+    let at = snap.locate(geo::Point::new(119.5784, 31.9915));
+    assert_eq!(get(&records[1], "grid_code"), at.grid.unwrap().code);
+    let out = gridmap(&store, &["events", "overdue"]);
+    assert_success(&out);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.contains("\tred\tdispute\t")),
+        "{listed}"
+    );
+}
