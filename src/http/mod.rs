@@ -8,6 +8,7 @@ pub(crate) mod coverage;
 mod encoding;
 mod error;
 mod event_stream;
+mod event_tiles;
 mod events;
 mod features;
 mod ogc_params;
@@ -82,6 +83,8 @@ pub fn router(state: AppState) -> Router {
         .route("/coverage/gaps", get(coverage::gaps))
         .route("/coverage/suggest", get(coverage::suggest))
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/tiles/events/{z}/{x}/{y}", get(event_tiles::tile))
+        .route("/tiles/events.json", get(event_tiles::tilejson))
         .route("/tiles.json", get(tiles::tilejson))
         .route("/tiles/metadata.json", get(tiles::metadata))
         .route("/health", get(health))

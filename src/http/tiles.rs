@@ -26,15 +26,8 @@ fn parse(name: &str, text: &str) -> Result<u32, ApiError> {
         .map_err(|_| ApiError::bad(name, format!("expected a whole number, got '{text}'")))
 }
 
-/// The tile for `z/x/y.mvt`, rendered from the index or taken from the cache. With a token, the
-/// features the account's area holds carry the fields its role may see; such tiles are cached
-/// per area (never served to a caller of another area) and sent `Cache-Control: private`.
-pub async fn tile(
-    State(state): State<AppState>,
-    Path((z, x, y_ext)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    caller: Caller,
-) -> Result<Response, ApiError> {
+/// The tile address of a `{z}/{x}/{y}.mvt` path (`.pbf` taken too).
+pub(super) fn coord_of(z: &str, x: &str, y_ext: &str) -> Result<TileCoord, ApiError> {
     let Some((y, ext)) = y_ext.rsplit_once('.') else {
         return Err(ApiError::bad(
             "y",
@@ -47,8 +40,20 @@ pub async fn tile(
             format!("'.{ext}' is not served; use .mvt"),
         ));
     }
-    let coord = TileCoord::new(parse("z", &z)?, parse("x", &x)?, parse("y", y)?)
-        .map_err(|message| ApiError::bad("z/x/y", message))?;
+    TileCoord::new(parse("z", z)?, parse("x", x)?, parse("y", y)?)
+        .map_err(|message| ApiError::bad("z/x/y", message))
+}
+
+/// The tile for `z/x/y.mvt`, rendered from the index or taken from the cache. With a token, the
+/// features the account's area holds carry the fields its role may see; such tiles are cached
+/// per area (never served to a caller of another area) and sent `Cache-Control: private`.
+pub async fn tile(
+    State(state): State<AppState>,
+    Path((z, x, y_ext)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let coord = coord_of(&z, &x, &y_ext)?;
 
     // An archive holds the public pyramid only: every caller gets it.
     // One snapshot for the cache key and the render (an alliance's villages may change).
@@ -84,7 +89,7 @@ pub async fn tile(
                     .map(|r| Arc::new(EncodedTile::rendered(r)))
             })
             .await
-            .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y}: {e}")))??;
+            .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y_ext}: {e}")))??;
             state
                 .tiles
                 .put_in(scope_key, coord, tile.clone(), generation);

@@ -136,7 +136,7 @@ pub fn render_scoped(
     })
 }
 
-enum TileGeometry {
+pub(super) enum TileGeometry {
     Point(Coord<i32>),
     Line(geo::MultiLineString<i32>),
     Polygon(geo::MultiPolygon<i32>),
@@ -394,7 +394,7 @@ fn tag_value(value: &Value) -> Option<MvtValue> {
 
 /// Add one feature to the layer; an error when its geometry cannot be encoded (the tile is then
 /// refused whole rather than drawn with a feature missing or broken).
-fn add_feature(
+pub(super) fn add_feature(
     builder: MvtLayerBuilder,
     id: Option<u64>,
     properties: &serde_json::Map<String, Value>,

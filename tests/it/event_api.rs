@@ -775,3 +775,113 @@ fn hotline_orders_go_in_from_csv_and_come_back_out() {
         "{listed}"
     );
 }
+
+/// The event tiles, decoded by the independent decoder (mapbox-vector-tile): the public gets each
+/// grid's open and recent counts (a hand-counted case: three reports, one closed) and nothing
+/// else; a city account also the points, placed where the reports were; a month later the
+/// closed case is no longer recent.
+#[tokio::test(flavor = "multi_thread")]
+async fn event_tiles_count_per_grid_for_everyone_and_show_points_to_staff() {
+    let clock = Arc::new(ManualClock::at(T0_MS));
+    let (_keep, state) = backed_state_with(clock.clone());
+    let city = account(&state, "ev.tiles", Role::City, &[]);
+    let (lon, lat, grid, _, _) = inside_a_grid(&state);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (_, e) = post(
+            &state,
+            "/events",
+            None,
+            &report(lon, lat, "sanitation", "blue"),
+        )
+        .await;
+        ids.push(e["id"].as_u64().unwrap());
+    }
+    for (action, extra) in [
+        ("accept", json!({})),
+        ("dispatch", json!({"to": grid})),
+        ("close", json!({})),
+    ] {
+        let mut body = extra;
+        body["action"] = json!(action);
+        if action == "close" {
+            // The grid's worker handles it first.
+            let worker = account(&state, "ev.tiles.worker", Role::GridWorker, &[&grid]);
+            let (s, _) = step(
+                &state,
+                ids[0],
+                Some(&worker),
+                json!({"action": "handle", "note": "ok"}),
+            )
+            .await;
+            assert_eq!(s, 200);
+        }
+        let (s, answer) = step(&state, ids[0], Some(&city), body).await;
+        assert_eq!(s, 200, "{action}: {answer}");
+    }
+    let (x, y) = crate::common::tile_xy(geo::Point::new(lon, lat), 14);
+    let uri = format!("/tiles/events/14/{x}/{y}.mvt");
+    let decode = |bytes: &[u8]| {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(format!("14-{x}-{y}.mvt")), bytes).unwrap();
+        crate::tiles::decode(dir.path()).remove(0)
+    };
+    let fetch = |token: Option<String>| {
+        let state = state.clone();
+        let uri = uri.clone();
+        async move {
+            let auth = token.map(|t| format!("Bearer {t}"));
+            let headers: Vec<(&str, &str)> =
+                auth.iter().map(|a| ("authorization", a.as_str())).collect();
+            crate::common::get_raw(&state, &uri, &headers).await
+        }
+    };
+    let public = fetch(None).await;
+    assert_eq!(public.status, 200);
+    assert!(!String::from_utf8_lossy(&public.body).contains("13812345678"));
+    let tile = decode(&public.body);
+    assert!(tile["layers"].get("events").is_none(), "{tile}");
+    let density = tile["layers"]["event_density"].as_array().unwrap();
+    let ours = density
+        .iter()
+        .find(|f| f["properties"]["code"] == json!(grid))
+        .unwrap();
+    assert_eq!(ours["properties"]["open"], 2);
+    assert_eq!(ours["properties"]["recent_30d"], 3);
+    assert!(
+        density
+            .iter()
+            .filter(|f| f["properties"]["code"] != json!(grid))
+            .all(|f| f["properties"]["open"] == 0)
+    );
+
+    let staff = decode(&fetch(Some(city.clone())).await.body);
+    let points = staff["layers"]["events"].as_array().unwrap();
+    let mut seen: Vec<u64> = points.iter().map(|p| p["id"].as_u64().unwrap()).collect();
+    seen.sort();
+    assert_eq!(seen, ids);
+    // Where the report was: the tile pixel of (lon, lat), computed here from Web Mercator.
+    let n = f64::from(1u32 << 14);
+    let px = ((lon + 180.0) / 360.0 * n - f64::from(x)) * 4096.0;
+    let py = ((1.0 - lat.to_radians().tan().asinh() / std::f64::consts::PI) / 2.0 * n
+        - f64::from(y))
+        * 4096.0;
+    for p in points {
+        let at = p["point"].as_array().unwrap();
+        assert!((at[0].as_f64().unwrap() - px).abs() <= 1.0, "{p} vs {px}");
+        assert!((at[1].as_f64().unwrap() - py).abs() <= 1.0, "{p} vs {py}");
+    }
+
+    clock.advance_ms(31 * 24 * HOUR_MS);
+    let later = decode(&fetch(Some(city)).await.body);
+    let ours = later["layers"]["event_density"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["code"] == json!(grid))
+        .unwrap()
+        .clone();
+    assert_eq!(ours["properties"]["open"], 2);
+    assert_eq!(ours["properties"]["recent_30d"], 0);
+    assert_eq!(later["layers"]["events"].as_array().unwrap().len(), 2);
+}
