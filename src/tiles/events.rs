@@ -10,10 +10,10 @@ use std::collections::HashMap;
 
 use fast_mvt::MvtTileBuilder;
 use geo::BoundingRect;
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
 use super::geometry::TileFrame;
-use super::render::{TileGeometry, add_feature};
+use super::render::{TileFeature, TileGeometry, add_feature};
 use super::{TileConfig, TileCoord};
 use crate::events::{Book, Case, Filter};
 use crate::index::Snapshot;
@@ -44,7 +44,7 @@ pub fn render(
     let frame = TileFrame::new(coord, config.extent, config.buffer);
     let px = f64::from(config.extent) / 256.0;
     let live = |c: &Case| c.open() || now_ms - c.event.reported_at_ms <= RECENT_MS;
-    let mut layers: Vec<(&str, Vec<(Option<u64>, Map<String, Value>, TileGeometry)>)> = Vec::new();
+    let mut layers: Vec<(&str, Vec<TileFeature>)> = Vec::new();
     if coord.z >= DENSITY_MINZOOM {
         let d = snap.dataset();
         let grids = snap.in_bbox(Layer::Grids, Some(frame.lon_lat_bbox(frame.buffer)));

@@ -136,6 +136,9 @@ pub fn render_scoped(
     })
 }
 
+/// One feature ready for encoding: its id, properties and tile geometry.
+pub(super) type TileFeature = (Option<u64>, serde_json::Map<String, Value>, TileGeometry);
+
 pub(super) enum TileGeometry {
     Point(Coord<i32>),
     Line(geo::MultiLineString<i32>),
@@ -150,7 +153,7 @@ fn features(
     tolerance: f64,
     min_area: f64,
     scope: &Scope,
-) -> Vec<(Option<u64>, serde_json::Map<String, Value>, TileGeometry)> {
+) -> Vec<TileFeature> {
     let d = snap.dataset();
     let (source, labels) = match layer.source {
         Source::Features(l) => (l, false),
@@ -205,7 +208,7 @@ fn declared_features(
     tolerance: f64,
     min_area: f64,
     scope: &Scope,
-) -> Vec<(Option<u64>, serde_json::Map<String, Value>, TileGeometry)> {
+) -> Vec<TileFeature> {
     let Some(data) = snap.declared_layer(def.name) else {
         return Vec::new();
     };
@@ -248,7 +251,7 @@ fn gap_features(
     frame: &TileFrame,
     tolerance: f64,
     min_area: f64,
-) -> Vec<(Option<u64>, serde_json::Map<String, Value>, TileGeometry)> {
+) -> Vec<TileFeature> {
     let grids = &snap.dataset().grids;
     snap.in_bbox(Layer::Grids, Some(frame.lon_lat_bbox(frame.buffer)))
         .into_iter()
