@@ -7,6 +7,7 @@
 //! agree with the document.
 
 mod accounts;
+mod events;
 mod ogc;
 
 use axum::extract::State;
@@ -509,6 +510,9 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
         ),
     );
 
+    for (p, v) in events::paths() {
+        add(p, v);
+    }
     accounts::caller_aware(&mut paths);
 
     let mut schemas = ogc::schemas(layers);

@@ -1,0 +1,209 @@
+//! What the document says about events: reporting (open to the public as source `public`),
+//! listing and reading (accounts), taking a step (accounts, or the reporter's evaluation token),
+//! the event stream and the event tiles.
+
+use serde_json::{Value, json};
+
+use super::{error, ok, path, query};
+use crate::events::{Action, Severity, Source, Status};
+use crate::http::tiles::MVT;
+
+fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
+    all.iter().map(|v| name(*v)).collect()
+}
+
+/// Every event path, for `spec` to add.
+pub(super) fn paths() -> Vec<(&'static str, Value)> {
+    let event = json!({"type": "object", "required": ["type", "id", "geometry", "properties"]});
+    let object = json!({"type": "object"});
+    let secured = json!([{"bearer": []}]);
+    let read_errors = json!({
+        "400": error("Bad input: the message names the parameter and the fix"),
+        "401": error("No token, or a token no active account has: events are staff data"),
+        "404": error("No such event in the account's area"),
+        "429": error("Too many wrong tokens from this address within a minute"),
+    });
+    let with = |base: &Value, extra: Value| {
+        let mut r = base.clone();
+        if let (Some(r), Value::Object(extra)) = (r.as_object_mut(), extra) {
+            r.extend(extra);
+        }
+        r
+    };
+    let body = |schema: Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let report = json!({
+        "type": "object", "required": ["category", "severity", "source", "text"],
+        "properties": {
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "crs": {"type": "string", "enum": ["wgs84", "gcj02"]},
+            "category": {"type": "string", "description": "A category of the categories file (geodata/events.toml): dispute, hazard, sanitation, …"},
+            "severity": {"type": "string", "enum": names(&Severity::ALL, Severity::name)},
+            "source": {"type": "string", "enum": names(&Source::ALL, Source::name), "description": "Without an account, only public"},
+            "text": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "address": {"type": "string", "maxLength": 2000},
+            "reporter": {"type": "object", "properties": {"name": {"type": "string"}, "phone": {"type": "string"}}},
+        },
+    });
+    let transition = json!({
+        "type": "object", "required": ["action"],
+        "properties": {
+            "action": {"type": "string", "enum": Action::transitions().map(Action::name).collect::<Vec<_>>()},
+            "to": {"type": "string", "description": "dispatch: a grid, village or town code inside the holder's area, or member:ID"},
+            "note": {"type": "string", "description": "handle, escalate and return need one"},
+            "rating": {"type": "integer", "minimum": 1, "maximum": 5},
+            "token": {"type": "string", "description": "The reporter's evaluation token (from the report's answer), instead of an account"},
+        },
+    });
+    let id = path(
+        "id",
+        "The event's id",
+        json!({"type": "integer", "minimum": 1}),
+    );
+    let tile_param = |name: &str| path(name, name, json!({"type": "integer", "minimum": 0}));
+    let list_params = vec![
+        query(
+            "bbox",
+            "min_lon,min_lat,max_lon,max_lat",
+            json!({"type": "string"}),
+            false,
+        ),
+        query(
+            "status",
+            "Comma-separated states",
+            json!({"type": "string", "description": names(&Status::ALL, Status::name).join(", ")}),
+            false,
+        ),
+        query(
+            "category",
+            "A category id",
+            json!({"type": "string"}),
+            false,
+        ),
+        query(
+            "code",
+            "A town, village or grid code: its events",
+            json!({"type": "string", "pattern": "^[0-9]{6,15}$"}),
+            false,
+        ),
+        query(
+            "overdue",
+            "Open past their deadline (true) or not (false)",
+            json!({"type": "boolean"}),
+            false,
+        ),
+        query(
+            "from",
+            "Reported at or after (YYYY-MM-DD or RFC 3339 UTC)",
+            json!({"type": "string"}),
+            false,
+        ),
+        query("to", "Reported before", json!({"type": "string"}), false),
+        query(
+            "limit",
+            "Page size",
+            json!({"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}),
+            false,
+        ),
+        query(
+            "offset",
+            "Events skipped",
+            json!({"type": "integer", "minimum": 0, "default": 0}),
+            false,
+        ),
+    ];
+    vec![
+        (
+            "/events",
+            json!({
+                "get": {
+                    "operationId": "listEvents", "tags": ["Events"], "security": secured,
+                    "summary": "The events the account's area holds, newest first, filtered and paged",
+                    "parameters": list_params,
+                    "responses": with(&read_errors, json!({"200": ok("A GeoJSON FeatureCollection with numberMatched, numberReturned and links", "application/geo+json", object)})),
+                },
+                "post": {
+                    "operationId": "reportEvent", "tags": ["Events"],
+                    "summary": "Report a problem at a point: routed to its grid, village, town and post; 201 once stored",
+                    "requestBody": body(report),
+                    "responses": {
+                        "201": {"description": "Stored: the event as a GeoJSON Feature (with evaluation_token, given once)",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": event.clone()}}},
+                        "400": error("Not a JSON object of the report's fields"),
+                        "401": error("A source other than public needs an account"),
+                        "413": error("The body is too large"),
+                        "422": error("A field is not acceptable (the message names it): an unknown category, a point outside the county, …; nothing was stored"),
+                        "429": error("Too many wrong tokens from this address within a minute"),
+                        "503": error("Too many reports waiting, or the store cannot be reached; nothing was stored"),
+                    },
+                },
+            }),
+        ),
+        (
+            "/events/stream",
+            json!({"get": {
+                "operationId": "eventStream", "tags": ["Events"], "security": secured,
+                "summary": "Server-sent events: each new report and step in the account's area (id: the log's sequence number; Last-Event-ID replays what was missed)",
+                "parameters": [{"name": "Last-Event-ID", "in": "header", "required": false, "schema": {"type": "string"}}],
+                "responses": with(&read_errors, json!({"200": {"description": "text/event-stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}})),
+            }}),
+        ),
+        (
+            "/events/{id}",
+            json!({"get": {
+                "operationId": "getEvent", "tags": ["Events"], "security": secured,
+                "summary": "One event with its history",
+                "parameters": [id.clone()],
+                "responses": with(&read_errors, json!({"200": ok("The event as a GeoJSON Feature, with properties.history", "application/geo+json", event.clone())})),
+            }}),
+        ),
+        (
+            "/events/{id}/transitions",
+            json!({"post": {
+                "operationId": "takeEventStep", "tags": ["Events"],
+                "summary": "Take a step in the event's life: accept, dispatch, handle, close, evaluate, escalate, return",
+                "parameters": [id],
+                "requestBody": body(transition),
+                "responses": {
+                    "200": ok("The event after the step, with its history and the step taken", "application/json", event),
+                    "400": error("Not a JSON object of the step's fields"),
+                    "401": error("No account and no evaluation token"),
+                    "403": error("The account's area holds the event but its role may not take this step"),
+                    "404": error("No such event for this caller"),
+                    "409": error("The step is not allowed from the event's state, or another server took a step first"),
+                    "413": error("The body is too large"),
+                    "422": error("A field is missing or wrong (the message names it)"),
+                    "429": error("Too many wrong tokens from this address within a minute"),
+                    "503": error("Too many requests waiting, or the store cannot be reached"),
+                },
+            }}),
+        ),
+        (
+            "/tiles/events/{z}/{x}/{y}.mvt",
+            json!({"get": {
+                "operationId": "getEventTile", "tags": ["Tiles"],
+                "summary": "Event tiles: event_density (open and recent cases per grid) for everyone, events (points) for staff of their area",
+                "parameters": [tile_param("z"), tile_param("x"), tile_param("y")],
+                "responses": {
+                    "200": {"description": "A Mapbox Vector Tile", "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
+                    "204": {"description": "Nothing in this tile"},
+                    "304": {"description": "Not modified (If-None-Match)"},
+                    "400": error("Bad tile address"),
+                    "401": error("A token no active account has"),
+                    "404": error("No such resource"),
+                    "429": error("Too many wrong tokens from this address within a minute"),
+                },
+            }}),
+        ),
+        (
+            "/tiles/events.json",
+            json!({"get": {
+                "operationId": "getEventTileJson", "tags": ["Tiles"],
+                "summary": "TileJSON 3.0.0 for the event tiles",
+                "parameters": [],
+                "responses": {"200": ok("TileJSON", "application/json", json!({"type": "object", "required": ["tilejson", "tiles"]}))},
+            }}),
+        ),
+    ]
+}
