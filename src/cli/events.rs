@@ -22,7 +22,8 @@ pub enum EventsCommand {
     /// Import hotline orders from a CSV file with a header: time, lon, lat, category, text, and
     /// optionally severity (default blue), address, name, phone. All rows or none.
     Import(ImportArgs),
-    /// Write every event with where its case stands, as CSV (default) or GeoJSON.
+    /// Write every event with where its case stands, as CSV (default) or GeoJSON; reporters'
+    /// names and phones only with --with-personal.
     Export(ExportArgs),
     /// List the cases open past their deadline now, most overdue first.
     Overdue,
@@ -51,6 +52,9 @@ pub struct ExportArgs {
     /// Write here instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Also write the reporters' names and phones; the file is then readable by its owner only.
+    #[arg(long)]
+    with_personal: bool,
 }
 
 pub fn events(ctx: &Ctx, command: EventsCommand) -> anyhow::Result<()> {
@@ -206,9 +210,9 @@ const COLUMNS: [&str; 23] = [
     "reporter_phone",
 ];
 
-fn properties(case: &Case, now_ms: i64) -> Value {
+fn properties(case: &Case, now_ms: i64, personal: bool) -> Value {
     let e = &case.event;
-    let r = e.reporter.clone().unwrap_or_default();
+    let r = e.reporter.clone().filter(|_| personal).unwrap_or_default();
     json!({
         "id": e.id, "reported_at": utc_text_ms(e.reported_at_ms), "lon": e.lon, "lat": e.lat,
         "category": e.category, "severity": e.severity.name(), "source": e.source.name(),
@@ -227,9 +231,10 @@ fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     let mut cases: Vec<&Case> = book.all().collect();
     cases.sort_by_key(|c| c.event.id);
     let mut out: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("{}", path.display()))?,
-        )),
+        Some(path) => Box::new(std::io::BufWriter::new(super::output_file(
+            path,
+            args.with_personal,
+        )?)),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     match args.format {
@@ -237,7 +242,7 @@ fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(COLUMNS)?;
             for case in cases {
-                let p = properties(case, now_ms);
+                let p = properties(case, now_ms, args.with_personal);
                 w.write_record(COLUMNS.iter().map(|c| match &p[*c] {
                     Value::Null => String::new(),
                     Value::String(s) => s.clone(),
@@ -252,7 +257,7 @@ fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
                 .map(|c| {
                     json!({"type": "Feature", "id": c.event.id,
                         "geometry": {"type": "Point", "coordinates": [c.event.lon, c.event.lat]},
-                        "properties": properties(c, now_ms)})
+                        "properties": properties(c, now_ms, args.with_personal)})
                 })
                 .collect();
             serde_json::to_writer(

@@ -456,29 +456,34 @@ fn export(ctx: &Ctx, args: ExportArgs) -> anyhow::Result<()> {
     };
     let text = write_collection(&features);
     match output {
-        Some(path) => {
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            if with_personal {
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            }
-            let mut file = options
-                .open(&path)
-                .with_context(|| format!("writing {}", path.display()))?;
-            #[cfg(unix)]
-            if with_personal {
-                // An existing file keeps its mode on open: narrow it too.
-                use std::os::unix::fs::PermissionsExt;
-                file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                    .with_context(|| format!("making {} private", path.display()))?;
-            }
-            file.write_all(text.as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?
-        }
+        Some(path) => output_file(&path, with_personal)?
+            .write_all(text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?,
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     Ok(())
+}
+
+/// A file to write an export to, created or truncated; `private` (it holds personal data) makes
+/// it readable by its owner only, an existing file too.
+fn output_file(path: &std::path::Path, private: bool) -> anyhow::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    }
+    let file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    if private {
+        // An existing file keeps its mode on open: narrow it too.
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {} private", path.display()))?;
+    }
+    Ok(file)
 }
 
 /// `gridmap tiles`: the tile pyramid over a box into a PMTiles archive.
