@@ -737,6 +737,13 @@ fn hotline_orders_go_in_from_csv_and_come_back_out() {
     ));
     let out = gridmap(&store, &["events", "export"]);
     assert_success(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("13912345678"),
+        "no personal data by default: {text}"
+    );
+    let out = gridmap(&store, &["events", "export", "--with-personal"]);
+    assert_success(&out);
     let mut rows = csv::Reader::from_reader(out.stdout.as_slice());
     let headers = rows.headers().unwrap().clone();
     let records: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
