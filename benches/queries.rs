@@ -88,6 +88,22 @@ fn routing_benches(c: &mut Criterion, snap: &Snapshot) {
             black_box(gridmap::events::route(snap, black_box(pts[i]), service).is_some())
         })
     });
+    // Geocoding (≤ 1 ms per address): addresses of 1,024 buildings written in full, as
+    // gridmap writes them back from /reverse.
+    let geocoder = snap.geocoder();
+    let addresses: Vec<String> = gridmap::model::buildings::all(snap.dataset())
+        .iter()
+        .step_by(97)
+        .take(1024)
+        .filter_map(|b| geocoder.address_of(b.code, b.text("compound")))
+        .collect();
+    let mut j = 0;
+    group.bench_function("geocode", |b| {
+        b.iter(|| {
+            j = (j + 1) % addresses.len();
+            black_box(geocoder.geocode(black_box(&addresses[j]), 5).len())
+        })
+    });
     group.finish();
 }
 

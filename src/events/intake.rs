@@ -7,6 +7,7 @@ use geo::Point;
 use super::model::{Event, Reporter, Source};
 use super::{Categories, Severity, route};
 use crate::index::Snapshot;
+use crate::index::geocode::Precision;
 
 /// The longest text, note or address taken, in characters.
 pub const MAX_TEXT_CHARS: usize = 2_000;
@@ -81,6 +82,30 @@ fn reporter(name: Option<String>, phone: Option<String>) -> Result<Option<Report
     Ok((name.is_some() || phone.is_some()).then_some(Reporter { name, phone }))
 }
 
+/// Where an address without coordinates is: its building, when the geocoder finds one building
+/// (or house) for it; else a refusal naming what it could mean.
+fn placed(snap: &Snapshot, address: &str) -> Result<Point, Refused> {
+    let found = snap.geocoder().geocode(address, 3);
+    match found.first() {
+        Some(f) if f.precision >= Precision::Building && f.confidence >= 0.9 => Ok(f.at),
+        Some(_) => Err(refuse(
+            "address",
+            format!(
+                "'{address}' could mean {}; give the building and entrance, or lon and lat",
+                found
+                    .iter()
+                    .map(|f| f.address.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+        )),
+        None => Err(refuse(
+            "address",
+            format!("'{address}' names no compound or hamlet gridmap knows; give lon and lat"),
+        )),
+    }
+}
+
 /// Check `report` and route it on `snap`: the event to store, reported at `at_ms`.
 pub fn intake(
     snap: &Snapshot,
@@ -120,11 +145,15 @@ pub fn intake(
     let text = text_field("text", Some(report.text), true)?.unwrap_or_default();
     let address = text_field("address", report.address, false)?;
     let reporter = reporter(report.reporter_name, report.reporter_phone)?;
-    let Some(p) = report.at else {
-        return Err(refuse(
-            "lon",
-            "lon and lat are needed: give the event's position in degrees (placing a report by its address alone is not offered yet)",
-        ));
+    let p = match (report.at, &address) {
+        (Some(p), _) => p,
+        (None, Some(a)) => placed(snap, a)?,
+        (None, None) => {
+            return Err(refuse(
+                "lon",
+                "give the event's position (lon and lat, in degrees) or its address",
+            ));
+        }
     };
     let (lon, lat) = (p.x(), p.y());
     if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {

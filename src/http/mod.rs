@@ -11,6 +11,7 @@ mod event_stream;
 mod event_tiles;
 mod events;
 mod features;
+mod geocode;
 mod ogc_params;
 mod openapi;
 mod params;
@@ -76,6 +77,8 @@ pub fn router(state: AppState) -> Router {
         .route("/events/stream", get(event_stream::stream))
         .route("/events/{id}", get(events::one))
         .route("/events/{id}/transitions", post(events::transition))
+        .route("/geocode", get(geocode::geocode))
+        .route("/reverse", get(geocode::reverse))
         .route("/locate", get(queries::locate))
         .route("/nearest", get(queries::nearest))
         .route("/search", get(search::search))

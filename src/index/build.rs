@@ -145,6 +145,7 @@ impl Snapshot {
                 .iter()
                 .map(super::declared::DeclaredIndex::build)
                 .collect(),
+            geocoder: std::sync::OnceLock::new(),
             data,
         }
     }

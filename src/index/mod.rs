@@ -8,6 +8,7 @@ pub mod access;
 mod build;
 mod changes;
 mod declared;
+pub mod geocode;
 mod nearest;
 mod queries;
 mod search;
@@ -65,6 +66,8 @@ pub struct Snapshot {
     keys: Keys,
     /// One index per declared layer, in `data.declared` order.
     declared: Vec<declared::DeclaredIndex>,
+    /// Addresses to buildings, built on first use (most snapshots never geocode).
+    geocoder: std::sync::OnceLock<geocode::Geocoder>,
 }
 
 /// Monotone subdivisions (O(log n) point-in-polygon) of polygons with many vertices, by position;
@@ -96,6 +99,12 @@ struct Keys {
 }
 
 impl Snapshot {
+    /// The geocoder of this snapshot's buildings (built on the first call).
+    pub fn geocoder(&self) -> &geocode::Geocoder {
+        self.geocoder
+            .get_or_init(|| geocode::Geocoder::build(&self.data))
+    }
+
     pub fn dataset(&self) -> &Dataset {
         &self.data
     }

@@ -17,6 +17,7 @@ mod event_api;
 mod events;
 mod gcj02;
 mod gdal;
+mod geocode;
 mod http_api;
 mod links;
 mod live;

@@ -110,6 +110,7 @@ pub(super) fn caller_aware(paths: &mut Map<String, Value>) {
                 "/health",
                 "/tiles/{z}/{x}/{y}.mvt",
                 "/tiles/{z}/{x}/{y}.pbf",
+                "/tiles/events/{z}/{x}/{y}.mvt",
             ]
             .contains(&path)
     };

@@ -112,7 +112,45 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
             false,
         ),
     ];
+    let crs = query(
+        "crs",
+        "CRS of lon/lat and of the answer: wgs84 (default) or gcj02",
+        json!({"type": "string", "enum": ["wgs84", "gcj02"]}),
+        false,
+    );
     vec![
+        (
+            "/geocode",
+            json!({"get": {
+                "operationId": "geocode", "tags": ["Queries"],
+                "summary": "An address to its building (town and village may be left out; 幢, 栋, 号 all read), with precision and confidence",
+                "parameters": [
+                    query("q", "The address, as 云阳街道太阳城社区华府公寓1幢2单元", json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}), true),
+                    query("limit", "Most results", json!({"type": "integer", "minimum": 1, "maximum": 20, "default": 5}), false),
+                    crs.clone(),
+                ],
+                "responses": {
+                    "200": ok("The places the address may mean, best first (empty when it names no compound)", "application/json", json!({"type": "object", "required": ["results"]})),
+                    "400": error("Bad input: the message names the parameter and the fix"),
+                },
+            }}),
+        ),
+        (
+            "/reverse",
+            json!({"get": {
+                "operationId": "reverseGeocode", "tags": ["Queries"],
+                "summary": "A point to the nearest building and its address",
+                "parameters": [
+                    query("lon", "Longitude", json!({"type": "number", "minimum": -180, "maximum": 180}), true),
+                    query("lat", "Latitude", json!({"type": "number", "minimum": -90, "maximum": 90}), true),
+                    crs,
+                ],
+                "responses": {
+                    "200": ok("The nearest building (null when there is none)", "application/json", json!({"type": "object", "required": ["building"]})),
+                    "400": error("Bad input: the message names the parameter and the fix"),
+                },
+            }}),
+        ),
         (
             "/events",
             json!({
@@ -124,6 +162,7 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
                 },
                 "post": {
                     "operationId": "reportEvent", "tags": ["Events"],
+                    "security": [{}, {"bearer": []}],
                     "summary": "Report a problem at a point: routed to its grid, village, town and post; 201 once stored",
                     "requestBody": body(report),
                     "responses": {
@@ -162,6 +201,7 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
             "/events/{id}/transitions",
             json!({"post": {
                 "operationId": "takeEventStep", "tags": ["Events"],
+                "security": [{}, {"bearer": []}],
                 "summary": "Take a step in the event's life: accept, dispatch, handle, close, evaluate, escalate, return",
                 "parameters": [id],
                 "requestBody": body(transition),
@@ -190,9 +230,7 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
                     "204": {"description": "Nothing in this tile"},
                     "304": {"description": "Not modified (If-None-Match)"},
                     "400": error("Bad tile address"),
-                    "401": error("A token no active account has"),
                     "404": error("No such resource"),
-                    "429": error("Too many wrong tokens from this address within a minute"),
                 },
             }}),
         ),
