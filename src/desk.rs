@@ -27,8 +27,10 @@ const MAX_QUEUED: usize = 20_000;
 /// scan the whole table, and every read grew with the log).
 const READ_BATCH: usize = 2_000;
 
-/// In which capacities the caller acts on a case, decided by the writer on the case as it stands.
-pub type CapacityOf = Box<dyn Fn(&Case) -> Capacity + Send>;
+/// In which capacities the caller acts on a case, decided by the writer on the case as it stands;
+/// or why the step cannot be taken on it whoever asks (a dispatch target outside the holder's
+/// area).
+pub type CapacityOf = Box<dyn Fn(&Case) -> Result<Capacity, Refusal> + Send>;
 
 /// What the desk is asked to do.
 pub enum Request {
@@ -155,13 +157,11 @@ impl Shared {
         self.book.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Apply stored entries to the book and pass the new ones to the stream.
+    /// Apply entries read from the log to the book and pass the new ones to the stream, under
+    /// the book's lock, so subscribers get them in sequence order whichever thread applies.
     fn apply(&self, entries: Vec<Entry>) -> usize {
-        let applied = self
-            .book
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .apply(entries);
+        let mut book = self.book.write().unwrap_or_else(|e| e.into_inner());
+        let applied = book.apply(entries);
         for entry in &applied {
             let _ = self.stream.send(Arc::new(entry.clone()));
         }
@@ -209,7 +209,7 @@ impl Shared {
     /// Decide every request of `batch`, write the accepted ones in one transaction, answer all.
     fn write(&self, batch: Vec<(Request, Reply)>) {
         let now_ms = self.clock.now_ms();
-        let mut entries = Vec::with_capacity(batch.len());
+        let mut entries: Vec<Entry> = Vec::with_capacity(batch.len());
         let mut replies = Vec::with_capacity(batch.len());
         // Cases as this batch leaves them, so two steps on one case in one batch follow each other.
         let mut moved: HashMap<u64, Case> = HashMap::new();
@@ -229,19 +229,41 @@ impl Shared {
         }
         match self.store.append_events(&entries) {
             Ok(stored) => {
-                self.apply(stored.clone());
+                self.caught_up_after_commit(&stored);
                 for (reply, entry) in replies.into_iter().zip(stored) {
                     let _ = reply.send(Ok(entry));
                 }
             }
-            // One entry the store refused (another server took a step first) must not sink the
-            // others: write them one by one.
+            // One entry the store refused (another server took a step first, a value it cannot
+            // hold) must not sink the others: write them one by one. Never after an uncertain
+            // commit or an unreachable store.
             Err(Error::Store {
-                failure: StoreFailure::Rejected,
+                failure: StoreFailure::Rejected | StoreFailure::Failed,
                 ..
             }) if entries.len() > 1 => {
+                // A step decided on top of an earlier step of the same case that failed cannot
+                // stand either.
+                let mut failed: std::collections::HashSet<u64> = Default::default();
                 for (reply, entry) in replies.into_iter().zip(entries) {
-                    let _ = reply.send(self.write_one(entry));
+                    let event = entry.step.event_id;
+                    let answer = if entry.event.is_none() && failed.contains(&event) {
+                        Err(DeskError::Conflict(format!(
+                            "event {event}: an earlier step asked at the same moment failed; read it again"
+                        )))
+                    } else {
+                        self.write_one(entry)
+                    };
+                    if answer.is_err() && event != 0 {
+                        failed.insert(event);
+                    }
+                    let _ = reply.send(answer);
+                }
+            }
+            Err(e) if entries.len() == 1 => {
+                let entry = entries.pop().expect("one entry");
+                let answer = self.refused(entry, e);
+                if let Some(reply) = replies.pop() {
+                    let _ = reply.send(answer);
                 }
             }
             Err(e) => {
@@ -250,26 +272,46 @@ impl Shared {
         }
     }
 
+    /// Read the log after a commit (ours and whatever another server committed before it), rather
+    /// than applying what we stored: applying ours alone would move the book past an entry of
+    /// another server committed between our last read and our commit, and skip it for good.
+    /// When that read fails (the store went away just after), what was stored is applied, so
+    /// the answer can show it.
+    fn caught_up_after_commit(&self, stored: &[Entry]) {
+        if let Err(e) = self.catch_up() {
+            tracing::warn!(error = %e, "event desk: could not read the log after a commit");
+            self.apply(stored.to_vec());
+        }
+    }
+
     fn write_one(&self, entry: Entry) -> Result<Entry, DeskError> {
         match self.store.append_events(std::slice::from_ref(&entry)) {
             Ok(mut stored) => {
-                self.apply(stored.clone());
+                self.caught_up_after_commit(&stored);
                 stored.pop().ok_or_else(|| {
                     DeskError::Store(Error::store(writer_name(), "the store stored nothing"))
                 })
             }
-            Err(Error::Store {
+            Err(e) => self.refused(entry, e),
+        }
+    }
+
+    /// The answer to one entry the store refused: a step's refusal by the store is another
+    /// server's step on the same case (409, read it again); anything else the store's error.
+    fn refused(&self, entry: Entry, e: Error) -> Result<Entry, DeskError> {
+        match e {
+            Error::Store {
                 failure: StoreFailure::Rejected,
                 message,
                 ..
-            }) if entry.event.is_none() => {
+            } if entry.event.is_none() => {
                 let _ = self.catch_up();
                 Err(DeskError::Conflict(format!(
                     "event {} changed meanwhile (another server took a step on it): read it again ({message})",
                     entry.step.event_id
                 )))
             }
-            Err(e) => Err(DeskError::Store(e)),
+            e => Err(DeskError::Store(e)),
         }
     }
 
@@ -310,7 +352,7 @@ impl Shared {
                         .cloned()
                         .ok_or(DeskError::NotFound(event_id))?,
                 };
-                let outcome = decide(&case, action, capacity(&case), &ask);
+                let outcome = capacity(&case).and_then(|c| decide(&case, action, c, &ask));
                 let entry = outcome.map(|()| Entry {
                     step: Step {
                         seq: 0,
@@ -319,7 +361,7 @@ impl Shared {
                         action,
                         at_ms: now_ms,
                         actor,
-                        to: ask.to,
+                        to: ask.to.filter(|_| action == Action::Dispatch),
                         note: ask.note.map(|n| n.trim().to_string()),
                         rating: ask.rating,
                     },

@@ -215,8 +215,11 @@ impl Follower {
                 .wait_for_change(seen, FOLLOW_TIMEOUT)
                 .and_then(|now| {
                     // Events first: they are what a command centre waits for, and another
-                    // process's event commits also look like a change to a GeoPackage.
-                    self.events.catch_up()?;
+                    // process's event commits also look like a change to a GeoPackage. A failure
+                    // here must not hold up the map.
+                    if let Err(e) = self.events.catch_up() {
+                        tracing::warn!(error = %e, "could not read new events; retrying");
+                    }
                     if now == seen {
                         return Ok(None);
                     }

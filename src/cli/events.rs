@@ -1,6 +1,6 @@
 //! `gridmap events import|export|overdue`: hotline orders (12345) in from a CSV file, every event
-//! out as CSV or GeoJSON (with the reporters' names and phones: keep the file private), and the
-//! cases open past their deadline now.
+//! out as CSV or GeoJSON (the reporters' names and phones only with `--with-personal`, and the
+//! file then private), and the cases open past their deadline now.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -19,8 +19,9 @@ use crate::model::date::{days_since_epoch, digits, parse_utc, utc_text_ms};
 
 #[derive(Subcommand, Debug)]
 pub enum EventsCommand {
-    /// Import hotline orders from a CSV file with a header: time, lon, lat, category, text, and
-    /// optionally severity (default blue), address, name, phone. All rows or none.
+    /// Import hotline orders from a CSV file with a header: time, category, text, lon and lat or
+    /// an address (placed through the buildings), and optionally severity (default blue), name,
+    /// phone. All rows or none.
     Import(ImportArgs),
     /// Write every event with where its case stands, as CSV (default) or GeoJSON; reporters'
     /// names and phones only with --with-personal.
@@ -91,7 +92,7 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
     for needed in ["time", "category", "text"] {
         if !headers.iter().any(|h| h == needed) {
             bail!(
-                "{}: the header has no '{needed}' column; it needs time, lon, lat, category and text (severity, address, name, phone optional)",
+                "{}: the header has no '{needed}' column; it needs time, category, text, and lon and lat or address (severity, name, phone optional)",
                 args.file.display()
             );
         }

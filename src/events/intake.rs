@@ -64,6 +64,15 @@ fn reporter(name: Option<String>, phone: Option<String>) -> Result<Option<Report
     if name.as_ref().is_some_and(|n| n.chars().count() > 64) {
         return Err(refuse("reporter.name", "is over 64 characters"));
     }
+    if name
+        .as_ref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
+        return Err(refuse(
+            "reporter.name",
+            "holds control characters; send the name as text",
+        ));
+    }
     let phone = phone
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty());

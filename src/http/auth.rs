@@ -16,6 +16,12 @@ use crate::access::audit::{Action, AuditRow, MAX_KEYS};
 use crate::access::{Account, Refusal, Role};
 use crate::model::date::{now_s, utc_text};
 
+/// The token of an `Authorization: Bearer <token>` header value.
+pub(super) fn bearer(value: &axum::http::HeaderValue) -> Option<&str> {
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+    Some(token.trim()).filter(|t| scheme.eq_ignore_ascii_case("bearer") && !t.is_empty())
+}
+
 /// The account behind a request (`None`: the public) and the client's address.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -107,19 +113,11 @@ impl FromRequestParts<AppState> for Caller {
                 address,
             });
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| {
-                let (scheme, token) = v.split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-            })
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "Authorization: give the account's token as `Bearer <token>`".into(),
-                )
-            })?;
+        let token = bearer(value).ok_or_else(|| {
+            ApiError::Unauthorized(
+                "Authorization: give the account's token as `Bearer <token>`".into(),
+            )
+        })?;
         match state.accounts.check(token, address, now_s()) {
             Ok(account) => Ok(Caller {
                 account: Some(account),

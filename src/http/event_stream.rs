@@ -49,12 +49,28 @@ fn message(case: &Case, step: &Step, now_ms: i64) -> SseEvent {
 struct Feed {
     state: AppState,
     account: Arc<Account>,
+    /// The caller's token and address, checked again before each live message: a revoked
+    /// account's stream ends, a changed area applies at once.
+    token: String,
+    address: std::net::IpAddr,
     backlog: VecDeque<SseEvent>,
     last_seq: u64,
     live: tokio::sync::broadcast::Receiver<Arc<Entry>>,
 }
 
 impl Feed {
+    /// The account as the registry knows it now; `None` once its token is refused.
+    fn still_signed_in(&mut self) -> bool {
+        let now_s = crate::model::date::now_s();
+        match self.state.accounts.check(&self.token, self.address, now_s) {
+            Ok(account) => {
+                self.account = account;
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// The message for a live entry the caller may see, if it is newer than what was sent.
     fn visible(&mut self, entry: &Entry) -> Option<SseEvent> {
         if entry.step.seq <= self.last_seq {
@@ -77,6 +93,11 @@ pub async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     caller.signed_in("the event stream")?;
     let account = caller.account.clone().expect("signed in");
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(super::auth::bearer)
+        .unwrap_or_default()
+        .to_string();
     let resume = match headers.get("last-event-id") {
         None => None,
         Some(v) => Some(
@@ -112,6 +133,8 @@ pub async fn stream(
     let feed = Feed {
         state,
         account,
+        token,
+        address: caller.address,
         backlog: backlog.into_iter().map(|(_, m)| m).collect(),
         last_seq,
         live,
@@ -123,6 +146,9 @@ pub async fn stream(
         loop {
             match feed.live.recv().await {
                 Ok(entry) => {
+                    if !feed.still_signed_in() {
+                        return None;
+                    }
                     if let Some(m) = feed.visible(&entry) {
                         return Some((Ok(m), feed));
                     }

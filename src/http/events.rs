@@ -150,6 +150,7 @@ pub async fn report(
     };
     let mut feature = case_json(&snap, &scope, case, view, desk.now_ms(), false);
     feature["properties"]["evaluation_token"] = json!(token.as_str());
+    audit_reporters(&caller, &state, view, std::iter::once(case));
     let location = base.join(&format!("/events/{id}"));
     Ok((
         StatusCode::CREATED,
@@ -611,7 +612,7 @@ pub async fn transition(
         let visible = book.get(id).filter(|c| {
             sees(&snap, &scope, c) || capacity(&snap, &scope, c, token.as_deref()).reporter
         });
-        let Some(case) = visible else {
+        if visible.is_none() {
             return Err(match &account {
                 None if token.is_none() => ApiError::Unauthorized(
                     "a step needs an account, or the reporter's evaluation token in \"token\""
@@ -619,20 +620,23 @@ pub async fn transition(
                 ),
                 _ => ApiError::NotFound(format!("no event {id}")),
             });
-        };
-        if action == Action::Dispatch
-            && let Some(to) = &body.to
-        {
-            check_target(&snap, case, to)?;
         }
     }
     let actor = account
         .as_ref()
         .map_or_else(|| "reporter".to_string(), |a| a.name.clone());
     let snap_for_capacity = snap.clone();
+    let target = body.to.clone().filter(|_| action == Action::Dispatch);
     let capacity_of = Box::new(move |case: &Case| {
+        // The target is checked on the case as the writer sees it (a return may have moved it).
+        if let Some(to) = &target {
+            check_target(&snap_for_capacity, case, to).map_err(|e| match e {
+                ApiError::Unprocessable { message, .. } => Refusal::Field("to", message),
+                other => Refusal::Field("to", format!("{other:?}")),
+            })?;
+        }
         let scope = snap_for_capacity.scope(account.as_deref());
-        capacity(&snap_for_capacity, &scope, case, token.as_deref())
+        Ok(capacity(&snap_for_capacity, &scope, case, token.as_deref()))
     });
     let entry = state
         .events
@@ -659,7 +663,12 @@ pub async fn transition(
     } else {
         View::Public
     };
-    let mut body = case_json(&snap, &scope, case, view, state.events.now_ms(), true);
-    body["properties"]["step"] = step_json(&entry.step);
+    // The reporter (no account) sees where the case stands, not staff's names and notes.
+    let staff = view != View::Public;
+    let mut body = case_json(&snap, &scope, case, view, state.events.now_ms(), staff);
+    if staff {
+        body["properties"]["step"] = step_json(&entry.step);
+    }
+    audit_reporters(&caller, &state, view, std::iter::once(case));
     Ok((StatusCode::OK, Json(body)).into_response())
 }
