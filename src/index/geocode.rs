@@ -197,12 +197,15 @@ impl Geocoder {
             .and_then(|(_, n)| q.find(n).map(|at| &q[at + n.len()..]))
             .unwrap_or(&q);
         let Some((name, entries)) = self.names.iter().find_map(|n| {
+            if !after_village.contains(n.as_str()) {
+                return None;
+            }
             let entries: Vec<&Entry> = self.compounds[n]
                 .iter()
                 .filter(|e| villages.is_empty() || villages.iter().any(|(v, _)| e.village == *v))
                 .filter(|e| town.is_none_or(|t| e.village.starts_with(t)))
                 .collect();
-            (after_village.contains(n.as_str()) && !entries.is_empty()).then_some((n, entries))
+            (!entries.is_empty()).then_some((n, entries))
         }) else {
             return Vec::new();
         };
