@@ -100,7 +100,7 @@ fn placed(snap: &Snapshot, address: &str) -> Result<Point, Refused> {
         Some(_) => Err(refuse(
             "address",
             format!(
-                "'{address}' could mean {}; give the building and entrance, or lon and lat",
+                "'{address}' could mean {}; name the village (or town), the building and entrance, or give lon and lat",
                 found
                     .iter()
                     .map(|f| f.address.as_str())

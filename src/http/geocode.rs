@@ -41,7 +41,7 @@ pub async fn geocode(
     if q.is_empty() || q.chars().count() > 200 {
         return Err(ApiError::bad(
             "q",
-            "give an address of up to 200 characters, as 云阳街道太阳城社区华府公寓1幢2单元 (town and village may be left out)",
+            "give an address of up to 200 characters, as 云阳街道太阳城社区华府公寓5幢2单元 (town and village may be left out)",
         ));
     }
     let limit = params.int("limit", 1, MAX_LIMIT, 5)? as usize;

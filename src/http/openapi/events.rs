@@ -125,7 +125,7 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
                 "operationId": "geocode", "tags": ["Queries"],
                 "summary": "An address to its building (town and village may be left out; 幢, 栋, 号 all read), with precision and confidence",
                 "parameters": [
-                    query("q", "The address, as 云阳街道太阳城社区华府公寓1幢2单元", json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}), true),
+                    query("q", "The address, as 云阳街道太阳城社区华府公寓5幢2单元", json!({"type": "string", "minLength": 1, "maxLength": 200, "pattern": "\\S"}), true),
                     query("limit", "Most results", json!({"type": "integer", "minimum": 1, "maximum": 20, "default": 5}), false),
                     crs.clone(),
                 ],
