@@ -323,20 +323,7 @@ impl Shared {
         moved: &mut HashMap<u64, Case>,
     ) -> Result<Entry, DeskError> {
         match request {
-            Request::Report(event, actor) => Ok(Entry {
-                step: Step {
-                    seq: 0,
-                    event_id: 0,
-                    n: 0,
-                    action: Action::Report,
-                    at_ms: event.reported_at_ms,
-                    actor,
-                    to: None,
-                    note: None,
-                    rating: None,
-                },
-                event: Some(*event),
-            }),
+            Request::Report(event, actor) => Ok(Entry::report(*event, &actor)),
             Request::Step {
                 event_id,
                 action,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use crate::events::intake::{Report, intake};
-use crate::events::{Action, Book, Case, Categories, Clock, Entry, Step, SystemClock};
+use crate::events::{Book, Case, Categories, Clock, Entry, SystemClock};
 use crate::geodesy::Crs;
 use crate::index::Snapshot;
 use crate::model::date::{days_since_epoch, digits, parse_utc, utc_text_ms};
@@ -141,20 +141,7 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
         };
         let event = intake(&snap, &categories, report, at_ms)
             .map_err(|r| anyhow::anyhow!("line {line}: {}: {}", r.field, r.message))?;
-        entries.push(Entry {
-            step: Step {
-                seq: 0,
-                event_id: 0,
-                n: 0,
-                action: Action::Report,
-                at_ms,
-                actor: "import".into(),
-                to: None,
-                note: None,
-                rating: None,
-            },
-            event: Some(event),
-        });
+        entries.push(Entry::report(event, "import"));
     }
     let stored = store.append_events(&entries)?;
     let ids: Vec<u64> = stored

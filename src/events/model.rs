@@ -120,6 +120,26 @@ pub struct Entry {
     pub event: Option<Event>,
 }
 
+impl Entry {
+    /// The report of a new event by `actor`, at the event's time (ids come from the store).
+    pub fn report(event: Event, actor: &str) -> Entry {
+        Entry {
+            step: Step {
+                seq: 0,
+                event_id: event.id,
+                n: 0,
+                action: Action::Report,
+                at_ms: event.reported_at_ms,
+                actor: actor.to_string(),
+                to: None,
+                note: None,
+                rating: None,
+            },
+            event: Some(event),
+        }
+    }
+}
+
 /// An event and where its life stands: the fold of its steps.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Case {
