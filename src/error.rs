@@ -45,6 +45,10 @@ pub enum Error {
     #[error("{0}")]
     Exists(String),
 
+    /// A write that would pass a limit (a tenth photo of an event); nothing was written.
+    #[error("{0}")]
+    Full(String),
+
     #[error("{path}: {source}")]
     Io {
         path: String,

@@ -8,6 +8,7 @@ pub mod categories;
 pub mod intake;
 pub mod lifecycle;
 pub mod model;
+pub mod photos;
 pub mod routing;
 
 pub use book::{Book, Filter};

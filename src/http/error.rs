@@ -77,7 +77,9 @@ impl From<crate::Error> for ApiError {
         match e {
             crate::Error::Invalid(report) => ApiError::Invalid(report.to_string()),
             crate::Error::Stale(message) => ApiError::PreconditionFailed(message),
-            crate::Error::Exists(message) => ApiError::Conflict(message),
+            crate::Error::Exists(message) | crate::Error::Full(message) => {
+                ApiError::Conflict(message)
+            }
             crate::Error::Format { .. } => ApiError::Invalid(e.to_string()),
             // A 4xx body says what the database said, not where the store lives.
             crate::Error::Store {

@@ -1,6 +1,6 @@
 //! Events over HTTP: `POST /events` (a report, routed at intake), `GET /events` (the caller's
 //! area, filtered and paged), `GET /events/{id}` (with its history) and `POST
-//! /events/{id}/transitions`. Events are staff data: the public may report (source `public`) and
+//! /events/{id}/transitions`; photos are in `event_photos`. Events are staff data: the public may report (source `public`) and
 //! evaluate through its link, and sees nothing else. An account sees the events its area holds
 //! (by the event's grid, village or town, or as the case's holder or the unit it was dispatched
 //! to); one that does not gets 404, as if the event did not exist.
@@ -19,6 +19,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
+use super::event_photos::{photo_json, photos_of};
 use super::params::Params;
 use super::write_rules::body_bytes;
 use crate::access::{Account, Role, Token, TokenHash, View, mask};
@@ -220,14 +221,19 @@ fn capacity(snap: &Snapshot, scope: &Scope, case: &Case, token: Option<&str>) ->
             .assignee
             .as_deref()
             .is_some_and(|a| assignee_is(snap, scope, a)),
-        reporter: token.is_some_and(|t| {
-            case.event
-                .evaluation_sha256
-                .as_deref()
-                .and_then(TokenHash::from_hex)
-                .is_some_and(|h| h.same(&TokenHash::of(t)))
-        }),
+        reporter: reporter_holds(case, token),
     }
+}
+
+/// Whether `token` is the case's evaluation token (what the reporter got with the 201).
+pub fn reporter_holds(case: &Case, token: Option<&str>) -> bool {
+    token.is_some_and(|t| {
+        case.event
+            .evaluation_sha256
+            .as_deref()
+            .and_then(TokenHash::from_hex)
+            .is_some_and(|h| h.same(&TokenHash::of(t)))
+    })
 }
 
 fn desk_error(e: DeskError) -> ApiError {
@@ -472,34 +478,39 @@ pub async fn list(
         .into_response())
 }
 
-fn parse_id(id: &str) -> Result<u64, ApiError> {
+pub fn parse_id(id: &str) -> Result<u64, ApiError> {
     id.parse()
         .map_err(|_| ApiError::NotFound(format!("no event '{id}': event ids are numbers")))
 }
 
-/// `GET /events/{id}`: one event with its history.
+/// `GET /events/{id}`: one event with its history and its photos.
 pub async fn one(
     State(state): State<AppState>,
     caller: Caller,
+    base: BaseUrl,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let account = caller.signed_in("reading an event")?;
     let id = parse_id(&id)?;
-    let snap = state.index.load();
-    let scope = snap.scope(Some(account));
-    let book = state.events.book();
-    let case = book
-        .get(id)
-        .filter(|c| sees(&snap, &scope, c))
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no event {id} in the area of account '{}'",
-                account.name
-            ))
-        })?;
-    let view = view_of(&scope);
-    let body = case_json(&snap, &scope, case, view, state.events.now_ms(), true);
-    audit_reporters(&caller, &state, view, std::iter::once(case));
+    let mut body = {
+        let snap = state.index.load();
+        let scope = snap.scope(Some(account));
+        let book = state.events.book();
+        let case = book
+            .get(id)
+            .filter(|c| sees(&snap, &scope, c))
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "no event {id} in the area of account '{}'",
+                    account.name
+                ))
+            })?;
+        let view = view_of(&scope);
+        audit_reporters(&caller, &state, view, std::iter::once(case));
+        case_json(&snap, &scope, case, view, state.events.now_ms(), true)
+    };
+    let photos = photos_of(&state, id).await?;
+    body["properties"]["photos"] = photos.iter().map(|p| photo_json(&base, p)).collect();
     Ok((
         [
             (header::CONTENT_TYPE, "application/geo+json"),

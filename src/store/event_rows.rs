@@ -2,6 +2,7 @@
 //! back strictly (a value another tool wrote that gridmap does not know is an unreadable row,
 //! named, never a guess).
 
+use crate::events::photos::MediaType;
 use crate::events::{Action, Severity, Source};
 
 /// The columns of `gridmap_events` after `id`, in the order both backends write and read them.
@@ -30,4 +31,14 @@ pub fn source(text: &str) -> Result<Source, String> {
 
 pub fn action(text: &str) -> Result<Action, String> {
     Action::parse(text).ok_or_else(|| unknown("action", text, &Action::ALL.map(Action::name)))
+}
+
+pub fn media_type(text: &str) -> Result<MediaType, String> {
+    MediaType::parse(text).ok_or_else(|| {
+        unknown(
+            "photo media type",
+            text,
+            &MediaType::ALL.map(MediaType::mime),
+        )
+    })
 }

@@ -28,6 +28,7 @@ use super::{
 use crate::access::StoredAccount;
 use crate::access::audit::{AuditQuery, AuditRow};
 use crate::events::Entry;
+use crate::events::photos::Photo;
 use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
 use crate::model::schema::LayerDef;
@@ -402,6 +403,26 @@ impl Store for GeoPackage {
     fn events_since(&self, after_seq: u64, limit: usize) -> Result<Vec<Entry>> {
         let conn = self.connection()?;
         gpkg_events::since(&conn, after_seq, limit).map_err(|e| self.err(e))
+    }
+
+    fn add_photo(&self, photo: &Photo, bytes: &[u8]) -> Result<Photo> {
+        let mut conn = self.connection()?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        let stored = gpkg_events::add_photo(&tx, photo, bytes).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        stored.ok_or_else(|| super::photos_full(photo.event_id))
+    }
+
+    fn photos(&self, event_id: u64) -> Result<Vec<Photo>> {
+        let conn = self.connection()?;
+        gpkg_events::photos(&conn, event_id).map_err(|e| self.err(e))
+    }
+
+    fn photo(&self, event_id: u64, n: u32) -> Result<Option<(Photo, Vec<u8>)>> {
+        let conn = self.connection()?;
+        gpkg_events::photo(&conn, event_id, n).map_err(|e| self.err(e))
     }
 
     fn read_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {

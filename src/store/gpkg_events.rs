@@ -1,13 +1,17 @@
 //! The event log in the GeoPackage: `gridmap_events` (what was reported and where it went, one row
 //! per event) and `gridmap_event_steps` (every step, the report included, numbered per event and
-//! in one sequence over all events), made on the first write. Both are append-only by trigger;
+//! in one sequence over all events), and `gridmap_event_photos`, made on the first write. Both are append-only by trigger;
 //! `UNIQUE (event_id, n)` lets only one of two writers take a case's next step. Times are Unix
 //! milliseconds, lists comma-separated text.
 
 use rusqlite::{Connection, Row, params};
 
-use super::event_rows::{EVENT_COLUMNS, STEP_COLUMNS, action, severity, source};
+use super::event_rows::{EVENT_COLUMNS, STEP_COLUMNS, action, media_type, severity, source};
+use crate::events::photos::{MAX_PHOTOS, Photo};
 use crate::events::{Entry, Event, Reporter, Step};
+
+/// The columns of `gridmap_event_photos` between `n` and `bytes`.
+const PHOTO_COLUMNS: &str = "media_type, width_px, height_px, at_ms, actor, sha256";
 
 /// Make the tables when missing.
 pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
@@ -43,6 +47,21 @@ pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
            note TEXT,
            rating INTEGER CHECK (rating BETWEEN 1 AND 5),
            UNIQUE (event_id, n));
+         CREATE TABLE IF NOT EXISTS gridmap_event_photos (
+           event_id INTEGER NOT NULL REFERENCES gridmap_events (id),
+           n INTEGER NOT NULL CHECK (n BETWEEN 1 AND 9),
+           media_type TEXT NOT NULL CHECK (media_type IN ('image/jpeg', 'image/png', 'image/webp')),
+           width_px INTEGER NOT NULL CHECK (width_px > 0),
+           height_px INTEGER NOT NULL CHECK (height_px > 0),
+           at_ms INTEGER NOT NULL,
+           actor TEXT NOT NULL,
+           sha256 TEXT NOT NULL,
+           bytes BLOB NOT NULL CHECK (length(bytes) <= 5242880),
+           PRIMARY KEY (event_id, n));
+         CREATE TRIGGER IF NOT EXISTS gridmap_event_photos_no_update BEFORE UPDATE ON gridmap_event_photos
+           BEGIN SELECT RAISE(ABORT, 'gridmap_event_photos is append-only'); END;
+         CREATE TRIGGER IF NOT EXISTS gridmap_event_photos_no_delete BEFORE DELETE ON gridmap_event_photos
+           BEGIN SELECT RAISE(ABORT, 'gridmap_event_photos is append-only'); END;
          CREATE TRIGGER IF NOT EXISTS gridmap_events_no_update BEFORE UPDATE ON gridmap_events
            BEGIN SELECT RAISE(ABORT, 'gridmap_events is append-only'); END;
          CREATE TRIGGER IF NOT EXISTS gridmap_events_no_delete BEFORE DELETE ON gridmap_events
@@ -54,10 +73,10 @@ pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
-fn exists(conn: &Connection) -> rusqlite::Result<bool> {
+fn exists(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'gridmap_event_steps'",
-        [],
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [table],
         |r| r.get::<_, i64>(0),
     )
     .map(|n| n > 0)
@@ -170,7 +189,7 @@ fn event_of(r: &Row, at: usize) -> rusqlite::Result<Event> {
 
 /// The entries after `after_seq`, at most `limit`, in sequence order.
 pub fn since(conn: &Connection, after_seq: u64, limit: usize) -> rusqlite::Result<Vec<Entry>> {
-    if !exists(conn)? {
+    if !exists(conn, "gridmap_event_steps")? {
         return Ok(Vec::new());
     }
     let mut stmt = conn.prepare_cached(&format!(
@@ -188,4 +207,88 @@ pub fn since(conn: &Connection, after_seq: u64, limit: usize) -> rusqlite::Resul
         Ok(Entry { step, event })
     })?;
     rows.collect()
+}
+
+/// Add a photo to event `photo.event_id` (in a transaction the caller commits) as its next
+/// number; `None` when the event holds `MAX_PHOTOS` already.
+pub fn add_photo(
+    conn: &Connection,
+    photo: &Photo,
+    bytes: &[u8],
+) -> rusqlite::Result<Option<Photo>> {
+    ensure(conn)?;
+    let held: u32 = conn.query_row(
+        "SELECT count(*) FROM gridmap_event_photos WHERE event_id = ?1",
+        [photo.event_id as i64],
+        |r| r.get(0),
+    )?;
+    if held >= MAX_PHOTOS {
+        return Ok(None);
+    }
+    let photo = Photo {
+        n: held + 1,
+        ..photo.clone()
+    };
+    conn.prepare_cached(&format!(
+        "INSERT INTO gridmap_event_photos (event_id, n, {PHOTO_COLUMNS}, bytes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    ))?
+    .execute(params![
+        photo.event_id as i64,
+        photo.n,
+        photo.media_type.mime(),
+        photo.width_px,
+        photo.height_px,
+        photo.at_ms,
+        photo.actor,
+        photo.sha256,
+        bytes,
+    ])?;
+    Ok(Some(photo))
+}
+
+fn photo_of(r: &Row) -> rusqlite::Result<Photo> {
+    Ok(Photo {
+        event_id: r.get::<_, i64>(0)? as u64,
+        n: r.get(1)?,
+        media_type: media_type(&r.get::<_, String>(2)?).map_err(unreadable)?,
+        width_px: r.get(3)?,
+        height_px: r.get(4)?,
+        at_ms: r.get(5)?,
+        actor: r.get(6)?,
+        sha256: r.get(7)?,
+        size_bytes: r.get::<_, i64>(8)? as u64,
+    })
+}
+
+/// The photos of event `event_id`, in order, without their bytes.
+pub fn photos(conn: &Connection, event_id: u64) -> rusqlite::Result<Vec<Photo>> {
+    if !exists(conn, "gridmap_event_photos")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT event_id, n, {PHOTO_COLUMNS}, length(bytes) FROM gridmap_event_photos
+         WHERE event_id = ?1 ORDER BY n"
+    ))?;
+    let rows = stmt.query_map([event_id as i64], photo_of)?;
+    rows.collect()
+}
+
+/// Photo `n` of event `event_id` with its bytes.
+pub fn photo(
+    conn: &Connection,
+    event_id: u64,
+    n: u32,
+) -> rusqlite::Result<Option<(Photo, Vec<u8>)>> {
+    if !exists(conn, "gridmap_event_photos")? {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT event_id, n, {PHOTO_COLUMNS}, length(bytes), bytes FROM gridmap_event_photos
+         WHERE event_id = ?1 AND n = ?2"
+    ))?;
+    let mut rows = stmt.query_map(params![event_id as i64, n], |r| {
+        Ok((photo_of(r)?, r.get::<_, Vec<u8>>(9)?))
+    })?;
+    rows.next().transpose()
 }

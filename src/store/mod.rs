@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use crate::access::StoredAccount;
 use crate::access::audit::{AuditQuery, AuditRow};
 use crate::events::Entry;
+use crate::events::photos::Photo;
 use crate::model::declared::Declarations;
 use crate::model::records::{DeclaredData, complete, refill_parents};
 use crate::model::schema::LayerDef;
@@ -137,6 +138,16 @@ pub trait Store: Send + Sync {
     /// The event log's entries after sequence number `after_seq`, in order, at most `limit`.
     fn events_since(&self, after_seq: u64, limit: usize) -> Result<Vec<Entry>>;
 
+    /// Add a photo to event `photo.event_id` as its next number (1 to `MAX_PHOTOS`, which the
+    /// answer carries); `Error::Full` when it holds that many already.
+    fn add_photo(&self, photo: &Photo, bytes: &[u8]) -> Result<Photo>;
+
+    /// The photos of an event, in order, without their bytes.
+    fn photos(&self, event_id: u64) -> Result<Vec<Photo>>;
+
+    /// Photo `n` of an event with its bytes.
+    fn photo(&self, event_id: u64, n: u32) -> Result<Option<(Photo, Vec<u8>)>>;
+
     /// Upsert `data` into its declared layer (or replace the layer), after checking it against
     /// its declaration and filling each feature's town, village and grid; guarded as
     /// `import_with`. All or nothing.
@@ -211,6 +222,14 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// Open a store from a `--store` value: a `postgres://` URL (PostGIS; pending migrations are
 /// applied) or a file path (GeoPackage, created when missing), with the declared layers of
 /// `layers` (their tables created or extended; a change that could lose data is refused).
+/// The refusal of a photo past `MAX_PHOTOS`.
+fn photos_full(event_id: u64) -> Error {
+    Error::Full(format!(
+        "event {event_id} holds {} photos, the most an event takes; nothing was added",
+        crate::events::photos::MAX_PHOTOS
+    ))
+}
+
 pub fn open(location: &str, layers: &'static Declarations) -> Result<Arc<dyn Store>> {
     if is_postgres(location) {
         return Ok(Arc::new(PostGis::open(location, layers)?));

@@ -987,7 +987,8 @@ async fn the_api_document_says_which_reads_take_a_token() {
             .replace("{featureId}", &grid)
             .replace("{z}/{x}/{y}", "14/13650/6640")
             .replace("{path}", "index.html")
-            .replace("{id}", "1");
+            .replace("{id}", "1")
+            .replace("{n}", "1");
         assert!(
             !uri.contains('{'),
             "{path}: a template this test does not fill"

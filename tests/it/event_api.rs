@@ -441,8 +441,23 @@ fn the_event_log_refuses_changes_in_both_stores() {
         }),
     };
     let check = |store: &dyn Store, sql: &dyn Fn(&str) -> Result<(), String>| {
-        store.append_events(&[entry()]).unwrap();
+        let id = store.append_events(&[entry()]).unwrap()[0].step.event_id;
+        let png = std::fs::read(crate::common::repo().join("tests/photos/sign.png")).unwrap();
+        let photo = gridmap::events::photos::Photo {
+            event_id: id,
+            n: 0,
+            media_type: gridmap::events::photos::MediaType::Png,
+            size_bytes: png.len() as u64,
+            width_px: 120,
+            height_px: 90,
+            at_ms: T0_MS,
+            actor: "staff".into(),
+            sha256: gridmap::events::photos::sha256_hex(&png),
+        };
+        store.add_photo(&photo, &png).unwrap();
         for statement in [
+            "UPDATE gridmap_event_photos SET actor = 'someone else'",
+            "DELETE FROM gridmap_event_photos",
             "UPDATE gridmap_events SET text = 'changed'",
             "DELETE FROM gridmap_events",
             "UPDATE gridmap_event_steps SET actor = 'someone else'",
@@ -452,6 +467,7 @@ fn the_event_log_refuses_changes_in_both_stores() {
             assert!(e.contains("append-only"), "{statement}: {e}");
         }
         assert_eq!(store.events_since(0, 10).unwrap().len(), 1);
+        assert_eq!(store.photos(id).unwrap().len(), 1);
     };
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("e.gpkg");
@@ -478,7 +494,11 @@ fn the_event_log_refuses_changes_in_both_stores() {
             .map(|_| ())
             .map_err(|e| format!("{e:?}"))
     });
-    for table in ["gridmap_events", "gridmap_event_steps"] {
+    for table in [
+        "gridmap_events",
+        "gridmap_event_steps",
+        "gridmap_event_photos",
+    ] {
         let e = crate::pg::connect(&url)
             .execute(&format!("TRUNCATE {table} CASCADE"), &[])
             .unwrap_err();

@@ -63,6 +63,7 @@ contract!(
     opening_and_reading_are_not_changes,
     a_guarded_declared_write_commits_with_its_audit_row_or_not_at_all,
     the_event_log_appends_in_order_and_refuses_a_step_taken_twice,
+    photos_are_numbered_per_event_read_back_exactly_and_stop_at_nine,
 );
 
 fn filled(open: &Open) -> (Arc<dyn Store>, Dataset) {
@@ -575,4 +576,62 @@ fn the_event_log_appends_in_order_and_refuses_a_step_taken_twice(open: &Open) {
     assert_eq!(all, expected);
     let after = other.events_since(stored[0].step.seq, 1).unwrap();
     assert_eq!(after, vec![stored[1].clone()]);
+}
+
+/// Photos: numbered 1, 2, … per event, read back byte for byte by another handle (in order, and
+/// one at a time); a tenth is refused as `Error::Full` and stores nothing.
+fn photos_are_numbered_per_event_read_back_exactly_and_stop_at_nine(open: &Open) {
+    use gridmap::events::photos::{MAX_PHOTOS, MediaType, Photo, sha256_hex};
+    let (s, _) = filled(open);
+    let ids: Vec<u64> = s
+        .append_events(&[
+            report_entry(119.58, 31.99, 1_796_112_000_000),
+            report_entry(119.59, 31.98, 1_796_112_000_001),
+        ])
+        .unwrap()
+        .iter()
+        .map(|e| e.event.as_ref().unwrap().id)
+        .collect();
+    let bytes = |i: u32| -> Vec<u8> { (0..1000 + i).map(|b| (b * 7 + i) as u8).collect() };
+    let photo = |event_id: u64, i: u32| Photo {
+        event_id,
+        n: 0,
+        media_type: if i.is_multiple_of(2) {
+            MediaType::Jpeg
+        } else {
+            MediaType::Webp
+        },
+        size_bytes: bytes(i).len() as u64,
+        width_px: 100 + i,
+        height_px: 50 + i,
+        at_ms: 1_796_112_000_000 + i64::from(i),
+        actor: format!("staff{i}"),
+        sha256: sha256_hex(&bytes(i)),
+    };
+    assert!(s.photos(ids[0]).unwrap().is_empty());
+    assert_eq!(s.photo(ids[0], 1).unwrap(), None);
+    let mut stored = Vec::new();
+    for i in 0..MAX_PHOTOS {
+        let p = s.add_photo(&photo(ids[0], i), &bytes(i)).unwrap();
+        assert_eq!(
+            p,
+            Photo {
+                n: i + 1,
+                ..photo(ids[0], i)
+            }
+        );
+        stored.push(p);
+    }
+    let other_event = s.add_photo(&photo(ids[1], 3), &bytes(3)).unwrap();
+    assert_eq!(other_event.n, 1, "numbered per event");
+    let err = s.add_photo(&photo(ids[0], 9), &bytes(9)).unwrap_err();
+    assert!(matches!(err, Error::Full(_)), "{err:?}");
+    let other = open();
+    assert_eq!(other.photos(ids[0]).unwrap(), stored);
+    for (i, p) in stored.iter().enumerate() {
+        let (read, read_bytes) = other.photo(ids[0], p.n).unwrap().unwrap();
+        assert_eq!(&read, p);
+        assert_eq!(read_bytes, bytes(i as u32));
+    }
+    assert_eq!(other.photo(ids[0], MAX_PHOTOS + 1).unwrap(), None);
 }

@@ -645,6 +645,23 @@ impl gridmap::store::Store for GoneAfterCommit {
     ) -> gridmap::Result<Vec<gridmap::events::Entry>> {
         self.inner.events_since(after_seq, limit)
     }
+    fn add_photo(
+        &self,
+        photo: &gridmap::events::photos::Photo,
+        bytes: &[u8],
+    ) -> gridmap::Result<gridmap::events::photos::Photo> {
+        self.inner.add_photo(photo, bytes)
+    }
+    fn photos(&self, event_id: u64) -> gridmap::Result<Vec<gridmap::events::photos::Photo>> {
+        self.inner.photos(event_id)
+    }
+    fn photo(
+        &self,
+        event_id: u64,
+        n: u32,
+    ) -> gridmap::Result<Option<(gridmap::events::photos::Photo, Vec<u8>)>> {
+        self.inner.photo(event_id, n)
+    }
     fn replace_all(
         &self,
         data: &gridmap::model::Dataset,

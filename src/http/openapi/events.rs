@@ -192,9 +192,49 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
             "/events/{id}",
             json!({"get": {
                 "operationId": "getEvent", "tags": ["Events"], "security": secured,
-                "summary": "One event with its history",
+                "summary": "One event with its history and its photos",
                 "parameters": [id.clone()],
-                "responses": with(&read_errors, json!({"200": ok("The event as a GeoJSON Feature, with properties.history", "application/geo+json", event.clone())})),
+                "responses": with(&read_errors, json!({"200": ok("The event as a GeoJSON Feature, with properties.history and properties.photos (each with its href)", "application/geo+json", event.clone())})),
+            }}),
+        ),
+        (
+            "/events/{id}/photos",
+            json!({"post": {
+                "operationId": "addEventPhoto", "tags": ["Events"],
+                "security": [{}, {"bearer": []}],
+                "summary": "Add a photo to the event (until it is closed): the body is the photo's bytes, JPEG, PNG or WebP (recognised by the bytes), at most 5 MiB; at most 9 per event. Staff who see the event, or the reporter with the evaluation token in a Report-Token header",
+                "parameters": [id.clone(), {"name": "Report-Token", "in": "header", "required": false, "schema": {"type": "string"}, "description": "The reporter's evaluation token, instead of an account"}],
+                "requestBody": {"required": true, "content": {
+                    "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "image/webp": {"schema": {"type": "string", "format": "binary"}},
+                }},
+                "responses": {
+                    "201": ok("The photo's description: n, type, size_bytes, width_px, height_px, at, actor, href", "application/json", json!({"type": "object"})),
+                    "401": error("No account and no evaluation token"),
+                    "404": error("No such event for this caller"),
+                    "409": error("The event is closed, or holds 9 photos already"),
+                    "413": error("The photo is over 5 MiB"),
+                    "422": error("The body is not a JPEG, PNG or WebP photo (the message says what it is)"),
+                    "429": error("Too many wrong tokens from this address within a minute"),
+                    "503": error("The store cannot be reached"),
+                },
+            }}),
+        ),
+        (
+            "/events/{id}/photos/{n}",
+            json!({"get": {
+                "operationId": "getEventPhoto", "tags": ["Events"], "security": secured,
+                "summary": "A photo of the event, as it was sent (ETag: its SHA-256)",
+                "parameters": [id.clone(), path("n", "The photo's number, 1 to 9", json!({"type": "integer", "minimum": 1, "maximum": 9}))],
+                "responses": with(&read_errors, json!({
+                    "200": {"description": "The photo", "content": {
+                        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                        "image/png": {"schema": {"type": "string", "format": "binary"}},
+                        "image/webp": {"schema": {"type": "string", "format": "binary"}},
+                    }},
+                    "304": {"description": "Not modified (If-None-Match)"},
+                })),
             }}),
         ),
         (

@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "events",
         sql: include_str!("../../../migrations/0006_events.sql"),
     },
+    Migration {
+        version: 7,
+        name: "event_photos",
+        sql: include_str!("../../../migrations/0007_event_photos.sql"),
+    },
 ];
 
 /// Held while migrating, so that servers starting together apply each file once.

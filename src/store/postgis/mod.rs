@@ -11,6 +11,7 @@ mod derived;
 mod errors;
 mod events;
 mod migrate;
+mod photos;
 mod rows;
 mod tables;
 
@@ -30,6 +31,7 @@ use super::{
 use crate::access::StoredAccount;
 use crate::access::audit::{AuditQuery, AuditRow};
 use crate::events::Entry;
+use crate::events::photos::Photo;
 use crate::model::declared::Declarations;
 use crate::model::records::DeclaredData;
 use crate::model::schema::LayerDef;
@@ -454,6 +456,18 @@ impl Store for PostGis {
                 }
             })
         })
+    }
+
+    fn add_photo(&self, photo: &Photo, bytes: &[u8]) -> Result<Photo> {
+        self.insert_photo(photo, bytes)
+    }
+
+    fn photos(&self, event_id: u64) -> Result<Vec<Photo>> {
+        self.photo_list(event_id)
+    }
+
+    fn photo(&self, event_id: u64, n: u32) -> Result<Option<(Photo, Vec<u8>)>> {
+        self.photo_with_bytes(event_id, n)
     }
 
     fn read_audit(&self, query: &AuditQuery) -> Result<Vec<AuditRow>> {
