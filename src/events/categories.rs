@@ -154,6 +154,11 @@ impl Categories {
         self.categories.iter().find(|c| c.id == id)
     }
 
+    /// Every category, in the file's order.
+    pub fn all(&self) -> &[Category] {
+        &self.categories
+    }
+
     /// The ids, for messages: "dispute, hazard, …".
     pub fn ids(&self) -> String {
         let ids: Vec<&str> = self.categories.iter().map(|c| c.id.as_str()).collect();

@@ -21,6 +21,8 @@ pub enum ApiError {
     /// No such resource: a collection, a feature or a path.
     NotFound(String),
     MethodNotAllowed,
+    /// A write to what only reads (the `events` collection); the message says where to write.
+    ReadOnly(String),
     /// No token where one is needed, or a token no active account has.
     Unauthorized(String),
     /// The account's role or area does not allow this; the message says whose it is.
@@ -122,6 +124,11 @@ impl IntoResponse for ApiError {
                 "method_not_allowed",
                 "this path does not take that method: reads are GET; features are created with POST on /collections/{id}/items and changed with PUT, PATCH or DELETE on one item".to_string(),
             ),
+            ApiError::ReadOnly(message) => {
+                let body = Json(json!({"error": "method_not_allowed", "message": message}));
+                let allow = [(header::ALLOW, "GET, HEAD")];
+                return (StatusCode::METHOD_NOT_ALLOWED, allow, body).into_response();
+            }
             ApiError::Unauthorized(message) => {
                 let body = Json(json!({"error": "unauthorized", "message": message}));
                 let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];

@@ -162,7 +162,7 @@ pub async fn report(
 }
 
 /// The view an account gets of an event it sees.
-fn view_of(scope: &Scope) -> View {
+pub fn view_of(scope: &Scope) -> View {
     scope.account().map_or(View::Public, Account::view_inside)
 }
 
@@ -336,7 +336,7 @@ pub fn case_json(
 }
 
 /// Record that `cases` went out with their reporters in clear.
-fn audit_reporters<'a>(
+pub fn audit_reporters<'a>(
     caller: &Caller,
     state: &AppState,
     view: View,
@@ -376,6 +376,24 @@ fn time_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
 }
 
 fn filter(params: &Params, state: &AppState) -> Result<Filter, ApiError> {
+    filter_with(
+        params,
+        state,
+        params.bbox()?,
+        time_param(params, "from")?,
+        time_param(params, "to")?,
+    )
+}
+
+/// The filter of `status`, `category`, `code` and `overdue` in `params`, with a box and a span
+/// of report times read by the caller (`/events` and the OGC collection read them differently).
+pub fn filter_with(
+    params: &Params,
+    state: &AppState,
+    bbox: Option<crate::model::Bbox>,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+) -> Result<Filter, ApiError> {
     let status = params
         .get("status")
         .map(|list| {
@@ -418,13 +436,13 @@ fn filter(params: &Params, state: &AppState) -> Result<Filter, ApiError> {
         ));
     }
     Ok(Filter {
-        bbox: params.bbox()?,
+        bbox,
         status,
         category,
         code,
         overdue: bool_param(params, "overdue")?,
-        from_ms: time_param(params, "from")?,
-        to_ms: time_param(params, "to")?,
+        from_ms,
+        to_ms,
     })
 }
 

@@ -1,6 +1,6 @@
 //! OGC API - Features, Part 1 Core, with GeoJSON: landing page, conformance, collections, items
 //! and single features for `towns villages grids stations alliances members` and every declared
-//! layer, as the caller may see them (`index::access`): the public gets public fields; an
+//! layer (and the read-only `events`, in `event_collection`), as the caller may see them (`index::access`): the public gets public fields; an
 //! account, inside its area, the staff and personal fields its role allows. A staff layer's
 //! features outside the area are absent (404 for one).
 
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
+use super::event_collection;
 use super::ogc_params::{CRS84, OgcCrs, TimeSpan};
 use super::params::Params;
 use super::queryables::{public_properties, temporal_property};
@@ -37,14 +38,18 @@ pub const CONFORMANCE: &[&str] = &[
 ];
 
 /// The link relation of a collection's queryables (OGC API - Features Part 3).
-const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
+pub(super) const REL_QUERYABLES: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
-fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
+pub(super) fn link(href: String, rel: &str, kind: &str, title: &str) -> Value {
     json!({"href": href, "rel": rel, "type": kind, "title": title})
 }
 
 /// The collection `collection_id`: a built-in or a declared layer of the snapshot.
 pub(super) fn layer_of(snap: &Snapshot, collection_id: &str) -> Result<AnyLayer, ApiError> {
+    if collection_id == event_collection::ID {
+        // Reads of it never come here: what does is a write.
+        return Err(event_collection::read_only());
+    }
     snap.layer_named(collection_id).ok_or_else(|| {
         let names: Vec<&str> = snap.layers().iter().map(|l| l.name()).collect();
         ApiError::NotFound(format!(
@@ -65,7 +70,7 @@ pub(super) fn check_format(params: &Params) -> Result<(), ApiError> {
 }
 
 /// A GeoJSON answer in `crs`, saying so in `Content-Crs` (OGC API - Features Part 2).
-fn geojson_response(body: Value, crs: OgcCrs) -> Response {
+pub(super) fn geojson_response(body: Value, crs: OgcCrs) -> Response {
     let mut response = Json(body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
@@ -201,18 +206,27 @@ pub async fn conformance(params: Params) -> Result<Json<Value>, ApiError> {
 }
 
 /// GET /collections
+///
+/// `events` is listed to accounts only (as GeoServer leaves a secured layer out of what an
+/// anonymous client is offered): the public could read nothing of it.
 pub async fn collections(
     State(state): State<AppState>,
     base: BaseUrl,
     params: Params,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     params.only(&["f"])?;
     check_format(&params)?;
     let snap = state.index.load();
+    let events = caller
+        .account()
+        .map(|_| event_collection::collection_json(&state, &base));
     Ok(Json(json!({
         "links": [link(base.join("/collections"), "self", "application/json", "Collections")],
         "crs": OgcCrs::ALL.map(OgcCrs::uri),
-        "collections": snap.layers().into_iter().map(|l| collection_json(&snap, l, &base)).collect::<Vec<_>>(),
+        "collections": snap.layers().into_iter().map(|l| collection_json(&snap, l, &base))
+            .chain(events)
+            .collect::<Vec<_>>(),
     })))
 }
 
@@ -222,11 +236,16 @@ pub async fn collection(
     Path(collection_id): Path<String>,
     base: BaseUrl,
     params: Params,
+    caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let snap = state.index.load();
-    let layer = layer_of(&snap, &collection_id)?;
     params.only(&["f"])?;
     check_format(&params)?;
+    if collection_id == event_collection::ID {
+        caller.signed_in("the events collection")?;
+        return Ok(Json(event_collection::collection_json(&state, &base)));
+    }
+    let snap = state.index.load();
+    let layer = layer_of(&snap, &collection_id)?;
     Ok(Json(collection_json(&snap, layer, &base)))
 }
 
@@ -238,6 +257,9 @@ pub async fn items(
     params: Params,
     caller: Caller,
 ) -> Result<Response, ApiError> {
+    if collection_id == event_collection::ID {
+        return event_collection::items(&state, &base, &params, &caller);
+    }
     let snap = state.index.load();
     let scope = snap.scope(caller.account());
     let layer = layer_of(&snap, &collection_id)?;
@@ -353,6 +375,9 @@ pub async fn item(
     params: Params,
     caller: Caller,
 ) -> Result<Response, ApiError> {
+    if collection_id == event_collection::ID {
+        return event_collection::item(&state, &base, &params, &caller, &feature_id);
+    }
     let snap = state.index.load();
     let scope = snap.scope(caller.account());
     let layer = layer_of(&snap, &collection_id)?;

@@ -7,6 +7,7 @@ mod base_url;
 pub(crate) mod coverage;
 mod encoding;
 mod error;
+mod event_collection;
 mod event_photos;
 mod event_stream;
 mod event_tiles;

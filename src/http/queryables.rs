@@ -168,10 +168,17 @@ pub async fn queryables(
     base: BaseUrl,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let layer = super::features::layer_of(&state.index.load(), &collection_id)?;
     params.only(&["f"])?;
     super::features::check_format(&params)?;
-    let mut response = axum::Json(document(layer.def(), &base)).into_response();
+    let document = if collection_id == super::event_collection::ID {
+        super::event_collection::queryables(&state, &base)
+    } else {
+        document(
+            super::features::layer_of(&state.index.load(), &collection_id)?.def(),
+            &base,
+        )
+    };
+    let mut response = axum::Json(document).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/schema+json"),

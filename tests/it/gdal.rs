@@ -97,6 +97,43 @@ fn first_serve_creates_the_store_and_gdal_reads_it_over_oapif() {
         .output()
         .unwrap();
     assert_eq!(counts(&output), expected_public());
+
+    // With a city account's token GDAL finds the events collection too (the public is not
+    // offered it), and counts what /events lists.
+    let token = crate::common::add_user(&store, "gdal.city", "city", &[]);
+    let auth = format!("Bearer {token}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let listed = loop {
+        let text = crate::common::http_raw(
+            server.port,
+            "GET",
+            "/events?limit=1",
+            &[("Authorization", &auth)],
+            "",
+        );
+        let (status, body) = crate::common::status_and_body(&text);
+        if status == 200 {
+            break serde_json::from_str::<serde_json::Value>(&body).unwrap()["numberMatched"]
+                .as_u64()
+                .unwrap();
+        }
+        // The server re-reads accounts about once a second.
+        assert_eq!(status, 401, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new account was never taken"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(listed > 40_000, "the sample year: {listed}");
+    let output = ogrinfo()
+        .args(["-ro", "-so", "--config", "GDAL_HTTP_HEADERS"])
+        .arg(format!("Authorization: {auth}"))
+        .args([&url, "events"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    assert_eq!(counts(&output).get("events"), Some(&(listed as usize)));
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod declared_layers;
 mod declared_writes;
 mod differential;
 mod event_api;
+mod event_collection;
 mod event_photos;
 mod events;
 mod gcj02;

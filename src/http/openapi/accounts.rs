@@ -104,6 +104,8 @@ pub(super) fn caller_aware(paths: &mut Map<String, Value>) {
     let aware = |path: &str| {
         path.starts_with("/collections/") && path.contains("/items")
             || [
+                "/collections",
+                "/collections/{collectionId}",
                 "/locate",
                 "/nearest",
                 "/search",
