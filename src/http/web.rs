@@ -45,6 +45,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/panels.js", JS, "js/panels.js"),
     asset!("js/tools.js", JS, "js/tools.js"),
     asset!("js/account.js", JS, "js/account.js"),
+    asset!("js/events.js", JS, "js/events.js"),
     asset!(
         "vendor/maplibre-gl.js",
         JS,
@@ -234,6 +235,13 @@ pub async fn config(State(state): State<AppState>, base: BaseUrl) -> Json<Value>
             "default_radius_m": DEFAULT_RADIUS_M,
             "min_radius_m": MIN_RADIUS_M,
             "max_radius_m": MAX_RADIUS_M,
+        },
+        // What the report form offers.
+        "events": {
+            "categories": state.events.categories().all().iter()
+                .map(|c| json!({"id": c.id, "label": c.label}))
+                .collect::<Vec<_>>(),
+            "severities": crate::events::Severity::ALL.map(crate::events::Severity::name),
         },
         "maplibre_version": include_str!("../../web/vendor/maplibre-gl/VERSION").trim(),
     }))

@@ -128,7 +128,7 @@ await check('the city view loads offline, light, with every default layer switch
   const declared = Object.fromEntries((await api('/map/config.json')).declared.map((d) => [d.id, false]));
   assert.deepEqual(Object.fromEntries(labels), {
     towns: true, alliances: false, coverage_gaps: true, villages: true, grids: true, members: false, stations: true,
-    ...declared,
+    ...declared, events: false,
   });
   // Every town of the sample is drawn at the city view, and its label placed.
   const towns = await api('/collections/towns/items?limit=100');
@@ -266,6 +266,86 @@ await check('a town signs in: its posts show their duty phone, an edit is saved,
   assert.ok(!('contact_phone' in (await (await as(`/collections/stations/items/${theirs.id}`)).json()).properties));
   assert.ok(text.includes(publicOnly.properties.name));
   assert.ok(!/值班电话/.test(text), `no duty phone outside the area: ${text}`);
+});
+
+await check('an event reported on the map goes to the grid /locate names and moves through its states as two accounts', async (open) => {
+  const town = process.env.GRIDMAP_TEST_TOKEN;
+  const worker = process.env.GRIDMAP_TEST_WORKER_TOKEN;
+  const grid = process.env.GRIDMAP_TEST_WORKER_GRID;
+  const [lon, lat] = (process.env.GRIDMAP_TEST_POINT || '').split(',').map(Number);
+  assert.ok(town && worker && grid && Number.isFinite(lat), 'tests/it/browser.rs passes two accounts, a grid and a point in it');
+  const opened = await open();
+  const { page } = opened;
+  const signInAs = async (t) => {
+    await page.evaluate((v) => sessionStorage.setItem('gridmap.token', v), t);
+    await page.reload();
+    await ready(page);
+  };
+  const openPanel = (name) => page.evaluate((id) => { document.getElementById(id).closest('details').open = true; }, name);
+  const item = (id, status) => `#worklist li[data-event="${id}"]${status ? `[data-status="${status}"]` : ''}`;
+
+  // The town's staff report at the point: a click on the map in pick mode, then the form.
+  await signInAs(town);
+  await openPanel('report');
+  await jumpAndSettle(page, { center: [lon, lat], zoom: 16 });
+  await page.click('#report-pick');
+  const box = await page.locator('#map').boundingBox();
+  const at = await page.evaluate((c) => window.map.project(c), [lon, lat]);
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+  await page.waitForSelector('#report-where[data-lon]');
+  await page.selectOption('#report-category', 'sanitation');
+  await page.fill('#report-text', '垃圾堆放（浏览器测试）');
+  await page.click('#report-submit');
+  await page.waitForSelector('#report-result[data-id]');
+  const id = Number(await page.getAttribute('#report-result', 'data-id'));
+  const routed = await page.getAttribute('#report-result', 'data-grid');
+  // Routed as /locate places the point the page sent, which is the grid the point lies in.
+  const sent = await page.$eval('#report-where', (w) => [w.dataset.lon, w.dataset.lat]);
+  const loc = await api(`/locate?lon=${sent[0]}&lat=${sent[1]}`);
+  assert.equal(routed, loc.grid.code, 'routed like /locate');
+  assert.equal(routed, grid, 'the clicked point lies in the worker\'s grid');
+  await shot(page, 'event-reported');
+
+  // The town accepts and dispatches it to the grid from its worklist; the map draws it dispatched.
+  await openPanel('worklist-box');
+  await page.waitForSelector(item(id, 'reported'));
+  assert.match(await page.textContent(`${item(id)} .countdown`), /剩余 \d+:\d\d:\d\d left/);
+  await page.click(`${item(id)} .step-accept`);
+  await page.waitForSelector(item(id, 'accepted'));
+  assert.equal(await page.inputValue(`${item(id)} .step-to`), grid);
+  await page.click(`${item(id)} .step-dispatch`);
+  await page.waitForSelector(item(id, 'dispatched'));
+  const drawn = await eventually(page, () => page.evaluate((eid) => window.map.queryRenderedFeatures({ layers: ['events-circle'] })
+    .filter((f) => f.properties.id === eid).map((f) => f.properties.status), id), (s) => s.includes('dispatched'));
+  assert.ok(drawn.includes('dispatched'), `the events layer draws it dispatched: ${drawn}`);
+
+  // The grid's worker handles it; closing is not theirs, and the worklist says why.
+  await signInAs(worker);
+  await openPanel('worklist-box');
+  await page.waitForSelector(item(id, 'dispatched'));
+  await page.fill(`${item(id)} .step-note`, '已清运');
+  await page.click(`${item(id)} .step-handle`);
+  await page.waitForSelector(item(id, 'handled'));
+  await page.click(`${item(id)} .step-close`);
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('403'), `${item(id)} .step-status`);
+  // That 403 was the point (the response and Chromium's console line for it): not a page error.
+  const refusal = (p) => /HTTP 403: .*\/transitions$/.test(p) || /status of 403 \(Forbidden\)/.test(p);
+  assert.equal(opened.problems.filter(refusal).length, 2, opened.problems.join('; '));
+  opened.problems.splice(0, opened.problems.length, ...opened.problems.filter((p) => !refusal(p)));
+  await shot(page, 'event-worker');
+
+  // The town closes it: it leaves the open worklist, and the API has every step by its account.
+  await signInAs(town);
+  await openPanel('worklist-box');
+  await page.waitForSelector(item(id, 'handled'));
+  await page.click(`${item(id)} .step-close`);
+  await page.waitForSelector(item(id), { state: 'detached' });
+  const res = await fetch(`${base}/events/${id}`, { headers: { Authorization: `Bearer ${town}` } });
+  const event = await res.json();
+  assert.equal(event.properties.status, 'closed');
+  assert.deepEqual(event.properties.history.map((h) => [h.action, h.actor]), [
+    ['report', 'map.town'], ['accept', 'map.town'], ['dispatch', 'map.town'], ['handle', 'map.worker'], ['close', 'map.town'],
+  ]);
 });
 
 await check('clicking a post opens its popup with its name and parents', async (open) => {

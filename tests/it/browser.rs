@@ -48,21 +48,39 @@ fn map_page_in_chromium() {
     // A town's staff account (太阳城街道), made by the CLI while the server runs: wait until the
     // server knows it (it re-reads accounts every second).
     let token = crate::common::add_user(&store, "map.town", "town", &["321181001"]);
+    // And the grid worker of one of its grids, with a point well inside that grid, for the
+    // events check (a report there goes to that grid; the town dispatches it, the worker
+    // handles it).
+    let (grid, point) = {
+        use geo::InteriorPoint;
+        let d = gridmap::sample::dataset().unwrap();
+        let g = d
+            .grids
+            .iter()
+            .filter(|g| g.code.starts_with("321181001"))
+            .nth(5)
+            .unwrap();
+        let p = g.geometry.interior_point().unwrap();
+        (g.code.clone(), format!("{},{}", p.x(), p.y()))
+    };
+    let worker = crate::common::add_user(&store, "map.worker", "grid_worker", &[&grid]);
     let started = std::time::Instant::now();
-    while crate::common::status_and_body(&crate::common::http_raw(
-        server.port,
-        "GET",
-        "/health",
-        &[("Authorization", &format!("Bearer {token}"))],
-        "",
-    ))
-    .0 != 200
-    {
-        assert!(
-            started.elapsed().as_secs() < 60,
-            "the server never learned the account"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    for t in [&token, &worker] {
+        while crate::common::status_and_body(&crate::common::http_raw(
+            server.port,
+            "GET",
+            "/health",
+            &[("Authorization", &format!("Bearer {t}"))],
+            "",
+        ))
+        .0 != 200
+        {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "the server never learned the accounts"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
     let artifacts = repo().join("target/test-artifacts/browser");
     let out = Command::new("node")
@@ -72,6 +90,9 @@ fn map_page_in_chromium() {
         .current_dir(repo().join("tests/browser"))
         .env("GRIDMAP_BIN", crate::common::bin())
         .env("GRIDMAP_TEST_TOKEN", &token)
+        .env("GRIDMAP_TEST_WORKER_TOKEN", &worker)
+        .env("GRIDMAP_TEST_WORKER_GRID", &grid)
+        .env("GRIDMAP_TEST_POINT", &point)
         .output()
         .expect("node runs (Debian nodejs)");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -4,7 +4,8 @@
 import { FONT, GROUPS, declaredClickable, declaredGroups, drawPost } from './style.js';
 import { addClickable, applyVisibility, layerSwitcher, legend, pickFeature, showPopup } from './panels.js';
 import { coverageControl, nearestTool, searchBox } from './tools.js';
-import { signIn, transformRequest } from './account.js';
+import { signIn, token, transformRequest } from './account.js';
+import { EVENTS_GROUP, refreshEventTiles, reportForm, worklist } from './events.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -34,8 +35,8 @@ function acceptPlainHash() {
 }
 acceptPlainHash();
 
-const [config, tilejson] = await Promise.all(
-  ['map/config.json', 'tiles.json'].map(async (url) => {
+const [config, tilejson, eventTiles] = await Promise.all(
+  ['map/config.json', 'tiles.json', 'tiles/events.json'].map(async (url) => {
     const res = await fetch(url);
     if (!res.ok) {
       document.querySelector('#panel header p').textContent = `${url}: ${res.status}; is gridmap running?`;
@@ -48,6 +49,8 @@ const [config, tilejson] = await Promise.all(
 // The declared layers join the switcher, the legend and the popups.
 const declared = declaredGroups(config.declared || []);
 GROUPS.push(...declared);
+// Events above everything else; shown by default to accounts (their area's cases).
+GROUPS.push({ ...EVENTS_GROUP, on: Boolean(token()) });
 addClickable(declaredClickable(declared));
 
 const listed = hashParam('layers');
@@ -89,8 +92,12 @@ map.once('style.load', () => {
     type: 'vector', tiles: tilejson.tiles, bounds: tilejson.bounds,
     minzoom: tilejson.minzoom, maxzoom: tilejson.maxzoom, attribution: tilejson.attribution,
   });
-  for (const id of ['gaps', 'nearest', 'highlight']) map.addSource(id, { type: 'geojson', data: EMPTY });
-  for (const group of GROUPS) for (const layer of group.layers) map.addLayer({ ...layer, source: 'gridmap' });
+  map.addSource('events', {
+    type: 'vector', tiles: eventTiles.tiles, bounds: eventTiles.bounds,
+    minzoom: eventTiles.minzoom, maxzoom: eventTiles.maxzoom,
+  });
+  for (const id of ['gaps', 'nearest', 'highlight', 'report-point']) map.addSource(id, { type: 'geojson', data: EMPTY });
+  for (const group of GROUPS) for (const layer of group.layers) map.addLayer({ source: 'gridmap', ...layer });
   map.addLayer({ id: 'gaps-overlay-fill', type: 'fill', source: 'gaps', paint: { 'fill-color': '#b3122e', 'fill-opacity': 0.35 } });
   map.addLayer({ id: 'gaps-overlay-line', type: 'line', source: 'gaps', paint: { 'line-color': '#b3122e', 'line-width': 1 } });
   map.addLayer({ id: 'nearest-line', type: 'line', source: 'nearest', filter: ['==', ['geometry-type'], 'LineString'], paint: { 'line-color': '#0b5cad', 'line-width': 2, 'line-dasharray': [2, 1] } });
@@ -98,7 +105,8 @@ map.once('style.load', () => {
     map.addLayer({ id: `highlight-${layer}`, type: 'line', source: 'gridmap', 'source-layer': layer, filter: ['==', ['get', 'code'], ''],
       paint: { 'line-color': '#e4572e', 'line-width': 4, 'line-opacity': 0.9 } });
   }
-  for (const group of GROUPS) for (const layer of group.labels || []) map.addLayer({ ...layer, source: 'gridmap' });
+  for (const group of GROUPS) for (const layer of group.labels || []) map.addLayer({ source: 'gridmap', ...layer });
+  map.addLayer({ id: 'report-point', type: 'circle', source: 'report-point', paint: { 'circle-radius': 8, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#d7191c', 'circle-stroke-width': 3 } });
   map.addLayer({ id: 'nearest-rank', type: 'symbol', source: 'nearest', filter: ['==', ['geometry-type'], 'LineString'],
     layout: { 'symbol-placement': 'line-center', 'text-field': ['to-string', ['get', 'rank']], 'text-font': FONT, 'text-size': 12 },
     paint: { 'text-color': '#0b5cad', 'text-halo-color': '#fff', 'text-halo-width': 2 } });
@@ -120,7 +128,17 @@ coverageControl(map, document.getElementById('coverage'), config, (shown) => {
   if (box.checked === shown) box.click();
 });
 
+const work = worklist(map, document.getElementById('worklist-box'));
+const report = reportForm(map, document.getElementById('report'), config.events, () => {
+  work.reload();
+  refreshEventTiles(map);
+});
+
 map.on('click', (e) => {
+  if (report.active) {
+    report.pick(e.lngLat);
+    return;
+  }
   if (nearest.active) {
     nearest.pick(e.lngLat);
     return;
