@@ -208,7 +208,8 @@ async fn limits_above_the_maximum_are_served_at_the_maximum() {
 }
 
 /// Every public answer, scanned: all items of every collection, one item of each, `/locate` at
-/// every post, `/nearest` and `/search`: no staff or personal field (by the declarations) and
+/// every post, `/nearest`, `/search` and every public answer about an event with a named
+/// reporter: no staff or personal field (by the declarations) and
 /// no personal value (every phone the store holds) appears, except a grid worker's contact
 /// where the worker consented (`publish_contact`), which must appear there.
 #[tokio::test]
@@ -300,7 +301,38 @@ async fn personal_fields_never_appear_in_public_responses() {
                 .to_string(),
         ));
     }
+    // Events: a public report naming its reporter, then every public answer about it (the
+    // report's own answer, the event and its photo, the lists, the collections, the event tile).
+    let reporter = ("赵某某", "13987654321");
+    let post = snap.dataset().stations[7].location;
+    let report = json!({"lon": post.x(), "lat": post.y(), "category": "dispute", "severity": "red",
+        "source": "public", "text": "噪音扰民", "reporter": {"name": reporter.0, "phone": reporter.1}});
+    let (status, _, answer) =
+        crate::common::send(&state, "POST", "/events", &[], &report.to_string()).await;
+    assert_eq!(status, 201, "{answer}");
+    texts.push(("POST /events".into(), answer.to_string()));
+    let id = &answer["id"];
+    let (x, y) = crate::common::tile_xy(post, 14);
+    for uri in [
+        format!("/events/{id}"),
+        "/events".into(),
+        format!("/events/{id}/photos/1"),
+        "/collections".into(),
+        format!("/collections/events/items/{id}"),
+        "/collections/events/items".into(),
+        format!("/tiles/events/14/{x}/{y}.mvt"),
+        format!("/tiles/events/12/{}/{}.mvt", x / 4, y / 4),
+    ] {
+        let raw = crate::common::get_raw(&state, &uri, &[]).await;
+        assert!(raw.status.as_u16() < 500, "{uri}: {}", raw.status);
+        texts.push((uri, String::from_utf8_lossy(&raw.body).into_owned()));
+    }
+    phones.insert(reporter.1.to_string());
     for (what, text) in &texts {
+        assert!(
+            !text.contains(reporter.0),
+            "{what} leaks the reporter's name"
+        );
         assert!(
             !text.contains("contact_phone"),
             "{what} leaks contact_phone"
