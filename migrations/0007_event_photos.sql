@@ -1,8 +1,8 @@
 -- Photos of events (issue 14): a report's picture, the handler's proof. JPEG, PNG or WebP (the
 -- server recognises them by their bytes), at most 5 MiB each and 9 per event, numbered 1 to 9
--- per event. A server adding one locks the event's row (FOR NO KEY UPDATE, which steps' foreign
--- key checks do not wait for), so two adding at once take numbers in turn. Append-only like the
--- event log. The bytes are stored uncompressed out of line: photos are compressed already.
+-- per event. A server adding one takes the event log's advisory lock 7266707372 first, so two
+-- adding at once take numbers in turn and a close committed before is seen (no photo is added
+-- to a closed case). Append-only like the event log. The bytes are stored uncompressed out of line: photos are compressed already.
 
 CREATE TABLE gridmap_event_photos (
   event_id bigint NOT NULL REFERENCES gridmap_events (id),

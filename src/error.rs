@@ -45,9 +45,10 @@ pub enum Error {
     #[error("{0}")]
     Exists(String),
 
-    /// A write that would pass a limit (a tenth photo of an event); nothing was written.
+    /// A write the data's state refuses (a tenth photo of an event, a photo of a closed case);
+    /// nothing was written.
     #[error("{0}")]
-    Full(String),
+    Refused(String),
 
     #[error("{path}: {source}")]
     Io {

@@ -256,6 +256,24 @@ fn below(case: &Case) -> Option<String> {
     })
 }
 
+/// The steps `capacity` may take on `case` now, as a worklist offers them: those `decide` allows
+/// once the step's own fields (a note, a target, a rating) are given, which the caller fills in.
+pub fn offered(case: &Case, capacity: Capacity) -> Vec<Action> {
+    let ask = Ask {
+        to: Some(case.holder.clone()),
+        note: Some("·".into()),
+        rating: Some(5),
+    };
+    Action::transitions()
+        .filter(|&a| {
+            matches!(
+                decide(case, a, capacity, &ask),
+                Ok(()) | Err(Refusal::Field(..))
+            )
+        })
+        .collect()
+}
+
 /// Whether `action` may be taken on `case` by a caller acting in `capacity`, with `ask`.
 pub fn decide(case: &Case, action: Action, capacity: Capacity, ask: &Ask) -> Result<(), Refusal> {
     let status = case.status;

@@ -61,7 +61,12 @@ pub enum Refused {
     Format(&'static str),
     /// The header says JPEG, PNG or WebP but the size cannot be read from it.
     Damaged(MediaType),
+    /// Wider or taller than `MAX_SIDE_PX` (no camera makes one; a crafted header does).
+    TooManyPixels(u64, u64),
 }
+
+/// The longest side taken, in pixels (JPEG's own limit).
+pub const MAX_SIDE_PX: u32 = 65_535;
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +79,10 @@ impl std::fmt::Display for Refused {
             ),
             Refused::NotAnImage => write!(f, "the bytes are not an image; {taken}"),
             Refused::Format(name) => write!(f, "a {name} image is not taken; {taken}"),
+            Refused::TooManyPixels(w, h) => write!(
+                f,
+                "the photo is {w}×{h} px; send one at most {MAX_SIDE_PX} px a side"
+            ),
             Refused::Damaged(m) => write!(
                 f,
                 "the bytes start like {} but its size cannot be read (cut short?); send the whole file",
@@ -105,11 +114,14 @@ pub fn sniff(bytes: &[u8]) -> Result<(MediaType, u32, u32), Refused> {
         return Err(Refused::NotAnImage);
     };
     let size = imagesize::blob_size(bytes).map_err(|_| Refused::Damaged(media_type))?;
-    let px = |v: usize| u32::try_from(v).ok().filter(|v| *v > 0);
-    match (px(size.width), px(size.height)) {
-        (Some(w), Some(h)) => Ok((media_type, w, h)),
-        _ => Err(Refused::Damaged(media_type)),
+    let (w, h) = (size.width as u64, size.height as u64);
+    if w == 0 || h == 0 {
+        return Err(Refused::Damaged(media_type));
     }
+    if w > u64::from(MAX_SIDE_PX) || h > u64::from(MAX_SIDE_PX) {
+        return Err(Refused::TooManyPixels(w, h));
+    }
+    Ok((media_type, w as u32, h as u32))
 }
 
 /// Hex SHA-256 of `bytes`.
@@ -137,6 +149,16 @@ pub mod tests {
     #[test]
     fn photos_are_recognised_by_their_bytes() {
         assert_eq!(sniff(&png(2, 3)), Ok((MediaType::Png, 2, 3)));
+        assert_eq!(sniff(&png(65_535, 1)), Ok((MediaType::Png, 65_535, 1)));
+        // A header claiming more than any store column or camera holds.
+        assert_eq!(
+            sniff(&png(1, 3_000_000_000)),
+            Err(Refused::TooManyPixels(1, 3_000_000_000))
+        );
+        assert_eq!(
+            sniff(&png(70_000, 2)),
+            Err(Refused::TooManyPixels(70_000, 2))
+        );
         // A JPEG: SOI, then a SOF0 segment giving height 7 and width 5.
         let jpeg = [
             0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 7, 0, 5, 1, 1, 0x11, 0, 0xFF, 0xD9,

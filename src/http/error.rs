@@ -79,7 +79,7 @@ impl From<crate::Error> for ApiError {
         match e {
             crate::Error::Invalid(report) => ApiError::Invalid(report.to_string()),
             crate::Error::Stale(message) => ApiError::PreconditionFailed(message),
-            crate::Error::Exists(message) | crate::Error::Full(message) => {
+            crate::Error::Exists(message) | crate::Error::Refused(message) => {
                 ApiError::Conflict(message)
             }
             crate::Error::Format { .. } => ApiError::Invalid(e.to_string()),

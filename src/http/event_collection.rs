@@ -1,5 +1,5 @@
 //! Events as an OGC API Features collection, `events`: read-only, for accounts (the public gets
-//! 401), each seeing the events its area holds as on `/events`, so QGIS or GDAL can draw and
+//! 401 for it, its items and its queryables), each seeing the events its area holds as on `/events`, so QGIS or GDAL can draw and
 //! filter them. Items take the Core parameters (`bbox` with `bbox-crs`, `crs`, `datetime` on the
 //! report time, `limit`, `offset`) and `status`, `category`, `code`, `overdue` as queryables.
 //! Reports and steps go through `/events`, never through the collection.
@@ -80,12 +80,12 @@ pub fn items(
     params: &Params,
     caller: &Caller,
 ) -> Result<Response, ApiError> {
+    let account = caller.signed_in("the events collection")?;
     params.only(&[
         "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f", "status", "category",
         "code", "overdue",
     ])?;
     check_format(params)?;
-    let account = caller.signed_in("the events collection")?;
     let crs = OgcCrs::from_param("crs", params.get("crs"))?;
     let bbox_crs = OgcCrs::from_param("bbox-crs", params.get("bbox-crs"))?;
     let bbox = params.bbox_in(bbox_crs.lat_first())?;
@@ -176,9 +176,9 @@ pub fn item(
     caller: &Caller,
     feature_id: &str,
 ) -> Result<Response, ApiError> {
+    let account = caller.signed_in("the events collection")?;
     params.only(&["f", "crs"])?;
     check_format(params)?;
-    let account = caller.signed_in("the events collection")?;
     let crs = OgcCrs::from_param("crs", params.get("crs"))?;
     let missing = || {
         ApiError::NotFound(format!(

@@ -4,8 +4,7 @@
 //! evaluation token in the `Report-Token` header (and reads nothing back, as for the event).
 //! Photos are taken until the case is closed.
 
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -53,7 +52,7 @@ pub async fn add(
     base: BaseUrl,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let token = headers
@@ -79,15 +78,20 @@ pub async fn add(
             )));
         }
     }
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge(format!(
-                "the photo is over {MAX_PHOTO_BYTES} bytes (5 MiB); send it smaller (resize or recompress it)"
-            ))
-        } else {
-            ApiError::bad("body", e.body_text())
-        }
-    })?;
+    // Read only now that the caller may add it, and never past the limit.
+    let bytes = axum::body::to_bytes(body, MAX_PHOTO_BYTES)
+        .await
+        .map_err(|e| {
+            if std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+            {
+                ApiError::TooLarge(format!(
+                    "the photo is over {MAX_PHOTO_BYTES} bytes (5 MiB); send it smaller (resize or recompress it)"
+                ))
+            } else {
+                ApiError::bad("body", format!("the body could not be read: {e}"))
+            }
+        })?;
     let (media_type, width_px, height_px) =
         sniff(&bytes).map_err(|r| ApiError::field("photo", r.to_string()))?;
     let photo = Photo {
@@ -152,7 +156,9 @@ pub async fn one(
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     let common = [
         (header::ETAG, etag.clone()),
-        (header::CACHE_CONTROL, "private, max-age=86400".to_string()),
+        // Revalidated each time (a 304 is cheap): a shared browser must not show a photo after
+        // its account signed out or lost the area.
+        (header::CACHE_CONTROL, "private, no-cache".to_string()),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
     ];
     if fresh {

@@ -25,7 +25,7 @@ use super::write_rules::body_bytes;
 use crate::access::{Account, Role, Token, TokenHash, View, mask};
 use crate::desk::{DeskError, Request};
 use crate::events::intake::{Report, intake, text_field};
-use crate::events::lifecycle::{Ask, Capacity, Refusal, level_name};
+use crate::events::lifecycle::{Ask, Capacity, Refusal, level_name, offered};
 use crate::events::{Action, Case, Filter, Source, Status, Step};
 use crate::geodesy::Crs;
 use crate::index::Snapshot;
@@ -292,6 +292,12 @@ pub fn case_json(
     p.insert("on_time".into(), json!(case.on_time()));
     p.insert("rating".into(), json!(case.rating));
     if view != View::Public {
+        // The steps this caller may take now (what a worklist offers).
+        let actions = offered(case, capacity(snap, scope, case, None));
+        p.insert(
+            "actions".into(),
+            json!(actions.iter().map(|a| a.name()).collect::<Vec<_>>()),
+        );
         let r = e.reporter.clone().unwrap_or_default();
         let shown = |v: Option<String>| {
             v.map(|v| match view {
@@ -510,7 +516,7 @@ pub async fn one(
 ) -> Result<Response, ApiError> {
     let account = caller.signed_in("reading an event")?;
     let id = parse_id(&id)?;
-    let mut body = {
+    let (mut body, carried) = {
         let snap = state.index.load();
         let scope = snap.scope(Some(account));
         let book = state.events.book();
@@ -524,11 +530,24 @@ pub async fn one(
                 ))
             })?;
         let view = view_of(&scope);
-        audit_reporters(&caller, &state, view, std::iter::once(case));
-        case_json(&snap, &scope, case, view, state.events.now_ms(), true)
+        let carried = view == View::Full && case.event.reporter.is_some();
+        (
+            case_json(&snap, &scope, case, view, state.events.now_ms(), true),
+            carried,
+        )
     };
-    let photos = photos_of(&state, id).await?;
-    body["properties"]["photos"] = photos.iter().map(|p| photo_json(&base, p)).collect();
+    // The case comes from memory; its photos from the store. A store that cannot answer leaves
+    // `photos` null (said in the log), never the case unread.
+    body["properties"]["photos"] = match photos_of(&state, id).await {
+        Ok(photos) => photos.iter().map(|p| photo_json(&base, p)).collect(),
+        Err(e) => {
+            tracing::warn!(event = id, error = ?e, "the event's photos could not be read");
+            Value::Null
+        }
+    };
+    if carried {
+        caller.audit_read(&state, "events", vec![id.to_string()]);
+    }
     Ok((
         [
             (header::CONTENT_TYPE, "application/geo+json"),

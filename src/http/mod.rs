@@ -7,7 +7,7 @@ mod base_url;
 pub(crate) mod coverage;
 mod encoding;
 mod error;
-mod event_collection;
+pub(crate) mod event_collection;
 mod event_photos;
 mod event_stream;
 mod event_tiles;
@@ -79,12 +79,8 @@ pub fn router(state: AppState) -> Router {
         .route("/events/stream", get(event_stream::stream))
         .route("/events/{id}", get(events::one))
         .route("/events/{id}/transitions", post(events::transition))
-        .route(
-            "/events/{id}/photos",
-            post(event_photos::add).layer(axum::extract::DefaultBodyLimit::max(
-                crate::events::photos::MAX_PHOTO_BYTES,
-            )),
-        )
+        // The photo handler reads its body itself, after the caller is checked, up to 5 MiB.
+        .route("/events/{id}/photos", post(event_photos::add))
         .route("/events/{id}/photos/{n}", get(event_photos::one))
         .route("/geocode", get(geocode::geocode))
         .route("/reverse", get(geocode::reverse))

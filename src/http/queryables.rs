@@ -167,10 +167,12 @@ pub async fn queryables(
     Path(collection_id): Path<String>,
     base: BaseUrl,
     params: Params,
+    caller: super::auth::Caller,
 ) -> Result<Response, ApiError> {
     params.only(&["f"])?;
     super::features::check_format(&params)?;
     let document = if collection_id == super::event_collection::ID {
+        caller.signed_in("the events collection")?;
         super::event_collection::queryables(&state, &base)
     } else {
         document(

@@ -90,6 +90,8 @@ const RESERVED: &[&str] = &[
 /// Layer names gridmap's tiles, stores or PostGIS use themselves.
 const RESERVED_LAYERS: &[&str] = &[
     "coverage_gaps",
+    "events",
+    "event_density",
     "change_log",
     "staging",
     "spatial_ref_sys",

@@ -412,7 +412,7 @@ impl Store for GeoPackage {
             .map_err(|e| self.err(e))?;
         let stored = gpkg_events::add_photo(&tx, photo, bytes).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
-        stored.ok_or_else(|| super::photos_full(photo.event_id))
+        stored.map_err(|r| r.error(photo.event_id))
     }
 
     fn photos(&self, event_id: u64) -> Result<Vec<Photo>> {

@@ -1,11 +1,13 @@
 //! The event log in the GeoPackage: `gridmap_events` (what was reported and where it went, one row
-//! per event) and `gridmap_event_steps` (every step, the report included, numbered per event and
-//! in one sequence over all events), and `gridmap_event_photos`, made on the first write. Both are append-only by trigger;
+//! per event), `gridmap_event_steps` (every step, the report included, numbered per event and in
+//! one sequence over all events) and `gridmap_event_photos`, made on the first write. All three
+//! are append-only by trigger;
 //! `UNIQUE (event_id, n)` lets only one of two writers take a case's next step. Times are Unix
 //! milliseconds, lists comma-separated text.
 
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::PhotoRefusal;
 use super::event_rows::{EVENT_COLUMNS, STEP_COLUMNS, action, media_type, severity, source};
 use crate::events::photos::{MAX_PHOTOS, Photo};
 use crate::events::{Entry, Event, Reporter, Step};
@@ -55,7 +57,7 @@ pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
            height_px INTEGER NOT NULL CHECK (height_px > 0),
            at_ms INTEGER NOT NULL,
            actor TEXT NOT NULL,
-           sha256 TEXT NOT NULL,
+           sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
            bytes BLOB NOT NULL CHECK (length(bytes) <= 5242880),
            PRIMARY KEY (event_id, n));
          CREATE TRIGGER IF NOT EXISTS gridmap_event_photos_no_update BEFORE UPDATE ON gridmap_event_photos
@@ -209,21 +211,32 @@ pub fn since(conn: &Connection, after_seq: u64, limit: usize) -> rusqlite::Resul
     rows.collect()
 }
 
-/// Add a photo to event `photo.event_id` (in a transaction the caller commits) as its next
-/// number; `None` when the event holds `MAX_PHOTOS` already.
+/// Add a photo to event `photo.event_id` (in an immediate transaction the caller commits, so no
+/// step or photo commits in between) as its next number, unless the case is closed or holds
+/// `MAX_PHOTOS` already.
 pub fn add_photo(
     conn: &Connection,
     photo: &Photo,
     bytes: &[u8],
-) -> rusqlite::Result<Option<Photo>> {
+) -> rusqlite::Result<Result<Photo, PhotoRefusal>> {
     ensure(conn)?;
+    let last: Option<String> = conn
+        .query_row(
+            "SELECT action FROM gridmap_event_steps WHERE event_id = ?1 ORDER BY n DESC LIMIT 1",
+            [photo.event_id as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if last.as_deref().is_some_and(PhotoRefusal::closed_by) {
+        return Ok(Err(PhotoRefusal::Closed));
+    }
     let held: u32 = conn.query_row(
         "SELECT count(*) FROM gridmap_event_photos WHERE event_id = ?1",
         [photo.event_id as i64],
         |r| r.get(0),
     )?;
     if held >= MAX_PHOTOS {
-        return Ok(None);
+        return Ok(Err(PhotoRefusal::Full));
     }
     let photo = Photo {
         n: held + 1,
@@ -244,7 +257,7 @@ pub fn add_photo(
         photo.sha256,
         bytes,
     ])?;
-    Ok(Some(photo))
+    Ok(Ok(photo))
 }
 
 fn photo_of(r: &Row) -> rusqlite::Result<Photo> {

@@ -139,7 +139,8 @@ pub trait Store: Send + Sync {
     fn events_since(&self, after_seq: u64, limit: usize) -> Result<Vec<Entry>>;
 
     /// Add a photo to event `photo.event_id` as its next number (1 to `MAX_PHOTOS`, which the
-    /// answer carries); `Error::Full` when it holds that many already.
+    /// answer carries); `Error::Refused` when it holds that many already or the case is closed
+    /// (both decided inside the write's transaction, after any step committed before it).
     fn add_photo(&self, photo: &Photo, bytes: &[u8]) -> Result<Photo>;
 
     /// The photos of an event, in order, without their bytes.
@@ -216,20 +217,40 @@ pub trait Store: Send + Sync {
     }
 }
 
+/// Why a store refused a photo, decided inside the write's transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PhotoRefusal {
+    /// The case is closed (its last step a close or an evaluation).
+    Closed,
+    /// It holds `MAX_PHOTOS` already.
+    Full,
+}
+
+impl PhotoRefusal {
+    /// Whether a case whose last step is `action` takes no more photos.
+    fn closed_by(action: &str) -> bool {
+        matches!(action, "close" | "evaluate")
+    }
+
+    fn error(self, event_id: u64) -> Error {
+        Error::Refused(match self {
+            PhotoRefusal::Closed => format!(
+                "event {event_id} is closed; photos are taken until it is closed; nothing was added"
+            ),
+            PhotoRefusal::Full => format!(
+                "event {event_id} holds {} photos, the most an event takes; nothing was added",
+                crate::events::photos::MAX_PHOTOS
+            ),
+        })
+    }
+}
+
 /// How often the default `wait_for_change` asks for the version.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Open a store from a `--store` value: a `postgres://` URL (PostGIS; pending migrations are
 /// applied) or a file path (GeoPackage, created when missing), with the declared layers of
 /// `layers` (their tables created or extended; a change that could lose data is refused).
-/// The refusal of a photo past `MAX_PHOTOS`.
-fn photos_full(event_id: u64) -> Error {
-    Error::Full(format!(
-        "event {event_id} holds {} photos, the most an event takes; nothing was added",
-        crate::events::photos::MAX_PHOTOS
-    ))
-}
-
 pub fn open(location: &str, layers: &'static Declarations) -> Result<Arc<dyn Store>> {
     if is_postgres(location) {
         return Ok(Arc::new(PostGis::open(location, layers)?));

@@ -80,11 +80,13 @@ async fn the_events_collection_shows_each_account_its_area_read_only() {
     for uri in [
         "/collections/events",
         "/collections/events/items",
+        "/collections/events/items?status=lost",
         "/collections/events/items/1",
+        "/collections/events/queryables",
     ] {
         assert_eq!(get(&state, uri, None).await.0, 401, "{uri}");
     }
-    let (status, q) = get(&state, "/collections/events/queryables", None).await;
+    let (status, q) = get(&state, "/collections/events/queryables", Some(&staff)).await;
     assert_eq!(status, 200);
     assert!(q["properties"]["status"]["enum"].as_array().unwrap().len() == 6);
 
@@ -108,6 +110,8 @@ async fn the_events_collection_shows_each_account_its_area_read_only() {
     .await;
     assert_eq!(status, 200, "{one}");
     assert_eq!(one["properties"]["history"][0]["action"], "report");
+    // The steps this account may take now: the village holds it at home (nothing to return to).
+    assert_eq!(one["properties"]["actions"], json!(["accept", "escalate"]));
     let (status, _) = get(
         &state,
         &format!("/collections/events/items/{first}"),

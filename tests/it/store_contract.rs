@@ -579,7 +579,7 @@ fn the_event_log_appends_in_order_and_refuses_a_step_taken_twice(open: &Open) {
 }
 
 /// Photos: numbered 1, 2, … per event, read back byte for byte by another handle (in order, and
-/// one at a time); a tenth is refused as `Error::Full` and stores nothing.
+/// one at a time); a tenth is refused as `Error::Refused` and stores nothing.
 fn photos_are_numbered_per_event_read_back_exactly_and_stop_at_nine(open: &Open) {
     use gridmap::events::photos::{MAX_PHOTOS, MediaType, Photo, sha256_hex};
     let (s, _) = filled(open);
@@ -625,7 +625,7 @@ fn photos_are_numbered_per_event_read_back_exactly_and_stop_at_nine(open: &Open)
     let other_event = s.add_photo(&photo(ids[1], 3), &bytes(3)).unwrap();
     assert_eq!(other_event.n, 1, "numbered per event");
     let err = s.add_photo(&photo(ids[0], 9), &bytes(9)).unwrap_err();
-    assert!(matches!(err, Error::Full(_)), "{err:?}");
+    assert!(matches!(err, Error::Refused(_)), "{err:?}");
     let other = open();
     assert_eq!(other.photos(ids[0]).unwrap(), stored);
     for (i, p) in stored.iter().enumerate() {
@@ -634,4 +634,61 @@ fn photos_are_numbered_per_event_read_back_exactly_and_stop_at_nine(open: &Open)
         assert_eq!(read_bytes, bytes(i as u32));
     }
     assert_eq!(other.photo(ids[0], MAX_PHOTOS + 1).unwrap(), None);
+
+    // Twelve writers on two handles at once: numbers 1 to 9 once each, three refused.
+    let third = s
+        .append_events(&[report_entry(119.6, 31.97, 1_796_112_000_002)])
+        .unwrap()[0]
+        .step
+        .event_id;
+    let handles = [s.clone(), other.clone()];
+    let outcomes: Vec<gridmap::Result<Photo>> = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..12u32)
+            .map(|i| {
+                let store = handles[i as usize % 2].clone();
+                let p = photo(third, i);
+                scope.spawn(move || store.add_photo(&p, &bytes(i)))
+            })
+            .collect();
+        writers.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let mut numbers: Vec<u32> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok().map(|p| p.n))
+        .collect();
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        (1..=MAX_PHOTOS).collect::<Vec<_>>(),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().err())
+            .all(|e| matches!(e, Error::Refused(_))),
+        "{outcomes:?}"
+    );
+
+    // A closed case takes none, whichever handle closed it.
+    let fourth = s
+        .append_events(&[report_entry(119.61, 31.96, 1_796_112_000_003)])
+        .unwrap()[0]
+        .step
+        .event_id;
+    use gridmap::events::Action;
+    other
+        .append_events(&[
+            a_step(fourth, 1, Action::Accept),
+            a_step(fourth, 2, Action::Dispatch),
+            a_step(fourth, 3, Action::Handle),
+            a_step(fourth, 4, Action::Close),
+        ])
+        .unwrap();
+    let err = s.add_photo(&photo(fourth, 0), &bytes(0)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Refused(m) if m.contains("closed")),
+        "{err:?}"
+    );
+    assert!(other.photos(fourth).unwrap().is_empty());
 }

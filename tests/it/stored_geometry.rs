@@ -473,7 +473,7 @@ fn migration_3_stores_derived_geometry_in_a_database_at_version_2() {
                  DROP TABLE gridmap_accounts, gridmap_audit;
                  DROP FUNCTION gridmap_audit_append_only();
                  ALTER TABLE grids DROP COLUMN publish_contact;
-                 DROP TABLE gridmap_event_steps, gridmap_events;
+                 DROP TABLE gridmap_event_photos, gridmap_event_steps, gridmap_events;
                  DROP FUNCTION gridmap_events_append_only(), gridmap_events_notify();
                  DELETE FROM gridmap_migrations WHERE version >= 3;",
             )

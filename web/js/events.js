@@ -109,7 +109,7 @@ export function reportForm(map, container, config, reported) {
         `已上报 #${e.id} → 网格 grid ${p.grid_code ?? '—'}`,
         p.near_boundary.length ? el('small', {}, ` (近边界 near ${p.near_boundary.join(', ')})`) : '',
         el('br'), `期限 deadline ${new Date(p.deadline).toLocaleString('zh-CN')}`,
-        // The reporter keeps this to add photos and evaluate the outcome.
+        // The reporter keeps this to evaluate the outcome (and to add photos through the API).
         el('br'), el('small', {}, `评价码 evaluation token: ${p.evaluation_token}`),
       );
       text.value = '';
@@ -131,12 +131,10 @@ function countdown(deadlineMs, now) {
   return left >= 0 ? `剩余 ${hms} left` : `超时 ${hms} overdue`;
 }
 
-// The steps a case's state offers (gridmap still decides whether this account may take them).
-const STEPS = {
-  reported: [['accept', '签收 accept'], ['escalate', '上报 escalate']],
-  accepted: [['dispatch', '派遣 dispatch'], ['escalate', '上报 escalate']],
-  dispatched: [['handle', '处置 handle'], ['return', '退回 return']],
-  handled: [['close', '办结 close']],
+// The labels of the steps gridmap offers a case (`properties.actions`: what this account may take).
+const STEP_LABELS = {
+  accept: '签收 accept', dispatch: '派遣 dispatch', handle: '处置 handle', close: '办结 close',
+  escalate: '上报 escalate', return: '退回 return', evaluate: '评价 evaluate',
 };
 
 // The signed-in account's worklist: GET /events of its area's open cases, newest first.
@@ -173,10 +171,11 @@ export function worklist(map, container) {
         message.textContent = err.message;
       }
     };
-    const steps = STEPS[p.status] || [];
-    if (steps.some(([a]) => a === 'dispatch')) li.append(el('label', {}, '派往 to ', to));
-    if (steps.some(([a]) => ['handle', 'return', 'escalate'].includes(a))) li.append(note);
-    li.append(el('div', {}, ...steps.map(([action, text]) => el('button', { type: 'button', class: `step-${action}`, onclick: () => take(action) }, text))), message);
+    const steps = (p.actions || []).filter((a) => a !== 'evaluate');
+    if (steps.includes('dispatch')) li.append(el('label', {}, '派往 to ', to));
+    if (steps.some((a) => ['handle', 'return', 'escalate'].includes(a))) li.append(note);
+    if (!steps.length) message.textContent = '待他人处理 waiting for another unit';
+    li.append(el('div', {}, ...steps.map((action) => el('button', { type: 'button', class: `step-${action}`, onclick: () => take(action) }, STEP_LABELS[action] || action))), message);
     return li;
   };
   const tool = {

@@ -271,3 +271,32 @@ fn deadlines_and_overdue_follow_the_clock() {
     assert_eq!(closed.on_time(), Some(true));
     assert!(!closed.overdue_at(deadline * 10));
 }
+
+#[test]
+fn a_worklist_is_offered_what_each_capacity_may_take_by_hand() {
+    use Action::*;
+    let holder = Capacity {
+        holder: true,
+        ..Capacity::default()
+    };
+    let assignee = Capacity {
+        assignee: true,
+        ..Capacity::default()
+    };
+    // At home (the village): nothing below to return it to.
+    let reported = walk(&[]);
+    assert_eq!(offered(&reported, holder), [Accept, Escalate]);
+    assert_eq!(offered(&reported, assignee), []);
+    // Held by the town: it may be returned down.
+    assert_eq!(
+        offered(&case_in(Status::Reported), holder),
+        [Accept, Escalate, Return]
+    );
+    let dispatched = case_in(Status::Dispatched);
+    assert_eq!(offered(&dispatched, assignee), [Handle, Return]);
+    assert_eq!(offered(&dispatched, holder), []);
+    assert_eq!(offered(&case_in(Status::Handled), holder), [Close, Return]);
+    assert_eq!(offered(&case_in(Status::Handled), assignee), []);
+    assert_eq!(offered(&case_in(Status::Closed), holder), [Evaluate]);
+    assert_eq!(offered(&case_in(Status::Evaluated), holder), []);
+}

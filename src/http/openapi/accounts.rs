@@ -106,6 +106,7 @@ pub(super) fn caller_aware(paths: &mut Map<String, Value>) {
             || [
                 "/collections",
                 "/collections/{collectionId}",
+                "/collections/{collectionId}/queryables",
                 "/locate",
                 "/nearest",
                 "/search",

@@ -25,8 +25,13 @@ fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
+/// Every collection: the layers, and `events` (for accounts, read-only).
 fn collection_ids(layers: &[AnyLayer]) -> Vec<&'static str> {
-    layers.iter().map(|l| l.name()).collect()
+    layers
+        .iter()
+        .map(|l| l.name())
+        .chain(std::iter::once(crate::http::event_collection::ID))
+        .collect()
 }
 
 /// `components.parameters`: the OGC API - Features parameters, each declared once.

@@ -8,7 +8,7 @@ use crate::events::{Entry, Event, Reporter, Step};
 use crate::store::event_rows::{action, severity, source};
 
 /// Serialises event writes (not map writes, which take 7266707371).
-const EVENTS_LOCK: i64 = 7_266_707_372;
+pub const EVENTS_LOCK: i64 = 7_266_707_372;
 
 /// Why a read failed: the database, or a row gridmap cannot read.
 pub enum EventError {

@@ -1,11 +1,13 @@
 //! Photos of events in PostGIS (migration 0007): `gridmap_event_photos`, numbered per event. A
-//! write locks the event's row first, so two servers adding photos to one event take numbers in
-//! turn and the ninth is the last.
+//! write takes the event log's advisory lock first, so two servers adding photos to one event
+//! take numbers in turn, the ninth is the last, and a close committed before it is seen.
 
 use postgres::Row;
 
 use super::PostGis;
+use super::events::EVENTS_LOCK;
 use crate::events::photos::{MAX_PHOTOS, Photo};
+use crate::store::PhotoRefusal;
 use crate::store::event_rows::media_type;
 use crate::{Error, Result, StoreFailure};
 
@@ -41,11 +43,21 @@ impl PostGis {
         let stored = self.with_client(|c| {
             let db = |e| self.db_err(e);
             let mut tx = c.transaction().map_err(db)?;
-            tx.execute(
-                "SELECT 1 FROM gridmap_events WHERE id = $1 FOR NO KEY UPDATE",
-                &[&(photo.event_id as i64)],
-            )
-            .map_err(db)?;
+            // The event log's lock: no step (a close) and no other photo commits while this
+            // one checks the case and counts.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&EVENTS_LOCK])
+                .map_err(db)?;
+            let last: Option<String> = tx
+                .query_opt(
+                    "SELECT action FROM gridmap_event_steps WHERE event_id = $1
+                     ORDER BY n DESC LIMIT 1",
+                    &[&(photo.event_id as i64)],
+                )
+                .map_err(db)?
+                .map(|r| r.get(0));
+            if last.as_deref().is_some_and(PhotoRefusal::closed_by) {
+                return Ok(Err(PhotoRefusal::Closed));
+            }
             let held: i64 = tx
                 .query_one(
                     "SELECT count(*) FROM gridmap_event_photos WHERE event_id = $1",
@@ -54,7 +66,7 @@ impl PostGis {
                 .map_err(db)?
                 .get(0);
             if held >= i64::from(MAX_PHOTOS) {
-                return Ok(None);
+                return Ok(Err(PhotoRefusal::Full));
             }
             let n = held as i32 + 1;
             tx.execute(
@@ -75,9 +87,9 @@ impl PostGis {
             )
             .map_err(db)?;
             tx.commit().map_err(|e| self.commit_err(e))?;
-            Ok(Some(n as u32))
+            Ok(Ok(n as u32))
         })?;
-        let n = stored.ok_or_else(|| super::super::photos_full(photo.event_id))?;
+        let n = stored.map_err(|r| r.error(photo.event_id))?;
         Ok(Photo { n, ..photo.clone() })
     }
 
