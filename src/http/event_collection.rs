@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
-use super::events::{audit_reporters, case_json, filter_with, sees, view_of};
+use super::event_cases::{audit_reporters, case_json, sees, view_of, visible};
+use super::event_filter::filter_with;
 use super::features::{DEFAULT_LIMIT, MAX_LIMIT, check_format, geojson_response, link};
 use super::ogc_params::{CRS84, OgcCrs, TimeSpan};
 use super::params::Params;
@@ -190,10 +191,7 @@ pub fn item(
     let snap = state.index.load();
     let scope = snap.scope(Some(account));
     let book = state.events.book();
-    let case = book
-        .get(id)
-        .filter(|c| sees(&snap, &scope, c))
-        .ok_or_else(missing)?;
+    let case = visible(&book, &snap, &scope, id)?;
     let view = view_of(&scope);
     let mut f = case_json(&snap, &scope, case, view, state.events.now_ms(), true);
     crs.apply_to_geometry(&mut f["geometry"]);

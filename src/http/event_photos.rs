@@ -14,7 +14,8 @@ use super::AppState;
 use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
-use super::events::{parse_id, reporter_holds, sees};
+use super::event_cases::{reporter_holds, sees, visible};
+use super::events::parse_id;
 use crate::events::Status;
 use crate::events::photos::{MAX_PHOTO_BYTES, Photo, sha256_hex, sniff};
 use crate::model::date::utc_text_ms;
@@ -135,14 +136,7 @@ pub async fn one(
         let snap = state.index.load();
         let scope = snap.scope(Some(account));
         let book = state.events.book();
-        book.get(id)
-            .filter(|c| sees(&snap, &scope, c))
-            .ok_or_else(|| {
-                ApiError::NotFound(format!(
-                    "no event {id} in the area of account '{}'",
-                    account.name
-                ))
-            })?;
+        visible(&book, &snap, &scope, id)?;
     }
     let store = state.store.clone();
     let (photo, bytes) = tokio::task::spawn_blocking(move || store.photo(id, n))

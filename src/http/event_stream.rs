@@ -18,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::AppState;
 use super::auth::Caller;
 use super::error::ApiError;
-use super::events::sees;
+use super::event_cases::sees;
 use crate::access::Account;
 use crate::events::{Action, Case, Entry, Step};
 use crate::model::date::utc_text_ms;

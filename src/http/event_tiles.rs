@@ -13,7 +13,7 @@ use super::AppState;
 use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
-use super::events::sees;
+use super::event_cases::sees;
 use super::tiles::{coord_of, tile_response};
 use crate::tiles::cache::EncodedTile;
 use crate::tiles::events::{DENSITY_MINZOOM, POINTS_MINZOOM, render};

@@ -13,25 +13,27 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use geo::Point;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
+use super::event_cases::{
+    audit_reporters, capacity, case_json, member_id, sees, step_json, view_of, visible,
+};
+use super::event_filter::filter;
 use super::event_photos::{photo_json, photos_of};
 use super::params::Params;
 use super::write_rules::body_bytes;
-use crate::access::{Account, Role, Token, TokenHash, View, mask};
+use crate::access::{Token, View};
 use crate::desk::{DeskError, Request};
 use crate::events::intake::{Report, intake, text_field};
-use crate::events::lifecycle::{Ask, Capacity, Refusal, level_name, offered};
-use crate::events::{Action, Case, Filter, Source, Status, Step};
+use crate::events::lifecycle::{Ask, Refusal, level_name};
+use crate::events::{Action, Case, Source};
 use crate::geodesy::Crs;
 use crate::index::Snapshot;
-use crate::index::access::Scope;
-use crate::model::date::{parse_utc, utc_text_ms};
-use crate::model::{AnyLayer, Layer};
+use crate::model::Layer;
 
 /// Most events one page lists.
 const MAX_LIMIT: u64 = 1_000;
@@ -161,81 +163,6 @@ pub async fn report(
         .into_response())
 }
 
-/// The view an account gets of an event it sees.
-pub fn view_of(scope: &Scope) -> View {
-    scope.account().map_or(View::Public, Account::view_inside)
-}
-
-/// Whether the caller's area holds the event: its point's unit, its holder, or the unit it was
-/// dispatched to.
-pub fn sees(snap: &Snapshot, scope: &Scope, case: &Case) -> bool {
-    scope.account().is_some()
-        && (scope.holds_code(case.event.unit())
-            || scope.holds_code(&case.holder)
-            || case
-                .assignee
-                .as_deref()
-                .is_some_and(|a| assignee_is(snap, scope, a)))
-}
-
-/// The member id of a `member:ID` assignee.
-fn member_id(code: &str) -> Option<u64> {
-    code.strip_prefix("member:")?.parse().ok()
-}
-
-/// Whether the caller is the unit `assignee` names: a grid worker of that grid, staff of that
-/// village or town, or the alliance of that member.
-fn assignee_is(snap: &Snapshot, scope: &Scope, assignee: &str) -> bool {
-    let Some(account) = scope.account() else {
-        return false;
-    };
-    if account.role == Role::Admin {
-        return true;
-    }
-    if let Some(id) = member_id(assignee) {
-        return scope.alliance().is_some_and(|alliance| {
-            snap.find(Layer::Members, &id.to_string())
-                .is_some_and(|i| snap.dataset().members[i].alliance_id == alliance)
-        });
-    }
-    let role = match assignee.len() {
-        15 => Role::GridWorker,
-        12 => Role::Village,
-        9 => Role::Town,
-        _ => return false,
-    };
-    account.role == role && scope.holds_code(assignee)
-}
-
-/// The capacities in which the caller acts on `case`.
-fn capacity(snap: &Snapshot, scope: &Scope, case: &Case, token: Option<&str>) -> Capacity {
-    let holder = scope.account().is_some_and(|a| {
-        matches!(
-            a.role,
-            Role::Admin | Role::City | Role::Town | Role::Village
-        ) && scope.holds_code(&case.holder)
-    });
-    Capacity {
-        holder,
-        assignee: case
-            .assignee
-            .as_deref()
-            .is_some_and(|a| assignee_is(snap, scope, a)),
-        reporter: reporter_holds(case, token),
-    }
-}
-
-/// Whether `token` is the case's evaluation token (what the reporter got with the 201).
-pub fn reporter_holds(case: &Case, token: Option<&str>) -> bool {
-    token.is_some_and(|t| {
-        case.event
-            .evaluation_sha256
-            .as_deref()
-            .and_then(TokenHash::from_hex)
-            .is_some_and(|h| h.same(&TokenHash::of(t)))
-    })
-}
-
 fn desk_error(e: DeskError) -> ApiError {
     match e {
         DeskError::NotFound(id) => ApiError::NotFound(format!("no event {id}")),
@@ -247,209 +174,6 @@ fn desk_error(e: DeskError) -> ApiError {
         ),
         DeskError::Store(e) => ApiError::from(e),
     }
-}
-
-fn step_json(s: &Step) -> Value {
-    json!({
-        "n": s.n, "action": s.action.name(), "at": utc_text_ms(s.at_ms), "actor": s.actor,
-        "to": s.to, "note": s.note, "rating": s.rating,
-    })
-}
-
-/// A case as a GeoJSON Feature for `view`: the reporter's name and phone in full for `Full`,
-/// masked for `Masked`, absent for `Public`; the grid worker's contact as the access rules
-/// give it.
-pub fn case_json(
-    snap: &Snapshot,
-    scope: &Scope,
-    case: &Case,
-    view: View,
-    now_ms: i64,
-    history: bool,
-) -> Value {
-    let e = &case.event;
-    let mut p = Map::new();
-    p.insert("id".into(), json!(e.id));
-    p.insert("status".into(), json!(case.status.name()));
-    p.insert("category".into(), json!(e.category));
-    p.insert("severity".into(), json!(e.severity.name()));
-    p.insert("source".into(), json!(e.source.name()));
-    p.insert("text".into(), json!(e.text));
-    p.insert("address".into(), json!(e.address));
-    p.insert("reported_at".into(), json!(utc_text_ms(e.reported_at_ms)));
-    p.insert("deadline".into(), json!(utc_text_ms(e.deadline_ms)));
-    p.insert("overdue".into(), json!(case.overdue_at(now_ms)));
-    p.insert("town_code".into(), json!(e.town));
-    p.insert("village_code".into(), json!(e.village));
-    p.insert("grid_code".into(), json!(e.grid));
-    p.insert("post_id".into(), json!(e.post));
-    p.insert("post_offers_service".into(), json!(e.post_offers_service));
-    p.insert("near_boundary".into(), json!(e.near_boundary));
-    p.insert("holder".into(), json!(case.holder));
-    p.insert("holder_level".into(), json!(level_name(&case.holder)));
-    p.insert("assignee".into(), json!(case.assignee));
-    p.insert("closed_at".into(), json!(case.closed_ms.map(utc_text_ms)));
-    p.insert("on_time".into(), json!(case.on_time()));
-    p.insert("rating".into(), json!(case.rating));
-    if view != View::Public {
-        // The steps this caller may take now (what a worklist offers).
-        let actions = offered(case, capacity(snap, scope, case, None));
-        p.insert(
-            "actions".into(),
-            json!(actions.iter().map(|a| a.name()).collect::<Vec<_>>()),
-        );
-        let r = e.reporter.clone().unwrap_or_default();
-        let shown = |v: Option<String>| {
-            v.map(|v| match view {
-                View::Full => json!(v),
-                _ => mask(&json!(v)),
-            })
-        };
-        p.insert("reporter_name".into(), json!(shown(r.name)));
-        p.insert("reporter_phone".into(), json!(shown(r.phone)));
-    }
-    let grid = e.grid.as_deref().and_then(|g| snap.find(Layer::Grids, g));
-    if let Some(i) = grid {
-        let (extra, _) = snap.fields_beyond_public(scope, AnyLayer::Builtin(Layer::Grids), i);
-        let public = snap.feature_as(AnyLayer::Builtin(Layer::Grids), i, View::Public);
-        let value = |field: &str| {
-            extra
-                .get(field)
-                .cloned()
-                .or_else(|| {
-                    public
-                        .properties
-                        .as_ref()
-                        .and_then(|p| p.get(field).cloned())
-                })
-                .unwrap_or(Value::Null)
-        };
-        p.insert("worker_name".into(), value("worker_name"));
-        p.insert("worker_phone".into(), value("worker_phone"));
-    }
-    if history {
-        p.insert(
-            "history".into(),
-            Value::Array(case.steps.iter().map(step_json).collect()),
-        );
-    }
-    json!({
-        "type": "Feature",
-        "id": e.id,
-        "geometry": {"type": "Point", "coordinates": [e.lon, e.lat]},
-        "properties": p,
-    })
-}
-
-/// Record that `cases` went out with their reporters in clear.
-pub fn audit_reporters<'a>(
-    caller: &Caller,
-    state: &AppState,
-    view: View,
-    cases: impl Iterator<Item = &'a Case>,
-) {
-    if view != View::Full {
-        return;
-    }
-    let keys = cases
-        .filter(|c| c.event.reporter.is_some())
-        .map(|c| c.event.id.to_string())
-        .collect();
-    caller.audit_read(state, "events", keys);
-}
-
-fn bool_param(params: &Params, name: &str) -> Result<Option<bool>, ApiError> {
-    match params.get(name) {
-        None => Ok(None),
-        Some("true") => Ok(Some(true)),
-        Some("false") => Ok(Some(false)),
-        Some(v) => Err(ApiError::bad(name, format!("'{v}' is not true or false"))),
-    }
-}
-
-fn time_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
-    params
-        .get(name)
-        .map(|v| {
-            parse_utc(v).map(|s| s * 1000).ok_or_else(|| {
-                ApiError::bad(
-                    name,
-                    format!("'{v}' is not a date or time; give 2026-12-01 or 2026-12-01T08:30:00Z"),
-                )
-            })
-        })
-        .transpose()
-}
-
-fn filter(params: &Params, state: &AppState) -> Result<Filter, ApiError> {
-    filter_with(
-        params,
-        state,
-        params.bbox()?,
-        time_param(params, "from")?,
-        time_param(params, "to")?,
-    )
-}
-
-/// The filter of `status`, `category`, `code` and `overdue` in `params`, with a box and a span
-/// of report times read by the caller (`/events` and the OGC collection read them differently).
-pub fn filter_with(
-    params: &Params,
-    state: &AppState,
-    bbox: Option<crate::model::Bbox>,
-    from_ms: Option<i64>,
-    to_ms: Option<i64>,
-) -> Result<Filter, ApiError> {
-    let status = params
-        .get("status")
-        .map(|list| {
-            list.split(',')
-                .map(|s| {
-                    Status::parse(s.trim()).ok_or_else(|| {
-                        ApiError::bad(
-                            "status",
-                            format!(
-                                "'{s}' is not a status; use one or more of {} (comma-separated)",
-                                Status::ALL.map(Status::name).join(", ")
-                            ),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()
-        })
-        .transpose()?;
-    let category = params.get("category").map(str::to_string);
-    if let Some(c) = &category
-        && state.events.categories().get(c).is_none()
-    {
-        return Err(ApiError::bad(
-            "category",
-            format!(
-                "'{c}' is not a category; use one of {}",
-                state.events.categories().ids()
-            ),
-        ));
-    }
-    let code = params.get("code").map(str::to_string);
-    if let Some(c) = &code
-        && (![6, 9, 12, 15].contains(&c.len()) || !c.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(ApiError::bad(
-            "code",
-            format!(
-                "'{c}' is not a unit code; give a town (9 digits), village (12) or grid (15) code"
-            ),
-        ));
-    }
-    Ok(Filter {
-        bbox,
-        status,
-        category,
-        code,
-        overdue: bool_param(params, "overdue")?,
-        from_ms,
-        to_ms,
-    })
 }
 
 /// `GET /events`: the events the caller's area holds, newest first, paged.
@@ -520,15 +244,7 @@ pub async fn one(
         let snap = state.index.load();
         let scope = snap.scope(Some(account));
         let book = state.events.book();
-        let case = book
-            .get(id)
-            .filter(|c| sees(&snap, &scope, c))
-            .ok_or_else(|| {
-                ApiError::NotFound(format!(
-                    "no event {id} in the area of account '{}'",
-                    account.name
-                ))
-            })?;
+        let case = visible(&book, &snap, &scope, id)?;
         let view = view_of(&scope);
         let carried = view == View::Full && case.event.reporter.is_some();
         (
