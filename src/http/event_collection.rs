@@ -4,7 +4,7 @@
 //! report time, `limit`, `offset`) and `status`, `category`, `code`, `overdue` as queryables.
 //! Reports and steps go through `/events`, never through the collection.
 
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::auth::Caller;
@@ -12,8 +12,8 @@ use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::event_cases::{audit_reporters, case_json, sees, view_of, visible};
 use super::event_filter::filter_with;
-use super::features::{DEFAULT_LIMIT, MAX_LIMIT, check_format, geojson_response, link};
-use super::ogc_params::{CRS84, OgcCrs, TimeSpan};
+use super::features::{ItemsQuery, check_format, geojson_response, link};
+use super::ogc_params::{CRS84, OgcCrs};
 use super::params::Params;
 use super::{AppState, GEOJSON};
 use crate::events::Status;
@@ -82,91 +82,45 @@ pub fn items(
     caller: &Caller,
 ) -> Result<Response, ApiError> {
     let account = caller.signed_in("the events collection")?;
-    params.only(&[
-        "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f", "status", "category",
-        "code", "overdue",
-    ])?;
-    check_format(params)?;
-    let crs = OgcCrs::from_param("crs", params.get("crs"))?;
-    let bbox_crs = OgcCrs::from_param("bbox-crs", params.get("bbox-crs"))?;
-    let bbox = params.bbox_in(bbox_crs.lat_first())?;
-    let when = params
-        .get("datetime")
-        .map(TimeSpan::parse_datetime)
-        .transpose()?;
+    let query = ItemsQuery::read(params, &["status", "category", "code", "overdue"])?;
     let filter = filter_with(
         params,
         state,
-        bbox,
-        when.and_then(|w| time_bound(w.start_s)),
-        when.and_then(|w| time_bound(w.end_s)),
+        query.bbox,
+        query.when.and_then(|w| time_bound(w.start_s)),
+        query.when.and_then(|w| time_bound(w.end_s)),
     )?;
-    let limit = params
-        .int("limit", 1, u64::MAX, DEFAULT_LIMIT)?
-        .min(MAX_LIMIT) as usize;
-    let offset = params.int("offset", 0, u64::MAX, 0)? as usize;
     let snap = state.index.load();
     let scope = snap.scope(Some(account));
     let view = view_of(&scope);
     let now_ms = state.events.now_ms();
     let book = state.events.book();
     let matched = book.query(&filter, now_ms, |c| sees(&snap, &scope, c));
-    let shown: Vec<_> = matched.iter().skip(offset).take(limit).copied().collect();
+    let shown: Vec<_> = matched
+        .iter()
+        .skip(query.offset)
+        .take(query.limit)
+        .copied()
+        .collect();
     let page: Vec<Value> = shown
         .iter()
         .map(|c| {
             let mut f = case_json(&snap, &scope, c, view, now_ms, false);
-            crs.apply_to_geometry(&mut f["geometry"]);
+            query.crs.apply_to_geometry(&mut f["geometry"]);
             f
         })
         .collect();
     audit_reporters(caller, state, view, shown.into_iter());
-    let url = base.join(&format!("/collections/{ID}/items"));
-    let mut links = vec![
-        link(
-            params.page_url(&url, limit, offset),
-            "self",
-            GEOJSON,
-            "This page",
-        ),
-        link(
-            base.join(&format!("/collections/{ID}")),
-            "collection",
-            "application/json",
-            "The collection",
-        ),
-    ];
-    if offset + page.len() < matched.len() {
-        links.push(link(
-            params.page_url(&url, limit, offset + limit),
-            "next",
-            GEOJSON,
-            "Next page",
-        ));
-    }
-    if offset > 0 {
-        links.push(link(
-            params.page_url(&url, limit, offset.saturating_sub(limit)),
-            "prev",
-            GEOJSON,
-            "Previous page",
-        ));
-    }
-    let mut response = geojson_response(
-        json!({
-            "type": "FeatureCollection",
-            "numberMatched": matched.len(),
-            "numberReturned": page.len(),
-            "links": links,
-            "features": page,
-        }),
-        crs,
-    );
+    Ok(private(query.page(params, base, ID, page, matched.len())))
+}
+
+/// Events are for the account that asked: never kept by a shared cache.
+fn private(mut response: Response) -> Response {
     response.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("private, no-store"),
     );
-    Ok(response)
+    response
 }
 
 /// `GET /collections/events/items/{id}`: the event with its history.
@@ -216,10 +170,5 @@ pub fn item(
         ),
     ]);
     audit_reporters(caller, state, view, std::iter::once(case));
-    let mut response = geojson_response(f, crs);
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("private, no-store"),
-    );
-    Ok(response.into_response())
+    Ok(private(geojson_response(f, crs)))
 }

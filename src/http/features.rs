@@ -80,6 +80,95 @@ pub(super) fn geojson_response(body: Value, crs: OgcCrs) -> Response {
     response
 }
 
+/// The Core parameters every items request takes (a collection adds its queryables).
+pub(super) const CORE_ITEM_PARAMS: [&str; 7] = [
+    "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f",
+];
+
+/// An items request's Core parameters, read once for every collection.
+pub(super) struct ItemsQuery {
+    pub crs: OgcCrs,
+    /// In lon,lat whatever `bbox-crs` the request wrote it in.
+    pub bbox: Option<crate::model::Bbox>,
+    pub when: Option<TimeSpan>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl ItemsQuery {
+    /// Read `params`, which must hold nothing beyond `CORE_ITEM_PARAMS` and `extra`.
+    pub(super) fn read(params: &Params, extra: &[&str]) -> Result<ItemsQuery, ApiError> {
+        let allowed: Vec<&str> = CORE_ITEM_PARAMS.iter().chain(extra).copied().collect();
+        params.only(&allowed)?;
+        check_format(params)?;
+        let bbox_crs = OgcCrs::from_param("bbox-crs", params.get("bbox-crs"))?;
+        Ok(ItemsQuery {
+            crs: OgcCrs::from_param("crs", params.get("crs"))?,
+            bbox: params.bbox_in(bbox_crs.lat_first())?,
+            when: params
+                .get("datetime")
+                .map(TimeSpan::parse_datetime)
+                .transpose()?,
+            // Like pg_featureserv, and as Core requires, a limit above the maximum is served
+            // at the maximum.
+            limit: params
+                .int("limit", 1, u64::MAX, DEFAULT_LIMIT)?
+                .min(MAX_LIMIT) as usize,
+            offset: params.int("offset", 0, u64::MAX, 0)? as usize,
+        })
+    }
+
+    /// A page of collection `id`: the FeatureCollection with its counts and its self,
+    /// collection, next and previous links, as GeoJSON in the request's `crs`.
+    pub(super) fn page(
+        &self,
+        params: &Params,
+        base: &BaseUrl,
+        id: &str,
+        features: Vec<Value>,
+        matched: usize,
+    ) -> Response {
+        let (limit, offset) = (self.limit, self.offset);
+        let items_url = base.join(&format!("/collections/{id}/items"));
+        let query_with = |offset: usize| params.page_url(&items_url, limit, offset);
+        let mut links = vec![
+            link(query_with(offset), "self", GEOJSON, "This page"),
+            link(
+                base.join(&format!("/collections/{id}")),
+                "collection",
+                "application/json",
+                "The collection",
+            ),
+        ];
+        if offset + features.len() < matched {
+            links.push(link(
+                query_with(offset + limit),
+                "next",
+                GEOJSON,
+                "Next page",
+            ));
+        }
+        if offset > 0 {
+            links.push(link(
+                query_with(offset.saturating_sub(limit)),
+                "prev",
+                GEOJSON,
+                "Previous page",
+            ));
+        }
+        geojson_response(
+            json!({
+                "type": "FeatureCollection",
+                "numberMatched": matched,
+                "numberReturned": features.len(),
+                "links": links,
+                "features": features,
+            }),
+            self.crs,
+        )
+    }
+}
+
 /// Feature `i` as the scope's caller may see it, in `crs`'s axis order; and whether it carried
 /// personal data in clear (for the audit log).
 fn feature_in(
@@ -264,24 +353,10 @@ pub async fn items(
     let scope = snap.scope(caller.account());
     let layer = layer_of(&snap, &collection_id)?;
     let properties = public_properties(layer.def());
-    let mut allowed = vec![
-        "bbox", "bbox-crs", "crs", "datetime", "limit", "offset", "f",
-    ];
-    allowed.extend(properties.iter().map(|p| p.name));
-    params.only(&allowed)?;
-    check_format(&params)?;
-    let crs = OgcCrs::from_param("crs", params.get("crs"))?;
-    let bbox_crs = OgcCrs::from_param("bbox-crs", params.get("bbox-crs"))?;
-    let bbox = params.bbox_in(bbox_crs.lat_first())?;
-    let when = params
-        .get("datetime")
-        .map(TimeSpan::parse_datetime)
-        .transpose()?;
-    // Like pg_featureserv, and as Core requires, a limit above the maximum is served at the maximum.
-    let limit = params
-        .int("limit", 1, u64::MAX, DEFAULT_LIMIT)?
-        .min(MAX_LIMIT) as usize;
-    let offset = params.int("offset", 0, u64::MAX, 0)? as usize;
+    let names: Vec<&str> = properties.iter().map(|p| p.name).collect();
+    let query = ItemsQuery::read(&params, &names)?;
+    let (crs, bbox, when, limit, offset) =
+        (query.crs, query.bbox, query.when, query.limit, query.offset);
     let mut filters: Vec<(&str, &str)> = Vec::new();
     for (k, v) in &params.0 {
         if let Some(p) = properties.iter().find(|p| p.name == k) {
@@ -328,43 +403,7 @@ pub async fn items(
         .collect();
     caller.audit_read(&state, layer.name(), personal);
 
-    let items_url = base.join(&format!("/collections/{}/items", layer.name()));
-    let query_with = |offset: usize| params.page_url(&items_url, limit, offset);
-    let mut links = vec![
-        link(query_with(offset), "self", GEOJSON, "This page"),
-        link(
-            base.join(&format!("/collections/{}", layer.name())),
-            "collection",
-            "application/json",
-            "The collection",
-        ),
-    ];
-    if offset + page.len() < matched {
-        links.push(link(
-            query_with(offset + limit),
-            "next",
-            GEOJSON,
-            "Next page",
-        ));
-    }
-    if offset > 0 {
-        links.push(link(
-            query_with(offset.saturating_sub(limit)),
-            "prev",
-            GEOJSON,
-            "Previous page",
-        ));
-    }
-    Ok(geojson_response(
-        json!({
-            "type": "FeatureCollection",
-            "numberMatched": matched,
-            "numberReturned": page.len(),
-            "links": links,
-            "features": page,
-        }),
-        crs,
-    ))
+    Ok(query.page(&params, &base, layer.name(), page, matched))
 }
 
 /// GET /collections/{collection_id}/items/{feature_id}
