@@ -2,4 +2,5 @@
 
 pub mod coverage;
 pub mod siting;
+pub mod stats;
 pub mod topology;

@@ -1,0 +1,385 @@
+//! Statistics by unit (研判): for the city, each town, village or grid, counts that add up
+//! (people, households, grid workers, posts and the posts lacking one of the four roles, grids
+//! without a Party branch, people within reach of a post, events by category, closed, on time,
+//! overdue, ratings) and the ratios a command centre reads, computed from those sums, never
+//! averaged. Each level is tallied from the data itself, not from the level below, so that
+//! "children sum to their parent" is a check and not a tautology.
+
+use std::collections::BTreeMap;
+
+use crate::analysis::coverage::CoverageMap;
+use crate::events::{Book, Case};
+use crate::model::{Dataset, Service};
+
+/// The walking radii coverage is counted at.
+pub const RADII_M: [f64; 3] = [300.0, 500.0, 1_000.0];
+
+/// The kind of party organisation every grid should have (the `party_orgs` layer's `kind`).
+const GRID_BRANCH: &str = "网格党支部";
+
+/// The units statistics are about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    City,
+    Town,
+    Village,
+    Grid,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [Level::City, Level::Town, Level::Village, Level::Grid];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::City => "city",
+            Level::Town => "town",
+            Level::Village => "village",
+            Level::Grid => "grid",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.name() == name)
+    }
+
+    /// The length of this level's codes: a longer code's prefix names its unit at this level.
+    pub fn code_len(self) -> usize {
+        match self {
+            Level::City => 6,
+            Level::Town => 9,
+            Level::Village => 12,
+            Level::Grid => 15,
+        }
+    }
+
+    /// The level above (`None` for the city).
+    pub fn parent(self) -> Option<Level> {
+        match self {
+            Level::City => None,
+            Level::Town => Some(Level::City),
+            Level::Village => Some(Level::Town),
+            Level::Grid => Some(Level::Village),
+        }
+    }
+}
+
+/// What a unit holds, every field additive (a parent's is the sum of its children's).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    pub population: u64,
+    pub households: u64,
+    pub grids: u64,
+    /// Grids with a named worker (网格员).
+    pub grid_workers: u64,
+    pub posts: u64,
+    /// Posts offering fewer than the four roles (宣讲, 调解, 纾困, 新风).
+    pub posts_lacking_a_role: u64,
+    /// Grids without a 网格党支部 in the `party_orgs` layer.
+    pub grids_without_branch: u64,
+    /// People within reach of a post at each of `RADII_M`, rounded per grid.
+    pub people_covered: [u64; 3],
+    pub events: u64,
+    pub events_by_category: BTreeMap<String, u64>,
+    pub closed: u64,
+    pub closed_on_time: u64,
+    /// Open and past their deadline now.
+    pub overdue_now: u64,
+    pub ratings: u64,
+    pub rating_sum: u64,
+    /// Hours from report to close of each closed case: a median does not add up, so the
+    /// durations are kept whole.
+    pub hours_to_close: Vec<f64>,
+}
+
+impl Counts {
+    /// Add `other` (a child unit) into these.
+    pub fn add(&mut self, other: &Counts) {
+        self.population += other.population;
+        self.households += other.households;
+        self.grids += other.grids;
+        self.grid_workers += other.grid_workers;
+        self.posts += other.posts;
+        self.posts_lacking_a_role += other.posts_lacking_a_role;
+        self.grids_without_branch += other.grids_without_branch;
+        for (a, b) in self.people_covered.iter_mut().zip(other.people_covered) {
+            *a += b;
+        }
+        self.events += other.events;
+        for (c, n) in &other.events_by_category {
+            *self.events_by_category.entry(c.clone()).or_default() += n;
+        }
+        self.closed += other.closed;
+        self.closed_on_time += other.closed_on_time;
+        self.overdue_now += other.overdue_now;
+        self.ratings += other.ratings;
+        self.rating_sum += other.rating_sum;
+        self.hours_to_close.extend(&other.hours_to_close);
+    }
+
+    fn share(part: u64, whole: u64) -> Option<f64> {
+        (whole > 0).then(|| part as f64 / whole as f64)
+    }
+
+    pub fn households_per_worker(&self) -> Option<f64> {
+        Self::share(self.households, self.grid_workers)
+    }
+
+    /// The share of people within reach at `RADII_M[i]`.
+    pub fn coverage_share(&self, i: usize) -> Option<f64> {
+        Self::share(self.people_covered[i], self.population)
+    }
+
+    /// Events per 1,000 residents.
+    pub fn events_per_1000(&self, events: u64) -> Option<f64> {
+        Self::share(events * 1_000, self.population)
+    }
+
+    pub fn closure_share(&self) -> Option<f64> {
+        Self::share(self.closed, self.events)
+    }
+
+    pub fn on_time_share(&self) -> Option<f64> {
+        Self::share(self.closed_on_time, self.closed)
+    }
+
+    pub fn mean_rating(&self) -> Option<f64> {
+        Self::share(self.rating_sum, self.ratings)
+    }
+
+    pub fn median_hours_to_close(&self) -> Option<f64> {
+        let mut h = self.hours_to_close.clone();
+        h.sort_by(f64::total_cmp);
+        let n = h.len();
+        match n {
+            0 => None,
+            _ if n % 2 == 1 => Some(h[n / 2]),
+            _ => Some((h[n / 2 - 1] + h[n / 2]) / 2.0),
+        }
+    }
+}
+
+/// One unit's statistics.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unit {
+    pub code: String,
+    pub name: String,
+    pub counts: Counts,
+}
+
+/// The units of `level`, every one (those with nothing too), in code order, each tallied from
+/// the data: the map, its coverage at `RADII_M` (`coverage[i]` for `RADII_M[i]`), and the cases
+/// of `book` reported within `[from_ms, to_ms)` (overdue as of `now_ms`).
+pub fn tally(
+    data: &Dataset,
+    coverage: &[CoverageMap; 3],
+    book: &Book,
+    span_ms: (i64, i64),
+    now_ms: i64,
+    level: Level,
+) -> Vec<Unit> {
+    let mut units: Vec<Unit> = match level {
+        Level::City => vec![(city_code(data), "丹阳市".to_string())],
+        Level::Town => data
+            .towns
+            .iter()
+            .map(|t| (t.code.clone(), t.name.clone()))
+            .collect(),
+        Level::Village => data
+            .villages
+            .iter()
+            .map(|v| (v.code.clone(), v.name.clone()))
+            .collect(),
+        Level::Grid => data
+            .grids
+            .iter()
+            .map(|g| (g.code.clone(), g.name.clone()))
+            .collect(),
+    }
+    .into_iter()
+    .map(|(code, name)| Unit {
+        code,
+        name,
+        counts: Counts::default(),
+    })
+    .collect();
+    units.sort_by(|a, b| a.code.cmp(&b.code));
+    let len = level.code_len();
+    let position: std::collections::HashMap<String, usize> = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.code.clone(), i))
+        .collect();
+    let at = |code: &str| code.get(..len).and_then(|p| position.get(p)).copied();
+    let branches: std::collections::HashSet<&str> = data
+        .declared
+        .iter()
+        .filter(|d| d.def.name == "party_orgs")
+        .flat_map(|d| {
+            d.features
+                .iter()
+                .filter(|r| r.value(d.def, "kind").as_str() == Some(GRID_BRANCH))
+                .filter_map(|r| r.key.get(..15))
+        })
+        .collect();
+    for (i, g) in data.grids.iter().enumerate() {
+        let Some(u) = at(&g.code) else { continue };
+        let c = &mut units[u].counts;
+        c.population += u64::from(g.population);
+        c.households += u64::from(g.households);
+        c.grids += 1;
+        c.grid_workers += u64::from(g.worker.name.as_deref().is_some_and(|n| !n.is_empty()));
+        c.grids_without_branch += u64::from(!branches.contains(g.code.as_str()));
+        for (r, map) in coverage.iter().enumerate() {
+            let share = map.grids[i].people_shares().0;
+            c.people_covered[r] += (f64::from(g.population) * share).round() as u64;
+        }
+    }
+    for s in &data.stations {
+        let Some(u) = at(&s.grid_code) else { continue };
+        let c = &mut units[u].counts;
+        c.posts += 1;
+        c.posts_lacking_a_role +=
+            u64::from(!Service::ALL.iter().all(|want| s.services.contains(want)));
+    }
+    let (from_ms, to_ms) = span_ms;
+    for case in book.all() {
+        let e = &case.event;
+        if e.reported_at_ms < from_ms || e.reported_at_ms >= to_ms {
+            continue;
+        }
+        let Some(u) = at(e.unit()) else { continue };
+        count_case(&mut units[u].counts, case, now_ms);
+    }
+    units
+}
+
+fn count_case(c: &mut Counts, case: &Case, now_ms: i64) {
+    c.events += 1;
+    *c.events_by_category
+        .entry(case.event.category.clone())
+        .or_default() += 1;
+    if let Some(closed_ms) = case.closed_ms {
+        c.closed += 1;
+        c.closed_on_time += u64::from(case.on_time() == Some(true));
+        c.hours_to_close
+            .push((closed_ms - case.event.reported_at_ms) as f64 / 3_600_000.0);
+    }
+    c.overdue_now += u64::from(case.overdue_at(now_ms));
+    if let Some(r) = case.rating {
+        c.ratings += 1;
+        c.rating_sum += u64::from(r);
+    }
+}
+
+/// The county's code: the first six digits every town shares.
+fn city_code(data: &Dataset) -> String {
+    data.towns
+        .first()
+        .and_then(|t| t.code.get(..6))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Categories;
+    use crate::index::Snapshot;
+
+    /// The sample, its coverage at the three radii and its year of events in a book.
+    fn sample() -> (Dataset, [CoverageMap; 3], Book) {
+        let data = crate::sample::dataset().unwrap();
+        let coverage = RADII_M.map(|r| CoverageMap::compute(&data, r, None));
+        let snap = Snapshot::build(data.clone());
+        let mut entries = crate::generate::events::year(&snap, &Categories::shipped());
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.step.seq = i as u64 + 1;
+        }
+        let mut book = Book::default();
+        book.apply(entries);
+        (data, coverage, book)
+    }
+
+    fn sum_by(children: &[Unit], level: Level) -> BTreeMap<String, Counts> {
+        let mut out: BTreeMap<String, Counts> = BTreeMap::new();
+        for u in children {
+            out.entry(u.code[..level.code_len()].to_string())
+                .or_default()
+                .add(&u.counts);
+        }
+        out
+    }
+
+    #[test]
+    fn every_level_sums_exactly_to_the_level_above() {
+        let (data, coverage, book) = sample();
+        let now_ms = crate::generate::events::YEAR_START_MS + crate::generate::events::YEAR_MS;
+        let all = (i64::MIN, i64::MAX);
+        let tally_at = |l| tally(&data, &coverage, &book, all, now_ms, l);
+        for level in [Level::Grid, Level::Village, Level::Town] {
+            let parent = level.parent().unwrap();
+            let mut sums = sum_by(&tally_at(level), parent);
+            for p in tally_at(parent) {
+                let mut sum = sums.remove(&p.code).unwrap_or_default();
+                let mut want = p.counts.clone();
+                sum.hours_to_close.sort_by(f64::total_cmp);
+                want.hours_to_close.sort_by(f64::total_cmp);
+                assert_eq!(
+                    sum,
+                    want,
+                    "{} {} from its {}s",
+                    parent.name(),
+                    p.code,
+                    level.name()
+                );
+            }
+            assert!(
+                sums.is_empty(),
+                "children without a parent: {:?}",
+                sums.keys()
+            );
+        }
+        // The city against the data itself.
+        let city = &tally_at(Level::City)[0].counts;
+        let population: u64 = data.grids.iter().map(|g| u64::from(g.population)).sum();
+        assert_eq!(city.population, population);
+        assert_eq!(city.posts, data.stations.len() as u64);
+        assert_eq!(city.events, book.len() as u64);
+        assert!(
+            city.closed > city.events / 2 && city.overdue_now > 0,
+            "{city:?}"
+        );
+        assert!(city.people_covered[0] < city.people_covered[1]);
+        assert!(city.people_covered[1] < city.people_covered[2]);
+        assert!(city.people_covered[2] <= city.population);
+    }
+
+    #[test]
+    fn ratios_come_from_sums_not_averages() {
+        let a = Counts {
+            population: 100,
+            people_covered: [50, 50, 50],
+            closed: 1,
+            closed_on_time: 1,
+            hours_to_close: vec![1.0],
+            ..Counts::default()
+        };
+        let b = Counts {
+            population: 300,
+            people_covered: [300, 300, 300],
+            closed: 3,
+            closed_on_time: 0,
+            hours_to_close: vec![10.0, 20.0, 30.0],
+            ..Counts::default()
+        };
+        let mut both = a.clone();
+        both.add(&b);
+        // 350 of 400 people, not the mean of 0.5 and 1.0; 1 of 4 closed on time, not 0.5.
+        assert_eq!(both.coverage_share(1), Some(0.875));
+        assert_eq!(both.on_time_share(), Some(0.25));
+        assert_eq!(both.median_hours_to_close(), Some(15.0));
+        assert_eq!(a.median_hours_to_close(), Some(1.0));
+        assert_eq!(Counts::default().on_time_share(), None);
+        assert_eq!(both.events_per_1000(2), Some(5.0));
+    }
+}
