@@ -5,7 +5,7 @@
 //! averaged. Each level is tallied from the data itself, not from the level below, so that
 //! "children sum to their parent" is a check and not a tautology.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::analysis::coverage::CoverageMap;
 use crate::events::{Book, Case};
@@ -158,6 +158,172 @@ impl Counts {
     }
 }
 
+/// A figure `/stats` and `gridmap stats` report for a unit, read from its `Counts`: a count
+/// (additive) or a ratio of sums.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Metric {
+    Population,
+    Households,
+    GridWorkers,
+    HouseholdsPerWorker,
+    Posts,
+    PostsLackingARole,
+    GridsWithoutBranch,
+    /// The share of people within `RADII_M[i]` of a post.
+    Coverage(usize),
+    Events,
+    EventsPer1000,
+    /// Events of one category per 1,000 residents.
+    CategoryPer1000(String),
+    ClosureShare,
+    OnTimeShare,
+    MedianHoursToClose,
+    MeanRating,
+    OverdueNow,
+}
+
+impl Metric {
+    /// Every metric, the per-category ones for `categories`.
+    pub fn all(categories: &[&str]) -> Vec<Metric> {
+        let mut all = vec![
+            Metric::Population,
+            Metric::Households,
+            Metric::GridWorkers,
+            Metric::HouseholdsPerWorker,
+            Metric::Posts,
+            Metric::PostsLackingARole,
+            Metric::GridsWithoutBranch,
+            Metric::Coverage(0),
+            Metric::Coverage(1),
+            Metric::Coverage(2),
+            Metric::Events,
+            Metric::EventsPer1000,
+        ];
+        all.extend(
+            categories
+                .iter()
+                .map(|c| Metric::CategoryPer1000(c.to_string())),
+        );
+        all.extend([
+            Metric::ClosureShare,
+            Metric::OnTimeShare,
+            Metric::MedianHoursToClose,
+            Metric::MeanRating,
+            Metric::OverdueNow,
+        ]);
+        all
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Metric::Population => "population".into(),
+            Metric::Households => "households".into(),
+            Metric::GridWorkers => "grid_workers".into(),
+            Metric::HouseholdsPerWorker => "households_per_worker".into(),
+            Metric::Posts => "posts".into(),
+            Metric::PostsLackingARole => "posts_lacking_a_role".into(),
+            Metric::GridsWithoutBranch => "grids_without_branch".into(),
+            Metric::Coverage(i) => format!("coverage_{}m", RADII_M[*i]),
+            Metric::Events => "events".into(),
+            Metric::EventsPer1000 => "events_per_1000".into(),
+            Metric::CategoryPer1000(c) => format!("events_per_1000_{c}"),
+            Metric::ClosureShare => "closure_share".into(),
+            Metric::OnTimeShare => "on_time_share".into(),
+            Metric::MedianHoursToClose => "median_hours_to_close".into(),
+            Metric::MeanRating => "mean_rating".into(),
+            Metric::OverdueNow => "overdue_now".into(),
+        }
+    }
+
+    /// Whether a parent's value is the sum of its children's.
+    pub fn additive(&self) -> bool {
+        matches!(
+            self,
+            Metric::Population
+                | Metric::Households
+                | Metric::GridWorkers
+                | Metric::Posts
+                | Metric::PostsLackingARole
+                | Metric::GridsWithoutBranch
+                | Metric::Events
+                | Metric::OverdueNow
+        )
+    }
+
+    /// The unit's value; `None` where a ratio has nothing to divide by.
+    pub fn value(&self, c: &Counts) -> Option<f64> {
+        let n = |v: u64| Some(v as f64);
+        match self {
+            Metric::Population => n(c.population),
+            Metric::Households => n(c.households),
+            Metric::GridWorkers => n(c.grid_workers),
+            Metric::HouseholdsPerWorker => c.households_per_worker(),
+            Metric::Posts => n(c.posts),
+            Metric::PostsLackingARole => n(c.posts_lacking_a_role),
+            Metric::GridsWithoutBranch => n(c.grids_without_branch),
+            Metric::Coverage(i) => c.coverage_share(*i),
+            Metric::Events => n(c.events),
+            Metric::EventsPer1000 => c.events_per_1000(c.events),
+            Metric::CategoryPer1000(cat) => {
+                c.events_per_1000(c.events_by_category.get(cat).copied().unwrap_or(0))
+            }
+            Metric::ClosureShare => c.closure_share(),
+            Metric::OnTimeShare => c.on_time_share(),
+            Metric::MedianHoursToClose => c.median_hours_to_close(),
+            Metric::MeanRating => c.mean_rating(),
+            Metric::OverdueNow => n(c.overdue_now),
+        }
+    }
+}
+
+/// The metrics a comma-separated list names (all when absent), or why not, listing them.
+pub fn metrics(asked: Option<&str>, categories: &[&str]) -> Result<Vec<Metric>, String> {
+    let all = Metric::all(categories);
+    let Some(list) = asked else { return Ok(all) };
+    list.split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|name| {
+            all.iter()
+                .find(|m| m.name() == name)
+                .cloned()
+                .ok_or_else(|| {
+                    format!(
+                        "'{name}' is not a metric; use any of {}",
+                        all.iter().map(Metric::name).collect::<Vec<_>>().join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The level a name gives (town when absent), or why not, listing them.
+pub fn level(asked: Option<&str>) -> Result<Level, String> {
+    let name = asked.unwrap_or("town");
+    Level::parse(name).ok_or_else(|| {
+        format!(
+            "'{name}' is not a level; use {}",
+            Level::ALL.map(Level::name).join(", ")
+        )
+    })
+}
+
+/// Class breaks splitting `values` into `classes` groups of about equal size (quantiles, the
+/// nearest rank below each boundary), for a choropleth's legend: `classes - 1` rising values,
+/// fewer when values repeat.
+pub fn quantile_breaks(values: &[f64], classes: usize) -> Vec<f64> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() || classes < 2 {
+        return Vec::new();
+    }
+    let mut breaks: Vec<f64> = (1..classes)
+        .map(|k| v[(k * v.len() / classes).min(v.len() - 1)])
+        .collect();
+    breaks.dedup();
+    breaks
+}
+
 /// One unit's statistics.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Unit {
@@ -171,7 +337,7 @@ pub struct Unit {
 /// of `book` reported within `[from_ms, to_ms)` (overdue as of `now_ms`).
 pub fn tally(
     data: &Dataset,
-    coverage: &[CoverageMap; 3],
+    coverage: [&CoverageMap; 3],
     book: &Book,
     span_ms: (i64, i64),
     now_ms: i64,
@@ -204,13 +370,13 @@ pub fn tally(
     .collect();
     units.sort_by(|a, b| a.code.cmp(&b.code));
     let len = level.code_len();
-    let position: std::collections::HashMap<String, usize> = units
+    let position: HashMap<String, usize> = units
         .iter()
         .enumerate()
         .map(|(i, u)| (u.code.clone(), i))
         .collect();
     let at = |code: &str| code.get(..len).and_then(|p| position.get(p)).copied();
-    let branches: std::collections::HashSet<&str> = data
+    let branches: HashSet<&str> = data
         .declared
         .iter()
         .filter(|d| d.def.name == "party_orgs")
@@ -251,6 +417,139 @@ pub fn tally(
         count_case(&mut units[u].counts, case, now_ms);
     }
     units
+}
+
+/// A metric's value as it is written out: counts as integers, ratios to six decimals, `null`
+/// where there is nothing to divide by.
+pub fn json_value(metric: &Metric, value: Option<f64>) -> serde_json::Value {
+    match value {
+        None => serde_json::Value::Null,
+        Some(v) if metric.additive() => serde_json::json!(v as u64),
+        Some(v) => serde_json::json!((v * 1e6).round() / 1e6),
+    }
+}
+
+/// The units as rows (`code`, `name`, then one member per metric): what `/stats` answers and
+/// `gridmap stats` prints, so the two cannot differ.
+pub fn rows(units: &[Unit], metrics: &[Metric]) -> Vec<serde_json::Value> {
+    units
+        .iter()
+        .map(|u| {
+            let mut row = serde_json::Map::new();
+            row.insert("code".into(), u.code.clone().into());
+            row.insert("name".into(), u.name.clone().into());
+            for m in metrics {
+                row.insert(m.name(), json_value(m, m.value(&u.counts)));
+            }
+            serde_json::Value::Object(row)
+        })
+        .collect()
+}
+
+/// Quantile class breaks (five classes) of each metric over `units`.
+pub fn breaks(units: &[Unit], metrics: &[Metric]) -> serde_json::Map<String, serde_json::Value> {
+    metrics
+        .iter()
+        .map(|m| {
+            let values: Vec<f64> = units.iter().filter_map(|u| m.value(&u.counts)).collect();
+            let b: Vec<serde_json::Value> = quantile_breaks(&values, 5)
+                .into_iter()
+                .map(|v| json_value(m, Some(v)))
+                .collect();
+            (m.name(), serde_json::Value::Array(b))
+        })
+        .collect()
+}
+
+/// The units as a GeoJSON FeatureCollection for a choropleth: each unit's outline from `data`
+/// (none for the city), its row as properties, and the class breaks.
+pub fn geojson(
+    units: &[Unit],
+    metrics: &[Metric],
+    level: Level,
+    data: &Dataset,
+) -> serde_json::Value {
+    let outlines = outlines(data, level);
+    let features: Vec<serde_json::Value> = rows(units, metrics)
+        .into_iter()
+        .zip(units)
+        .map(|(row, u)| {
+            let geometry = outlines
+                .get(u.code.as_str())
+                .and_then(|g| serde_json::to_value(geojson::Geometry::from(*g)).ok())
+                .unwrap_or(serde_json::Value::Null);
+            serde_json::json!({"type": "Feature", "id": u.code, "geometry": geometry, "properties": row})
+        })
+        .collect();
+    serde_json::json!({
+        "type": "FeatureCollection",
+        "level": level.name(),
+        "breaks": breaks(units, metrics),
+        "features": features,
+    })
+}
+
+/// The units as JSON: the level, the metrics, a row per unit, and the class breaks.
+pub fn json(units: &[Unit], metrics: &[Metric], level: Level) -> serde_json::Value {
+    serde_json::json!({
+        "level": level.name(),
+        "metrics": metrics.iter().map(Metric::name).collect::<Vec<_>>(),
+        "units": rows(units, metrics),
+        "breaks": breaks(units, metrics),
+    })
+}
+
+/// The outlines of the units at `level` in `data` by code (none for the city).
+fn outlines(data: &Dataset, level: Level) -> HashMap<&str, &geo::MultiPolygon> {
+    match level {
+        Level::City => HashMap::new(),
+        Level::Town => data
+            .towns
+            .iter()
+            .map(|t| (t.code.as_str(), &t.geometry))
+            .collect(),
+        Level::Village => data
+            .villages
+            .iter()
+            .map(|v| (v.code.as_str(), &v.geometry))
+            .collect(),
+        Level::Grid => data
+            .grids
+            .iter()
+            .map(|g| (g.code.as_str(), &g.geometry))
+            .collect(),
+    }
+}
+
+/// The rows as CSV: a header, then a line per unit (an empty cell for `null`).
+pub fn csv(units: &[Unit], metrics: &[Metric]) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::from("code,name");
+    for m in metrics {
+        out.push(',');
+        out.push_str(&m.name());
+    }
+    out.push('\n');
+    for row in rows(units, metrics) {
+        out.push_str(&quote(row["code"].as_str().unwrap_or_default()));
+        out.push(',');
+        out.push_str(&quote(row["name"].as_str().unwrap_or_default()));
+        for m in metrics {
+            out.push(',');
+            match &row[m.name().as_str()] {
+                serde_json::Value::Null => {}
+                v => out.push_str(&v.to_string()),
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn count_case(c: &mut Counts, case: &Case, now_ms: i64) {
@@ -315,7 +614,8 @@ mod tests {
         let (data, coverage, book) = sample();
         let now_ms = crate::generate::events::YEAR_START_MS + crate::generate::events::YEAR_MS;
         let all = (i64::MIN, i64::MAX);
-        let tally_at = |l| tally(&data, &coverage, &book, all, now_ms, l);
+        let maps = [&coverage[0], &coverage[1], &coverage[2]];
+        let tally_at = |l| tally(&data, maps, &book, all, now_ms, l);
         for level in [Level::Grid, Level::Village, Level::Town] {
             let parent = level.parent().unwrap();
             let mut sums = sum_by(&tally_at(level), parent);
@@ -352,6 +652,14 @@ mod tests {
         assert!(city.people_covered[0] < city.people_covered[1]);
         assert!(city.people_covered[1] < city.people_covered[2]);
         assert!(city.people_covered[2] <= city.population);
+    }
+
+    #[test]
+    fn quantile_breaks_split_into_equal_groups() {
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(quantile_breaks(&v, 5), [3.0, 5.0, 7.0, 9.0]);
+        assert_eq!(quantile_breaks(&[2.0, 2.0, 2.0], 5), [2.0]);
+        assert!(quantile_breaks(&[], 5).is_empty());
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
 }
 
 /// Every case in the store.
-fn book(ctx: &Ctx) -> anyhow::Result<Book> {
+pub(super) fn book(ctx: &Ctx) -> anyhow::Result<Book> {
     let store = ctx.open()?;
     let mut book = Book::default();
     loop {

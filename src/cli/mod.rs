@@ -3,6 +3,7 @@
 
 mod coverage;
 mod events;
+mod stats;
 mod users;
 
 use std::io::{IsTerminal, Write};
@@ -91,6 +92,9 @@ enum Command {
     /// Events: import hotline orders from CSV, export every event, list the overdue.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Statistics by unit (city, town, village or grid): the same numbers as GET /stats, for
+    /// the whole county.
+    Stats(stats::StatsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -339,6 +343,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => users::user(&ctx, command)?,
         Command::Audit(args) => users::audit(&ctx, args)?,
         Command::Events(command) => events::events(&ctx, command)?,
+        Command::Stats(args) => stats::stats(&ctx, args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

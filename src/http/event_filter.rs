@@ -17,7 +17,7 @@ fn bool_param(params: &Params, name: &str) -> Result<Option<bool>, ApiError> {
     }
 }
 
-fn time_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
+pub fn time_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
     params
         .get(name)
         .map(|v| {

@@ -23,6 +23,7 @@ mod queries;
 mod queryables;
 pub(crate) mod search;
 mod state;
+pub(crate) mod stats;
 mod tiles;
 mod web;
 mod write_rules;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .route("/locate", get(queries::locate))
         .route("/nearest", get(queries::nearest))
         .route("/search", get(search::search))
+        .route("/stats", get(stats::stats))
         .route("/coverage", get(coverage::coverage))
         .route("/coverage/gaps", get(coverage::gaps))
         .route("/coverage/suggest", get(coverage::suggest))

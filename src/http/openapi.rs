@@ -9,6 +9,7 @@
 mod accounts;
 mod events;
 mod ogc;
+mod stats;
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -510,7 +511,7 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
         ),
     );
 
-    for (p, v) in events::paths() {
+    for (p, v) in events::paths().into_iter().chain(stats::paths()) {
         add(p, v);
     }
     accounts::caller_aware(&mut paths);

@@ -30,6 +30,7 @@ mod postgis;
 mod replicas;
 mod reproducible;
 mod search;
+mod stats;
 mod store_contract;
 mod stored_geometry;
 mod tiles;

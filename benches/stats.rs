@@ -1,0 +1,87 @@
+//! Statistics by unit (`GET /stats`) on the sample with its year of events and on
+//! `generate --scale 100` with a year of events at the same rate.
+//!
+//!   cargo bench --bench stats
+//!
+//! Set GRIDMAP_BENCH_SCALE to change the large dataset's scale (default 100). Each figure is what
+//! a request costs on a warm server: the tally of every unit at the level from the data and the
+//! book of events, its rows and class breaks, written as JSON. The coverage maps at 300, 500 and
+//! 1,000 m are computed once per snapshot (the server caches them) and timed apart.
+
+mod common;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use gridmap::analysis::coverage::CoverageMap;
+use gridmap::analysis::stats::{self, Level, Metric, RADII_M};
+use gridmap::events::{Book, Categories};
+use gridmap::index::Snapshot;
+use gridmap::model::Dataset;
+
+/// The dataset's year of events (`generate::events::year`, as `serve` loads into a new store).
+fn year(data: Dataset) -> (Dataset, Book) {
+    let snap = Snapshot::build(data);
+    let mut entries = gridmap::generate::events::year(&snap, &Categories::shipped());
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.step.seq = i as u64 + 1;
+    }
+    let mut book = Book::default();
+    book.apply(entries);
+    (snap.dataset().clone(), book)
+}
+
+fn benches_for(c: &mut Criterion, label: &str, data: &Dataset, book: &Book) {
+    let started = Instant::now();
+    let maps = RADII_M.map(|r| CoverageMap::compute(data, r, None));
+    eprintln!(
+        "{label}: coverage maps at 300, 500 and 1,000 m in {:.1?}",
+        started.elapsed()
+    );
+    let categories = Categories::shipped();
+    let ids: Vec<&str> = categories.all().iter().map(|c| c.id.as_str()).collect();
+    let metrics = Metric::all(&ids);
+    let now_ms = gridmap::generate::events::YEAR_START_MS + gridmap::generate::events::YEAR_MS;
+    let mut group = c.benchmark_group(label);
+    group.sample_size(10);
+    for level in [Level::Town, Level::Village, Level::Grid] {
+        group.bench_function(format!("{}_all_metrics_json", level.name()), |b| {
+            b.iter(|| {
+                let units = stats::tally(
+                    data,
+                    [&maps[0], &maps[1], &maps[2]],
+                    book,
+                    (i64::MIN, i64::MAX),
+                    now_ms,
+                    level,
+                );
+                black_box(serde_json::to_vec(&stats::json(&units, &metrics, level)).unwrap())
+            })
+        });
+    }
+    group.finish();
+}
+
+fn sample(c: &mut Criterion) {
+    let (data, book) = year(gridmap::sample::dataset().expect("embedded sample"));
+    eprintln!("sample: {} events", book.len());
+    benches_for(c, "stats_sample", &data, &book);
+}
+
+fn scaled(c: &mut Criterion) {
+    let scale = common::bench_scale();
+    let started = Instant::now();
+    let (data, book) = year(gridmap::generate::generate(scale).expect("generate"));
+    eprintln!(
+        "scale {scale}: {} grids, {} posts, {} events generated in {:.1?}",
+        data.grids.len(),
+        data.stations.len(),
+        book.len(),
+        started.elapsed()
+    );
+    benches_for(c, &format!("stats_scale{scale}"), &data, &book);
+}
+
+criterion_group!(benches, sample, scaled);
+criterion_main!(benches);
