@@ -3,6 +3,7 @@
 
 mod coverage;
 mod events;
+mod impact;
 mod stats;
 mod users;
 
@@ -95,6 +96,10 @@ enum Command {
     /// Statistics by unit (city, town, village or grid): the same numbers as GET /stats, for
     /// the whole county.
     Stats(stats::StatsArgs),
+    /// What an emergency touches: the grids an area meets (overlap, households and people, posts
+    /// and centres), totals by village and town, the nearest shelters and the shortfall; the
+    /// same answer as POST /impact.
+    Impact(impact::ImpactArgs),
 }
 
 #[derive(Args, Debug)]
@@ -344,6 +349,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => users::audit(&ctx, args)?,
         Command::Events(command) => events::events(&ctx, command)?,
         Command::Stats(args) => stats::stats(&ctx, args)?,
+        Command::Impact(args) => impact::impact(&ctx, args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -70,7 +70,7 @@ struct TransitionBody {
     token: Option<String>,
 }
 
-fn json_body<T: serde::de::DeserializeOwned>(
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
     example: &str,
 ) -> Result<T, ApiError> {

@@ -16,6 +16,7 @@ mod event_tiles;
 mod events;
 mod features;
 mod geocode;
+mod impact;
 mod ogc_params;
 mod openapi;
 mod params;
@@ -91,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/nearest", get(queries::nearest))
         .route("/search", get(search::search))
         .route("/stats", get(stats::stats))
+        .route("/impact", post(impact::impact))
         .route("/coverage", get(coverage::coverage))
         .route("/coverage/gaps", get(coverage::gaps))
         .route("/coverage/suggest", get(coverage::suggest))

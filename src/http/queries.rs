@@ -51,15 +51,23 @@ fn query_json(p: Point, crs: Crs) -> Value {
 
 /// What the caller sees of a feature beyond its public fields, merged into `v`; its key is
 /// added to `personal` when personal data went out in clear.
-struct Beyond<'a> {
+pub(super) struct Beyond<'a> {
     snap: &'a Snapshot,
     scope: &'a Scope<'a>,
     /// Per layer, the keys whose personal fields the answer carried.
     personal: Vec<(&'static str, String)>,
 }
 
-impl Beyond<'_> {
-    fn add(&mut self, mut v: Value, layer: AnyLayer, key: &str) -> Value {
+impl<'a> Beyond<'a> {
+    pub(super) fn new(snap: &'a Snapshot, scope: &'a Scope<'a>) -> Beyond<'a> {
+        Beyond {
+            snap,
+            scope,
+            personal: Vec::new(),
+        }
+    }
+
+    pub(super) fn add(&mut self, mut v: Value, layer: AnyLayer, key: &str) -> Value {
         let Some(i) = self.snap.find_any(layer, key) else {
             return v;
         };
@@ -74,7 +82,7 @@ impl Beyond<'_> {
     }
 
     /// Record the reads of personal data in the audit log.
-    fn audit(self, caller: &Caller, state: &AppState) {
+    pub(super) fn audit(self, caller: &Caller, state: &AppState) {
         let mut by_layer: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
         for (layer, key) in self.personal {
             by_layer.entry(layer).or_default().push(key);

@@ -260,19 +260,26 @@ fn polygon(rings: &[Vec<geojson::Position>], part: usize) -> FieldResult<Polygon
 }
 
 pub(super) fn area_geometry(f: &Feature) -> FieldResult<MultiPolygon> {
-    match f.geometry.as_ref().map(|g| &g.value) {
-        Some(GeometryValue::Polygon { coordinates }) => {
-            Ok(MultiPolygon(vec![polygon(coordinates, 0)?]))
-        }
-        Some(GeometryValue::MultiPolygon { coordinates }) => Ok(MultiPolygon(
+    match &f.geometry {
+        Some(g) => area_from_geometry(g),
+        None => Err("geometry is missing; give a Polygon or MultiPolygon".into()),
+    }
+}
+
+/// A GeoJSON Polygon or MultiPolygon as read for a layer: every ring closed and of at least four
+/// positions (geo would close an open ring silently), or why not. Validity (self-intersection)
+/// is checked apart.
+pub fn area_from_geometry(g: &geojson::Geometry) -> Result<MultiPolygon, String> {
+    match &g.value {
+        GeometryValue::Polygon { coordinates } => Ok(MultiPolygon(vec![polygon(coordinates, 0)?])),
+        GeometryValue::MultiPolygon { coordinates } => Ok(MultiPolygon(
             coordinates
                 .iter()
                 .enumerate()
                 .map(|(i, p)| polygon(p, i))
                 .collect::<FieldResult<_>>()?,
         )),
-        Some(_) => Err("geometry must be a Polygon or MultiPolygon".into()),
-        None => Err("geometry is missing; give a Polygon or MultiPolygon".into()),
+        _ => Err("geometry must be a Polygon or MultiPolygon".into()),
     }
 }
 

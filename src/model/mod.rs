@@ -20,6 +20,7 @@ pub use codes::{CodeLevel, code_level, grid_village_code, village_town_code};
 pub use dataset::{Dataset, LayerData, record_order};
 pub use derived::{Derived, derive};
 pub use fnv::fnv1a;
+pub(crate) use validate::lon_lat_in_range;
 pub use validate::{Problem, ValidationReport, validate_dataset};
 
 use geo::{MultiPolygon, Point};

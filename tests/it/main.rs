@@ -21,6 +21,7 @@ mod gcj02;
 mod gdal;
 mod geocode;
 mod http_api;
+mod impact;
 mod links;
 mod live;
 mod ogc;

@@ -1,4 +1,5 @@
-//! What the document says about `/stats`: statistics by unit, for accounts.
+//! What the document says about judging the situation: `/stats` (statistics by unit, for
+//! accounts) and `/impact` (what an emergency touches).
 
 use serde_json::{Value, json};
 
@@ -9,30 +10,64 @@ use crate::analysis::stats::{Level, Metric};
 pub(super) fn paths() -> Vec<(&'static str, Value)> {
     let mut metrics: Vec<String> = Metric::all(&[]).iter().map(Metric::name).collect();
     metrics.push("events_per_1000_{category} for each event category".into());
-    vec![(
-        "/stats",
-        json!({"get": {
-            "operationId": "getStats", "tags": ["Statistics"],
-            "security": [{"bearer": []}],
-            "summary": "Statistics by unit (city, town, village or grid) of the account's area: counts that add up to the level above, and ratios computed from those sums",
-            "parameters": [
-                query("level", "The units: city, town (default), village or grid", json!({"type": "string", "enum": Level::ALL.map(Level::name)}), false),
-                query("metrics", "Comma-separated metrics (all when absent)", json!({"type": "string", "description": metrics.join(", ")}), false),
-                query("from", "Events reported from (a date or date-time, UTC)", json!({"type": "string"}), false),
-                query("to", "Events reported before", json!({"type": "string"}), false),
-                query("f", "json (default), csv, or geojson (each unit's outline, for a choropleth)", json!({"type": "string", "enum": ["json", "csv", "geojson"]}), false),
-            ],
+    vec![
+        impact(),
+        (
+            "/stats",
+            json!({"get": {
+                "operationId": "getStats", "tags": ["Statistics"],
+                "security": [{"bearer": []}],
+                "summary": "Statistics by unit (city, town, village or grid) of the account's area: counts that add up to the level above, and ratios computed from those sums",
+                "parameters": [
+                    query("level", "The units: city, town (default), village or grid", json!({"type": "string", "enum": Level::ALL.map(Level::name)}), false),
+                    query("metrics", "Comma-separated metrics (all when absent)", json!({"type": "string", "description": metrics.join(", ")}), false),
+                    query("from", "Events reported from (a date or date-time, UTC)", json!({"type": "string"}), false),
+                    query("to", "Events reported before", json!({"type": "string"}), false),
+                    query("f", "json (default), csv, or geojson (each unit's outline, for a choropleth)", json!({"type": "string", "enum": ["json", "csv", "geojson"]}), false),
+                ],
+                "responses": {
+                    "200": {"description": "A row per unit (code, name, one member per metric) and quantile class breaks per metric", "content": {
+                        "application/json": {"schema": {"type": "object"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                        "application/geo+json": {"schema": {"type": "object"}},
+                    }},
+                    "400": error("Bad input: the message names the parameter and the fix"),
+                    "401": error("No token, or a token no active account has: statistics are for accounts"),
+                    "403": error("No unit of that level lies within the account's area"),
+                    "429": error("Too many wrong tokens from this address within a minute"),
+                },
+            }}),
+        ),
+    ]
+}
+
+fn impact() -> (&'static str, Value) {
+    let polygon = json!({"type": "object", "description": "A GeoJSON Polygon or MultiPolygon, bare or as a Feature (rings closed, not crossing themselves)",
+        "required": ["type"], "properties": {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon", "Feature"]}}});
+    let circle = json!({"type": "object", "required": ["lon", "lat", "radius_m"], "properties": {
+        "lon": {"type": "number", "minimum": -180, "maximum": 180},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+        "radius_m": {"type": "number", "minimum": 0, "exclusiveMinimum": true, "maximum": crate::analysis::impact::MAX_RADIUS_M}}});
+    let zone = json!({"type": "object", "required": ["risk_zone"], "properties": {"risk_zone": {"type": "string", "description": "A risk zone's code"}}});
+    (
+        "/impact",
+        json!({"post": {
+            "operationId": "postImpact", "tags": ["Statistics"],
+            "security": [{}, {"bearer": []}],
+            "summary": "What an emergency touches: every grid an area meets (overlap_m2, share of the grid, households and people affected by buildings or pro rata, posts and centres inside, the responsible worker as the caller may see), totals by village and town, the three nearest shelters and the shortfall against the capacity within 3 km",
+            "parameters": [query("f", "json (default) or csv (a row per grid, village and town)", json!({"type": "string", "enum": ["json", "csv"]}), false)],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [polygon, circle, zone]}}}},
             "responses": {
-                "200": {"description": "A row per unit (code, name, one member per metric) and quantile class breaks per metric", "content": {
-                    "application/json": {"schema": {"type": "object"}},
+                "200": {"description": "grids, totals (with villages and towns) and shelters", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["area_m2", "grids", "totals", "shelters"]}},
                     "text/csv": {"schema": {"type": "string"}},
-                    "application/geo+json": {"schema": {"type": "object"}},
                 }},
-                "400": error("Bad input: the message names the parameter and the fix"),
-                "401": error("No token, or a token no active account has: statistics are for accounts"),
-                "403": error("No unit of that level lies within the account's area"),
+                "400": error("The body is not JSON, or a bad parameter"),
+                "401": error("A token no active account has (send none for the public view)"),
+                "413": error("The body is too large"),
+                "422": error("The area is not acceptable (the message names the field and the fix): an open or self-intersecting ring, a radius not in (0, 50 km], an unknown risk zone, an area outside the county"),
                 "429": error("Too many wrong tokens from this address within a minute"),
             },
         }}),
-    )]
+    )
 }

@@ -1,0 +1,81 @@
+//! `POST /impact[?f=json|csv]`: what an emergency touches (`analysis::impact`). The body is a
+//! GeoJSON Polygon or MultiPolygon (bare or as a Feature), `{"lon", "lat", "radius_m"}` or
+//! `{"risk_zone": KEY}`. Open to everyone like `/coverage`; each grid's responsible worker as the
+//! caller may see it (reads of personal data audited).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::AppState;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::events::json_body;
+use super::params::Params;
+use super::queries::Beyond;
+use crate::analysis::impact;
+use crate::model::{AnyLayer, Layer};
+
+/// `POST /impact`.
+pub async fn impact(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    params.only(&["f"])?;
+    let format = params.get("f").unwrap_or("json");
+    if !["json", "csv"].contains(&format) {
+        return Err(ApiError::bad(
+            "f",
+            format!("'{format}' is not offered; use json or csv"),
+        ));
+    }
+    let body: Value = json_body(
+        body,
+        r#"{"lon": 119.606, "lat": 32.0095, "radius_m": 1000}"#,
+    )?;
+    let refused = |r: impact::Refusal| ApiError::field(r.field, r.message);
+    let asked = impact::read(&body).map_err(refused)?;
+    let snap = state.index.load();
+    let scope = snap.scope(caller.account());
+    let area =
+        impact::resolve(&snap, asked, |layer, i| scope.sees(&snap, layer, i)).map_err(refused)?;
+    let assessed = {
+        let snap = snap.clone();
+        tokio::task::spawn_blocking(move || impact::assess(&snap, &area))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    };
+    let Some(assessed) = assessed else {
+        return Err(ApiError::field(
+            "geometry",
+            "the area meets no grid of the county; give an area within it",
+        ));
+    };
+    if format == "csv" {
+        return Ok((
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            impact::csv(&snap, &assessed),
+        )
+            .into_response());
+    }
+    let mut beyond = Beyond::new(&snap, &scope);
+    let grids = AnyLayer::Builtin(Layer::Grids);
+    let answer = impact::json(&snap, &assessed, |code| {
+        match beyond.add(Value::Object(Default::default()), grids, code) {
+            Value::Object(o) => o,
+            _ => Default::default(),
+        }
+    });
+    beyond.audit(&caller, &state);
+    let private = if caller.account().is_some() {
+        "private, no-store"
+    } else {
+        "no-store"
+    };
+    Ok(([(header::CACHE_CONTROL, private)], axum::Json(answer)).into_response())
+}
