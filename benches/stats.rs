@@ -1,5 +1,6 @@
-//! Statistics by unit (`GET /stats`) on the sample with its year of events and on
-//! `generate --scale 100` with a year of events at the same rate.
+//! Judging the situation: statistics by unit (`GET /stats`) and what an emergency touches
+//! (`POST /impact`), on the sample with its year of events and on `generate --scale 100` with a
+//! year of events at the same rate.
 //!
 //!   cargo bench --bench stats
 //!
@@ -15,13 +16,13 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gridmap::analysis::coverage::CoverageMap;
+use gridmap::analysis::impact;
 use gridmap::analysis::stats::{self, Level, Metric, RADII_M};
 use gridmap::events::{Book, Categories};
 use gridmap::index::Snapshot;
-use gridmap::model::Dataset;
 
 /// The dataset's year of events (`generate::events::year`, as `serve` loads into a new store).
-fn year(data: Dataset) -> (Dataset, Book) {
+fn year(data: gridmap::model::Dataset) -> (Snapshot, Book) {
     let snap = Snapshot::build(data);
     let mut entries = gridmap::generate::events::year(&snap, &Categories::shipped());
     for (i, e) in entries.iter_mut().enumerate() {
@@ -29,10 +30,11 @@ fn year(data: Dataset) -> (Dataset, Book) {
     }
     let mut book = Book::default();
     book.apply(entries);
-    (snap.dataset().clone(), book)
+    (snap, book)
 }
 
-fn benches_for(c: &mut Criterion, label: &str, data: &Dataset, book: &Book) {
+fn benches_for(c: &mut Criterion, label: &str, snap: &Snapshot, book: &Book) {
+    let data = snap.dataset();
     let started = Instant::now();
     let maps = RADII_M.map(|r| CoverageMap::compute(data, r, None));
     eprintln!(
@@ -60,6 +62,33 @@ fn benches_for(c: &mut Criterion, label: &str, data: &Dataset, book: &Book) {
             })
         });
     }
+    // A square of 10 km² (3.16 km a side) over the city centre, as `POST /impact` assesses it.
+    let side_m = 10e6_f64.sqrt();
+    let (lon, lat) = (119.58, 31.99);
+    let (d_lon, d_lat) = (
+        side_m / gridmap::geodesy::m_per_deg_lon(lat),
+        side_m / gridmap::geodesy::m_per_deg_lat(lat),
+    );
+    let square = geo::MultiPolygon(vec![
+        geo::Rect::new(
+            geo::coord! {x: lon, y: lat},
+            geo::coord! {x: lon + d_lon, y: lat + d_lat},
+        )
+        .to_polygon(),
+    ]);
+    let grids = impact::assess(snap, &square)
+        .expect("the square meets grids")
+        .grids
+        .len();
+    eprintln!("{label}: the 10 km² square meets {grids} grids");
+    group.bench_function("impact_10km2_json", |b| {
+        b.iter(|| {
+            let assessed = impact::assess(snap, &square).unwrap();
+            black_box(
+                serde_json::to_vec(&impact::json(snap, &assessed, |_| Default::default())).unwrap(),
+            )
+        })
+    });
     group.finish();
 }
 
@@ -75,8 +104,8 @@ fn scaled(c: &mut Criterion) {
     let (data, book) = year(gridmap::generate::generate(scale).expect("generate"));
     eprintln!(
         "scale {scale}: {} grids, {} posts, {} events generated in {:.1?}",
-        data.grids.len(),
-        data.stations.len(),
+        data.dataset().grids.len(),
+        data.dataset().stations.len(),
         book.len(),
         started.elapsed()
     );

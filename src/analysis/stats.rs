@@ -554,9 +554,13 @@ pub fn csv(units: &[Unit], metrics: &[Metric]) -> String {
 
 fn count_case(c: &mut Counts, case: &Case, now_ms: i64) {
     c.events += 1;
-    *c.events_by_category
-        .entry(case.event.category.clone())
-        .or_default() += 1;
+    // Looked up before inserting: no String allocated per case.
+    match c.events_by_category.get_mut(&case.event.category) {
+        Some(n) => *n += 1,
+        None => {
+            c.events_by_category.insert(case.event.category.clone(), 1);
+        }
+    }
     if let Some(closed_ms) = case.closed_ms {
         c.closed += 1;
         c.closed_on_time += u64::from(case.on_time() == Some(true));

@@ -46,6 +46,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/tools.js", JS, "js/tools.js"),
     asset!("js/account.js", JS, "js/account.js"),
     asset!("js/events.js", JS, "js/events.js"),
+    asset!("js/stats.js", JS, "js/stats.js"),
     asset!(
         "vendor/maplibre-gl.js",
         JS,

@@ -345,6 +345,59 @@ await check('an event reported on the map goes to the grid /locate names and mov
   ]);
 });
 
+await check('the statistics panel shades the town\'s villages in the classes and legend /stats gives', async (open) => {
+  const town = process.env.GRIDMAP_TEST_TOKEN;
+  assert.ok(town, 'tests/it/browser.rs passes a town account\'s token');
+  const { page } = await open();
+  await page.evaluate((v) => sessionStorage.setItem('gridmap.token', v), town);
+  await page.reload();
+  await ready(page);
+  await page.click('#stats-box summary');
+  await page.waitForFunction(() => window.gridmap.firstShadingMs !== undefined, null, { timeout: 90_000 });
+  const firstShadingMs = await page.evaluate(() => window.gridmap.firstShadingMs);
+  await page.selectOption('#stats-level', 'village');
+  await page.waitForFunction(() => window.gridmap.stats?.level === 'village');
+  const res = await fetch(`${base}/stats?level=village`, { headers: { Authorization: `Bearer ${town}` } });
+  assert.equal(res.status, 200);
+  const want = await res.json();
+  const byCode = Object.fromEntries(want.units.map((u) => [u.code, u]));
+  for (const metric of ['population', 'on_time_share']) {
+    await page.selectOption('#stats-metric', metric);
+    await page.waitForFunction((m) => window.gridmap.stats?.metric === m, metric);
+    const breaks = want.breaks[metric];
+    assert.deepEqual(await page.evaluate(() => window.gridmap.stats.breaks), breaks, metric);
+    // The legend: a row per class and one for no data, the breaks written in them.
+    const legend = await page.$$eval('#stats-legend li', (items) => items.map((li) => li.textContent.trim()));
+    assert.equal(legend.length, breaks.length + 2, legend.join(' | '));
+    for (const b of breaks) assert.ok(legend.some((row) => row.includes(String(b))), `${b} in ${legend.join(' | ')}`);
+    // Every village of the town is drawn, in the colour of its class by /stats's value and breaks.
+    await page.evaluate(() => window.map.fitBounds(window.gridmap.stats.bounds, { duration: 0, padding: 10 }));
+    await settle(page);
+    const drawn = await eventually(page, () => page.evaluate(() => {
+      const seen = {};
+      for (const f of window.map.queryRenderedFeatures({ layers: ['stats-fill'] })) {
+        const c = f.layer.paint['fill-color'];
+        const hex = '#' + [c.r, c.g, c.b].map((v) => Math.round(v * 255).toString(16).padStart(2, '0')).join('');
+        seen[f.properties.code] = hex;
+      }
+      return seen;
+    }), (seen) => Object.keys(seen).length >= want.units.length);
+    assert.deepEqual(Object.keys(drawn).sort(), Object.keys(byCode).sort(), 'the villages drawn are the town\'s');
+    const colors = await page.evaluate(async () => {
+      const m = await import('./map/js/stats.js');
+      return { classes: m.CLASS_COLORS, none: m.NO_DATA };
+    });
+    for (const [code, hex] of Object.entries(drawn)) {
+      const value = byCode[code][metric];
+      let k = 0;
+      while (value !== null && k < breaks.length && value >= breaks[k]) k += 1;
+      assert.equal(hex, value === null ? colors.none : colors.classes[k], `${code}: ${metric} ${value}`);
+    }
+  }
+  console.log(`     first shading ${firstShadingMs.toFixed(0)} ms after the panel opened (town level)`);
+  await shot(page, 'statistics-villages');
+});
+
 await check('clicking a post opens its popup with its name and parents', async (open) => {
   const { page } = await open();
   const item = (await api('/collections/stations/items?limit=1&offset=40')).features[0];

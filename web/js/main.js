@@ -6,6 +6,7 @@ import { addClickable, applyVisibility, layerSwitcher, legend, pickFeature, show
 import { coverageControl, nearestTool, searchBox } from './tools.js';
 import { signIn, token, transformRequest } from './account.js';
 import { EVENTS_GROUP, refreshEventTiles, reportForm, worklist } from './events.js';
+import { statsPanel } from './stats.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -78,6 +79,7 @@ const map = new maplibregl.Map({
   transformRequest,
 });
 window.map = map;
+const stats = statsPanel(map, document.getElementById('stats'));
 map.addControl(new maplibregl.NavigationControl(), 'top-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
 
@@ -101,6 +103,7 @@ map.once('style.load', () => {
   map.addLayer({ id: 'gaps-overlay-fill', type: 'fill', source: 'gaps', paint: { 'fill-color': '#b3122e', 'fill-opacity': 0.35 } });
   map.addLayer({ id: 'gaps-overlay-line', type: 'line', source: 'gaps', paint: { 'line-color': '#b3122e', 'line-width': 1 } });
   map.addLayer({ id: 'nearest-line', type: 'line', source: 'nearest', filter: ['==', ['geometry-type'], 'LineString'], paint: { 'line-color': '#0b5cad', 'line-width': 2, 'line-dasharray': [2, 1] } });
+  stats.addLayers();
   for (const layer of ['towns', 'villages', 'grids']) {
     map.addLayer({ id: `highlight-${layer}`, type: 'line', source: 'gridmap', 'source-layer': layer, filter: ['==', ['get', 'code'], ''],
       paint: { 'line-color': '#e4572e', 'line-width': 4, 'line-opacity': 0.9 } });
@@ -128,6 +131,9 @@ coverageControl(map, document.getElementById('coverage'), config, (shown) => {
   if (box.checked === shown) box.click();
 });
 
+const statsBox = document.getElementById('stats-box');
+statsBox.addEventListener('toggle', () => { if (statsBox.open) stats.open(); });
+
 const work = worklist(map, document.getElementById('worklist-box'));
 const report = reportForm(map, document.getElementById('report'), config.events, () => {
   work.reload();
@@ -143,6 +149,7 @@ map.on('click', (e) => {
     nearest.pick(e.lngLat);
     return;
   }
+  if (stats.pick(e.point)) return;
   const picked = pickFeature(map, e.point);
   if (picked) showPopup(map, picked, e.lngLat);
 });

@@ -1,0 +1,159 @@
+// Statistics on the map (研判): pick a level and a metric, and the units of the account's area
+// are shaded by the quantile class breaks /stats gives with them (the legend lists the classes);
+// a click on a shaded unit lists its figures. Statistics are for accounts: signed out, the panel
+// says so.
+
+import { el } from './panels.js';
+import { authed, token } from './account.js';
+
+// Five classes, light to dark (ColorBrewer YlOrRd), and units with nothing to divide by.
+export const CLASS_COLORS = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];
+export const NO_DATA = '#d0d0d0';
+const LEVELS = [['town', '镇街 town'], ['village', '村社区 village'], ['grid', '网格 grid']];
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+// The class of `value` for `breaks` (rising): below the first break is class 0, from break i up
+// to the next is class i + 1; `null` has none. The same rule as the map's `step` expression.
+export function classOf(value, breaks) {
+  if (value === null || value === undefined) return null;
+  let k = 0;
+  while (k < breaks.length && value >= breaks[k]) k += 1;
+  return k;
+}
+
+// The fill colour of a unit for `metric`: its class's colour, grey without a value.
+function fillColor(metric, breaks) {
+  const step = ['step', ['to-number', ['get', metric]], CLASS_COLORS[0]];
+  breaks.forEach((b, i) => step.push(b, CLASS_COLORS[i + 1]));
+  return ['case', ['==', ['get', metric], null], NO_DATA, step];
+}
+
+const figure = (v) => (typeof v === 'number' ? String(Number(v.toPrecision(6))) : v ?? '–');
+
+// The legend's rows: each class's colour and range, then "no data".
+function legendRows(breaks) {
+  const rows = [];
+  for (let k = 0; k <= breaks.length; k += 1) {
+    const range = breaks.length === 0 ? 'all'
+      : k === 0 ? `< ${figure(breaks[0])}`
+        : k === breaks.length ? `≥ ${figure(breaks[k - 1])}`
+          : `${figure(breaks[k - 1])} – ${figure(breaks[k])}`;
+    rows.push(el('li', { 'data-class': k }, el('span', { class: 'swatch swatch-fill', style: `background: ${CLASS_COLORS[k]}` }), ` ${range}`));
+  }
+  rows.push(el('li', { 'data-class': 'none' }, el('span', { class: 'swatch swatch-fill', style: `background: ${NO_DATA}` }), ' 无数据 no data'));
+  return rows;
+}
+
+// The box around the units: [[west, south], [east, north]], or null.
+function bounds(collection) {
+  let box = null;
+  for (const f of collection.features) {
+    for (const polygon of f.geometry?.coordinates || []) {
+      for (const [x, y] of polygon[0]) {
+        box = box ? [[Math.min(box[0][0], x), Math.min(box[0][1], y)], [Math.max(box[1][0], x), Math.max(box[1][1], y)]] : [[x, y], [x, y]];
+      }
+    }
+  }
+  return box;
+}
+
+// The panel in `container`; call `addLayers` once the style has loaded. `pick(point)` shows the
+// figures of the shaded unit at a screen point and says whether there was one.
+export function statsPanel(map, container) {
+  const level = el('select', { id: 'stats-level', 'aria-label': 'level' }, ...LEVELS.map(([v, l]) => el('option', { value: v }, l)));
+  const metric = el('select', { id: 'stats-metric', 'aria-label': 'metric' });
+  const status = el('p', { id: 'stats-status', class: 'summary' });
+  const legend = el('ul', { id: 'stats-legend', class: 'stats-legend' });
+  const clear = el('button', { type: 'button', id: 'stats-clear' }, '清除 Clear');
+  container.append(el('label', {}, '层级 Level ', level), el('label', {}, '指标 Metric ', metric), clear, status, legend);
+  let shown = null;
+  let loaded = false;
+
+  // Every metric of a level comes in one answer: switching the metric only repaints.
+  const answers = new Map();
+  async function answer(lvl) {
+    if (!answers.has(lvl)) {
+      const res = await fetch(`stats?level=${lvl}&f=geojson`, authed());
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(`${res.status}: ${body.message || 'refused'}`);
+      answers.set(lvl, body);
+    }
+    return answers.get(lvl);
+  }
+
+  async function shade() {
+    if (!metric.value) return;
+    status.textContent = '…';
+    let body;
+    try {
+      body = await answer(level.value);
+    } catch (e) {
+      status.textContent = e.message;
+      return;
+    }
+    const breaks = body.breaks[metric.value] || [];
+    map.getSource('stats').setData(body);
+    map.setPaintProperty('stats-fill', 'fill-color', fillColor(metric.value, breaks));
+    for (const id of ['stats-fill', 'stats-line']) map.setLayoutProperty(id, 'visibility', 'visible');
+    legend.replaceChildren(...legendRows(breaks));
+    status.textContent = `${body.features.length} units · ${metric.value}`;
+    shown = { level: level.value, metric: metric.value, breaks, units: body.features.length, bounds: bounds(body) };
+    window.gridmap.stats = shown;
+  }
+
+  // The metric names come from /stats itself (the event categories are configurable).
+  async function load() {
+    if (loaded) return;
+    loaded = true;
+    const opened = performance.now();
+    let names;
+    try {
+      names = Object.keys((await answer(level.value)).breaks);
+    } catch (e) {
+      status.textContent = e.message;
+      return;
+    }
+    metric.replaceChildren(...names.map((m) => el('option', { value: m }, m)));
+    metric.value = names.includes('on_time_share') ? 'on_time_share' : names[0];
+    await shade();
+    // For the benchmark: from opening the panel to the first shaded frame.
+    map.once('idle', () => { window.gridmap.firstShadingMs = performance.now() - opened; });
+  }
+
+  level.addEventListener('change', shade);
+  metric.addEventListener('change', shade);
+  clear.addEventListener('click', () => {
+    for (const id of ['stats-fill', 'stats-line']) map.setLayoutProperty(id, 'visibility', 'none');
+    legend.replaceChildren();
+    status.textContent = '';
+    shown = null;
+    window.gridmap.stats = null;
+  });
+
+  return {
+    addLayers() {
+      map.addSource('stats', { type: 'geojson', data: EMPTY });
+      map.addLayer({ id: 'stats-fill', type: 'fill', source: 'stats', layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } });
+      map.addLayer({ id: 'stats-line', type: 'line', source: 'stats', layout: { visibility: 'none' }, paint: { 'line-color': '#555', 'line-width': 0.6 } });
+    },
+    // Opening the panel shades the first metric; signed out it says why nothing comes.
+    open() {
+      if (!token()) {
+        status.textContent = '统计仅对登录账号开放 Statistics are for accounts: sign in first';
+        return;
+      }
+      load();
+    },
+    pick(point) {
+      if (!shown) return false;
+      const [unit] = map.queryRenderedFeatures(point, { layers: ['stats-fill'] });
+      if (!unit) return false;
+      const rows = Object.entries(unit.properties)
+        .filter(([k]) => k !== 'code' && k !== 'name')
+        .map(([k, v]) => el('tr', {}, el('th', {}, k), el('td', {}, figure(v === 'null' ? null : v))));
+      const html = el('div', { class: 'popup stats-popup' }, el('h3', {}, unit.properties.name), el('p', { class: 'popup-kind' }, unit.properties.code), el('table', {}, ...rows));
+      new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(map.unproject(point)).setDOMContent(html).addTo(map);
+      return true;
+    },
+  };
+}
