@@ -76,14 +76,14 @@ fn benches_for(c: &mut Criterion, label: &str, snap: &Snapshot, book: &Book) {
         )
         .to_polygon(),
     ]);
-    let grids = impact::assess(snap, &square)
+    let grids = impact::assess(snap, &square, |_, _| true)
         .expect("the square meets grids")
         .grids
         .len();
     eprintln!("{label}: the 10 km² square meets {grids} grids");
     group.bench_function("impact_10km2_json", |b| {
         b.iter(|| {
-            let assessed = impact::assess(snap, &square).unwrap();
+            let assessed = impact::assess(snap, &square, |_, _| true).unwrap();
             black_box(
                 serde_json::to_vec(&impact::json(snap, &assessed, |_| Default::default())).unwrap(),
             )

@@ -27,6 +27,8 @@ use crate::model::{AnyLayer, Bbox, Layer};
 pub const MAX_RADIUS_M: f64 = 50_000.0;
 /// Shelters this far from the area (or inside it) count towards its capacity.
 pub const SHELTER_REACH_M: f64 = 3_000.0;
+/// The most vertices an asked area may have (a county's outline has a few thousand).
+pub const MAX_VERTICES: usize = 10_000;
 /// Vertices of a circle's polygon: its area is within 0.05% of the circle's.
 const CIRCLE_VERTICES: usize = 128;
 /// The declared layers read here (`geodata/layers.toml`).
@@ -95,6 +97,17 @@ pub fn read(body: &Value) -> Result<Asked, Refusal> {
                 format!("{radius_m} is not in 0 < radius_m <= 50000; give metres on the ground"),
             ));
         }
+        // A circle drawn across the antimeridian or around a pole is no polygon in lon/lat.
+        let ring = circle(Point::new(lon, lat), radius_m);
+        let wraps = ring
+            .bounding_rect()
+            .is_none_or(|r| r.width() > 180.0 || r.max().y >= 90.0 || r.min().y <= -90.0);
+        if wraps {
+            return Err(refuse(
+                "radius_m",
+                "the circle crosses the antimeridian or a pole; give one within the county",
+            ));
+        }
         return Ok(Asked::Circle {
             centre: Point::new(lon, lat),
             radius_m,
@@ -128,6 +141,13 @@ pub fn read(body: &Value) -> Result<Asked, Refusal> {
 
 fn check_area(area: &MultiPolygon) -> Result<(), Refusal> {
     use geo::CoordsIter;
+    let vertices = area.coords_count();
+    if vertices > MAX_VERTICES {
+        return Err(refuse(
+            "geometry",
+            format!("{vertices} vertices is more than {MAX_VERTICES}; simplify the polygon"),
+        ));
+    }
     if let Some(c) = area
         .coords_iter()
         .find(|c| !crate::model::lon_lat_in_range(c.x, c.y))
@@ -258,9 +278,14 @@ fn m2_per_deg2(r: geo::Rect) -> f64 {
     m_per_deg_lon(lat) * m_per_deg_lat(lat)
 }
 
-/// What `area` (valid, WGS84) touches on `snap`'s map. `None` when it meets no grid: the area
+/// What `area` (valid, WGS84) touches on `snap`'s map, reading only the declared features the
+/// caller `sees` (a layer may be declared for staff only). `None` when it meets no grid: the area
 /// lies outside the county.
-pub fn assess(snap: &Snapshot, area: &MultiPolygon) -> Option<Impact> {
+pub fn assess(
+    snap: &Snapshot,
+    area: &MultiPolygon,
+    sees: impl Fn(AnyLayer, usize) -> bool,
+) -> Option<Impact> {
     let data = snap.dataset();
     let bbox = bbox_of(area)?;
     let mut grids: Vec<GridHit> = Vec::new();
@@ -302,7 +327,11 @@ pub fn assess(snap: &Snapshot, area: &MultiPolygon) -> Option<Impact> {
         }
     }
     if let Some(centres) = snap.declared_layer(CENTRES) {
-        for i in snap.in_bbox_any(AnyLayer::Declared(centres.def), Some(bbox)) {
+        let layer = AnyLayer::Declared(centres.def);
+        for i in snap.in_bbox_any(layer, Some(bbox)) {
+            if !sees(layer, i) {
+                continue;
+            }
             let r = &centres.features[i];
             let grid = r.value(centres.def, "grid_code").as_str();
             if let (Some(&k), Some(p)) = (grid.and_then(|c| hit.get(c)), r.anchor())
@@ -312,7 +341,8 @@ pub fn assess(snap: &Snapshot, area: &MultiPolygon) -> Option<Impact> {
             }
         }
     }
-    let (nearest_shelters, shelters_within_reach, capacity_within_reach) = shelters(snap, area);
+    let (nearest_shelters, shelters_within_reach, capacity_within_reach) =
+        shelters(snap, area, &sees);
     Some(Impact {
         // Karney's area reads a clockwise ring as the rest of the globe: orient it first.
         area_m2: area.orient(Direction::Default).geodesic_area_unsigned(),
@@ -388,7 +418,11 @@ fn count_people(
 
 /// The three shelters nearest to `area` (geodesic distance to its edge, 0 inside), and how many
 /// lie within `SHELTER_REACH_M` and what they hold.
-fn shelters(snap: &Snapshot, area: &MultiPolygon) -> (Vec<ShelterNear>, usize, u64) {
+fn shelters(
+    snap: &Snapshot,
+    area: &MultiPolygon,
+    sees: &impl Fn(AnyLayer, usize) -> bool,
+) -> (Vec<ShelterNear>, usize, u64) {
     let Some(layer) = snap.declared_layer(SHELTERS) else {
         return (Vec::new(), 0, 0);
     };
@@ -397,6 +431,7 @@ fn shelters(snap: &Snapshot, area: &MultiPolygon) -> (Vec<ShelterNear>, usize, u
         .features
         .iter()
         .enumerate()
+        .filter(|&(index, _)| sees(AnyLayer::Declared(layer.def), index))
         .filter_map(|(index, r)| {
             let p = r.anchor()?;
             Some(ShelterNear {
@@ -489,7 +524,7 @@ pub fn json(
         .map(|h| {
             let g = &data.grids[h.grid];
             let mut v = json!({
-                "code": g.code, "name": g.name, "village_code": g.village_code(), "town_code": &g.code[..9],
+                "code": g.code, "name": g.name, "village_code": g.village_code(), "town_code": crate::model::village_town_code(g.village_code()),
                 "overlap_m2": round(h.overlap_m2, 1), "share": round(h.share, 6),
                 "households": h.households, "people": h.people,
                 "counted_by": if h.by_buildings { "buildings" } else { "area" },
@@ -583,7 +618,7 @@ pub fn csv(snap: &Snapshot, impact: &Impact) -> String {
         String::from("level,code,name,overlap_m2,share,households,people,posts,centres\n");
     let cell = |v: &Value| match v {
         Value::Null => String::new(),
-        Value::String(s) if s.contains([',', '"', '\n']) => {
+        Value::String(s) if s.contains([',', '"', '\n', '\r']) => {
             format!("\"{}\"", s.replace('"', "\"\""))
         }
         Value::String(s) => s.clone(),
@@ -642,7 +677,7 @@ mod tests {
             let grid = &snap.dataset().grids[i];
             let asked = read(&polygon_json(&grid.geometry)).unwrap();
             let area = resolve(snap, asked, |_, _| true).unwrap();
-            let impact = assess(snap, &area).unwrap();
+            let impact = assess(snap, &area, |_, _| true).unwrap();
             let me = impact.grids.iter().find(|h| h.grid == i).unwrap();
             assert!(
                 (me.share - 1.0).abs() <= 0.001,
@@ -676,12 +711,12 @@ mod tests {
         let want = std::f64::consts::PI * 1e6;
         let got = c.geodesic_area_unsigned();
         assert!((got / want - 1.0).abs() < 0.005, "{got} against {want}");
-        let impact = assess(sample(), &c).unwrap();
+        let impact = assess(sample(), &c, |_, _| true).unwrap();
         assert!((impact.area_m2 / want - 1.0).abs() < 0.005);
         // A clockwise ring (GeoJSON before RFC 7946 often has them) is the same area.
         let mut clockwise = c.clone();
         clockwise.0[0].exterior_mut(|r| r.0.reverse());
-        let again = assess(sample(), &clockwise).unwrap();
+        let again = assess(sample(), &clockwise, |_, _| true).unwrap();
         assert!((again.area_m2 - impact.area_m2).abs() < 1.0);
         // The overlaps, each measured in its grid's plane, add up to the circle.
         let sum: f64 = impact.grids.iter().map(|g| g.overlap_m2).sum();
@@ -702,7 +737,7 @@ mod tests {
             )
             .to_polygon(),
         ]);
-        let impact = assess(snap, &area).unwrap();
+        let impact = assess(snap, &area, |_, _| true).unwrap();
         let hit: std::collections::HashSet<&str> = impact
             .grids
             .iter()
@@ -735,7 +770,7 @@ mod tests {
         ]);
         let alone = buildings.iter().filter(|o| tiny.contains(&o.at)).count();
         assert_eq!(alone, 1);
-        let impact = assess(snap, &tiny).unwrap();
+        let impact = assess(snap, &tiny, |_, _| true).unwrap();
         let households: u64 = impact.grids.iter().map(|h| h.households).sum();
         let people: u64 = impact.grids.iter().map(|h| h.people).sum();
         assert_eq!((households, people), (b.households, b.residents));
@@ -765,7 +800,7 @@ mod tests {
         };
         layer.features = vec![place("near", near, 100), place("far", far, 100_000)];
         let snap = Snapshot::build(data);
-        let impact = assess(&snap, &circle(centre, 500.0)).unwrap();
+        let impact = assess(&snap, &circle(centre, 500.0), |_, _| true).unwrap();
         assert!(impact.people() > 1_000, "{}", impact.people());
         assert_eq!(impact.shelters_within_reach, 1);
         assert_eq!(impact.capacity_within_reach, 100);
@@ -820,7 +855,25 @@ mod tests {
         assert_eq!(field(json!([1, 2])), "body");
         // Valid, but outside the county: nothing to assess.
         let away = circle(Point::new(121.47, 31.23), 1_000.0);
-        assert!(assess(sample(), &away).is_none());
+        assert!(assess(sample(), &away, |_, _| true).is_none());
+        assert_eq!(
+            field(json!({"lon": 179.9, "lat": 32.0, "radius_m": 50_000})),
+            "radius_m"
+        );
+        let many: Vec<[f64; 2]> = (0..=MAX_VERTICES + 1)
+            .map(|i| {
+                let a = i as f64 / (MAX_VERTICES + 1) as f64 * std::f64::consts::TAU;
+                [119.6 + 0.01 * a.cos(), 32.0 + 0.01 * a.sin()]
+            })
+            .collect();
+        let mut ring = many.clone();
+        ring.push(many[0]);
+        assert!(
+            read(&json!({"type": "Polygon", "coordinates": [ring]}))
+                .unwrap_err()
+                .message
+                .contains("simplify")
+        );
         let unknown = resolve(sample(), Asked::RiskZone("nowhere".into()), |_, _| true);
         assert_eq!(unknown.unwrap_err().field, "risk_zone");
     }

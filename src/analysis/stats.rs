@@ -280,9 +280,16 @@ impl Metric {
 pub fn metrics(asked: Option<&str>, categories: &[&str]) -> Result<Vec<Metric>, String> {
     let all = Metric::all(categories);
     let Some(list) = asked else { return Ok(all) };
-    list.split(',')
+    let names: Vec<&str> = list
+        .split(',')
         .map(str::trim)
         .filter(|m| !m.is_empty())
+        .collect();
+    if names.is_empty() {
+        return Err("name at least one metric, or leave metrics out for all".into());
+    }
+    names
+        .into_iter()
         .map(|name| {
             all.iter()
                 .find(|m| m.name() == name)
@@ -308,19 +315,29 @@ pub fn level(asked: Option<&str>) -> Result<Level, String> {
     })
 }
 
-/// Class breaks splitting `values` into `classes` groups of about equal size (quantiles, the
-/// nearest rank below each boundary), for a choropleth's legend: `classes - 1` rising values,
-/// fewer when values repeat.
+/// Class breaks splitting `values` into `classes` groups of about equal size (quantiles), for a
+/// choropleth's legend: rising values, a unit's class being how many breaks are at or below its
+/// value. A run of equal values stays in one class (a boundary falling inside it moves to the
+/// next larger value), so the smallest value is never a break and a mostly-zero metric still
+/// separates its zeros from the rest; fewer than `classes - 1` breaks when values repeat.
 pub fn quantile_breaks(values: &[f64], classes: usize) -> Vec<f64> {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     v.sort_by(f64::total_cmp);
     if v.is_empty() || classes < 2 {
         return Vec::new();
     }
-    let mut breaks: Vec<f64> = (1..classes)
-        .map(|k| v[(k * v.len() / classes).min(v.len() - 1)])
-        .collect();
-    breaks.dedup();
+    let mut breaks: Vec<f64> = Vec::new();
+    for k in 1..classes {
+        let rank = (k * v.len() / classes).min(v.len() - 1);
+        // The first value above the run that holds the boundary's lower neighbour.
+        let below = v[rank.saturating_sub(1)];
+        let Some(&b) = v[rank..].iter().find(|&&x| x > below) else {
+            continue;
+        };
+        if breaks.last().is_none_or(|&last| b > last) {
+            breaks.push(b);
+        }
+    }
     breaks
 }
 
@@ -452,10 +469,13 @@ pub fn breaks(units: &[Unit], metrics: &[Metric]) -> serde_json::Map<String, ser
         .iter()
         .map(|m| {
             let values: Vec<f64> = units.iter().filter_map(|u| m.value(&u.counts)).collect();
-            let b: Vec<serde_json::Value> = quantile_breaks(&values, 5)
+            // Written as the values are (ratios to six decimals), then kept strictly rising: a
+            // map's `step` expression refuses equal stops.
+            let mut b: Vec<serde_json::Value> = quantile_breaks(&values, 5)
                 .into_iter()
                 .map(|v| json_value(m, Some(v)))
                 .collect();
+            b.dedup();
             (m.name(), serde_json::Value::Array(b))
         })
         .collect()
@@ -524,7 +544,7 @@ fn outlines(data: &Dataset, level: Level) -> HashMap<&str, &geo::MultiPolygon> {
 /// The rows as CSV: a header, then a line per unit (an empty cell for `null`).
 pub fn csv(units: &[Unit], metrics: &[Metric]) -> String {
     let quote = |s: &str| {
-        if s.contains([',', '"', '\n']) {
+        if s.contains([',', '"', '\n', '\r']) {
             format!("\"{}\"", s.replace('"', "\"\""))
         } else {
             s.to_string()
@@ -662,8 +682,20 @@ mod tests {
     fn quantile_breaks_split_into_equal_groups() {
         let v: Vec<f64> = (1..=10).map(f64::from).collect();
         assert_eq!(quantile_breaks(&v, 5), [3.0, 5.0, 7.0, 9.0]);
-        assert_eq!(quantile_breaks(&[2.0, 2.0, 2.0], 5), [2.0]);
+        // One value: one class, no break.
+        assert!(quantile_breaks(&[2.0, 2.0, 2.0], 5).is_empty());
         assert!(quantile_breaks(&[], 5).is_empty());
+        // 85 zeros and 1..=15: the zeros are one class, the rest split above them.
+        let mostly_zero: Vec<f64> = std::iter::repeat_n(0.0, 85)
+            .chain((1..=15).map(f64::from))
+            .collect();
+        let b = quantile_breaks(&mostly_zero, 5);
+        assert_eq!(b[0], 1.0, "{b:?}");
+        assert!(b.windows(2).all(|w| w[0] < w[1]), "{b:?}");
+        // A unit's class is how many breaks are at or below its value.
+        let class = |x: f64| b.iter().filter(|&&br| br <= x).count();
+        assert_eq!(class(0.0), 0);
+        assert!(class(15.0) >= 1);
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub fn impact(ctx: &Ctx, args: ImpactArgs) -> anyhow::Result<()> {
     let scope = snap.scope(None);
     let area =
         impact::resolve(&snap, asked, |layer, i| scope.sees(&snap, layer, i)).map_err(refused)?;
-    let Some(assessed) = impact::assess(&snap, &area) else {
+    let Some(assessed) = impact::assess(&snap, &area, |layer, i| scope.sees(&snap, layer, i))
+    else {
         bail!("geometry: the area meets no grid of the county; give an area within it");
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());

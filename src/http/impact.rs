@@ -45,10 +45,13 @@ pub async fn impact(
     let area =
         impact::resolve(&snap, asked, |layer, i| scope.sees(&snap, layer, i)).map_err(refused)?;
     let assessed = {
-        let snap = snap.clone();
-        tokio::task::spawn_blocking(move || impact::assess(&snap, &area))
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+        let (snap, account) = (snap.clone(), caller.account().cloned());
+        tokio::task::spawn_blocking(move || {
+            let scope = snap.scope(account.as_ref());
+            impact::assess(&snap, &area, |layer, i| scope.sees(&snap, layer, i))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
     };
     let Some(assessed) = assessed else {
         return Err(ApiError::field(

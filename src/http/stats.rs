@@ -12,7 +12,8 @@ use super::error::ApiError;
 use super::event_filter::time_param;
 use super::params::Params;
 use super::{AppState, GEOJSON};
-use crate::analysis::stats::{self, RADII_M, Unit};
+use crate::analysis::stats::{self, Level, RADII_M, Unit};
+use crate::model::{AnyLayer, Layer};
 
 /// `GET /stats`.
 pub async fn stats(
@@ -61,11 +62,22 @@ pub async fn stats(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // The units the account's area holds, by the same rule as its features (an alliance holds
+    // its members' villages, not the grids inside them); the city row to city roles.
     let scope = snap.scope(Some(account));
-    let units: Vec<Unit> = units
-        .into_iter()
-        .filter(|u| scope.holds_code(&u.code))
-        .collect();
+    let layer = match level {
+        Level::City => None,
+        Level::Town => Some(Layer::Towns),
+        Level::Village => Some(Layer::Villages),
+        Level::Grid => Some(Layer::Grids),
+    };
+    let holds = |code: &str| match layer {
+        None => account.role.everywhere(),
+        Some(l) => snap
+            .find(l, code)
+            .is_some_and(|i| scope.holds(&snap, AnyLayer::Builtin(l), i)),
+    };
+    let units: Vec<Unit> = units.into_iter().filter(|u| holds(&u.code)).collect();
     if units.is_empty() {
         return Err(ApiError::Forbidden(format!(
             "no {} lies within the area of account '{}'; ask for a level inside it",

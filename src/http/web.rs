@@ -47,6 +47,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/account.js", JS, "js/account.js"),
     asset!("js/events.js", JS, "js/events.js"),
     asset!("js/stats.js", JS, "js/stats.js"),
+    asset!("js/impact.js", JS, "js/impact.js"),
     asset!(
         "vendor/maplibre-gl.js",
         JS,

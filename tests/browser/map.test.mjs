@@ -398,6 +398,41 @@ await check('the statistics panel shades the town\'s villages in the classes and
   await shot(page, 'statistics-villages');
 });
 
+await check('a circle drawn for an emergency outlines the grids /impact names, lists its totals and exports the same CSV', async (open) => {
+  const { page } = await open();
+  const [lon, lat] = [119.606, 32.0095];
+  await jumpAndSettle(page, { center: [lon, lat], zoom: 14 });
+  await page.evaluate(() => { document.getElementById('impact').closest('details').open = true; });
+  await page.fill('#impact-radius', '800');
+  await page.click('#impact-start');
+  const box = await page.locator('#map').boundingBox();
+  const at = await page.evaluate((c) => window.map.project(c), [lon, lat]);
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+  await page.waitForFunction(() => window.gridmap.impact !== undefined);
+  // What the page sent: the clicked point, as the map unprojects it.
+  const centre = await page.evaluate((p) => window.map.unproject(p), at);
+  const body = JSON.stringify({ lon: centre.lng, lat: centre.lat, radius_m: 800 });
+  const post = (f = '') => fetch(`${base}/impact${f}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+  const want = await (await post()).json();
+  const shown = await page.evaluate(() => window.gridmap.impact);
+  assert.deepEqual(shown.grids.map((g) => g.code), want.grids.map((g) => g.code));
+  assert.ok(want.grids.length > 5, `${want.grids.length} grids`);
+  assert.equal(await page.textContent('#impact-people'), want.totals.people.toLocaleString('en'));
+  assert.equal(await page.textContent('#impact-shortfall'), want.shelters.shortfall.toLocaleString('en'));
+  // The outlined grids are exactly those the answer names, as far as the view shows them.
+  await settle(page);
+  const codes = new Set(want.grids.map((g) => g.code));
+  const outlined = await eventually(page, () => page.evaluate(() => [...new Set(window.map.queryRenderedFeatures({ layers: ['impact-grids'] }).map((f) => f.properties.code))]),
+    (seen) => seen.length >= codes.size);
+  assert.deepEqual(outlined.sort(), [...codes].sort());
+  // Export CSV downloads what POST /impact?f=csv answers.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#impact-csv')]);
+  const chunks = [];
+  for await (const chunk of await download.createReadStream()) chunks.push(chunk);
+  assert.equal(Buffer.concat(chunks).toString('utf8'), await (await post('?f=csv')).text());
+  await shot(page, 'impact-circle');
+});
+
 await check('clicking a post opens its popup with its name and parents', async (open) => {
   const { page } = await open();
   const item = (await api('/collections/stations/items?limit=1&offset=40')).features[0];

@@ -39,7 +39,7 @@ fn overlaps_agree_with_postgis_geography() {
     let snap = Snapshot::build(gridmap::sample::dataset().unwrap());
     for body in areas() {
         let area = impact::resolve(&snap, impact::read(&body).unwrap(), |_, _| true).unwrap();
-        let ours: BTreeMap<String, (f64, f64)> = impact::assess(&snap, &area)
+        let ours: BTreeMap<String, (f64, f64)> = impact::assess(&snap, &area, |_, _| true)
             .unwrap()
             .grids
             .iter()

@@ -103,6 +103,31 @@ async fn statistics_are_for_accounts_each_in_its_area() {
     assert_eq!(by_code(&body).keys().collect::<Vec<_>>(), [town]);
     let (status, body) = get(&state, "/stats?level=city", Some(&staff)).await;
     assert_eq!(status, 403, "{body}");
+
+    // An alliance works with its members' villages: their figures, not their grids'.
+    let alliance = &data.alliances[0];
+    let member_villages: std::collections::BTreeSet<&str> = data
+        .members
+        .iter()
+        .filter(|m| m.alliance_id == alliance.id)
+        .filter_map(|m| m.village_code.as_deref())
+        .collect();
+    let partner = account(
+        &state,
+        "联合体",
+        Role::Alliance,
+        &[&alliance.id.to_string()],
+    );
+    let (status, body) = get(&state, "/stats?level=village", Some(&partner)).await;
+    assert_eq!(status, 200, "{body}");
+    let theirs: Vec<String> = by_code(&body).into_keys().collect();
+    assert!(!theirs.is_empty());
+    assert!(
+        theirs.iter().all(|c| member_villages.contains(c.as_str())),
+        "{theirs:?}"
+    );
+    let (status, body) = get(&state, "/stats?level=grid", Some(&partner)).await;
+    assert_eq!(status, 403, "{body}");
 }
 
 #[tokio::test]
@@ -112,6 +137,7 @@ async fn bad_statistics_parameters_are_refused_naming_the_fix() {
     for (query, names) in [
         ("level=county", "level"),
         ("metrics=population,happiness", "metrics"),
+        ("metrics=,,", "metrics"),
         ("f=xlsx", "f"),
         ("from=yesterday", "from"),
         ("colour=red", "colour"),

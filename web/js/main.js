@@ -7,6 +7,7 @@ import { coverageControl, nearestTool, searchBox } from './tools.js';
 import { signIn, token, transformRequest } from './account.js';
 import { EVENTS_GROUP, refreshEventTiles, reportForm, worklist } from './events.js';
 import { statsPanel } from './stats.js';
+import { impactTool } from './impact.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -80,6 +81,7 @@ const map = new maplibregl.Map({
 });
 window.map = map;
 const stats = statsPanel(map, document.getElementById('stats'));
+const impact = impactTool(map, document.getElementById('impact'));
 map.addControl(new maplibregl.NavigationControl(), 'top-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
 
@@ -104,6 +106,7 @@ map.once('style.load', () => {
   map.addLayer({ id: 'gaps-overlay-line', type: 'line', source: 'gaps', paint: { 'line-color': '#b3122e', 'line-width': 1 } });
   map.addLayer({ id: 'nearest-line', type: 'line', source: 'nearest', filter: ['==', ['geometry-type'], 'LineString'], paint: { 'line-color': '#0b5cad', 'line-width': 2, 'line-dasharray': [2, 1] } });
   stats.addLayers();
+  impact.addLayers();
   for (const layer of ['towns', 'villages', 'grids']) {
     map.addLayer({ id: `highlight-${layer}`, type: 'line', source: 'gridmap', 'source-layer': layer, filter: ['==', ['get', 'code'], ''],
       paint: { 'line-color': '#e4572e', 'line-width': 4, 'line-opacity': 0.9 } });
@@ -141,6 +144,10 @@ const report = reportForm(map, document.getElementById('report'), config.events,
 });
 
 map.on('click', (e) => {
+  if (impact.active) {
+    impact.pick(e.lngLat, e.point);
+    return;
+  }
   if (report.active) {
     report.pick(e.lngLat);
     return;

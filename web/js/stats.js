@@ -11,24 +11,18 @@ export const CLASS_COLORS = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd002
 export const NO_DATA = '#d0d0d0';
 const LEVELS = [['town', '镇街 town'], ['village', '村社区 village'], ['grid', '网格 grid']];
 const EMPTY = { type: 'FeatureCollection', features: [] };
-
-// The class of `value` for `breaks` (rising): below the first break is class 0, from break i up
-// to the next is class i + 1; `null` has none. The same rule as the map's `step` expression.
-export function classOf(value, breaks) {
-  if (value === null || value === undefined) return null;
-  let k = 0;
-  while (k < breaks.length && value >= breaks[k]) k += 1;
-  return k;
-}
+const FRESH_MS = 60_000;
 
 // The fill colour of a unit for `metric`: its class's colour, grey without a value.
 function fillColor(metric, breaks) {
+  // One class (every unit alike, or one unit): no stops, which `step` refuses.
+  if (breaks.length === 0) return ['case', ['==', ['get', metric], null], NO_DATA, CLASS_COLORS[0]];
   const step = ['step', ['to-number', ['get', metric]], CLASS_COLORS[0]];
   breaks.forEach((b, i) => step.push(b, CLASS_COLORS[i + 1]));
   return ['case', ['==', ['get', metric], null], NO_DATA, step];
 }
 
-const figure = (v) => (typeof v === 'number' ? String(Number(v.toPrecision(6))) : v ?? '–');
+const figure = (v) => (typeof v !== 'number' ? v ?? '–' : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6))));
 
 // The legend's rows: each class's colour and range, then "no data".
 function legendRows(breaks) {
@@ -69,20 +63,23 @@ export function statsPanel(map, container) {
   let shown = null;
   let loaded = false;
 
-  // Every metric of a level comes in one answer: switching the metric only repaints.
+  // Every metric of a level comes in one answer: switching the metric only repaints. Answers
+  // older than a minute are asked again (a command centre's screen stays open all day).
   const answers = new Map();
   async function answer(lvl) {
-    if (!answers.has(lvl)) {
-      const res = await fetch(`stats?level=${lvl}&f=geojson`, authed());
-      const body = await res.json().catch(() => ({}));
-      if (!res.ok) throw new Error(`${res.status}: ${body.message || 'refused'}`);
-      answers.set(lvl, body);
-    }
-    return answers.get(lvl);
+    const kept = answers.get(lvl);
+    if (kept && performance.now() - kept.at < FRESH_MS) return kept.body;
+    const res = await fetch(`stats?level=${lvl}&f=geojson`, authed());
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(`${res.status}: ${body.message || 'refused'}`);
+    answers.set(lvl, { at: performance.now(), body });
+    return body;
   }
 
+  let latest = 0;
   async function shade() {
     if (!metric.value) return;
+    const asked = ++latest;
     status.textContent = '…';
     let body;
     try {
@@ -91,6 +88,7 @@ export function statsPanel(map, container) {
       status.textContent = e.message;
       return;
     }
+    if (asked !== latest) return; // a later choice is being shown
     const breaks = body.breaks[metric.value] || [];
     map.getSource('stats').setData(body);
     map.setPaintProperty('stats-fill', 'fill-color', fillColor(metric.value, breaks));
@@ -101,18 +99,27 @@ export function statsPanel(map, container) {
     window.gridmap.stats = shown;
   }
 
-  // The metric names come from /stats itself (the event categories are configurable).
+  // The metric names come from /stats itself (the event categories are configurable). The
+  // first level the account's area holds units of is shown: a village's staff get no towns.
   async function load() {
     if (loaded) return;
-    loaded = true;
     const opened = performance.now();
     let names;
-    try {
-      names = Object.keys((await answer(level.value)).breaks);
-    } catch (e) {
-      status.textContent = e.message;
+    let refusal;
+    for (const [lvl] of LEVELS) {
+      try {
+        names = Object.keys((await answer(lvl)).breaks);
+        level.value = lvl;
+        break;
+      } catch (e) {
+        refusal = e;
+      }
+    }
+    if (!names) {
+      status.textContent = refusal.message;
       return;
     }
+    loaded = true;
     metric.replaceChildren(...names.map((m) => el('option', { value: m }, m)));
     metric.value = names.includes('on_time_share') ? 'on_time_share' : names[0];
     await shade();
