@@ -108,11 +108,7 @@ pub async fn locate(
     let asked = params.lon_lat()?;
     let snap = state.index.load();
     let scope = snap.scope(caller.account());
-    let mut beyond = Beyond {
-        snap: &snap,
-        scope: &scope,
-        personal: Vec::new(),
-    };
+    let mut beyond = Beyond::new(&snap, &scope);
     let at = crs.to_wgs84(asked);
     let loc = snap.locate(at);
     let grids = AnyLayer::Builtin(Layer::Grids);
@@ -235,11 +231,7 @@ pub async fn nearest(
     let snap = state.index.load();
     let found = snap.nearest(crs.to_wgs84(asked), k, max_distance_m, service);
     let scope = snap.scope(caller.account());
-    let mut beyond = Beyond {
-        snap: &snap,
-        scope: &scope,
-        personal: Vec::new(),
-    };
+    let mut beyond = Beyond::new(&snap, &scope);
     let stations = AnyLayer::Builtin(Layer::Stations);
     let features: Vec<Value> = found
         .iter()
