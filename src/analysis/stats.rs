@@ -8,7 +8,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::analysis::coverage::CoverageMap;
-use crate::events::{Book, Case};
+use crate::events::Book;
+use crate::events::book::Summary;
 use crate::model::{Dataset, Service};
 
 /// The walking radii coverage is counted at.
@@ -425,13 +426,17 @@ pub fn tally(
             u64::from(!Service::ALL.iter().all(|want| s.services.contains(want)));
     }
     let (from_ms, to_ms) = span_ms;
-    for case in book.all() {
-        let e = &case.event;
-        if e.reported_at_ms < from_ms || e.reported_at_ms >= to_ms {
+    for case in book.summaries() {
+        if case.reported_at_ms < from_ms || case.reported_at_ms >= to_ms {
             continue;
         }
-        let Some(u) = at(e.unit()) else { continue };
-        count_case(&mut units[u].counts, case, now_ms);
+        let Some(u) = at(case.unit()) else { continue };
+        count_case(
+            &mut units[u].counts,
+            case,
+            book.category(case.category),
+            now_ms,
+        );
     }
     units
 }
@@ -572,20 +577,20 @@ pub fn csv(units: &[Unit], metrics: &[Metric]) -> String {
     out
 }
 
-fn count_case(c: &mut Counts, case: &Case, now_ms: i64) {
+fn count_case(c: &mut Counts, case: &Summary, category: &str, now_ms: i64) {
     c.events += 1;
     // Looked up before inserting: no String allocated per case.
-    match c.events_by_category.get_mut(&case.event.category) {
+    match c.events_by_category.get_mut(category) {
         Some(n) => *n += 1,
         None => {
-            c.events_by_category.insert(case.event.category.clone(), 1);
+            c.events_by_category.insert(category.to_string(), 1);
         }
     }
     if let Some(closed_ms) = case.closed_ms {
         c.closed += 1;
         c.closed_on_time += u64::from(case.on_time() == Some(true));
         c.hours_to_close
-            .push((closed_ms - case.event.reported_at_ms) as f64 / 3_600_000.0);
+            .push((closed_ms - case.reported_at_ms) as f64 / 3_600_000.0);
     }
     c.overdue_now += u64::from(case.overdue_at(now_ms));
     if let Some(r) = case.rating {
