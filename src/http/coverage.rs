@@ -2,7 +2,7 @@
 //! GeoJSON) and `/coverage/suggest` (sites for new posts). Computing a coverage map takes a
 //! while at scale, so maps are cached per snapshot generation, radius and service.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::Json;
 use axum::extract::State;
@@ -28,11 +28,14 @@ pub const MAX_K: u64 = 50;
 const CACHED_MAPS: usize = 8;
 
 type Key = (u64, u64, Option<Service>);
+/// A map being computed or computed: whoever asks while it is computed waits for that one
+/// computation instead of starting another.
+type Cell = Arc<OnceLock<Arc<CoverageMap>>>;
 
 /// The last few coverage maps, by (snapshot generation, radius bits, service).
 #[derive(Default)]
 pub struct CoverageCache {
-    maps: Mutex<Vec<(Key, Arc<CoverageMap>)>>,
+    maps: Mutex<Vec<(Key, Cell)>>,
 }
 
 impl CoverageCache {
@@ -44,20 +47,50 @@ impl CoverageCache {
         service: Option<Service>,
     ) -> Arc<CoverageMap> {
         let key = (snap.generation, radius_m.to_bits(), service);
-        if let Some((_, map)) = self.lock().iter().find(|(k, _)| *k == key) {
-            return map.clone();
-        }
-        let map = Arc::new(CoverageMap::compute(snap.dataset(), radius_m, service));
-        let mut maps = self.lock();
-        maps.retain(|(k, _)| k.0 == snap.generation && *k != key);
-        maps.push((key, map.clone()));
-        if maps.len() > CACHED_MAPS {
-            maps.remove(0);
-        }
-        map
+        let cell = {
+            let mut maps = self.lock();
+            match maps.iter().find(|(k, _)| *k == key) {
+                Some((_, cell)) => cell.clone(),
+                None => {
+                    // Maps of older snapshots go as soon as a newer one is asked for (a
+                    // request still reading an older snapshot keeps the newer maps).
+                    maps.retain(|(k, _)| k.0 >= snap.generation);
+                    let cell = Cell::default();
+                    maps.push((key, cell.clone()));
+                    if maps.len() > CACHED_MAPS {
+                        maps.remove(0);
+                    }
+                    cell
+                }
+            }
+        };
+        cell.get_or_init(|| Arc::new(CoverageMap::compute(snap.dataset(), radius_m, service)))
+            .clone()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Key, Arc<CoverageMap>)>> {
+    /// Compute, in the background, what the first statistics request of `snap` would: the
+    /// coverage maps at `stats::RADII_M`, so that the command centre's first view does not wait.
+    pub fn warm(self: &Arc<Self>, snap: Arc<Snapshot>) {
+        let cache = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("warm-coverage".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                for radius_m in crate::analysis::stats::RADII_M {
+                    cache.get(&snap, radius_m, None);
+                }
+                tracing::debug!(
+                    generation = snap.generation,
+                    ms = started.elapsed().as_millis() as u64,
+                    "coverage maps warmed"
+                );
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start warming the coverage maps; the first request computes them");
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Key, Cell)>> {
         self.maps.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -370,4 +403,37 @@ pub async fn suggest(
     })
     .await?;
     Ok(Json(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_map_asked_for_at_once_by_many_is_computed_once() {
+        let snap = Arc::new(Snapshot::build(crate::sample::dataset().unwrap()));
+        let cache = Arc::new(CoverageCache::default());
+        // The warmer and four requests at the same moment all get the one map.
+        cache.warm(snap.clone());
+        let maps: Vec<Arc<CoverageMap>> = std::thread::scope(|s| {
+            let asks: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| cache.get(&snap, 500.0, None)))
+                .collect();
+            asks.into_iter().map(|a| a.join().unwrap()).collect()
+        });
+        for m in &maps {
+            assert!(Arc::ptr_eq(m, &maps[0]));
+        }
+        // Every warmed radius is there (asking waits for the warmer's computation or does it).
+        for radius_m in crate::analysis::stats::RADII_M {
+            cache.get(&snap, radius_m, None);
+        }
+        assert_eq!(cache.lock().len(), 3);
+        // A newer snapshot's map pushes the older ones out.
+        let mut newer = Snapshot::build(snap.dataset().clone());
+        newer.generation = snap.generation + 1;
+        cache.get(&newer, 300.0, None);
+        let held: Vec<Key> = cache.lock().iter().map(|(k, _)| *k).collect();
+        assert_eq!(held, vec![(newer.generation, 300f64.to_bits(), None)]);
+    }
 }

@@ -264,7 +264,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "gridmap listening"
     );
-    drop(snap);
+    // The first statistics request would compute these; compute them while nobody waits.
+    state.coverage.warm(snap);
     let follower = state.follower();
     std::thread::Builder::new()
         .name("follow-store".into())
