@@ -614,44 +614,29 @@ fn unit_name_and_area(snap: &Snapshot, layer: Layer, code: &str) -> (String, Opt
 /// The answer as CSV: a row per grid, village and town (`level` says which), the public figures.
 pub fn csv(snap: &Snapshot, impact: &Impact) -> String {
     let answer = json(snap, impact, |_| serde_json::Map::new());
-    let mut out =
-        String::from("level,code,name,overlap_m2,share,households,people,posts,centres\n");
-    let cell = |v: &Value| match v {
-        Value::Null => String::new(),
-        Value::String(s) if s.contains([',', '"', '\n', '\r']) => {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        }
-        Value::String(s) => s.clone(),
-        Value::Array(a) => a.len().to_string(),
-        other => other.to_string(),
-    };
-    let rows = [
+    const COLUMNS: [&str; 8] = [
+        "code",
+        "name",
+        "overlap_m2",
+        "share",
+        "households",
+        "people",
+        "posts",
+        "centres",
+    ];
+    let lists = [
         ("grid", &answer["grids"]),
         ("village", &answer["totals"]["villages"]),
         ("town", &answer["totals"]["towns"]),
     ];
-    for (level, list) in rows {
-        for row in list.as_array().into_iter().flatten() {
-            let cells: Vec<String> = [
-                "code",
-                "name",
-                "overlap_m2",
-                "share",
-                "households",
-                "people",
-                "posts",
-                "centres",
-            ]
-            .iter()
-            .map(|f| cell(&row[*f]))
-            .collect();
-            out.push_str(level);
-            out.push(',');
-            out.push_str(&cells.join(","));
-            out.push('\n');
-        }
-    }
-    out
+    let rows = lists.into_iter().flat_map(|(level, list)| {
+        list.as_array().into_iter().flatten().map(move |row| {
+            std::iter::once(level.to_string())
+                .chain(COLUMNS.iter().map(|f| super::table::cell(&row[*f])))
+                .collect::<Vec<_>>()
+        })
+    });
+    super::table::csv(std::iter::once("level").chain(COLUMNS), rows)
 }
 
 #[cfg(test)]

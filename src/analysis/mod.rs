@@ -4,4 +4,6 @@ pub mod coverage;
 pub mod impact;
 pub mod siting;
 pub mod stats;
+pub mod table;
 pub mod topology;
+pub mod trend;

@@ -8,9 +8,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::analysis::coverage::CoverageMap;
+use crate::analysis::table;
 use crate::events::Book;
 use crate::events::book::Summary;
-use crate::model::{Dataset, Service};
+use crate::model::{COUNTY_DIGITS, CodeLevel, Dataset, Service, county_name};
 
 /// The walking radii coverage is counted at.
 pub const RADII_M: [f64; 3] = [300.0, 500.0, 1_000.0];
@@ -46,10 +47,10 @@ impl Level {
     /// The length of this level's codes: a longer code's prefix names its unit at this level.
     pub fn code_len(self) -> usize {
         match self {
-            Level::City => 6,
-            Level::Town => 9,
-            Level::Village => 12,
-            Level::Grid => 15,
+            Level::City => COUNTY_DIGITS,
+            Level::Town => CodeLevel::Town.digits(),
+            Level::Village => CodeLevel::Village.digits(),
+            Level::Grid => CodeLevel::Grid.digits(),
         }
     }
 
@@ -173,6 +174,8 @@ pub enum Metric {
     /// The share of people within `RADII_M[i]` of a post.
     Coverage(usize),
     Events,
+    /// Events of one category.
+    CategoryEvents(String),
     EventsPer1000,
     /// Events of one category per 1,000 residents.
     CategoryPer1000(String),
@@ -198,8 +201,13 @@ impl Metric {
             Metric::Coverage(1),
             Metric::Coverage(2),
             Metric::Events,
-            Metric::EventsPer1000,
         ];
+        all.extend(
+            categories
+                .iter()
+                .map(|c| Metric::CategoryEvents(c.to_string())),
+        );
+        all.push(Metric::EventsPer1000);
         all.extend(
             categories
                 .iter()
@@ -226,6 +234,7 @@ impl Metric {
             Metric::GridsWithoutBranch => "grids_without_branch".into(),
             Metric::Coverage(i) => format!("coverage_{}m", RADII_M[*i]),
             Metric::Events => "events".into(),
+            Metric::CategoryEvents(c) => format!("events_{c}"),
             Metric::EventsPer1000 => "events_per_1000".into(),
             Metric::CategoryPer1000(c) => format!("events_per_1000_{c}"),
             Metric::ClosureShare => "closure_share".into(),
@@ -247,7 +256,24 @@ impl Metric {
                 | Metric::PostsLackingARole
                 | Metric::GridsWithoutBranch
                 | Metric::Events
+                | Metric::CategoryEvents(_)
                 | Metric::OverdueNow
+        )
+    }
+
+    /// Whether the metric counts events (those reported within a span), so that it has a value
+    /// per period of a trend; the others describe the map as it is now.
+    pub fn of_events(&self) -> bool {
+        matches!(
+            self,
+            Metric::Events
+                | Metric::CategoryEvents(_)
+                | Metric::EventsPer1000
+                | Metric::CategoryPer1000(_)
+                | Metric::ClosureShare
+                | Metric::OnTimeShare
+                | Metric::MedianHoursToClose
+                | Metric::MeanRating
         )
     }
 
@@ -264,6 +290,7 @@ impl Metric {
             Metric::GridsWithoutBranch => n(c.grids_without_branch),
             Metric::Coverage(i) => c.coverage_share(*i),
             Metric::Events => n(c.events),
+            Metric::CategoryEvents(cat) => n(c.events_by_category.get(cat).copied().unwrap_or(0)),
             Metric::EventsPer1000 => c.events_per_1000(c.events),
             Metric::CategoryPer1000(cat) => {
                 c.events_per_1000(c.events_by_category.get(cat).copied().unwrap_or(0))
@@ -361,39 +388,8 @@ pub fn tally(
     now_ms: i64,
     level: Level,
 ) -> Vec<Unit> {
-    let mut units: Vec<Unit> = match level {
-        Level::City => vec![(city_code(data), "丹阳市".to_string())],
-        Level::Town => data
-            .towns
-            .iter()
-            .map(|t| (t.code.clone(), t.name.clone()))
-            .collect(),
-        Level::Village => data
-            .villages
-            .iter()
-            .map(|v| (v.code.clone(), v.name.clone()))
-            .collect(),
-        Level::Grid => data
-            .grids
-            .iter()
-            .map(|g| (g.code.clone(), g.name.clone()))
-            .collect(),
-    }
-    .into_iter()
-    .map(|(code, name)| Unit {
-        code,
-        name,
-        counts: Counts::default(),
-    })
-    .collect();
-    units.sort_by(|a, b| a.code.cmp(&b.code));
-    let len = level.code_len();
-    let position: HashMap<String, usize> = units
-        .iter()
-        .enumerate()
-        .map(|(i, u)| (u.code.clone(), i))
-        .collect();
-    let at = |code: &str| code.get(..len).and_then(|p| position.get(p)).copied();
+    let (mut units, at) = units_of(data, level);
+    let at = |code: &str| at.at(code);
     let branches: HashSet<&str> = data
         .declared
         .iter()
@@ -439,6 +435,66 @@ pub fn tally(
         );
     }
     units
+}
+
+/// Finds the unit at a level that holds a longer code (`Locator::at`).
+pub struct Locator {
+    position: HashMap<String, usize>,
+    len: usize,
+}
+
+impl Locator {
+    /// The index of the unit whose code is `code`'s prefix at this level.
+    pub fn at(&self, code: &str) -> Option<usize> {
+        code.get(..self.len)
+            .and_then(|p| self.position.get(p))
+            .copied()
+    }
+}
+
+/// Every unit of `level` in `data`, in code order and with nothing counted, and where a code's
+/// unit lies among them.
+pub fn units_of(data: &Dataset, level: Level) -> (Vec<Unit>, Locator) {
+    let mut units: Vec<Unit> = match level {
+        Level::City => {
+            let code = city_code(data);
+            let name = county_name(&code).map_or_else(|| code.clone(), str::to_string);
+            vec![(code, name)]
+        }
+        Level::Town => data
+            .towns
+            .iter()
+            .map(|t| (t.code.clone(), t.name.clone()))
+            .collect(),
+        Level::Village => data
+            .villages
+            .iter()
+            .map(|v| (v.code.clone(), v.name.clone()))
+            .collect(),
+        Level::Grid => data
+            .grids
+            .iter()
+            .map(|g| (g.code.clone(), g.name.clone()))
+            .collect(),
+    }
+    .into_iter()
+    .map(|(code, name)| Unit {
+        code,
+        name,
+        counts: Counts::default(),
+    })
+    .collect();
+    units.sort_by(|a, b| a.code.cmp(&b.code));
+    let position = units
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.code.clone(), i))
+        .collect();
+    let locator = Locator {
+        position,
+        len: level.code_len(),
+    };
+    (units, locator)
 }
 
 /// A metric's value as it is written out: counts as integers, ratios to six decimals, `null`
@@ -548,36 +604,22 @@ fn outlines(data: &Dataset, level: Level) -> HashMap<&str, &geo::MultiPolygon> {
 
 /// The rows as CSV: a header, then a line per unit (an empty cell for `null`).
 pub fn csv(units: &[Unit], metrics: &[Metric]) -> String {
-    let quote = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_string()
-        }
-    };
-    let mut out = String::from("code,name");
-    for m in metrics {
-        out.push(',');
-        out.push_str(&m.name());
-    }
-    out.push('\n');
-    for row in rows(units, metrics) {
-        out.push_str(&quote(row["code"].as_str().unwrap_or_default()));
-        out.push(',');
-        out.push_str(&quote(row["name"].as_str().unwrap_or_default()));
-        for m in metrics {
-            out.push(',');
-            match &row[m.name().as_str()] {
-                serde_json::Value::Null => {}
-                v => out.push_str(&v.to_string()),
-            }
-        }
-        out.push('\n');
-    }
-    out
+    let names: Vec<String> = metrics.iter().map(Metric::name).collect();
+    let header = ["code", "name"]
+        .into_iter()
+        .map(str::to_string)
+        .chain(names.iter().cloned());
+    let rows = rows(units, metrics).into_iter().map(|row| {
+        ["code", "name"]
+            .iter()
+            .map(|f| table::cell(&row[*f]))
+            .chain(names.iter().map(|m| table::cell(&row[m.as_str()])))
+            .collect::<Vec<_>>()
+    });
+    table::csv(header, rows)
 }
 
-fn count_case(c: &mut Counts, case: &Summary, category: &str, now_ms: i64) {
+pub(crate) fn count_case(c: &mut Counts, case: &Summary, category: &str, now_ms: i64) {
     c.events += 1;
     // Looked up before inserting: no String allocated per case.
     match c.events_by_category.get_mut(category) {
@@ -603,7 +645,7 @@ fn count_case(c: &mut Counts, case: &Summary, category: &str, now_ms: i64) {
 fn city_code(data: &Dataset) -> String {
     data.towns
         .first()
-        .and_then(|t| t.code.get(..6))
+        .and_then(|t| t.code.get(..COUNTY_DIGITS))
         .unwrap_or_default()
         .to_string()
 }

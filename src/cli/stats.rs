@@ -8,7 +8,8 @@ use clap::{Args, ValueEnum};
 
 use super::Ctx;
 use crate::analysis::coverage::CoverageMap;
-use crate::analysis::stats::{self, RADII_M};
+use crate::analysis::stats::{self, Metric, RADII_M};
+use crate::analysis::trend::{self, Interval};
 use crate::events::{Categories, Clock, SystemClock};
 use crate::model::date::parse_utc;
 
@@ -35,6 +36,10 @@ pub struct StatsArgs {
     /// Count events reported before this date or time.
     #[arg(long, value_parser = parse_time)]
     to: Option<i64>,
+    /// The event metrics per period instead (day, week or month, China Standard Time), as
+    /// `GET /stats/trend` gives them; json or csv.
+    #[arg(long)]
+    interval: Option<String>,
 }
 
 fn parse_time(text: &str) -> Result<i64, String> {
@@ -47,8 +52,11 @@ pub fn stats(ctx: &Ctx, args: StatsArgs) -> anyhow::Result<()> {
     let categories = Categories::shipped();
     let ids: Vec<&str> = categories.all().iter().map(|c| c.id.as_str()).collect();
     let level = stats::level(Some(&args.level)).map_err(anyhow::Error::msg)?;
-    let metrics = stats::metrics(args.metrics.as_deref(), &ids).map_err(anyhow::Error::msg)?;
     let store = ctx.open()?;
+    if let Some(interval) = &args.interval {
+        return trend(ctx, &args, store.load()?, &ids, level, interval);
+    }
+    let metrics = stats::metrics(args.metrics.as_deref(), &ids).map_err(anyhow::Error::msg)?;
     let data = store.load()?;
     let book = super::events::book(ctx).context("reading the events")?;
     let maps = RADII_M.map(|r| CoverageMap::compute(&data, r, None));
@@ -68,6 +76,47 @@ pub fn stats(ctx: &Ctx, args: StatsArgs) -> anyhow::Result<()> {
         Format::Geojson => {
             serde_json::to_writer(&mut out, &stats::geojson(&units, &metrics, level, &data))?
         }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `gridmap stats --interval`: the same series as `GET /stats/trend` for the whole county.
+fn trend(
+    ctx: &Ctx,
+    args: &StatsArgs,
+    data: crate::model::Dataset,
+    ids: &[&str],
+    level: stats::Level,
+    interval: &str,
+) -> anyhow::Result<()> {
+    let interval = Interval::parse(Some(interval)).map_err(anyhow::Error::msg)?;
+    let metrics: Vec<Metric> = match &args.metrics {
+        None => Metric::all(ids)
+            .into_iter()
+            .filter(Metric::of_events)
+            .collect(),
+        Some(asked) => stats::metrics(Some(asked), ids).map_err(anyhow::Error::msg)?,
+    };
+    trend::check_metrics(&metrics).map_err(anyhow::Error::msg)?;
+    let book = super::events::book(ctx).context("reading the events")?;
+    let span = trend::reported_span(&book);
+    let periods = match (
+        args.from.or(span.map(|s| s.0)),
+        args.to.or(span.map(|s| s.1)),
+    ) {
+        (Some(from), Some(to)) => trend::periods(interval, from, to).map_err(anyhow::Error::msg)?,
+        _ => Vec::new(),
+    };
+    let series = trend::tally(&data, &book, &periods, SystemClock.now_ms(), level);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match args.format {
+        Format::Csv => out.write_all(trend::csv(&series, &metrics, &periods).as_bytes())?,
+        Format::Json => serde_json::to_writer(
+            &mut out,
+            &trend::json(&series, &metrics, level, interval, &periods),
+        )?,
+        Format::Geojson => anyhow::bail!("a trend is written as json or csv; use --format json"),
     }
     out.flush()?;
     Ok(())

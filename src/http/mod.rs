@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route("/nearest", get(queries::nearest))
         .route("/search", get(search::search))
         .route("/stats", get(stats::stats))
+        .route("/stats/trend", get(stats::trend))
         .route("/impact", post(impact::impact))
         .route("/coverage", get(coverage::coverage))
         .route("/coverage/gaps", get(coverage::gaps))

@@ -1,6 +1,6 @@
 //! `GET /stats?level=&metrics=&from=&to=&f=json|csv|geojson`: statistics by unit
 //! (`analysis::stats`) for accounts, each getting the units of its area (city roles all); the
-//! public gets 401. `f=geojson` carries each unit's outline for a choropleth; every format
+//! public gets 401. `GET /stats/trend` gives the event metrics per period (`analysis::trend`). `f=geojson` carries each unit's outline for a choropleth; every format
 //! carries the same numbers as `gridmap stats`.
 
 use axum::extract::State;
@@ -12,8 +12,69 @@ use super::error::ApiError;
 use super::event_filter::time_param;
 use super::params::Params;
 use super::{AppState, GEOJSON};
-use crate::analysis::stats::{self, Level, RADII_M, Unit};
+use crate::access::Account;
+use crate::analysis::stats::{self, Level, Metric, RADII_M, Unit};
+use crate::analysis::trend::{self, Interval, Series};
+use crate::index::Snapshot;
 use crate::model::{AnyLayer, Layer};
+
+/// Whether the account's area holds a unit of `level`, by the same rule as its features (an
+/// alliance holds its members' villages, not the grids inside them); the city to city roles.
+fn held<'a, U: HasCode>(
+    snap: &'a Snapshot,
+    account: &'a Account,
+    level: Level,
+) -> impl Fn(&U) -> bool + 'a {
+    let scope = snap.scope(Some(account));
+    let layer = match level {
+        Level::City => None,
+        Level::Town => Some(Layer::Towns),
+        Level::Village => Some(Layer::Villages),
+        Level::Grid => Some(Layer::Grids),
+    };
+    move |unit: &U| match layer {
+        None => account.role.everywhere(),
+        Some(l) => snap
+            .find(l, unit.code())
+            .is_some_and(|i| scope.holds(snap, AnyLayer::Builtin(l), i)),
+    }
+}
+
+/// Units and series alike have a code.
+trait HasCode {
+    fn code(&self) -> &str;
+}
+
+impl HasCode for Unit {
+    fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+impl HasCode for Series {
+    fn code(&self) -> &str {
+        &self.code
+    }
+}
+
+fn nothing_held(account: &Account, level: Level) -> ApiError {
+    ApiError::Forbidden(format!(
+        "no {} lies within the area of account '{}'; ask for a level inside it",
+        level.name(),
+        account.name
+    ))
+}
+
+/// The event categories' ids, for the per-category metrics.
+fn category_ids(state: &AppState) -> Vec<String> {
+    state
+        .events
+        .categories()
+        .all()
+        .iter()
+        .map(|c| c.id.clone())
+        .collect()
+}
 
 /// `GET /stats`.
 pub async fn stats(
@@ -23,13 +84,8 @@ pub async fn stats(
 ) -> Result<Response, ApiError> {
     let account = caller.signed_in("statistics")?;
     params.only(&["level", "metrics", "from", "to", "f"])?;
-    let categories: Vec<&str> = state
-        .events
-        .categories()
-        .all()
-        .iter()
-        .map(|c| c.id.as_str())
-        .collect();
+    let ids = category_ids(&state);
+    let categories: Vec<&str> = ids.iter().map(String::as_str).collect();
     let level = stats::level(params.get("level")).map_err(|m| ApiError::bad("level", m))?;
     let metrics = stats::metrics(params.get("metrics"), &categories)
         .map_err(|m| ApiError::bad("metrics", m))?;
@@ -62,28 +118,12 @@ pub async fn stats(
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))?;
-    // The units the account's area holds, by the same rule as its features (an alliance holds
-    // its members' villages, not the grids inside them); the city row to city roles.
-    let scope = snap.scope(Some(account));
-    let layer = match level {
-        Level::City => None,
-        Level::Town => Some(Layer::Towns),
-        Level::Village => Some(Layer::Villages),
-        Level::Grid => Some(Layer::Grids),
-    };
-    let holds = |code: &str| match layer {
-        None => account.role.everywhere(),
-        Some(l) => snap
-            .find(l, code)
-            .is_some_and(|i| scope.holds(&snap, AnyLayer::Builtin(l), i)),
-    };
-    let units: Vec<Unit> = units.into_iter().filter(|u| holds(&u.code)).collect();
+    let units: Vec<Unit> = units
+        .into_iter()
+        .filter(held(&snap, account, level))
+        .collect();
     if units.is_empty() {
-        return Err(ApiError::Forbidden(format!(
-            "no {} lies within the area of account '{}'; ask for a level inside it",
-            level.name(),
-            account.name
-        )));
+        return Err(nothing_held(account, level));
     }
     let private = [(header::CACHE_CONTROL, "private, no-store")];
     match format {
@@ -100,5 +140,83 @@ pub async fn stats(
         )
             .into_response()),
         _ => Ok((private, axum::Json(stats::json(&units, &metrics, level))).into_response()),
+    }
+}
+
+/// `GET /stats/trend`: the event metrics of each unit of the account's area per day, week or
+/// month (China Standard Time), and their total over those units.
+pub async fn trend(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let account = caller.signed_in("statistics")?;
+    params.only(&["level", "metrics", "interval", "from", "to", "f"])?;
+    let ids = category_ids(&state);
+    let categories: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let level = stats::level(params.get("level")).map_err(|m| ApiError::bad("level", m))?;
+    let metrics = match params.get("metrics") {
+        None => Metric::all(&categories)
+            .into_iter()
+            .filter(Metric::of_events)
+            .collect(),
+        asked => stats::metrics(asked, &categories).map_err(|m| ApiError::bad("metrics", m))?,
+    };
+    trend::check_metrics(&metrics).map_err(|m| ApiError::bad("metrics", m))?;
+    let interval =
+        Interval::parse(params.get("interval")).map_err(|m| ApiError::bad("interval", m))?;
+    let format = params.get("f").unwrap_or("json");
+    if !["json", "csv"].contains(&format) {
+        return Err(ApiError::bad(
+            "f",
+            format!("'{format}' is not offered; use json or csv"),
+        ));
+    }
+    let (from, to) = (time_param(&params, "from")?, time_param(&params, "to")?);
+    let snap = state.index.load();
+    let s = state.clone();
+    let snap_for_tally = snap.clone();
+    let (series, periods) = tokio::task::spawn_blocking(move || {
+        let book = s.events.book();
+        // Without a span, the span of the cases reported (the sample's year).
+        let span = trend::reported_span(&book);
+        let from = from.or(span.map(|s| s.0));
+        let to = to.or(span.map(|s| s.1));
+        let periods = match (from, to) {
+            (Some(from), Some(to)) => trend::periods(interval, from, to)
+                .map_err(|m| ApiError::bad(if to <= from { "to" } else { "from" }, m))?,
+            _ => Vec::new(),
+        };
+        let series = trend::tally(
+            snap_for_tally.dataset(),
+            &book,
+            &periods,
+            s.events.now_ms(),
+            level,
+        );
+        Ok::<_, ApiError>((series, periods))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let series: Vec<Series> = series
+        .into_iter()
+        .filter(held(&snap, account, level))
+        .collect();
+    if series.is_empty() {
+        return Err(nothing_held(account, level));
+    }
+    let private = [(header::CACHE_CONTROL, "private, no-store")];
+    match format {
+        "csv" => Ok((
+            private,
+            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
+            trend::csv(&series, &metrics, &periods),
+        )
+            .into_response()),
+        _ => Ok((
+            private,
+            axum::Json(trend::json(&series, &metrics, level, interval, &periods)),
+        )
+            .into_response()),
     }
 }

@@ -18,6 +18,18 @@ impl CodeLevel {
     }
 }
 
+/// The digits a county's code has: the prefix every code inside it shares.
+pub const COUNTY_DIGITS: usize = 6;
+
+/// The name of the county a six-digit code names, for the counties gridmap has data of; `None`
+/// for others (their statistics name the county by its code).
+pub fn county_name(code: &str) -> Option<&'static str> {
+    match code {
+        "321181" => Some("丹阳市"),
+        _ => None,
+    }
+}
+
 /// The level a code belongs to, or `None` when it is not 9, 12 or 15 ASCII digits.
 pub fn code_level(code: &str) -> Option<CodeLevel> {
     if !code.bytes().all(|b| b.is_ascii_digit()) {

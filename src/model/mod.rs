@@ -16,7 +16,9 @@ pub mod records;
 pub mod schema;
 mod validate;
 
-pub use codes::{CodeLevel, code_level, grid_village_code, village_town_code};
+pub use codes::{
+    COUNTY_DIGITS, CodeLevel, code_level, county_name, grid_village_code, village_town_code,
+};
 pub use dataset::{Dataset, LayerData, record_order};
 pub use derived::{Derived, derive};
 pub use fnv::fnv1a;

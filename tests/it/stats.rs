@@ -230,4 +230,138 @@ async fn the_command_line_and_http_agree() {
         "{}",
         body["breaks"]
     );
+
+    // The trend: `gridmap stats --interval` prints what `/stats/trend` answers.
+    let answer = get_raw(
+        &state,
+        "/stats/trend?level=town&interval=month&f=csv",
+        &[("authorization", &auth)],
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    let out = gridmap(
+        &dir.path().join("gridmap.gpkg"),
+        &[
+            "stats",
+            "--level",
+            "town",
+            "--interval",
+            "month",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_success(&out);
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(printed, String::from_utf8(answer.body).unwrap());
+    let data = state.index.load();
+    assert_eq!(printed.lines().count(), 1 + 12 * data.dataset().towns.len());
+    let out = gridmap(
+        &dir.path().join("gridmap.gpkg"),
+        &["stats", "--interval", "fortnight"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("day, week, month"));
+}
+
+/// `/stats/trend` on the store `GRIDMAP_TEST_BACKEND` names, with the sample's year of events:
+/// each period of each unit holds what `/stats` says of that unit over that period's span, the
+/// total adds the units up, and each account gets its area's units.
+#[tokio::test]
+async fn a_trend_holds_per_period_what_statistics_say_of_that_span() {
+    let (_keep, state) = backed_state();
+    let snap = state.index.load();
+    assert!(gridmap::sample::load_events_if_empty(state.store.as_ref(), &snap).unwrap() > 10_000);
+    state.events.catch_up().unwrap();
+    let data = snap.dataset();
+    let town = &data.towns[1].code;
+    let city = account(&state, "指挥中心", Role::City, &[]);
+    let staff = account(&state, "镇网格办", Role::Town, &[town]);
+    let (status, body) = get(&state, "/stats/trend", None).await;
+    assert_eq!(status, 401, "{body}");
+
+    let metrics = "events,events_hazard,on_time_share,closure_share";
+    let (status, trend) = get(
+        &state,
+        &format!("/stats/trend?level=town&metrics={metrics}"),
+        Some(&city),
+    )
+    .await;
+    assert_eq!(status, 200, "{trend}");
+    let periods = trend["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 12, "the sample's year, by month");
+    assert_eq!(periods[0]["label"], "2025-12");
+    assert_eq!(trend["units"].as_array().unwrap().len(), data.towns.len());
+    // Three months checked against /stats over each month's span.
+    for k in [0, 5, 11] {
+        let p = &periods[k];
+        let (from, to) = (p["start"].as_str().unwrap(), p["end"].as_str().unwrap());
+        let (from, to) = (&from[..19], &to[..19]);
+        let (status, stats) = get(
+            &state,
+            &format!("/stats?level=town&metrics={metrics}&from={from}Z&to={to}Z"),
+            Some(&city),
+        )
+        .await;
+        assert_eq!(status, 200, "{stats}");
+        let rows = by_code(&stats);
+        let mut total = 0;
+        for unit in trend["units"].as_array().unwrap() {
+            let row = &rows[unit["code"].as_str().unwrap()];
+            for m in metrics.split(',') {
+                assert_eq!(
+                    unit["values"][m][k], row[m],
+                    "{m} of {} in {}",
+                    unit["code"], p["label"]
+                );
+            }
+            total += row["events"].as_u64().unwrap();
+        }
+        assert_eq!(trend["total"]["events"][k], total, "{}", p["label"]);
+        assert!(total > 0);
+    }
+
+    // A town's staff get their town's villages; their total is their town's.
+    let (status, theirs) = get(
+        &state,
+        "/stats/trend?level=village&metrics=events",
+        Some(&staff),
+    )
+    .await;
+    assert_eq!(status, 200, "{theirs}");
+    let codes: Vec<&str> = theirs["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        !codes.is_empty() && codes.iter().all(|c| c.starts_with(town.as_str())),
+        "{codes:?}"
+    );
+    let mine = trend["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == town.as_str())
+        .unwrap();
+    // Village-level cases (in a gap between grids) count for the village as for its town.
+    assert_eq!(theirs["total"]["events"], mine["values"]["events"]);
+    let (status, body) = get(&state, "/stats/trend?level=city", Some(&staff)).await;
+    assert_eq!(status, 403, "{body}");
+
+    for (query, names) in [
+        ("metrics=population", "metrics"),
+        ("metrics=events,happiness", "metrics"),
+        ("interval=fortnight", "interval"),
+        ("from=2026-05-01&to=2026-04-01", "to"),
+        ("interval=day&from=2020-01-01&to=2026-01-01", "interval"),
+        ("f=geojson", "f"),
+        ("from=last-week", "from"),
+    ] {
+        let (status, body) = get(&state, &format!("/stats/trend?{query}"), Some(&city)).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(names), "{query}: {message}");
+    }
 }

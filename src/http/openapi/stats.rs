@@ -1,17 +1,19 @@
-//! What the document says about judging the situation: `/stats` (statistics by unit, for
-//! accounts) and `/impact` (what an emergency touches).
+//! What the document says about judging the situation: `/stats` and `/stats/trend` (statistics
+//! by unit and over time, for accounts) and `/impact` (what an emergency touches).
 
 use serde_json::{Value, json};
 
 use super::{error, query};
 use crate::analysis::stats::{Level, Metric};
+use crate::analysis::trend::Interval;
 
 /// The `/stats` path, for `spec` to add.
 pub(super) fn paths() -> Vec<(&'static str, Value)> {
     let mut metrics: Vec<String> = Metric::all(&[]).iter().map(Metric::name).collect();
-    metrics.push("events_per_1000_{category} for each event category".into());
+    metrics.push("events_{category} and events_per_1000_{category} for each event category".into());
     vec![
         impact(),
+        trend(),
         (
             "/stats",
             json!({"get": {
@@ -39,6 +41,35 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
             }}),
         ),
     ]
+}
+
+fn trend() -> (&'static str, Value) {
+    (
+        "/stats/trend",
+        json!({"get": {
+            "operationId": "getStatsTrend", "tags": ["Statistics"],
+            "security": [{"bearer": []}],
+            "summary": "The event metrics of each unit of the account's area per day, week or month (China Standard Time, UTC+8), each period counting the cases reported in it, and their total over those units",
+            "parameters": [
+                query("level", "The units: city, town (default), village or grid", json!({"type": "string", "enum": Level::ALL.map(Level::name)}), false),
+                query("metrics", "Comma-separated event metrics (all of them when absent): events, events_{category}, events_per_1000, events_per_1000_{category}, closure_share, on_time_share, median_hours_to_close, mean_rating", json!({"type": "string"}), false),
+                query("interval", "day, week (Monday to Sunday) or month (default)", json!({"type": "string", "enum": Interval::ALL.map(Interval::name)}), false),
+                query("from", "The first period holds this time (a date or date-time, UTC); the first case reported when absent", json!({"type": "string"}), false),
+                query("to", "The periods end at or after this time; the last case reported when absent", json!({"type": "string"}), false),
+                query("f", "json (default) or csv (a line per unit and period)", json!({"type": "string", "enum": ["json", "csv"]}), false),
+            ],
+            "responses": {
+                "200": {"description": "periods (label, start, end), and for each unit and the total a list of values per metric, one per period", "content": {
+                    "application/json": {"schema": {"type": "object", "required": ["periods", "units", "total"]}},
+                    "text/csv": {"schema": {"type": "string"}},
+                }},
+                "400": error("Bad input: the message names the parameter and the fix (a metric that is not of events, a span of more than 400 periods)"),
+                "401": error("No token, or a token no active account has: statistics are for accounts"),
+                "403": error("No unit of that level lies within the account's area"),
+                "429": error("Too many wrong tokens from this address within a minute"),
+            },
+        }}),
+    )
 }
 
 fn impact() -> (&'static str, Value) {
