@@ -48,6 +48,8 @@ static ASSETS: &[Asset] = &[
     asset!("js/events.js", JS, "js/events.js"),
     asset!("js/stats.js", JS, "js/stats.js"),
     asset!("js/impact.js", JS, "js/impact.js"),
+    asset!("js/charts.js", JS, "js/charts.js"),
+    asset!("js/screen.js", JS, "js/screen.js"),
     asset!(
         "vendor/maplibre-gl.js",
         JS,

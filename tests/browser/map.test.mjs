@@ -396,6 +396,64 @@ await check('the statistics panel shades the town\'s villages in the classes and
   }
   console.log(`     first shading ${firstShadingMs.toFixed(0)} ms after the panel opened (town level)`);
   await shot(page, 'statistics-villages');
+
+  // The trend charts under the legend, at the level first shown (the town): each month's bars
+  // are the town's events of each category /stats/trend gives, every bar as tall as its value
+  // on one scale; the on-time line's points are the town's monthly shares.
+  await page.waitForFunction(() => window.gridmap.trend !== undefined);
+  const config = await api('/map/config.json');
+  const ids = config.events.categories.map((c) => c.id);
+  const res2 = await fetch(`${base}/stats/trend?level=town&metrics=on_time_share,${ids.map((c) => `events_${c}`).join(',')}`,
+    { headers: { Authorization: `Bearer ${town}` } });
+  assert.equal(res2.status, 200);
+  const trend = await res2.json();
+  const labels = trend.periods.map((p) => p.label);
+  // The sample's year by month, and today's month when an earlier check reported an event.
+  assert.ok(labels.length >= 12, labels.join(' '));
+  const bars = await page.$$eval('#stats-charts rect.chart-bar', (rects) => rects.map((r) => ({
+    period: r.dataset.period, series: r.dataset.series, value: Number(r.dataset.value), height: Number(r.getAttribute('height')),
+  })));
+  const wantBars = labels.flatMap((label, k) => ids.filter((c) => trend.total[`events_${c}`][k] > 0)
+    .map((c) => ({ period: label, series: c, value: trend.total[`events_${c}`][k] })));
+  assert.deepEqual(bars.map(({ period, series, value }) => ({ period, series, value })), wantBars);
+  const scale = bars[0].height / bars[0].value;
+  for (const b of bars) assert.ok(Math.abs(b.height / b.value - scale) < 1e-6 * scale, `${b.period} ${b.series}: ${b.height} px for ${b.value}`);
+  const points = await page.$$eval('#stats-charts circle.chart-point', (dots) => dots.map((d) => [d.dataset.series, d.dataset.period, Number(d.dataset.value)]));
+  const wantPoints = trend.units.flatMap((u) => labels.map((label, k) => [u.code, label, u.values.on_time_share[k]]).filter((p) => p[2] !== null));
+  assert.deepEqual(points, wantPoints);
+  assert.ok(points.length > 0);
+});
+
+await check('the big screen (/map?screen=1) hides the panel, shades the towns and visits each in turn with its figures', async (open) => {
+  const city = process.env.GRIDMAP_TEST_CITY_TOKEN;
+  assert.ok(city, 'tests/it/browser.rs passes a city account\'s token');
+  const { page } = await open('?screen=1&rotate=1');
+  // Signed in on /map, then the screen in the same tab (the token is the tab's).
+  await page.evaluate((v) => sessionStorage.setItem('gridmap.token', v), city);
+  await page.reload();
+  await ready(page);
+  assert.equal(await page.$eval('#panel', (p) => getComputedStyle(p).display), 'none');
+  const res = await fetch(`${base}/stats?level=town&f=json`, { headers: { Authorization: `Bearer ${city}` } });
+  const want = await res.json();
+  const byCode = Object.fromEntries(want.units.map((u) => [u.code, u]));
+  // The towns visited in code order, each framed (the view's centre, where the map arrived,
+  // inside the town's box); the box beside the map names the town and gives its /stats figures.
+  const visits = await page.waitForFunction(() => window.gridmap.screen?.visits.length >= 3 && window.gridmap.screen.visits, null, { timeout: 120_000 })
+    .then((h) => h.jsonValue());
+  assert.deepEqual(visits.slice(0, 3).map((v) => v.town), want.units.slice(0, 3).map((u) => u.code), 'in code order');
+  for (const { town, bounds: [[w, s], [e, n]], centre: [x, y] } of visits) {
+    assert.ok(x >= w && x <= e && y >= s && y <= n, `${town}: ${x},${y} in ${[w, s, e, n]}`);
+  }
+  const shownNow = await page.evaluate(() => [document.querySelector('#screen-town').textContent,
+    document.querySelector('#screen-figures tr[data-metric="events"] td').textContent]);
+  const unit = want.units.find((u) => shownNow[0].endsWith(u.code));
+  assert.ok(unit && shownNow[0].startsWith(unit.name), shownNow[0]);
+  assert.equal(shownNow[1].replace(/,/g, ''), String(unit.events));
+  // The towns are shaded by events per 1,000 residents, and the trend charts are drawn.
+  assert.equal(await page.evaluate(() => window.gridmap.stats.metric), 'events_per_1000');
+  assert.ok(await page.$$eval('#screen-charts rect.chart-bar', (r) => r.length) > 0);
+  assert.equal(await page.$$eval('#screen-charts path.chart-line', (p) => p.length), want.units.length);
+  await shot(page, 'big-screen');
 });
 
 await check('a circle drawn for an emergency outlines the grids /impact names, lists its totals and exports the same CSV', async (open) => {

@@ -64,8 +64,10 @@ fn map_page_in_chromium() {
         (g.code.clone(), format!("{},{}", p.x(), p.y()))
     };
     let worker = crate::common::add_user(&store, "map.worker", "grid_worker", &[&grid]);
+    // And the command centre's, for the big screen.
+    let city = crate::common::add_user(&store, "map.city", "city", &[]);
     let started = std::time::Instant::now();
-    for t in [&token, &worker] {
+    for t in [&token, &worker, &city] {
         while crate::common::status_and_body(&crate::common::http_raw(
             server.port,
             "GET",
@@ -91,6 +93,7 @@ fn map_page_in_chromium() {
         .env("GRIDMAP_BIN", crate::common::bin())
         .env("GRIDMAP_TEST_TOKEN", &token)
         .env("GRIDMAP_TEST_WORKER_TOKEN", &worker)
+        .env("GRIDMAP_TEST_CITY_TOKEN", &city)
         .env("GRIDMAP_TEST_WORKER_GRID", &grid)
         .env("GRIDMAP_TEST_POINT", &point)
         .output()

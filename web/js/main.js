@@ -8,6 +8,7 @@ import { signIn, token, transformRequest } from './account.js';
 import { EVENTS_GROUP, refreshEventTiles, reportForm, worklist } from './events.js';
 import { statsPanel } from './stats.js';
 import { impactTool } from './impact.js';
+import { bigScreen, screenWanted } from './screen.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -80,7 +81,7 @@ const map = new maplibregl.Map({
   transformRequest,
 });
 window.map = map;
-const stats = statsPanel(map, document.getElementById('stats'));
+const stats = statsPanel(map, document.getElementById('stats'), config.events?.categories || []);
 const impact = impactTool(map, document.getElementById('impact'));
 map.addControl(new maplibregl.NavigationControl(), 'top-right');
 map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
@@ -119,6 +120,7 @@ map.once('style.load', () => {
   map.addLayer({ id: 'nearest-origin', type: 'circle', source: 'nearest', filter: ['==', ['geometry-type'], 'Point'], paint: { 'circle-radius': 6, 'circle-color': '#0b5cad', 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 } });
   map.addLayer({ id: 'highlight', type: 'circle', source: 'highlight', paint: { 'circle-radius': 12, 'circle-color': 'rgba(0,0,0,0)', 'circle-stroke-color': '#e4572e', 'circle-stroke-width': 3 } });
   applyVisibility(map, visible);
+  if (screenWanted()) bigScreen(map, stats, config.events?.categories || []);
 });
 
 const remember = () => setHashParam('layers', GROUPS.filter((g) => visible.has(g.id)).map((g) => g.id).join(','));

@@ -5,6 +5,7 @@
 
 import { el } from './panels.js';
 import { authed, token } from './account.js';
+import { lines, stackedBars } from './charts.js';
 
 // Five classes, light to dark (ColorBrewer YlOrRd), and units with nothing to divide by.
 export const CLASS_COLORS = ['#ffffb2', '#fecc5c', '#fd8d3c', '#f03b20', '#bd0026'];
@@ -25,7 +26,7 @@ function fillColor(metric, breaks) {
 const figure = (v) => (typeof v !== 'number' ? v ?? '–' : Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6))));
 
 // The legend's rows: each class's colour and range, then "no data".
-function legendRows(breaks) {
+export function legendRows(breaks) {
   const rows = [];
   for (let k = 0; k <= breaks.length; k += 1) {
     const range = breaks.length === 0 ? 'all'
@@ -39,7 +40,7 @@ function legendRows(breaks) {
 }
 
 // The box around the units: [[west, south], [east, north]], or null.
-function bounds(collection) {
+export function bounds(collection) {
   let box = null;
   for (const f of collection.features) {
     for (const polygon of f.geometry?.coordinates || []) {
@@ -51,15 +52,36 @@ function bounds(collection) {
   return box;
 }
 
+// The trend over the months of the cases on record, for the units of `level`: events by
+// category per month over the account's area, and the on-time share of each unit per month.
+export async function trendCharts(level, categories, options = {}) {
+  const metrics = ['on_time_share', ...categories.map((c) => `events_${c.id}`)];
+  const res = await fetch(`stats/trend?level=${level}&interval=month&metrics=${metrics.join(',')}`, authed());
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(`${res.status}: ${body.message || 'refused'}`);
+  const labels = body.periods.map((p) => p.label);
+  const byCategory = categories.map((c) => ({ id: c.id, name: c.label, values: body.total[`events_${c.id}`] }));
+  const onTime = body.units.map((u) => ({ id: u.code, name: u.name, values: u.values.on_time_share }));
+  return {
+    body,
+    figures: [
+      stackedBars('每月事件（按类别） Events by category per month', labels, byCategory, options),
+      lines('按期办结率 On-time share per month', labels, onTime, { yMax: 1, ...options }),
+    ],
+  };
+}
+
 // The panel in `container`; call `addLayers` once the style has loaded. `pick(point)` shows the
-// figures of the shaded unit at a screen point and says whether there was one.
-export function statsPanel(map, container) {
+// figures of the shaded unit at a screen point and says whether there was one. `categories` are
+// the event categories ({ id, label }) the trend charts split events by.
+export function statsPanel(map, container, categories = []) {
   const level = el('select', { id: 'stats-level', 'aria-label': 'level' }, ...LEVELS.map(([v, l]) => el('option', { value: v }, l)));
   const metric = el('select', { id: 'stats-metric', 'aria-label': 'metric' });
   const status = el('p', { id: 'stats-status', class: 'summary' });
   const legend = el('ul', { id: 'stats-legend', class: 'stats-legend' });
   const clear = el('button', { type: 'button', id: 'stats-clear' }, '清除 Clear');
-  container.append(el('label', {}, '层级 Level ', level), el('label', {}, '指标 Metric ', metric), clear, status, legend);
+  const charts = el('div', { id: 'stats-charts', class: 'stats-charts' });
+  container.append(el('label', {}, '层级 Level ', level), el('label', {}, '指标 Metric ', metric), clear, status, legend, charts);
   let shown = null;
   let loaded = false;
 
@@ -125,6 +147,14 @@ export function statsPanel(map, container) {
     await shade();
     // For the benchmark: from opening the panel to the first shaded frame.
     map.once('idle', () => { window.gridmap.firstShadingMs = performance.now() - opened; });
+    // The trend, at the level first shown, below the legend.
+    try {
+      const trend = await trendCharts(level.value, categories);
+      charts.replaceChildren(...trend.figures);
+      window.gridmap.trend = { level: level.value, periods: trend.body.periods.length };
+    } catch (e) {
+      charts.replaceChildren(el('p', { class: 'summary' }, `trend: ${e.message}`));
+    }
   }
 
   level.addEventListener('change', shade);
@@ -138,6 +168,15 @@ export function statsPanel(map, container) {
   });
 
   return {
+    // Shade `lvl` by `m` (the big screen's choice); the answer shaded, with its breaks.
+    async show(lvl, m) {
+      await load();
+      if (!loaded) throw new Error(status.textContent);
+      level.value = lvl;
+      metric.value = m;
+      await shade();
+      return (await answer(lvl));
+    },
     addLayers() {
       map.addSource('stats', { type: 'geojson', data: EMPTY });
       map.addLayer({ id: 'stats-fill', type: 'fill', source: 'stats', layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.75 } });
