@@ -18,6 +18,7 @@ use crate::analysis::coverage::{
     CoverageMap, DEFAULT_RADIUS_M, Level, MAX_RADIUS_M, MIN_RADIUS_M, UnitCoverage, report,
     unit_gap,
 };
+use crate::analysis::round;
 use crate::analysis::siting::{Candidate, centroid_candidates, suggest as greedy_sites};
 use crate::index::Snapshot;
 use crate::model::{Service, buildings};
@@ -120,11 +121,6 @@ fn level(params: &Params) -> Result<Level, ApiError> {
             )
         }),
     }
-}
-
-fn round(v: f64, places: i32) -> f64 {
-    let f = 10f64.powi(places);
-    (v * f).round() / f
 }
 
 fn unit_json(u: &UnitCoverage) -> Value {
