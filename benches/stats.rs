@@ -1,5 +1,5 @@
-//! Judging the situation: statistics by unit (`GET /stats`) and what an emergency touches
-//! (`POST /impact`), on the sample with its year of events and on `generate --scale 100` with a
+//! Judging the situation: statistics by unit (`GET /stats`), their trend by month
+//! (`GET /stats/trend`) and what an emergency touches (`POST /impact`), on the sample with its year of events and on `generate --scale 100` with a
 //! year of events at the same rate.
 //!
 //!   cargo bench --bench stats
@@ -18,6 +18,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use gridmap::analysis::coverage::CoverageMap;
 use gridmap::analysis::impact;
 use gridmap::analysis::stats::{self, Level, Metric, RADII_M};
+use gridmap::analysis::trend;
 use gridmap::events::{Book, Categories};
 use gridmap::index::Snapshot;
 
@@ -62,6 +63,26 @@ fn benches_for(c: &mut Criterion, label: &str, snap: &Snapshot, book: &Book) {
             })
         });
     }
+    // The trend: every event metric of every village per month over the year (what the
+    // statistics panel's charts ask at the town level, for ten times the units).
+    let event_metrics: Vec<Metric> = metrics.iter().filter(|m| m.of_events()).cloned().collect();
+    let (from, to) = trend::reported_span(book).expect("a year of events");
+    let months = trend::periods(trend::Interval::Month, from, to).expect("twelve months");
+    group.bench_function("trend_village_month_json", |b| {
+        b.iter(|| {
+            let series = trend::tally(data, book, &months, now_ms, Level::Village);
+            black_box(
+                serde_json::to_vec(&trend::json(
+                    &series,
+                    &event_metrics,
+                    Level::Village,
+                    trend::Interval::Month,
+                    &months,
+                ))
+                .unwrap(),
+            )
+        })
+    });
     // A square of 10 km² (3.16 km a side) over the city centre, as `POST /impact` assesses it.
     let side_m = 10e6_f64.sqrt();
     let (lon, lat) = (119.58, 31.99);
