@@ -66,8 +66,8 @@ fn benches_for(c: &mut Criterion, label: &str, snap: &Snapshot, book: &Book) {
     // The trend: every event metric of every village per month over the year (what the
     // statistics panel's charts ask at the town level, for ten times the units).
     let event_metrics: Vec<Metric> = metrics.iter().filter(|m| m.of_events()).cloned().collect();
-    let (from, to) = trend::reported_span(book).expect("a year of events");
-    let months = trend::periods(trend::Interval::Month, from, to).expect("twelve months");
+    let months = trend::plan(book, trend::Interval::Month, None, Some(now_ms), now_ms)
+        .expect("twelve months");
     group.bench_function("trend_village_month_json", |b| {
         b.iter(|| {
             let series = trend::tally(data, book, &months, now_ms, Level::Village);

@@ -23,18 +23,18 @@ where
     R: IntoIterator,
     R::Item: AsRef<[u8]>,
 {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    // Writing to memory fails only on a row of another length, which the callers never make.
-    let written = out
-        .write_record(header)
-        .and_then(|()| rows.into_iter().try_for_each(|row| out.write_record(row)));
-    debug_assert!(written.is_ok(), "{written:?}");
-    String::from_utf8(
-        out.into_inner()
-            .map_err(|e| e.into_error())
-            .unwrap_or_default(),
-    )
-    .unwrap_or_default()
+    // Flexible (rows of any length) and into memory: writing cannot fail, so a failure would be
+    // a bug in the csv crate, not an input to report.
+    let mut out = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    out.write_record(header).expect("CSV into memory");
+    for row in rows {
+        out.write_record(row).expect("CSV into memory");
+    }
+    let bytes = out.into_inner().expect("CSV into memory");
+    // Every cell came from a `str`.
+    String::from_utf8(bytes).expect("CSV of UTF-8 cells")
 }
 
 #[cfg(test)]

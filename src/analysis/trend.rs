@@ -8,7 +8,7 @@ use super::stats::{self, Counts, Level, Metric, Unit, count_case, units_of};
 use super::table;
 use crate::events::Book;
 use crate::model::Dataset;
-use crate::model::date::{civil_from_days, days_from_civil};
+use crate::model::date::{civil_from_days, days_from_civil, parse_utc};
 
 /// China Standard Time's offset from UTC.
 pub const UTC_OFFSET_MS: i64 = 8 * 3_600_000;
@@ -93,44 +93,111 @@ pub struct Period {
     pub label: String,
 }
 
-/// The periods of `interval` covering `[from_ms, to_ms)` (the first starting at or before
-/// `from_ms`), or why not: an empty span, or more than `MAX_PERIODS`.
-pub fn periods(interval: Interval, from_ms: i64, to_ms: i64) -> Result<Vec<Period>, String> {
+/// A time as a trend reads it: a date (`2026-04-01`) is that day's midnight in China Standard
+/// Time, where the trend's days begin; an RFC 3339 UTC time (`2026-03-31T16:00:00Z`) is that
+/// instant. `None` for anything else.
+pub fn read_time(text: &str) -> Option<i64> {
+    let ms = parse_utc(text)? * 1000;
+    Some(if text.len() == 10 {
+        ms - UTC_OFFSET_MS
+    } else {
+        ms
+    })
+}
+
+/// The periods of `interval` holding the instants of `[from_ms, to_ms)`: from the one holding
+/// `from_ms` to the one holding the last instant before `to_ms`. Past `MAX_PERIODS`, an error
+/// when `strict`, else the last `MAX_PERIODS`. An error too when `to_ms` is not after `from_ms`.
+pub fn periods(
+    interval: Interval,
+    from_ms: i64,
+    to_ms: i64,
+    strict: bool,
+) -> Result<Vec<Period>, String> {
     if to_ms <= from_ms {
         return Err("'to' must come after 'from'".into());
     }
-    let mut out = Vec::new();
-    let mut start = interval.floor(from_ms);
-    while start < to_ms {
-        if out.len() == MAX_PERIODS {
-            return Err(format!(
-                "that span holds more than {MAX_PERIODS} periods of a {}; narrow 'from' and 'to' or use a longer interval",
-                interval.name()
-            ));
+    // Backwards from the last, so that a span reaching far back costs no more than the limit.
+    let mut starts = vec![interval.floor(to_ms - 1)];
+    while let Some(&start) = starts.last()
+        && start > from_ms
+    {
+        if starts.len() == MAX_PERIODS {
+            if strict {
+                return Err(format!(
+                    "that span holds more than {MAX_PERIODS} periods of a {}; give a later 'from' or a longer interval",
+                    interval.name()
+                ));
+            }
+            break;
         }
-        let end = interval.next(start);
-        let (y, m, d) = civil_from_days((start + UTC_OFFSET_MS).div_euclid(DAY_MS));
-        let label = match interval {
-            Interval::Month => format!("{y:04}-{m:02}"),
-            Interval::Day | Interval::Week => format!("{y:04}-{m:02}-{d:02}"),
-        };
-        out.push(Period {
-            start_ms: start,
-            end_ms: end,
-            label,
-        });
-        start = end;
+        starts.push(interval.floor(start - 1));
     }
-    Ok(out)
+    Ok(starts
+        .into_iter()
+        .rev()
+        .map(|start| {
+            let (y, m, d) = civil_from_days((start + UTC_OFFSET_MS).div_euclid(DAY_MS));
+            let label = match interval {
+                Interval::Month => format!("{y:04}-{m:02}"),
+                Interval::Day | Interval::Week => format!("{y:04}-{m:02}-{d:02}"),
+            };
+            Period {
+                start_ms: start,
+                end_ms: interval.next(start),
+                label,
+            }
+        })
+        .collect())
 }
 
-/// The span of report times of every case in `book`: `[first, last]` as `[from, to)`; `None`
-/// when it is empty.
-pub fn reported_span(book: &Book) -> Option<(i64, i64)> {
-    let times = book.summaries().iter().map(|s| s.reported_at_ms);
-    let first = times.clone().min()?;
-    let last = times.max()?;
-    Some((first, last + 1))
+/// Why a trend's span was refused: the parameter and the fix.
+#[derive(Debug, PartialEq)]
+pub struct Refusal {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// The periods a trend covers when asked for `[from, to)`: without `to`, up to now (or the last
+/// case reported, if later); without `from`, from the first case reported, at most the last
+/// `MAX_PERIODS`. A `from` that makes more than `MAX_PERIODS` is refused.
+pub fn plan(
+    book: &Book,
+    interval: Interval,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    now_ms: i64,
+) -> Result<Vec<Period>, Refusal> {
+    let reported = book.summaries().iter().map(|s| s.reported_at_ms);
+    let to = to_ms.unwrap_or_else(|| {
+        reported
+            .clone()
+            .max()
+            .map_or(now_ms, |last| now_ms.max(last + 1))
+    });
+    let refuse = |field, message| Refusal { field, message };
+    match from_ms {
+        Some(from) if to <= from => Err(refuse("to", "'to' must come after 'from'".into())),
+        Some(from) => periods(interval, from, to, true).map_err(|m| refuse("from", m)),
+        None => {
+            let first = reported.min().unwrap_or(to - 1).min(to - 1);
+            periods(interval, first, to, false).map_err(|m| refuse("to", m))
+        }
+    }
+}
+
+/// The metrics a trend carries: those a comma-separated list names (every metric of events
+/// when absent), or why not.
+pub fn metrics(asked: Option<&str>, categories: &[&str]) -> Result<Vec<Metric>, String> {
+    let metrics = match asked {
+        None => Metric::all(categories)
+            .into_iter()
+            .filter(Metric::of_events)
+            .collect(),
+        Some(_) => stats::metrics(asked, categories)?,
+    };
+    check_metrics(&metrics)?;
+    Ok(metrics)
 }
 
 /// One unit's counts in each period (`counts[k]` for `periods[k]`). Population and households
@@ -191,7 +258,7 @@ pub fn tally(
 }
 
 /// The metrics a trend can carry (those of events), or why one cannot.
-pub fn check_metrics(metrics: &[Metric]) -> Result<(), String> {
+fn check_metrics(metrics: &[Metric]) -> Result<(), String> {
     match metrics.iter().find(|m| !m.of_events()) {
         None => Ok(()),
         Some(m) => Err(format!(
@@ -276,7 +343,6 @@ mod tests {
     use super::*;
     use crate::events::Categories;
     use crate::index::Snapshot;
-    use crate::model::date::parse_utc;
 
     fn ms(text: &str) -> i64 {
         parse_utc(text).unwrap() * 1000
@@ -284,47 +350,47 @@ mod tests {
 
     #[test]
     fn months_weeks_and_days_start_at_midnight_in_china() {
+        let labels = |p: &[Period]| p.iter().map(|p| p.label.clone()).collect::<Vec<_>>();
+        let month = |from, to| periods(Interval::Month, from, to, true).unwrap();
         // 2026-03-01 00:00 in China is 2026-02-28 16:00 UTC.
-        let p = periods(
-            Interval::Month,
-            ms("2026-02-28T16:00:00Z"),
-            ms("2026-05-01"),
-        )
-        .unwrap();
-        let labels: Vec<&str> = p.iter().map(|p| p.label.as_str()).collect();
-        assert_eq!(labels, ["2026-03", "2026-04", "2026-05"]);
+        let p = month(ms("2026-02-28T16:00:00Z"), ms("2026-05-01"));
+        assert_eq!(labels(&p), ["2026-03", "2026-04", "2026-05"]);
         assert_eq!(p[0].start_ms, ms("2026-02-28T16:00:00Z"));
         assert_eq!(p[0].end_ms, ms("2026-03-31T16:00:00Z"));
-        // One millisecond earlier is still February in China.
-        let p = periods(
-            Interval::Month,
-            ms("2026-02-28T15:59:59Z"),
-            ms("2026-03-01"),
-        )
-        .unwrap();
+        // One second earlier is still February in China.
+        let p = month(ms("2026-02-28T15:59:59Z"), ms("2026-03-01"));
         assert_eq!(p[0].label, "2026-02");
         // December rolls over into January.
-        let p = periods(Interval::Month, ms("2026-12-15"), ms("2027-01-15")).unwrap();
-        assert_eq!(
-            p.iter().map(|p| &p.label[..]).collect::<Vec<_>>(),
-            ["2026-12", "2027-01"]
-        );
+        let p = month(ms("2026-12-15"), ms("2027-01-15"));
+        assert_eq!(labels(&p), ["2026-12", "2027-01"]);
         // 2026-12-02 is a Wednesday: its week began on Monday 2026-11-30, China time.
-        let p = periods(Interval::Week, ms("2026-12-02T12:00:00Z"), ms("2026-12-03")).unwrap();
+        let p = periods(
+            Interval::Week,
+            ms("2026-12-02T12:00:00Z"),
+            ms("2026-12-03"),
+            true,
+        );
+        let p = p.unwrap();
         assert_eq!(p[0].label, "2026-11-30");
         assert_eq!(p[0].start_ms, ms("2026-11-29T16:00:00Z"));
         assert_eq!(p[0].end_ms - p[0].start_ms, 7 * DAY_MS);
-        let p = periods(
-            Interval::Day,
-            ms("2026-12-02T17:00:00Z"),
-            ms("2026-12-03T17:00:00Z"),
+        let day = |from, to| periods(Interval::Day, from, to, true);
+        let p = day(ms("2026-12-02T17:00:00Z"), ms("2026-12-03T17:00:00Z")).unwrap();
+        assert_eq!(labels(&p), ["2026-12-03", "2026-12-04"]);
+        // A date is midnight in China: January to March, April left out.
+        let p = month(
+            read_time("2026-01-01").unwrap(),
+            read_time("2026-04-01").unwrap(),
         );
-        assert_eq!(
-            p.unwrap().iter().map(|p| &p.label[..]).collect::<Vec<_>>(),
-            ["2026-12-03", "2026-12-04"]
-        );
-        assert!(periods(Interval::Day, ms("2020-01-01"), ms("2026-01-01")).is_err());
-        assert!(periods(Interval::Day, ms("2026-01-01"), ms("2026-01-01")).is_err());
+        assert_eq!(labels(&p), ["2026-01", "2026-02", "2026-03"]);
+        assert_eq!(read_time("2026-04-01T00:00:00Z"), Some(ms("2026-04-01")));
+        assert_eq!(read_time("April"), None);
+        // Past the limit: refused when strict, else the last periods up to the end.
+        assert!(day(ms("2020-01-01"), ms("2026-01-01")).is_err());
+        let last = periods(Interval::Day, ms("2020-01-01"), ms("2026-01-01"), false).unwrap();
+        assert_eq!(last.len(), MAX_PERIODS);
+        assert_eq!(last.last().unwrap().label, "2026-01-01");
+        assert!(day(ms("2026-01-01"), ms("2026-01-01")).is_err());
     }
 
     #[test]
@@ -338,8 +404,7 @@ mod tests {
         let mut book = Book::default();
         book.apply(entries);
         let now_ms = crate::generate::events::YEAR_START_MS + crate::generate::events::YEAR_MS;
-        let (from, to) = reported_span(&book).unwrap();
-        let months = periods(Interval::Month, from, to).unwrap();
+        let months = plan(&book, Interval::Month, None, Some(now_ms), now_ms).unwrap();
         assert_eq!(
             months.len(),
             12,
@@ -391,8 +456,33 @@ mod tests {
 
     #[test]
     fn only_metrics_of_events_make_a_trend() {
-        assert!(check_metrics(&[Metric::Events, Metric::OnTimeShare]).is_ok());
-        let refused = check_metrics(&[Metric::Population]).unwrap_err();
+        let names = |m: Vec<Metric>| m.iter().map(Metric::name).collect::<Vec<_>>();
+        let asked = metrics(Some("events,on_time_share"), &["hazard"]).unwrap();
+        assert_eq!(names(asked), ["events", "on_time_share"]);
+        let all = names(metrics(None, &["hazard"]).unwrap());
+        assert!(
+            all.contains(&"events_hazard".to_string()) && !all.contains(&"population".to_string())
+        );
+        let refused = metrics(Some("events,population"), &[]).unwrap_err();
         assert!(refused.contains("'population'"), "{refused}");
+    }
+
+    #[test]
+    fn a_plan_without_a_span_runs_from_the_first_case_to_now() {
+        let book = Book::default();
+        let now = ms("2026-12-02T12:00:00Z");
+        // No cases: the current period alone.
+        let p = plan(&book, Interval::Month, None, None, now).unwrap();
+        assert_eq!(
+            p.iter().map(|p| &p.label[..]).collect::<Vec<_>>(),
+            ["2026-12"]
+        );
+        // A 'from' this month before any report: this month, not a refusal.
+        let p = plan(&book, Interval::Month, read_time("2026-12-01"), None, now).unwrap();
+        assert_eq!(p.len(), 1);
+        let refused = plan(&book, Interval::Month, Some(now), Some(now - 1), now).unwrap_err();
+        assert_eq!(refused.field, "to");
+        let refused = plan(&book, Interval::Day, read_time("2020-01-01"), None, now).unwrap_err();
+        assert_eq!(refused.field, "from");
     }
 }

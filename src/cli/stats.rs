@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::Ctx;
 use crate::analysis::coverage::CoverageMap;
-use crate::analysis::stats::{self, Metric, RADII_M};
+use crate::analysis::stats::{self, RADII_M};
 use crate::analysis::trend::{self, Interval};
 use crate::events::{Categories, Clock, SystemClock};
 use crate::model::date::parse_utc;
@@ -30,22 +30,32 @@ pub struct StatsArgs {
     metrics: Option<String>,
     #[arg(long, value_enum, default_value = "json")]
     format: Format,
-    /// Count events reported from this date or time (2026-12-01 or 2026-12-01T08:30:00Z, UTC).
-    #[arg(long, value_parser = parse_time)]
-    from: Option<i64>,
+    /// Count events reported from this date or time (2026-12-01 or 2026-12-01T08:30:00Z, UTC;
+    /// with --interval a date is midnight China Standard Time, where the periods begin).
+    #[arg(long, value_parser = check_time)]
+    from: Option<String>,
     /// Count events reported before this date or time.
-    #[arg(long, value_parser = parse_time)]
-    to: Option<i64>,
+    #[arg(long, value_parser = check_time)]
+    to: Option<String>,
     /// The event metrics per period instead (day, week or month, China Standard Time), as
     /// `GET /stats/trend` gives them; json or csv.
     #[arg(long)]
     interval: Option<String>,
 }
 
-fn parse_time(text: &str) -> Result<i64, String> {
-    parse_utc(text).map(|s| s * 1000).ok_or_else(|| {
-        format!("'{text}' is not a date or time; give 2026-12-01 or 2026-12-01T08:30:00Z")
-    })
+/// The time as written, once it reads as one (each mode reads a date its own way).
+fn check_time(text: &str) -> Result<String, String> {
+    match parse_utc(text) {
+        Some(_) => Ok(text.to_string()),
+        None => Err(format!(
+            "'{text}' is not a date or time; give 2026-12-01 or 2026-12-01T08:30:00Z"
+        )),
+    }
+}
+
+/// Unix milliseconds of a checked time, read as UTC.
+fn utc_ms(text: &Option<String>) -> Option<i64> {
+    text.as_deref().and_then(parse_utc).map(|s| s * 1000)
 }
 
 pub fn stats(ctx: &Ctx, args: StatsArgs) -> anyhow::Result<()> {
@@ -60,7 +70,10 @@ pub fn stats(ctx: &Ctx, args: StatsArgs) -> anyhow::Result<()> {
     let data = store.load()?;
     let book = super::events::book(ctx).context("reading the events")?;
     let maps = RADII_M.map(|r| CoverageMap::compute(&data, r, None));
-    let span_ms = (args.from.unwrap_or(i64::MIN), args.to.unwrap_or(i64::MAX));
+    let span_ms = (
+        utc_ms(&args.from).unwrap_or(i64::MIN),
+        utc_ms(&args.to).unwrap_or(i64::MAX),
+    );
     let units = stats::tally(
         &data,
         [&maps[0], &maps[1], &maps[2]],
@@ -91,23 +104,18 @@ fn trend(
     interval: &str,
 ) -> anyhow::Result<()> {
     let interval = Interval::parse(Some(interval)).map_err(anyhow::Error::msg)?;
-    let metrics: Vec<Metric> = match &args.metrics {
-        None => Metric::all(ids)
-            .into_iter()
-            .filter(Metric::of_events)
-            .collect(),
-        Some(asked) => stats::metrics(Some(asked), ids).map_err(anyhow::Error::msg)?,
-    };
-    trend::check_metrics(&metrics).map_err(anyhow::Error::msg)?;
+    let metrics = trend::metrics(args.metrics.as_deref(), ids).map_err(anyhow::Error::msg)?;
+    // Checked by clap already.
+    let time = |text: &Option<String>| text.as_deref().and_then(trend::read_time);
     let book = super::events::book(ctx).context("reading the events")?;
-    let span = trend::reported_span(&book);
-    let periods = match (
-        args.from.or(span.map(|s| s.0)),
-        args.to.or(span.map(|s| s.1)),
-    ) {
-        (Some(from), Some(to)) => trend::periods(interval, from, to).map_err(anyhow::Error::msg)?,
-        _ => Vec::new(),
-    };
+    let periods = trend::plan(
+        &book,
+        interval,
+        time(&args.from),
+        time(&args.to),
+        SystemClock.now_ms(),
+    )
+    .map_err(|r| anyhow::anyhow!("--{}: {}", r.field, r.message))?;
     let series = trend::tally(&data, &book, &periods, SystemClock.now_ms(), level);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {

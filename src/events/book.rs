@@ -55,7 +55,7 @@ pub struct Book {
     cases: HashMap<u64, Box<Case>>,
     points: RTree<Located>,
     last_seq: u64,
-    /// Every case's `Summary`, in the order reported; `slots` finds a case's.
+    /// Every case's `Summary`, in the order the log brought them; `slots` finds a case's.
     summaries: Vec<Summary>,
     slots: HashMap<u64, usize>,
     /// The categories summaries name, by index.
@@ -180,7 +180,7 @@ impl Book {
         self.cases.values().map(|c| &**c)
     }
 
-    /// Every case's summary, in the order reported: what statistics walk.
+    /// Every case's summary, in the order the log brought them: what statistics walk.
     pub fn summaries(&self) -> &[Summary] {
         &self.summaries
     }

@@ -50,8 +50,15 @@ impl CoverageCache {
         let key = (snap.generation, radius_m.to_bits(), service);
         let cell = {
             let mut maps = self.lock();
-            match maps.iter().find(|(k, _)| *k == key) {
-                Some((_, cell)) => cell.clone(),
+            match maps.iter().position(|(k, _)| *k == key) {
+                // Least recently used goes first: a hit moves to the back, so the maps the
+                // statistics read all day outlast a planner's one-off radii.
+                Some(i) => {
+                    let entry = maps.remove(i);
+                    let cell = entry.1.clone();
+                    maps.push(entry);
+                    cell
+                }
                 None => {
                     // Maps of older snapshots go as soon as a newer one is asked for (a
                     // request still reading an older snapshot keeps the newer maps).
@@ -71,7 +78,8 @@ impl CoverageCache {
 
     /// Compute, in the background, what the first statistics request of `snap` would: the
     /// coverage maps at `stats::RADII_M`, so that the command centre's first view does not wait.
-    pub fn warm(self: &Arc<Self>, snap: Arc<Snapshot>) {
+    /// The thread doing it, if it started.
+    pub fn warm(self: &Arc<Self>, snap: Arc<Snapshot>) -> Option<std::thread::JoinHandle<()>> {
         let cache = self.clone();
         let spawned = std::thread::Builder::new()
             .name("warm-coverage".into())
@@ -86,9 +94,9 @@ impl CoverageCache {
                     "coverage maps warmed"
                 );
             });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "cannot start warming the coverage maps; the first request computes them");
-        }
+        spawned
+            .inspect_err(|e| tracing::warn!(error = %e, "cannot start warming the coverage maps; the first request computes them"))
+            .ok()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Key, Cell)>> {
@@ -410,7 +418,7 @@ mod tests {
         let snap = Arc::new(Snapshot::build(crate::sample::dataset().unwrap()));
         let cache = Arc::new(CoverageCache::default());
         // The warmer and four requests at the same moment all get the one map.
-        cache.warm(snap.clone());
+        let warming = cache.warm(snap.clone()).unwrap();
         let maps: Vec<Arc<CoverageMap>> = std::thread::scope(|s| {
             let asks: Vec<_> = (0..4)
                 .map(|_| s.spawn(|| cache.get(&snap, 500.0, None)))
@@ -420,11 +428,17 @@ mod tests {
         for m in &maps {
             assert!(Arc::ptr_eq(m, &maps[0]));
         }
-        // Every warmed radius is there (asking waits for the warmer's computation or does it).
-        for radius_m in crate::analysis::stats::RADII_M {
+        // Every warmed radius is there.
+        warming.join().unwrap();
+        assert_eq!(cache.lock().len(), 3);
+        // The least recently used goes first: 300 m is asked again, then five other radii.
+        cache.get(&snap, 300.0, None);
+        for radius_m in [100.0, 200.0, 400.0, 600.0, 700.0, 800.0] {
             cache.get(&snap, radius_m, None);
         }
-        assert_eq!(cache.lock().len(), 3);
+        let held: Vec<u64> = cache.lock().iter().map(|(k, _)| k.1).collect();
+        assert_eq!(held.len(), CACHED_MAPS);
+        assert!(held.contains(&300f64.to_bits()) && !held.contains(&500f64.to_bits()));
         // A newer snapshot's map pushes the older ones out.
         let mut newer = Snapshot::build(snap.dataset().clone());
         newer.generation = snap.generation + 1;

@@ -13,7 +13,7 @@ use super::event_filter::time_param;
 use super::params::Params;
 use super::{AppState, GEOJSON};
 use crate::access::Account;
-use crate::analysis::stats::{self, Level, Metric, RADII_M, Unit};
+use crate::analysis::stats::{self, Level, RADII_M, Unit};
 use crate::analysis::trend::{self, Interval, Series};
 use crate::index::Snapshot;
 use crate::model::{AnyLayer, Layer};
@@ -143,6 +143,21 @@ pub async fn stats(
     }
 }
 
+/// A trend's `from` or `to`: a date is midnight in China Standard Time (`trend::read_time`).
+fn trend_time(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
+    params
+        .get(name)
+        .map(|v| {
+            trend::read_time(v).ok_or_else(|| {
+                ApiError::bad(
+                    name,
+                    format!("'{v}' is not a date or time; give 2026-12-01 (China time) or 2026-12-01T08:30:00Z"),
+                )
+            })
+        })
+        .transpose()
+}
+
 /// `GET /stats/trend`: the event metrics of each unit of the account's area per day, week or
 /// month (China Standard Time), and their total over those units.
 pub async fn trend(
@@ -155,14 +170,8 @@ pub async fn trend(
     let ids = category_ids(&state);
     let categories: Vec<&str> = ids.iter().map(String::as_str).collect();
     let level = stats::level(params.get("level")).map_err(|m| ApiError::bad("level", m))?;
-    let metrics = match params.get("metrics") {
-        None => Metric::all(&categories)
-            .into_iter()
-            .filter(Metric::of_events)
-            .collect(),
-        asked => stats::metrics(asked, &categories).map_err(|m| ApiError::bad("metrics", m))?,
-    };
-    trend::check_metrics(&metrics).map_err(|m| ApiError::bad("metrics", m))?;
+    let metrics = trend::metrics(params.get("metrics"), &categories)
+        .map_err(|m| ApiError::bad("metrics", m))?;
     let interval =
         Interval::parse(params.get("interval")).map_err(|m| ApiError::bad("interval", m))?;
     let format = params.get("f").unwrap_or("json");
@@ -172,21 +181,14 @@ pub async fn trend(
             format!("'{format}' is not offered; use json or csv"),
         ));
     }
-    let (from, to) = (time_param(&params, "from")?, time_param(&params, "to")?);
+    let (from, to) = (trend_time(&params, "from")?, trend_time(&params, "to")?);
     let snap = state.index.load();
     let s = state.clone();
     let snap_for_tally = snap.clone();
     let (series, periods) = tokio::task::spawn_blocking(move || {
         let book = s.events.book();
-        // Without a span, the span of the cases reported (the sample's year).
-        let span = trend::reported_span(&book);
-        let from = from.or(span.map(|s| s.0));
-        let to = to.or(span.map(|s| s.1));
-        let periods = match (from, to) {
-            (Some(from), Some(to)) => trend::periods(interval, from, to)
-                .map_err(|m| ApiError::bad(if to <= from { "to" } else { "from" }, m))?,
-            _ => Vec::new(),
-        };
+        let periods = trend::plan(&book, interval, from, to, s.events.now_ms())
+            .map_err(|r| ApiError::bad(r.field, r.message))?;
         let series = trend::tally(
             snap_for_tally.dataset(),
             &book,

@@ -40,22 +40,27 @@ export async function bigScreen(map, stats, categories) {
     el('h1', {}, '丹阳网格一张图 · 指挥大屏'), name, figures, el('p', { class: 'screen-metric' }, metric), legend, note, charts));
   map.resize();
 
-  // Signed in: the towns of the account's area with their figures, shaded. Signed out (or
+  // Signed in: the towns of the account's area with their figures, shaded, and the trend;
+  // asked again after every round of the towns (the screen stays on all day). Signed out (or
   // refused): the public outlines of every town.
-  let towns = null;
-  if (token()) {
+  async function figuresNow() {
+    if (!token()) {
+      note.textContent = '登录后显示统计 Sign in on /map for the figures';
+      return null;
+    }
     try {
       const answer = await stats.show('town', metric);
-      towns = answer.features;
       legend.replaceChildren(...legendRows(answer.breaks[metric] || []));
       const trend = await trendCharts('town', categories, { width: 360, height: 160 });
       charts.replaceChildren(...trend.figures);
+      note.textContent = '';
+      return answer.features;
     } catch (e) {
       note.textContent = e.message;
+      return null;
     }
-  } else {
-    note.textContent = '登录后显示统计 Sign in on /map for the figures';
   }
+  let towns = await figuresNow();
   if (!towns) {
     const res = await fetch('collections/towns/items?limit=1000');
     towns = res.ok ? (await res.json()).features : [];
@@ -67,7 +72,11 @@ export async function bigScreen(map, stats, categories) {
   const visits = [];
   window.gridmap.screen = { visits };
   let next = 0;
-  const visit = () => {
+  const visit = async () => {
+    if (next > 0 && next % towns.length === 0) {
+      const fresh = await figuresNow();
+      if (fresh?.length) towns = fresh;
+    }
     const town = towns[next % towns.length];
     next += 1;
     const box = bounds({ features: [town] });
