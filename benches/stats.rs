@@ -25,12 +25,7 @@ use gridmap::index::Snapshot;
 /// The dataset's year of events (`generate::events::year`, as `serve` loads into a new store).
 fn year(data: gridmap::model::Dataset) -> (Snapshot, Book) {
     let snap = Snapshot::build(data);
-    let mut entries = gridmap::generate::events::year(&snap, &Categories::shipped());
-    for (i, e) in entries.iter_mut().enumerate() {
-        e.step.seq = i as u64 + 1;
-    }
-    let mut book = Book::default();
-    book.apply(entries);
+    let book = gridmap::generate::events::year_book(&snap);
     (snap, book)
 }
 

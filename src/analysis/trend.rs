@@ -341,7 +341,6 @@ pub fn csv(series: &[Series], metrics: &[Metric], periods: &[Period]) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Categories;
     use crate::index::Snapshot;
 
     fn ms(text: &str) -> i64 {
@@ -397,12 +396,7 @@ mod tests {
     fn every_case_is_counted_once_in_the_period_it_was_reported_in() {
         let data = crate::sample::dataset().unwrap();
         let snap = Snapshot::build(data.clone());
-        let mut entries = crate::generate::events::year(&snap, &Categories::shipped());
-        for (i, e) in entries.iter_mut().enumerate() {
-            e.step.seq = i as u64 + 1;
-        }
-        let mut book = Book::default();
-        book.apply(entries);
+        let book = crate::generate::events::year_book(&snap);
         let now_ms = crate::generate::events::YEAR_START_MS + crate::generate::events::YEAR_MS;
         let months = plan(&book, Interval::Month, None, Some(now_ms), now_ms).unwrap();
         assert_eq!(

@@ -152,6 +152,18 @@ const ANYONE: Capacity = Capacity {
     reporter: true,
 };
 
+/// The year of `snap`'s events (the shipped categories) in a book, numbered as a store would
+/// number them: what tests and benchmarks of statistics read.
+pub fn year_book(snap: &Snapshot) -> crate::events::Book {
+    let mut entries = year(snap, &Categories::shipped());
+    for (i, e) in entries.iter_mut().enumerate() {
+        e.step.seq = i as u64 + 1;
+    }
+    let mut book = crate::events::Book::default();
+    book.apply(entries);
+    book
+}
+
 /// The reports and steps of the sample's year, in time order of their reports, each step after
 /// the one before. Events carry provisional ids (1, 2, … in report order) which their steps
 /// name; the store gives the real ids (`sample::load_events`).

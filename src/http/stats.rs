@@ -125,22 +125,29 @@ pub async fn stats(
     if units.is_empty() {
         return Err(nothing_held(account, level));
     }
-    let private = [(header::CACHE_CONTROL, "private, no-store")];
-    match format {
-        "csv" => Ok((
-            private,
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            stats::csv(&units, &metrics),
-        )
-            .into_response()),
-        "geojson" => Ok((
-            private,
-            [(header::CONTENT_TYPE, GEOJSON)],
+    Ok(match format {
+        "csv" => private(CSV, stats::csv(&units, &metrics)),
+        "geojson" => private(
+            GEOJSON,
             axum::Json(stats::geojson(&units, &metrics, level, snap.dataset())),
-        )
-            .into_response()),
-        _ => Ok((private, axum::Json(stats::json(&units, &metrics, level))).into_response()),
-    }
+        ),
+        _ => private(JSON, axum::Json(stats::json(&units, &metrics, level))),
+    })
+}
+
+const CSV: &str = "text/csv; charset=utf-8";
+const JSON: &str = "application/json";
+
+/// An answer for the caller alone: statistics of an account's area are never cached on the way.
+fn private(content_type: &'static str, body: impl IntoResponse) -> Response {
+    (
+        [
+            (header::CACHE_CONTROL, "private, no-store"),
+            (header::CONTENT_TYPE, content_type),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// A trend's `from` or `to`: a date is midnight in China Standard Time (`trend::read_time`).
@@ -207,18 +214,11 @@ pub async fn trend(
     if series.is_empty() {
         return Err(nothing_held(account, level));
     }
-    let private = [(header::CACHE_CONTROL, "private, no-store")];
-    match format {
-        "csv" => Ok((
-            private,
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            trend::csv(&series, &metrics, &periods),
-        )
-            .into_response()),
-        _ => Ok((
-            private,
+    Ok(match format {
+        "csv" => private(CSV, trend::csv(&series, &metrics, &periods)),
+        _ => private(
+            JSON,
             axum::Json(trend::json(&series, &metrics, level, interval, &periods)),
-        )
-            .into_response()),
-    }
+        ),
+    })
 }

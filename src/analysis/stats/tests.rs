@@ -2,7 +2,6 @@
 //! class breaks by hand.
 
 use super::*;
-use crate::events::Categories;
 use crate::index::Snapshot;
 
 /// The sample, its coverage at the three radii and its year of events in a book.
@@ -10,12 +9,7 @@ fn sample() -> (Dataset, [CoverageMap; 3], Book) {
     let data = crate::sample::dataset().unwrap();
     let coverage = RADII_M.map(|r| CoverageMap::compute(&data, r, None));
     let snap = Snapshot::build(data.clone());
-    let mut entries = crate::generate::events::year(&snap, &Categories::shipped());
-    for (i, e) in entries.iter_mut().enumerate() {
-        e.step.seq = i as u64 + 1;
-    }
-    let mut book = Book::default();
-    book.apply(entries);
+    let book = crate::generate::events::year_book(&snap);
     (data, coverage, book)
 }
 
