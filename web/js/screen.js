@@ -72,8 +72,11 @@ export async function bigScreen(map, stats, categories) {
   const visits = [];
   window.gridmap.screen = { visits };
   let next = 0;
+  let asked = performance.now();
   const visit = async () => {
-    if (next > 0 && next % towns.length === 0) {
+    // After each round, and at most once a minute (an area of one town is a round per visit).
+    if (next > 0 && next % towns.length === 0 && performance.now() - asked > 60_000) {
+      asked = performance.now();
       const fresh = await figuresNow();
       if (fresh?.length) towns = fresh;
     }
@@ -84,11 +87,17 @@ export async function bigScreen(map, stats, categories) {
     name.textContent = `${p.name} ${p.code}`;
     figures.replaceChildren(...FIGURES.filter(([k]) => k in p).map(([k, label]) => el('tr', { 'data-metric': k }, el('th', {}, label), el('td', {}, shown(k, p[k])))));
     map.setFilter('highlight-towns', ['==', ['get', 'code'], p.code]);
-    map.once('moveend', () => {
+    let arrived = false;
+    const arrive = () => {
+      if (arrived) return;
+      arrived = true;
       visits.push({ town: p.code, bounds: box, centre: map.getCenter().toArray() });
       if (visits.length > 100) visits.shift();
       setTimeout(visit, seconds * 1000);
-    });
+    };
+    map.once('moveend', arrive);
+    // Should the view not move at all (one town, already framed), go on all the same.
+    setTimeout(arrive, 15_000);
     // Beside the figures' box on a wide screen, over it on a narrow one.
     const left = map.getContainer().clientWidth > 1000 ? 420 : 40;
     map.fitBounds(box, { padding: { top: 40, bottom: 40, left, right: 40 }, duration: 1500 });
