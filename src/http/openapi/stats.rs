@@ -54,8 +54,8 @@ fn trend() -> (&'static str, Value) {
                 query("level", "The units: city, town (default), village or grid", json!({"type": "string", "enum": Level::ALL.map(Level::name)}), false),
                 query("metrics", "Comma-separated event metrics (all of them when absent): events, events_{category}, events_per_1000, events_per_1000_{category}, closure_share, on_time_share, median_hours_to_close, mean_rating", json!({"type": "string"}), false),
                 query("interval", "day, week (Monday to Sunday) or month (default)", json!({"type": "string", "enum": Interval::ALL.map(Interval::name)}), false),
-                query("from", "The first period holds this time (a date or date-time, UTC); the first case reported when absent", json!({"type": "string"}), false),
-                query("to", "The periods end at or after this time; the last case reported when absent", json!({"type": "string"}), false),
+                query("from", "The first period holds this time: a date (midnight China Standard Time) or a UTC date-time; the first case reported when absent (at most the last 400 periods)", json!({"type": "string"}), false),
+                query("to", "The last period holds the last instant before this time (a date, midnight China Standard Time, or a UTC date-time); now when absent", json!({"type": "string"}), false),
                 query("f", "json (default) or csv (a line per unit and period)", json!({"type": "string", "enum": ["json", "csv"]}), false),
             ],
             "responses": {
