@@ -85,7 +85,7 @@ fn hotline_time(text: &str) -> Option<i64> {
 
 fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
     let crs = Crs::parse(&args.crs)
-        .with_context(|| format!("--crs: '{}' is not supported; use wgs84 or gcj02", args.crs))?;
+        .with_context(|| format!("--crs: '{}' is not offered; use {}", args.crs, Crs::OFFERED))?;
     let mut reader = csv::Reader::from_path(&args.file)
         .with_context(|| format!("{}: cannot be read as CSV", args.file.display()))?;
     let headers = reader.headers()?.clone();

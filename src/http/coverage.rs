@@ -12,6 +12,7 @@ use geo::{BoundingRect, Intersects};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::crs::{lon_lat, write_features};
 use super::error::ApiError;
 use super::params::Params;
 use crate::analysis::coverage::{
@@ -20,6 +21,7 @@ use crate::analysis::coverage::{
 };
 use crate::analysis::round;
 use crate::analysis::siting::{Candidate, centroid_candidates, suggest as greedy_sites};
+use crate::geodesy::Crs;
 use crate::index::Snapshot;
 use crate::model::{Service, buildings};
 
@@ -216,12 +218,13 @@ pub async fn gaps(
     params: Params,
 ) -> Result<impl IntoResponse, ApiError> {
     params.only(&[
-        "radius_m", "level", "service", "bbox", "unit", "limit", "offset",
+        "radius_m", "level", "service", "bbox", "unit", "limit", "offset", "crs",
     ])?;
+    let crs = params.crs()?;
     let (radius_m, service) = radius_and_service(&params)?;
     let unit = gap_unit(&params)?;
     let level = level(&params)?;
-    let bbox = params.bbox()?;
+    let bbox = params.bbox(crs)?;
     let page = (
         params.int("offset", 0, u64::MAX, 0)? as usize,
         params.int("limit", 1, u64::MAX, u64::MAX)? as usize,
@@ -233,13 +236,14 @@ pub async fn gaps(
                 "the store holds no buildings; import them (gridmap import --layer buildings FILE) or ask for unit=areas",
             ));
         }
-        let body = with_map(&state, radius_m, service, move |snap, map| {
+        let mut body = with_map(&state, radius_m, service, move |snap, map| {
             building_gaps(snap, map, bbox, page)
         })
         .await?;
+        write_features(crs, &mut body);
         return Ok(([(header::CONTENT_TYPE, super::GEOJSON)], Json(body)));
     }
-    let body = with_map(&state, radius_m, service, move |snap, map| {
+    let mut body = with_map(&state, radius_m, service, move |snap, map| {
         let (units, _) = report(snap.dataset(), map, level);
         let window = bbox.map(|b| {
             geo::Rect::new(
@@ -276,6 +280,7 @@ pub async fn gaps(
         })
     })
     .await?;
+    write_features(crs, &mut body);
     Ok(([(header::CONTENT_TYPE, super::GEOJSON)], Json(body)))
 }
 
@@ -324,7 +329,7 @@ fn building_gaps(
 }
 
 /// The candidate sites a request names.
-fn candidates(params: &Params, snap: &Snapshot) -> Result<Vec<Candidate>, ApiError> {
+fn candidates(params: &Params, snap: &Snapshot, crs: Crs) -> Result<Vec<Candidate>, ApiError> {
     let d = snap.dataset();
     match params.get("candidates").unwrap_or("grid-centroids") {
         "grid-centroids" => Ok(centroid_candidates(d, false)),
@@ -349,7 +354,7 @@ fn candidates(params: &Params, snap: &Snapshot) -> Result<Vec<Candidate>, ApiErr
                         {
                             Ok(Candidate {
                                 name: format!("point {}", i + 1),
-                                at: geo::Point::new(lon, lat),
+                                at: crs.to_wgs84(geo::Point::new(lon, lat)),
                             })
                         }
                         _ => Err(ApiError::bad(
@@ -372,7 +377,8 @@ pub async fn suggest(
     State(state): State<AppState>,
     params: Params,
 ) -> Result<impl IntoResponse, ApiError> {
-    params.only(&["radius_m", "k", "candidates", "points", "service"])?;
+    params.only(&["radius_m", "k", "candidates", "points", "service", "crs"])?;
+    let crs = params.crs()?;
     let (radius_m, service) = radius_and_service(&params)?;
     let k = params.int("k", 1, MAX_K, 10)? as usize;
     if params.get("points").is_some() && params.get("candidates") != Some("points") {
@@ -381,7 +387,7 @@ pub async fn suggest(
             "give candidates=points with points",
         ));
     }
-    let candidates = candidates(&params, &state.index.load())?;
+    let candidates = candidates(&params, &state.index.load(), crs)?;
     let body = with_map(&state, radius_m, service, move |snap, map| {
         let (_, total) = report(snap.dataset(), map, Level::Town);
         let picks = greedy_sites(
@@ -398,11 +404,13 @@ pub async fn suggest(
             "covered_before": round(total.population_covered, 1),
             "covered_share_before": round(total.population_covered / (total.population.max(1) as f64), 4),
             "method": "greedy maximum coverage of uncovered population (area-weighted, sampled on a lattice); within 1-1/e of the optimum",
-            "picks": picks.iter().map(|p| json!({
-                "rank": p.rank, "candidate": p.candidate, "lon": p.lon, "lat": p.lat,
+            "picks": picks.iter().map(|p| {
+                let [lon, lat] = lon_lat(crs, geo::Point::new(p.lon, p.lat));
+                json!({
+                "rank": p.rank, "candidate": p.candidate, "lon": lon, "lat": lat,
                 "gain": round(p.gain, 1), "covered_after": round(p.covered_after, 1),
                 "covered_share_after": round(p.covered_share_after, 4),
-            })).collect::<Vec<_>>(),
+            })}).collect::<Vec<_>>(),
         })
     })
     .await?;

@@ -9,14 +9,15 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::base_url::BaseUrl;
+use super::crs::{crs_param, write_geometry};
 use super::error::ApiError;
 use super::event_cases::{audit_reporters, case_json, sees, view_of, visible};
 use super::event_filter::filter_with;
 use super::features::{ItemsQuery, check_format, geojson_response, link};
-use super::ogc_params::{CRS84, OgcCrs};
 use super::params::Params;
 use super::{AppState, GEOJSON};
 use crate::events::Status;
+use crate::geodesy::{CRS84, Crs};
 use crate::model::Layer;
 
 /// The collection's id.
@@ -43,7 +44,7 @@ pub fn collection_json(state: &AppState, base: &BaseUrl) -> Value {
         "description": "Problems reported at a place and followed until closed and evaluated: read-only, for accounts, each seeing its area's. Report and take steps through /events.",
         "itemType": "feature",
         "extent": {"spatial": {"bbox": [bbox], "crs": CRS84}},
-        "crs": OgcCrs::ALL.map(OgcCrs::uri), "storageCrs": CRS84,
+        "crs": Crs::OGC.map(Crs::uri), "storageCrs": CRS84,
         "links": [
             link(base.join(&format!("/collections/{ID}")), "self", "application/json", TITLE),
             link(base.join(&format!("/collections/{ID}/items")), "items", GEOJSON, "Items as GeoJSON"),
@@ -106,7 +107,7 @@ pub fn items(
         .iter()
         .map(|c| {
             let mut f = case_json(&snap, &scope, c, view, now_ms, false);
-            query.crs.apply_to_geometry(&mut f["geometry"]);
+            write_geometry(query.crs, &mut f["geometry"]);
             f
         })
         .collect();
@@ -134,7 +135,7 @@ pub fn item(
     let account = caller.signed_in("the events collection")?;
     params.only(&["f", "crs"])?;
     check_format(params)?;
-    let crs = OgcCrs::from_param("crs", params.get("crs"))?;
+    let crs = crs_param(params, "crs", Crs::Crs84)?;
     let missing = || {
         ApiError::NotFound(format!(
             "events has no feature '{feature_id}' in the area of account '{}' (features are keyed by numeric id)",
@@ -148,7 +149,7 @@ pub fn item(
     let case = visible(&book, &snap, &scope, id)?;
     let view = view_of(&scope);
     let mut f = case_json(&snap, &scope, case, view, state.events.now_ms(), true);
-    crs.apply_to_geometry(&mut f["geometry"]);
+    write_geometry(crs, &mut f["geometry"]);
     f["links"] = json!([
         link(
             base.join(&format!("/collections/{ID}/items/{id}")),

@@ -35,7 +35,7 @@ pub fn filter(params: &Params, state: &AppState) -> Result<Filter, ApiError> {
     filter_with(
         params,
         state,
-        params.bbox()?,
+        params.bbox(params.crs()?)?,
         time_param(params, "from")?,
         time_param(params, "to")?,
     )

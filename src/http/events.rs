@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::base_url::BaseUrl;
+use super::crs::write_features;
 use super::error::ApiError;
 use super::event_cases::{
     audit_reporters, capacity, case_json, member_id, sees, step_json, view_of, visible,
@@ -100,7 +101,7 @@ pub async fn report(
     let crs = match body.crs.as_deref() {
         None => Crs::Wgs84,
         Some(c) => Crs::parse(c).ok_or_else(|| {
-            ApiError::field("crs", format!("'{c}' is not supported; use wgs84 or gcj02"))
+            ApiError::field("crs", format!("'{c}' is not offered; use {}", Crs::OFFERED))
         })?,
     };
     let at = match (body.lon, body.lat) {
@@ -153,6 +154,7 @@ pub async fn report(
     };
     let mut feature = case_json(&snap, &scope, case, view, desk.now_ms(), false);
     feature["properties"]["evaluation_token"] = json!(token.as_str());
+    write_features(crs, &mut feature);
     audit_reporters(&caller, &state, view, std::iter::once(case));
     let location = base.join(&format!("/events/{id}"));
     Ok((
@@ -184,9 +186,10 @@ pub async fn list(
     params: Params,
 ) -> Result<Response, ApiError> {
     params.only(&[
-        "bbox", "status", "category", "code", "overdue", "from", "to", "limit", "offset",
+        "bbox", "status", "category", "code", "overdue", "from", "to", "limit", "offset", "crs",
     ])?;
     let account = caller.signed_in("listing events")?;
+    let crs = params.crs()?;
     let filter = filter(&params, &state)?;
     let limit = params.int("limit", 1, MAX_LIMIT, 100)? as usize;
     let offset = params.int("offset", 0, u64::MAX, 0)? as usize;
@@ -209,13 +212,14 @@ pub async fn list(
         links.push(json!({"rel": "next", "type": "application/geo+json",
             "href": params.page_url(&url, limit, offset + limit)}));
     }
-    let body = json!({
+    let mut body = json!({
         "type": "FeatureCollection",
         "numberMatched": matched.len(),
         "numberReturned": page.len(),
         "features": features,
         "links": links,
     });
+    write_features(crs, &mut body);
     Ok((
         [
             (header::CONTENT_TYPE, "application/geo+json"),
@@ -236,9 +240,12 @@ pub async fn one(
     State(state): State<AppState>,
     caller: Caller,
     base: BaseUrl,
+    params: Params,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let account = caller.signed_in("reading an event")?;
+    params.only(&["crs"])?;
+    let crs = params.crs()?;
     let id = parse_id(&id)?;
     let (mut body, carried) = {
         let snap = state.index.load();
@@ -264,6 +271,7 @@ pub async fn one(
     if carried {
         caller.audit_read(&state, "events", vec![id.to_string()]);
     }
+    write_features(crs, &mut body);
     Ok((
         [
             (header::CONTENT_TYPE, "application/geo+json"),

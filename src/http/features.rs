@@ -12,13 +12,15 @@ use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::base_url::BaseUrl;
+use super::crs::{crs_param, write_geometry};
 use super::error::ApiError;
 use super::event_collection;
-use super::ogc_params::{CRS84, OgcCrs, TimeSpan};
+use super::ogc_params::TimeSpan;
 use super::params::Params;
 use super::queryables::{public_properties, temporal_property};
 use super::{AppState, GEOJSON};
 use crate::access::View;
+use crate::geodesy::{CRS84, Crs};
 use crate::index::Snapshot;
 use crate::index::access::Scope;
 use crate::model::AnyLayer;
@@ -70,7 +72,7 @@ pub(super) fn check_format(params: &Params) -> Result<(), ApiError> {
 }
 
 /// A GeoJSON answer in `crs`, saying so in `Content-Crs` (OGC API - Features Part 2).
-pub(super) fn geojson_response(body: Value, crs: OgcCrs) -> Response {
+pub(super) fn geojson_response(body: Value, crs: Crs) -> Response {
     let mut response = Json(body).into_response();
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
@@ -87,8 +89,8 @@ pub(super) const CORE_ITEM_PARAMS: [&str; 7] = [
 
 /// An items request's Core parameters, read once for every collection.
 pub(super) struct ItemsQuery {
-    pub crs: OgcCrs,
-    /// In lon,lat whatever `bbox-crs` the request wrote it in.
+    pub crs: Crs,
+    /// WGS84, whatever `bbox-crs` the request wrote it in.
     pub bbox: Option<crate::model::Bbox>,
     pub when: Option<TimeSpan>,
     pub limit: usize,
@@ -101,10 +103,16 @@ impl ItemsQuery {
         let allowed: Vec<&str> = CORE_ITEM_PARAMS.iter().chain(extra).copied().collect();
         params.only(&allowed)?;
         check_format(params)?;
-        let bbox_crs = OgcCrs::from_param("bbox-crs", params.get("bbox-crs"))?;
+        let bbox_crs = crs_param(params, "bbox-crs", Crs::Crs84)?;
+        if params.get("bbox-crs").is_some() && params.get("bbox").is_none() {
+            return Err(ApiError::bad(
+                "bbox-crs",
+                "names the CRS of bbox, and no bbox is given; give bbox too, or leave bbox-crs out",
+            ));
+        }
         Ok(ItemsQuery {
-            crs: OgcCrs::from_param("crs", params.get("crs"))?,
-            bbox: params.bbox_in(bbox_crs.lat_first())?,
+            crs: crs_param(params, "crs", Crs::Crs84)?,
+            bbox: params.bbox(bbox_crs)?,
             when: params
                 .get("datetime")
                 .map(TimeSpan::parse_datetime)
@@ -176,7 +184,7 @@ fn feature_in(
     scope: &Scope,
     layer: AnyLayer,
     i: usize,
-    crs: OgcCrs,
+    crs: Crs,
 ) -> (Value, bool) {
     let view = scope.view(snap, layer, i);
     let feature = snap.feature_as(layer, i, view);
@@ -186,7 +194,7 @@ fn feature_in(
             .as_ref()
             .is_some_and(|p| layer.def().carries_personal(p));
     let mut f = serde_json::to_value(feature).unwrap_or(Value::Null);
-    crs.apply_to_geometry(&mut f["geometry"]);
+    write_geometry(crs, &mut f["geometry"]);
     (f, carried)
 }
 
@@ -239,7 +247,7 @@ fn collection_json(snap: &Snapshot, layer: AnyLayer, base: &BaseUrl) -> Value {
     json!({
         "id": id, "title": title, "description": description, "itemType": "feature",
         "extent": extent,
-        "crs": OgcCrs::ALL.map(OgcCrs::uri), "storageCrs": CRS84,
+        "crs": Crs::OGC.map(Crs::uri), "storageCrs": CRS84,
         "links": [
             link(base.join(&format!("/collections/{id}")), "self", "application/json", title),
             link(base.join(&format!("/collections/{id}/items")), "items", GEOJSON, "Items as GeoJSON"),
@@ -312,7 +320,7 @@ pub async fn collections(
         .map(|_| event_collection::collection_json(&state, &base));
     Ok(Json(json!({
         "links": [link(base.join("/collections"), "self", "application/json", "Collections")],
-        "crs": OgcCrs::ALL.map(OgcCrs::uri),
+        "crs": Crs::OGC.map(Crs::uri),
         "collections": snap.layers().into_iter().map(|l| collection_json(&snap, l, &base))
             .chain(events)
             .collect::<Vec<_>>(),
@@ -422,7 +430,7 @@ pub async fn item(
     let layer = layer_of(&snap, &collection_id)?;
     params.only(&["f", "crs"])?;
     check_format(&params)?;
-    let crs = OgcCrs::from_param("crs", params.get("crs"))?;
+    let crs = crs_param(&params, "crs", Crs::Crs84)?;
     let key = if layer.def().keyed_by_id() {
         format!("numeric {}", layer.def().key)
     } else {

@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod base_url;
 pub(crate) mod coverage;
+mod crs;
 mod encoding;
 mod error;
 mod event_cases;

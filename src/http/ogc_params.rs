@@ -1,88 +1,8 @@
-//! The OGC API - Features request parameters beyond Core's bbox and limit: `crs` and `bbox-crs`
-//! (Part 2, CRS by reference) and `datetime` (Core). Parsing only; the handlers apply them.
-
-use serde_json::Value;
+//! The OGC API - Features `datetime` parameter (Core). Parsing only; the handlers apply it.
+//! (`crs` and `bbox-crs`, Part 2, are in crs.rs.)
 
 use super::error::ApiError;
 use crate::model::date::{days_since_epoch, digits};
-
-pub const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
-pub const EPSG_4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
-
-/// The coordinate reference systems features are served in. Both are WGS 84; they differ in
-/// axis order: CRS84 is lon,lat (GeoJSON's own), EPSG:4326 is lat,lon as its definition says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OgcCrs {
-    Crs84,
-    Epsg4326,
-}
-
-impl OgcCrs {
-    /// Every CRS a collection is offered in, the storage CRS first.
-    pub const ALL: [OgcCrs; 2] = [OgcCrs::Crs84, OgcCrs::Epsg4326];
-
-    pub fn uri(self) -> &'static str {
-        match self {
-            OgcCrs::Crs84 => CRS84,
-            OgcCrs::Epsg4326 => EPSG_4326,
-        }
-    }
-
-    /// The URI, or the `[OGC:CRS84]`/`EPSG:4326` short forms some clients send; https too.
-    fn parse(text: &str) -> Option<OgcCrs> {
-        let t = text.trim().trim_start_matches('[').trim_end_matches(']');
-        let t = t
-            .strip_prefix("https://")
-            .map_or_else(|| t.to_string(), |rest| format!("http://{rest}"));
-        match t.as_str() {
-            CRS84 | "OGC:CRS84" => Some(OgcCrs::Crs84),
-            EPSG_4326 | "EPSG:4326" => Some(OgcCrs::Epsg4326),
-            _ => None,
-        }
-    }
-
-    /// The `name` parameter (`crs` or `bbox-crs`), CRS84 when absent.
-    pub fn from_param(name: &str, value: Option<&str>) -> Result<OgcCrs, ApiError> {
-        match value {
-            None => Ok(OgcCrs::Crs84),
-            Some(v) => OgcCrs::parse(v).ok_or_else(|| {
-                ApiError::bad(
-                    name,
-                    format!("'{v}' is not offered; use {CRS84} (lon,lat) or {EPSG_4326} (lat,lon)"),
-                )
-            }),
-        }
-    }
-
-    /// Whether coordinates in this CRS come latitude first.
-    pub fn lat_first(self) -> bool {
-        self == OgcCrs::Epsg4326
-    }
-
-    /// Put a GeoJSON geometry (stored lon,lat) into this CRS's axis order, in place.
-    pub fn apply_to_geometry(self, geometry: &mut Value) {
-        if self.lat_first() {
-            swap_positions(&mut geometry["coordinates"]);
-            if let Some(parts) = geometry.get_mut("geometries").and_then(Value::as_array_mut) {
-                parts.iter_mut().for_each(|g| self.apply_to_geometry(g));
-            }
-        }
-    }
-}
-
-/// Swap the first two numbers of every position in a GeoJSON `coordinates` tree.
-fn swap_positions(coordinates: &mut Value) {
-    let Some(items) = coordinates.as_array_mut() else {
-        return;
-    };
-    if items.first().is_some_and(Value::is_number) {
-        if items.len() >= 2 {
-            items.swap(0, 1);
-        }
-    } else {
-        items.iter_mut().for_each(swap_positions);
-    }
-}
 
 /// A closed-open span of time in whole seconds since 1970-01-01T00:00:00Z; an open end is
 /// `i64::MIN` / `i64::MAX`.
@@ -229,7 +149,6 @@ fn parse_date_time(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn span(text: &str) -> TimeSpan {
         TimeSpan::parse_datetime(text).unwrap()
@@ -301,26 +220,5 @@ mod tests {
                 "{no_hint}: {e:?}"
             );
         }
-    }
-
-    #[test]
-    fn crs_accepts_uris_and_short_forms_and_swaps_axes_for_epsg_4326() {
-        assert_eq!(OgcCrs::from_param("crs", None).unwrap(), OgcCrs::Crs84);
-        assert_eq!(
-            OgcCrs::from_param("crs", Some("EPSG:4326")).unwrap(),
-            OgcCrs::Epsg4326
-        );
-        assert_eq!(
-            OgcCrs::from_param("crs", Some("https://www.opengis.net/def/crs/OGC/1.3/CRS84"))
-                .unwrap(),
-            OgcCrs::Crs84
-        );
-        assert!(OgcCrs::from_param("crs", Some("EPSG:3857")).is_err());
-        let mut g = json!({"type": "MultiPolygon", "coordinates": [[[[119.5, 31.9], [119.6, 31.9], [119.5, 32.0]]]]});
-        OgcCrs::Epsg4326.apply_to_geometry(&mut g);
-        assert_eq!(g["coordinates"][0][0][1], json!([31.9, 119.6]));
-        let mut p = json!({"type": "Point", "coordinates": [119.5, 31.9]});
-        OgcCrs::Crs84.apply_to_geometry(&mut p);
-        assert_eq!(p["coordinates"], json!([119.5, 31.9]));
     }
 }

@@ -19,10 +19,25 @@ use serde_json::{Map, Value, json};
 use super::GEOJSON;
 use super::base_url::BaseUrl;
 use super::queries::MAX_K;
+use crate::geodesy::Crs;
 use crate::model::AnyLayer;
 
 /// The media type of this document (OpenAPI 3.0 in JSON), as the landing page links it.
 pub const MEDIA_TYPE: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+/// `crs` on gridmap's own endpoints: what `what` is written (and read) in.
+pub(super) fn crs_query(what: &str) -> Value {
+    query(
+        "crs",
+        &format!(
+            "CRS of {what}: wgs84 (default), cgcs2000 (as WGS84), gcj02 (AMap, Tencent, WeChat), \
+             bd09 (Baidu), all longitude first; or an OGC URI (EPSG:4326 and EPSG:4490 put latitude \
+             first in GeoJSON positions and bbox)"
+        ),
+        json!({"type": "string", "enum": Crs::ALL.map(Crs::name), "default": "wgs84"}),
+        false,
+    )
+}
 
 fn query(name: &str, description: &str, schema: Value, required: bool) -> Value {
     json!({"name": name, "in": "query", "required": required, "description": description, "schema": schema})
@@ -67,12 +82,7 @@ fn lon_lat_crs() -> Vec<Value> {
             json!({"type": "number", "minimum": -90, "maximum": 90}),
             true,
         ),
-        query(
-            "crs",
-            "CRS of lon/lat and of the answer: wgs84 (default) or gcj02 (AMap, Tencent, WeChat)",
-            json!({"type": "string", "enum": ["wgs84", "gcj02"], "default": "wgs84"}),
-            false,
-        ),
+        crs_query("lon/lat and of the answer"),
     ]
 }
 
@@ -107,8 +117,9 @@ fn coverage_params(level: bool, bbox: bool) -> Vec<Value> {
     }
     if bbox {
         p.push(json!({"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
-            "description": "Only gaps meeting min_lon,min_lat,max_lon,max_lat (WGS84)",
+            "description": "Only gaps meeting min_lon,min_lat,max_lon,max_lat, in crs",
             "schema": {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}}));
+        p.push(crs_query("bbox and the answer's geometry"));
     }
     p
 }
@@ -274,6 +285,7 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
                     json!({"type": "string", "minLength": 1, "pattern": format!("^{searched}(,{searched})*$")}),
                     false,
                 ),
+                crs_query("center and bbox (longitude first)"),
             ],
             ok(
                 "results with layer, id, name, context (parent names), matched, center and bbox (areas)",
@@ -345,6 +357,7 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
                 p.push(query("candidates", "Candidate sites", json!({"type": "string", "enum": ["grid-centroids", "village-centroids", "points"], "default": "grid-centroids"}), false));
                 p.push(query("points", "Only with candidates=points: lon,lat;lon,lat;... in degrees",
                 json!({"type": "string", "minLength": 3, "pattern": format!("^{number},{number}(;{number},{number})*$")}), false));
+                p.push(crs_query("points and the picks' lon/lat"));
                 p
             },
             ok(

@@ -115,14 +115,9 @@ impl Params {
             .transpose()
     }
 
-    /// `crs=wgs84|gcj02`, default WGS84.
+    /// `crs` on gridmap's own endpoints: a shorthand or a URI, default `wgs84`.
     pub fn crs(&self) -> Result<Crs, ApiError> {
-        match self.get("crs") {
-            None => Ok(Crs::Wgs84),
-            Some(v) => Crs::parse(v).ok_or_else(|| {
-                ApiError::bad("crs", format!("'{v}' is not supported; use wgs84 or gcj02"))
-            }),
-        }
+        super::crs::crs_param(self, "crs", Crs::Wgs84)
     }
 
     /// The `lon` and `lat` parameters, range-checked, in the request's CRS.
@@ -144,13 +139,23 @@ impl Params {
         Ok(Point::new(lon, lat))
     }
 
-    /// `bbox=min_lon,min_lat,max_lon,max_lat` (a 6-number 3D box is accepted, heights ignored).
-    pub fn bbox(&self) -> Result<Option<Bbox>, ApiError> {
-        self.bbox_in(false)
+    /// `bbox=min_lon,min_lat,max_lon,max_lat` (a 6-number 3D box is accepted, heights ignored)
+    /// in `crs` (its axis order and datum), as the WGS84 box holding it.
+    pub fn bbox(&self, crs: Crs) -> Result<Option<Bbox>, ApiError> {
+        let Some(b) = self.bbox_in(crs.lat_first())? else {
+            return Ok(None);
+        };
+        if !crs.shifts() {
+            return Ok(Some(b));
+        }
+        let r = crs.rect_to_wgs84(b.rect());
+        Bbox::new(r.min().x, r.min().y, r.max().x, r.max().y)
+            .map(Some)
+            .map_err(|e| ApiError::bad("bbox", e))
     }
 
-    /// `bbox` with its axes in the order of `bbox-crs`: lon,lat, or lat,lon when `lat_first`
-    /// (EPSG:4326). Given once with commas (`bbox=a,b,c,d`), or exploded into one parameter per
+    /// `bbox` with its axes in the order of its CRS: lon,lat, or lat,lon when `lat_first`
+    /// (EPSG:4326, EPSG:4490). Given once with commas (`bbox=a,b,c,d`), or exploded into one parameter per
     /// number (`bbox=a&bbox=b&bbox=c&bbox=d`), the form OpenAPI-generated clients may send.
     pub fn bbox_in(&self, lat_first: bool) -> Result<Option<Bbox>, ApiError> {
         let parts: Vec<&str> = self
@@ -164,7 +169,7 @@ impl Params {
         }
         let raw = parts.join(",");
         let hint = if lat_first {
-            "with bbox-crs EPSG:4326 give four numbers min_lat,min_lon,max_lat,max_lon, e.g. bbox=31.97,119.55,32.01,119.60"
+            "in a latitude-first CRS (EPSG:4326, EPSG:4490) give four numbers min_lat,min_lon,max_lat,max_lon, e.g. bbox=31.97,119.55,32.01,119.60"
         } else {
             "give four numbers min_lon,min_lat,max_lon,max_lat, e.g. bbox=119.55,31.97,119.60,32.01"
         };

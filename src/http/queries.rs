@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
+use super::crs::write_geometry;
 use super::error::ApiError;
 use super::params::Params;
 use crate::geodesy::Crs;
@@ -239,11 +240,11 @@ pub async fn nearest(
         .map(|(rank, n)| {
             let mut props = beyond.add(nearby_json(n, crs), stations, &n.station.id.to_string());
             props["rank"] = json!(rank + 1);
-            let p = position(n.station, crs);
+            let at = n.station.location;
+            let mut geometry = json!({"type": "Point", "coordinates": [at.x(), at.y()]});
+            write_geometry(crs, &mut geometry);
             json!({
-                "type": "Feature", "id": n.station.id,
-                "geometry": {"type": "Point", "coordinates": [p.x(), p.y()]},
-                "properties": props,
+                "type": "Feature", "id": n.station.id, "geometry": geometry, "properties": props,
             })
         })
         .collect();

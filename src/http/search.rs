@@ -8,8 +8,10 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
+use super::crs::lon_lat;
 use super::error::ApiError;
 use super::params::Params;
+use crate::geodesy::Crs;
 use crate::index::{Hit, Snapshot};
 use crate::model::schema::{GeometryKind, LayerDef};
 use crate::model::{AnyLayer, Layer, grid_village_code, label_point, village_town_code};
@@ -29,7 +31,8 @@ pub async fn search(
     params: Params,
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    params.only(&["q", "limit", "layers"])?;
+    params.only(&["q", "limit", "layers", "crs"])?;
+    let crs = params.crs()?;
     let query = params.get("q").map(str::trim).unwrap_or("");
     if query.is_empty() {
         return Err(ApiError::bad(
@@ -75,6 +78,7 @@ pub async fn search(
         })
         .into_iter()
         .filter_map(|hit| result_json(&snap, hit))
+        .map(|r| in_crs(r, crs))
         .collect();
     Ok(Json(json!({
         "query": query,
@@ -161,6 +165,26 @@ fn declared_result(snap: &Snapshot, def: &'static LayerDef, hit: Hit) -> Option<
         "center": r.anchor().map(|p| [round7(p.x()), round7(p.y())]),
         "bbox": bbox,
     }))
+}
+
+/// A result's `center` and `bbox` (written in WGS84) in `crs`, longitude first like `lon` and
+/// `lat` fields: the box's corners converted.
+fn in_crs(mut result: Value, crs: Crs) -> Value {
+    if !crs.shifts() {
+        return result;
+    }
+    let pair = |v: &Value, i: usize| -> Option<[f64; 2]> {
+        let a = v.as_array()?;
+        let p = geo::Point::new(a.get(i)?.as_f64()?, a.get(i + 1)?.as_f64()?);
+        Some(lon_lat(crs, p).map(round7))
+    };
+    if let Some(c) = pair(&result["center"], 0) {
+        result["center"] = json!(c);
+    }
+    if let (Some(lo), Some(hi)) = (pair(&result["bbox"], 0), pair(&result["bbox"], 2)) {
+        result["bbox"] = json!([lo[0], lo[1], hi[0], hi[1]]);
+    }
+    result
 }
 
 /// The names of the town, village and grid above feature `i` of `layer`, outermost first.

@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use super::auth::Caller;
+use super::crs::write_features;
 use super::error::ApiError;
 use super::event_filter::time_param;
 use super::params::Params;
@@ -83,7 +84,8 @@ pub async fn stats(
     params: Params,
 ) -> Result<Response, ApiError> {
     let account = caller.signed_in("statistics")?;
-    params.only(&["level", "metrics", "from", "to", "f"])?;
+    params.only(&["level", "metrics", "from", "to", "f", "crs"])?;
+    let crs = params.crs()?;
     let ids = category_ids(&state);
     let categories: Vec<&str> = ids.iter().map(String::as_str).collect();
     let level = stats::level(params.get("level")).map_err(|m| ApiError::bad("level", m))?;
@@ -127,10 +129,11 @@ pub async fn stats(
     }
     Ok(match format {
         "csv" => private(CSV, stats::csv(&units, &metrics)),
-        "geojson" => private(
-            GEOJSON,
-            axum::Json(stats::geojson(&units, &metrics, level, snap.dataset())),
-        ),
+        "geojson" => {
+            let mut doc = stats::geojson(&units, &metrics, level, snap.dataset());
+            write_features(crs, &mut doc);
+            private(GEOJSON, axum::Json(doc))
+        }
         _ => private(JSON, axum::Json(stats::json(&units, &metrics, level))),
     })
 }

@@ -336,6 +336,20 @@ impl Bbox {
         })
     }
 
+    /// The box as a geo rectangle (x longitude, y latitude).
+    pub fn rect(&self) -> geo::Rect {
+        geo::Rect::new(
+            geo::Coord {
+                x: self.min_lon,
+                y: self.min_lat,
+            },
+            geo::Coord {
+                x: self.max_lon,
+                y: self.max_lat,
+            },
+        )
+    }
+
     /// Whether `p` lies in the box (edges included).
     pub fn contains(&self, p: geo::Point) -> bool {
         (self.min_lon..=self.max_lon).contains(&p.x())

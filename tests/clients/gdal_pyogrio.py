@@ -5,7 +5,9 @@ usage: gdal_pyogrio.py BASE_URL SERVER_LOG WORK_DIR
 Checks: list_layers names every collection; read_info counts as /health does; raw.read of every
 collection returns exactly the features a plain read returns; `where=` and `bbox=` are answered on
 the server (every items request logged after the filter carried it) and equal a brute-force filter
-of all features; raw.write of every collection to one GeoPackage keeps every feature (counts equal /health).
+of all features; raw.write of every collection to one GeoPackage keeps every feature (counts equal /health);
+with the open option CRS=EPSG:4490 (OGC API - Features Part 2) GDAL asks for CGCS2000, the server
+answers in it (Content-Crs, latitude first), and GDAL reads the same places, tagged EPSG:4490.
 """
 
 import os
@@ -17,7 +19,7 @@ import pyogrio.raw
 from shapely import from_wkb
 from shapely.geometry import box, shape
 
-from common import KEYS, ServerLog, all_features, assert_pushed, check, health, keys_where
+from common import KEYS, ServerLog, all_features, assert_pushed, check, get_json, health, keys_where
 
 
 def read_keys(source, collection, **filters):
@@ -72,6 +74,21 @@ def main(base, log_path, work):
     want = keys_where(grids, "grids", lambda f: shape(f["geometry"]).intersects(area))
     check(got == want and 0 < len(want) < len(grids), f"bbox grids: {len(got)} != {len(want)}")
     assert_pushed(log, "grids", "bbox=", "bbox=")
+
+    # CGCS2000 (EPSG:4490), offered in the collection's CRS list, asked for by GDAL and read back
+    # in longitude, latitude order with the same coordinates (CGCS2000 is served as WGS84).
+    offered = get_json(f"{base}/collections/stations")["crs"]
+    check("http://www.opengis.net/def/crs/EPSG/0/4490" in offered, f"stations crs list: {offered}")
+    log.restart()
+    meta, _, geometry, fields = pyogrio.raw.read(source, layer="stations", CRS="EPSG:4490")
+    check(meta["crs"] == "EPSG:4490", f"stations read in {meta['crs']}")
+    assert_pushed(log, "stations", "crs=http", "crs=EPSG:4490")
+    column = list(meta["fields"]).index(KEYS["stations"])
+    by_key = {str(f["properties"][KEYS["stations"]]): f["geometry"]["coordinates"] for f in plain["stations"]}
+    check(len(geometry) == len(by_key), f"stations in EPSG:4490: {len(geometry)} != {len(by_key)}")
+    for k, g in zip(fields[column], geometry):
+        p, want = from_wkb(g), by_key[str(k)]
+        check(abs(p.x - want[0]) < 1e-9 and abs(p.y - want[1]) < 1e-9, f"station {k} in EPSG:4490: {p} != {want}")
 
     # raw.write every collection, as read, to one GeoPackage; SQLite counts each table's rows,
     # which must equal /health.

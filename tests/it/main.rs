@@ -9,6 +9,7 @@ mod clients;
 mod common;
 mod coverage;
 mod crash;
+mod crs;
 mod declarations;
 mod declared_layers;
 mod declared_writes;

@@ -11,6 +11,7 @@ use crate::common::{backed_state, get, get_raw};
 
 const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 const EPSG_4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
+const EPSG_4490: &str = "http://www.opengis.net/def/crs/EPSG/0/4490";
 
 fn ids(page: &Value) -> Vec<String> {
     page["features"]
@@ -94,7 +95,7 @@ async fn other_crs_are_refused_naming_the_parameter_and_the_offer() {
     let (_store, state) = backed_state();
     for (param, value) in [
         ("crs", "http://www.opengis.net/def/crs/EPSG/0/3857"),
-        ("bbox-crs", "EPSG:4490"),
+        ("bbox-crs", "EPSG:4549"),
     ] {
         let r = get(&state, &format!("/collections/grids/items?{param}={value}")).await;
         assert_eq!(r.status, 400, "{param}");
@@ -108,7 +109,10 @@ async fn other_crs_are_refused_naming_the_parameter_and_the_offer() {
 async fn collections_advertise_the_crs_they_serve_and_their_queryables() {
     let (_store, state) = backed_state();
     let r = get(&state, "/collections/stations").await;
-    assert_eq!(r.json["crs"], serde_json::json!([CRS84, EPSG_4326]));
+    assert_eq!(
+        r.json["crs"],
+        serde_json::json!([CRS84, EPSG_4326, EPSG_4490])
+    );
     assert_eq!(r.json["storageCrs"], CRS84);
     let conformance = get(&state, "/conformance").await;
     let classes = conformance.json["conformsTo"].to_string();

@@ -36,7 +36,7 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
         "properties": {
             "lon": {"type": "number", "minimum": -180, "maximum": 180},
             "lat": {"type": "number", "minimum": -90, "maximum": 90},
-            "crs": {"type": "string", "enum": ["wgs84", "gcj02"]},
+            "crs": {"type": "string", "enum": crate::geodesy::Crs::ALL.map(crate::geodesy::Crs::name)},
             "category": {"type": "string", "description": "A category of the categories file (geodata/events.toml): dispute, hazard, sanitation, …"},
             "severity": {"type": "string", "enum": names(&Severity::ALL, Severity::name)},
             "source": {"type": "string", "enum": names(&Source::ALL, Source::name), "description": "Without an account, only public"},
@@ -111,13 +111,9 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
             json!({"type": "integer", "minimum": 0, "default": 0}),
             false,
         ),
+        super::crs_query("bbox and the answer's geometry"),
     ];
-    let crs = query(
-        "crs",
-        "CRS of lon/lat and of the answer: wgs84 (default) or gcj02",
-        json!({"type": "string", "enum": ["wgs84", "gcj02"]}),
-        false,
-    );
+    let crs = super::crs_query("lon/lat and of the answer");
     vec![
         (
             "/geocode",
@@ -193,7 +189,7 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
             json!({"get": {
                 "operationId": "getEvent", "tags": ["Events"], "security": secured,
                 "summary": "One event with its history and its photos",
-                "parameters": [id.clone()],
+                "parameters": [id.clone(), super::crs_query("the answer's geometry")],
                 "responses": with(&read_errors, json!({"200": ok("The event as a GeoJSON Feature, with properties.history and properties.photos (each with its href)", "application/geo+json", event.clone())})),
             }}),
         ),

@@ -10,9 +10,9 @@
 use serde_json::{Map, Value, json};
 
 use super::{ok, op, query};
+use crate::geodesy::{CRS84, Crs};
 use crate::http::GEOJSON;
 use crate::http::features::{DEFAULT_LIMIT, MAX_LIMIT};
-use crate::http::ogc_params::{CRS84, OgcCrs};
 use crate::http::queryables::public_properties;
 use crate::model::AnyLayer;
 
@@ -36,7 +36,12 @@ fn collection_ids(layers: &[AnyLayer]) -> Vec<&'static str> {
 
 /// `components.parameters`: the OGC API - Features parameters, each declared once.
 pub fn parameters(layers: &[AnyLayer]) -> Value {
-    let crs_list: Vec<&str> = OgcCrs::ALL.map(OgcCrs::uri).to_vec();
+    // The Part 2 list by URI, then gridmap's shorthands (GCJ-02 and BD-09 have no URI).
+    let crs_list: Vec<&str> = Crs::OGC
+        .iter()
+        .chain(&Crs::ALL[..4])
+        .map(|c| c.name())
+        .collect();
     json!({
         "collectionId": {"name": "collectionId", "in": "path", "required": true,
             "description": "The collection", "schema": {"type": "string", "enum": collection_ids(layers)}},
@@ -44,13 +49,13 @@ pub fn parameters(layers: &[AnyLayer]) -> Value {
             "description": "The code (towns, villages, grids) or numeric id (stations, alliances, members)",
             "schema": {"type": "string"}},
         "bbox": {"name": "bbox", "in": "query", "required": false, "style": "form", "explode": false,
-            "description": "Only features meeting this box: min_lon,min_lat,max_lon,max_lat in CRS84 (lat,lon order with bbox-crs EPSG:4326); six numbers for a 3D box, heights ignored",
+            "description": "Only features meeting this box: min_lon,min_lat,max_lon,max_lat in bbox-crs, CRS84 by default (lat,lon order with EPSG:4326 and EPSG:4490); six numbers for a 3D box, heights ignored",
             "schema": {"type": "array", "minItems": 4, "maxItems": 6, "items": {"type": "number"}}},
         "bbox-crs": {"name": "bbox-crs", "in": "query", "required": false,
-            "description": "CRS of bbox (OGC API - Features Part 2)",
+            "description": "CRS of bbox (OGC API - Features Part 2), or a shorthand wgs84, cgcs2000, gcj02, bd09 (longitude first); only with bbox",
             "schema": {"type": "string", "enum": crs_list, "default": CRS84}},
         "crs": {"name": "crs", "in": "query", "required": false,
-            "description": "CRS of the answer's coordinates (Part 2); EPSG:4326 is in lat,lon order. The answer names it in Content-Crs",
+            "description": "CRS of the answer's coordinates (Part 2): EPSG:4326 and EPSG:4490 are in lat,lon order; the shorthands wgs84, cgcs2000, gcj02 (AMap, Tencent), bd09 (Baidu) lon,lat. The answer names it in Content-Crs (urn:gridmap:crs:gcj02 for the shorthands without a URI)",
             "schema": {"type": "string", "enum": crs_list, "default": CRS84}},
         "datetime": {"name": "datetime", "in": "query", "required": false,
             "description": "An RFC 3339 instant, or an interval start/end with .. for an open end. Alliances are filtered on their founded date; other collections have no time and return every feature",
@@ -142,6 +147,14 @@ fn feature_collection(feature: Value) -> Value {
     }})
 }
 
+/// Every `Content-Crs` an answer may carry.
+fn content_crs() -> Vec<String> {
+    let mut uris: Vec<String> = Crs::ALL.iter().map(|c| format!("<{}>", c.uri())).collect();
+    uris.sort();
+    uris.dedup();
+    uris
+}
+
 fn items_response(schema: Value) -> Value {
     let mut r = ok(
         "A GeoJSON FeatureCollection with numberMatched, numberReturned and next/prev links",
@@ -150,7 +163,7 @@ fn items_response(schema: Value) -> Value {
     );
     r["headers"] = json!({"Content-Crs": {
         "description": "The CRS of the coordinates, in angle brackets",
-        "schema": {"type": "string", "enum": OgcCrs::ALL.map(|c| format!("<{}>", c.uri()))}}});
+        "schema": {"type": "string", "enum": content_crs()}}});
     r
 }
 

@@ -26,6 +26,7 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
                     query("from", "Events reported from (a date or date-time, UTC)", json!({"type": "string"}), false),
                     query("to", "Events reported before", json!({"type": "string"}), false),
                     query("f", "json (default), csv, or geojson (each unit's outline, for a choropleth)", json!({"type": "string", "enum": ["json", "csv", "geojson"]}), false),
+                    super::crs_query("the outlines with f=geojson"),
                 ],
                 "responses": {
                     "200": {"description": "A row per unit (code, name, one member per metric) and quantile class breaks per metric", "content": {
@@ -86,7 +87,10 @@ fn impact() -> (&'static str, Value) {
             "operationId": "postImpact", "tags": ["Statistics"],
             "security": [{}, {"bearer": []}],
             "summary": "What an emergency touches: every grid an area meets (overlap_m2, share of the grid, households and people affected by buildings or pro rata, posts and centres inside, the responsible worker as the caller may see), totals by village and town, the three nearest shelters and the shortfall against the capacity within 3 km",
-            "parameters": [query("f", "json (default) or csv (a row per grid, village and town)", json!({"type": "string", "enum": ["json", "csv"]}), false)],
+            "parameters": [
+                query("f", "json (default) or csv (a row per grid, village and town)", json!({"type": "string", "enum": ["json", "csv"]}), false),
+                super::crs_query("the area given (its GeoJSON positions, or lon and lat) and of the shelters' lon and lat"),
+            ],
             "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [polygon, circle, zone]}}}},
             "responses": {
                 "200": {"description": "grids, totals (with villages and towns) and shelters", "content": {

@@ -1,7 +1,11 @@
-//! Distances in metres on the WGS84 ellipsoid, a lower-bound plane for the index, and the
-//! GCJ-02 ("Mars coordinates") conversion used by Chinese phone map SDKs. No I/O.
+//! Distances in metres on the WGS84 ellipsoid, a lower-bound plane for the index, the
+//! coordinate systems clients speak (crs.rs) and China's obfuscated datums (china.rs). No I/O.
 
-use std::f64::consts::PI;
+mod china;
+mod crs;
+
+pub use china::{bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02};
+pub use crs::{CRS84, Crs, EPSG_4326, EPSG_4490};
 
 use geo::{
     Coord, Distance, Geodesic, LineString, MultiPolygon, Point, Polygon, Rect, VincentyDistance,
@@ -161,105 +165,6 @@ impl LowerBoundPlane {
     }
 }
 
-/// The coordinate reference system of a client's coordinates.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Crs {
-    /// WGS84 / CGCS2000 longitude-latitude (EPSG:4326 axis order lon, lat): what gridmap stores.
-    #[default]
-    Wgs84,
-    /// GCJ-02, the obfuscated datum of AMap, Tencent and WeChat maps.
-    Gcj02,
-}
-
-impl Crs {
-    pub fn parse(s: &str) -> Option<Crs> {
-        match s.to_ascii_lowercase().as_str() {
-            "wgs84" | "epsg:4326" | "crs84" => Some(Crs::Wgs84),
-            "gcj02" | "gcj-02" => Some(Crs::Gcj02),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Crs::Wgs84 => "wgs84",
-            Crs::Gcj02 => "gcj02",
-        }
-    }
-
-    /// A client's point in this CRS, as WGS84.
-    pub fn to_wgs84(self, p: Point) -> Point {
-        match self {
-            Crs::Wgs84 => p,
-            Crs::Gcj02 => gcj02_to_wgs84(p),
-        }
-    }
-
-    /// A WGS84 point, in this CRS.
-    pub fn from_wgs84(self, p: Point) -> Point {
-        match self {
-            Crs::Wgs84 => p,
-            Crs::Gcj02 => wgs84_to_gcj02(p),
-        }
-    }
-}
-
-// GCJ-02: the widely published reverse-engineered formula (Krasovsky ellipsoid parameters).
-const GCJ_A: f64 = 6_378_245.0;
-const GCJ_EE: f64 = 0.006_693_421_622_965_943;
-
-/// GCJ-02 offsets apply only inside (roughly) mainland China; elsewhere coordinates are unchanged.
-fn outside_china(p: Point) -> bool {
-    !(72.004..=137.8347).contains(&p.x()) || !(0.8293..=55.8271).contains(&p.y())
-}
-
-fn shift_lat(x: f64, y: f64) -> f64 {
-    let mut r = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * x.abs().sqrt();
-    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
-    r += (20.0 * (y * PI).sin() + 40.0 * (y / 3.0 * PI).sin()) * 2.0 / 3.0;
-    r += (160.0 * (y / 12.0 * PI).sin() + 320.0 * (y * PI / 30.0).sin()) * 2.0 / 3.0;
-    r
-}
-
-fn shift_lon(x: f64, y: f64) -> f64 {
-    let mut r = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * x.abs().sqrt();
-    r += (20.0 * (6.0 * x * PI).sin() + 20.0 * (2.0 * x * PI).sin()) * 2.0 / 3.0;
-    r += (20.0 * (x * PI).sin() + 40.0 * (x / 3.0 * PI).sin()) * 2.0 / 3.0;
-    r += (150.0 * (x / 12.0 * PI).sin() + 300.0 * (x / 30.0 * PI).sin()) * 2.0 / 3.0;
-    r
-}
-
-/// WGS84 -> GCJ-02 (the forward formula).
-pub fn wgs84_to_gcj02(p: Point) -> Point {
-    if outside_china(p) {
-        return p;
-    }
-    let (lon, lat) = (p.x(), p.y());
-    let d_lat = shift_lat(lon - 105.0, lat - 35.0);
-    let d_lon = shift_lon(lon - 105.0, lat - 35.0);
-    let rad_lat = lat.to_radians();
-    let magic = 1.0 - GCJ_EE * rad_lat.sin().powi(2);
-    let sqrt_magic = magic.sqrt();
-    let d_lat = d_lat * 180.0 / ((GCJ_A * (1.0 - GCJ_EE)) / (magic * sqrt_magic) * PI);
-    let d_lon = d_lon * 180.0 / (GCJ_A / sqrt_magic * rad_lat.cos() * PI);
-    Point::new(lon + d_lon, lat + d_lat)
-}
-
-/// GCJ-02 -> WGS84, by fixed-point iteration on the forward formula (the one-step inverse errs by
-/// up to ~5 m); converges to well under a millimetre in a few steps.
-pub fn gcj02_to_wgs84(g: Point) -> Point {
-    let mut w = g;
-    for _ in 0..30 {
-        let f = wgs84_to_gcj02(w);
-        let (dx, dy) = (f.x() - g.x(), f.y() - g.y());
-        w = Point::new(w.x() - dx, w.y() - dy);
-        if dx.abs() < 1e-10 && dy.abs() < 1e-10 {
-            break;
-        }
-    }
-    w
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,22 +296,5 @@ mod tests {
             Geodesic.distance(a, b),
             max_relative = 4e-3
         );
-    }
-
-    #[test]
-    fn gcj02_offset_near_danyang_is_about_525_m() {
-        let w = Point::new(119.58, 31.99);
-        let g = wgs84_to_gcj02(w);
-        assert_relative_eq!(g.x() - w.x(), 0.00493, epsilon = 2e-4);
-        assert_relative_eq!(g.y() - w.y(), -0.00220, epsilon = 2e-4);
-        let back = gcj02_to_wgs84(g);
-        assert!(distance_m(back, w) < 0.001);
-    }
-
-    #[test]
-    fn gcj02_leaves_points_outside_china_alone() {
-        let p = Point::new(2.35, 48.85);
-        assert_eq!(wgs84_to_gcj02(p), p);
-        assert_eq!(gcj02_to_wgs84(p), p);
     }
 }
