@@ -111,6 +111,8 @@ pub struct Follower {
     pub index: Arc<Index>,
     pub store: Arc<dyn Store>,
     pub tiles: Arc<TileCache>,
+    /// The GCJ-02 tile set's cache, drawn with `tile_config` in GCJ-02.
+    pub tiles_gcj02: Arc<TileCache>,
     pub tile_config: TileConfig,
     pub sync: Arc<SyncState>,
     /// The accounts, re-read from the store on every turn of `run` (so a revoked token stops
@@ -185,8 +187,15 @@ impl Follower {
         let (generation, previous) = self.index.replace(newer);
         self.sync.version.store(version, Ordering::Release);
         let config = &self.tile_config;
+        let gcj02 = TileConfig {
+            crs: crate::geodesy::Crs::Gcj02,
+            ..*config
+        };
         let dropped = self.tiles.invalidate(
             |c| areas.iter().any(|a| tiles::touches(c, a, config)),
+            generation,
+        ) + self.tiles_gcj02.invalidate(
+            |c| areas.iter().any(|a| tiles::touches(c, a, &gcj02)),
             generation,
         );
         tracing::debug!(

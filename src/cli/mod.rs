@@ -136,6 +136,11 @@ struct ServeArgs {
     /// Attribution shown for a raster --basemap.
     #[arg(long, env = "GRIDMAP_BASEMAP_ATTRIBUTION", requires = "basemap")]
     basemap_attribution: Option<String>,
+    /// The datum of the --basemap: wgs84 (Tianditu, OpenStreetMap), or gcj02 (AMap, Tencent).
+    /// With gcj02 the web page draws the GCJ-02 tile set (/tiles/gcj02/...) and asks and
+    /// reads every coordinate in GCJ-02, so its layers sit on the basemap.
+    #[arg(long, env = "GRIDMAP_BASEMAP_CRS", default_value = "wgs84", value_parser = ["wgs84", "gcj02"])]
+    basemap_crs: String,
 }
 
 #[derive(Args, Debug)]
@@ -147,9 +152,13 @@ struct TilesArgs {
     min_zoom: u8,
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u8).range(0..=18))]
     max_zoom: u8,
-    /// min_lon,min_lat,max_lon,max_lat (default: the extent of the towns).
+    /// min_lon,min_lat,max_lon,max_lat in WGS84 (default: the extent of the towns).
     #[arg(long)]
     bbox: Option<String>,
+    /// The datum the tiles are drawn in: wgs84, or gcj02 to lay them over AMap or Tencent
+    /// basemaps (what /tiles/gcj02/... serves).
+    #[arg(long, default_value = "wgs84", value_parser = ["wgs84", "gcj02"])]
+    crs: String,
 }
 
 #[derive(Args, Debug)]
@@ -366,6 +375,7 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
         audit_days,
         basemap,
         basemap_attribution,
+        basemap_crs,
     } = args;
     if write_token.is_some() {
         bail!(
@@ -397,6 +407,7 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
         tiles,
         audit_days,
         basemap,
+        basemap_crs: crate::geodesy::Crs::parse(&basemap_crs).context("--basemap-crs")?,
         public_url,
     }))?;
     Ok(())
@@ -504,7 +515,12 @@ fn write_tiles(ctx: &Ctx, args: TilesArgs) -> anyhow::Result<()> {
         min_zoom,
         max_zoom,
         bbox,
+        crs,
     } = args;
+    let config = TileConfig {
+        crs: crate::geodesy::Crs::parse(&crs).context("--crs")?,
+        ..TileConfig::default()
+    };
     if min_zoom > max_zoom {
         bail!("--min-zoom ({min_zoom}) must not exceed --max-zoom ({max_zoom})");
     }
@@ -519,16 +535,11 @@ fn write_tiles(ctx: &Ctx, args: TilesArgs) -> anyhow::Result<()> {
         .map(|z| tiles::archive::tiles_covering(&bbox, z).len())
         .sum();
     let progress = Progress::new("rendering tiles", total);
-    let summary = tiles::archive::write(
-        &snap,
-        &out,
-        min_zoom,
-        max_zoom,
-        &bbox,
-        &TileConfig::default(),
-        &|d, t| progress.tick(d, t),
-    )
-    .with_context(|| format!("writing {}", out.display()))?;
+    let summary =
+        tiles::archive::write(&snap, &out, min_zoom, max_zoom, &bbox, &config, &|d, t| {
+            progress.tick(d, t)
+        })
+        .with_context(|| format!("writing {}", out.display()))?;
     progress.finish();
     eprintln!(
         "{}: {} tiles ({} empty skipped), {} bytes, z{min_zoom}-z{max_zoom}",

@@ -15,14 +15,35 @@ use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::event_cases::sees;
 use super::tiles::{coord_of, tile_response};
+use crate::geodesy::Crs;
 use crate::tiles::cache::EncodedTile;
 use crate::tiles::events::{DENSITY_MINZOOM, POINTS_MINZOOM, render};
-use crate::tiles::{MAX_ZOOM, TileCoord};
+use crate::tiles::{MAX_ZOOM, TileConfig, TileCoord};
 
 /// `GET /tiles/events/{z}/{x}/{y}.mvt`.
 pub async fn tile(
     State(state): State<AppState>,
     Path((z, x, y_ext)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    serve(state, Crs::Wgs84, (z, x, y_ext), headers, caller).await
+}
+
+/// `GET /tiles/gcj02/events/{z}/{x}/{y}.mvt`: the same, drawn in GCJ-02.
+pub async fn tile_gcj02(
+    State(state): State<AppState>,
+    Path((z, x, y_ext)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    serve(state, Crs::Gcj02, (z, x, y_ext), headers, caller).await
+}
+
+async fn serve(
+    state: AppState,
+    crs: Crs,
+    (z, x, y_ext): (String, String, String),
     headers: HeaderMap,
     caller: Caller,
 ) -> Result<Response, ApiError> {
@@ -38,7 +59,10 @@ pub async fn tile(
             &snap,
             &book,
             coord,
-            &s.tile_options.config,
+            &TileConfig {
+                crs,
+                ..s.tile_options.config
+            },
             s.events.now_ms(),
             |c| sees(&snap, &scope, c),
         )
@@ -61,16 +85,31 @@ pub async fn tile(
 
 /// `GET /tiles/events.json`: TileJSON 3.0.0 of the event tiles.
 pub async fn tilejson(State(state): State<AppState>, base: BaseUrl) -> Json<Value> {
+    tilejson_in(&state, &base, Crs::Wgs84)
+}
+
+/// `GET /tiles/gcj02/events.json`: the TileJSON of the GCJ-02 event tiles.
+pub async fn tilejson_gcj02(State(state): State<AppState>, base: BaseUrl) -> Json<Value> {
+    tilejson_in(&state, &base, Crs::Gcj02)
+}
+
+fn tilejson_in(state: &AppState, base: &BaseUrl, crs: Crs) -> Json<Value> {
     let snap = state.index.load();
-    let bounds = snap
-        .extent(crate::model::Layer::Towns)
-        .map(|b| vec![b.min_lon, b.min_lat, b.max_lon, b.max_lat]);
+    let bounds = snap.extent(crate::model::Layer::Towns).map(|b| {
+        let lo = super::crs::lon_lat(crs, geo::Point::new(b.min_lon, b.min_lat));
+        let hi = super::crs::lon_lat(crs, geo::Point::new(b.max_lon, b.max_lat));
+        vec![lo[0], lo[1], hi[0], hi[1]]
+    });
+    let path = match crs {
+        Crs::Gcj02 => "/tiles/gcj02/events/{z}/{x}/{y}.mvt",
+        _ => "/tiles/events/{z}/{x}/{y}.mvt",
+    };
     Json(json!({
         "tilejson": "3.0.0",
         "name": "gridmap events",
         "description": "Reported problems: open and recent cases per grid for everyone; case points for staff of their area (send the account's token)",
         "scheme": "xyz",
-        "tiles": [base.join("/tiles/events/{z}/{x}/{y}.mvt")],
+        "tiles": [base.join(path)],
         "minzoom": DENSITY_MINZOOM.min(POINTS_MINZOOM),
         "maxzoom": MAX_ZOOM,
         "bounds": bounds,

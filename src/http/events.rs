@@ -85,8 +85,10 @@ pub async fn report(
     State(state): State<AppState>,
     caller: Caller,
     base: BaseUrl,
+    params: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    params.only(&["crs"])?;
     let body: ReportBody = json_body(
         body,
         r#"{"lon": 119.58, "lat": 31.99, "category": "dispute", "severity": "yellow", "source": "public", "text": "…"}"#,
@@ -98,11 +100,21 @@ pub async fn report(
             body.source
         )));
     }
-    let crs = match body.crs.as_deref() {
-        None => Crs::Wgs84,
-        Some(c) => Crs::parse(c).ok_or_else(|| {
-            ApiError::field("crs", format!("'{c}' is not offered; use {}", Crs::OFFERED))
-        })?,
+    // The CRS in the body (as a phone app sends it) or in the query, as on every endpoint.
+    let crs = match (body.crs.as_deref(), params.get("crs")) {
+        (None, _) => params.crs()?,
+        (Some(c), query) => {
+            let crs = Crs::parse(c).ok_or_else(|| {
+                ApiError::field("crs", format!("'{c}' is not offered; use {}", Crs::OFFERED))
+            })?;
+            if query.is_some_and(|q| Crs::parse(q) != Some(crs)) {
+                return Err(ApiError::bad(
+                    "crs",
+                    "the query and the body name different CRSs; give one",
+                ));
+            }
+            crs
+        }
     };
     let at = match (body.lon, body.lat) {
         (Some(lon), Some(lat))

@@ -102,6 +102,13 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles/events/{z}/{x}/{y}", get(event_tiles::tile))
         .route("/tiles/events.json", get(event_tiles::tilejson))
         .route("/tiles.json", get(tiles::tilejson))
+        .route("/tiles/gcj02/{z}/{x}/{y}", get(tiles::tile_gcj02))
+        .route("/tiles/gcj02.json", get(tiles::tilejson_gcj02))
+        .route(
+            "/tiles/gcj02/events/{z}/{x}/{y}",
+            get(event_tiles::tile_gcj02),
+        )
+        .route("/tiles/gcj02/events.json", get(event_tiles::tilejson_gcj02))
         .route("/tiles/metadata.json", get(tiles::metadata))
         .route("/health", get(health))
         .route("/audit", get(audit::audit))
@@ -204,6 +211,8 @@ pub struct ServeConfig {
     pub audit_days: u32,
     /// A basemap for the web page at /map; none by default.
     pub basemap: Option<Basemap>,
+    /// The basemap's datum: the web page draws and asks in it (WGS84 or GCJ-02).
+    pub basemap_crs: crate::geodesy::Crs,
     /// The base of every absolute link; from each request's headers when `None`.
     pub public_url: Option<String>,
 }
@@ -231,6 +240,7 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     .await??;
     let state = AppState {
         audit_days: config.audit_days,
+        basemap_crs: config.basemap_crs,
         ..state
     };
     let state = match &config.public_url {

@@ -369,6 +369,23 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
     );
     add("/tiles/{z}/{x}/{y}.mvt", tile_path("mvt", "getTile"));
     add("/tiles/{z}/{x}/{y}.pbf", tile_path("pbf", "getTilePbf"));
+    let mut gcj02 = tile_path("mvt", "getTileGcj02");
+    gcj02["get"]["summary"] = "The composite tile drawn in GCJ-02 (Web Mercator of GCJ-02 lon/lat), to lay over AMap or Tencent basemaps".into();
+    add("/tiles/gcj02/{z}/{x}/{y}.mvt", gcj02);
+    add(
+        "/tiles/gcj02.json",
+        op(
+            "getTileJsonGcj02",
+            "TileJSON 3.0.0 for the GCJ-02 tiles (bounds and center in GCJ-02, crs: gcj02)",
+            "Tiles",
+            vec![],
+            ok(
+                "TileJSON",
+                "application/json",
+                json!({"type": "object", "required": ["tilejson", "tiles"]}),
+            ),
+        ),
+    );
     add(
         "/tiles.json",
         op(

@@ -44,6 +44,8 @@ pub struct AppState {
     pub index: Arc<Index>,
     pub store: Arc<dyn Store>,
     pub tiles: Arc<TileCache>,
+    /// The GCJ-02 tile set's own cache (`/tiles/gcj02/...`), as large as the first.
+    pub tiles_gcj02: Arc<TileCache>,
     pub tile_options: Arc<TileOptions>,
     /// When set, tiles come from this PMTiles archive instead of being rendered.
     pub archive: Option<Arc<Archive>>,
@@ -63,6 +65,8 @@ pub struct AppState {
     pub tile_metadata: Arc<PerGeneration<serde_json::Value>>,
     /// Drawn under the layers of the web page; none by default.
     pub basemap: Option<Arc<super::Basemap>>,
+    /// The basemap's datum (`--basemap-crs`): the web page draws and asks in it.
+    pub basemap_crs: crate::geodesy::Crs,
     /// The base of every absolute link (`https://gis.example.org/gridmap`); when unset, each
     /// request's proxy headers or Host decide (`base_url.rs`).
     pub public_url: Option<Arc<str>>,
@@ -135,6 +139,7 @@ impl AppState {
             events: Arc::new(events),
             index: Arc::new(Index::new(Snapshot::build(dataset))),
             tiles: Arc::new(TileCache::new(tile_options.cache_bytes)),
+            tiles_gcj02: Arc::new(TileCache::new(tile_options.cache_bytes)),
             tile_options: Arc::new(tile_options),
             archive: None,
             sync: Arc::new(sync),
@@ -144,6 +149,7 @@ impl AppState {
             coverage: Arc::default(),
             tile_metadata: Arc::default(),
             basemap: None,
+            basemap_crs: crate::geodesy::Crs::Wgs84,
             public_url: None,
             store,
         })
@@ -174,6 +180,7 @@ impl AppState {
             index: self.index.clone(),
             store: self.store.clone(),
             tiles: self.tiles.clone(),
+            tiles_gcj02: self.tiles_gcj02.clone(),
             tile_config: self.tile_options.config,
             sync: self.sync.clone(),
             accounts: self.accounts.clone(),

@@ -1,5 +1,7 @@
 //! GET /tiles/{z}/{x}/{y}.mvt (composite Mapbox Vector Tiles), GET /tiles.json (TileJSON 3.0.0)
-//! and GET /tiles/metadata.json (tippecanoe's layout, for GDAL's MVT driver).
+//! and GET /tiles/metadata.json (tippecanoe's layout, for GDAL's MVT driver); the same tiles
+//! drawn in GCJ-02 for AMap and Tencent basemaps at /tiles/gcj02/{z}/{x}/{y}.mvt and
+//! /tiles/gcj02.json, always rendered from the index, with their own cache.
 
 use std::sync::Arc;
 
@@ -16,8 +18,9 @@ use super::base_url::BaseUrl;
 use super::encoding::{accepts_gzip, none_match};
 use super::error::ApiError;
 use crate::analysis::coverage::DEFAULT_RADIUS_M;
+use crate::geodesy::Crs;
 use crate::tiles::cache::{EncodedTile, PUBLIC};
-use crate::tiles::{self, MAX_ZOOM, TileCoord, render_scoped};
+use crate::tiles::{self, MAX_ZOOM, TileConfig, TileCoord, render_scoped};
 
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 
@@ -53,16 +56,41 @@ pub async fn tile(
     headers: HeaderMap,
     caller: Caller,
 ) -> Result<Response, ApiError> {
+    serve(state, Crs::Wgs84, (z, x, y_ext), headers, caller).await
+}
+
+/// The tile for `/tiles/gcj02/z/x/y.mvt`: `tile` drawn in GCJ-02 (an archive is not used: it
+/// holds the WGS84 pyramid).
+pub async fn tile_gcj02(
+    State(state): State<AppState>,
+    Path((z, x, y_ext)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    serve(state, Crs::Gcj02, (z, x, y_ext), headers, caller).await
+}
+
+async fn serve(
+    state: AppState,
+    crs: Crs,
+    (z, x, y_ext): (String, String, String),
+    headers: HeaderMap,
+    caller: Caller,
+) -> Result<Response, ApiError> {
     let coord = coord_of(&z, &x, &y_ext)?;
+    let (cache, archive) = match crs {
+        Crs::Gcj02 => (&state.tiles_gcj02, &None),
+        _ => (&state.tiles, &state.archive),
+    };
 
     // An archive holds the public pyramid only: every caller gets it.
     // One snapshot for the cache key and the render (an alliance's villages may change).
     let snap = state.index.load();
-    let scope_key = match &state.archive {
+    let scope_key = match archive {
         Some(_) => PUBLIC,
         None => snap.scope(caller.account()).cache_key(),
     };
-    let tile = match (state.tiles.get_in(scope_key, coord), &state.archive) {
+    let tile = match (cache.get_in(scope_key, coord), archive) {
         (Some(tile), _) => tile,
         (None, Some(archive)) => {
             // An archive does not change with the store: cache under the current generation.
@@ -72,11 +100,14 @@ pub async fn tile(
                 .await
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             let tile = Arc::new(EncodedTile::new(raw));
-            state.tiles.put(coord, tile.clone(), generation);
+            cache.put(coord, tile.clone(), generation);
             tile
         }
         (None, None) => {
-            let config = state.tile_options.config;
+            let config = TileConfig {
+                crs,
+                ..state.tile_options.config
+            };
             let generation = snap.generation;
             let coverage = state.coverage.clone();
             let account = caller.account.clone();
@@ -90,9 +121,7 @@ pub async fn tile(
             })
             .await
             .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y_ext}: {e}")))??;
-            state
-                .tiles
-                .put_in(scope_key, coord, tile.clone(), generation);
+            cache.put_in(scope_key, coord, tile.clone(), generation);
             tile
         }
     };
@@ -165,6 +194,27 @@ pub async fn tilejson(State(state): State<AppState>, base: BaseUrl) -> Json<Valu
         min_zoom,
         max_zoom,
     ))
+}
+
+/// GET /tiles/gcj02.json: the TileJSON of the GCJ-02 set, its bounds and centre in GCJ-02.
+pub async fn tilejson_gcj02(State(state): State<AppState>, base: BaseUrl) -> Json<Value> {
+    let url = base.join("/tiles/gcj02/{z}/{x}/{y}.mvt");
+    let mut doc = tiles::tilejson::tilejson(&state.index.load(), &url, 0, MAX_ZOOM);
+    doc["name"] = "gridmap (GCJ-02)".into();
+    doc["description"] = "gridmap's tiles with every coordinate shifted to GCJ-02, to lay over AMap or Tencent basemaps".into();
+    doc["crs"] = Crs::Gcj02.name().into();
+    let shift = |v: &Value, i: usize| -> Option<[f64; 2]> {
+        let p = geo::Point::new(v.get(i)?.as_f64()?, v.get(i + 1)?.as_f64()?);
+        Some(super::crs::lon_lat(Crs::Gcj02, p))
+    };
+    if let (Some(lo), Some(hi)) = (shift(&doc["bounds"], 0), shift(&doc["bounds"], 2)) {
+        doc["bounds"] = serde_json::json!([lo[0], lo[1], hi[0], hi[1]]);
+    }
+    if let Some(c) = shift(&doc["center"], 0) {
+        doc["center"][0] = c[0].into();
+        doc["center"][1] = c[1].into();
+    }
+    Json(doc)
 }
 
 /// GET /tiles/metadata.json: what GDAL's MVT driver reads before the tiles next to it

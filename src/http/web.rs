@@ -50,6 +50,7 @@ static ASSETS: &[Asset] = &[
     asset!("js/impact.js", JS, "js/impact.js"),
     asset!("js/charts.js", JS, "js/charts.js"),
     asset!("js/screen.js", JS, "js/screen.js"),
+    asset!("js/crs.js", JS, "js/crs.js"),
     asset!(
         "vendor/maplibre-gl.js",
         JS,
@@ -234,6 +235,8 @@ pub async fn config(State(state): State<AppState>, base: BaseUrl) -> Json<Value>
         .collect();
     Json(json!({
         "basemap": basemap,
+        // The datum the page draws (its tile set) and asks every endpoint in.
+        "crs": state.basemap_crs.name(),
         "declared": declared,
         "coverage": {
             "default_radius_m": DEFAULT_RADIUS_M,

@@ -45,8 +45,10 @@ fn err(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Render every tile of `min_zoom..=max_zoom` over `bbox` into a PMTiles archive at `path`
-/// (written aside and renamed, so a crash leaves no half archive). `progress(done, total)`.
+/// Render every tile of `min_zoom..=max_zoom` over `bbox` (WGS84) into a PMTiles archive at
+/// `path` (written aside and renamed, so a crash leaves no half archive). `progress(done,
+/// total)`. A set drawn in GCJ-02 (`config.crs`) covers the box's image in GCJ-02, its header's
+/// bounds and centre in GCJ-02 and its metadata saying `"crs": "gcj02"`.
 pub fn write(
     snap: &Snapshot,
     path: &Path,
@@ -56,6 +58,13 @@ pub fn write(
     config: &TileConfig,
     progress: &dyn Fn(usize, usize),
 ) -> Result<ArchiveSummary> {
+    let shifted;
+    let bbox = if config.crs.shifts() {
+        shifted = shifted_box(bbox, config.crs);
+        &shifted
+    } else {
+        bbox
+    };
     let mut coords: Vec<TileCoord> = (min_zoom..=max_zoom)
         .flat_map(|z| tiles_covering(bbox, z))
         .collect();
@@ -103,11 +112,29 @@ pub fn write(
         }
         progress(i + 1, coords.len());
     }
-    writer.set_metadata(archive_metadata(snap, min_zoom, max_zoom, &stats).to_string());
+    let mut metadata = archive_metadata(snap, min_zoom, max_zoom, &stats);
+    if config.crs.shifts() {
+        metadata["crs"] = config.crs.name().into();
+    }
+    writer.set_metadata(metadata.to_string());
     writer.finalize().map_err(|e| err(&partial, e))?;
     std::fs::rename(&partial, path).map_err(|e| err(path, e))?;
     summary.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     Ok(summary)
+}
+
+/// The box in `crs` holding a WGS84 box's image: its corners shifted, grown by 1e-4 degrees
+/// (about 10 m) for the shift's variation along the edges (well under a metre over a county).
+fn shifted_box(b: &Bbox, crs: crate::geodesy::Crs) -> Bbox {
+    let lo = crs.from_wgs84(geo::Point::new(b.min_lon, b.min_lat));
+    let hi = crs.from_wgs84(geo::Point::new(b.max_lon, b.max_lat));
+    const MARGIN_DEG: f64 = 1e-4;
+    Bbox {
+        min_lon: (lo.x() - MARGIN_DEG).max(-180.0),
+        min_lat: lo.y() - MARGIN_DEG,
+        max_lon: (hi.x() + MARGIN_DEG).min(180.0),
+        max_lat: hi.y() + MARGIN_DEG,
+    }
 }
 
 /// A PMTiles archive opened for serving.

@@ -41,7 +41,7 @@ pub fn render(
         y: coord.y,
         message,
     };
-    let frame = TileFrame::new(coord, config.extent, config.buffer);
+    let frame = TileFrame::new(coord, config);
     let px = f64::from(config.extent) / 256.0;
     let live = |c: &Case| c.open() || now_ms - c.event.reported_at_ms <= RECENT_MS;
     let mut layers: Vec<(&str, Vec<TileFeature>)> = Vec::new();

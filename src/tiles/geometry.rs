@@ -6,46 +6,70 @@ use geo::{
     Polygon, Rect, SimplifyVwPreserve, Validation, coord,
 };
 
-use super::{TileCoord, lon_lat_to_world, world_to_lon_lat};
+use super::{TileConfig, TileCoord, lon_lat_to_world, world_to_lon_lat};
+use crate::geodesy::Crs;
 use crate::model::Bbox;
 
-/// One tile's frame: how lon/lat maps into its `extent` x `extent` grid.
+/// One tile's frame: how lon/lat maps into its `extent` x `extent` grid. A tile set in GCJ-02
+/// shifts each WGS84 coordinate into that datum before projecting it (Web Mercator of GCJ-02
+/// longitude, latitude, as AMap's and Tencent's tiles are).
 pub struct TileFrame {
     x0: f64,
     y0: f64,
     size: f64,
     pub extent: f64,
     pub buffer: f64,
+    crs: Crs,
 }
 
 impl TileFrame {
-    pub fn new(coord: TileCoord, extent: u32, buffer: u32) -> TileFrame {
+    pub fn new(coord: TileCoord, config: &TileConfig) -> TileFrame {
         let (x0, y0, size) = coord.world_bounds();
         TileFrame {
             x0,
             y0,
             size,
-            extent: f64::from(extent),
-            buffer: f64::from(buffer),
+            extent: f64::from(config.extent),
+            buffer: f64::from(config.buffer),
+            crs: config.crs,
         }
     }
 
-    /// Tile-space coordinates (floating) of a lon/lat coordinate.
+    /// Tile-space coordinates (floating) of a WGS84 lon/lat coordinate.
     pub fn project(&self, c: Coord) -> Coord {
+        let c = if self.crs.shifts() {
+            self.crs.from_wgs84(Point(c)).0
+        } else {
+            c
+        };
         let (x, y) = lon_lat_to_world(c.x, c.y);
         coord! { x: (x - self.x0) / self.size * self.extent, y: (y - self.y0) / self.size * self.extent }
     }
 
-    /// The lon/lat box of the tile grown by `margin` tile units on every side.
+    /// The WGS84 lon/lat box of what lands in the tile grown by `margin` tile units on every
+    /// side (for a shifted set, the box holding that area's image back in WGS84).
     pub fn lon_lat_bbox(&self, margin: f64) -> Bbox {
         let m = margin / self.extent * self.size;
         let (min_lon, max_lat) = world_to_lon_lat(self.x0 - m, self.y0 - m);
         let (max_lon, min_lat) = world_to_lon_lat(self.x0 + self.size + m, self.y0 + self.size + m);
+        let (min_lon, max_lon) = (min_lon.max(-180.0), max_lon.min(180.0));
+        if !self.crs.shifts() {
+            return Bbox {
+                min_lon,
+                min_lat,
+                max_lon,
+                max_lat,
+            };
+        }
+        let r = self.crs.rect_to_wgs84(Rect::new(
+            coord! { x: min_lon, y: min_lat },
+            coord! { x: max_lon, y: max_lat },
+        ));
         Bbox {
-            min_lon: min_lon.max(-180.0),
-            min_lat,
-            max_lon: max_lon.min(180.0),
-            max_lat,
+            min_lon: r.min().x.max(-180.0),
+            min_lat: r.min().y,
+            max_lon: r.max().x.min(180.0),
+            max_lat: r.max().y,
         }
     }
 
@@ -230,7 +254,10 @@ mod tests {
     use geo::polygon;
 
     fn frame() -> TileFrame {
-        TileFrame::new(TileCoord::new(14, 13634, 6653).unwrap(), 4096, 64)
+        TileFrame::new(
+            TileCoord::new(14, 13634, 6653).unwrap(),
+            &TileConfig::default(),
+        )
     }
 
     #[test]

@@ -72,8 +72,7 @@ pub fn world_to_lon_lat(x: f64, y: f64) -> (f64, f64) {
 
 /// Whether a change inside `area` (lon/lat) shows in tile `coord`: its buffered box meets it.
 pub fn touches(coord: TileCoord, area: &crate::model::Bbox, config: &TileConfig) -> bool {
-    let b = geometry::TileFrame::new(coord, config.extent, config.buffer)
-        .lon_lat_bbox(f64::from(config.buffer));
+    let b = geometry::TileFrame::new(coord, config).lon_lat_bbox(f64::from(config.buffer));
     b.min_lon <= area.max_lon
         && area.min_lon <= b.max_lon
         && b.min_lat <= area.max_lat

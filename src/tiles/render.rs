@@ -9,6 +9,7 @@ use super::geometry::TileFrame;
 use super::layers::{MIN_AREA_PX2, Source, TileLayer, at_zoom};
 use crate::access::View;
 use crate::analysis::coverage::CoverageMap;
+use crate::geodesy::Crs;
 use crate::index::Snapshot;
 use crate::index::access::Scope;
 use crate::model::{AnyLayer, Layer};
@@ -22,6 +23,8 @@ pub struct TileConfig {
     pub buffer: u32,
     /// Simplification tolerance, in pixels of a 256-pixel tile.
     pub tolerance_px: f64,
+    /// The datum features are drawn in: WGS84, or GCJ-02 for tiles laid over AMap or Tencent.
+    pub crs: Crs,
 }
 
 impl Default for TileConfig {
@@ -30,6 +33,7 @@ impl Default for TileConfig {
             extent: 4096,
             buffer: 64,
             tolerance_px: 0.5,
+            crs: Crs::Wgs84,
         }
     }
 }
@@ -87,7 +91,7 @@ pub fn render_scoped(
         y: coord.y,
         message,
     };
-    let frame = TileFrame::new(coord, config.extent, config.buffer);
+    let frame = TileFrame::new(coord, config);
     let px = f64::from(config.extent) / 256.0;
     let mut tile = MvtTileBuilder::new();
     let mut any = false;

@@ -67,7 +67,7 @@ async function openMap(hash = '', server = base) {
   page.on('response', (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
   page.on('requestfailed', (r) => {
     const error = r.failure()?.errorText;
-    const tile = new URL(r.url()).pathname.match(/^\/tiles\/(\d+\/\d+\/\d+)\.(mvt|pbf)$/);
+    const tile = new URL(r.url()).pathname.match(/^\/tiles\/(?:gcj02\/)?(\d+\/\d+\/\d+)\.(mvt|pbf)$/);
     if (error === 'net::ERR_ABORTED' && tile) cancelled.push({ url: r.url(), tile: tile[1] });
     else problems.push(`request failed: ${r.url()} ${error}`);
   });
@@ -84,7 +84,11 @@ async function unexplainedAborts({ page, cancelled }) {
   return cancelled.filter((c) => !aborted.has(c.tile)).map((c) => `request aborted, not by the map: ${c.url}`);
 }
 
+// GRIDMAP_BROWSER_ONLY=text runs only the checks whose name holds it (while working on one).
+const only = process.env.GRIDMAP_BROWSER_ONLY;
+
 async function check(name, body) {
+  if (only && !name.includes(only)) return;
   const started = Date.now();
   let opened;
   try {
@@ -670,6 +674,60 @@ async function basemapServer() {
   return { server, seen, url: `http://127.0.0.1:${server.address().port}` };
 }
 
+// A stand-in GCJ-02 raster basemap: 256-pixel PNG tiles, white, with a red 4x4 square centred on
+// each of `points` (GCJ-02 lon, lat) in Web Mercator, as AMap's tiles place things.
+async function gcjBasemapServer(points) {
+  const { deflateSync } = await import('node:zlib');
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(body.length + 8);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc(body), body.length + 4);
+    return out;
+  };
+  const png = (rgb) => {
+    const header = Buffer.alloc(13);
+    header.writeUInt32BE(256, 0); header.writeUInt32BE(256, 4);
+    header[8] = 8; header[9] = 2; // 8-bit RGB
+    const raw = Buffer.alloc(256 * (1 + 256 * 3));
+    for (let y = 0; y < 256; y++) rgb.copy(raw, y * (1 + 768) + 1, y * 768, (y + 1) * 768);
+    return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', header), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  };
+  const world = ([lon, lat], z) => {
+    const s = 256 * 2 ** z;
+    const r = (lat * Math.PI) / 180;
+    return [((lon + 180) / 360) * s, ((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * s];
+  };
+  const server = createServer((req, res) => {
+    const m = /^\/(\d+)\/(\d+)\/(\d+)\.png$/.exec(req.url);
+    if (!m) { res.writeHead(404); res.end(); return; }
+    const [z, x, y] = m.slice(1).map(Number);
+    const rgb = Buffer.alloc(256 * 768, 255);
+    for (const p of points) {
+      const [wx, wy] = world(p, z);
+      const [cx, cy] = [Math.round(wx - x * 256), Math.round(wy - y * 256)];
+      for (let py = cy - 2; py < cy + 2; py++) {
+        for (let px = cx - 2; px < cx + 2; px++) {
+          if (px < 0 || py < 0 || px > 255 || py > 255) continue;
+          const i = (py * 256 + px) * 3;
+          rgb[i + 1] = 0; rgb[i + 2] = 0;
+        }
+      }
+    }
+    res.writeHead(200, { 'content-type': 'image/png', 'access-control-allow-origin': '*' });
+    res.end(png(rgb));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${server.address().port}` };
+}
+
 // Another gridmap on its own store with `flags`, on a port the system picks (read from its
 // "gridmap listening ... bind=127.0.0.1:PORT" log line, so no other test can be handed it);
 // resolves once it answers, rejects if it exits or is not up within a generous deadline.
@@ -727,6 +785,72 @@ if (process.env.GRIDMAP_BIN) {
     });
   }
   tiles.server.close();
+
+  // Over a GCJ-02 basemap (AMap's or Tencent's datum), with --basemap-crs gcj02 the page draws
+  // the GCJ-02 tile set: a post lands on its mark in a stand-in raster basemap that draws a red
+  // square at each post's GCJ-02 position (from gridmap's crs=gcj02 answer, whose conversion is
+  // checked against coordtransform in tests/it/gcj02.rs), within a pixel at z16, while the
+  // post's WGS84 position lies far off it (so the test could tell a map that did not shift).
+  const posts = (await api('/collections/stations/items?limit=10000&crs=gcj02')).features;
+  const marks = await gcjBasemapServer(posts.map((f) => f.geometry.coordinates));
+  await check('over a GCJ-02 basemap a post lands within a pixel of its mark at z16', async (open) => {
+    const gridmap = await startGridmap(['--basemap', `${marks.url}/{z}/{x}/{y}.png`, '--basemap-crs', 'gcj02']);
+    try {
+      const config = await (await fetch(`${gridmap.url}/map/config.json`)).json();
+      assert.equal(config.crs, 'gcj02');
+      const post = posts[Math.floor(posts.length / 2)];
+      const [lon, lat] = post.geometry.coordinates;
+      const wgs = (await (await fetch(`${gridmap.url}/collections/stations/items/${post.id}`)).json()).geometry.coordinates;
+      const { page } = await open(`#map=16/${lat}/${lon}`, gridmap.url);
+      await settle(page);
+      // Where the map draws the post (its icon's anchor), in CSS pixels of the map's canvas.
+      const drawn = await eventually(page, () => page.evaluate((id) => {
+        const f = window.map.queryRenderedFeatures({ layers: ['stations-symbol'] }).find((x) => x.id === id);
+        if (!f) return null;
+        const p = window.map.project(f.geometry.coordinates);
+        return [p.x, p.y];
+      }, post.id), (v) => v !== null);
+      assert.ok(drawn, `post ${post.id} not drawn`);
+      const off = await page.evaluate((c) => { const p = window.map.project(c); return [p.x, p.y]; }, wgs);
+      await shot(page, 'basemap-gcj02');
+      // Everything but the basemap hidden: the mark under the post shows.
+      await page.evaluate(() => {
+        for (const l of window.map.getStyle().layers) if (!['background', 'basemap'].includes(l.id)) window.map.setLayoutProperty(l.id, 'visibility', 'none');
+      });
+      await settle(page);
+      const box = await page.locator('#map canvas').boundingBox();
+      const png = await page.screenshot({ clip: box });
+      // The red pixels near the post, weighted by redness, decoded by the browser's own PNG reader.
+      const mark = await page.evaluate(async ({ b64, at }) => {
+        const img = new Image();
+        img.src = `data:image/png;base64,${b64}`;
+        await img.decode();
+        const c = document.createElement('canvas');
+        [c.width, c.height] = [img.width, img.height];
+        const ctx = c.getContext('2d');
+        ctx.drawImage(img, 0, 0);
+        const { data } = ctx.getImageData(0, 0, c.width, c.height);
+        let [sx, sy, sw] = [0, 0, 0];
+        for (let y = Math.max(0, Math.floor(at[1]) - 30); y < Math.min(c.height, at[1] + 30); y++) {
+          for (let x = Math.max(0, Math.floor(at[0]) - 30); x < Math.min(c.width, at[0] + 30); x++) {
+            const i = (y * c.width + x) * 4;
+            const w = Math.max(0, data[i] - Math.max(data[i + 1], data[i + 2]) - 60);
+            sx += w * (x + 0.5); sy += w * (y + 0.5); sw += w;
+          }
+        }
+        return sw > 0 ? [sx / sw, sy / sw] : null;
+      }, { b64: png.toString('base64'), at: drawn });
+      assert.ok(mark, `no mark near the post at ${drawn}`);
+      const gap = Math.hypot(mark[0] - drawn[0], mark[1] - drawn[1]);
+      const wgsGap = Math.hypot(mark[0] - off[0], mark[1] - off[1]);
+      console.log(`     post ${post.id}: ${gap.toFixed(2)} px from its mark (its WGS84 position: ${wgsGap.toFixed(0)} px)`);
+      assert.ok(gap <= 1, `the post is drawn ${gap.toFixed(2)} px from its mark (${drawn} vs ${mark})`);
+      assert.ok(wgsGap > 50, `the WGS84 position is only ${wgsGap} px from the mark: the test cannot tell`);
+    } finally {
+      gridmap.stop();
+    }
+  });
+  marks.server.close();
 }
 
 await browser.close();

@@ -387,3 +387,63 @@ async fn archives_other_tools_wrote_serve_with_header_zooms_whatever_their_metad
         assert_eq!(body.as_ref(), tile.as_slice(), "{name}");
     }
 }
+
+/// `gridmap tiles --crs gcj02`: the archive says it is GCJ-02, and each of its tiles is the live
+/// `/tiles/gcj02/...` tile, byte for byte (read back by the independent reader).
+#[tokio::test]
+async fn a_gcj02_archive_holds_the_gcj02_tile_set() {
+    let (dir, state) = sample_state();
+    let path = dir.path().join("gcj02.pmtiles");
+    let out = gridmap(
+        &dir.path().join("gridmap.gpkg"),
+        &[
+            "tiles",
+            "--crs",
+            "gcj02",
+            "--min-zoom",
+            "10",
+            "--max-zoom",
+            "12",
+            "--out",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert_success(&out);
+    let (header, tiles) = read_with_python(&path);
+    assert_eq!(header["metadata"]["crs"], "gcj02");
+    assert!(tiles.len() > 10, "{} tiles", tiles.len());
+    let snap = state.index.load();
+    let gaps = gridmap::analysis::coverage::CoverageMap::compute(
+        snap.dataset(),
+        gridmap::analysis::coverage::DEFAULT_RADIUS_M,
+        None,
+    );
+    let config = TileConfig {
+        crs: gridmap::geodesy::Crs::Gcj02,
+        ..TileConfig::default()
+    };
+    for (&(z, x, y), bytes) in &tiles {
+        let live = render(
+            &snap,
+            TileCoord::new(z.into(), x, y).unwrap(),
+            &config,
+            Some(&gaps),
+        )
+        .unwrap();
+        assert!(
+            live == *bytes,
+            "{z}/{x}/{y} differs from the live GCJ-02 tile"
+        );
+        let wgs = render(
+            &snap,
+            TileCoord::new(z.into(), x, y).unwrap(),
+            &TileConfig::default(),
+            Some(&gaps),
+        )
+        .unwrap();
+        assert!(
+            wgs != *bytes || wgs.is_empty(),
+            "{z}/{x}/{y} is the WGS84 tile"
+        );
+    }
+}

@@ -19,6 +19,7 @@ mod event_collection;
 mod event_photos;
 mod events;
 mod gcj02;
+mod gcj_tiles;
 mod gdal;
 mod geocode;
 mod http_api;

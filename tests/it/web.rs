@@ -70,6 +70,7 @@ async fn the_page_and_everything_it_loads_come_from_gridmap() {
         "./tools.js",
         "./charts.js",
         "./screen.js",
+        "./crs.js",
     ] {
         assert!(
             seen.iter().any(|s| s == expected),

@@ -6,6 +6,7 @@
 
 import { el } from './panels.js';
 import { authed, token } from './account.js';
+import { api, mapCrs } from './crs.js';
 
 // The states, their labels and colours (the layer, the legend and the worklist share them).
 export const STATES = [
@@ -100,7 +101,7 @@ export function reportForm(map, container, config, reported) {
     try {
       const e = await call('events', {
         method: 'POST', headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ ...at, category: category.value, severity: severity.value, source: source.value, text: text.value }),
+        body: JSON.stringify({ ...at, crs: mapCrs(), category: category.value, severity: severity.value, source: source.value, text: text.value }),
       });
       const p = e.properties;
       result.dataset.id = e.id;
@@ -181,7 +182,7 @@ export function worklist(map, container) {
   const tool = {
     async reload() {
       try {
-        const page = await call(`events?status=${OPEN.join(',')}&limit=30`);
+        const page = await call(api(`events?status=${OPEN.join(',')}&limit=30`));
         summary.textContent = `${page.numberMatched} 件在办 open in your area (newest ${page.numberReturned})`;
         list.replaceChildren(...page.features.map(item));
       } catch (err) {

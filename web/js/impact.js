@@ -5,6 +5,7 @@
 
 import { el } from './panels.js';
 import { authed } from './account.js';
+import { api } from './crs.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 const MODES = [['circle', '圆 circle'], ['polygon', '多边形 polygon'], ['risk_zone', '风险区 risk zone']];
@@ -44,7 +45,7 @@ export function impactTool(map, container) {
   async function assess(body) {
     asked = body;
     status.textContent = '…';
-    const res = await fetch('impact', authed({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
+    const res = await fetch(api('impact'), authed({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }));
     const answer = await res.json().catch(() => ({}));
     if (!res.ok) {
       status.textContent = `${res.status}: ${answer.message || 'refused'}`;
@@ -85,7 +86,7 @@ export function impactTool(map, container) {
     assess({ type: 'Polygon', coordinates: [ring] });
   });
   csv.addEventListener('click', async () => {
-    const res = await fetch('impact?f=csv', authed({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(asked) }));
+    const res = await fetch(api('impact?f=csv'), authed({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(asked) }));
     if (!res.ok) return;
     const link = el('a', { href: URL.createObjectURL(await res.blob()), download: 'impact.csv' });
     document.body.append(link);

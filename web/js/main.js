@@ -9,6 +9,7 @@ import { EVENTS_GROUP, refreshEventTiles, reportForm, worklist } from './events.
 import { statsPanel } from './stats.js';
 import { impactTool } from './impact.js';
 import { bigScreen, screenWanted } from './screen.js';
+import { setCrs } from './crs.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -38,16 +39,20 @@ function acceptPlainHash() {
 }
 acceptPlainHash();
 
-const [config, tilejson, eventTiles] = await Promise.all(
-  ['map/config.json', 'tiles.json', 'tiles/events.json'].map(async (url) => {
-    const res = await fetch(url);
-    if (!res.ok) {
-      document.querySelector('#panel header p').textContent = `${url}: ${res.status}; is gridmap running?`;
-      throw new Error(`${url}: ${res.status}`);
-    }
-    return res.json();
-  }),
-);
+async function getConfig(url) {
+  const res = await fetch(url);
+  if (!res.ok) {
+    document.querySelector('#panel header p').textContent = `${url}: ${res.status}; is gridmap running?`;
+    throw new Error(`${url}: ${res.status}`);
+  }
+  return res.json();
+}
+
+// The page draws the tile set of its basemap's datum (GCJ-02 over AMap or Tencent).
+const config = await getConfig('map/config.json');
+setCrs(config.crs);
+const sets = config.crs === 'gcj02' ? ['tiles/gcj02.json', 'tiles/gcj02/events.json'] : ['tiles.json', 'tiles/events.json'];
+const [tilejson, eventTiles] = await Promise.all(sets.map(getConfig));
 
 // The declared layers join the switcher, the legend and the popups.
 const declared = declaredGroups(config.declared || []);

@@ -2,6 +2,7 @@
 
 import { GROUPS, SERVICES, drawPost, groupLayers, groupOf } from './style.js';
 import { authed, editor } from './account.js';
+import { api } from './crs.js';
 
 // Build a DOM element: el('li', {class: 'x'}, child, 'text').
 export function el(tag, attrs = {}, ...children) {
@@ -133,7 +134,7 @@ export async function showPopup(map, { feature, gaps }, lngLat) {
   const popup = new maplibregl.Popup({ maxWidth: '320px' }).setLngLat(lngLat).setDOMContent(body).addTo(map);
   if (depth) {
     try {
-      const loc = await (await fetch(`locate?lon=${at.lng}&lat=${at.lat}`, authed())).json();
+      const loc = await (await fetch(api(`locate?lon=${at.lng}&lat=${at.lat}`), authed())).json();
       const chain = [loc.town, loc.village, loc.grid].slice(0, depth).filter(Boolean);
       parents.textContent = chain.length ? chain.map((p) => p.name).join(' › ') : '丹阳市';
     } catch (e) {

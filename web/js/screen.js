@@ -8,6 +8,7 @@
 
 import { el } from './panels.js';
 import { token } from './account.js';
+import { api } from './crs.js';
 import { bounds, legendRows, trendCharts } from './stats.js';
 
 const FIGURES = [
@@ -62,7 +63,7 @@ export async function bigScreen(map, stats, categories) {
   }
   let towns = await figuresNow();
   if (!towns) {
-    const res = await fetch('collections/towns/items?limit=1000');
+    const res = await fetch(api('collections/towns/items?limit=1000'));
     towns = res.ok ? (await res.json()).features : [];
   }
   if (towns.length === 0) return;

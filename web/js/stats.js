@@ -5,6 +5,7 @@
 
 import { el } from './panels.js';
 import { authed, token } from './account.js';
+import { api } from './crs.js';
 import { lines, stackedBars } from './charts.js';
 
 // Five classes, light to dark (ColorBrewer YlOrRd), and units with nothing to divide by.
@@ -91,7 +92,7 @@ export function statsPanel(map, container, categories = []) {
   async function answer(lvl) {
     const kept = answers.get(lvl);
     if (kept && performance.now() - kept.at < FRESH_MS) return kept.body;
-    const res = await fetch(`stats?level=${lvl}&f=geojson`, authed());
+    const res = await fetch(api(`stats?level=${lvl}&f=geojson`), authed());
     const body = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(`${res.status}: ${body.message || 'refused'}`);
     answers.set(lvl, { at: performance.now(), body });

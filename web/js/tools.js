@@ -3,6 +3,7 @@
 
 import { SERVICES } from './style.js';
 import { el } from './panels.js';
+import { api } from './crs.js';
 
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
@@ -11,7 +12,7 @@ export function formatDistance(m) {
 }
 
 async function getJson(url) {
-  const res = await fetch(url);
+  const res = await fetch(api(url));
   const body = await res.json();
   if (!res.ok) throw new Error(body.message || body.error || `${res.status}`);
   return body;

@@ -271,6 +271,30 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
             }}),
         ),
         (
+            "/tiles/gcj02/events/{z}/{x}/{y}.mvt",
+            json!({"get": {
+                "operationId": "getEventTileGcj02", "tags": ["Tiles"],
+                "summary": "The event tiles drawn in GCJ-02, to lay over AMap or Tencent basemaps",
+                "parameters": [tile_param("z"), tile_param("x"), tile_param("y")],
+                "responses": {
+                    "200": {"description": "A Mapbox Vector Tile", "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
+                    "204": {"description": "Nothing in this tile"},
+                    "304": {"description": "Not modified (If-None-Match)"},
+                    "400": error("Bad tile address"),
+                    "404": error("No such resource"),
+                },
+            }}),
+        ),
+        (
+            "/tiles/gcj02/events.json",
+            json!({"get": {
+                "operationId": "getEventTileJsonGcj02", "tags": ["Tiles"],
+                "summary": "TileJSON 3.0.0 for the GCJ-02 event tiles",
+                "parameters": [],
+                "responses": {"200": ok("TileJSON", "application/json", json!({"type": "object", "required": ["tilejson", "tiles"]}))},
+            }}),
+        ),
+        (
             "/tiles/events.json",
             json!({"get": {
                 "operationId": "getEventTileJson", "tags": ["Tiles"],
