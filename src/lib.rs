@@ -12,6 +12,7 @@ pub mod desk;
 pub mod error;
 pub mod events;
 pub mod follow;
+pub mod formats;
 pub mod generate;
 pub mod geodesy;
 pub mod http;

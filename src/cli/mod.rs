@@ -174,11 +174,20 @@ struct ImportArgs {
     /// towns, villages, grids, stations, alliances, members, or a declared layer.
     #[arg(long)]
     layer: String,
-    /// The GeoJSON file (WGS84 lon/lat).
+    /// The file: GeoJSON (WGS84 lon/lat unless --crs or its crs member says otherwise), an ESRI
+    /// Shapefile (.shp with .dbf, .prj and .cpg beside it) or a GeoPackage (.gpkg).
     file: PathBuf,
     /// Replace the whole layer instead of upserting by code/id.
     #[arg(long)]
     replace: bool,
+    /// The file's coordinate system, over what the file says: EPSG:4490 or EPSG:4326
+    /// (longitude, latitude), or a CGCS2000 Gauss-Kruger zone as easting, northing (EPSG:4549
+    /// for Danyang's 3-degree zone at 120°E; 4513-4554 and 4491-4512 for the others).
+    #[arg(long)]
+    crs: Option<String>,
+    /// The layer of a GeoPackage to read (needed when it has more than one).
+    #[arg(long)]
+    source_layer: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -419,9 +428,15 @@ fn import(ctx: &Ctx, args: ImportArgs) -> anyhow::Result<()> {
         layer,
         file,
         replace,
+        crs,
+        source_layer,
     } = args;
+    let crs = crs
+        .map(|c| crate::geodesy::gauss_kruger::SourceCrs::parse(&c))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
     let text =
-        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+        crate::formats::read(&file, crs, source_layer.as_deref()).map_err(anyhow::Error::msg)?;
     let invalid = |report| anyhow::anyhow!("{} is not valid {layer}: {report}", file.display());
     let store;
     let summary = match parse_layer(&layer, ctx.layers)? {

@@ -1,8 +1,10 @@
 //! Distances in metres on the WGS84 ellipsoid, a lower-bound plane for the index, the
-//! coordinate systems clients speak (crs.rs) and China's obfuscated datums (china.rs). No I/O.
+//! coordinate systems clients speak (crs.rs), China's obfuscated datums (china.rs) and the
+//! systems files come in (gauss_kruger.rs: CGCS2000 and its Gauss-Kruger zones). No I/O.
 
 mod china;
 mod crs;
+pub mod gauss_kruger;
 
 pub use china::{bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02};
 pub use crs::{CRS84, Crs, EPSG_4326, EPSG_4490};

@@ -5,6 +5,7 @@ mod blob;
 pub mod declared;
 mod event_rows;
 mod fill;
+pub mod foreign;
 mod gpkg;
 mod gpkg_access;
 mod gpkg_derived;
