@@ -364,3 +364,61 @@ async fn bad_crs_parameters_are_refused_naming_them() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_report_may_name_its_crs_in_the_query_and_not_two_different_ones() {
+    let (_keep, state) = backed_state();
+    let city = account(&state, "指挥中心", Role::City, &[]);
+    let auth = format!("Bearer {city}");
+    let at = lon_lat(Crs::Gcj02, 119.58, 31.99);
+    let report = |crs: Option<&str>| {
+        let mut r = json!({"lon": at[0], "lat": at[1], "category": "dispute", "severity": "yellow",
+            "source": "hotline", "text": "邻里纠纷"});
+        if let Some(c) = crs {
+            r["crs"] = c.into();
+        }
+        r.to_string()
+    };
+    let (status, _, in_query) = send(
+        &state,
+        "POST",
+        "/events?crs=gcj02",
+        &[("authorization", &auth)],
+        &report(None),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{in_query}");
+    let (status, _, in_body) = send(
+        &state,
+        "POST",
+        "/events",
+        &[("authorization", &auth)],
+        &report(Some("gcj02")),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 201, "{in_body}");
+    // The same point, routed to the same grid, answered in GCJ-02 both ways.
+    assert_eq!(
+        in_query["properties"]["grid_code"],
+        in_body["properties"]["grid_code"]
+    );
+    assert_eq!(in_query["geometry"], in_body["geometry"]);
+    let p = &in_query["geometry"]["coordinates"];
+    assert!(
+        (p[0].as_f64().unwrap() - at[0]).abs() < DEG_TOLERANCE,
+        "{in_query}"
+    );
+    let (status, _, refused) = send(
+        &state,
+        "POST",
+        "/events?crs=wgs84",
+        &[("authorization", &auth)],
+        &report(Some("gcj02")),
+    )
+    .await;
+    assert_eq!(status.as_u16(), 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().starts_with("crs: "),
+        "{refused}"
+    );
+}
