@@ -187,15 +187,16 @@ impl Follower {
         let (generation, previous) = self.index.replace(newer);
         self.sync.version.store(version, Ordering::Release);
         let config = &self.tile_config;
-        let gcj02 = TileConfig {
-            crs: crate::geodesy::Crs::Gcj02,
-            ..*config
-        };
+        // The GCJ-02 set's tiles are numbered in GCJ-02: shift the changed areas into it once and
+        // compare them with the tiles' own boxes (not every cached tile back to WGS84). Corners
+        // and a 100 m margin, more than GCJ-02's shift bends across a feature's box: dropping a
+        // few tiles too many is harmless, keeping a stale one is not.
+        let shifted: Vec<_> = areas.iter().map(shifted_area).collect();
         let dropped = self.tiles.invalidate(
             |c| areas.iter().any(|a| tiles::touches(c, a, config)),
             generation,
         ) + self.tiles_gcj02.invalidate(
-            |c| areas.iter().any(|a| tiles::touches(c, a, &gcj02)),
+            |c| shifted.iter().any(|a| tiles::touches(c, a, config)),
             generation,
         );
         tracing::debug!(
@@ -269,5 +270,19 @@ impl Follower {
                 }
             }
         }
+    }
+}
+
+/// A changed WGS84 area in GCJ-02: its corners shifted, grown by 0.001 degrees (about 100 m).
+fn shifted_area(area: &crate::model::Bbox) -> crate::model::Bbox {
+    use crate::geodesy::wgs84_to_gcj02;
+    const MARGIN_DEG: f64 = 0.001;
+    let lo = wgs84_to_gcj02(geo::Point::new(area.min_lon, area.min_lat));
+    let hi = wgs84_to_gcj02(geo::Point::new(area.max_lon, area.max_lat));
+    crate::model::Bbox {
+        min_lon: lo.x() - MARGIN_DEG,
+        min_lat: lo.y() - MARGIN_DEG,
+        max_lon: hi.x() + MARGIN_DEG,
+        max_lat: hi.y() + MARGIN_DEG,
     }
 }

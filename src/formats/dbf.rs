@@ -19,8 +19,9 @@ pub fn encoding_of_cpg(text: &str) -> Option<&'static Encoding> {
 fn encoding_of_ldid(byte: u8) -> Option<&'static Encoding> {
     match byte {
         0x4D | 0x7A => Some(GB18030), // Chinese GBK (PRC)
-        0x57 => None,                 // "ANSI": the system's, unknown here
-        0x03 => Some(encoding_rs::WINDOWS_1252),
+        0x4F => Some(encoding_rs::BIG5),
+        // 0x57 "ANSI" and 0x03 "Windows ANSI" mean the writer's own code page: on a Chinese
+        // desktop that is GBK, so they say nothing that changes the default.
         _ => None,
     }
 }
@@ -45,6 +46,15 @@ pub fn read(
     let records = u32::from_le_bytes(bytes[4..8].try_into().map_err(|_| short())?) as usize;
     let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
     let record_len = usize::from(u16::from_le_bytes([bytes[10], bytes[11]]));
+    // The records the header counts must be there (a bogus count must not allocate gigabytes).
+    let needed = records
+        .checked_mul(record_len)
+        .and_then(|n| n.checked_add(header_len));
+    if needed.is_none_or(|n| n > bytes.len()) {
+        return Err(format!(
+            "the .dbf's header counts {records} records of {record_len} bytes, more than the file holds"
+        ));
+    }
     let encoding = cpg
         .or_else(|| encoding_of_ldid(bytes[29]))
         .unwrap_or(GB18030);
@@ -108,8 +118,10 @@ fn value(f: &Field, raw: &[u8], encoding: &'static Encoding) -> Value {
             "F" | "f" | "N" | "n" => false.into(),
             _ => Value::Null,
         },
-        // A date, YYYYMMDD, as ISO 8601.
-        b'D' if text.len() == 8 => format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..]).into(),
+        // A date, YYYYMMDD, as ISO 8601 (anything else kept as it is).
+        b'D' if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..]).into()
+        }
         _ if text.is_empty() => Value::Null,
         _ => text.into(),
     }
@@ -119,18 +131,23 @@ fn value(f: &Field, raw: &[u8], encoding: &'static Encoding) -> Value {
 mod tests {
     use super::*;
 
-    /// A dBase III file built by hand: fields NAME (C 20) and POP (N 8), two records, the first
-    /// GBK-encoded, one deleted record between them.
+    /// A dBase III file built by hand: fields NAME (C 20), POP (N 8), SINCE (D 8) and OPEN
+    /// (L 1), three records, the first GBK-encoded, the second deleted.
     fn table(ldid: u8) -> Vec<u8> {
         let (name, _, _) = GB18030.encode("云阳街道");
         let mut b = vec![0x03, 126, 1, 1];
         b.extend(3u32.to_le_bytes());
-        b.extend((32u16 + 64 + 1).to_le_bytes());
-        b.extend((1u16 + 20 + 8).to_le_bytes());
+        b.extend((32u16 + 4 * 32 + 1).to_le_bytes());
+        b.extend((1u16 + 20 + 8 + 8 + 1).to_le_bytes());
         b.extend([0u8; 17]);
         b.push(ldid);
         b.extend([0u8; 2]);
-        for (n, kind, len) in [("NAME", b'C', 20u8), ("POP", b'N', 8)] {
+        for (n, kind, len) in [
+            ("NAME", b'C', 20u8),
+            ("POP", b'N', 8),
+            ("SINCE", b'D', 8),
+            ("OPEN", b'L', 1),
+        ] {
             let mut d = [0u8; 32];
             d[..n.len()].copy_from_slice(n.as_bytes());
             d[11] = kind;
@@ -138,16 +155,22 @@ mod tests {
             b.extend(d);
         }
         b.push(0x0D);
-        let mut record = |deleted: bool, name: &[u8], pop: &str| {
+        let mut record = |deleted: bool, name: &[u8], pop: &str, since: &[u8], open: u8| {
             b.push(if deleted { b'*' } else { b' ' });
             let mut n = name.to_vec();
             n.resize(20, b' ');
             b.extend(n);
             b.extend(format!("{pop:>8}").as_bytes());
+            b.extend(since);
+            b.push(open);
         };
-        record(false, &name, "123456");
-        record(true, b"gone", "1");
-        record(false, b"Danyang", "");
+        record(false, &name, "123456", b"20200101", b'T');
+        record(true, b"gone", "1", b"        ", b'?');
+        // Not a date: GBK bytes where digits belong are kept as text, never sliced.
+        // ("2020年1" is 7 bytes in GBK, 8 in UTF-8.)
+        let mut odd = GB18030.encode("2020年1").0.to_vec();
+        odd.push(b' ');
+        record(false, b"Danyang", "", &odd, b'F');
         b.push(0x1A);
         b
     }
@@ -161,12 +184,23 @@ mod tests {
             let rows: Vec<_> = rows.into_iter().flatten().collect();
             assert_eq!(rows[0]["NAME"], "云阳街道");
             assert_eq!(rows[0]["POP"], 123_456);
+            assert_eq!(rows[0]["SINCE"], "2020-01-01");
+            assert_eq!(rows[0]["OPEN"], true);
             assert_eq!(rows[1]["NAME"], "Danyang");
             assert_eq!(rows[1]["POP"], Value::Null);
+            assert_eq!(rows[1]["SINCE"], "2020年1");
+            assert_eq!(rows[1]["OPEN"], false);
         }
         // Read as UTF-8 the GBK bytes are not the name.
         let rows = read(&table(0), encoding_of_cpg("UTF-8")).unwrap();
         assert_ne!(rows[0].as_ref().unwrap()["NAME"], "云阳街道");
-        assert!(read(&table(0)[..40], None).is_err());
+        // Cut short: the last record missing, or a header counting more records than there are.
+        let whole = table(0);
+        let e = read(&whole[..whole.len() - 20], None).unwrap_err();
+        assert!(e.contains("more than the file holds"), "{e}");
+        let mut lying = whole.clone();
+        lying[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(read(&lying, None).is_err());
+        assert!(read(&whole[..20], None).is_err());
     }
 }

@@ -75,8 +75,12 @@ pub fn read(path: &Path, crs: Option<SourceCrs>, layer: Option<&str>) -> Result<
         _ => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("reading {}: {e}", path.display()))?;
-            let named = named_crs(&text)?;
-            match crs.or(named) {
+            // `--crs` wins over what the file says (so a member gridmap cannot read is no bar).
+            let crs = match crs {
+                Some(crs) => Some(crs),
+                None => named_crs(&text)?,
+            };
+            match crs {
                 // RFC 7946: longitude, latitude in WGS84, read as it is.
                 None => Ok(text),
                 Some(crs) => {
@@ -152,8 +156,10 @@ fn to_wgs84(doc: &mut Value, crs: &SourceCrs) -> Result<(), String> {
         None => return Err("expected a GeoJSON FeatureCollection".into()),
     };
     for (i, f) in features.iter_mut().enumerate() {
-        geometry(&mut f["geometry"], crs)
-            .map_err(|e| format!("feature {} in EPSG:{}: {e}", i + 1, crs.epsg()))?;
+        if let Some(g) = f.get_mut("geometry") {
+            geometry(g, crs)
+                .map_err(|e| format!("feature {} in EPSG:{}: {e}", i + 1, crs.epsg()))?;
+        }
     }
     Ok(())
 }

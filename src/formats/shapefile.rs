@@ -58,7 +58,8 @@ pub fn read(path: &Path) -> Result<(Value, Declared), String> {
     let declared = match sibling("prj") {
         None => None,
         Some(p) => {
-            let wkt = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let bytes = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let wkt = String::from_utf8_lossy(&bytes);
             Some(prj::source_crs(&wkt).ok_or_else(|| {
                 format!(
                     "{} names a coordinate system gridmap does not read ({}); give the file's with --crs ({})",

@@ -157,40 +157,82 @@ impl Crs {
         }
     }
 
-    /// The WGS84 box holding every point of a box given in this system (longitude, latitude),
-    /// its edges sampled: the shifts bend straight edges by well under a millimetre per
-    /// kilometre, so 16 samples a side bound the image to a fraction of a millimetre.
+    /// The WGS84 box holding every point of a box given in this system (longitude, latitude).
     pub fn rect_to_wgs84(self, r: Rect) -> Rect {
         if !self.shifts() {
             return r;
         }
-        let (lo, hi) = (r.min(), r.max());
-        const SAMPLES: u32 = 16;
-        let mut min = Coord {
-            x: f64::INFINITY,
-            y: f64::INFINITY,
-        };
-        let mut max = Coord {
-            x: f64::NEG_INFINITY,
-            y: f64::NEG_INFINITY,
-        };
-        for i in 0..=SAMPLES {
-            let t = f64::from(i) / f64::from(SAMPLES);
-            let (x, y) = (lo.x + (hi.x - lo.x) * t, lo.y + (hi.y - lo.y) * t);
-            for p in [(x, lo.y), (x, hi.y), (lo.x, y), (hi.x, y)] {
-                let w = self.to_wgs84(Point::new(p.0, p.1));
-                min = Coord {
-                    x: min.x.min(w.x()),
-                    y: min.y.min(w.y()),
-                };
-                max = Coord {
-                    x: max.x.max(w.x()),
-                    y: max.y.max(w.y()),
-                };
-            }
-        }
-        Rect::new(min, max)
+        envelope_of_image(r, |p| self.to_wgs84(p))
     }
+
+    /// The box in this system (longitude, latitude) holding every point of a WGS84 box.
+    pub fn rect_from_wgs84(self, r: Rect) -> Rect {
+        if !self.shifts() {
+            return r;
+        }
+        envelope_of_image(r, |p| self.from_wgs84(p))
+    }
+}
+
+/// The spacing of samples along a box's edges when taking its image's envelope, degrees (about
+/// 100 m), at least 16 and at most 4,096 a side.
+const SAMPLE_STEP_DEG: f64 = 0.001;
+
+fn edge_samples(r: Rect) -> u32 {
+    let longest = r.width().max(r.height());
+    (longest / SAMPLE_STEP_DEG).ceil().clamp(16.0, 4096.0) as u32
+}
+
+/// What the sampled envelope is grown by: 1e-6 degrees (about 10 cm), more than samples 100 m
+/// apart can miss (under 3 cm, measured by a unit test against 4,096 a side; BD-09's wobble,
+/// with a period of 0.12 degrees, makes 64 samples on a county-sized box miss by 9 cm).
+const ENVELOPE_MARGIN_DEG: f64 = 1e-6;
+
+/// The envelope of a box's image under a shift, its edges sampled and grown by the margin. The
+/// shifts are smooth but not translations (BD-09's wobbles by tens of metres over a few
+/// kilometres, GCJ-02's bends a county-wide edge by tens of metres), so the corners alone are
+/// not enough.
+fn envelope_of_image(r: Rect, shift: impl Fn(Point) -> Point) -> Rect {
+    let e = envelope_sampled(r, &shift, edge_samples(r));
+    let m = ENVELOPE_MARGIN_DEG;
+    Rect::new(
+        Coord {
+            x: e.min().x - m,
+            y: e.min().y - m,
+        },
+        Coord {
+            x: e.max().x + m,
+            y: e.max().y + m,
+        },
+    )
+}
+
+fn envelope_sampled(r: Rect, shift: &impl Fn(Point) -> Point, samples: u32) -> Rect {
+    let (lo, hi) = (r.min(), r.max());
+    let mut min = Coord {
+        x: f64::INFINITY,
+        y: f64::INFINITY,
+    };
+    let mut max = Coord {
+        x: f64::NEG_INFINITY,
+        y: f64::NEG_INFINITY,
+    };
+    for i in 0..=samples {
+        let t = f64::from(i) / f64::from(samples);
+        let (x, y) = (lo.x + (hi.x - lo.x) * t, lo.y + (hi.y - lo.y) * t);
+        for p in [(x, lo.y), (x, hi.y), (lo.x, y), (hi.x, y)] {
+            let w = shift(Point::new(p.0, p.1));
+            min = Coord {
+                x: min.x.min(w.x()),
+                y: min.y.min(w.y()),
+            };
+            max = Coord {
+                x: max.x.max(w.x()),
+                y: max.y.max(w.y()),
+            };
+        }
+    }
+    Rect::new(min, max)
 }
 
 #[cfg(test)]
@@ -251,5 +293,37 @@ mod tests {
         let corner = gcj02_to_wgs84(Point::new(119.5, 31.9));
         assert!(distance_m(Point::new(w.min().x, w.min().y), corner) < 5.0);
         assert_eq!(Crs::Epsg4490.rect_to_wgs84(r), r);
+    }
+
+    /// Samples 100 m apart against 4,096 a side, on Danyang's extent and a box 1.4 degrees wide,
+    /// each way and for both shifts: the envelopes differ by under 3 cm, well within the margin
+    /// the envelope is grown by.
+    #[test]
+    fn sampled_envelopes_are_within_centimetres_of_dense_ones() {
+        for (x0, y0, w) in [(119.3, 31.7, 0.45), (119.0, 31.3, 1.4)] {
+            let r = Rect::new(
+                Coord { x: x0, y: y0 },
+                Coord {
+                    x: x0 + w,
+                    y: y0 + w,
+                },
+            );
+            for crs in [Crs::Gcj02, Crs::Bd09] {
+                for shift in [|c: Crs, p| c.to_wgs84(p), |c: Crs, p| c.from_wgs84(p)] {
+                    let f = |p| shift(crs, p);
+                    let (a, b) = (
+                        envelope_sampled(r, &f, edge_samples(r)),
+                        envelope_sampled(r, &f, 4096),
+                    );
+                    for (u, v) in [(a.min(), b.min()), (a.max(), b.max())] {
+                        let off_m = distance_m(Point::new(u.x, u.y), Point::new(v.x, v.y));
+                        assert!(off_m < 0.03, "{crs:?} {r:?}: {off_m} m");
+                    }
+                    let grown = envelope_of_image(r, f);
+                    assert!(grown.min().x <= b.min().x && grown.min().y <= b.min().y);
+                    assert!(grown.max().x >= b.max().x && grown.max().y >= b.max().y);
+                }
+            }
+        }
     }
 }

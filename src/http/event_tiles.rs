@@ -95,11 +95,10 @@ pub async fn tilejson_gcj02(State(state): State<AppState>, base: BaseUrl) -> Jso
 
 fn tilejson_in(state: &AppState, base: &BaseUrl, crs: Crs) -> Json<Value> {
     let snap = state.index.load();
-    let bounds = snap.extent(crate::model::Layer::Towns).map(|b| {
-        let lo = super::crs::lon_lat(crs, geo::Point::new(b.min_lon, b.min_lat));
-        let hi = super::crs::lon_lat(crs, geo::Point::new(b.max_lon, b.max_lat));
-        vec![lo[0], lo[1], hi[0], hi[1]]
-    });
+    let bounds = snap
+        .extent(crate::model::Layer::Towns)
+        .map(|b| crate::tiles::area_in(crs, &b))
+        .map(|b| vec![b.min_lon, b.min_lat, b.max_lon, b.max_lat]);
     let path = match crs {
         Crs::Gcj02 => "/tiles/gcj02/events/{z}/{x}/{y}.mvt",
         _ => "/tiles/events/{z}/{x}/{y}.mvt",

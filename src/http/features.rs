@@ -467,8 +467,10 @@ pub async fn item(
     // The version to send back in If-Match, to those who see the whole feature (a hash of every
     // field must not let the public test guesses of a phone number).
     if scope.view(&snap, layer, i) == View::Full
-        && let Ok(tag) =
-            HeaderValue::from_str(&super::write_rules::etag_at(snap.dataset(), layer, i))
+        && let Ok(tag) = HeaderValue::from_str(&super::write_rules::etag_in_crs(
+            &super::write_rules::etag_at(snap.dataset(), layer, i),
+            crs,
+        ))
     {
         response.headers_mut().insert(header::ETAG, tag);
     }

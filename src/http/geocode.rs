@@ -4,10 +4,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use geo::Point;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::crs::lon_lat;
 use super::error::ApiError;
 use super::params::Params;
 use crate::geodesy::Crs;
@@ -17,13 +17,8 @@ use crate::model::declared::BUILDINGS;
 /// Most results one query returns.
 const MAX_LIMIT: u64 = 20;
 
-fn at(p: Point, crs: Crs) -> (f64, f64) {
-    let p = crs.from_wgs84(p);
-    ((p.x() * 1e7).round() / 1e7, (p.y() * 1e7).round() / 1e7)
-}
-
 fn found_json(f: &Found, crs: Crs) -> Value {
-    let (lon, lat) = at(f.at, crs);
+    let [lon, lat] = lon_lat(crs, f.at);
     json!({
         "code": f.code, "address": f.address, "precision": f.precision.name(),
         "confidence": (f.confidence * 1000.0).round() / 1000.0, "lon": lon, "lat": lat,
@@ -72,14 +67,14 @@ pub async fn reverse(
         let rec = layer.features.get(i)?;
         let compound = rec.value(layer.def, "compound").as_str().unwrap_or_default().to_string();
         let address = snap.geocoder().address_of(&rec.key, &compound)?;
-        let (lon, lat) = at(rec.anchor()?, crs);
+        let [lon, lat] = lon_lat(crs, rec.anchor()?);
         Some(json!({
             "code": rec.key, "address": address, "lon": lon, "lat": lat,
             "distance_m": (d * 100.0).round() / 100.0,
             "grid_code": rec.key.get(..15), "village_code": rec.key.get(..12), "town_code": rec.key.get(..9),
         }))
     });
-    let (lon, lat) = at(p, crs);
+    let [lon, lat] = lon_lat(crs, p);
     Ok(Json(
         json!({"query": {"lon": lon, "lat": lat, "crs": crs.name()}, "building": nearest}),
     ))

@@ -254,6 +254,13 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let state = match &config.tiles.archive {
         Some(path) => {
             let archive = crate::tiles::archive::Archive::open(path).await?;
+            // /tiles serves WGS84; a GCJ-02 pyramid there would sit 500 m off every other layer.
+            if let Some(crs) = archive.metadata["crs"].as_str().filter(|c| *c != "wgs84") {
+                anyhow::bail!(
+                    "--tiles {}: the archive is drawn in {crs} (gridmap tiles --crs {crs}), and /tiles serves WGS84; write it without --crs (/tiles/gcj02/... is always rendered live)",
+                    path.display()
+                );
+            }
             tracing::info!(archive = %path.display(), min_zoom = archive.min_zoom, max_zoom = archive.max_zoom, "serving tiles from an archive");
             state.with_archive(archive)
         }

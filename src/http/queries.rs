@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use super::crs::write_geometry;
+use super::crs::{lon_lat, write_geometry};
 use super::error::ApiError;
 use super::params::Params;
 use crate::geodesy::Crs;
@@ -20,18 +20,12 @@ use crate::model::{AnyLayer, Layer, Station};
 /// Largest `k` for /nearest.
 pub const MAX_K: u64 = 100;
 
-/// A station's position in the client's CRS, to 1e-7 degrees (about 1 cm, as stored).
-fn position(s: &Station, crs: Crs) -> Point {
-    let p = crs.from_wgs84(s.location);
-    Point::new((p.x() * 1e7).round() / 1e7, (p.y() * 1e7).round() / 1e7)
-}
-
 fn station_json(s: &Station, crs: Crs) -> Value {
-    let p = position(s, crs);
+    let [lon, lat] = lon_lat(crs, s.location);
     let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
     json!({
         "id": s.id, "name": s.name, "grid_code": s.grid_code, "services": services,
-        "opening_hours": s.opening_hours, "lon": p.x(), "lat": p.y(),
+        "opening_hours": s.opening_hours, "lon": lon, "lat": lat,
     })
 }
 

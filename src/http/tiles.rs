@@ -203,17 +203,7 @@ pub async fn tilejson_gcj02(State(state): State<AppState>, base: BaseUrl) -> Jso
     doc["name"] = "gridmap (GCJ-02)".into();
     doc["description"] = "gridmap's tiles with every coordinate shifted to GCJ-02, to lay over AMap or Tencent basemaps".into();
     doc["crs"] = Crs::Gcj02.name().into();
-    let shift = |v: &Value, i: usize| -> Option<[f64; 2]> {
-        let p = geo::Point::new(v.get(i)?.as_f64()?, v.get(i + 1)?.as_f64()?);
-        Some(super::crs::lon_lat(Crs::Gcj02, p))
-    };
-    if let (Some(lo), Some(hi)) = (shift(&doc["bounds"], 0), shift(&doc["bounds"], 2)) {
-        doc["bounds"] = serde_json::json!([lo[0], lo[1], hi[0], hi[1]]);
-    }
-    if let Some(c) = shift(&doc["center"], 0) {
-        doc["center"][0] = c[0].into();
-        doc["center"][1] = c[1].into();
-    }
+    tiles::tilejson::bounds_in(&mut doc, Crs::Gcj02);
     Json(doc)
 }
 

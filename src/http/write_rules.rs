@@ -12,6 +12,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::writes::MAX_BODY_BYTES;
 use crate::access::{Account, Edits, Role};
+use crate::geodesy::Crs;
 use crate::index::Snapshot;
 use crate::index::access::Scope;
 use crate::model::declared::PARENT_FIELDS;
@@ -85,6 +86,37 @@ pub(super) fn etag_in(d: &Dataset, layer: AnyLayer, key: &str) -> Option<String>
 pub(super) fn etag_at(d: &Dataset, layer: AnyLayer, i: usize) -> String {
     let text = serde_json::to_string(&stored_feature_at(d, layer, i)).unwrap_or_default();
     crate::tiles::cache::etags(text.as_bytes()).0
+}
+
+/// The ETag of a feature answered in `crs`: the stored feature's, marked with the CRS when its
+/// positions differ from WGS84 longitude, latitude (shifted or latitude first). Writes take
+/// WGS84 only, so a body read in GCJ-02 and sent back with this tag is refused (412), never
+/// stored 500 m off.
+pub(super) fn etag_in_crs(etag: &str, crs: Crs) -> String {
+    if !(crs.shifts() || crs.lat_first()) {
+        return etag.to_string();
+    }
+    let mark = match crs {
+        Crs::Epsg4326 => "epsg4326",
+        Crs::Epsg4490 => "epsg4490",
+        other => other.name(),
+    };
+    format!("{};crs={mark}\"", etag.trim_end_matches('"'))
+}
+
+/// `crs` on a write: WGS84 longitude, latitude only (the shorthand or CRS84, or CGCS2000).
+pub(super) fn writes_in_wgs84(params: &super::params::Params) -> Result<(), ApiError> {
+    let crs = params.crs()?;
+    if crs.shifts() || crs.lat_first() {
+        return Err(ApiError::bad(
+            "crs",
+            format!(
+                "writes take WGS84 longitude, latitude (wgs84 or CRS84), not {}; convert the geometry or leave crs out",
+                crs.name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether `If-Match` holds `etag` (strong comparison, RFC 9110 §13.1.1: a weak tag never
@@ -339,6 +371,20 @@ pub(super) fn current(
         return Err(outside(account, layer, key));
     }
     let etag = etag_at(snap.dataset(), layer, i);
+    let in_crs = headers
+        .get_all(header::IF_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.split(";crs=")
+                .nth(1)
+                .map(|c| c.trim_end_matches('"').to_string())
+        });
+    if let Some(crs) = in_crs {
+        return Err(ApiError::PreconditionFailed(format!(
+            "If-Match: that ETag came with {layer} '{key}' in {crs}, and writes take WGS84 longitude, latitude; GET it without crs, and send that ETag with the geometry in WGS84"
+        )));
+    }
     match if_match(headers, &etag) {
         None => Err(ApiError::PreconditionRequired(format!(
             "If-Match: send the feature's ETag (GET /collections/{layer}/items/{key} gives it; `*` is not enough) so that a change made since is not overwritten"

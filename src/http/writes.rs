@@ -23,9 +23,11 @@ use super::auth::Caller;
 use super::base_url::BaseUrl;
 use super::error::ApiError;
 use super::features::{item_url, layer_of};
+use super::params::Params;
 use super::write_rules::{
     Incoming, attributes_only, body_bytes, current, etag_at, etag_in, holds_written, merge_patch,
     outside, parse_feature, placed_in_its_unit, read_body, without_parents, writer,
+    writes_in_wgs84,
 };
 use crate::access::audit::{Action, AuditRow};
 use crate::access::{Account, Edits};
@@ -173,8 +175,10 @@ pub async fn create_item(
     Path(collection_id): Path<String>,
     base: BaseUrl,
     caller: Caller,
+    params: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    writes_in_wgs84(&params)?;
     let snap = state.index.load();
     let layer = layer_of(&snap, &collection_id)?;
     let account = writer(&caller, layer)?;
@@ -219,8 +223,10 @@ pub async fn replace_item(
     Path((collection_id, key)): Path<(String, String)>,
     caller: Caller,
     headers: HeaderMap,
+    params: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    writes_in_wgs84(&params)?;
     let (account, target) = target(&state, &caller, &collection_id, &key, &headers)?;
     let data = parse_feature(
         target.snap.dataset(),
@@ -238,8 +244,10 @@ pub async fn patch_item(
     Path((collection_id, key)): Path<(String, String)>,
     caller: Caller,
     headers: HeaderMap,
+    params: Params,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    writes_in_wgs84(&params)?;
     let (account, target) = target(&state, &caller, &collection_id, &key, &headers)?;
     let body = body_bytes(body)?;
     let patch: Value = serde_json::from_slice(&body).map_err(|e| {

@@ -58,13 +58,7 @@ pub fn write(
     config: &TileConfig,
     progress: &dyn Fn(usize, usize),
 ) -> Result<ArchiveSummary> {
-    let shifted;
-    let bbox = if config.crs.shifts() {
-        shifted = shifted_box(bbox, config.crs);
-        &shifted
-    } else {
-        bbox
-    };
+    let bbox = &super::area_in(config.crs, bbox);
     let mut coords: Vec<TileCoord> = (min_zoom..=max_zoom)
         .flat_map(|z| tiles_covering(bbox, z))
         .collect();
@@ -114,27 +108,18 @@ pub fn write(
     }
     let mut metadata = archive_metadata(snap, min_zoom, max_zoom, &stats);
     if config.crs.shifts() {
+        // Its TileJSON fields in its own coordinates, as the header has them.
         metadata["crs"] = config.crs.name().into();
+        metadata["bounds"] =
+            serde_json::json!([bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat]);
+        metadata["center"][0] = ((bbox.min_lon + bbox.max_lon) / 2.0).into();
+        metadata["center"][1] = ((bbox.min_lat + bbox.max_lat) / 2.0).into();
     }
     writer.set_metadata(metadata.to_string());
     writer.finalize().map_err(|e| err(&partial, e))?;
     std::fs::rename(&partial, path).map_err(|e| err(path, e))?;
     summary.bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     Ok(summary)
-}
-
-/// The box in `crs` holding a WGS84 box's image: its corners shifted, grown by 1e-4 degrees
-/// (about 10 m) for the shift's variation along the edges (well under a metre over a county).
-fn shifted_box(b: &Bbox, crs: crate::geodesy::Crs) -> Bbox {
-    let lo = crs.from_wgs84(geo::Point::new(b.min_lon, b.min_lat));
-    let hi = crs.from_wgs84(geo::Point::new(b.max_lon, b.max_lat));
-    const MARGIN_DEG: f64 = 1e-4;
-    Bbox {
-        min_lon: (lo.x() - MARGIN_DEG).max(-180.0),
-        min_lat: lo.y() - MARGIN_DEG,
-        max_lon: (hi.x() + MARGIN_DEG).min(180.0),
-        max_lat: hi.y() + MARGIN_DEG,
-    }
 }
 
 /// A PMTiles archive opened for serving.

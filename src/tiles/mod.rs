@@ -70,6 +70,20 @@ pub fn world_to_lon_lat(x: f64, y: f64) -> (f64, f64) {
     (lon, lat)
 }
 
+/// A WGS84 box in a tile set's datum: the box holding its image (itself for WGS84).
+pub fn area_in(crs: crate::geodesy::Crs, area: &crate::model::Bbox) -> crate::model::Bbox {
+    if !crs.shifts() {
+        return *area;
+    }
+    let r = crs.rect_from_wgs84(area.rect());
+    crate::model::Bbox {
+        min_lon: r.min().x,
+        min_lat: r.min().y,
+        max_lon: r.max().x,
+        max_lat: r.max().y,
+    }
+}
+
 /// Whether a change inside `area` (lon/lat) shows in tile `coord`: its buffered box meets it.
 pub fn touches(coord: TileCoord, area: &crate::model::Bbox, config: &TileConfig) -> bool {
     let b = geometry::TileFrame::new(coord, config).lon_lat_bbox(f64::from(config.buffer));

@@ -69,6 +69,27 @@ pub fn archive_metadata(snap: &Snapshot, min_zoom: u8, max_zoom: u8, stats: &Til
     metadata
 }
 
+/// A TileJSON document's `bounds` (and `center`, kept at its zoom) as the tile set of `crs`
+/// has them: the box holding the WGS84 bounds' image.
+pub fn bounds_in(doc: &mut Value, crs: crate::geodesy::Crs) {
+    let n = |i: usize| doc["bounds"].get(i).and_then(Value::as_f64);
+    let (Some(a), Some(b), Some(c), Some(d)) = (n(0), n(1), n(2), n(3)) else {
+        return;
+    };
+    let area = crate::model::Bbox {
+        min_lon: a,
+        min_lat: b,
+        max_lon: c,
+        max_lat: d,
+    };
+    let s = super::area_in(crs, &area);
+    doc["bounds"] = json!([s.min_lon, s.min_lat, s.max_lon, s.max_lat]);
+    if doc["center"].is_array() {
+        doc["center"][0] = ((s.min_lon + s.max_lon) / 2.0).into();
+        doc["center"][1] = ((s.min_lat + s.max_lat) / 2.0).into();
+    }
+}
+
 /// `metadata.json` in tippecanoe's layout, which GDAL's MVT driver reads before it fetches
 /// `{z}/{x}/{y}.pbf` next to it: zooms, `bounds` and `center` as comma-separated strings, and
 /// `json`, a string holding `vector_layers` and `tilestats`. Made from a TileJSON document (ours,

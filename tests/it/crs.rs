@@ -15,10 +15,25 @@ use crate::common::{account, backed_state, send};
 /// A request: method, path and query, JSON body.
 type Asked = (&'static str, String, String);
 
+/// What each CRS is, written here from the issue and OGC API - Features Part 2 rather than taken
+/// from gridmap's `Crs`: whether positions come latitude first, and the datum's forward
+/// conversion (gridmap's functions, checked against coordtransform in gcj02.rs).
+fn expected(crs: Crs) -> (bool, fn(Point) -> Point) {
+    use gridmap::geodesy::{wgs84_to_bd09, wgs84_to_gcj02};
+    let same: fn(Point) -> Point = |p| p;
+    match crs {
+        Crs::Wgs84 | Crs::Cgcs2000 | Crs::Crs84 => (false, same),
+        Crs::Epsg4326 | Crs::Epsg4490 => (true, same),
+        Crs::Gcj02 => (false, wgs84_to_gcj02),
+        Crs::Bd09 => (false, wgs84_to_bd09),
+    }
+}
+
 /// A WGS84 point as the CRS writes it in a position (GeoJSON, bbox): converted, axis-ordered.
 fn position(crs: Crs, lon: f64, lat: f64) -> [f64; 2] {
-    let p = crs.from_wgs84(Point::new(lon, lat));
-    if crs.lat_first() {
+    let (lat_first, convert) = expected(crs);
+    let p = convert(Point::new(lon, lat));
+    if lat_first {
         [p.y(), p.x()]
     } else {
         [p.x(), p.y()]
@@ -27,7 +42,7 @@ fn position(crs: Crs, lon: f64, lat: f64) -> [f64; 2] {
 
 /// A WGS84 point as `lon` and `lat` fields (always longitude first).
 fn lon_lat(crs: Crs, lon: f64, lat: f64) -> [f64; 2] {
-    let p = crs.from_wgs84(Point::new(lon, lat));
+    let p = expected(crs).1(Point::new(lon, lat));
     [p.x(), p.y()]
 }
 
@@ -37,7 +52,7 @@ fn lon_lat(crs: Crs, lon: f64, lat: f64) -> [f64; 2] {
 fn boxes(crs: Crs) -> (String, String) {
     let b = [119.55, 31.95, 119.60, 32.00];
     let (lo, hi) = (lon_lat(crs, b[0], b[1]), lon_lat(crs, b[2], b[3]));
-    let ordered = |p: [f64; 2]| if crs.lat_first() { [p[1], p[0]] } else { p };
+    let ordered = |p: [f64; 2]| if expected(crs).0 { [p[1], p[0]] } else { p };
     let (a, c) = (ordered(lo), ordered(hi));
     let w = crs.rect_to_wgs84(geo::Rect::new(
         geo::coord! {x: lo[0], y: lo[1]},
@@ -421,4 +436,56 @@ async fn a_report_may_name_its_crs_in_the_query_and_not_two_different_ones() {
         refused["message"].as_str().unwrap().starts_with("crs: "),
         "{refused}"
     );
+}
+
+/// Writes take WGS84 only: a feature read in GCJ-02 carries an ETag saying so, and sending it
+/// back is refused (412), never stored 500 m off; `crs=gcj02` on a write is a 400.
+#[tokio::test]
+async fn a_feature_read_in_gcj02_cannot_be_written_back_as_if_in_wgs84() {
+    let (_keep, state) = backed_state();
+    let city = account(&state, "指挥中心", Role::City, &[]);
+    let auth = format!("Bearer {city}");
+    let id = state.index.load().dataset().stations[0].id;
+    let uri = format!("/collections/stations/items/{id}");
+    let read = |crs: &'static str| {
+        let (state, auth, uri) = (state.clone(), auth.clone(), uri.clone());
+        async move {
+            let (status, headers, body) = send(
+                &state,
+                "GET",
+                &format!("{uri}?crs={crs}"),
+                &[("authorization", &auth)],
+                "",
+            )
+            .await;
+            assert_eq!(status.as_u16(), 200, "{body}");
+            (headers["etag"].to_str().unwrap().to_string(), body)
+        }
+    };
+    let (shifted_tag, shifted) = read("gcj02").await;
+    let (plain_tag, plain) = read("wgs84").await;
+    assert_ne!(shifted_tag, plain_tag);
+    let put = |uri: String, tag: String, body: Value| {
+        let (state, auth) = (state.clone(), auth.clone());
+        async move {
+            let headers = [("authorization", auth.as_str()), ("if-match", tag.as_str())];
+            send(&state, "PUT", &uri, &headers, &body.to_string()).await
+        }
+    };
+    let (status, _, refused) = put(uri.clone(), shifted_tag.clone(), shifted.clone()).await;
+    assert_eq!(status.as_u16(), 412, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("WGS84"),
+        "{refused}"
+    );
+    let (status, _, refused) = put(format!("{uri}?crs=gcj02"), plain_tag.clone(), shifted).await;
+    assert_eq!(status.as_u16(), 400, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().starts_with("crs: "),
+        "{refused}"
+    );
+    // Unchanged, and written back in WGS84 with its own tag it is accepted.
+    let (status, _, ok) = put(uri.clone(), plain_tag, plain.clone()).await;
+    assert_eq!(status.as_u16(), 200, "{ok}");
+    assert_eq!(ok["geometry"], plain["geometry"]);
 }

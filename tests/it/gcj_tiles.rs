@@ -103,10 +103,29 @@ async fn the_gcj02_tilejson_names_its_tiles_and_a_change_drops_its_cache() {
             .ends_with("/tiles/gcj02/{z}/{x}/{y}.mvt")
     );
     let wgs = get(&state, "/tiles.json").await;
-    // Its bounds are the WGS84 set's, shifted.
+    // Its bounds hold the WGS84 set's, shifted: every point along their edges, converted.
     let b = |v: &Value, i: usize| v["bounds"][i].as_f64().unwrap();
-    let lo = wgs84_to_gcj02(Point::new(b(&wgs.json, 0), b(&wgs.json, 1)));
-    assert!((b(&tj.json, 0) - lo.x()).abs() < 1e-7 && (b(&tj.json, 1) - lo.y()).abs() < 1e-7);
+    let (w, g) = (&wgs.json, &tj.json);
+    for i in 0..=100 {
+        let t = f64::from(i) / 100.0;
+        let x = b(w, 0) + (b(w, 2) - b(w, 0)) * t;
+        let y = b(w, 1) + (b(w, 3) - b(w, 1)) * t;
+        for p in [(x, b(w, 1)), (x, b(w, 3)), (b(w, 0), y), (b(w, 2), y)] {
+            let q = wgs84_to_gcj02(Point::new(p.0, p.1));
+            let slack = 1e-7;
+            assert!(
+                q.x() >= b(g, 0) - slack && q.x() <= b(g, 2) + slack,
+                "{q:?} outside {g}"
+            );
+            assert!(
+                q.y() >= b(g, 1) - slack && q.y() <= b(g, 3) + slack,
+                "{q:?} outside {g}"
+            );
+        }
+    }
+    // And not much more: the corner is within 100 m of the corner's image.
+    let lo = wgs84_to_gcj02(Point::new(b(w, 0), b(w, 1)));
+    assert!(gridmap::geodesy::distance_m(lo, Point::new(b(g, 0), b(g, 1))) < 100.0);
     let events = get(&state, "/tiles/gcj02/events.json").await;
     assert!(
         events.json["tiles"][0]

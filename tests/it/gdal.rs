@@ -123,7 +123,9 @@ fn first_serve_creates_the_store_and_gdal_reads_it_over_oapif() {
             std::time::Instant::now() < deadline,
             "the new account was never taken"
         );
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        // Gently: each refused try counts towards the throttle (10 a minute, then 429), and a
+        // loaded machine may take a few seconds to re-read the accounts.
+        std::thread::sleep(std::time::Duration::from_secs(1));
     };
     assert!(listed > 40_000, "the sample year: {listed}");
     let output = ogrinfo()

@@ -114,6 +114,8 @@ pub(super) fn caller_aware(paths: &mut Map<String, Value>) {
                 "/tiles/{z}/{x}/{y}.mvt",
                 "/tiles/{z}/{x}/{y}.pbf",
                 "/tiles/events/{z}/{x}/{y}.mvt",
+                "/tiles/gcj02/{z}/{x}/{y}.mvt",
+                "/tiles/gcj02/events/{z}/{x}/{y}.mvt",
             ]
             .contains(&path)
     };

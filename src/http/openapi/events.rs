@@ -60,7 +60,6 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
         "The event's id",
         json!({"type": "integer", "minimum": 1}),
     );
-    let tile_param = |name: &str| path(name, name, json!({"type": "integer", "minimum": 0}));
     let list_params = vec![
         query(
             "bbox",
@@ -160,6 +159,7 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
                     "operationId": "reportEvent", "tags": ["Events"],
                     "security": [{}, {"bearer": []}],
                     "summary": "Report a problem at a point: routed to its grid, village, town and post; 201 once stored",
+                    "parameters": [super::crs_query("lon/lat (when the body names no crs; naming two different ones is a 400) and of the answer")],
                     "requestBody": body(report),
                     "responses": {
                         "201": {"description": "Stored: the event as a GeoJSON Feature (with evaluation_token, given once)",
@@ -257,51 +257,52 @@ pub(super) fn paths() -> Vec<(&'static str, Value)> {
         ),
         (
             "/tiles/events/{z}/{x}/{y}.mvt",
-            json!({"get": {
-                "operationId": "getEventTile", "tags": ["Tiles"],
-                "summary": "Event tiles: event_density (open and recent cases per grid) for everyone, events (points) for staff of their area",
-                "parameters": [tile_param("z"), tile_param("x"), tile_param("y")],
-                "responses": {
-                    "200": {"description": "A Mapbox Vector Tile", "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
-                    "204": {"description": "Nothing in this tile"},
-                    "304": {"description": "Not modified (If-None-Match)"},
-                    "400": error("Bad tile address"),
-                    "404": error("No such resource"),
-                },
-            }}),
+            event_tile(
+                "getEventTile",
+                "Event tiles: event_density (open and recent cases per grid) for everyone, events (points) for staff of their area",
+            ),
         ),
         (
             "/tiles/gcj02/events/{z}/{x}/{y}.mvt",
-            json!({"get": {
-                "operationId": "getEventTileGcj02", "tags": ["Tiles"],
-                "summary": "The event tiles drawn in GCJ-02, to lay over AMap or Tencent basemaps",
-                "parameters": [tile_param("z"), tile_param("x"), tile_param("y")],
-                "responses": {
-                    "200": {"description": "A Mapbox Vector Tile", "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
-                    "204": {"description": "Nothing in this tile"},
-                    "304": {"description": "Not modified (If-None-Match)"},
-                    "400": error("Bad tile address"),
-                    "404": error("No such resource"),
-                },
-            }}),
-        ),
-        (
-            "/tiles/gcj02/events.json",
-            json!({"get": {
-                "operationId": "getEventTileJsonGcj02", "tags": ["Tiles"],
-                "summary": "TileJSON 3.0.0 for the GCJ-02 event tiles",
-                "parameters": [],
-                "responses": {"200": ok("TileJSON", "application/json", json!({"type": "object", "required": ["tilejson", "tiles"]}))},
-            }}),
+            event_tile(
+                "getEventTileGcj02",
+                "The event tiles drawn in GCJ-02, to lay over AMap or Tencent basemaps",
+            ),
         ),
         (
             "/tiles/events.json",
-            json!({"get": {
-                "operationId": "getEventTileJson", "tags": ["Tiles"],
-                "summary": "TileJSON 3.0.0 for the event tiles",
-                "parameters": [],
-                "responses": {"200": ok("TileJSON", "application/json", json!({"type": "object", "required": ["tilejson", "tiles"]}))},
-            }}),
+            tilejson("getEventTileJson", "TileJSON 3.0.0 for the event tiles"),
+        ),
+        (
+            "/tiles/gcj02/events.json",
+            tilejson(
+                "getEventTileJsonGcj02",
+                "TileJSON 3.0.0 for the GCJ-02 event tiles",
+            ),
         ),
     ]
+}
+
+/// An event tile path (`/tiles/events/...` and its GCJ-02 twin).
+fn event_tile(id: &str, summary: &str) -> Value {
+    let coordinates =
+        ["z", "x", "y"].map(|name| path(name, name, json!({"type": "integer", "minimum": 0})));
+    json!({"get": {
+        "operationId": id, "tags": ["Tiles"], "summary": summary,
+        "parameters": coordinates,
+        "responses": {
+            "200": {"description": "A Mapbox Vector Tile", "content": {MVT: {"schema": {"type": "string", "format": "binary"}}}},
+            "204": {"description": "Nothing in this tile"},
+            "304": {"description": "Not modified (If-None-Match)"},
+            "400": error("Bad tile address"),
+            "404": error("No such resource"),
+        },
+    }})
+}
+
+fn tilejson(id: &str, summary: &str) -> Value {
+    json!({"get": {
+        "operationId": id, "tags": ["Tiles"], "summary": summary, "parameters": [],
+        "responses": {"200": ok("TileJSON", "application/json", json!({"type": "object", "required": ["tilejson", "tiles"]}))},
+    }})
 }
