@@ -20,7 +20,12 @@ pub fn read(path: &Path) -> Result<(Value, Declared), String> {
             .map(|e| path.with_extension(e))
             .find(|p| p.exists())
     };
-    let shapes = ::shapefile::read_shapes(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let shapes = ::shapefile::read_shapes(path).map_err(|e| {
+        format!(
+            "{} is not a readable shapefile ({e}); is it cut short, or not a .shp?",
+            path.display()
+        )
+    })?;
     let dbf_path = sibling("dbf").ok_or_else(|| {
         format!(
             "{} has no .dbf beside it (a shapefile's attributes)",
