@@ -36,6 +36,22 @@ pub struct SyncState {
     /// One reload at a time (the follower and a write's own catch-up), so an older catch-up never
     /// swaps in after a newer one.
     reloading: Mutex<()>,
+    /// The newest store version the follower has seen, and since when the index has been behind
+    /// it (`/metrics` reports the lag).
+    seen_in_store: AtomicU64,
+    behind_since: Mutex<Option<Instant>>,
+    /// How long the last catch-up took (read, build and swap), in microseconds.
+    last_reload_us: AtomicU64,
+}
+
+/// How far the served index is behind the store.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Lag {
+    /// Since the follower first saw a change the index does not reflect yet (0 when caught up);
+    /// while the store is unreachable, since it became so.
+    pub seconds: f64,
+    /// Store versions (PostGIS change-log ids) behind.
+    pub changes: u64,
 }
 
 /// `b` grown by `metres` on the ground on every side (at least).
@@ -94,6 +110,56 @@ impl SyncState {
         let since = d.as_ref().map_or_else(SystemTime::now, |d| d.since);
         *d = Some(Degraded { error, since });
         starts
+    }
+
+    /// The follower saw the store at `version`: the index is behind it until a catch-up.
+    pub fn saw_store_version(&self, version: u64) {
+        self.seen_in_store.store(version, Ordering::Release);
+        if let Ok(mut since) = self.behind_since.lock() {
+            if version == self.version() {
+                *since = None;
+            } else {
+                since.get_or_insert_with(Instant::now);
+            }
+        }
+    }
+
+    /// A catch-up to `version` swapped in, `took` after it started. The next look at the store
+    /// tells whether it moved on meanwhile.
+    fn caught_up(&self, version: u64, took: Duration) {
+        self.version.store(version, Ordering::Release);
+        self.seen_in_store.fetch_max(version, Ordering::AcqRel);
+        self.last_reload_us
+            .store(took.as_micros() as u64, Ordering::Relaxed);
+        if let Ok(mut since) = self.behind_since.lock() {
+            *since = None;
+        }
+    }
+
+    /// How far the index is behind the store.
+    pub fn lag(&self) -> Lag {
+        let changes = self
+            .seen_in_store
+            .load(Ordering::Acquire)
+            .saturating_sub(self.version());
+        let behind = self
+            .behind_since
+            .lock()
+            .ok()
+            .and_then(|s| *s)
+            .map_or(0.0, |s| s.elapsed().as_secs_f64());
+        let unreachable = self
+            .degraded()
+            .map_or(0.0, |d| d.since.elapsed().map_or(0.0, |t| t.as_secs_f64()));
+        Lag {
+            seconds: behind.max(unreachable),
+            changes,
+        }
+    }
+
+    /// How long the last catch-up took.
+    pub fn last_reload(&self) -> Duration {
+        Duration::from_micros(self.last_reload_us.load(Ordering::Relaxed))
     }
 
     /// Record that the store answered; returns true when this ends a degraded spell.
@@ -185,7 +251,7 @@ impl Follower {
         let compared = started.elapsed();
         // The version follows the swap at once; the old snapshot is freed last.
         let (generation, previous) = self.index.replace(newer);
-        self.sync.version.store(version, Ordering::Release);
+        self.sync.caught_up(version, started.elapsed());
         let config = &self.tile_config;
         // The GCJ-02 set's tiles are numbered in GCJ-02: shift the changed areas into it once and
         // compare them with the tiles' own boxes (not every cached tile back to WGS84). Corners
@@ -224,6 +290,7 @@ impl Follower {
                 .store
                 .wait_for_change(seen, FOLLOW_TIMEOUT)
                 .and_then(|now| {
+                    self.sync.saw_store_version(now);
                     // Events first: they are what a command centre waits for, and another
                     // process's event commits also look like a change to a GeoPackage. A failure
                     // here must not hold up the map.

@@ -11,12 +11,13 @@ use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::coverage::Level;
-use crate::http::{Basemap, ServeConfig, TileOptions};
+use crate::http::{Basemap, Limits, ServeConfig, TileOptions};
 use crate::index::Snapshot;
 use crate::model::declared::Declarations;
 use crate::model::records::read_declared;
@@ -45,6 +46,11 @@ pub struct Cli {
     /// The declared layers (TOML; see geodata/layers.toml, which is used when this is not given).
     #[arg(long, global = true, env = "GRIDMAP_LAYERS")]
     layers: Option<PathBuf>,
+
+    /// How log lines are written to stderr: text for a person, json (one object per line, with
+    /// the request's id, method and URI) for a log collector.
+    #[arg(long, global = true, env = "GRIDMAP_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
 
     #[command(subcommand)]
     command: Command,
@@ -141,6 +147,37 @@ struct ServeArgs {
     /// reads every coordinate in GCJ-02, so its layers sit on the basemap.
     #[arg(long, env = "GRIDMAP_BASEMAP_CRS", default_value = "wgs84", value_parser = ["wgs84", "gcj02"])]
     basemap_crs: String,
+    /// A request body over this many MiB is refused (413).
+    #[arg(long, env = "GRIDMAP_MAX_BODY_MB", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    max_body_mb: u32,
+    /// A request not answered within this many seconds is answered 503 (the event stream
+    /// excepted).
+    #[arg(long, env = "GRIDMAP_REQUEST_TIMEOUT_S", default_value_t = 60.0, value_parser = positive_seconds)]
+    request_timeout_s: f64,
+    /// Requests served at once; more are refused at once with 503 and Retry-After (the event
+    /// stream, /health and /metrics are not counted).
+    #[arg(long, env = "GRIDMAP_MAX_IN_FLIGHT", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: u32,
+    /// Whole-area computations (coverage, statistics, impact, audit) served at once, within
+    /// --max-in-flight; more are refused with 503 (default: the number of cores, at least 2).
+    #[arg(long, env = "GRIDMAP_MAX_HEAVY", value_parser = clap::value_parser!(u32).range(1..))]
+    max_heavy: Option<u32>,
+    /// On SIGTERM or Ctrl-C, requests in flight get this many seconds to finish before the
+    /// server exits anyway.
+    #[arg(long, env = "GRIDMAP_SHUTDOWN_GRACE_S", default_value_t = 30.0, value_parser = positive_seconds)]
+    shutdown_grace_s: f64,
+}
+
+/// A number of seconds above 0 and at most a day.
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if v > 0.0 && v <= 86_400.0 {
+        Ok(v)
+    } else {
+        Err(format!("{s} seconds: give more than 0 and at most 86400"))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -319,19 +356,29 @@ impl Ctx {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logger = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "gridmap=info,tower_http=info".into()),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    if cli.log_format == "json" {
+        // One object per line; the request's span (id, method, URI) under "span".
+        logger
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    } else {
         // Colour for a person at a terminal; plain text in a log file or a pipe, and never with
         // NO_COLOR set (no-color.org).
-        .with_ansi(
-            std::io::IsTerminal::is_terminal(&std::io::stderr())
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        )
-        .init();
+        logger
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            )
+            .init();
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -385,6 +432,11 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
         basemap,
         basemap_attribution,
         basemap_crs,
+        max_body_mb,
+        request_timeout_s,
+        max_in_flight,
+        max_heavy,
+        shutdown_grace_s,
     } = args;
     if write_token.is_some() {
         bail!(
@@ -418,6 +470,13 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
         basemap,
         basemap_crs: crate::geodesy::Crs::parse(&basemap_crs).context("--basemap-crs")?,
         public_url,
+        limits: Limits {
+            max_body_bytes: (max_body_mb as usize) << 20,
+            request_timeout: Duration::from_secs_f64(request_timeout_s),
+            max_in_flight: max_in_flight as usize,
+            max_heavy: max_heavy.map_or(Limits::default().max_heavy, |n| n as usize),
+        },
+        shutdown_grace: Duration::from_secs_f64(shutdown_grace_s),
     }))?;
     Ok(())
 }

@@ -49,6 +49,8 @@ pub enum ApiError {
     Busy(String),
     /// A request body over the limit; the message says the limit.
     TooLarge(String),
+    /// Not answered within the server's time limit; the message says the limit.
+    TimedOut(String),
     /// The store cannot be reached; the write did not happen.
     Unavailable(String),
     /// The store went away while the write committed: it may have happened.
@@ -170,6 +172,8 @@ impl IntoResponse for ApiError {
             ApiError::TooLarge(message) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
             }
+            // As Go's `http.TimeoutHandler` answers: the server, not a gateway, gave up.
+            ApiError::TimedOut(message) => (StatusCode::SERVICE_UNAVAILABLE, "timeout", message),
             ApiError::Unavailable(cause) => {
                 tracing::error!(%cause, "store unavailable for a write");
                 (

@@ -56,6 +56,8 @@ struct Feed {
     backlog: VecDeque<SseEvent>,
     last_seq: u64,
     live: tokio::sync::broadcast::Receiver<Arc<Entry>>,
+    /// True once the server is stopping: the stream ends (the client reconnects elsewhere).
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Feed {
@@ -130,7 +132,9 @@ pub async fn stream(
         book.last_seq()
     };
     backlog.sort_by_key(|(seq, _)| *seq);
+    let stopping = state.stopping.subscribe();
     let feed = Feed {
+        stopping,
         state,
         account,
         token,
@@ -144,7 +148,11 @@ pub async fn stream(
             return Some((Ok(m), feed));
         }
         loop {
-            match feed.live.recv().await {
+            let received = tokio::select! {
+                received = feed.live.recv() => received,
+                _ = feed.stopping.wait_for(|stopping| *stopping) => return None,
+            };
+            match received {
                 Ok(entry) => {
                     if !feed.still_signed_in() {
                         return None;

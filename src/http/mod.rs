@@ -18,11 +18,14 @@ mod events;
 mod features;
 mod geocode;
 mod impact;
+mod limits;
+mod metrics;
 mod ogc_params;
 mod openapi;
 mod params;
 mod queries;
 mod queryables;
+mod request_id;
 pub(crate) mod search;
 mod state;
 pub(crate) mod stats;
@@ -34,6 +37,7 @@ mod writes;
 pub use auth::Caller;
 pub use base_url::BaseUrl;
 pub use error::ApiError;
+pub use limits::Limits;
 pub use state::{AppState, DEFAULT_AUDIT_DAYS, TileOptions};
 pub use web::Basemap;
 pub use writes::MAX_BODY_BYTES;
@@ -57,6 +61,8 @@ use tower_http::trace::TraceLayer;
 use crate::{Result, sample, store};
 
 pub fn router(state: AppState) -> Router {
+    // A feature is written whole in one body: 2 MiB at most, or less if the server says so.
+    let feature_body_bytes = writes::MAX_BODY_BYTES.min(state.gate.limits.max_body_bytes);
     Router::new()
         .route("/", get(features::landing))
         .route("/conformance", get(features::conformance))
@@ -66,7 +72,7 @@ pub fn router(state: AppState) -> Router {
             "/collections/{collection_id}/items",
             get(features::items)
                 .post(writes::create_item)
-                .layer(axum::extract::DefaultBodyLimit::max(writes::MAX_BODY_BYTES)),
+                .layer(axum::extract::DefaultBodyLimit::max(feature_body_bytes)),
         )
         .route(
             "/collections/{collection_id}/queryables",
@@ -78,7 +84,7 @@ pub fn router(state: AppState) -> Router {
                 .put(writes::replace_item)
                 .patch(writes::patch_item)
                 .delete(writes::delete_item)
-                .layer(axum::extract::DefaultBodyLimit::max(writes::MAX_BODY_BYTES)),
+                .layer(axum::extract::DefaultBodyLimit::max(feature_body_bytes)),
         )
         .route("/events", get(events::list).post(events::report))
         .route("/events/stream", get(event_stream::stream))
@@ -111,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles/gcj02/events.json", get(event_tiles::tilejson_gcj02))
         .route("/tiles/metadata.json", get(tiles::metadata))
         .route("/health", get(health))
+        .route("/metrics", get(metrics::metrics))
         .route("/audit", get(audit::audit))
         .route("/openapi.json", get(openapi::document))
         .route("/map", get(web::page))
@@ -130,7 +137,15 @@ pub fn router(state: AppState) -> Router {
                 .gzip(true)
                 .compress_when(DefaultPredicate::new().and(encoding::NotTagged)),
         )
-        .layer(TraceLayer::new_for_http())
+        // Bodies read by extractors stop at the limit too, when no Content-Length said so.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.gate.limits.max_body_bytes,
+        ))
+        // Inside CORS, so a browser can read a 503 or a 413; outside compression and handlers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::guard,
+        ))
         .layer(
             CorsLayer::new()
                 .allow_origin(Any)
@@ -150,8 +165,15 @@ pub fn router(state: AppState) -> Router {
                     header::LOCATION,
                     header::RETRY_AFTER,
                     HeaderName::from_static("content-crs"),
+                    request_id::X_REQUEST_ID,
                 ]),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        .layer(axum::middleware::from_fn(request_id::request_id))
         .with_state(state)
 }
 
@@ -215,6 +237,9 @@ pub struct ServeConfig {
     pub basemap_crs: crate::geodesy::Crs,
     /// The base of every absolute link; from each request's headers when `None`.
     pub public_url: Option<String>,
+    pub limits: Limits,
+    /// How long requests in flight may take to finish after SIGTERM or Ctrl-C.
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// Open the store (loading the Danyang sample into an empty one), index it and serve until
@@ -242,7 +267,8 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         audit_days: config.audit_days,
         basemap_crs: config.basemap_crs,
         ..state
-    };
+    }
+    .with_limits(config.limits.clone());
     let state = match &config.public_url {
         Some(url) => state.with_public_url(url),
         None => state,
@@ -290,12 +316,29 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         .name("follow-store".into())
         .spawn(move || follower.run())?;
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    // On the signal: stop accepting, end the event streams, let requests in flight finish
+    // within the grace period, then write what is pending and close the store.
+    let stopping = state.stopping.clone();
+    let mut stopped = stopping.subscribe();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new connections; letting requests in flight finish");
+        stopping.send_replace(true);
+    });
+    let grace = config.shutdown_grace;
+    tokio::select! {
+        served = server => served?,
+        () = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_s = grace.as_secs_f64(), in_flight = state.gate.in_flight(), "requests still in flight after the grace period: exiting anyway");
+        }
+    }
     // The audit rows of the last second's reads.
     let follower = state.follower();
     tokio::task::spawn_blocking(move || follower.flush_audit()).await??;
+    tracing::info!("stopped");
     Ok(())
 }
 

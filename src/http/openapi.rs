@@ -541,10 +541,22 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
         ),
     );
 
+    add(
+        "/metrics",
+        json!({"get": {
+            "operationId": "getMetrics",
+            "summary": "Request counts and latencies by route, requests in flight and shed, the tile cache, the snapshot and the store's lag, in the OpenMetrics text format Prometheus scrapes",
+            "tags": ["Service"],
+            "responses": {"200": {"description": "OpenMetrics text",
+                "content": {"application/openmetrics-text": {"schema": {"type": "string"}}}}},
+        }}),
+    );
+
     for (p, v) in events::paths().into_iter().chain(stats::paths()) {
         add(p, v);
     }
     accounts::caller_aware(&mut paths);
+    limited(&mut paths);
 
     let mut schemas = ogc::schemas(layers);
     schemas.insert("Error".into(), json!({
@@ -571,6 +583,32 @@ pub fn spec(server_url: &str, layers: &[AnyLayer]) -> Value {
                 "description": "An account's token (`gridmap user add NAME --role ROLE --area CODE` prints it once)"}},
         },
     })
+}
+
+/// What any operation may answer under load (`limits.rs`): 503 when shed or past the time limit,
+/// and 413 for a body over the limit.
+fn limited(paths: &mut Map<String, Value>) {
+    for (path, item) in paths.iter_mut() {
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (_, op) in item.iter_mut() {
+            let takes_body = op.get("requestBody").is_some();
+            let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            if path != "/health" && path != "/metrics" && path != "/events/stream" {
+                responses.entry("503").or_insert_with(|| {
+                    error("The server is at its cap of requests in flight (Retry-After says when to try again), or the answer took longer than its time limit")
+                });
+            }
+            if takes_body {
+                responses.entry("413").or_insert_with(|| {
+                    error("The body is over the server's limit (--max-body-mb)")
+                });
+            }
+        }
+    }
 }
 
 /// GET /openapi.json, with `servers[0].url` naming this server as the client reached it (the

@@ -70,6 +70,12 @@ pub struct AppState {
     /// The base of every absolute link (`https://gis.example.org/gridmap`); when unset, each
     /// request's proxy headers or Host decide (`base_url.rs`).
     pub public_url: Option<Arc<str>>,
+    /// Body and time limits, and the caps on requests in flight (`limits.rs`).
+    pub gate: Arc<super::limits::Gate>,
+    /// Request counts and latencies for `/metrics`.
+    pub metrics: Arc<super::metrics::Metrics>,
+    /// Set once the server is stopping: event streams end, so shutdown is not held up by them.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// One value derived from a snapshot, kept until a newer snapshot asks for its own.
@@ -151,6 +157,9 @@ impl AppState {
             basemap: None,
             basemap_crs: crate::geodesy::Crs::Wgs84,
             public_url: None,
+            gate: Arc::default(),
+            metrics: Arc::default(),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
             store,
         })
     }
@@ -164,6 +173,12 @@ impl AppState {
     /// Draw this basemap under the web page's layers.
     pub fn with_basemap(mut self, basemap: super::Basemap) -> AppState {
         self.basemap = Some(Arc::new(basemap));
+        self
+    }
+
+    /// Serve within these limits instead of the defaults.
+    pub fn with_limits(mut self, limits: super::Limits) -> AppState {
+        self.gate = Arc::new(super::limits::Gate::new(limits));
         self
     }
 

@@ -205,7 +205,7 @@ pub(super) fn body_bytes(body: Result<Bytes, BytesRejection>) -> Result<Bytes, A
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge(format!(
-                "the body is over {MAX_BODY_BYTES} bytes; send one feature, simplified if need be"
+                "body: over the limit (one feature: {MAX_BODY_BYTES} bytes; any body: the server's --max-body-mb); send less, a feature simplified if need be"
             ))
         } else {
             ApiError::bad("body", e.body_text())

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::TileCoord;
@@ -94,6 +95,9 @@ struct Inner {
 pub struct TileCache {
     max_bytes: usize,
     inner: Mutex<Inner>,
+    /// Lookups answered from the cache, and not (for `/metrics`).
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl TileCache {
@@ -101,6 +105,8 @@ impl TileCache {
         TileCache {
             max_bytes,
             inner: Mutex::new(Inner::default()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -121,10 +127,15 @@ impl TileCache {
         let mut inner = self.lock();
         inner.tick += 1;
         let tick = inner.tick;
-        let (tile, old) = inner
+        let Some((tile, old)) = inner
             .tiles
             .get_mut(&key)
-            .map(|(t, used)| (t.clone(), std::mem::replace(used, tick)))?;
+            .map(|(t, used)| (t.clone(), std::mem::replace(used, tick)))
+        else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.hits.fetch_add(1, Ordering::Relaxed);
         inner.order.remove(&old);
         inner.order.insert(tick, key);
         Some(tile)
@@ -193,6 +204,14 @@ impl TileCache {
 
     pub fn bytes(&self) -> usize {
         self.lock().bytes
+    }
+
+    /// Lookups answered from the cache and lookups that were not, since the server started.
+    pub fn hits_and_misses(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 }
 

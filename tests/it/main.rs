@@ -25,6 +25,7 @@ mod gdal;
 mod geocode;
 mod http_api;
 mod impact;
+mod limits;
 mod links;
 mod live;
 mod ogc;
