@@ -8,16 +8,18 @@
 //! stream, which stays open for as long as a screen watches, has neither cap nor time limit.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::AppState;
 use super::error::ApiError;
+use super::metrics::Metrics;
+use super::request_id;
 
 /// The limits `gridmap serve` was started with.
 #[derive(Clone, Debug, PartialEq)]
@@ -80,53 +82,74 @@ impl Class {
     }
 }
 
-/// The limits and the permits they hand out (one per server).
+/// The limits and the counts in flight they are held to (one per server). Counts, not a
+/// semaphore: nobody waits for a permit, so an atomic add and a check are all a request pays.
 #[derive(Debug)]
 pub struct Gate {
     pub limits: Limits,
-    all: Arc<Semaphore>,
-    heavy: Arc<Semaphore>,
+    all: AtomicUsize,
+    heavy: AtomicUsize,
+}
+
+/// One request's place within a cap, given back when dropped (the answer sent or abandoned).
+#[derive(Debug)]
+struct Permit<'a>(&'a AtomicUsize);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A place within `cap` on `count`, or none when it is full.
+fn take(count: &AtomicUsize, cap: usize) -> Option<Permit<'_>> {
+    let permit = Permit(count);
+    (count.fetch_add(1, Ordering::AcqRel) < cap).then_some(permit)
 }
 
 impl Gate {
     pub fn new(limits: Limits) -> Gate {
         Gate {
-            all: Arc::new(Semaphore::new(limits.max_in_flight)),
-            heavy: Arc::new(Semaphore::new(limits.max_heavy)),
+            all: AtomicUsize::new(0),
+            heavy: AtomicUsize::new(0),
             limits,
         }
     }
 
     /// Requests being served now, within the common cap.
     pub fn in_flight(&self) -> usize {
-        self.limits.max_in_flight - self.all.available_permits()
+        self.all
+            .load(Ordering::Acquire)
+            .min(self.limits.max_in_flight)
     }
 
     /// Heavy requests being served now.
     pub fn heavy_in_flight(&self) -> usize {
-        self.limits.max_heavy - self.heavy.available_permits()
+        self.heavy
+            .load(Ordering::Acquire)
+            .min(self.limits.max_heavy)
     }
 
-    /// Permits for one request of `class`, or the refusal when its cap is reached.
-    fn admit(&self, class: Class) -> Result<Vec<OwnedSemaphorePermit>, ApiError> {
-        let mut permits = Vec::with_capacity(2);
+    /// Places for one request of `class`, or the refusal when its cap is reached.
+    fn admit(&self, class: Class) -> Result<[Option<Permit<'_>>; 2], ApiError> {
+        let mut permits = [None, None];
         if matches!(class, Class::Light | Class::Heavy) {
-            let permit = self.all.clone().try_acquire_owned().map_err(|_| {
+            let permit = take(&self.all, self.limits.max_in_flight).ok_or_else(|| {
                 ApiError::Busy(format!(
                     "the server is serving its limit of {} requests at once (--max-in-flight); try again in a second",
                     self.limits.max_in_flight
                 ))
             })?;
-            permits.push(permit);
+            permits[0] = Some(permit);
         }
         if class == Class::Heavy {
-            let permit = self.heavy.clone().try_acquire_owned().map_err(|_| {
+            let permit = take(&self.heavy, self.limits.max_heavy).ok_or_else(|| {
                 ApiError::Busy(format!(
                     "the server is computing its limit of {} whole-area answers (coverage, statistics, impact) at once (--max-heavy); try again in a second, or ask for a smaller area",
                     self.limits.max_heavy
                 ))
             })?;
-            permits.push(permit);
+            permits[1] = Some(permit);
         }
         Ok(permits)
     }
@@ -138,20 +161,41 @@ impl Default for Gate {
     }
 }
 
-/// The route a request matched (its template), or `unmatched`.
-pub fn route_of(request: &Request) -> String {
-    request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string())
+/// What the first middleware needs: the limits and the metrics, behind the one `Arc` the
+/// middleware clones per request.
+pub struct Front {
+    pub gate: Arc<Gate>,
+    pub metrics: Arc<Metrics>,
 }
 
-/// The middleware: refuse a body declared over the limit, shed beyond the caps, and answer 503
-/// when the handler takes longer than the time limit. A shed request is counted by `metrics`.
-pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let gate = &state.gate;
-    let route = route_of(&request);
-    let class = Class::of(request.method(), &route);
+/// The middleware every request passes first (inside CORS, so a browser can read a 503): give it
+/// a request id, then `guard` it, count and time its answer, and name the id on the answer.
+pub async fn front(State(front): State<Arc<Front>>, mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id::assign(&mut request);
+    // A route template shared with the router (an `Arc`), or none for a path no route matches.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
+    let method = request.method().clone();
+    let written =
+        (method != Method::GET && method != Method::HEAD).then(|| request.uri().path().to_string());
+    let mut response = guard(&front, route, request, next).await;
+    front.metrics.answered(
+        route,
+        &method,
+        written.as_deref(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response.headers_mut().insert(request_id::X_REQUEST_ID, id);
+    response
+}
+
+/// Refuse a body declared over the limit, shed beyond the caps, and answer 503 when the handler
+/// takes longer than the time limit.
+async fn guard(front: &Front, route: &str, request: Request, next: Next) -> Response {
+    let gate = &front.gate;
+    let class = Class::of(request.method(), route);
     if let Some(length) = declared_length(&request)
         && length > gate.limits.max_body_bytes as u64
     {
@@ -164,18 +208,25 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     let _permits = match gate.admit(class) {
         Ok(permits) => permits,
         Err(refusal) => {
-            state.metrics.shed(class);
+            front.metrics.shed(class);
             return refusal.into_response();
         }
     };
     if class == Class::Stream {
         return next.run(request).await;
     }
+    // Most answers (a cached tile, /locate) are ready at the first poll: only a handler that
+    // waits is put under a timer.
+    let mut run = std::pin::pin!(next.run(request));
+    let first = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
+    if let Poll::Ready(response) = first {
+        return response;
+    }
     let limit = gate.limits.request_timeout;
-    match tokio::time::timeout(limit, next.run(request)).await {
+    match tokio::time::timeout(limit, run).await {
         Ok(response) => response,
         Err(_) => {
-            state.metrics.timed_out(&route);
+            front.metrics.timed_out(route);
             ApiError::TimedOut(format!(
                 "not answered within this server's limit of {} s (--request-timeout-s): ask for less (a smaller bbox, area or limit); a write may or may not have been committed, so read it (its ETag) before sending it again",
                 limit.as_secs_f64()
@@ -225,7 +276,7 @@ mod tests {
         let _third = gate.admit(Class::Light).unwrap();
         assert!(matches!(gate.admit(Class::Light), Err(ApiError::Busy(_))));
         // Ops are never refused.
-        assert!(gate.admit(Class::Ops).unwrap().is_empty());
+        assert!(gate.admit(Class::Ops).unwrap().iter().all(Option::is_none));
         drop((first, light));
         assert_eq!(gate.heavy_in_flight(), 0);
         assert!(gate.admit(Class::Heavy).is_ok());

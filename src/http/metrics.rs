@@ -3,37 +3,27 @@
 //! `http_request_duration_seconds` histogram by route, then `gridmap_…` for the rest (requests in
 //! flight and shed, tile cache, snapshot, store lag, writes and events).
 //!
-//! Request metrics are counted by the `observe` middleware as answers leave; the rest is read
+//! Request metrics are counted by the first middleware (`limits::front`) as answers leave; the rest is read
 //! from the server's state at each scrape. Labels are route templates (`/tiles/{z}/{x}/{y}`),
 //! never raw paths, so their number stays bounded whatever clients ask.
 
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::http::{Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::AppState;
-use super::limits::{Class, Gate, route_of};
+use super::limits::{Class, Gate};
 use crate::follow::SyncState;
 use crate::index::Index;
 use crate::tiles::cache::TileCache;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RequestLabels {
-    route: String,
-    method: String,
-    status: u16,
-}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
@@ -48,17 +38,15 @@ struct ClassLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WriteLabels {
     collection: String,
-    method: String,
+    method: &'static str,
 }
-
-type Durations = Family<RouteLabels, Histogram, fn() -> Histogram>;
 
 /// The request metrics of one server.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    requests: Family<RequestLabels, Counter>,
-    durations: Durations,
+    /// Answers and latencies by route: the request path's part, without locks.
+    routes: super::route_stats::RouteStats,
     shed: Family<ClassLabels, Counter>,
     timeouts: Family<RouteLabels, Counter>,
     writes: Family<WriteLabels, Counter>,
@@ -66,27 +54,9 @@ pub struct Metrics {
     event_transitions: Counter,
 }
 
-/// Half a millisecond to 16 s, doubling: a cached tile lands in the first buckets, a city-wide
-/// coverage map in the last.
-fn latency_histogram() -> Histogram {
-    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
-}
-
 impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "http_requests",
-            "HTTP requests answered, by route template, method and status",
-            requests.clone(),
-        );
-        let durations = Durations::new_with_constructor(latency_histogram);
-        registry.register(
-            "http_request_duration_seconds",
-            "Time from a request's arrival to its answer's head, by route template",
-            durations.clone(),
-        );
         let shed = Family::<ClassLabels, Counter>::default();
         registry.register(
             "gridmap_http_requests_shed",
@@ -119,8 +89,7 @@ impl Default for Metrics {
         );
         Metrics {
             registry,
-            requests,
-            durations,
+            routes: Default::default(),
             shed,
             timeouts,
             writes,
@@ -147,11 +116,19 @@ impl Metrics {
             .inc();
     }
 
-    /// Count one answer; writes and events by what succeeded.
-    fn answered(&self, route: String, method: &Method, path: &str, status: u16, seconds: f64) {
-        let ok = (200..300).contains(&status);
-        if ok && method != Method::GET && method != Method::HEAD {
-            match route.as_str() {
+    /// Count one answer to `route` (a template); writes (whose `path` is given) and events by
+    /// what succeeded.
+    pub fn answered(
+        &self,
+        route: &str,
+        method: &Method,
+        written: Option<&str>,
+        status: u16,
+        elapsed: std::time::Duration,
+    ) {
+        let method = method_name(method);
+        if let Some(path) = written.filter(|_| (200..300).contains(&status)) {
+            match route {
                 "/events" => {
                     self.events_reported.inc();
                 }
@@ -162,45 +139,28 @@ impl Metrics {
                     // The collection exists (the write succeeded): a bounded label.
                     let collection = path.split('/').nth(2).unwrap_or_default().to_string();
                     self.writes
-                        .get_or_create(&WriteLabels {
-                            collection,
-                            method: method.to_string(),
-                        })
+                        .get_or_create(&WriteLabels { collection, method })
                         .inc();
                 }
                 _ => {}
             }
         }
-        self.durations
-            .get_or_create(&RouteLabels {
-                route: route.clone(),
-            })
-            .observe(seconds);
-        self.requests
-            .get_or_create(&RequestLabels {
-                route,
-                method: method.to_string(),
-                status,
-            })
-            .inc();
+        self.routes.record(route, method, status, elapsed);
     }
 }
 
-/// The middleware: time each request to its answer's head and count it by route and status.
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = route_of(&request);
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let response = next.run(request).await;
-    state.metrics.answered(
-        route,
-        &method,
-        &path,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
+/// A method's label without an allocation.
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// GET /metrics
@@ -208,14 +168,15 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = String::new();
     let mut now = Registry::default();
     now.register_collector(Box::new(StateNow {
+        metrics: state.metrics.clone(),
         index: state.index.clone(),
         tiles: [state.tiles.clone(), state.tiles_gcj02.clone()],
         sync: state.sync.clone(),
         gate: state.gate.clone(),
     }));
     use prometheus_client::encoding::text::{encode_eof, encode_registry};
-    let encoded = encode_registry(&mut text, &state.metrics.registry)
-        .and_then(|()| encode_registry(&mut text, &now))
+    let encoded = encode_registry(&mut text, &now)
+        .and_then(|()| encode_registry(&mut text, &state.metrics.registry))
         .and_then(|()| encode_eof(&mut text));
     if encoded.is_err() {
         return super::ApiError::Internal("encoding /metrics failed".into()).into_response();
@@ -232,6 +193,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 
 /// What is read from the server's state at a scrape.
 struct StateNow {
+    metrics: Arc<Metrics>,
     index: Arc<Index>,
     /// The WGS84 and the GCJ-02 tile caches.
     tiles: [Arc<TileCache>; 2],
@@ -272,6 +234,7 @@ fn per_tile_set<M: EncodeMetric>(
 impl Collector for StateNow {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let e = &mut encoder;
+        self.metrics.routes.encode(e)?;
         one(
             e,
             "gridmap_http_requests_in_flight",

@@ -26,6 +26,7 @@ mod params;
 mod queries;
 mod queryables;
 mod request_id;
+mod route_stats;
 pub(crate) mod search;
 mod state;
 pub(crate) mod stats;
@@ -141,10 +142,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.gate.limits.max_body_bytes,
         ))
-        // Inside CORS, so a browser can read a 503 or a 413; outside compression and handlers.
+        // Every line logged while serving a request carries its id (set by `front`).
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        // Request ids, limits and metrics: inside CORS, so a browser can read a 503 or a 413.
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::guard,
+            std::sync::Arc::new(limits::Front {
+                gate: state.gate.clone(),
+                metrics: state.metrics.clone(),
+            }),
+            limits::front,
         ))
         .layer(
             CorsLayer::new()
@@ -168,12 +174,6 @@ pub fn router(state: AppState) -> Router {
                     request_id::X_REQUEST_ID,
                 ]),
         )
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::observe,
-        ))
-        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
-        .layer(axum::middleware::from_fn(request_id::request_id))
         .with_state(state)
 }
 
@@ -263,12 +263,9 @@ pub async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         AppState::with_options(store, tile_options)
     })
     .await??;
-    let state = AppState {
-        audit_days: config.audit_days,
-        basemap_crs: config.basemap_crs,
-        ..state
-    }
-    .with_limits(config.limits.clone());
+    let mut state = state.with_limits(config.limits.clone());
+    state.edit().audit_days = config.audit_days;
+    state.edit().basemap_crs = config.basemap_crs;
     let state = match &config.public_url {
         Some(url) => state.with_public_url(url),
         None => state,

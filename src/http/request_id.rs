@@ -6,8 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -38,10 +36,11 @@ fn acceptable(value: &HeaderValue) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
 }
 
-/// The middleware (outermost): set the id on the request, then on the answer.
-pub async fn request_id(mut request: Request, next: Next) -> Response {
+/// Give `request` its id (kept in its `X-Request-Id` header, where the log span reads it); the
+/// id, for the answer.
+pub fn assign(request: &mut Request) -> HeaderValue {
     let id = match request.headers().get(X_REQUEST_ID) {
-        Some(v) if acceptable(v) => v.clone(),
+        Some(v) if acceptable(v) => return v.clone(),
         _ => {
             let ids = ids();
             let n = ids.next.fetch_add(1, Ordering::Relaxed);
@@ -50,9 +49,7 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
         }
     };
     request.headers_mut().insert(X_REQUEST_ID, id.clone());
-    let mut response = next.run(request).await;
-    response.headers_mut().insert(X_REQUEST_ID, id);
-    response
+    id
 }
 
 /// The log span of a request (tower-http's `TraceLayer`): its id, method and URI.

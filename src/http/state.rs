@@ -39,8 +39,21 @@ impl Default for TileOptions {
 /// How long audit rows are kept unless `--audit-days` says otherwise.
 pub const DEFAULT_AUDIT_DAYS: u32 = 365;
 
+/// What every handler shares, behind one `Arc`: axum clones the state for each extractor of each
+/// request, and one reference count is all that costs (a struct of two dozen `Arc`s cost a tenth
+/// of a cached tile's time). Fields read through `Deref`; `with_*` set them before serving.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Clone)]
+pub struct Shared {
     pub index: Arc<Index>,
     pub store: Arc<dyn Store>,
     pub tiles: Arc<TileCache>,
@@ -141,7 +154,7 @@ impl AppState {
         let sync = SyncState::at(version);
         let accounts = Registry::new(store.accounts()?);
         let events = Desk::start(store.clone(), categories, clock)?;
-        Ok(AppState {
+        Ok(AppState(Arc::new(Shared {
             events: Arc::new(events),
             index: Arc::new(Index::new(Snapshot::build(dataset))),
             tiles: Arc::new(TileCache::new(tile_options.cache_bytes)),
@@ -161,30 +174,35 @@ impl AppState {
             metrics: Arc::default(),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
             store,
-        })
+        })))
+    }
+
+    /// The fields, to set before serving (copied if the state is shared already).
+    pub fn edit(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Build every absolute link from this base instead of the request's headers.
     pub fn with_public_url(mut self, url: &str) -> AppState {
-        self.public_url = Some(url.trim_end_matches('/').into());
+        self.edit().public_url = Some(url.trim_end_matches('/').into());
         self
     }
 
     /// Draw this basemap under the web page's layers.
     pub fn with_basemap(mut self, basemap: super::Basemap) -> AppState {
-        self.basemap = Some(Arc::new(basemap));
+        self.edit().basemap = Some(Arc::new(basemap));
         self
     }
 
     /// Serve within these limits instead of the defaults.
     pub fn with_limits(mut self, limits: super::Limits) -> AppState {
-        self.gate = Arc::new(super::limits::Gate::new(limits));
+        self.edit().gate = Arc::new(super::limits::Gate::new(limits));
         self
     }
 
     /// Serve tiles from a PMTiles archive instead of rendering them.
     pub fn with_archive(mut self, archive: Archive) -> AppState {
-        self.archive = Some(Arc::new(archive));
+        self.edit().archive = Some(Arc::new(archive));
         self
     }
 
