@@ -12,6 +12,7 @@ mod render;
 pub mod stats;
 pub mod tilejson;
 
+pub use geometry::TileFrame;
 pub use render::{
     Rendered, TileConfig, each_feature, label_point, render, render_for, render_scoped,
 };

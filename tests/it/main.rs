@@ -18,6 +18,7 @@ mod event_api;
 mod event_collection;
 mod event_photos;
 mod events;
+mod fuzz_corpus;
 mod gauss_kruger;
 mod gcj02;
 mod gcj_tiles;
