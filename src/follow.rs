@@ -116,7 +116,7 @@ impl SyncState {
     pub fn saw_store_version(&self, version: u64) {
         self.seen_in_store.store(version, Ordering::Release);
         if let Ok(mut since) = self.behind_since.lock() {
-            if version == self.version() {
+            if version <= self.version() {
                 *since = None;
             } else {
                 since.get_or_insert_with(Instant::now);

@@ -461,7 +461,8 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
         archive,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(crate::http::serve(ServeConfig {
+    let shutdown_grace = Duration::from_secs_f64(shutdown_grace_s);
+    let served = runtime.block_on(crate::http::serve(ServeConfig {
         bind,
         store: ctx.location,
         layers: ctx.layers,
@@ -476,9 +477,11 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
             max_in_flight: max_in_flight as usize,
             max_heavy: max_heavy.map_or(Limits::default().max_heavy, |n| n as usize),
         },
-        shutdown_grace: Duration::from_secs_f64(shutdown_grace_s),
-    }))?;
-    Ok(())
+        shutdown_grace,
+    }));
+    // Blocking work a timed-out request left behind is not waited for beyond the grace.
+    runtime.shutdown_timeout(shutdown_grace);
+    served
 }
 
 /// `gridmap import`: one GeoJSON file into one layer, validated, in one transaction.

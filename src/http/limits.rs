@@ -103,8 +103,39 @@ impl Drop for Permit<'_> {
 
 /// A place within `cap` on `count`, or none when it is full.
 fn take(count: &AtomicUsize, cap: usize) -> Option<Permit<'_>> {
-    let permit = Permit(count);
-    (count.fetch_add(1, Ordering::AcqRel) < cap).then_some(permit)
+    count
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < cap).then_some(n + 1)
+        })
+        .ok()
+        .map(|_| Permit(count))
+}
+
+/// The places of a request whose client was answered (timed out) while its handler goes on.
+struct Held {
+    front: Arc<Front>,
+    all: bool,
+    heavy: bool,
+}
+
+impl Held {
+    fn keep(front: Arc<Front>, permits: [Option<Permit<'_>>; 2]) -> Held {
+        let (all, heavy) = (permits[0].is_some(), permits[1].is_some());
+        // Given back by `Held::drop` instead.
+        std::mem::forget(permits);
+        Held { front, all, heavy }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if self.all {
+            self.front.gate.all.fetch_sub(1, Ordering::AcqRel);
+        }
+        if self.heavy {
+            self.front.gate.heavy.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl Gate {
@@ -177,13 +208,12 @@ pub async fn front(State(front): State<Arc<Front>>, mut request: Request, next: 
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
     let method = request.method().clone();
-    let written =
-        (method != Method::GET && method != Method::HEAD).then(|| request.uri().path().to_string());
+    let written = method != Method::GET && method != Method::HEAD;
     let mut response = guard(&front, route, request, next).await;
     front.metrics.answered(
         route,
         &method,
-        written.as_deref(),
+        written,
         response.status().as_u16(),
         started.elapsed(),
     );
@@ -193,7 +223,7 @@ pub async fn front(State(front): State<Arc<Front>>, mut request: Request, next: 
 
 /// Refuse a body declared over the limit, shed beyond the caps, and answer 503 when the handler
 /// takes longer than the time limit.
-async fn guard(front: &Front, route: &str, request: Request, next: Next) -> Response {
+async fn guard(front: &Arc<Front>, route: &str, request: Request, next: Next) -> Response {
     let gate = &front.gate;
     let class = Class::of(request.method(), route);
     if let Some(length) = declared_length(&request)
@@ -205,7 +235,7 @@ async fn guard(front: &Front, route: &str, request: Request, next: Next) -> Resp
         ))
         .into_response();
     }
-    let _permits = match gate.admit(class) {
+    let permits = match gate.admit(class) {
         Ok(permits) => permits,
         Err(refusal) => {
             front.metrics.shed(class);
@@ -217,16 +247,26 @@ async fn guard(front: &Front, route: &str, request: Request, next: Next) -> Resp
     }
     // Most answers (a cached tile, /locate) are ready at the first poll: only a handler that
     // waits is put under a timer.
-    let mut run = std::pin::pin!(next.run(request));
+    let mut run = Box::pin(next.run(request));
     let first = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
     if let Poll::Ready(response) = first {
         return response;
     }
     let limit = gate.limits.request_timeout;
-    match tokio::time::timeout(limit, run).await {
+    match tokio::time::timeout(limit, run.as_mut()).await {
         Ok(response) => response,
         Err(_) => {
             front.metrics.timed_out(route);
+            // The client is answered now, but the handler is left one more time limit to finish
+            // (a write half way through its commit, a blocking computation that cannot be
+            // stopped) and keeps its places within the caps meanwhile, so timeouts cannot pile
+            // work up past them; a handler still waiting after that (for a body that never
+            // comes) is dropped, and its connection with it.
+            let held = Held::keep(front.clone(), permits);
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(limit, run).await;
+                drop(held);
+            });
             ApiError::TimedOut(format!(
                 "not answered within this server's limit of {} s (--request-timeout-s): ask for less (a smaller bbox, area or limit); a write may or may not have been committed, so read it (its ETag) before sending it again",
                 limit.as_secs_f64()

