@@ -146,6 +146,7 @@ impl Snapshot {
                 .map(super::declared::DeclaredIndex::build)
                 .collect(),
             geocoder: std::sync::OnceLock::new(),
+            text: std::sync::OnceLock::new(),
             data,
         }
     }

@@ -12,12 +12,13 @@ pub mod geocode;
 mod nearest;
 mod queries;
 mod search;
+mod text;
 
 pub use queries::{Location, Nearby};
 pub use search::{Hit, Match};
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use arc_swap::ArcSwap;
 use geo::{MonotonicPolygons, MultiPolygon, Point};
@@ -68,6 +69,8 @@ pub struct Snapshot {
     declared: Vec<declared::DeclaredIndex>,
     /// Addresses to buildings, built on first use (most snapshots never geocode).
     geocoder: std::sync::OnceLock<geocode::Geocoder>,
+    /// Names and keys for `/search`, built on first use (`Index` starts it on a thread).
+    text: std::sync::OnceLock<text::TextIndex>,
 }
 
 /// Monotone subdivisions (O(log n) point-in-polygon) of polygons with many vertices, by position;
@@ -146,13 +149,36 @@ impl Snapshot {
 /// The current snapshot, swapped atomically on change.
 pub struct Index {
     current: ArcSwap<Snapshot>,
+    /// To a thread that builds the newest snapshot's text index before anyone searches (one
+    /// at a time, skipping snapshots replaced meanwhile). It ends with the `Index`.
+    warm: std::sync::mpsc::Sender<Weak<Snapshot>>,
 }
 
 impl Index {
     pub fn new(snapshot: Snapshot) -> Index {
-        Index {
-            current: ArcSwap::from_pointee(snapshot),
+        let (warm, newest) = std::sync::mpsc::channel::<Weak<Snapshot>>();
+        let spawned = std::thread::Builder::new()
+            .name("text-index".into())
+            .spawn(move || {
+                while let Ok(mut snapshot) = newest.recv() {
+                    while let Ok(newer) = newest.try_recv() {
+                        snapshot = newer;
+                    }
+                    if let Some(snapshot) = snapshot.upgrade() {
+                        snapshot.text_index();
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            // Then the first search builds it.
+            tracing::warn!("no thread to build the text index ahead: {e}");
         }
+        let index = Index {
+            current: ArcSwap::from_pointee(snapshot),
+            warm,
+        };
+        index.warm_up();
+        index
     }
 
     /// The snapshot to answer one request from; later swaps do not affect it.
@@ -166,7 +192,13 @@ impl Index {
         snapshot.generation = self.current.load().generation + 1;
         let generation = snapshot.generation;
         let previous = self.current.swap(Arc::new(snapshot));
+        self.warm_up();
         (generation, previous)
+    }
+
+    fn warm_up(&self) {
+        // Nobody to receive only when the thread could not start.
+        let _ = self.warm.send(Arc::downgrade(&self.current.load()));
     }
 }
 

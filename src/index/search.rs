@@ -1,9 +1,10 @@
 //! Finding towns, villages, grids, stations and the features of declared layers by name or
-//! code, for the map's search box and field apps. A linear scan without allocation: the sample's 2,500 features take 0.1-0.3 ms,
-//! 230,000 (`--scale 100`) 15-20 ms, 85 ms when one character matches nearly all of them
-//! (BENCHMARKS.md), so no text index is kept yet.
+//! code, for the map's search box and field apps: what a match is and how matches are ordered,
+//! answered from the snapshot's text index (`text`), built on the first search. The linear scan
+//! it replaced stays as `search_scan`, the reference the index is tested and measured against.
 
 use super::Snapshot;
+use super::text::{Entry, TextIndex};
 use crate::model::{AnyLayer, Layer};
 
 /// How well a feature matches, best first.
@@ -86,8 +87,8 @@ impl Snapshot {
 
     /// `search` among the features of staff layers that `sees` accepts (the caller's area:
     /// `Scope::sees`); features of public layers are all searched.
-    pub fn search_where<'a>(
-        &'a self,
+    pub fn search_where(
+        &self,
         query: &str,
         layers: &[AnyLayer],
         limit: usize,
@@ -97,53 +98,98 @@ impl Snapshot {
         if query.text.is_empty() {
             return Vec::new();
         }
+        self.text_index().search(&query, layers, limit, sees)
+    }
+
+    /// The text index of this snapshot: built on the first call, which `Index` makes on a thread
+    /// of its own as soon as a snapshot is current (a search meanwhile waits for it).
+    pub(super) fn text_index(&self) -> &TextIndex {
+        self.text.get_or_init(|| {
+            let searchable = self.searchable();
+            let staff = searchable.iter().map(|l| l.def().staff_only()).collect();
+            let mut entries = Vec::new();
+            for (at, &layer) in searchable.iter().enumerate() {
+                self.each_searchable(layer, true, &mut |index, key, name| {
+                    entries.push(Entry {
+                        layer: at as u16,
+                        index: index as u32,
+                        key: key.to_string(),
+                        name,
+                    })
+                });
+            }
+            TextIndex::build(searchable, staff, entries)
+        })
+    }
+
+    /// Each feature of searchable `layer` with its key and name. Post ids are formatted only
+    /// with `station_keys` (otherwise their key is empty).
+    fn each_searchable<'a>(
+        &'a self,
+        layer: AnyLayer,
+        station_keys: bool,
+        f: &mut dyn FnMut(usize, &str, &'a str),
+    ) {
         let d = self.dataset();
+        match layer {
+            AnyLayer::Builtin(Layer::Towns) => {
+                (d.towns.iter().enumerate()).for_each(|(i, t)| f(i, &t.code, &t.name))
+            }
+            AnyLayer::Builtin(Layer::Villages) => {
+                (d.villages.iter().enumerate()).for_each(|(i, v)| f(i, &v.code, &v.name))
+            }
+            AnyLayer::Builtin(Layer::Grids) => {
+                (d.grids.iter().enumerate()).for_each(|(i, g)| f(i, &g.code, &g.name))
+            }
+            AnyLayer::Builtin(Layer::Stations) => {
+                let mut key = String::new();
+                for (i, s) in d.stations.iter().enumerate() {
+                    key.clear();
+                    if station_keys {
+                        use std::fmt::Write;
+                        let _ = write!(key, "{}", s.id);
+                    }
+                    f(i, &key, &s.name);
+                }
+            }
+            AnyLayer::Builtin(Layer::Alliances | Layer::Members) => {}
+            AnyLayer::Declared(def) => {
+                let (Some(data), Some(field)) = (self.declared_layer(def.name), def.search) else {
+                    return;
+                };
+                let Some(at) = def.position(field) else {
+                    return;
+                };
+                for (i, r) in data.features.iter().enumerate() {
+                    f(i, &r.key, r.values[at].as_str().unwrap_or(""));
+                }
+            }
+        }
+    }
+
+    /// `search_where` by a scan of every name: the reference for the index (tests, benches).
+    pub fn search_scan(
+        &self,
+        query: &str,
+        layers: &[AnyLayer],
+        limit: usize,
+        sees: &dyn Fn(AnyLayer, usize) -> bool,
+    ) -> Vec<Hit> {
+        let query = Query::new(query);
+        if query.text.is_empty() {
+            return Vec::new();
+        }
         let searchable = self.searchable();
         // Each hit with its name and the name's length, for ordering.
         let mut hits: Vec<(Hit, usize, &str)> = Vec::new();
-        let mut station_key = String::new();
         for &layer in searchable.iter().filter(|l| layers.contains(l)) {
             let staff = layer.def().staff_only();
-            let mut add = |index: usize, key: &str, name: &'a str| {
+            // Ids are digits: only a query of digits can match one (no string otherwise).
+            self.each_searchable(layer, query.digits, &mut |index, key, name| {
                 if !staff || sees(layer, index) {
                     push(&mut hits, &query, layer, index, key, name)
                 }
-            };
-            match layer {
-                AnyLayer::Builtin(Layer::Towns) => {
-                    (d.towns.iter().enumerate()).for_each(|(i, t)| add(i, &t.code, &t.name))
-                }
-                AnyLayer::Builtin(Layer::Villages) => {
-                    (d.villages.iter().enumerate()).for_each(|(i, v)| add(i, &v.code, &v.name))
-                }
-                AnyLayer::Builtin(Layer::Grids) => {
-                    (d.grids.iter().enumerate()).for_each(|(i, g)| add(i, &g.code, &g.name))
-                }
-                AnyLayer::Builtin(Layer::Stations) => {
-                    for (i, s) in d.stations.iter().enumerate() {
-                        // Ids are digits: only a query of digits can match one (no string otherwise).
-                        station_key.clear();
-                        if query.digits {
-                            use std::fmt::Write;
-                            let _ = write!(station_key, "{}", s.id);
-                        }
-                        add(i, &station_key, &s.name);
-                    }
-                }
-                AnyLayer::Builtin(Layer::Alliances | Layer::Members) => {}
-                AnyLayer::Declared(def) => {
-                    let (Some(data), Some(field)) = (self.declared_layer(def.name), def.search)
-                    else {
-                        continue;
-                    };
-                    let Some(at) = def.position(field) else {
-                        continue;
-                    };
-                    for (i, r) in data.features.iter().enumerate() {
-                        add(i, &r.key, r.values[at].as_str().unwrap_or(""));
-                    }
-                }
-            }
+            });
         }
         let order = |l: AnyLayer| searchable.iter().position(|&s| s == l);
         let cmp = |(a, a_len, a_name): &(Hit, usize, &str),
@@ -187,8 +233,8 @@ fn push<'a>(
 }
 
 /// A query, trimmed and ASCII-lower-cased once.
-struct Query {
-    text: String,
+pub(super) struct Query {
+    pub text: String,
     /// Whether it has ASCII letters (then names are compared ignoring ASCII case; otherwise as
     /// they are, which is the fast path for Chinese names and codes).
     letters: bool,
@@ -196,7 +242,7 @@ struct Query {
 }
 
 impl Query {
-    fn new(query: &str) -> Query {
+    pub fn new(query: &str) -> Query {
         let text = query.trim().to_ascii_lowercase();
         Query {
             letters: text.bytes().any(|b| b.is_ascii_alphabetic()),
@@ -206,7 +252,7 @@ impl Query {
     }
 
     /// How `key`/`name` match, if at all.
-    fn matches(&self, key: &str, name: &str) -> Option<Match> {
+    pub fn matches(&self, key: &str, name: &str) -> Option<Match> {
         let q = self.text.as_str();
         let name_is = |f: fn(&[u8], &[u8]) -> bool| f(name.as_bytes(), q.as_bytes());
         let key_is = |f: fn(&[u8], &[u8]) -> bool| f(key.as_bytes(), q.as_bytes());
@@ -385,11 +431,9 @@ mod tests {
         }
     }
 
-    /// A staff layer's features are found only by callers whose area holds them: checked
-    /// against a brute-force filter on the key's prefix, for a town and for the public.
-    #[test]
-    fn a_staff_layer_is_searched_only_inside_the_callers_area() {
-        use crate::access::{Account, Role};
+    /// The sample with a staff layer "cases" (searched by title) in every seventh grid; titles
+    /// are Chinese, odd ones with Latin letters too. With the keys of the cases.
+    fn with_cases() -> (Snapshot, AnyLayer, Vec<String>) {
         use crate::model::declared::Declarations;
         use crate::model::records::{complete, read_declared};
         let decls = Declarations::parse(
@@ -418,10 +462,15 @@ fields = [
             .enumerate()
             .map(|(n, g)| {
                 let at = crate::model::label_point(&g.geometry).unwrap();
+                let title = if n % 2 == 0 {
+                    format!("求助{n}")
+                } else {
+                    format!("求助{n} SOS Case")
+                };
                 serde_json::json!({
                     "type": "Feature",
                     "geometry": {"type": "Point", "coordinates": [at.x(), at.y()]},
-                    "properties": {"code": format!("{}001", g.code), "title": format!("求助{n}")},
+                    "properties": {"code": format!("{}001", g.code), "title": title},
                 })
             })
             .collect();
@@ -430,8 +479,107 @@ fields = [
         assert!(complete(&mut cases, &d).is_ok());
         let keys: Vec<String> = cases.features.iter().map(|r| r.key.clone()).collect();
         d.declared.push(cases);
-        let snap = Snapshot::build(d);
-        let layer = AnyLayer::Declared(def);
+        (Snapshot::build(d), AnyLayer::Declared(def), keys)
+    }
+
+    /// The index answers exactly as the scan of every name: the same hits in the same order,
+    /// for queries cut from the names and codes themselves (one to four characters, anywhere
+    /// in them, in either ASCII case), with limits from 1 to unlimited, subsets of the layers,
+    /// and a staff layer seen in part.
+    #[test]
+    fn the_index_answers_as_the_scan_does() {
+        let (snap, cases, _) = with_cases();
+        let searchable = snap.searchable();
+        assert!(searchable.contains(&cases));
+        let mut queries: Vec<String> = [
+            "丹",
+            "村",
+            "驿站",
+            "第3网格",
+            "3211",
+            "321181",
+            "1",
+            "zz",
+            "BN0",
+            "bn0",
+            "sos",
+            "SOS c",
+            "  村 ",
+            "求助1",
+            "\u{0}",
+            "%",
+            "a",
+        ]
+        .map(String::from)
+        .to_vec();
+        let mut n = 0usize;
+        for &layer in &searchable {
+            let d = snap.dataset();
+            let count = match layer {
+                AnyLayer::Builtin(Layer::Towns) => d.towns.len(),
+                AnyLayer::Builtin(Layer::Villages) => d.villages.len(),
+                AnyLayer::Builtin(Layer::Grids) => d.grids.len(),
+                AnyLayer::Builtin(Layer::Stations) => d.stations.len(),
+                AnyLayer::Builtin(_) => 0,
+                AnyLayer::Declared(def) => snap.declared_layer(def.name).unwrap().features.len(),
+            };
+            for i in (0..count).step_by(41) {
+                n += 1;
+                let name: Vec<char> = snap.search_name(layer, i).chars().collect();
+                if name.is_empty() {
+                    continue;
+                }
+                let start = n % name.len();
+                let len = 1 + n % 4;
+                let cut: String = name[start..(start + len).min(name.len())].iter().collect();
+                queries.push(if n.is_multiple_of(3) {
+                    cut.to_uppercase()
+                } else {
+                    cut
+                });
+                queries.push(name.iter().collect());
+            }
+        }
+        let d = snap.dataset();
+        for g in d.grids.iter().step_by(97) {
+            queries.push(g.code.clone());
+            queries.push(g.code[..(g.code.len() - 3)].to_string());
+        }
+        for s in d.stations.iter().step_by(13) {
+            queries.push(s.id.to_string().chars().take(2).collect());
+        }
+        let sees = |_: AnyLayer, i: usize| !i.is_multiple_of(3);
+        let subsets = [
+            searchable.clone(),
+            vec![cases, AnyLayer::Builtin(Layer::Grids)],
+            vec![AnyLayer::Builtin(Layer::Stations)],
+        ];
+        let mut compared = 0;
+        for q in &queries {
+            for layers in &subsets {
+                for limit in [1, 3, 10, usize::MAX] {
+                    let indexed = snap.search_where(q, layers, limit, &sees);
+                    let scanned = snap.search_scan(q, layers, limit, &sees);
+                    assert_eq!(
+                        indexed, scanned,
+                        "query {q:?}, limit {limit}, layers {layers:?}"
+                    );
+                    compared += usize::from(!scanned.is_empty());
+                }
+            }
+        }
+        assert!(
+            compared > queries.len(),
+            "most comparisons find something: {compared}"
+        );
+    }
+
+    /// A staff layer's features are found only by callers whose area holds them: checked
+    /// against a brute-force filter on the key's prefix, for a town and for the public.
+    #[test]
+    fn a_staff_layer_is_searched_only_inside_the_callers_area() {
+        use crate::access::{Account, Role};
+        let (snap, layer, keys) = with_cases();
         let town = snap.dataset().towns[1].code.clone();
         let account = Account::new("t", Role::Town, vec![town.clone()], 0, None).unwrap();
         let found = |scope: &crate::index::access::Scope| -> Vec<String> {
@@ -441,7 +589,7 @@ fields = [
                 })
                 .into_iter()
                 .map(|h| {
-                    snap.dataset().declared(def.name).unwrap().features[h.index]
+                    snap.dataset().declared(layer.name()).unwrap().features[h.index]
                         .key
                         .clone()
                 })
