@@ -17,6 +17,8 @@ pub enum Source {
     CoverageGaps,
     /// The features of a declared layer, at the zooms its declaration gives.
     Declared(&'static LayerDef),
+    /// Posts gathered by cells of 64 pixels (`tiles::clusters`), below the zoom posts start.
+    StationClusters,
 }
 
 /// A layer of the composite tile.
@@ -43,7 +45,7 @@ impl TileLayer {
         match self.source {
             Source::Features(layer) => Some(layer.def()),
             Source::Declared(def) => Some(def),
-            Source::Labels(_) | Source::CoverageGaps => None,
+            Source::Labels(_) | Source::CoverageGaps | Source::StationClusters => None,
         }
     }
 
@@ -58,6 +60,7 @@ impl TileLayer {
                 .map(|f| (f.name, f.ty.tile_type()))
                 .collect(),
             Source::CoverageGaps => GAP_FIELDS.to_vec(),
+            Source::StationClusters => CLUSTER_FIELDS.to_vec(),
             Source::Declared(def) => def
                 .public_fields()
                 .map(|f| (f.name, f.ty.tile_type()))
@@ -70,9 +73,9 @@ impl TileLayer {
     pub fn geometry(&self) -> super::stats::GeomKind {
         use super::stats::GeomKind;
         match self.source {
-            Source::Features(Layer::Stations | Layer::Members) | Source::Labels(_) => {
-                GeomKind::Point
-            }
+            Source::Features(Layer::Stations | Layer::Members)
+            | Source::Labels(_)
+            | Source::StationClusters => GeomKind::Point,
             Source::Features(_) | Source::CoverageGaps => GeomKind::Polygon,
             Source::Declared(def) => match def.geometry {
                 GeometryKind::Point => GeomKind::Point,
@@ -92,9 +95,11 @@ const GAP_FIELDS: &[(&str, &str)] = &[
     ("uncovered_population", "Number"),
     ("radius_m", "Number"),
 ];
+const CLUSTER_FIELDS: &[(&str, &str)] = &[("count", "Number"), ("services", "String")];
+
 /// Each layer's features at the zooms of its declaration (`model::schema`); labels and gaps at
 /// their own. Towns from z0 (the city view), villages from z10, grids from z12 (as a command-centre screen
-/// zooms from the city to a street), stations from z11, alliances z8-z13 (a planning overview),
+/// zooms from the city to a street), stations from z11 and as clusters z8-z10, alliances z8-z13 (a planning overview),
 /// members from z12; coverage gaps (grid by grid, 500 m) from z12 with the grids, under the boundaries.
 pub const TILE_LAYERS: &[TileLayer] = &[
     TileLayer {
@@ -151,6 +156,13 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         source: Source::Labels(Layer::Grids),
         minzoom: 14,
         maxzoom: 18,
+        full_detail_zoom: 0,
+    },
+    TileLayer {
+        name: "stations_clusters",
+        source: Source::StationClusters,
+        minzoom: 8,
+        maxzoom: schema::STATIONS.zooms.0 - 1,
         full_detail_zoom: 0,
     },
     TileLayer {

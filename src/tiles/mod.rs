@@ -5,6 +5,7 @@
 
 pub mod archive;
 pub mod cache;
+pub mod clusters;
 pub mod events;
 mod geometry;
 pub mod layers;

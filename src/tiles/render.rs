@@ -107,6 +107,7 @@ pub fn render_scoped(
                 gap_features(snap, map, &frame, tolerance, min_area)
             }
             (Source::CoverageGaps, None) => continue,
+            (Source::StationClusters, _) => super::clusters::features(snap, coord, &frame),
             _ => features(snap, layer, &frame, tolerance, min_area, scope),
         };
         if features.is_empty() {
@@ -162,7 +163,7 @@ fn features(
     let (source, labels) = match layer.source {
         Source::Features(l) => (l, false),
         Source::Labels(l) => (l, true),
-        Source::CoverageGaps => return Vec::new(),
+        Source::CoverageGaps | Source::StationClusters => return Vec::new(),
         Source::Declared(def) => {
             return declared_features(snap, def, frame, tolerance, min_area, scope);
         }
@@ -330,6 +331,20 @@ pub fn each_feature(
                     feature_id(&feature),
                     &feature.properties.unwrap_or_default(),
                 );
+            }
+            return;
+        }
+        Source::StationClusters => {
+            // At the deepest zoom clusters are drawn, tile by tile as they are served.
+            let z = layer.maxzoom;
+            for (x, y) in super::clusters::tiles_with_posts(snap, z) {
+                let Ok(coord) = super::TileCoord::new(z.into(), x, y) else {
+                    continue;
+                };
+                let frame = TileFrame::new(coord, &TileConfig::default());
+                for (id, properties, _) in super::clusters::features(snap, coord, &frame) {
+                    emit(id, &properties);
+                }
             }
             return;
         }

@@ -156,6 +156,7 @@ await check('each layer renders features at its zoom', async (open) => {
     coverage_gaps: [{ center: middle, zoom: 12 }, ['coverage_gaps-fill']],
     members: [{ center: member, zoom: 14 }, ['members-circle']],
     stations: [{ center: station, zoom: 15 }, ['stations-symbol']],
+    'stations as clusters': [{ center: middle, zoom: 10 }, ['stations-clusters', 'stations-clusters-count']],
   };
   for (const [group, [view, layers]] of Object.entries(views)) {
     await jumpAndSettle(page, view);
@@ -167,7 +168,7 @@ await check('each layer renders features at its zoom', async (open) => {
   // The switcher hides a group and the URL says so.
   await page.click('#layer-stations');
   await settle(page);
-  const stillDrawn = await eventually(page, () => rendered(page, ['stations-symbol']), (n) => n === 0);
+  const stillDrawn = await eventually(page, () => rendered(page, ['stations-symbol', 'stations-clusters']), (n) => n === 0);
   assert.equal(stillDrawn, 0, 'stations still drawn after switching them off');
   assert.match(await page.evaluate(() => window.location.hash), /layers=towns,alliances,coverage_gaps,villages,grids,members(&|$)/);
 });

@@ -79,6 +79,7 @@ fn prepare(snap: &Snapshot, gaps: &CoverageMap, source: Source) -> Vec<Prepared>
         Source::Labels(l) => (AnyLayer::Builtin(l), true),
         Source::CoverageGaps => (AnyLayer::Builtin(Layer::Grids), false),
         Source::Declared(def) => (AnyLayer::Declared(def), false),
+        Source::StationClusters => unreachable!("clusters are checked by `expected_clusters`"),
     };
     let mut out = Vec::new();
     // The public tiles hold no feature of a staff layer (the declaration says which).
@@ -228,6 +229,7 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
         .map(|t| (t["tile"].as_str().unwrap().to_string(), t))
         .collect();
     let mut checked_features = 0;
+    let mut clustered: BTreeMap<u8, u64> = BTreeMap::new();
     let mut prepared = BTreeMap::new();
     for (z, x, y, non_empty) in &rendered {
         let (z, x, y) = (*z, *x, *y);
@@ -238,6 +240,41 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
             .iter()
             .filter(|l| (l.minzoom..=l.maxzoom).contains(&z))
         {
+            if layer.source == Source::StationClusters {
+                let features = tile
+                    .and_then(|t| t["layers"][layer.name].as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                let want = expected_clusters(&snap, z, x, y);
+                for f in &features {
+                    let id = f["id"].as_u64().unwrap();
+                    let (count, services, cell) = want
+                        .get(&id)
+                        .unwrap_or_else(|| panic!("{name}: cluster {id} of no cell of posts"));
+                    assert_eq!(f["properties"]["count"], *count, "{name}: cluster {id}");
+                    let got: BTreeSet<&str> = f["properties"]["services"]
+                        .as_str()
+                        .unwrap()
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    let services: BTreeSet<&str> = services.iter().map(|s| s.as_str()).collect();
+                    assert_eq!(got, services, "{name}: cluster {id}");
+                    // Drawn inside its cell (1,024 tile units across).
+                    let p = f["point"].as_array().unwrap();
+                    let at = |v: &Value, first: u32| {
+                        (v.as_f64().unwrap() / 1024.0).floor() as u32 + first
+                    };
+                    assert_eq!(
+                        (at(&p[0], 4 * x), at(&p[1], 4 * y)),
+                        *cell,
+                        "{name}: cluster {id}"
+                    );
+                    *clustered.entry(z).or_insert(0) += count;
+                }
+                assert_eq!(features.len(), want.len(), "{name}: clusters");
+                continue;
+            }
             let prepared = prepared
                 .entry(layer.name)
                 .or_insert_with(|| prepare(&snap, &gaps, layer.source));
@@ -285,7 +322,7 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
                 let def = match layer.source {
                     Source::Declared(def) => Some(def),
                     Source::Features(l) | Source::Labels(l) => Some(l.def()),
-                    Source::CoverageGaps => None,
+                    Source::CoverageGaps | Source::StationClusters => None,
                 };
                 if let Some(def) = def {
                     let props = f["properties"].as_object().unwrap();
@@ -318,6 +355,39 @@ fn every_tile_from_z8_to_z15_decodes_to_exactly_the_features_it_should_hold() {
     }
     assert!(rendered.len() > 1_000, "{} tiles", rendered.len());
     assert!(checked_features > 10_000, "{checked_features} features");
+    // Every post is in one cluster at each zoom clusters are drawn, and at no other zoom.
+    let posts = snap.dataset().stations.len() as u64;
+    assert_eq!(
+        clustered,
+        (8..=10).map(|z| (z, posts)).collect(),
+        "posts in clusters by zoom"
+    );
+}
+
+/// A cluster as the test expects it: posts, services, world cell (column, row).
+type ExpectedCluster = (u64, BTreeSet<String>, (u32, u32));
+
+/// The clusters tile z/x/y must hold, by id (zoom, world cell column and row), found the plain
+/// way: each post's Web Mercator position in cells of a quarter tile, posts grouped by cell.
+/// With each cluster's count, services and cell.
+fn expected_clusters(snap: &Snapshot, z: u8, x: u32, y: u32) -> BTreeMap<u64, ExpectedCluster> {
+    let cells = f64::from(1u32 << z) * 4.0;
+    let mut out: BTreeMap<u64, ExpectedCluster> = BTreeMap::new();
+    for s in &snap.dataset().stations {
+        let (lon, lat) = (s.location.x(), s.location.y());
+        let column = ((lon + 180.0) / 360.0 * cells).floor() as u32;
+        let row = ((1.0 - lat.to_radians().tan().asinh() / PI) / 2.0 * cells).floor() as u32;
+        if (column / 4, row / 4) != (x, y) {
+            continue;
+        }
+        let id = (u64::from(z) << 56) | (u64::from(column) << 28) | u64::from(row);
+        let cluster = out.entry(id).or_insert((0, BTreeSet::new(), (column, row)));
+        cluster.0 += 1;
+        cluster
+            .1
+            .extend(s.services.iter().map(|s| s.name().to_string()));
+    }
+    out
 }
 
 #[test]
@@ -491,6 +561,7 @@ mod http {
             "villages",
             "grids",
             "stations",
+            "stations_clusters",
             "alliances",
             "members",
             "grids_labels",

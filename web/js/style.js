@@ -90,8 +90,15 @@ export const GROUPS = [
   {
     id: 'stations', label: '网格驿站 Grid posts', on: true,
     legend: SERVICES.map((s) => ({ kind: 'post', services: [s.id], label: s.label })),
-    layers: [],
+    // Up to z10 the tiles hold clusters (posts per 64-pixel cell, with their count), then posts.
+    layers: [
+      { id: 'stations-clusters', type: 'circle', 'source-layer': 'stations_clusters',
+        paint: { 'circle-radius': ['interpolate', ['linear'], ['get', 'count'], 1, 5, 10, 9, 100, 16], 'circle-color': '#1f6fd1', 'circle-opacity': 0.85, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } },
+    ],
     labels: [
+      { id: 'stations-clusters-count', type: 'symbol', 'source-layer': 'stations_clusters',
+        layout: { 'text-field': ['to-string', ['get', 'count']], 'text-font': FONT, 'text-size': 10, 'text-allow-overlap': true },
+        paint: { 'text-color': '#fff' } },
       { id: 'stations-symbol', type: 'symbol', 'source-layer': 'stations',
         layout: { 'icon-image': ['concat', 'post:', ['get', 'services']], 'icon-size': ['interpolate', ['linear'], ['zoom'], 11, 0.55, 15, 1], 'icon-allow-overlap': true,
           'text-field': ['step', ['zoom'], '', 14, ['get', 'name']], 'text-font': FONT, 'text-size': 11, 'text-offset': [0, 1.3], 'text-anchor': 'top', 'text-optional': true },
