@@ -119,6 +119,10 @@ struct ServeArgs {
     /// Tile geometry kept beyond each tile edge, in tile units (of 4096).
     #[arg(long, env = "GRIDMAP_TILE_BUFFER", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=1024))]
     tile_buffer: u32,
+    /// What one tile may weigh, in KiB: a tile over it is drawn again without its smallest
+    /// polygons below their layers' full detail zoom; 0 turns the budget off.
+    #[arg(long, env = "GRIDMAP_MAX_TILE_KB", default_value_t = 500)]
+    max_tile_kb: usize,
     /// Public base URL of every link (landing page, items, next pages, /tiles.json), e.g.
     /// https://gis.example.org/gridmap behind a proxy (default: the proxy's Forwarded /
     /// X-Forwarded-* headers, else the request's Host).
@@ -196,6 +200,10 @@ struct TilesArgs {
     /// basemaps (what /tiles/gcj02/... serves).
     #[arg(long, default_value = "wgs84", value_parser = ["wgs84", "gcj02"])]
     crs: String,
+    /// What one tile may weigh, in KiB: a tile over it is drawn again without its smallest
+    /// polygons below their layers' full detail zoom; 0 turns the budget off.
+    #[arg(long, env = "GRIDMAP_MAX_TILE_KB", default_value_t = 500)]
+    max_tile_kb: usize,
 }
 
 #[derive(Args, Debug)]
@@ -425,6 +433,7 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
         bind,
         tile_cache_mb,
         tile_buffer,
+        max_tile_kb,
         public_url,
         tiles: archive,
         write_token,
@@ -455,6 +464,7 @@ fn serve(ctx: Ctx, args: ServeArgs) -> anyhow::Result<()> {
     let tiles = TileOptions {
         config: TileConfig {
             buffer: tile_buffer,
+            budget_bytes: tile_budget_bytes(max_tile_kb),
             ..TileConfig::default()
         },
         cache_bytes: tile_cache_mb.saturating_mul(1 << 20),
@@ -585,6 +595,14 @@ fn output_file(path: &std::path::Path, private: bool) -> anyhow::Result<std::fs:
     Ok(file)
 }
 
+/// `--max-tile-kb` in bytes; 0 is no budget.
+fn tile_budget_bytes(max_tile_kb: usize) -> usize {
+    match max_tile_kb {
+        0 => usize::MAX,
+        kb => kb.saturating_mul(1024),
+    }
+}
+
 /// `gridmap tiles`: the tile pyramid over a box into a PMTiles archive.
 fn write_tiles(ctx: &Ctx, args: TilesArgs) -> anyhow::Result<()> {
     let TilesArgs {
@@ -593,9 +611,11 @@ fn write_tiles(ctx: &Ctx, args: TilesArgs) -> anyhow::Result<()> {
         max_zoom,
         bbox,
         crs,
+        max_tile_kb,
     } = args;
     let config = TileConfig {
         crs: crate::geodesy::Crs::parse(&crs).context("--crs")?,
+        budget_bytes: tile_budget_bytes(max_tile_kb),
         ..TileConfig::default()
     };
     if min_zoom > max_zoom {
@@ -625,6 +645,12 @@ fn write_tiles(ctx: &Ctx, args: TilesArgs) -> anyhow::Result<()> {
         summary.empty,
         summary.bytes
     );
+    for (size, c) in &summary.largest {
+        eprintln!(
+            "  z{}: largest tile {}/{}/{}, {size} bytes",
+            c.z, c.z, c.x, c.y
+        );
+    }
     Ok(())
 }
 

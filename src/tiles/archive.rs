@@ -36,6 +36,8 @@ pub struct ArchiveSummary {
     pub tiles: usize,
     pub empty: usize,
     pub bytes: u64,
+    /// By zoom, from `min_zoom`: the largest tile's size and address.
+    pub largest: Vec<(usize, TileCoord)>,
 }
 
 fn err(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -95,6 +97,13 @@ pub fn write(
         stats
             .add_tile(&bytes)
             .map_err(|e| err(path, format!("tile {}/{}/{}: {e}", c.z, c.x, c.y)))?;
+        let z = usize::from(c.z - min_zoom);
+        if summary.largest.len() <= z {
+            summary.largest.resize(z + 1, (0, *c));
+        }
+        if bytes.len() > summary.largest[z].0 {
+            summary.largest[z] = (bytes.len(), *c);
+        }
         if bytes.is_empty() {
             summary.empty += 1;
         } else {

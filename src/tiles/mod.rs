@@ -4,6 +4,7 @@
 //! Tiles are rendered from an index snapshot, never from SQL. This module knows nothing of HTTP.
 
 pub mod archive;
+mod budget;
 pub mod cache;
 pub mod clusters;
 pub mod events;

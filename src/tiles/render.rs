@@ -25,6 +25,8 @@ pub struct TileConfig {
     pub tolerance_px: f64,
     /// The datum features are drawn in: WGS84, or GCJ-02 for tiles laid over AMap or Tencent.
     pub crs: Crs,
+    /// A tile larger than this is drawn again with fewer small polygons (`render_scoped`).
+    pub budget_bytes: usize,
 }
 
 impl Default for TileConfig {
@@ -34,11 +36,16 @@ impl Default for TileConfig {
             buffer: 64,
             tolerance_px: 0.5,
             crs: Crs::Wgs84,
+            budget_bytes: TILE_BUDGET_BYTES,
         }
     }
 }
 
 pub use crate::model::label_point;
+
+/// What a tile may weigh: a screen of 4 x 3 tiles stays within 6 MB even in the densest part of a
+/// city of 200,000 grids (issue 17).
+pub const TILE_BUDGET_BYTES: usize = 500 * 1024;
 
 /// Encode tile `coord` of `snap`. Empty (no bytes) when no layer has a feature there.
 /// The `coverage_gaps` layer is drawn from `gaps` (computed from this snapshot at the default
@@ -74,6 +81,12 @@ pub struct Rendered {
 }
 
 /// `render_for`, counting the features that carry personal data in clear.
+///
+/// A tile over `config.budget_bytes` is drawn again without its smallest polygons, as
+/// tippecanoe's `--drop-smallest-as-needed` does: below each layer's `full_detail_zoom`, polygons
+/// under one area (the same for every layer of the tile, so what stays is always the larger ones)
+/// are dropped. The area is estimated from the polygons' sizes in the drawing over budget (about
+/// three bytes a vertex), raised until the tile fits or no such polygon is left.
 pub fn render_scoped(
     snap: &Snapshot,
     coord: TileCoord,
@@ -81,10 +94,44 @@ pub fn render_scoped(
     gaps: Option<&CoverageMap>,
     scope: &Scope,
 ) -> crate::Result<Rendered> {
+    let mut least_area = 0.0;
+    for drawing in 1.. {
+        let (rendered, mut thinnable) = draw(snap, coord, config, gaps, scope, least_area)?;
+        let over = rendered.bytes.len().saturating_sub(config.budget_bytes);
+        if over == 0 || thinnable.is_empty() || drawing == super::budget::MAX_DRAWINGS {
+            if least_area > 0.0 {
+                tracing::debug!(
+                    z = coord.z,
+                    x = coord.x,
+                    y = coord.y,
+                    bytes = rendered.bytes.len(),
+                    least_area,
+                    drawing,
+                    "tile thinned to its budget"
+                );
+            }
+            return Ok(rendered);
+        }
+        least_area = super::budget::least_area_to_drop(&mut thinnable, over, least_area);
+    }
+    unreachable!("the loop returns by its last drawing")
+}
+
+/// One drawing of a tile; below each layer's full detail zoom polygons need at least
+/// `least_area` (square tile units) besides `MIN_AREA_PX2`.
+fn draw(
+    snap: &Snapshot,
+    coord: TileCoord,
+    config: &TileConfig,
+    gaps: Option<&CoverageMap>,
+    scope: &Scope,
+    least_area: f64,
+) -> crate::Result<(Rendered, super::budget::Thinnable)> {
     let in_clear = scope
         .account()
         .is_some_and(|a| a.view_inside() == View::Full);
     let mut personal = Vec::new();
+    let mut thinnable = Vec::new();
     let failed = |message: String| crate::Error::Tile {
         z: coord.z,
         x: coord.x,
@@ -96,8 +143,9 @@ pub fn render_scoped(
     let mut tile = MvtTileBuilder::new();
     let mut any = false;
     for layer in &at_zoom(snap, coord.z) {
-        let min_area = if coord.z < layer.full_detail_zoom {
-            MIN_AREA_PX2 * px * px
+        let thinned = coord.z < layer.full_detail_zoom;
+        let min_area = if thinned {
+            (MIN_AREA_PX2 * px * px).max(least_area)
         } else {
             0.0
         };
@@ -129,16 +177,20 @@ pub fn render_scoped(
             builder.extent(extent);
         }
         for (id, properties, geometry) in features {
+            if let (true, TileGeometry::Polygon(mp)) = (thinned, &geometry) {
+                thinnable.push(super::budget::area_and_size(mp, &properties));
+            }
             builder = add_feature(builder, id, &properties, &geometry)
                 .map_err(|e| failed(format!("layer {}, feature {id:?}: {e}", layer.name)))?;
         }
         tile = builder.end();
         any = true;
     }
-    Ok(Rendered {
+    let rendered = Rendered {
         bytes: if any { tile.encode() } else { Vec::new() },
         personal,
-    })
+    };
+    Ok((rendered, thinnable))
 }
 
 /// One feature ready for encoding: its id, properties and tile geometry.

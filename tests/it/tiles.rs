@@ -579,6 +579,94 @@ mod http {
     }
 }
 
+/// A tile over its budget keeps the larger polygons of the layers below their full detail zoom
+/// and drops the smaller ones, one threshold for the tile; other layers are untouched. Checked on
+/// the independent decoder's reading of the tile drawn with and without a budget of three quarters of its
+/// size, areas by shapely.
+#[test]
+fn a_tile_over_its_budget_drops_its_smallest_polygons_and_nothing_else() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let gaps = CoverageMap::compute(snap.dataset(), DEFAULT_RADIUS_M, None);
+    let dir = tempfile::tempdir().unwrap();
+    let (z, x, y) = (12u8, 3408, 1663);
+    let coord = TileCoord::new(z.into(), x, y).unwrap();
+    let full = render(&snap, coord, &TileConfig::default(), Some(&gaps)).unwrap();
+    let budget = full.len() * 3 / 4;
+    let config = TileConfig {
+        budget_bytes: budget,
+        ..TileConfig::default()
+    };
+    let thinned = render(&snap, coord, &config, Some(&gaps)).unwrap();
+    assert!(
+        thinned.len() <= budget,
+        "{} bytes over a budget of {budget}",
+        thinned.len()
+    );
+    std::fs::write(dir.path().join("0-0-0.mvt"), &full).unwrap();
+    std::fs::write(dir.path().join("1-0-0.mvt"), &thinned).unwrap();
+    let decoded = decode(dir.path());
+    let layers = |t: &Value| t["layers"].as_object().unwrap().clone();
+    let (full, thinned) = (layers(&decoded[0]), layers(&decoded[1]));
+    let mut kept_areas = Vec::new();
+    let mut dropped_areas = Vec::new();
+    for layer in all(&snap)
+        .iter()
+        .filter(|l| (l.minzoom..=l.maxzoom).contains(&z))
+    {
+        let features = |t: &serde_json::Map<String, Value>| -> BTreeMap<u64, Value> {
+            t.get(layer.name)
+                .and_then(Value::as_array)
+                .map(|fs| {
+                    fs.iter()
+                        .map(|f| (f["id"].as_u64().unwrap(), f.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let (before, after) = (features(&full), features(&thinned));
+        let thinnable = z < layer.full_detail_zoom
+            && layer.geometry() == gridmap::tiles::stats::GeomKind::Polygon;
+        if !thinnable {
+            assert_eq!(
+                before.keys().collect::<Vec<_>>(),
+                after.keys().collect::<Vec<_>>(),
+                "{}: a layer at full detail or of points keeps every feature",
+                layer.name
+            );
+            continue;
+        }
+        for (id, f) in &before {
+            assert_eq!(f["valid"], true);
+            let area = f["area"].as_f64().unwrap();
+            match after.get(id) {
+                Some(kept) => {
+                    assert_eq!(
+                        kept["area"], f["area"],
+                        "{} {id}: redrawn the same",
+                        layer.name
+                    );
+                    kept_areas.push(area);
+                }
+                None => dropped_areas.push(area),
+            }
+        }
+        assert!(
+            after.keys().all(|id| before.contains_key(id)),
+            "{}",
+            layer.name
+        );
+    }
+    assert!(!dropped_areas.is_empty(), "the budget dropped polygons");
+    assert!(!kept_areas.is_empty(), "and kept some");
+    let largest_dropped = dropped_areas.iter().copied().fold(0.0, f64::max);
+    let smallest_kept = kept_areas.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(
+        largest_dropped < smallest_kept,
+        "dropped one of {largest_dropped} square units, kept one of {smallest_kept}"
+    );
+}
+
 /// A few decoded tiles, summarised (features, properties, vertex counts), kept readable in review.
 #[test]
 fn decoded_tiles_snapshot() {

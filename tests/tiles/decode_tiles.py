@@ -4,8 +4,9 @@ geometry with shapely. Used by tests/it/tiles.rs.
 
 Usage: decode_tiles.py DIR   (files named Z-X-Y.mvt)
 Prints one JSON object per tile: {"tile": "z-x-y", "layers": {name: [feature, ...]}} where each
-feature is {"id", "type", "properties", "valid", "winding_ok", "point" or "vertices"} ("point" for
-points, in tile units, y down; "vertices" for polygons, the positions in all rings).
+feature is {"id", "type", "properties", "valid", "winding_ok", "point" or "vertices" and "area"}
+("point" for points, in tile units, y down; "vertices" for polygons, the positions in all rings;
+"area" their area in square tile units, by shapely).
 """
 import json
 import pathlib
@@ -41,6 +42,7 @@ def main(directory):
                     )
                     item["valid"] = bool(shape(g).is_valid) and not shape(g).is_empty
                     item["vertices"] = sum(len(ring) for polygon in polygons for ring in polygon)
+                    item["area"] = float(shape(g).area)
                 elif g["type"] == "Point":
                     item["point"] = g["coordinates"]
                     item["valid"] = True

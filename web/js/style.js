@@ -91,13 +91,14 @@ export const GROUPS = [
     id: 'stations', label: '网格驿站 Grid posts', on: true,
     legend: SERVICES.map((s) => ({ kind: 'post', services: [s.id], label: s.label })),
     // Up to z10 the tiles hold clusters (posts per 64-pixel cell, with their count), then posts.
+    // A count never hides a town or village name (it ignores placement).
     layers: [
       { id: 'stations-clusters', type: 'circle', 'source-layer': 'stations_clusters',
         paint: { 'circle-radius': ['interpolate', ['linear'], ['get', 'count'], 1, 5, 10, 9, 100, 16], 'circle-color': '#1f6fd1', 'circle-opacity': 0.85, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } },
     ],
     labels: [
       { id: 'stations-clusters-count', type: 'symbol', 'source-layer': 'stations_clusters',
-        layout: { 'text-field': ['to-string', ['get', 'count']], 'text-font': FONT, 'text-size': 10, 'text-allow-overlap': true },
+        layout: { 'text-field': ['to-string', ['get', 'count']], 'text-font': FONT, 'text-size': 10, 'text-allow-overlap': true, 'text-ignore-placement': true },
         paint: { 'text-color': '#fff' } },
       { id: 'stations-symbol', type: 'symbol', 'source-layer': 'stations',
         layout: { 'icon-image': ['concat', 'post:', ['get', 'services']], 'icon-size': ['interpolate', ['linear'], ['zoom'], 11, 0.55, 15, 1], 'icon-allow-overlap': true,

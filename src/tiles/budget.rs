@@ -1,0 +1,106 @@
+//! The tile byte budget: which polygons a tile over `TileConfig::budget_bytes` drops
+//! (`render::render_scoped` draws it again without them).
+
+use serde_json::Value;
+
+/// At most this many drawings of one tile: the first, then one per estimate of what to drop.
+pub(super) const MAX_DRAWINGS: usize = 6;
+
+/// Each polygon of a drawing that a budget may drop: its area (square tile units) and about how
+/// many bytes it takes in the tile.
+pub(super) type Thinnable = Vec<(f64, usize)>;
+
+/// The least area polygons below their full detail zoom need in the next drawing of a tile
+/// `over` bytes over budget whose droppable polygons are `thinnable` (at least `least_area`
+/// already): the smallest are dropped until their estimated bytes make up what is over, and the
+/// first one kept sets the area; infinite (drop them all) when that is not enough.
+pub(super) fn least_area_to_drop(thinnable: &mut Thinnable, over: usize, least_area: f64) -> f64 {
+    thinnable.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut freed = 0;
+    let keep_from = thinnable.iter().position(|&(_, bytes)| {
+        let enough = freed >= over;
+        freed += bytes;
+        enough
+    });
+    match keep_from {
+        Some(i) if thinnable[i].0 > least_area => thinnable[i].0,
+        // Ties at the smallest kept area: drop them too rather than draw the same tile again.
+        Some(_) => least_area.next_up(),
+        None => f64::INFINITY,
+    }
+}
+
+/// A tile polygon's area (square tile units, holes taken out) and about how many bytes it and its
+/// properties take: MVT spends a command or a zigzag varint of one or two bytes per coordinate.
+pub(super) fn area_and_size(
+    mp: &geo::MultiPolygon<i32>,
+    properties: &serde_json::Map<String, Value>,
+) -> (f64, usize) {
+    let ring = |r: &geo::LineString<i32>| -> f64 {
+        let twice: i64 = r
+            .0
+            .windows(2)
+            .map(|w| i64::from(w[0].x) * i64::from(w[1].y) - i64::from(w[1].x) * i64::from(w[0].y))
+            .sum();
+        (twice as f64 / 2.0).abs()
+    };
+    let mut area = 0.0;
+    let mut vertices = 0;
+    for p in &mp.0 {
+        area += ring(p.exterior()) - p.interiors().iter().map(ring).sum::<f64>();
+        vertices += p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>();
+    }
+    (area, 4 + 3 * vertices + properties_size(properties))
+}
+
+/// About what a feature's properties take in its tile: two varints per tag, and its value
+/// (values repeat rarely in a layer of names and codes, so each is counted).
+fn properties_size(properties: &serde_json::Map<String, Value>) -> usize {
+    properties
+        .values()
+        .map(|v| {
+            2 + match v {
+                Value::String(s) => s.len() + 3,
+                Value::Array(items) => items.iter().map(|i| i.to_string().len()).sum::<usize>() + 3,
+                _ => 9,
+            }
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{LineString, MultiPolygon, Polygon};
+
+    #[test]
+    fn area_takes_holes_out() {
+        let square = |x0: i32, y0: i32, side: i32| {
+            LineString::from(vec![
+                (x0, y0),
+                (x0 + side, y0),
+                (x0 + side, y0 + side),
+                (x0, y0 + side),
+                (x0, y0),
+            ])
+        };
+        let mp = MultiPolygon(vec![
+            Polygon::new(square(0, 0, 10), vec![square(2, 2, 2)]),
+            Polygon::new(square(20, 0, 3), vec![]),
+        ]);
+        let (area, bytes) = area_and_size(&mp, &serde_json::Map::new());
+        assert_eq!(area, 100.0 - 4.0 + 9.0);
+        assert_eq!(bytes, 4 + 3 * 15);
+    }
+
+    #[test]
+    fn the_smallest_go_first_until_what_is_over_is_made_up() {
+        let mut polygons = vec![(3.0, 10), (1.0, 10), (2.0, 10)];
+        assert_eq!(least_area_to_drop(&mut polygons, 15, 0.0), 3.0);
+        assert_eq!(least_area_to_drop(&mut polygons, 5, 0.0), 2.0);
+        assert_eq!(least_area_to_drop(&mut polygons, 31, 0.0), f64::INFINITY);
+        // Equal areas at the threshold already reached: the next drawing drops them too.
+        let mut ties = vec![(5.0, 10), (5.0, 10)];
+        assert!(least_area_to_drop(&mut ties, 5, 5.0) > 5.0);
+    }
+}
