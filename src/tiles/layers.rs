@@ -28,8 +28,9 @@ pub struct TileLayer {
     pub source: Source,
     pub minzoom: u8,
     pub maxzoom: u8,
-    /// From this zoom on every polygon is kept however small; below it, polygons smaller than
-    /// `MIN_AREA_PX2` square pixels after simplification are dropped.
+    /// From this zoom on every feature is kept; below it, polygons smaller than `MIN_AREA_PX2`
+    /// square pixels after simplification are dropped, and a tile over its byte budget drops
+    /// more of its smallest polygons and thins its points (`render_scoped`).
     pub full_detail_zoom: u8,
 }
 
@@ -142,7 +143,7 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         source: Source::Labels(Layer::Villages),
         minzoom: 11,
         maxzoom: 18,
-        full_detail_zoom: 0,
+        full_detail_zoom: 13,
     },
     TileLayer {
         name: "grids",
@@ -156,7 +157,7 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         source: Source::Labels(Layer::Grids),
         minzoom: 14,
         maxzoom: 18,
-        full_detail_zoom: 0,
+        full_detail_zoom: 16,
     },
     TileLayer {
         name: "stations_clusters",
@@ -170,14 +171,14 @@ pub const TILE_LAYERS: &[TileLayer] = &[
         source: Source::Features(Layer::Stations),
         minzoom: schema::STATIONS.zooms.0,
         maxzoom: schema::STATIONS.zooms.1,
-        full_detail_zoom: 0,
+        full_detail_zoom: 14,
     },
     TileLayer {
         name: "members",
         source: Source::Features(Layer::Members),
         minzoom: schema::MEMBERS.zooms.0,
         maxzoom: schema::MEMBERS.zooms.1,
-        full_detail_zoom: 0,
+        full_detail_zoom: 14,
     },
 ];
 

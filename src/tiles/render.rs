@@ -5,6 +5,7 @@ use geo::{Coord, MultiPolygon};
 use serde_json::Value;
 
 use super::TileCoord;
+use super::budget::{self, Thinning};
 use super::geometry::TileFrame;
 use super::layers::{MIN_AREA_PX2, Source, TileLayer, at_zoom};
 use crate::access::View;
@@ -94,44 +95,49 @@ pub fn render_scoped(
     gaps: Option<&CoverageMap>,
     scope: &Scope,
 ) -> crate::Result<Rendered> {
-    let mut least_area = 0.0;
+    let mut thinning = Thinning::default();
     for drawing in 1.. {
-        let (rendered, mut thinnable) = draw(snap, coord, config, gaps, scope, least_area)?;
+        let (rendered, mut droppable) = draw(snap, coord, config, gaps, scope, thinning)?;
         let over = rendered.bytes.len().saturating_sub(config.budget_bytes);
-        if over == 0 || thinnable.is_empty() || drawing == super::budget::MAX_DRAWINGS {
-            if least_area > 0.0 {
-                tracing::debug!(
-                    z = coord.z,
-                    x = coord.x,
-                    y = coord.y,
-                    bytes = rendered.bytes.len(),
-                    least_area,
-                    drawing,
-                    "tile thinned to its budget"
-                );
+        let next = (over > 0 && drawing < budget::MAX_DRAWINGS)
+            .then(|| budget::next(thinning, &mut droppable, over, config.extent))
+            .flatten();
+        match next {
+            Some(next) => thinning = next,
+            None => {
+                if thinning != Thinning::default() {
+                    tracing::debug!(
+                        z = coord.z,
+                        x = coord.x,
+                        y = coord.y,
+                        bytes = rendered.bytes.len(),
+                        ?thinning,
+                        drawing,
+                        "tile thinned to its budget"
+                    );
+                }
+                return Ok(rendered);
             }
-            return Ok(rendered);
         }
-        least_area = super::budget::least_area_to_drop(&mut thinnable, over, least_area);
     }
     unreachable!("the loop returns by its last drawing")
 }
 
-/// One drawing of a tile; below each layer's full detail zoom polygons need at least
-/// `least_area` (square tile units) besides `MIN_AREA_PX2`.
+/// One drawing of a tile, leaving out what `thinning` says below each layer's full detail zoom;
+/// with what a budget could still drop.
 fn draw(
     snap: &Snapshot,
     coord: TileCoord,
     config: &TileConfig,
     gaps: Option<&CoverageMap>,
     scope: &Scope,
-    least_area: f64,
-) -> crate::Result<(Rendered, super::budget::Thinnable)> {
+    thinning: Thinning,
+) -> crate::Result<(Rendered, budget::Droppable)> {
     let in_clear = scope
         .account()
         .is_some_and(|a| a.view_inside() == View::Full);
     let mut personal = Vec::new();
-    let mut thinnable = Vec::new();
+    let mut droppable = budget::Droppable::default();
     let failed = |message: String| crate::Error::Tile {
         z: coord.z,
         x: coord.x,
@@ -145,7 +151,7 @@ fn draw(
     for layer in &at_zoom(snap, coord.z) {
         let thinned = coord.z < layer.full_detail_zoom;
         let min_area = if thinned {
-            (MIN_AREA_PX2 * px * px).max(least_area)
+            (MIN_AREA_PX2 * px * px).max(thinning.least_area)
         } else {
             0.0
         };
@@ -157,6 +163,11 @@ fn draw(
             (Source::CoverageGaps, None) => continue,
             (Source::StationClusters, _) => super::clusters::features(snap, coord, &frame),
             _ => features(snap, layer, &frame, tolerance, min_area, scope),
+        };
+        let features = if thinned && thinning.point_spacing > 0 {
+            budget::thin_points(features, thinning.point_spacing)
+        } else {
+            features
         };
         if features.is_empty() {
             continue;
@@ -177,8 +188,17 @@ fn draw(
             builder.extent(extent);
         }
         for (id, properties, geometry) in features {
-            if let (true, TileGeometry::Polygon(mp)) = (thinned, &geometry) {
-                thinnable.push(super::budget::area_and_size(mp, &properties));
+            match (thinned, &geometry) {
+                (true, TileGeometry::Polygon(mp)) => {
+                    droppable
+                        .polygons
+                        .push(budget::area_and_size(mp, &properties));
+                }
+                (true, TileGeometry::Point(_)) => {
+                    droppable.points += 1;
+                    droppable.point_bytes += 6 + budget::properties_size(&properties);
+                }
+                _ => {}
             }
             builder = add_feature(builder, id, &properties, &geometry)
                 .map_err(|e| failed(format!("layer {}, feature {id:?}: {e}", layer.name)))?;
@@ -190,7 +210,7 @@ fn draw(
         bytes: if any { tile.encode() } else { Vec::new() },
         personal,
     };
-    Ok((rendered, thinnable))
+    Ok((rendered, droppable))
 }
 
 /// One feature ready for encoding: its id, properties and tile geometry.

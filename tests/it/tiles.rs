@@ -667,6 +667,59 @@ fn a_tile_over_its_budget_drops_its_smallest_polygons_and_nothing_else() {
     );
 }
 
+/// A budget the polygons alone cannot meet: they all go below their full detail zoom, and the
+/// points there are thinned (kept ones are the tile's own, fewer); layers at full detail keep
+/// every feature, and the tile fits.
+#[test]
+fn a_tile_far_over_its_budget_thins_its_points_too() {
+    let (_dir, state) = sample_state();
+    let snap = state.index.load();
+    let dir = tempfile::tempdir().unwrap();
+    let (z, x, y) = (12u8, 3408, 1663);
+    let coord = TileCoord::new(z.into(), x, y).unwrap();
+    let full = render(&snap, coord, &TileConfig::default(), None).unwrap();
+    let budget = full.len() / 4;
+    let config = TileConfig {
+        budget_bytes: budget,
+        ..TileConfig::default()
+    };
+    let thinned = render(&snap, coord, &config, None).unwrap();
+    assert!(
+        thinned.len() <= budget,
+        "{} bytes over {budget}",
+        thinned.len()
+    );
+    std::fs::write(dir.path().join("0-0-0.mvt"), &full).unwrap();
+    std::fs::write(dir.path().join("1-0-0.mvt"), &thinned).unwrap();
+    let decoded = decode(dir.path());
+    let ids = |t: &Value, layer: &str| -> BTreeSet<u64> {
+        t["layers"][layer]
+            .as_array()
+            .map(|fs| fs.iter().map(|f| f["id"].as_u64().unwrap()).collect())
+            .unwrap_or_default()
+    };
+    let mut thinned_points = 0;
+    for layer in all(&snap)
+        .iter()
+        .filter(|l| (l.minzoom..=l.maxzoom).contains(&z))
+    {
+        let (before, after) = (ids(&decoded[0], layer.name), ids(&decoded[1], layer.name));
+        if z >= layer.full_detail_zoom {
+            assert_eq!(before, after, "{}: at full detail", layer.name);
+        } else if layer.geometry() == gridmap::tiles::stats::GeomKind::Polygon {
+            assert!(
+                after.is_empty(),
+                "{}: every small-scale polygon dropped",
+                layer.name
+            );
+        } else {
+            assert!(after.is_subset(&before), "{}", layer.name);
+            thinned_points += before.len() - after.len();
+        }
+    }
+    assert!(thinned_points > 0, "points were thinned");
+}
+
 /// A few decoded tiles, summarised (features, properties, vertex counts), kept readable in review.
 #[test]
 fn decoded_tiles_snapshot() {
