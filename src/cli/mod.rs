@@ -119,7 +119,7 @@ struct ServeArgs {
     /// Tile geometry kept beyond each tile edge, in tile units (of 4096).
     #[arg(long, env = "GRIDMAP_TILE_BUFFER", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=1024))]
     tile_buffer: u32,
-    /// What one tile may weigh, in KiB: a tile over it is drawn again without its smallest
+    /// What one tile may weigh, in kB (1,000 bytes): a tile over it is drawn again without its smallest
     /// polygons below their layers' full detail zoom; 0 turns the budget off.
     #[arg(long, env = "GRIDMAP_MAX_TILE_KB", default_value_t = 500)]
     max_tile_kb: usize,
@@ -200,7 +200,7 @@ struct TilesArgs {
     /// basemaps (what /tiles/gcj02/... serves).
     #[arg(long, default_value = "wgs84", value_parser = ["wgs84", "gcj02"])]
     crs: String,
-    /// What one tile may weigh, in KiB: a tile over it is drawn again without its smallest
+    /// What one tile may weigh, in kB (1,000 bytes): a tile over it is drawn again without its smallest
     /// polygons below their layers' full detail zoom; 0 turns the budget off.
     #[arg(long, env = "GRIDMAP_MAX_TILE_KB", default_value_t = 500)]
     max_tile_kb: usize,
@@ -599,7 +599,7 @@ fn output_file(path: &std::path::Path, private: bool) -> anyhow::Result<std::fs:
 fn tile_budget_bytes(max_tile_kb: usize) -> usize {
     match max_tile_kb {
         0 => usize::MAX,
-        kb => kb.saturating_mul(1024),
+        kb => kb.saturating_mul(1000),
     }
 }
 

@@ -46,7 +46,7 @@ pub use crate::model::label_point;
 
 /// What a tile may weigh: a screen of 4 x 3 tiles stays within 6 MB even in the densest part of a
 /// city of 200,000 grids (issue 17).
-pub const TILE_BUDGET_BYTES: usize = 500 * 1024;
+pub const TILE_BUDGET_BYTES: usize = 500_000;
 
 /// Encode tile `coord` of `snap`. Empty (no bytes) when no layer has a feature there.
 /// The `coverage_gaps` layer is drawn from `gaps` (computed from this snapshot at the default
@@ -98,7 +98,13 @@ pub fn render_scoped(
     let mut thinning = Thinning::default();
     for drawing in 1.. {
         let (rendered, mut droppable) = draw(snap, coord, config, gaps, scope, thinning)?;
+        // Estimates aim 5% under the budget, so that one more drawing rarely falls just short.
         let over = rendered.bytes.len().saturating_sub(config.budget_bytes);
+        let over = if over > 0 {
+            over + config.budget_bytes / 20
+        } else {
+            0
+        };
         let next = (over > 0 && drawing < budget::MAX_DRAWINGS)
             .then(|| budget::next(thinning, &mut droppable, over, config.extent))
             .flatten();
