@@ -119,8 +119,9 @@ struct ServeArgs {
     /// Tile geometry kept beyond each tile edge, in tile units (of 4096).
     #[arg(long, env = "GRIDMAP_TILE_BUFFER", default_value_t = 64, value_parser = clap::value_parser!(u32).range(0..=1024))]
     tile_buffer: u32,
-    /// What one tile may weigh, in kB (1,000 bytes): a tile over it is drawn again without its smallest
-    /// polygons below their layers' full detail zoom; 0 turns the budget off.
+    /// What one tile should weigh, in kB (1,000 bytes): a tile over it is drawn again without its
+    /// smallest polygons, then with its points thinned, below their layers' full detail zoom; 0
+    /// turns the budget off.
     #[arg(long, env = "GRIDMAP_MAX_TILE_KB", default_value_t = 500)]
     max_tile_kb: usize,
     /// Public base URL of every link (landing page, items, next pages, /tiles.json), e.g.
@@ -200,8 +201,9 @@ struct TilesArgs {
     /// basemaps (what /tiles/gcj02/... serves).
     #[arg(long, default_value = "wgs84", value_parser = ["wgs84", "gcj02"])]
     crs: String,
-    /// What one tile may weigh, in kB (1,000 bytes): a tile over it is drawn again without its smallest
-    /// polygons below their layers' full detail zoom; 0 turns the budget off.
+    /// What one tile should weigh, in kB (1,000 bytes): a tile over it is drawn again without its
+    /// smallest polygons, then with its points thinned, below their layers' full detail zoom; 0
+    /// turns the budget off.
     #[arg(long, env = "GRIDMAP_MAX_TILE_KB", default_value_t = 500)]
     max_tile_kb: usize,
 }

@@ -149,8 +149,8 @@ impl Snapshot {
 /// The current snapshot, swapped atomically on change.
 pub struct Index {
     current: ArcSwap<Snapshot>,
-    /// To a thread that builds the newest snapshot's text index before anyone searches (one
-    /// at a time, skipping snapshots replaced meanwhile). It ends with the `Index`.
+    /// To a thread that builds the newest snapshot's text index (one at a time; a snapshot
+    /// already replaced when the thread comes to it is skipped). It ends with the `Index`.
     warm: std::sync::mpsc::Sender<Weak<Snapshot>>,
 }
 

@@ -80,7 +80,7 @@ impl Snapshot {
 
     /// Features of `layers` whose name contains `query` or whose code starts with it (ASCII case
     /// ignored, surrounding spaces trimmed), best match first; then by layer (the order of
-    /// `searchable`), shorter name, key order. At most `limit`. An empty query finds nothing.
+    /// `searchable`), shorter name, name, position in the layer (key order). At most `limit`. An empty query finds nothing.
     pub fn search(&self, query: &str, layers: &[AnyLayer], limit: usize) -> Vec<Hit> {
         self.search_where(query, layers, limit, &|_, _| true)
     }
@@ -98,11 +98,22 @@ impl Snapshot {
         if query.text.is_empty() {
             return Vec::new();
         }
-        self.text_index().search(&query, layers, limit, sees)
+        // Until the index is built (`Index` starts it on a thread of its own when the snapshot
+        // becomes current) the scan answers, the same hits in the same order: a search never
+        // waits for a build.
+        match self.text.get() {
+            Some(index) => index.search(&query, layers, limit, sees),
+            None => self.search_scan_query(&query, layers, limit, sees),
+        }
     }
 
-    /// The text index of this snapshot: built on the first call, which `Index` makes on a thread
-    /// of its own as soon as a snapshot is current (a search meanwhile waits for it).
+    /// Build this snapshot's text index now, if it is not built yet (what `Index` does on a
+    /// thread of its own; benches and tests call it to time or use the index).
+    pub fn prepare_search(&self) {
+        self.text_index();
+    }
+
+    /// The text index of this snapshot, built on the first call.
     pub(super) fn text_index(&self) -> &TextIndex {
         self.text.get_or_init(|| {
             let searchable = self.searchable();
@@ -167,7 +178,8 @@ impl Snapshot {
         }
     }
 
-    /// `search_where` by a scan of every name: the reference for the index (tests, benches).
+    /// `search_where` by a scan of every name: what answers before the index is built, and the
+    /// reference it is tested against.
     pub fn search_scan(
         &self,
         query: &str,
@@ -179,6 +191,16 @@ impl Snapshot {
         if query.text.is_empty() {
             return Vec::new();
         }
+        self.search_scan_query(&query, layers, limit, sees)
+    }
+
+    fn search_scan_query(
+        &self,
+        query: &Query,
+        layers: &[AnyLayer],
+        limit: usize,
+        sees: &dyn Fn(AnyLayer, usize) -> bool,
+    ) -> Vec<Hit> {
         let searchable = self.searchable();
         // Each hit with its name and the name's length, for ordering.
         let mut hits: Vec<(Hit, usize, &str)> = Vec::new();
@@ -187,7 +209,7 @@ impl Snapshot {
             // Ids are digits: only a query of digits can match one (no string otherwise).
             self.each_searchable(layer, query.digits, &mut |index, key, name| {
                 if !staff || sees(layer, index) {
-                    push(&mut hits, &query, layer, index, key, name)
+                    push(&mut hits, query, layer, index, key, name)
                 }
             });
         }
@@ -489,6 +511,11 @@ fields = [
     #[test]
     fn the_index_answers_as_the_scan_does() {
         let (snap, cases, _) = with_cases();
+        assert!(
+            snap.text.get().is_none(),
+            "a snapshot alone builds no index"
+        );
+        snap.prepare_search();
         let searchable = snap.searchable();
         assert!(searchable.contains(&cases));
         let mut queries: Vec<String> = [

@@ -185,6 +185,18 @@ impl TextIndex {
         sees: &dyn Fn(AnyLayer, usize) -> bool,
     ) -> Vec<Hit> {
         let wanted: Vec<bool> = self.layers.iter().map(|l| layers.contains(l)).collect();
+        // The ranks from the first wanted layer's first to the last one's last (ranks go layer
+        // by layer, so a binary search finds where each layer starts).
+        let first = wanted.iter().position(|&w| w);
+        let last = wanted.iter().rposition(|&w| w);
+        let starting = |layer: usize| {
+            self.features
+                .partition_point(|&(l, _)| usize::from(l) < layer) as u32
+        };
+        let wanted_ranks = match (first, last) {
+            (Some(first), Some(last)) => starting(first)..starting(last + 1),
+            _ => 0..0,
+        };
         let q = query.text.as_str();
         let keys = prefixed(&self.by_key, |r| self.keys.get(r), q);
         let names = prefixed(&self.by_name, |r| self.names.get(r), q);
@@ -214,7 +226,14 @@ impl TextIndex {
                 Match::KeyPrefix => fewest(keys.longer, need, takes),
                 Match::NamePrefix => fewest(names.longer, need, takes),
                 Match::NameContains => match self.postings(q) {
-                    Some(list) => list.iter().filter(|&r| takes(r)).take(need).collect(),
+                    // Ranks go layer by layer: only the span of the wanted layers is walked.
+                    Some(list) => list
+                        .iter()
+                        .skip_while(|&r| r < wanted_ranks.start)
+                        .take_while(|&r| r < wanted_ranks.end)
+                        .filter(|&r| takes(r))
+                        .take(need)
+                        .collect(),
                     None => Vec::new(),
                 },
             };

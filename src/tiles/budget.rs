@@ -1,5 +1,5 @@
-//! The tile byte budget: which polygons a tile over `TileConfig::budget_bytes` drops
-//! (`render::render_scoped` draws it again without them).
+//! The tile byte budget: which polygons a tile over `TileConfig::budget_bytes` drops and how its
+//! points are thinned (`render::render_scoped` draws it again without them).
 
 use serde_json::Value;
 

@@ -1,8 +1,9 @@
 //! Posts as clusters where single posts would crowd the view (the city and county views, below
 //! the zoom posts are drawn from): each tile is cut into 4 x 4 cells of 64 pixels, and the posts
 //! of a cell become one point at their mean position, with their count and the services any of
-//! them offers. A cell lies in one tile, so a cluster is in exactly one tile and its id (zoom and
-//! cell) is the same whichever tile set asks; a zoom later the cells are half as wide, and the
+//! them offers. A cell lies in one tile, so a cluster is in exactly one tile of its set, and its id
+//! is its zoom and cell (the GCJ-02 set cuts cells in its own coordinates, so its clusters are
+//! its own); a zoom later the cells are half as wide, and the
 //! clusters break up until single posts take over.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -83,11 +83,11 @@ pub struct Rendered {
 
 /// `render_for`, counting the features that carry personal data in clear.
 ///
-/// A tile over `config.budget_bytes` is drawn again without its smallest polygons, as
-/// tippecanoe's `--drop-smallest-as-needed` does: below each layer's `full_detail_zoom`, polygons
-/// under one area (the same for every layer of the tile, so what stays is always the larger ones)
-/// are dropped. The area is estimated from the polygons' sizes in the drawing over budget (about
-/// three bytes a vertex), raised until the tile fits or no such polygon is left.
+/// A tile over `config.budget_bytes` is drawn again with less below each layer's
+/// `full_detail_zoom`, as tippecanoe's `--drop-smallest-as-needed` and `--drop-densest-as-needed`
+/// do (`budget::next`): first polygons under one area (the same for every layer of the tile, so
+/// what stays is always the larger ones), then, when polygons cannot make it, points thinned to
+/// one per cell. At most `budget::MAX_DRAWINGS`; the last one is served even if still over.
 pub fn render_scoped(
     snap: &Snapshot,
     coord: TileCoord,
