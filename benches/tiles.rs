@@ -6,6 +6,10 @@
 
 mod common;
 
+/// The server's allocator (`src/main.rs`), so that these figures are what `serve` spends.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::time::Instant;
 

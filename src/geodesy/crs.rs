@@ -19,7 +19,7 @@ pub const EPSG_4326: &str = "http://www.opengis.net/def/crs/EPSG/0/4326";
 pub const EPSG_4490: &str = "http://www.opengis.net/def/crs/EPSG/0/4490";
 
 /// A CRS a request may name.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Crs {
     /// WGS84 longitude, latitude: what gridmap stores, and the default of its own endpoints.
     #[default]

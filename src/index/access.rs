@@ -155,31 +155,21 @@ impl Snapshot {
     /// Feature `i` of `layer` as `view` shows it: public fields; or public and staff fields with
     /// personal ones masked; or every field.
     pub fn feature_as(&self, layer: AnyLayer, i: usize, view: View) -> Feature {
-        match view {
-            View::Public => self.public_feature_any(layer, i),
-            View::Full => self.feature_visible_any(layer, i, Visibility::Personal),
-            View::Masked => {
-                let mut f = self.feature_visible_any(layer, i, Visibility::Personal);
-                if let Some(props) = f.properties.as_mut() {
-                    // What the public sees in clear (a consented contact) stays in clear.
-                    let masked: Vec<&str> = layer
-                        .def()
-                        .fields
-                        .iter()
-                        .filter(|field| {
-                            field.visibility == Visibility::Personal && !field.consented(props)
-                        })
-                        .map(|field| field.name)
-                        .collect();
-                    for name in masked {
-                        if let Some(v) = props.get_mut(name) {
-                            *v = mask(v);
-                        }
-                    }
-                }
-                f
-            }
-        }
+        let vis = match view {
+            View::Public => Visibility::Public,
+            View::Full | View::Masked => Visibility::Personal,
+        };
+        masked_for(layer, view, self.feature_visible_any(layer, i, vis))
+    }
+
+    /// `feature_as` without the geometry (its id and properties only): what a tile tags a
+    /// feature with, without converting its polygon to GeoJSON.
+    pub fn properties_as(&self, layer: AnyLayer, i: usize, view: View) -> Feature {
+        let vis = match view {
+            View::Public => Visibility::Public,
+            View::Full | View::Masked => Visibility::Personal,
+        };
+        masked_for(layer, view, self.bare_feature_any(layer, i, vis))
     }
 
     /// The fields of feature `i` beyond the public ones that the scope's caller sees (staff
@@ -208,4 +198,27 @@ impl Snapshot {
         }
         (out, carried)
     }
+}
+
+/// `f` (with every field) as `view` shows it: a masked view masks the personal fields its
+/// person did not consent to publish (what the public sees in clear stays in clear).
+fn masked_for(layer: AnyLayer, view: View, mut f: Feature) -> Feature {
+    if view != View::Masked {
+        return f;
+    }
+    if let Some(props) = f.properties.as_mut() {
+        let masked: Vec<&str> = layer
+            .def()
+            .fields
+            .iter()
+            .filter(|field| field.visibility == Visibility::Personal && !field.consented(props))
+            .map(|field| field.name)
+            .collect();
+        for name in masked {
+            if let Some(v) = props.get_mut(name) {
+                *v = mask(v);
+            }
+        }
+    }
+    f
 }

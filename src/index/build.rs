@@ -147,6 +147,7 @@ impl Snapshot {
                 .collect(),
             geocoder: std::sync::OnceLock::new(),
             text: std::sync::OnceLock::new(),
+            derived: Default::default(),
             data,
         }
     }

@@ -160,6 +160,17 @@ impl Snapshot {
         }
     }
 
+    /// `feature_visible_any` without the geometry.
+    pub fn bare_feature_any(&self, layer: AnyLayer, i: usize, vis: Visibility) -> geojson::Feature {
+        match layer {
+            AnyLayer::Builtin(l) => crate::model::geojson::bare_feature(&self.data, l, i, vis),
+            AnyLayer::Declared(def) => self
+                .declared_layer(def.name)
+                .map(|d| d.features[i].feature_without_geometry(def, vis))
+                .unwrap_or_default(),
+        }
+    }
+
     /// The features of a declared polygon or line layer whose geometry contains `p` (boundary
     /// included), in key order.
     pub fn declared_containing(&self, name: &str, p: Point) -> Vec<usize> {

@@ -71,7 +71,14 @@ pub struct Snapshot {
     geocoder: std::sync::OnceLock<geocode::Geocoder>,
     /// Names and keys for `/search`, built on first use (`Index` starts it on a thread).
     text: std::sync::OnceLock<text::TextIndex>,
+    /// What outer modules derive from this snapshot and keep as long as it lives (`derived`).
+    derived: Derived,
 }
+
+/// Per-snapshot data of types this module does not know (the tiles' projected and simplified
+/// shapes), one value per type: what `http::Extensions` is to a request.
+#[derive(Default)]
+struct Derived(std::sync::Mutex<Vec<Arc<dyn std::any::Any + Send + Sync>>>);
 
 /// Monotone subdivisions (O(log n) point-in-polygon) of polygons with many vertices, by position;
 /// `None` for small polygons, which are tested directly.
@@ -106,6 +113,19 @@ impl Snapshot {
     pub fn geocoder(&self) -> &geocode::Geocoder {
         self.geocoder
             .get_or_init(|| geocode::Geocoder::build(&self.data))
+    }
+
+    /// The `T` derived from this snapshot: made by `T::default()` on the first call, then shared
+    /// by every caller until the snapshot is dropped. For caches an outer module fills as it
+    /// reads the snapshot (each is filled from this snapshot's data only).
+    pub fn derived<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut values = self.derived.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = values.iter().find_map(|v| v.clone().downcast::<T>().ok()) {
+            return found;
+        }
+        let made = Arc::new(T::default());
+        values.push(made.clone());
+        made
     }
 
     pub fn dataset(&self) -> &Dataset {

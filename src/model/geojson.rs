@@ -38,6 +38,19 @@ pub fn feature_of<T: Properties>(
     }
 }
 
+/// Feature `i` of `layer` in `d` with the fields `vis` may see and no geometry: its id and
+/// properties (what a tile tags it with).
+pub fn bare_feature(d: &super::Dataset, layer: Layer, i: usize, vis: Visibility) -> Feature {
+    match layer {
+        Layer::Towns => feature_of(&d.towns[i], vis, None),
+        Layer::Villages => feature_of(&d.villages[i], vis, None),
+        Layer::Grids => feature_of(&d.grids[i], vis, None),
+        Layer::Stations => feature_of(&d.stations[i], vis, None),
+        Layer::Alliances => feature_of(&d.alliances[i], vis, None),
+        Layer::Members => feature_of(&d.members[i], vis, None),
+    }
+}
+
 pub fn town_feature(t: &Town, vis: Visibility) -> Feature {
     feature_of(t, vis, Some(GeometryValue::from(&t.geometry)))
 }

@@ -88,13 +88,21 @@ impl Record {
 
     /// The GeoJSON feature with the fields `vis` may see; the key is its id.
     pub fn feature(&self, def: &LayerDef, vis: Visibility) -> Feature {
+        Feature {
+            geometry: Some(geojson::Geometry::new(GeometryValue::from(&self.geometry))),
+            ..self.feature_without_geometry(def, vis)
+        }
+    }
+
+    /// `feature` with no geometry: its id and properties.
+    pub fn feature_without_geometry(&self, def: &LayerDef, vis: Visibility) -> Feature {
         let id = match self.values.first() {
             Some(JsonValue::Number(n)) => Some(Id::Number(n.clone())),
             _ => Some(Id::String(self.key.clone())),
         };
         Feature {
             bbox: None,
-            geometry: Some(geojson::Geometry::new(GeometryValue::from(&self.geometry))),
+            geometry: None,
             id,
             properties: Some(self.properties(def, vis)),
             foreign_members: None,

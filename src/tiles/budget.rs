@@ -70,7 +70,7 @@ pub(super) fn thin_points(
             .find_map(|k| p.get(*k).and_then(Value::as_f64))
             .unwrap_or(0.0)
     };
-    features.sort_by(|a, b| importance(&b.1).total_cmp(&importance(&a.1)));
+    features.sort_by(|a, b| importance(&b.1.map).total_cmp(&importance(&a.1.map)));
     let mut taken = std::collections::HashSet::new();
     features.retain(|(_, _, geometry)| match geometry {
         super::render::TileGeometry::Point(c) => {

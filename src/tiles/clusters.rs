@@ -7,6 +7,7 @@
 //! clusters break up until single posts take over.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use geo::Coord;
 use serde_json::{Map, Value};
@@ -70,7 +71,11 @@ pub(super) fn features(snap: &Snapshot, coord: TileCoord, frame: &TileFrame) -> 
                 coord.x * CELLS_PER_TILE + cx,
                 coord.y * CELLS_PER_TILE + cy,
             );
-            (Some(id), properties, TileGeometry::Point(at))
+            (
+                Some(id),
+                Arc::new(properties.into()),
+                TileGeometry::Point(at),
+            )
         })
         .collect()
 }

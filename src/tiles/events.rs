@@ -7,6 +7,7 @@
 //!   the last 30 days, with their state (no text, no reporter).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use fast_mvt::MvtTileBuilder;
 use geo::BoundingRect;
@@ -86,7 +87,7 @@ pub fn render(
                 let props = json!({"code": g.code, "open": open, "recent_30d": recent});
                 Some((
                     g.code.parse().ok(),
-                    props.as_object().cloned().unwrap_or_default(),
+                    Arc::new(props.as_object().cloned().unwrap_or_default().into()),
                     TileGeometry::Polygon(polygon),
                 ))
             })
@@ -111,7 +112,7 @@ pub fn render(
                 });
                 Some((
                     Some(e.id),
-                    props.as_object().cloned().unwrap_or_default(),
+                    Arc::new(props.as_object().cloned().unwrap_or_default().into()),
                     TileGeometry::Point(at),
                 ))
             })

@@ -2,8 +2,8 @@
 //! zoom, clip to the buffered tile, round, and keep only valid rings.
 
 use geo::{
-    Area, BooleanOps, BoundingRect, Coord, LineString, MultiLineString, MultiPolygon, Point,
-    Polygon, Rect, SimplifyVwPreserve, Validation, coord,
+    Area, BooleanOps, BoundingRect, Coord, LineString, MapCoords, MultiLineString, MultiPolygon,
+    Point, Polygon, Rect, SimplifyVwPreserve, Validation, coord,
 };
 
 use super::{TileConfig, TileCoord, lon_lat_to_world, world_to_lon_lat};
@@ -17,9 +17,10 @@ pub struct TileFrame {
     x0: f64,
     y0: f64,
     size: f64,
+    pub z: u8,
     pub extent: f64,
     pub buffer: f64,
-    crs: Crs,
+    pub crs: Crs,
 }
 
 impl TileFrame {
@@ -29,6 +30,7 @@ impl TileFrame {
             x0,
             y0,
             size,
+            z: coord.z,
             extent: f64::from(config.extent),
             buffer: f64::from(config.buffer),
             crs: config.crs,
@@ -37,13 +39,25 @@ impl TileFrame {
 
     /// Tile-space coordinates (floating) of a WGS84 lon/lat coordinate.
     pub fn project(&self, c: Coord) -> Coord {
+        self.to_tile(self.world(c))
+    }
+
+    /// World coordinates (Web Mercator, 0..1 from the west and from the north) of a WGS84
+    /// lon/lat coordinate, in the frame's datum: the same for every tile of a tile set.
+    fn world(&self, c: Coord) -> Coord {
         let c = if self.crs.shifts() {
             self.crs.from_wgs84(Point(c)).0
         } else {
             c
         };
         let (x, y) = lon_lat_to_world(c.x, c.y);
-        coord! { x: (x - self.x0) / self.size * self.extent, y: (y - self.y0) / self.size * self.extent }
+        coord! { x: x, y: y }
+    }
+
+    /// Tile-space coordinates of world coordinates.
+    fn to_tile(&self, w: Coord) -> Coord {
+        let scale = self.extent / self.size;
+        coord! { x: (w.x - self.x0) * scale, y: (w.y - self.y0) * scale }
     }
 
     /// The WGS84 lon/lat box of what lands in the tile grown by `margin` tile units on every
@@ -89,17 +103,66 @@ impl TileFrame {
         tolerance: f64,
         min_area: f64,
     ) -> Option<MultiPolygon<i32>> {
-        let projected = MultiPolygon(mp.0.iter().map(|p| self.project_polygon(p)).collect());
-        let simplified = if tolerance > 0.0 {
-            projected.simplify_vw_preserve(tolerance * tolerance / 2.0)
+        self.polygon_at_zoom(&self.zoom_polygon(mp, tolerance), mp, min_area)
+    }
+
+    /// What `polygon` does to `mp` that is the same for every tile of this frame's zoom, done
+    /// once (`tiles::shapes`): projected and simplified in world units (Visvalingam's areas
+    /// scale with the square of the map, so the threshold is the tile's one scaled), and rounded
+    /// to the zoom's pixel grid, which a tile holding the whole polygon only shifts.
+    pub fn zoom_polygon(&self, mp: &MultiPolygon, tolerance: f64) -> ZoomPolygon {
+        let world = self.map_polygon(mp, |c| self.world(c));
+        let world = if tolerance > 0.0 {
+            let tolerance_world = tolerance / self.extent * self.size;
+            world.simplify_vw_preserve(tolerance_world * tolerance_world / 2.0)
         } else {
-            projected.clone()
+            world
         };
+        let bounds = world.bounding_rect();
+        // The zoom's pixel grid, in tile units from the world's north-west corner (i32 holds it
+        // to z18 at extent 4096; beyond, every tile rounds its own part).
+        let scale = self.extent / self.size;
+        let rounded = (scale < f64::from(i32::MAX) / 2.0)
+            .then(|| {
+                round(&self.map_polygon(&world, |w| coord! { x: w.x * scale, y: w.y * scale }))
+            })
+            .filter(|mp| !mp.0.is_empty() && as_f64(mp).is_valid())
+            .map(|mp| {
+                let area = as_f64(&mp).unsigned_area();
+                (mp, area)
+            });
+        ZoomPolygon {
+            world,
+            bounds,
+            rounded,
+        }
+    }
+
+    /// `polygon` from `zoom` (`zoom_polygon` of `mp`): only the clip, or the shift when the tile
+    /// holds it whole, is the tile's own.
+    pub fn polygon_at_zoom(
+        &self,
+        zoom: &ZoomPolygon,
+        mp: &MultiPolygon,
+        min_area: f64,
+    ) -> Option<MultiPolygon<i32>> {
+        let bounds = zoom.bounds?;
+        let (min, max) = (self.to_tile(bounds.min()), self.to_tile(bounds.max()));
+        let (lo, hi) = (-self.buffer, self.extent + self.buffer);
+        let inside = min.x >= lo && min.y >= lo && max.x <= hi && max.y <= hi;
+        if inside && let Some((rounded, area)) = &zoom.rounded {
+            if *area < min_area {
+                return None;
+            }
+            let scale = self.extent / self.size;
+            let (dx, dy) = ((self.x0 * scale).round(), (self.y0 * scale).round());
+            let (dx, dy) = (dx as i32, dy as i32);
+            return Some(rounded.map_coords(|c| coord! { x: c.x - dx, y: c.y - dy }));
+        }
         // Simplification can (rarely) leave an invalid ring after rounding; fall back to the
         // unsimplified shape, then to nothing.
-        [simplified, projected]
-            .into_iter()
-            .find_map(|candidate| self.clip_and_round(&candidate))
+        self.clip_and_round(&self.map_polygon(&zoom.world, |w| self.to_tile(w)))
+            .or_else(|| self.clip_and_round(&self.map_polygon(mp, |c| self.project(c))))
             .filter(|mp| as_f64(mp).unsigned_area() >= min_area)
     }
 
@@ -136,9 +199,13 @@ impl TileFrame {
         (!parts.is_empty()).then_some(MultiLineString(parts))
     }
 
-    fn project_polygon(&self, p: &Polygon) -> Polygon {
-        let ring = |ls: &LineString| LineString(ls.0.iter().map(|&c| self.project(c)).collect());
-        Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect())
+    fn map_polygon(&self, mp: &MultiPolygon, f: impl Fn(Coord) -> Coord) -> MultiPolygon {
+        let ring = |ls: &LineString| LineString(ls.0.iter().map(|&c| f(c)).collect());
+        MultiPolygon(
+            mp.0.iter()
+                .map(|p| Polygon::new(ring(p.exterior()), p.interiors().iter().map(ring).collect()))
+                .collect(),
+        )
     }
 
     fn clip_and_round(&self, mp: &MultiPolygon) -> Option<MultiPolygon<i32>> {
@@ -162,6 +229,15 @@ impl TileFrame {
         let repaired = round(&as_f64(&rounded).intersection(&clip.to_polygon()));
         valid(&repaired).then_some(repaired)
     }
+}
+
+/// A polygon prepared for every tile of one zoom (`TileFrame::zoom_polygon`).
+pub struct ZoomPolygon {
+    /// Projected to world units (0..1) and simplified for the zoom.
+    world: MultiPolygon,
+    bounds: Option<Rect>,
+    /// `world` on the zoom's pixel grid, with its area in square tile units, when valid there.
+    rounded: Option<(MultiPolygon<i32>, f64)>,
 }
 
 /// Round to the integer grid, dropping repeated points and rings that collapse to no area.

@@ -11,6 +11,7 @@ pub mod events;
 mod geometry;
 pub mod layers;
 mod render;
+mod shapes;
 pub mod stats;
 pub mod tilejson;
 

@@ -3,11 +3,13 @@
 use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtTileBuilder, MvtValue};
 use geo::{Coord, MultiPolygon};
 use serde_json::Value;
+use std::sync::Arc;
 
 use super::TileCoord;
 use super::budget::{self, Thinning};
 use super::geometry::TileFrame;
 use super::layers::{MIN_AREA_PX2, Source, TileLayer, at_zoom};
+use super::shapes::{ShapeSet, Shapes};
 use crate::access::View;
 use crate::analysis::coverage::CoverageMap;
 use crate::geodesy::Crs;
@@ -181,7 +183,7 @@ fn draw(
         if in_clear && let Some(def) = layer.audited() {
             let n = features
                 .iter()
-                .filter(|(_, props, _)| def.carries_personal(props))
+                .filter(|(_, props, _)| def.carries_personal(&props.map))
                 .count();
             if n > 0 {
                 personal.push((def.name, n));
@@ -198,11 +200,11 @@ fn draw(
                 (true, TileGeometry::Polygon(mp)) => {
                     droppable
                         .polygons
-                        .push(budget::area_and_size(mp, &properties));
+                        .push(budget::area_and_size(mp, &properties.map));
                 }
                 (true, TileGeometry::Point(_)) => {
                     droppable.points += 1;
-                    droppable.point_bytes += 6 + budget::properties_size(&properties);
+                    droppable.point_bytes += 6 + budget::properties_size(&properties.map);
                 }
                 _ => {}
             }
@@ -220,7 +222,24 @@ fn draw(
 }
 
 /// One feature ready for encoding: its id, properties and tile geometry.
-pub(super) type TileFeature = (Option<u64>, serde_json::Map<String, Value>, TileGeometry);
+pub(super) type TileFeature = (Option<u64>, Arc<Props>, TileGeometry);
+
+/// A feature's properties, with the MVT tags they become (made once: the public ones of a
+/// snapshot's features are kept for every tile, `tiles::shapes`).
+pub(super) struct Props {
+    pub map: serde_json::Map<String, Value>,
+    tags: Vec<(String, MvtValue)>,
+}
+
+impl From<serde_json::Map<String, Value>> for Props {
+    fn from(map: serde_json::Map<String, Value>) -> Props {
+        let tags = map
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), tag_value(v)?)))
+            .collect();
+        Props { map, tags }
+    }
+}
 
 pub(super) enum TileGeometry {
     Point(Coord<i32>),
@@ -251,6 +270,17 @@ fn features(
     } else {
         frame.buffer
     };
+    let shapes = snap.derived::<Shapes>();
+    let set = ShapeSet::Builtin(source);
+    let (polygons, label_points) = if labels {
+        (None, Some(shapes.labels(set, d.count(source))))
+    } else if matches!(source, Layer::Stations | Layer::Members) {
+        (None, None)
+    } else {
+        let n = d.count(source);
+        (Some(shapes.polygons(set, n, frame, tolerance)), None)
+    };
+    let public_props = shapes.properties(set, d.count(source));
     let area = |i: usize| -> Option<&MultiPolygon> {
         match source {
             Layer::Towns => Some(&d.towns[i].geometry),
@@ -266,18 +296,26 @@ fn features(
             let geometry = match (source, labels) {
                 (Layer::Stations, _) => TileGeometry::Point(frame.point(d.stations[i].location)?),
                 (Layer::Members, _) => TileGeometry::Point(frame.point(snap.member_location(i)?)?),
-                (_, true) => TileGeometry::Point(frame.point(label_point(area(i)?)?)?),
+                (_, true) => {
+                    let at = label_points.as_ref()?.get(i, || label_point(area(i)?))?;
+                    TileGeometry::Point(frame.point(*at)?)
+                }
                 (_, false) => {
-                    TileGeometry::Polygon(frame.polygon(area(i)?, tolerance, min_area)?)
+                    let mp = area(i)?;
+                    let world = polygons
+                        .as_ref()?
+                        .get(i, || Some(frame.zoom_polygon(mp, tolerance)))?;
+                    TileGeometry::Polygon(frame.polygon_at_zoom(world, mp, min_area)?)
                 }
             };
             let any = AnyLayer::Builtin(source);
-            let feature = snap.feature_as(any, i, scope.view(snap, any, i));
-            Some((
-                feature_id(&feature),
-                feature.properties.unwrap_or_default(),
-                geometry,
-            ))
+            let (id, props) = match scope.view(snap, any, i) {
+                View::Public => public_props
+                    .get(i, || Some(tagged(snap, any, i, View::Public)))?
+                    .clone(),
+                view => tagged(snap, any, i, view),
+            };
+            Some((id, props, geometry))
         })
         .collect()
 }
@@ -300,6 +338,10 @@ fn declared_features(
         crate::model::schema::GeometryKind::Point => 0.0,
         _ => frame.buffer,
     };
+    let shapes = snap.derived::<Shapes>();
+    let set = ShapeSet::Declared(def.name);
+    let polygons = shapes.polygons(set, data.features.len(), frame, tolerance);
+    let public_props = shapes.properties(set, data.features.len());
     snap.in_bbox_any(layer, Some(frame.lon_lat_bbox(margin)))
         .into_iter()
         .filter(|&i| scope.sees(snap, layer, i))
@@ -311,16 +353,17 @@ fn declared_features(
                     TileGeometry::Line(frame.line(ml, tolerance)?)
                 }
                 geo::Geometry::MultiPolygon(mp) => {
-                    TileGeometry::Polygon(frame.polygon(mp, tolerance, min_area)?)
+                    let world = polygons.get(i, || Some(frame.zoom_polygon(mp, tolerance)))?;
+                    TileGeometry::Polygon(frame.polygon_at_zoom(world, mp, min_area)?)
                 }
                 _ => return None,
             };
             let properties = match scope.view(snap, layer, i) {
-                View::Public => r.properties(def, crate::model::schema::Visibility::Public),
-                view => snap
-                    .feature_as(layer, i, view)
-                    .properties
-                    .unwrap_or_default(),
+                View::Public => public_props
+                    .get(i, || Some(tagged(snap, layer, i, View::Public)))?
+                    .1
+                    .clone(),
+                view => tagged(snap, layer, i, view).1,
             };
             Some((Some(r.tile_id()), properties, geometry))
         })
@@ -336,6 +379,13 @@ fn gap_features(
     min_area: f64,
 ) -> Vec<TileFeature> {
     let grids = &snap.dataset().grids;
+    let set = ShapeSet::Gaps {
+        radius_bits: map.radius_m.to_bits(),
+        service: map.service,
+    };
+    let shapes = snap.derived::<Shapes>();
+    let polygons = shapes.polygons(set, map.grids.len(), frame, tolerance);
+    let props = shapes.properties(set, map.grids.len());
     snap.in_bbox(Layer::Grids, Some(frame.lon_lat_bbox(frame.buffer)))
         .into_iter()
         .filter_map(|i| {
@@ -343,12 +393,15 @@ fn gap_features(
             if c.gap.0.is_empty() {
                 return None;
             }
-            let geometry = TileGeometry::Polygon(frame.polygon(&c.gap, tolerance, min_area)?);
-            Some((
-                g.code.parse().ok(),
-                gap_properties(g, c, map.radius_m),
-                geometry,
-            ))
+            let world = polygons.get(i, || Some(frame.zoom_polygon(&c.gap, tolerance)))?;
+            let geometry = TileGeometry::Polygon(frame.polygon_at_zoom(world, &c.gap, min_area)?);
+            let (id, props) = props
+                .get(i, || {
+                    let props = Arc::new(Props::from(gap_properties(g, c, map.radius_m)));
+                    Some((g.code.parse().ok(), props))
+                })?
+                .clone();
+            Some((id, props, geometry))
         })
         .collect()
 }
@@ -421,7 +474,7 @@ pub fn each_feature(
                 };
                 let frame = TileFrame::new(coord, &TileConfig::default());
                 for (id, properties, _) in super::clusters::features(snap, coord, &frame) {
-                    emit(id, &properties);
+                    emit(id, &properties.map);
                 }
             }
             return;
@@ -455,6 +508,16 @@ pub fn each_feature(
             );
         }
     }
+}
+
+/// Feature `i`'s id and properties as `view` shows them, with their tags.
+fn tagged(snap: &Snapshot, layer: AnyLayer, i: usize, view: View) -> (Option<u64>, Arc<Props>) {
+    let feature = snap.properties_as(layer, i, view);
+    let id = feature_id(&feature);
+    (
+        id,
+        Arc::new(Props::from(feature.properties.unwrap_or_default())),
+    )
 }
 
 fn feature_id(feature: &geojson::Feature) -> Option<u64> {
@@ -497,7 +560,7 @@ fn tag_value(value: &Value) -> Option<MvtValue> {
 pub(super) fn add_feature(
     builder: MvtLayerBuilder,
     id: Option<u64>,
-    properties: &serde_json::Map<String, Value>,
+    properties: &Props,
     geometry: &TileGeometry,
 ) -> Result<MvtLayerBuilder, fast_mvt::MvtError> {
     let kind = match geometry {
@@ -507,12 +570,10 @@ pub(super) fn add_feature(
     };
     let mut feature = builder.feature_of(kind);
     feature.id(id);
-    for (key, value) in properties {
-        if let Some(value) = tag_value(value) {
-            // A tag fails only on a key or value MVT cannot hold; the feature is still drawn.
-            if let Err(e) = feature.tag_ref(key, (&value).into()) {
-                tracing::warn!(key = %key, error = %e, "tile property left out");
-            }
+    for (key, value) in &properties.tags {
+        // A tag fails only on a key or value MVT cannot hold; the feature is still drawn.
+        if let Err(e) = feature.tag_ref(key, value.into()) {
+            tracing::warn!(key = %key, error = %e, "tile property left out");
         }
     }
     match geometry {

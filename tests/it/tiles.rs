@@ -761,3 +761,43 @@ fn decoded_tiles_snapshot() {
 
 /// Over a real socket: what HTTP clients and GDAL see.
 mod socket;
+
+/// What a snapshot prepares for tiles (each polygon projected and simplified per zoom, its
+/// label point and public tags; `tiles::shapes`) is the tile-independent part only: a tile is
+/// the same bytes whichever tiles were drawn before it on that snapshot, in either datum.
+#[test]
+fn a_tile_is_the_same_whichever_tiles_were_drawn_before_it() {
+    use gridmap::geodesy::Crs;
+    let forward = Snapshot::build(gridmap::sample::dataset().unwrap());
+    let backward = Snapshot::build(gridmap::sample::dataset().unwrap());
+    let gaps = CoverageMap::compute(forward.dataset(), DEFAULT_RADIUS_M, None);
+    let mut tiles = Vec::new();
+    for z in [10u8, 12, 13, 14] {
+        let (cx, cy) = tile_xy(geo::Point::new(119.585, 31.99167), z);
+        for x in cx - 1..=cx + 1 {
+            for y in cy - 1..=cy + 1 {
+                for crs in [Crs::Wgs84, Crs::Gcj02] {
+                    tiles.push((TileCoord::new(z.into(), x, y).unwrap(), crs));
+                }
+            }
+        }
+    }
+    let draw = |snap: &Snapshot, (coord, crs): (TileCoord, Crs)| {
+        let config = TileConfig {
+            crs,
+            ..TileConfig::default()
+        };
+        render(snap, coord, &config, Some(&gaps)).unwrap()
+    };
+    let first: Vec<Vec<u8>> = tiles.iter().map(|&t| draw(&forward, t)).collect();
+    let mut last: Vec<Vec<u8>> = tiles.iter().rev().map(|&t| draw(&backward, t)).collect();
+    last.reverse();
+    let mut non_empty = 0;
+    for (((coord, crs), a), b) in tiles.iter().zip(&first).zip(&last) {
+        assert!(a == b, "{coord:?} {crs:?} differs with the drawing order");
+        // Drawn again from what the snapshot holds now: still the same.
+        assert!(*a == draw(&forward, (*coord, *crs)), "{coord:?} {crs:?}");
+        non_empty += usize::from(!a.is_empty());
+    }
+    assert!(non_empty > 50, "only {non_empty} tiles hold anything");
+}

@@ -1,0 +1,155 @@
+//! What a tile draws that does not depend on the tile, prepared once per snapshot: each polygon
+//! projected to Web Mercator and simplified for a zoom, and each polygon's label point. A tile is
+//! then a query, a clip and an encode.
+//!
+//! Kept with the snapshot (`Snapshot::derived`), so it goes when the snapshot does, and filled as
+//! tiles ask: the first tile of a zoom to meet a feature prepares it, every later tile of that
+//! zoom (any of its neighbours, or the same tile again after the cache dropped it) reuses it. A
+//! polygon is simplified in world units by the same area threshold a tile would use in tile
+//! units (a uniform scale), so a prepared tile draws what an unprepared one did.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use geo::Point;
+
+use super::geometry::{TileFrame, ZoomPolygon};
+use super::render::Props;
+use crate::geodesy::Crs;
+use crate::model::{Layer, Service};
+
+/// Which polygons a set of slots holds, by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(super) enum ShapeSet {
+    /// A model layer's polygons (alliances: their footprints).
+    Builtin(Layer),
+    /// A declared layer's polygons, by its name.
+    Declared(&'static str),
+    /// Each grid's coverage gap, of the map at this radius and service (the snapshot's own).
+    Gaps {
+        radius_bits: u64,
+        service: Option<Service>,
+    },
+}
+
+/// One zoom's shapes of one set: what decides how a polygon is projected and simplified.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    set: ShapeSet,
+    z: u8,
+    crs: Crs,
+    extent_bits: u64,
+    tolerance_bits: u64,
+}
+
+/// Every prepared shape of one snapshot.
+#[derive(Default)]
+pub(super) struct Shapes {
+    polygons: Mutex<HashMap<Key, Arc<Slots<ZoomPolygon>>>>,
+    labels: Mutex<HashMap<ShapeSet, Arc<Slots<Point>>>>,
+    properties: Mutex<HashMap<ShapeSet, Arc<Slots<Tagged>>>>,
+}
+
+/// A feature's id and public properties, with their tags.
+pub(super) type Tagged = (Option<u64>, Arc<Props>);
+
+/// One value per feature position, each made on first use. `None` when there is nothing to
+/// draw (a degenerate polygon, an alliance without a footprint).
+pub(super) struct Slots<T>(Vec<OnceLock<Option<T>>>);
+
+impl<T> Slots<T> {
+    fn new(len: usize) -> Slots<T> {
+        Slots((0..len).map(|_| OnceLock::new()).collect())
+    }
+
+    /// The value at `i`, made by `make` if no tile has asked for it yet.
+    pub fn get(&self, i: usize, make: impl FnOnce() -> Option<T>) -> Option<&T> {
+        self.0.get(i)?.get_or_init(make).as_ref()
+    }
+}
+
+impl Shapes {
+    /// The polygons of `set` (`len` of them) prepared for `frame`'s zoom with `tolerance` tile
+    /// units (`TileFrame::zoom_polygon`).
+    pub fn polygons(
+        &self,
+        set: ShapeSet,
+        len: usize,
+        frame: &TileFrame,
+        tolerance: f64,
+    ) -> Arc<Slots<ZoomPolygon>> {
+        let key = Key {
+            set,
+            z: frame.z,
+            crs: frame.crs,
+            extent_bits: frame.extent.to_bits(),
+            tolerance_bits: tolerance.to_bits(),
+        };
+        let mut sets = self.polygons.lock().unwrap_or_else(|p| p.into_inner());
+        sets.entry(key)
+            .or_insert_with(|| Arc::new(Slots::new(len)))
+            .clone()
+    }
+
+    /// The label points of `set`'s polygons (`len` of them), in WGS84 as stored.
+    pub fn labels(&self, set: ShapeSet, len: usize) -> Arc<Slots<Point>> {
+        slots(&self.labels, set, len)
+    }
+
+    /// The public properties of `set`'s features (`len` of them), as every zoom tags them.
+    pub fn properties(&self, set: ShapeSet, len: usize) -> Arc<Slots<Tagged>> {
+        slots(&self.properties, set, len)
+    }
+}
+
+fn slots<T>(
+    sets: &Mutex<HashMap<ShapeSet, Arc<Slots<T>>>>,
+    set: ShapeSet,
+    len: usize,
+) -> Arc<Slots<T>> {
+    let mut sets = sets.lock().unwrap_or_else(|p| p.into_inner());
+    sets.entry(set)
+        .or_insert_with(|| Arc::new(Slots::new(len)))
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tiles::{TileConfig, TileCoord};
+
+    #[test]
+    fn a_slot_is_made_once_and_sets_differ_by_zoom_and_datum() {
+        let shapes = Shapes::default();
+        let config = TileConfig::default();
+        let frame = |z: u32, crs: Crs| {
+            TileFrame::new(
+                TileCoord::new(z, 0, 0).unwrap(),
+                &TileConfig { crs, ..config },
+            )
+        };
+        let set = ShapeSet::Builtin(Layer::Grids);
+        let a = shapes.polygons(set, 3, &frame(12, Crs::Wgs84), 0.5);
+        let again = shapes.polygons(set, 3, &frame(12, Crs::Wgs84), 0.5);
+        assert!(Arc::ptr_eq(&a, &again));
+        assert!(!Arc::ptr_eq(
+            &a,
+            &shapes.polygons(set, 3, &frame(13, Crs::Wgs84), 0.5)
+        ));
+        assert!(!Arc::ptr_eq(
+            &a,
+            &shapes.polygons(set, 3, &frame(12, Crs::Gcj02), 0.5)
+        ));
+        let labels = shapes.labels(set, 3);
+        let mut made = 0;
+        for _ in 0..2 {
+            labels.get(1, || {
+                made += 1;
+                Some(Point::new(1.0, 2.0))
+            });
+        }
+        assert_eq!(made, 1);
+        assert_eq!(labels.get(1, || None), Some(&Point::new(1.0, 2.0)));
+        assert_eq!(labels.get(7, || Some(Point::new(0.0, 0.0))), None);
+    }
+}
