@@ -36,10 +36,16 @@ fn render_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
     let mut group = c.benchmark_group(label);
     for z in [10u8, 12, 14] {
         let coord = core_tile(z);
+        // The first render of the tile on this snapshot also prepares its features for the zoom
+        // (`tiles::shapes`); the measured ones find them prepared.
+        let started = Instant::now();
         let size = render(snap, coord, &config, gaps).unwrap().len();
         eprintln!(
-            "{label} z{z} {}/{}/{}: {size} bytes",
-            coord.z, coord.x, coord.y
+            "{label} z{z} {}/{}/{}: {size} bytes, first render {:.1?}",
+            coord.z,
+            coord.x,
+            coord.y,
+            started.elapsed()
         );
         group.bench_function(format!("render_uncached_z{z}"), |b| {
             b.iter(|| black_box(render(snap, coord, &config, gaps).unwrap()))
@@ -55,18 +61,25 @@ fn sample(c: &mut Criterion) {
     let gaps = CoverageMap::compute(snap.dataset(), DEFAULT_RADIUS_M, None);
     let mut group = c.benchmark_group("tiles_sample");
     group.sample_size(10);
+    // Each run on a snapshot of its own: what it prepares for tiles (`tiles::shapes`) is made
+    // during the run, as `gridmap tiles` does.
     group.bench_function("pyramid_z8_z16_render_and_encode", |b| {
-        b.iter(|| {
-            let mut bytes = 0;
-            for z in 8..=16 {
-                for coord in gridmap::tiles::archive::tiles_covering(&bbox, z) {
-                    bytes += render(&snap, coord, &TileConfig::default(), Some(&gaps))
-                        .unwrap()
-                        .len();
+        b.iter_batched(
+            || Snapshot::build(snap.dataset().clone()),
+            |fresh| {
+                let mut bytes = 0;
+                for z in 8..=16 {
+                    for coord in gridmap::tiles::archive::tiles_covering(&bbox, z) {
+                        bytes += render(&fresh, coord, &TileConfig::default(), Some(&gaps))
+                            .unwrap()
+                            .len();
+                    }
                 }
-            }
-            black_box(bytes)
-        })
+                // Dropped after the timing, with the snapshot.
+                (fresh, black_box(bytes))
+            },
+            criterion::BatchSize::PerIteration,
+        )
     });
     group.finish();
 }

@@ -61,9 +61,9 @@ pub(super) fn next(
 /// `features` (points) thinned to one per `spacing`-wide cell: in each, the one with the largest
 /// `population` (or `members`, `people`, `capacity`), the first of equals.
 pub(super) fn thin_points(
-    mut features: Vec<super::render::TileFeature>,
+    mut features: Vec<&super::render::TileFeature>,
     spacing: i32,
-) -> Vec<super::render::TileFeature> {
+) -> Vec<&super::render::TileFeature> {
     let importance = |p: &serde_json::Map<String, Value>| {
         ["population", "members", "people", "capacity"]
             .iter()
@@ -72,7 +72,7 @@ pub(super) fn thin_points(
     };
     features.sort_by(|a, b| importance(&b.1.map).total_cmp(&importance(&a.1.map)));
     let mut taken = std::collections::HashSet::new();
-    features.retain(|(_, _, geometry)| match geometry {
+    features.retain(|feature| match &feature.2 {
         super::render::TileGeometry::Point(c) => {
             taken.insert((c.x.div_euclid(spacing), c.y.div_euclid(spacing)))
         }

@@ -6,6 +6,8 @@ use geo::{
     Point, Polygon, Rect, SimplifyVwPreserve, Validation, coord,
 };
 
+use std::sync::OnceLock;
+
 use super::{TileConfig, TileCoord, lon_lat_to_world, world_to_lon_lat};
 use crate::geodesy::Crs;
 use crate::model::Bbox;
@@ -118,23 +120,10 @@ impl TileFrame {
         } else {
             world
         };
-        let bounds = world.bounding_rect();
-        // The zoom's pixel grid, in tile units from the world's north-west corner (i32 holds it
-        // to z18 at extent 4096; beyond, every tile rounds its own part).
-        let scale = self.extent / self.size;
-        let rounded = (scale < f64::from(i32::MAX) / 2.0)
-            .then(|| {
-                round(&self.map_polygon(&world, |w| coord! { x: w.x * scale, y: w.y * scale }))
-            })
-            .filter(|mp| !mp.0.is_empty() && as_f64(mp).is_valid())
-            .map(|mp| {
-                let area = as_f64(&mp).unsigned_area();
-                (mp, area)
-            });
         ZoomPolygon {
+            bounds: world.bounding_rect(),
             world,
-            bounds,
-            rounded,
+            rounded: OnceLock::new(),
         }
     }
 
@@ -150,11 +139,30 @@ impl TileFrame {
         let (min, max) = (self.to_tile(bounds.min()), self.to_tile(bounds.max()));
         let (lo, hi) = (-self.buffer, self.extent + self.buffer);
         let inside = min.x >= lo && min.y >= lo && max.x <= hi && max.y <= hi;
-        if inside && let Some((rounded, area)) = &zoom.rounded {
+        let scale = self.extent / self.size;
+        // The zoom's pixel grid, in tile units from the world's north-west corner (i32 holds it
+        // to z18 at extent 4096; beyond, every tile rounds its own part). Made by the first tile
+        // that holds the polygon whole.
+        let rounded = || {
+            zoom.rounded
+                .get_or_init(|| {
+                    let on_grid = self
+                        .map_polygon(&zoom.world, |w| coord! { x: w.x * scale, y: w.y * scale });
+                    let rounded = round(&on_grid);
+                    (!rounded.0.is_empty() && as_f64(&rounded).is_valid()).then(|| {
+                        let area = as_f64(&rounded).unsigned_area();
+                        (rounded, area)
+                    })
+                })
+                .as_ref()
+        };
+        if inside
+            && scale < f64::from(i32::MAX) / 2.0
+            && let Some((rounded, area)) = rounded()
+        {
             if *area < min_area {
                 return None;
             }
-            let scale = self.extent / self.size;
             let (dx, dy) = ((self.x0 * scale).round(), (self.y0 * scale).round());
             let (dx, dy) = (dx as i32, dy as i32);
             return Some(rounded.map_coords(|c| coord! { x: c.x - dx, y: c.y - dy }));
@@ -237,7 +245,7 @@ pub struct ZoomPolygon {
     world: MultiPolygon,
     bounds: Option<Rect>,
     /// `world` on the zoom's pixel grid, with its area in square tile units, when valid there.
-    rounded: Option<(MultiPolygon<i32>, f64)>,
+    rounded: OnceLock<Option<(MultiPolygon<i32>, f64)>>,
 }
 
 /// Round to the integer grid, dropping repeated points and rings that collapse to no area.

@@ -1,7 +1,7 @@
 //! Rendering one composite tile from an index snapshot.
 
 use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtTileBuilder, MvtValue};
-use geo::{Coord, MultiPolygon};
+use geo::{Area, Coord, MultiPolygon};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -97,9 +97,14 @@ pub fn render_scoped(
     gaps: Option<&CoverageMap>,
     scope: &Scope,
 ) -> crate::Result<Rendered> {
+    let in_clear = scope
+        .account()
+        .is_some_and(|a| a.view_inside() == View::Full);
+    // What every drawing starts from: only the thinning differs between them.
+    let layers = gather(snap, coord, config, gaps, scope);
     let mut thinning = Thinning::default();
     for drawing in 1.. {
-        let (rendered, mut droppable) = draw(snap, coord, config, gaps, scope, thinning)?;
+        let (rendered, mut droppable) = draw(&layers, coord, config, in_clear, thinning)?;
         // Estimates aim 5% under the budget, so that one more drawing rarely falls just short.
         let over = rendered.bytes.len().saturating_sub(config.budget_bytes);
         let over = if over > 0 {
@@ -131,19 +136,67 @@ pub fn render_scoped(
     unreachable!("the loop returns by its last drawing")
 }
 
-/// One drawing of a tile, leaving out what `thinning` says below each layer's full detail zoom;
-/// with what a budget could still drop.
-fn draw(
+/// A layer's features in one tile, before any budget: each with its area in square tile units
+/// (0 for points and lines).
+struct Gathered {
+    layer: TileLayer,
+    /// Below the layer's full detail zoom: what a budget may drop.
+    thinned: bool,
+    features: Vec<(TileFeature, f64)>,
+}
+
+/// Every layer's features in the tile, polygons below `MIN_AREA_PX2` left out below each layer's
+/// full detail zoom.
+fn gather(
     snap: &Snapshot,
     coord: TileCoord,
     config: &TileConfig,
     gaps: Option<&CoverageMap>,
     scope: &Scope,
+) -> Vec<Gathered> {
+    let frame = TileFrame::new(coord, config);
+    let px = f64::from(config.extent) / 256.0;
+    let tolerance = config.tolerance_px * px;
+    let mut gathered = Vec::new();
+    for layer in at_zoom(snap, coord.z) {
+        let thinned = coord.z < layer.full_detail_zoom;
+        let min_area = if thinned { MIN_AREA_PX2 * px * px } else { 0.0 };
+        let features = match (layer.source, gaps) {
+            (Source::CoverageGaps, Some(map)) => {
+                gap_features(snap, map, &frame, tolerance, min_area)
+            }
+            (Source::CoverageGaps, None) => continue,
+            (Source::StationClusters, _) => super::clusters::features(snap, coord, &frame),
+            _ => features(snap, &layer, &frame, tolerance, min_area, scope),
+        };
+        let features = features
+            .into_iter()
+            .map(|f| {
+                let area = match &f.2 {
+                    TileGeometry::Polygon(mp) => super::geometry::as_f64(mp).unsigned_area(),
+                    _ => 0.0,
+                };
+                (f, area)
+            })
+            .collect();
+        gathered.push(Gathered {
+            layer,
+            thinned,
+            features,
+        });
+    }
+    gathered
+}
+
+/// One drawing of a tile, leaving out what `thinning` says below each layer's full detail zoom;
+/// with what a budget could still drop.
+fn draw(
+    layers: &[Gathered],
+    coord: TileCoord,
+    config: &TileConfig,
+    in_clear: bool,
     thinning: Thinning,
 ) -> crate::Result<(Rendered, budget::Droppable)> {
-    let in_clear = scope
-        .account()
-        .is_some_and(|a| a.view_inside() == View::Full);
     let mut personal = Vec::new();
     let mut droppable = budget::Droppable::default();
     let failed = |message: String| crate::Error::Tile {
@@ -152,26 +205,20 @@ fn draw(
         y: coord.y,
         message,
     };
-    let frame = TileFrame::new(coord, config);
-    let px = f64::from(config.extent) / 256.0;
     let mut tile = MvtTileBuilder::new();
     let mut any = false;
-    for layer in &at_zoom(snap, coord.z) {
-        let thinned = coord.z < layer.full_detail_zoom;
-        let min_area = if thinned {
-            (MIN_AREA_PX2 * px * px).max(thinning.least_area)
-        } else {
-            0.0
-        };
-        let tolerance = config.tolerance_px * px;
-        let features = match (layer.source, gaps) {
-            (Source::CoverageGaps, Some(map)) => {
-                gap_features(snap, map, &frame, tolerance, min_area)
-            }
-            (Source::CoverageGaps, None) => continue,
-            (Source::StationClusters, _) => super::clusters::features(snap, coord, &frame),
-            _ => features(snap, layer, &frame, tolerance, min_area, scope),
-        };
+    for Gathered {
+        layer,
+        thinned,
+        features,
+    } in layers
+    {
+        let thinned = *thinned;
+        let features: Vec<&TileFeature> = features
+            .iter()
+            .filter(|(_, area)| !thinned || *area == 0.0 || *area >= thinning.least_area)
+            .map(|(f, _)| f)
+            .collect();
         let features = if thinned && thinning.point_spacing > 0 {
             budget::thin_points(features, thinning.point_spacing)
         } else {
@@ -196,7 +243,7 @@ fn draw(
             builder.extent(extent);
         }
         for (id, properties, geometry) in features {
-            match (thinned, &geometry) {
+            match (thinned, geometry) {
                 (true, TileGeometry::Polygon(mp)) => {
                     droppable
                         .polygons
@@ -208,7 +255,7 @@ fn draw(
                 }
                 _ => {}
             }
-            builder = add_feature(builder, id, &properties, &geometry)
+            builder = add_feature(builder, *id, properties, geometry)
                 .map_err(|e| failed(format!("layer {}, feature {id:?}: {e}", layer.name)))?;
         }
         tile = builder.end();
