@@ -70,15 +70,23 @@ pub(super) fn thin_points(
             .find_map(|k| p.get(*k).and_then(Value::as_f64))
             .unwrap_or(0.0)
     };
-    features.sort_by(|a, b| importance(&b.1.map).total_cmp(&importance(&a.1.map)));
+    // Each feature's importance looked up once, not at every comparison.
+    let mut ranked: Vec<(f64, &super::render::TileFeature)> = features
+        .drain(..)
+        .map(|f| (importance(&f.1.map), f))
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut taken = std::collections::HashSet::new();
-    features.retain(|feature| match &feature.2 {
-        super::render::TileGeometry::Point(c) => {
-            taken.insert((c.x.div_euclid(spacing), c.y.div_euclid(spacing)))
-        }
-        _ => true,
-    });
-    features
+    ranked
+        .into_iter()
+        .map(|(_, f)| f)
+        .filter(|feature| match &feature.2 {
+            super::render::TileGeometry::Point(c) => {
+                taken.insert((c.x.div_euclid(spacing), c.y.div_euclid(spacing)))
+            }
+            _ => true,
+        })
+        .collect()
 }
 
 /// The least area polygons below their full detail zoom need in the next drawing of a tile

@@ -1,6 +1,6 @@
 //! Rendering one composite tile from an index snapshot.
 
-use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtTileBuilder, MvtValue};
+use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtValue};
 use geo::{Area, Coord, MultiPolygon};
 use serde_json::Value;
 use std::sync::Arc;
@@ -102,9 +102,11 @@ pub fn render_scoped(
         .is_some_and(|a| a.view_inside() == View::Full);
     // What every drawing starts from: only the thinning differs between them.
     let layers = gather(snap, coord, config, gaps, scope);
+    let mut drawn: Vec<Option<LayerDrawing>> = layers.iter().map(|_| None).collect();
     let mut thinning = Thinning::default();
     for drawing in 1.. {
-        let (rendered, mut droppable) = draw(&layers, coord, config, in_clear, thinning)?;
+        let (rendered, mut droppable) =
+            draw(&layers, &mut drawn, coord, config, in_clear, thinning)?;
         // Estimates aim 5% under the budget, so that one more drawing rarely falls just short.
         let over = rendered.bytes.len().saturating_sub(config.budget_bytes);
         let over = if over > 0 {
@@ -188,84 +190,141 @@ fn gather(
     gathered
 }
 
+/// One layer of one drawing: what of the thinning it depends on, its encoded bytes (a framed
+/// `Tile.layers` field: a tile is its layers' bytes one after the other), and what it adds to the
+/// drawing's droppable features and personal-data count.
+struct LayerDrawing {
+    thinning: Thinning,
+    bytes: Vec<u8>,
+    droppable: budget::Droppable,
+    personal: usize,
+}
+
 /// One drawing of a tile, leaving out what `thinning` says below each layer's full detail zoom;
-/// with what a budget could still drop.
+/// with what a budget could still drop. A layer whose features `thinning` selects as in the
+/// previous drawing (`drawn`) is not encoded again.
 fn draw(
     layers: &[Gathered],
+    drawn: &mut [Option<LayerDrawing>],
     coord: TileCoord,
     config: &TileConfig,
     in_clear: bool,
     thinning: Thinning,
 ) -> crate::Result<(Rendered, budget::Droppable)> {
-    let mut personal = Vec::new();
+    for (gathered, previous) in layers.iter().zip(drawn.iter_mut()) {
+        // What of the thinning selects this layer's features: nothing at its full detail zoom,
+        // else the least area for polygons and the spacing for points.
+        let (has_polygons, has_points) = gathered.features.iter().fold((false, false), |k, f| {
+            (
+                k.0 || matches!(f.0.2, TileGeometry::Polygon(_)),
+                k.1 || matches!(f.0.2, TileGeometry::Point(_)),
+            )
+        });
+        let applies = Thinning {
+            least_area: if gathered.thinned && has_polygons {
+                thinning.least_area
+            } else {
+                0.0
+            },
+            point_spacing: if gathered.thinned && has_points {
+                thinning.point_spacing
+            } else {
+                0
+            },
+        };
+        if previous.as_ref().is_none_or(|p| p.thinning != applies) {
+            *previous = Some(draw_layer(gathered, coord, config, in_clear, applies)?);
+        }
+    }
+    let mut bytes = Vec::new();
     let mut droppable = budget::Droppable::default();
+    let mut personal = Vec::new();
+    for (gathered, layer) in layers.iter().zip(drawn.iter()) {
+        let Some(layer) = layer else { continue };
+        bytes.extend_from_slice(&layer.bytes);
+        droppable
+            .polygons
+            .extend_from_slice(&layer.droppable.polygons);
+        droppable.points += layer.droppable.points;
+        droppable.point_bytes += layer.droppable.point_bytes;
+        if layer.personal > 0
+            && let Some(def) = gathered.layer.audited()
+        {
+            personal.push((def.name, layer.personal));
+        }
+    }
+    Ok((Rendered { bytes, personal }, droppable))
+}
+
+/// One layer drawn with `thinning` (what of it applies to the layer).
+fn draw_layer(
+    gathered: &Gathered,
+    coord: TileCoord,
+    config: &TileConfig,
+    in_clear: bool,
+    thinning: Thinning,
+) -> crate::Result<LayerDrawing> {
+    let Gathered {
+        layer,
+        thinned,
+        features,
+    } = gathered;
+    let thinned = *thinned;
     let failed = |message: String| crate::Error::Tile {
         z: coord.z,
         x: coord.x,
         y: coord.y,
         message,
     };
-    let mut tile = MvtTileBuilder::new();
-    let mut any = false;
-    for Gathered {
-        layer,
-        thinned,
-        features,
-    } in layers
-    {
-        let thinned = *thinned;
-        let features: Vec<&TileFeature> = features
-            .iter()
-            .filter(|(_, area)| !thinned || *area == 0.0 || *area >= thinning.least_area)
-            .map(|(f, _)| f)
-            .collect();
-        let features = if thinned && thinning.point_spacing > 0 {
-            budget::thin_points(features, thinning.point_spacing)
-        } else {
-            features
-        };
-        if features.is_empty() {
-            continue;
-        }
-        if in_clear && let Some(def) = layer.audited() {
-            let n = features
-                .iter()
-                .filter(|(_, props, _)| def.carries_personal(&props.map))
-                .count();
-            if n > 0 {
-                personal.push((def.name, n));
-            }
-        }
-        let mut builder = tile
-            .layer(layer.name)
-            .map_err(|e| failed(format!("layer {}: {e}", layer.name)))?;
-        if let Some(extent) = std::num::NonZeroU32::new(config.extent) {
-            builder.extent(extent);
-        }
-        for (id, properties, geometry) in features {
-            match (thinned, geometry) {
-                (true, TileGeometry::Polygon(mp)) => {
-                    droppable
-                        .polygons
-                        .push(budget::area_and_size(mp, &properties.map));
-                }
-                (true, TileGeometry::Point(_)) => {
-                    droppable.points += 1;
-                    droppable.point_bytes += 6 + budget::properties_size(&properties.map);
-                }
-                _ => {}
-            }
-            builder = add_feature(builder, *id, properties, geometry)
-                .map_err(|e| failed(format!("layer {}, feature {id:?}: {e}", layer.name)))?;
-        }
-        tile = builder.end();
-        any = true;
-    }
-    let rendered = Rendered {
-        bytes: if any { tile.encode() } else { Vec::new() },
-        personal,
+    let mut drawing = LayerDrawing {
+        thinning,
+        bytes: Vec::new(),
+        droppable: budget::Droppable::default(),
+        personal: 0,
     };
-    Ok((rendered, droppable))
+    let features: Vec<&TileFeature> = features
+        .iter()
+        .filter(|(_, area)| !thinned || *area == 0.0 || *area >= thinning.least_area)
+        .map(|(f, _)| f)
+        .collect();
+    let features = if thinned && thinning.point_spacing > 0 {
+        budget::thin_points(features, thinning.point_spacing)
+    } else {
+        features
+    };
+    if features.is_empty() {
+        return Ok(drawing);
+    }
+    if in_clear && let Some(def) = layer.audited() {
+        drawing.personal = features
+            .iter()
+            .filter(|(_, props, _)| def.carries_personal(&props.map))
+            .count();
+    }
+    let mut builder = MvtLayerBuilder::new(layer.name)
+        .map_err(|e| failed(format!("layer {}: {e}", layer.name)))?;
+    if let Some(extent) = std::num::NonZeroU32::new(config.extent) {
+        builder.extent(extent);
+    }
+    for (id, properties, geometry) in features {
+        match (thinned, geometry) {
+            (true, TileGeometry::Polygon(mp)) => {
+                drawing
+                    .droppable
+                    .polygons
+                    .push(budget::area_and_size(mp, &properties.map));
+            }
+            (true, TileGeometry::Point(_)) => {
+                drawing.droppable.points += 1;
+                drawing.droppable.point_bytes += 6 + budget::properties_size(&properties.map);
+            }
+            _ => {}
+        }
+        builder = add_feature(builder, *id, properties, geometry)
+            .map_err(|e| failed(format!("layer {}, feature {id:?}: {e}", layer.name)))?;
+    }
+    drawing.bytes = builder.encode();
+    Ok(drawing)
 }
 
 /// One feature ready for encoding: its id, properties and tile geometry.
