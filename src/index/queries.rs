@@ -2,7 +2,7 @@
 
 use geo::coordinate_position::CoordPos;
 use geo::{CoordinatePosition, Intersects, MonotonicPolygons, MultiPolygon, Point, Rect, coord};
-use rstar::AABB;
+use rstar::{AABB, Envelope, RTreeObject};
 
 use super::{AreaTree, Snapshot};
 use crate::model::{Alliance, Bbox, Grid, Layer, Station, Town, Village};
@@ -55,8 +55,13 @@ fn areas_in<'a>(
     geom: &dyn Fn(usize) -> Option<&'a MultiPolygon>,
 ) -> Vec<usize> {
     tree.locate_in_envelope_intersecting(aabb)
+        .filter(|item| {
+            // A polygon whose box lies in the rectangle meets it: the exact test (which walks
+            // every ring) only for those reaching beyond, as most of a tile's features do not.
+            aabb.contains_envelope(&item.geom().envelope())
+                || geom(item.data).is_some_and(|g| g.intersects(rect))
+        })
         .map(|item| item.data)
-        .filter(|&i| geom(i).is_some_and(|g| g.intersects(rect)))
         .collect()
 }
 
