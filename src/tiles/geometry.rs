@@ -142,7 +142,9 @@ impl TileFrame {
         let scale = self.extent / self.size;
         // The zoom's pixel grid, in tile units from the world's north-west corner (i32 holds it
         // to z18 at extent 4096; beyond, every tile rounds its own part). Made by the first tile
-        // that holds the polygon whole.
+        // that holds the polygon whole. Shifting it is exact and gives what rounding in the tile
+        // would: the tile's corner is `x * extent` grid units, a whole number, as the world's size
+        // in tiles is a power of two.
         let rounded = || {
             zoom.rounded
                 .get_or_init(|| {
@@ -157,7 +159,7 @@ impl TileFrame {
                 .as_ref()
         };
         if inside
-            && scale < f64::from(i32::MAX) / 2.0
+            && scale < f64::from(i32::MAX)
             && let Some((rounded, area)) = rounded()
         {
             if *area < min_area {

@@ -410,7 +410,7 @@ fn features(
                     let mp = area(i)?;
                     let world = polygons
                         .as_ref()?
-                        .get(i, || Some(frame.zoom_polygon(mp, tolerance)))?;
+                        .get(i, || Some(Box::new(frame.zoom_polygon(mp, tolerance))))?;
                     TileGeometry::Polygon(frame.polygon_at_zoom(world, mp, min_area)?)
                 }
             };
@@ -446,7 +446,9 @@ fn declared_features(
     };
     let shapes = snap.derived::<Shapes>();
     let set = ShapeSet::Declared(def.name);
-    let polygons = shapes.polygons(set, data.features.len(), frame, tolerance);
+    // Slots for polygons only where the layer has them.
+    let polygons = (def.geometry == crate::model::schema::GeometryKind::MultiPolygon)
+        .then(|| shapes.polygons(set, data.features.len(), frame, tolerance));
     let public_props = shapes.properties(set, data.features.len());
     snap.in_bbox_any(layer, Some(frame.lon_lat_bbox(margin)))
         .into_iter()
@@ -459,7 +461,9 @@ fn declared_features(
                     TileGeometry::Line(frame.line(ml, tolerance)?)
                 }
                 geo::Geometry::MultiPolygon(mp) => {
-                    let world = polygons.get(i, || Some(frame.zoom_polygon(mp, tolerance)))?;
+                    let world = polygons
+                        .as_ref()?
+                        .get(i, || Some(Box::new(frame.zoom_polygon(mp, tolerance))))?;
                     TileGeometry::Polygon(frame.polygon_at_zoom(world, mp, min_area)?)
                 }
                 _ => return None,
@@ -490,8 +494,9 @@ fn gap_features(
         service: map.service,
     };
     let shapes = snap.derived::<Shapes>();
-    let polygons = shapes.polygons(set, map.grids.len(), frame, tolerance);
-    let props = shapes.properties(set, map.grids.len());
+    // Positions are the snapshot's grids (the map is of this snapshot, as `render` requires).
+    let polygons = shapes.polygons(set, grids.len(), frame, tolerance);
+    let props = shapes.properties(set, grids.len());
     snap.in_bbox(Layer::Grids, Some(frame.lon_lat_bbox(frame.buffer)))
         .into_iter()
         .filter_map(|i| {
@@ -499,7 +504,8 @@ fn gap_features(
             if c.gap.0.is_empty() {
                 return None;
             }
-            let world = polygons.get(i, || Some(frame.zoom_polygon(&c.gap, tolerance)))?;
+            let world =
+                polygons.get(i, || Some(Box::new(frame.zoom_polygon(&c.gap, tolerance))))?;
             let geometry = TileGeometry::Polygon(frame.polygon_at_zoom(world, &c.gap, min_area)?);
             let (id, props) = props
                 .get(i, || {

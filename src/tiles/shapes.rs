@@ -1,6 +1,7 @@
 //! What a tile draws that does not depend on the tile, prepared once per snapshot: each polygon
-//! projected to Web Mercator and simplified for a zoom, and each polygon's label point. A tile is
-//! then a query, a clip and an encode.
+//! projected to Web Mercator, simplified for a zoom and (when a tile holds it whole) rounded to the
+//! zoom's pixel grid; each polygon's label point; each feature's public properties with their MVT
+//! tags. A tile is then a query, a clip (or a shift) and an encode.
 //!
 //! Kept with the snapshot (`Snapshot::derived`), so it goes when the snapshot does, and filled as
 //! tiles ask: the first tile of a zoom to meet a feature prepares it, every later tile of that
@@ -18,7 +19,7 @@ use super::render::Props;
 use crate::geodesy::Crs;
 use crate::model::{Layer, Service};
 
-/// Which polygons a set of slots holds, by position.
+/// Which features a set of slots is for (their polygons, label points or properties), by position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum ShapeSet {
     /// A model layer's polygons (alliances: their footprints).
@@ -45,7 +46,7 @@ struct Key {
 /// Every prepared shape of one snapshot.
 #[derive(Default)]
 pub(super) struct Shapes {
-    polygons: Mutex<HashMap<Key, Arc<Slots<ZoomPolygon>>>>,
+    polygons: Mutex<HashMap<Key, Arc<Slots<Box<ZoomPolygon>>>>>,
     labels: Mutex<HashMap<ShapeSet, Arc<Slots<Point>>>>,
     properties: Mutex<HashMap<ShapeSet, Arc<Slots<Tagged>>>>,
 }
@@ -53,7 +54,8 @@ pub(super) struct Shapes {
 /// A feature's id and public properties, with their tags.
 pub(super) type Tagged = (Option<u64>, Arc<Props>);
 
-/// One value per feature position, each made on first use. `None` when there is nothing to
+/// One value per feature position, each made on first use (a slot costs its `T` before it is
+/// made: polygons are boxed, so a set of 200,000 grids costs 3 MB until tiles fill it). `None` when there is nothing to
 /// draw (a degenerate polygon, an alliance without a footprint).
 pub(super) struct Slots<T>(Vec<OnceLock<Option<T>>>);
 
@@ -77,7 +79,7 @@ impl Shapes {
         len: usize,
         frame: &TileFrame,
         tolerance: f64,
-    ) -> Arc<Slots<ZoomPolygon>> {
+    ) -> Arc<Slots<Box<ZoomPolygon>>> {
         let key = Key {
             set,
             z: frame.z,
