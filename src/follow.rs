@@ -249,22 +249,30 @@ impl Follower {
             .map(|b| widen(b, DEFAULT_RADIUS_M))
             .collect();
         let compared = started.elapsed();
-        // The version follows the swap at once; the old snapshot is freed last.
-        let (generation, previous) = self.index.replace(newer);
-        self.sync.caught_up(version, started.elapsed());
         let config = &self.tile_config;
         // The GCJ-02 set's tiles are numbered in GCJ-02: shift the changed areas into it once and
         // compare them with the tiles' own boxes (not every cached tile back to WGS84). Corners
         // and a 100 m margin, more than GCJ-02's shift bends across a feature's box: dropping a
         // few tiles too many is harmless, keeping a stale one is not.
         let shifted: Vec<_> = areas.iter().map(shifted_area).collect();
-        let dropped = self.tiles.invalidate(
-            |c| areas.iter().any(|a| tiles::touches(c, a, config)),
-            generation,
-        ) + self.tiles_gcj02.invalidate(
-            |c| shifted.iter().any(|a| tiles::touches(c, a, config)),
-            generation,
-        );
+        let invalidate = |generation: u64| {
+            self.tiles.invalidate(
+                |c| areas.iter().any(|a| tiles::touches(c, a, config)),
+                generation,
+            ) + self.tiles_gcj02.invalidate(
+                |c| shifted.iter().any(|a| tiles::touches(c, a, config)),
+                generation,
+            )
+        };
+        // Before the swap, so that no reader of the new snapshot (one that has just seen the
+        // change through the API) is served a tile cached from the old one; from then on a tile
+        // drawn from an older snapshot is not cached. After it, again with the generation the
+        // swap gave, should another swap have come between.
+        let mut dropped = invalidate(self.index.load().generation + 1);
+        // The version follows the swap at once; the old snapshot is freed last.
+        let (generation, previous) = self.index.replace(newer);
+        self.sync.caught_up(version, started.elapsed());
+        dropped += invalidate(generation);
         tracing::debug!(
             read_ms = read.as_millis() as u64,
             build_ms = (built - read).as_millis() as u64,
