@@ -238,7 +238,7 @@ impl Follower {
             return Ok(0);
         };
         let read = started.elapsed();
-        let newer = Snapshot::build(dataset);
+        let newer = Snapshot::build_after(Some(&self.index.load()), dataset);
         let built = started.elapsed();
         // Coverage gaps in tiles reach a walking radius beyond a changed post: widen every box.
         let areas: Vec<_> = self

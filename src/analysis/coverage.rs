@@ -272,7 +272,7 @@ impl CoverageMap {
         };
         // Two halves on two threads: the work is independent per grid.
         let half = data.grids.len() / 2;
-        let grids: Vec<_> = data.grids.iter().zip(&of_grid).collect();
+        let grids: Vec<_> = data.grids.iter().map(|g| &**g).zip(&of_grid).collect();
         let (a, b) = grids.split_at(half);
         let grids = std::thread::scope(|s| {
             let first = s.spawn(|| a.iter().copied().map(one).collect::<Vec<_>>());
@@ -616,15 +616,15 @@ mod tests {
             })
             .collect();
         Dataset {
-            grids: vec![crate::model::Grid {
+            grids: crate::model::share(vec![crate::model::Grid {
                 code: code.into(),
                 name: "g".into(),
                 households: 4 * offsets.len() as u32,
                 population: 10 * offsets.len() as u32,
                 worker: Default::default(),
                 geometry: square(lon, lat, side_m),
-            }],
-            stations: vec![crate::model::Station {
+            }]),
+            stations: crate::model::share(vec![crate::model::Station {
                 id: 1,
                 name: "p".into(),
                 grid_code: code.into(),
@@ -632,7 +632,7 @@ mod tests {
                 opening_hours: String::new(),
                 contact_phone: None,
                 location: Point::new(lon, lat),
-            }],
+            }]),
             declared: vec![DeclaredData { def, features }],
             ..Dataset::default()
         }

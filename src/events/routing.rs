@@ -49,7 +49,7 @@ pub fn route(snap: &Snapshot, p: Point, service: Option<Service>) -> Option<Rout
     let near_boundary = snap
         .grids_near(p, NEAR_BOUNDARY_M)
         .into_iter()
-        .map(|(i, m)| (&grids[i], m))
+        .map(|(i, m)| (&*grids[i], m))
         .filter(|(g, _)| at.grid.is_none_or(|own| own.code != g.code))
         .collect();
     Some(Routing {

@@ -9,7 +9,7 @@
 mod buildings;
 mod elements;
 pub mod events;
-mod rng;
+pub(crate) mod rng;
 mod society;
 mod sources;
 pub mod voronoi;
@@ -25,6 +25,7 @@ use crate::model::schema::Visibility;
 use crate::model::{
     Dataset, Grid, Layer, Personal, Town, Village,
     geojson::{layer_features, write_collection},
+    share,
 };
 use crate::{Error, Result};
 use rng::Rng;
@@ -141,9 +142,9 @@ pub fn generate_with(scale: u32, layers: &Declarations) -> Result<Dataset> {
     }
 
     let mut data = Dataset {
-        towns,
-        villages,
-        grids,
+        towns: share(towns),
+        villages: share(villages),
+        grids: share(grids),
         ..Dataset::default()
     };
     society::populate(&mut data, plane, &|v: &Village| density(v));
@@ -332,7 +333,7 @@ mod tests {
         use std::collections::HashMap;
         let mut sums: HashMap<&str, (u64, u64)> = HashMap::new();
         let grids: HashMap<&str, &crate::model::Grid> =
-            d.grids.iter().map(|g| (g.code.as_str(), g)).collect();
+            d.grids.iter().map(|g| (g.code.as_str(), &**g)).collect();
         let streets = society::street_codes(d);
         let all = buildings::all(d);
         for b in &all {

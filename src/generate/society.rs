@@ -6,7 +6,9 @@ use geo::{Coord, Point};
 use super::rng::Rng;
 use super::voronoi::{Plane, round7};
 use super::{CENSUS_POPULATION, area_m2, random_point_in};
-use crate::model::{Alliance, Dataset, Member, MemberKind, Personal, Service, Station, Village};
+use crate::model::{
+    Alliance, Dataset, Member, MemberKind, Personal, Service, Shared, Station, Village, share,
+};
 
 pub(crate) const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
@@ -180,7 +182,7 @@ pub fn place_stations(data: &mut Dataset, count: usize) {
                     some
                 }
             };
-            Station {
+            Shared::new(Station {
                 id: n as u64 + 1,
                 name: format!("{}驿站", g.name),
                 grid_code: g.code.clone(),
@@ -188,7 +190,7 @@ pub fn place_stations(data: &mut Dataset, count: usize) {
                 opening_hours: rng.pick(OPENING_HOURS).to_string(),
                 contact_phone: Some(phone(&mut rng)),
                 location: Point::from(random_point_in(&g.geometry, &mut rng)),
-            }
+            })
         })
         .collect();
 }
@@ -283,8 +285,8 @@ pub fn found_alliances(data: &mut Dataset, short_names: &[String]) {
             Some(agency_at),
         );
     }
-    data.alliances = alliances;
-    data.members = members;
+    data.alliances = share(alliances);
+    data.members = share(members);
 }
 
 #[cfg(test)]

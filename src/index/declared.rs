@@ -16,8 +16,8 @@ use crate::model::{AnyLayer, Bbox};
 
 /// One declared layer's index, by position in `Dataset::declared`.
 pub(super) struct DeclaredIndex {
-    tree: AreaTree,
-    keys: HashMap<String, usize>,
+    pub(super) tree: AreaTree,
+    pub(super) keys: HashMap<String, usize>,
 }
 
 impl DeclaredIndex {

@@ -7,6 +7,7 @@
 pub mod access;
 mod build;
 mod changes;
+mod compare;
 mod declared;
 pub mod geocode;
 mod nearest;
@@ -33,6 +34,7 @@ type PointTree = RTree<GeomWithData<[f64; 2], usize>, Params>;
 
 /// Nodes of up to 16 children (rstar's default is 6): shallower trees, measured ~20% faster
 /// point location and radius search on 200k grids (BENCHMARKS.md).
+#[derive(Clone)]
 struct Params;
 
 impl rstar::RTreeParams for Params {
@@ -47,30 +49,31 @@ pub struct Snapshot {
     /// Increases with every snapshot swapped into an `Index` (0 for one built alone).
     pub generation: u64,
     data: Dataset,
-    towns: AreaTree,
-    villages: AreaTree,
-    grids: AreaTree,
+    towns: Arc<AreaTree>,
+    villages: Arc<AreaTree>,
+    grids: Arc<AreaTree>,
     /// Stations in a plane whose distances bound geodesic ones from below (see `nearest`).
-    stations_plane: PointTree,
+    stations_plane: Arc<PointTree>,
     plane: LowerBoundPlane,
     /// Typical distance between neighbouring stations: the first search radius for `nearest`.
     station_spacing_m: f64,
-    stations: PointTree,
-    members: PointTree,
-    alliances: AreaTree,
+    stations: Arc<PointTree>,
+    members: Arc<PointTree>,
+    alliances: Arc<AreaTree>,
     /// Derived alliance footprints: the union of member village polygons.
-    alliance_footprints: Vec<Option<MultiPolygon>>,
+    alliance_footprints: Arc<Vec<Option<MultiPolygon>>>,
     /// Where each member is drawn: its own point, or an interior point of its village.
-    member_locations: Vec<Option<Point>>,
+    member_locations: Arc<Vec<Option<Point>>>,
     /// Point-in-polygon accelerators for large town, village and grid polygons.
     prepared: Prepared,
     keys: Keys,
     /// One index per declared layer, in `data.declared` order.
-    declared: Vec<declared::DeclaredIndex>,
+    declared: Vec<Arc<declared::DeclaredIndex>>,
     /// Addresses to buildings, built on first use (most snapshots never geocode).
     geocoder: std::sync::OnceLock<geocode::Geocoder>,
-    /// Names and keys for `/search`, built on first use (`Index` starts it on a thread).
-    text: std::sync::OnceLock<text::TextIndex>,
+    /// Names and keys for `/search`, built on first use (`Index` starts it on a thread), or the
+    /// previous snapshot's when no key or name changed.
+    text: std::sync::OnceLock<Arc<text::TextIndex>>,
     /// What outer modules derive from this snapshot and keep as long as it lives (`derived`).
     derived: Derived,
 }
@@ -82,30 +85,34 @@ struct Derived(std::sync::Mutex<Vec<Arc<dyn std::any::Any + Send + Sync>>>);
 
 /// Monotone subdivisions (O(log n) point-in-polygon) of polygons with many vertices, by position;
 /// `None` for small polygons, which are tested directly.
-#[derive(Default)]
+/// Shared between snapshots while the layer's geometry does not change.
 struct Prepared {
-    towns: Vec<Option<MonotonicPolygons<f64>>>,
-    villages: Vec<Option<MonotonicPolygons<f64>>>,
-    grids: Vec<Option<MonotonicPolygons<f64>>>,
+    towns: Accelerators,
+    villages: Accelerators,
+    grids: Accelerators,
 }
 
-/// Lookups by code or id, and the links between layers.
+/// One layer's point-in-polygon accelerators, by position (`None`: tested directly).
+type Accelerators = Arc<Vec<Option<Arc<MonotonicPolygons<f64>>>>>;
+
+/// Lookups by code or id, and the links between layers; each shared between snapshots while what
+/// it is made from does not change (see `build_after`).
 #[derive(Default)]
 struct Keys {
-    town: HashMap<String, usize>,
-    village: HashMap<String, usize>,
-    grid: HashMap<String, usize>,
-    station: HashMap<u64, usize>,
-    alliance: HashMap<u64, usize>,
-    member: HashMap<u64, usize>,
+    town: Arc<HashMap<String, usize>>,
+    village: Arc<HashMap<String, usize>>,
+    grid: Arc<HashMap<String, usize>>,
+    station: Arc<HashMap<u64, usize>>,
+    alliance: Arc<HashMap<u64, usize>>,
+    member: Arc<HashMap<u64, usize>>,
     /// By grid position: its village's position (when the village exists).
-    village_of_grid: Vec<Option<usize>>,
+    village_of_grid: Arc<Vec<Option<usize>>>,
     /// By village position: its town's position.
-    town_of_village: Vec<Option<usize>>,
+    town_of_village: Arc<Vec<Option<usize>>>,
     /// By grid position: the positions of its stations.
-    stations_in_grid: Vec<Vec<usize>>,
+    stations_in_grid: Arc<Vec<Vec<usize>>>,
     /// By village position: the positions of the alliances it belongs to.
-    alliances_of_village: Vec<Vec<usize>>,
+    alliances_of_village: Arc<Vec<Vec<usize>>>,
 }
 
 impl Snapshot {

@@ -219,7 +219,10 @@ mod tests {
         // 2 is nearer; on the ground station 1 is.
         let q = Point::new(119.5, 32.0);
         let data = Dataset {
-            stations: vec![station(1, 119.51, 32.0), station(2, 119.5, 32.009)],
+            stations: crate::model::share(vec![
+                station(1, 119.51, 32.0),
+                station(2, 119.5, 32.009),
+            ]),
             ..Dataset::default()
         };
         let snap = Snapshot::build(data);
@@ -248,11 +251,11 @@ mod tests {
     fn equal_distances_are_ordered_by_id() {
         let q = Point::new(119.5, 32.0);
         let data = Dataset {
-            stations: vec![
+            stations: crate::model::share(vec![
                 station(9, 119.5, 32.001),
                 station(3, 119.5, 32.001),
                 station(5, 119.5, 31.999),
-            ],
+            ]),
             ..Dataset::default()
         };
         let snap = Snapshot::build(data);
@@ -277,7 +280,7 @@ mod tests {
         let mut far = station(2, 119.6, 32.0);
         far.services = vec![Service::Mediation];
         let data = Dataset {
-            stations: vec![station(1, 119.501, 32.0), far],
+            stations: crate::model::share(vec![station(1, 119.501, 32.0), far]),
             ..Dataset::default()
         };
         let snap = Snapshot::build(data);
@@ -302,7 +305,7 @@ mod tests {
             .collect();
         stations[123].services = vec![Service::Relief];
         let snap = Snapshot::build(Dataset {
-            stations,
+            stations: crate::model::share(stations),
             ..Dataset::default()
         });
         let brute = |p: Point, k: usize, service: Option<Service>| -> Vec<u64> {

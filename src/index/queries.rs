@@ -33,7 +33,7 @@ pub struct Nearby<'a> {
 fn containing<'a>(
     tree: &AreaTree,
     p: Point,
-    prepared: &[Option<MonotonicPolygons<f64>>],
+    prepared: &[Option<std::sync::Arc<MonotonicPolygons<f64>>>],
     geometry: impl Fn(usize) -> &'a MultiPolygon,
 ) -> Option<usize> {
     let mut candidates: Vec<usize> = tree
@@ -89,7 +89,7 @@ impl Snapshot {
             .map(|g| {
                 self.keys.stations_in_grid[g]
                     .iter()
-                    .map(|&i| &d.stations[i])
+                    .map(|&i| &*d.stations[i])
                     .collect()
             })
             .unwrap_or_default();
@@ -97,14 +97,14 @@ impl Snapshot {
             .map(|v| {
                 self.keys.alliances_of_village[v]
                     .iter()
-                    .map(|&i| &d.alliances[i])
+                    .map(|&i| &*d.alliances[i])
                     .collect()
             })
             .unwrap_or_default();
         Location {
-            town: town.map(|i| &d.towns[i]),
-            village: village.map(|i| &d.villages[i]),
-            grid: grid.map(|i| &d.grids[i]),
+            town: town.map(|i| &*d.towns[i]),
+            village: village.map(|i| &*d.villages[i]),
+            grid: grid.map(|i| &*d.grids[i]),
             stations,
             nearest: self.nearest(p, 1, None, None).into_iter().next(),
             alliances,

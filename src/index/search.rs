@@ -129,7 +129,7 @@ impl Snapshot {
                     })
                 });
             }
-            TextIndex::build(searchable, staff, entries)
+            std::sync::Arc::new(TextIndex::build(searchable, staff, entries))
         })
     }
 

@@ -3,16 +3,16 @@
 use std::collections::HashMap;
 
 use super::records::{DeclaredData, Record};
-use super::{Alliance, Grid, Layer, Member, Station, Town, Village};
+use super::{Alliance, Grid, Layer, Member, Shared, Station, Town, Village, unshare};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dataset {
-    pub towns: Vec<Town>,
-    pub villages: Vec<Village>,
-    pub grids: Vec<Grid>,
-    pub stations: Vec<Station>,
-    pub alliances: Vec<Alliance>,
-    pub members: Vec<Member>,
+    pub towns: Vec<Shared<Town>>,
+    pub villages: Vec<Shared<Village>>,
+    pub grids: Vec<Shared<Grid>>,
+    pub stations: Vec<Shared<Station>>,
+    pub alliances: Vec<Shared<Alliance>>,
+    pub members: Vec<Shared<Member>>,
     /// The declared layers (`model::declared`), in declaration order, each sorted by key.
     pub declared: Vec<DeclaredData>,
 }
@@ -70,27 +70,27 @@ impl LayerData {
 
 /// Replace `current` by `incoming` (`replace`), or upsert `incoming` into it by key, keeping the
 /// order of `current` and appending new keys in their input order.
-fn merge<T: Clone, K: std::hash::Hash + Eq>(
-    current: &mut Vec<T>,
+fn merge<T, S: From<T> + std::borrow::Borrow<T>, K: std::hash::Hash + Eq>(
+    current: &mut Vec<S>,
     incoming: Vec<T>,
     replace: bool,
     key: impl Fn(&T) -> K,
 ) {
     if replace {
-        *current = incoming;
+        *current = incoming.into_iter().map(S::from).collect();
         return;
     }
     let mut position: HashMap<K, usize> = current
         .iter()
         .enumerate()
-        .map(|(i, f)| (key(f), i))
+        .map(|(i, f)| (key(f.borrow()), i))
         .collect();
     for feature in incoming {
         match position.get(&key(&feature)) {
-            Some(&i) => current[i] = feature,
+            Some(&i) => current[i] = S::from(feature),
             None => {
                 position.insert(key(&feature), current.len());
-                current.push(feature);
+                current.push(S::from(feature));
             }
         }
     }
@@ -106,6 +106,19 @@ impl Dataset {
             LayerData::Stations(v) => merge(&mut self.stations, v, replace, |f| f.id),
             LayerData::Alliances(v) => merge(&mut self.alliances, v, replace, |f| f.id),
             LayerData::Members(v) => merge(&mut self.members, v, replace, |f| f.id),
+        }
+    }
+
+    /// Add features whose keys the layer does not hold (its caller removed them first), without
+    /// looking for them: what a catch-up adds to a 200,000-grid dataset costs only what it adds.
+    pub fn append(&mut self, data: LayerData) {
+        match data {
+            LayerData::Towns(v) => self.towns.extend(v.into_iter().map(Shared::new)),
+            LayerData::Villages(v) => self.villages.extend(v.into_iter().map(Shared::new)),
+            LayerData::Grids(v) => self.grids.extend(v.into_iter().map(Shared::new)),
+            LayerData::Stations(v) => self.stations.extend(v.into_iter().map(Shared::new)),
+            LayerData::Alliances(v) => self.alliances.extend(v.into_iter().map(Shared::new)),
+            LayerData::Members(v) => self.members.extend(v.into_iter().map(Shared::new)),
         }
     }
 
@@ -164,12 +177,12 @@ impl Dataset {
     /// One layer's features, cloned.
     pub fn layer(&self, layer: Layer) -> LayerData {
         match layer {
-            Layer::Towns => LayerData::Towns(self.towns.clone()),
-            Layer::Villages => LayerData::Villages(self.villages.clone()),
-            Layer::Grids => LayerData::Grids(self.grids.clone()),
-            Layer::Stations => LayerData::Stations(self.stations.clone()),
-            Layer::Alliances => LayerData::Alliances(self.alliances.clone()),
-            Layer::Members => LayerData::Members(self.members.clone()),
+            Layer::Towns => LayerData::Towns(unshare(&self.towns)),
+            Layer::Villages => LayerData::Villages(unshare(&self.villages)),
+            Layer::Grids => LayerData::Grids(unshare(&self.grids)),
+            Layer::Stations => LayerData::Stations(unshare(&self.stations)),
+            Layer::Alliances => LayerData::Alliances(unshare(&self.alliances)),
+            Layer::Members => LayerData::Members(unshare(&self.members)),
         }
     }
 

@@ -127,13 +127,16 @@ mod tests {
             founded: "2024-01-01".into(),
         };
         let data = Dataset {
-            villages: vec![village("321181001001", 0.0), village("321181001002", 1.0)],
-            alliances: vec![alliance(1), alliance(2)],
-            members: vec![
+            villages: crate::model::share(vec![
+                village("321181001001", 0.0),
+                village("321181001002", 1.0),
+            ]),
+            alliances: crate::model::share(vec![alliance(1), alliance(2)]),
+            members: crate::model::share(vec![
                 member(3, 1, None, Some(Point::new(5.0, 5.0))),
                 member(2, 1, Some("321181001002"), None),
                 member(1, 1, Some("321181001001"), None),
-            ],
+            ]),
             ..Dataset::default()
         };
         let d = derive(&data);

@@ -42,12 +42,12 @@ pub fn feature_of<T: Properties>(
 /// properties (what a tile tags it with).
 pub fn bare_feature(d: &super::Dataset, layer: Layer, i: usize, vis: Visibility) -> Feature {
     match layer {
-        Layer::Towns => feature_of(&d.towns[i], vis, None),
-        Layer::Villages => feature_of(&d.villages[i], vis, None),
-        Layer::Grids => feature_of(&d.grids[i], vis, None),
-        Layer::Stations => feature_of(&d.stations[i], vis, None),
-        Layer::Alliances => feature_of(&d.alliances[i], vis, None),
-        Layer::Members => feature_of(&d.members[i], vis, None),
+        Layer::Towns => feature_of(&*d.towns[i], vis, None),
+        Layer::Villages => feature_of(&*d.villages[i], vis, None),
+        Layer::Grids => feature_of(&*d.grids[i], vis, None),
+        Layer::Stations => feature_of(&*d.stations[i], vis, None),
+        Layer::Alliances => feature_of(&*d.alliances[i], vis, None),
+        Layer::Members => feature_of(&*d.members[i], vis, None),
     }
 }
 

@@ -14,6 +14,7 @@ pub mod geojson;
 pub mod points_csv;
 pub mod records;
 pub mod schema;
+mod shared;
 mod validate;
 
 pub use codes::{
@@ -22,6 +23,7 @@ pub use codes::{
 pub use dataset::{Dataset, LayerData, record_order};
 pub use derived::{Derived, derive};
 pub use fnv::fnv1a;
+pub use shared::{Shared, share, unshare};
 pub(crate) use validate::lon_lat_in_range;
 pub use validate::{Problem, ValidationReport, validate_dataset};
 

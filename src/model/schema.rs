@@ -727,18 +727,18 @@ mod tests {
             );
         }
         let d: Dataset = crate::sample::dataset().unwrap();
-        check(&d.towns[0]);
-        check(&d.villages[0]);
-        check(&d.grids[0]);
-        check(&d.stations[0]);
-        check(&d.alliances[0]);
-        check(&d.members[0]);
+        check(&*d.towns[0]);
+        check(&*d.villages[0]);
+        check(&*d.grids[0]);
+        check(&*d.stations[0]);
+        check(&*d.alliances[0]);
+        check(&*d.members[0]);
     }
 
     #[test]
     fn personal_fields_are_left_out_of_public_properties_unless_consented() {
         let d: Dataset = crate::sample::dataset().unwrap();
-        let mut grid = d.grids[0].clone();
+        let mut grid = crate::model::Grid::clone(&d.grids[0]);
         grid.worker.published = false;
         let public = visible(&grid, Visibility::Public);
         assert!(!public.contains_key("worker_name") && !public.contains_key("worker_phone"));

@@ -311,27 +311,27 @@ mod tests {
 
     fn tiny() -> Dataset {
         Dataset {
-            towns: vec![Town {
+            towns: crate::model::share(vec![Town {
                 code: "321181001".into(),
                 name: "云阳街道".into(),
                 mca_code: "321181001".into(),
                 kind: "街道".into(),
                 geometry: square(119.5, 31.9, 0.1),
-            }],
-            villages: vec![Village {
+            }]),
+            villages: crate::model::share(vec![Village {
                 code: "321181001001".into(),
                 name: "太阳城社区居委会".into(),
                 kind: "社区居委会".into(),
                 geometry: square(119.5, 31.9, 0.1),
-            }],
-            grids: vec![Grid {
+            }]),
+            grids: crate::model::share(vec![Grid {
                 code: "321181001001001".into(),
                 name: "第1网格".into(),
                 households: 10,
                 population: 25,
                 worker: Personal::default(),
                 geometry: square(119.5, 31.9, 0.1),
-            }],
+            }]),
             ..Dataset::default()
         }
     }
@@ -378,10 +378,10 @@ mod tests {
     fn badly_sized_codes_and_duplicates_are_rejected() {
         let mut d = tiny();
         d.grids.push(d.grids[0].clone());
-        d.grids.push(Grid {
+        d.grids.push(crate::model::Shared::new(Grid {
             code: "3211810010010".into(),
-            ..d.grids[0].clone()
-        });
+            ..Grid::clone(&d.grids[0])
+        }));
         let r = validate_dataset(&d);
         let messages: Vec<_> = r.problems.iter().map(|p| p.message.as_str()).collect();
         assert!(messages.iter().any(|m| m.contains("more than once")), "{r}");

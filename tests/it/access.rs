@@ -718,12 +718,18 @@ async fn a_scoped_tile_carries_its_area_and_never_reaches_another_area() {
     let snap = state.index.load();
     let d = snap.dataset();
     // A post in a grid whose worker did not publish their contact (else the public sees it too).
-    let unpublished = |s: &&gridmap::model::Station| {
+    let unpublished = |s: &&gridmap::model::Shared<gridmap::model::Station>| {
         d.grids
             .iter()
             .any(|g| g.code == s.grid_code && !g.worker.published)
     };
-    let station = d.stations.iter().find(unpublished).unwrap().clone();
+    let station = d
+        .stations
+        .iter()
+        .find(unpublished)
+        .unwrap()
+        .as_ref()
+        .clone();
     let grid = d
         .grids
         .iter()

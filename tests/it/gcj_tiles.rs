@@ -136,7 +136,7 @@ async fn the_gcj02_tilejson_names_its_tiles_and_a_change_drops_its_cache() {
 
     // A post's tile, cached; the post moved in the store; after catching up the tile is drawn
     // again, the post at its new place.
-    let s = state.index.load().dataset().stations[3].clone();
+    let s = state.index.load().dataset().stations[3].as_ref().clone();
     let (x, y) = crate::common::tile_xy(wgs84_to_gcj02(s.location), 15);
     let uri = format!("/tiles/gcj02/15/{x}/{y}.mvt");
     let before = get_raw(&state, &uri, &[]).await.body;

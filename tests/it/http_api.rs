@@ -350,7 +350,7 @@ async fn a_reload_swaps_the_snapshot_without_disturbing_readers() {
     use gridmap::model::LayerData;
     let (_store, state) = backed_state();
     let before = state.index.load();
-    let mut station = before.dataset().stations[0].clone();
+    let mut station = before.dataset().stations[0].as_ref().clone();
     station.name = "新驿站".into();
     station.id = 9_999;
     state

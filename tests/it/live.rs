@@ -8,7 +8,7 @@ fn an_import_by_another_process_reaches_a_running_server_and_its_tiles() {
     let (dir, state) = sample_state();
     let store = dir.path().join("gridmap.gpkg");
     let snap = state.index.load();
-    let station = snap.dataset().stations[20].clone();
+    let station = snap.dataset().stations[20].as_ref().clone();
     drop(snap);
     let (x, y) = tile_xy(station.location, 14);
     let path = format!("/tiles/14/{x}/{y}.mvt");

@@ -201,7 +201,7 @@ fn writes_by_other_tools_are_logged_and_caught_up() {
     let reimport = || {
         store
             .import(
-                gridmap::model::LayerData::Grids(after.grids.clone()),
+                gridmap::model::LayerData::Grids(gridmap::model::unshare(&after.grids)),
                 false,
                 &|_, _| {},
             )

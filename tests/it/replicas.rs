@@ -74,7 +74,9 @@ fn until_health(server: &Server, status: &str, admin: &str) -> serde_json::Value
 }
 
 fn sample_station(i: usize) -> gridmap::model::Station {
-    gridmap::sample::dataset().unwrap().stations[i].clone()
+    gridmap::sample::dataset().unwrap().stations[i]
+        .as_ref()
+        .clone()
 }
 
 #[test]

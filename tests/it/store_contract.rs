@@ -59,6 +59,7 @@ contract!(
     an_invalid_import_changes_nothing,
     another_handle_sees_a_write_and_a_waiting_one_wakes_up,
     catching_up_gives_the_same_dataset_as_reading_everything,
+    an_index_caught_up_edit_by_edit_is_the_one_a_full_build_gives,
     a_delete_commits_unless_it_would_orphan_a_child,
     opening_and_reading_are_not_changes,
     a_guarded_declared_write_commits_with_its_audit_row_or_not_at_all,
@@ -102,7 +103,7 @@ fn an_empty_store_is_filled_once_and_reads_back_exactly(open: &Open) {
 }
 
 fn station(d: &Dataset, i: usize) -> gridmap::model::Station {
-    d.stations[i].clone()
+    d.stations[i].as_ref().clone()
 }
 
 fn upserts_count_what_they_insert_and_update(open: &Open) {
@@ -127,14 +128,14 @@ fn upserts_count_what_they_insert_and_update(open: &Open) {
     );
     assert_ne!(s.version().unwrap(), v0);
     let mut expected = sample.clone();
-    expected.stations[0] = changed;
-    expected.stations.push(added);
+    expected.stations[0] = changed.into();
+    expected.stations.push(added.into());
     assert_eq!(s.load().unwrap(), expected);
 }
 
 fn a_replace_deletes_what_the_file_does_not_hold(open: &Open) {
     let (s, sample) = filled(open);
-    let kept: Vec<_> = sample.members[..100].to_vec();
+    let kept: Vec<_> = gridmap::model::unshare(&sample.members[..100]);
     let summary = s
         .import(LayerData::Members(kept.clone()), true, &|_, _| {})
         .unwrap();
@@ -143,7 +144,7 @@ fn a_replace_deletes_what_the_file_does_not_hold(open: &Open) {
         (0, 100, 107)
     );
     let after = s.load().unwrap();
-    assert_eq!(after.members, kept);
+    assert_eq!(gridmap::model::unshare(&after.members), kept);
     assert_eq!(after.grids, sample.grids, "other layers untouched");
 }
 
@@ -162,7 +163,7 @@ fn an_invalid_import_changes_nothing(open: &Open) {
     // Replacing the villages with one village would orphan thousands of grids.
     let err = s
         .import(
-            LayerData::Villages(sample.villages[..1].to_vec()),
+            LayerData::Villages(gridmap::model::unshare(&sample.villages[..1])),
             true,
             &|_, _| {},
         )
@@ -199,7 +200,7 @@ fn another_handle_sees_a_write_and_a_waiting_one_wakes_up(open: &Open) {
     );
     let (version, after) = reader.catch_up(Some(seen), &before).unwrap().unwrap();
     assert_eq!(version, waited);
-    assert_eq!(after.stations[5], changed);
+    assert_eq!(*after.stations[5], changed);
     assert_eq!(reader.catch_up(Some(version), &after).unwrap(), None);
 }
 
@@ -207,7 +208,7 @@ fn catching_up_gives_the_same_dataset_as_reading_everything(open: &Open) {
     let (s, sample) = filled(open);
     let seen = s.version().unwrap();
     // An update, an insert, and a delete (by replacing the layer) in three commits.
-    let mut grid = sample.grids[7].clone();
+    let mut grid = sample.grids[7].as_ref().clone();
     grid.population += 10;
     grid.worker.phone = None;
     s.import(LayerData::Grids(vec![grid]), false, &|_, _| {})
@@ -217,7 +218,7 @@ fn catching_up_gives_the_same_dataset_as_reading_everything(open: &Open) {
     s.import(LayerData::Stations(vec![added]), false, &|_, _| {})
         .unwrap();
     s.import(
-        LayerData::Members(sample.members[1..].to_vec()),
+        LayerData::Members(gridmap::model::unshare(&sample.members[1..])),
         true,
         &|_, _| {},
     )
@@ -245,6 +246,75 @@ fn catching_up_gives_the_same_dataset_as_reading_everything(open: &Open) {
     );
     assert_eq!(version, s.version().unwrap());
     assert_eq!(caught_up, s.load().unwrap());
+}
+
+/// Random edits through the store, each caught up the way a server's follower does (the store's
+/// catch-up, then a snapshot built from the previous one), compared with a full build of
+/// everything the store holds.
+fn an_index_caught_up_edit_by_edit_is_the_one_a_full_build_gives(open: &Open) {
+    use gridmap::index::Snapshot;
+    let (s, sample) = filled(open);
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (seed >> 33) as usize % n
+    };
+    let mut snap = Snapshot::build(sample);
+    let mut seen = s.version().unwrap();
+    let mut added = 0;
+    for step in 0..12 {
+        let d = snap.dataset().clone();
+        for _ in 0..=next(3) {
+            match next(6) {
+                0 => {
+                    let mut g = d.grids[next(d.grids.len())].as_ref().clone();
+                    g.name.push('改');
+                    g.households += 1;
+                    s.import(LayerData::Grids(vec![g]), false, &|_, _| {})
+                        .unwrap();
+                }
+                1 => {
+                    let mut v = d.villages[next(d.villages.len())].as_ref().clone();
+                    v.name.push('村');
+                    s.import(LayerData::Villages(vec![v]), false, &|_, _| {})
+                        .unwrap();
+                }
+                2 => {
+                    // A new post beside an existing one, in the same grid.
+                    let mut p = station(&d, next(d.stations.len()));
+                    added += 1;
+                    p.id = 90_000 + added;
+                    s.import(LayerData::Stations(vec![p]), false, &|_, _| {})
+                        .unwrap();
+                }
+                3 => {
+                    let id = d.stations[next(d.stations.len())].id;
+                    s.delete(Layer::Stations, &[id.to_string()]).unwrap();
+                }
+                4 => {
+                    let id = d.members[next(d.members.len())].id;
+                    s.delete(Layer::Members, &[id.to_string()]).unwrap();
+                }
+                _ => {
+                    let mut shelters = d.declared("shelters").unwrap().clone();
+                    let capacity = shelters.def.position("capacity").unwrap();
+                    let i = next(shelters.features.len());
+                    shelters.features = vec![shelters.features[i].clone()];
+                    shelters.features[0].values[capacity] = serde_json::json!(step * 10 + 1);
+                    s.import_declared(shelters, false).unwrap();
+                }
+            }
+        }
+        let (version, data) = s.catch_up(Some(seen), snap.dataset()).unwrap().unwrap();
+        seen = version;
+        let caught_up = Snapshot::build_after(Some(&snap), data);
+        let full = Snapshot::build(s.load().unwrap());
+        let differences = caught_up.differences(&full);
+        assert!(differences.is_empty(), "step {step}: {differences:#?}");
+        snap = caught_up;
+    }
 }
 
 fn a_delete_commits_unless_it_would_orphan_a_child(open: &Open) {

@@ -426,7 +426,7 @@ fn an_old_geopackage_is_read_as_is_and_upgraded_by_its_first_write() {
     // The first write does, in its own transaction.
     let summary = store
         .import(
-            LayerData::Stations(sample.stations[..1].to_vec()),
+            LayerData::Stations(gridmap::model::unshare(&sample.stations[..1])),
             false,
             &|_, _| {},
         )

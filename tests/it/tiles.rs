@@ -521,6 +521,7 @@ mod http {
             .iter()
             .find(|s| s.id == id)
             .unwrap()
+            .as_ref()
             .clone();
         station.name = "新名字驿站".into();
         state

@@ -496,7 +496,7 @@ async fn delete_removes_a_feature_everywhere_it_was_served_and_is_audited() {
     let city = account(&state, "city", Role::City, &[]);
     let admin = account(&state, "root", Role::Admin, &[]);
     let bearer = auth(&city);
-    let station = state.index.load().dataset().stations[3].clone();
+    let station = state.index.load().dataset().stations[3].as_ref().clone();
     let uri = format!("/collections/stations/items/{}", station.id);
     let tag = etag(&state, &uri, &city).await;
     let (status, _, json) = send(&state, "DELETE", &uri, &[("authorization", &bearer)], "").await;

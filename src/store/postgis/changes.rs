@@ -130,7 +130,8 @@ fn changed_keys(
 }
 
 /// `current` with the named features re-read (present ones replaced or added, absent ones
-/// removed, in key order like a full read) and the changed declared layers read anew.
+/// removed, in key order like a full read) and the changed declared layers read anew. The copy
+/// shares every record it does not replace with `current` (`model::Shared`).
 fn patch(
     store: &PostGis,
     tx: &mut Transaction,
@@ -141,10 +142,7 @@ fn patch(
     let mut next = current.clone();
     for (layer, keys) in changes.keys {
         next.remove(layer, &keys);
-        next.apply(
-            read_layer(tx, layer, Some(&keys)).map_err(|e| store.read_err(e))?,
-            false,
-        );
+        next.append(read_layer(tx, layer, Some(&keys)).map_err(|e| store.read_err(e))?);
     }
     for name in changes.declared {
         let Some(def) = store.layers.get(&name) else {
