@@ -231,19 +231,16 @@ impl Follower {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let seen = self.sync.version();
         let started = Instant::now();
-        let Some((version, dataset)) = self
-            .store
-            .catch_up(Some(seen), self.index.load().dataset())?
-        else {
+        // Only a reload swaps the index, one at a time: `current` stays the one served until ours.
+        let current = self.index.load();
+        let Some((version, dataset)) = self.store.catch_up(Some(seen), current.dataset())? else {
             return Ok(0);
         };
         let read = started.elapsed();
-        let newer = Snapshot::build_after(Some(&self.index.load()), dataset);
+        let newer = Snapshot::build_after(Some(&current), dataset);
         let built = started.elapsed();
         // Coverage gaps in tiles reach a walking radius beyond a changed post: widen every box.
-        let areas: Vec<_> = self
-            .index
-            .load()
+        let areas: Vec<_> = current
             .changed_areas(&newer)
             .into_iter()
             .map(|b| widen(b, DEFAULT_RADIUS_M))
@@ -268,7 +265,8 @@ impl Follower {
         // change through the API) is served a tile cached from the old one; from then on a tile
         // drawn from an older snapshot is not cached. After it, again with the generation the
         // swap gave, should another swap have come between.
-        let mut dropped = invalidate(self.index.load().generation + 1);
+        let mut dropped = invalidate(current.generation + 1);
+        drop(current);
         // The version follows the swap at once; the old snapshot is freed last.
         let (generation, previous) = self.index.replace(newer);
         self.sync.caught_up(version, started.elapsed());

@@ -139,7 +139,8 @@ fn area_tree_after<'a>(
             let mut tree = AreaTree::clone(tree);
             for (was, now) in moved {
                 if let Some(was) = was {
-                    tree.remove(&was);
+                    let removed = tree.remove(&was);
+                    debug_assert!(removed.is_some(), "the previous tree holds {was:?}");
                 }
                 if let Some(now) = now {
                     tree.insert(now);
@@ -183,7 +184,8 @@ impl Snapshot {
     /// previous ones (or equal to them) shares its trees, key maps and accelerators; a layer whose
     /// records changed in place (same keys) patches them, moving only changed boxes in its R-tree;
     /// a layer that gained or lost keys is indexed anew, with what depends on it. The result
-    /// answers every query as `build(data)` does (`tests/it/incremental.rs` compares them).
+    /// answers every query as `build(data)` does (`differences`; the tests below and the store
+    /// contract compare them after random edits).
     pub fn build_after(previous: Option<&Snapshot>, mut data: Dataset) -> Snapshot {
         data.sort_by_key();
         let old = previous.map(|p| &p.data);
@@ -606,7 +608,13 @@ mod tests {
         g.geometry = g
             .geometry
             .map_coords(|c| geo::coord! { x: c.x + 0.01, y: c.y });
-        assert!(!snap.differences(&Snapshot::build(moved)).is_empty());
+        let mut stale = Snapshot::build_after(Some(&snap), moved.clone());
+        stale.grids = snap.grids.clone();
+        let found = stale.differences(&Snapshot::build(moved));
+        assert!(
+            found.len() == 1 && found[0].starts_with("grids tree"),
+            "{found:#?}"
+        );
     }
 
     #[test]

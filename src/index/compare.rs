@@ -40,8 +40,10 @@ fn same<T: PartialEq + Debug>(out: &mut Vec<String>, what: &str, a: &T, b: &T) {
 
 impl Snapshot {
     /// Where `self` and `other` index differently (empty when they answer every query alike): the
-    /// data, every R-tree's entries, the key maps and links, the derived geometry, which polygons
-    /// have a point-in-polygon accelerator, and the declared layers' indexes.
+    /// data, every R-tree's entries, the key maps and links, the derived geometry, the
+    /// point-in-polygon accelerators, the search index, and the declared layers' indexes. For
+    /// tests: it builds both search indexes when they are not built yet.
+    #[doc(hidden)]
     pub fn differences(&self, other: &Snapshot) -> Vec<String> {
         let mut out = Vec::new();
         let o = &mut out;
@@ -150,6 +152,8 @@ impl Snapshot {
         same(o, "prepared towns", &has(&a.towns), &has(&b.towns));
         same(o, "prepared villages", &has(&a.villages), &has(&b.villages));
         same(o, "prepared grids", &has(&a.grids), &has(&b.grids));
+        // The search index, built here if it was not (a carried-over one must equal a new one).
+        same(o, "search index", self.text_index(), other.text_index());
         same(
             o,
             "declared layers",

@@ -1,6 +1,7 @@
 //! The in-memory spatial index over every layer, and the queries on it.
 //!
-//! A `Snapshot` is immutable: built once from a `Dataset`, then shared. `Index` holds the current
+//! A `Snapshot` is immutable: built from a `Dataset` (anew, or from its predecessor, reusing what
+//! a change did not touch: `build_after`), then shared. `Index` holds the current
 //! snapshot behind an atomic pointer, so readers never wait for a rebuild: a writer builds a new
 //! snapshot aside and swaps it in. No rstar type leaves this module.
 

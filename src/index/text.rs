@@ -17,6 +17,7 @@ use std::collections::BinaryHeap;
 use super::search::{Hit, Match, Query};
 use crate::model::AnyLayer;
 
+#[derive(Debug, PartialEq)]
 pub(super) struct TextIndex {
     /// The searchable layers, in the order equally good matches are listed.
     layers: Vec<AnyLayer>,
@@ -37,7 +38,7 @@ pub(super) struct TextIndex {
 }
 
 /// Many strings in one buffer: string `i` is `text[ends[i - 1]..ends[i]]`.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Texts {
     text: String,
     ends: Vec<u32>,
@@ -60,7 +61,7 @@ impl Texts {
 }
 
 /// Ascending ranks as LEB128 varints of their differences.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Postings {
     bytes: Vec<u8>,
     len: u32,

@@ -267,7 +267,7 @@ fn an_index_caught_up_edit_by_edit_is_the_one_a_full_build_gives(open: &Open) {
     for step in 0..12 {
         let d = snap.dataset().clone();
         for _ in 0..=next(3) {
-            match next(6) {
+            match next(7) {
                 0 => {
                     let mut g = d.grids[next(d.grids.len())].as_ref().clone();
                     g.name.push('改');
@@ -296,6 +296,17 @@ fn an_index_caught_up_edit_by_edit_is_the_one_a_full_build_gives(open: &Open) {
                 4 => {
                     let id = d.members[next(d.members.len())].id;
                     s.delete(Layer::Members, &[id.to_string()]).unwrap();
+                }
+                5 => {
+                    // A post moved a metre: its box moves in the R-tree (refused when that takes
+                    // it out of its grid, which changes nothing).
+                    let mut p = station(&d, next(d.stations.len()));
+                    let at = p.location;
+                    p.location = geo::Point::new(at.x() + 0.000_01, at.y() - 0.000_01);
+                    match s.import(LayerData::Stations(vec![p]), false, &|_, _| {}) {
+                        Ok(_) | Err(Error::Invalid(_)) => {}
+                        Err(e) => panic!("{e}"),
+                    }
                 }
                 _ => {
                     let mut shelters = d.declared("shelters").unwrap().clone();
