@@ -214,7 +214,7 @@ fn scaled(c: &mut Criterion) {
     let built = started.elapsed();
     if let (Some(a), Some(b)) = (before, rss_bytes()) {
         eprintln!(
-            "scale {scale}: index build {built:.2?}; resident memory of the snapshot (its copy of the dataset, R-trees, prepared polygons, keys) {:.1} MiB = {:.1} MiB per 100k grids",
+            "scale {scale}: index build {built:.2?}; resident memory of the snapshot (R-trees, prepared polygons, keys; its records are shared with the generated dataset) {:.1} MiB = {:.1} MiB per 100k grids",
             (b.saturating_sub(a)) as f64 / 1048576.0,
             (b.saturating_sub(a)) as f64 / 1048576.0 / (grids as f64 / 100_000.0)
         );
@@ -224,6 +224,18 @@ fn scaled(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("index_build", |b| {
         b.iter(|| black_box(Snapshot::build(data.clone())))
+    });
+    // What a catch-up does in memory after one grid changed (`Follower::reload` less the store's
+    // read): copy the dataset, change the grid, build from the previous snapshot, diff the two.
+    group.bench_function("catch_up_one_grid", |b| {
+        let mut n = 0;
+        b.iter(|| {
+            let mut next = snap.dataset().clone();
+            n = (n + 7_919) % next.grids.len();
+            next.grids[n].population += 1;
+            let newer = Snapshot::build_after(Some(&snap), next);
+            black_box(snap.changed_areas(&newer))
+        })
     });
     group.finish();
 }

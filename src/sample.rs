@@ -75,7 +75,7 @@ pub fn dataset_for(layers: &Declarations) -> Result<Dataset> {
         } else if let Some((_, text)) = DECLARED_FILES.iter().find(|(name, _)| *name == def.name) {
             read_declared(def, text)
         } else {
-            d.declared.push(DeclaredData::empty(def));
+            d.declared.push(DeclaredData::empty(def).into());
             continue;
         };
         // The built-in layers' sample is gridmap's own: not fitting is a bug, not a warning.
@@ -84,7 +84,7 @@ pub fn dataset_for(layers: &Declarations) -> Result<Dataset> {
             Ok(mut data) => {
                 let report = complete(&mut data, &d);
                 if report.is_ok() {
-                    d.declared.push(data);
+                    d.declared.push(data.into());
                     continue;
                 }
                 if builtin {
@@ -97,7 +97,7 @@ pub fn dataset_for(layers: &Declarations) -> Result<Dataset> {
                 tracing::warn!(layer = def.name, problems = %report, "the sample's features do not fit this declaration; the layer starts empty");
             }
         }
-        d.declared.push(DeclaredData::empty(def));
+        d.declared.push(DeclaredData::empty(def).into());
     }
     d.sort_by_key();
     Ok(d)

@@ -633,7 +633,7 @@ mod tests {
                 contact_phone: None,
                 location: Point::new(lon, lat),
             }]),
-            declared: vec![DeclaredData { def, features }],
+            declared: vec![DeclaredData { def, features }.into()],
             ..Dataset::default()
         }
     }

@@ -150,7 +150,7 @@ pub fn generate_with(scale: u32, layers: &Declarations) -> Result<Dataset> {
     society::populate(&mut data, plane, &|v: &Village| density(v));
     society::place_stations(&mut data, STATIONS_PER_SCALE * scale);
     society::found_alliances(&mut data, &short_names);
-    data.declared = elements::generate(&data, layers, plane)?;
+    data.declared = share(elements::generate(&data, layers, plane)?);
     Ok(data)
 }
 

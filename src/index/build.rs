@@ -201,6 +201,13 @@ impl Snapshot {
         let stations = change(old.map(|d| &d.stations[..]), &mut data.stations, |s| s.id);
         let alliances = change(old.map(|d| &d.alliances[..]), &mut data.alliances, |a| a.id);
         let members = change(old.map(|d| &d.members[..]), &mut data.members, |m| m.id);
+        // A declared layer equal to the previous one becomes it, as records do in `change`.
+        for layer in &mut data.declared {
+            let equal = old.and_then(|o| o.declared.iter().find(|d| **d == *layer));
+            if let Some(equal) = equal {
+                *layer = equal.clone();
+            }
+        }
         // What a piece of the index is made from decides when the previous one serves.
         let reshaped = |c: &Change| matches!(c, Change::Reshaped);
         let keep = |from: &[&Change]| from.iter().all(|c| !c.any());
@@ -389,7 +396,11 @@ impl Snapshot {
             .map(|layer| {
                 previous
                     .and_then(|p| {
-                        let at = p.data.declared.iter().position(|d| d == layer)?;
+                        let at = p
+                            .data
+                            .declared
+                            .iter()
+                            .position(|d| Shared::same(d, layer))?;
                         p.declared.get(at).cloned()
                     })
                     .unwrap_or_else(|| Arc::new(super::declared::DeclaredIndex::build(layer)))
@@ -627,7 +638,15 @@ mod tests {
             *g = Shared::new(crate::model::Grid::clone(g));
         }
         again.grids[3].population += 1;
+        for layer in &mut again.declared {
+            *layer = Shared::new(crate::model::records::DeclaredData::clone(layer));
+        }
         let next = Snapshot::build_after(Some(&snap), again);
+        // Declared layers read again equal are the previous ones, and keep their indexes.
+        for (i, layer) in next.data.declared.iter().enumerate() {
+            assert!(Shared::same(layer, &snap.data.declared[i]));
+            assert!(Arc::ptr_eq(&next.declared[i], &snap.declared[i]));
+        }
         assert!(Shared::same(&next.data.grids[2], &snap.data.grids[2]));
         assert!(!Shared::same(&next.data.grids[3], &snap.data.grids[3]));
         // A population is not a box: the grid tree is the previous one.

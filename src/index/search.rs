@@ -500,7 +500,7 @@ fields = [
         let mut cases = read_declared(def, &text.to_string()).unwrap();
         assert!(complete(&mut cases, &d).is_ok());
         let keys: Vec<String> = cases.features.iter().map(|r| r.key.clone()).collect();
-        d.declared.push(cases);
+        d.declared.push(cases.into());
         (Snapshot::build(d), AnyLayer::Declared(def), keys)
     }
 

@@ -13,8 +13,9 @@ pub struct Dataset {
     pub stations: Vec<Shared<Station>>,
     pub alliances: Vec<Shared<Alliance>>,
     pub members: Vec<Shared<Member>>,
-    /// The declared layers (`model::declared`), in declaration order, each sorted by key.
-    pub declared: Vec<DeclaredData>,
+    /// The declared layers (`model::declared`), in declaration order, each sorted by key; a
+    /// layer is shared whole between datasets until it changes.
+    pub declared: Vec<Shared<DeclaredData>>,
 }
 
 /// The features of one layer, as read from a file or written by the generator.
@@ -124,7 +125,10 @@ impl Dataset {
 
     /// The declared layer `name`, if the dataset has it.
     pub fn declared(&self, name: &str) -> Option<&DeclaredData> {
-        self.declared.iter().find(|d| d.def.name == name)
+        self.declared
+            .iter()
+            .find(|d| d.def.name == name)
+            .map(|d| &**d)
     }
 
     /// Apply an import to a declared layer: upsert by key, or replace it. A layer the dataset
@@ -135,16 +139,16 @@ impl Dataset {
             .iter_mut()
             .find(|d| d.def.name == data.def.name)
         {
+            // A replacement is a new layer: nothing of the old one is copied.
+            Some(current) if replace => *current = Shared::new(data),
             Some(current) => {
-                merge(
-                    &mut current.features,
-                    data.features,
-                    replace,
-                    |r: &Record| r.key.clone(),
-                );
+                let current = &mut **current;
+                merge(&mut current.features, data.features, false, |r: &Record| {
+                    r.key.clone()
+                });
                 current.def = data.def;
             }
-            None => self.declared.push(data),
+            None => self.declared.push(Shared::new(data)),
         }
     }
 
@@ -169,8 +173,11 @@ impl Dataset {
         self.stations.sort_by_key(|s| s.id);
         self.alliances.sort_by_key(|a| a.id);
         self.members.sort_by_key(|m| m.id);
+        // Read first: a layer shared with another dataset is copied only when it needs sorting.
         for d in &mut self.declared {
-            d.features.sort_by(record_order);
+            if !d.features.is_sorted_by(|a, b| record_order(a, b).is_le()) {
+                d.features.sort_by(record_order);
+            }
         }
     }
 

@@ -185,10 +185,10 @@ impl GeoPackage {
         let mut data = read_dataset(conn).map_err(|e| self.err(e))?;
         let mut tables = self.tables(conn);
         for &def in &self.layers.layers {
-            data.declared.push(DeclaredData {
+            data.declared.push(crate::model::Shared::new(DeclaredData {
                 def,
                 features: tables.read(def)?,
-            });
+            }));
         }
         Ok(data)
     }

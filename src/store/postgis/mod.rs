@@ -131,10 +131,10 @@ impl PostGis {
         let mut data = read_dataset(tx).map_err(|e| self.read_err(e))?;
         let mut tables = PgTables { tx, store: self };
         for &def in &self.layers.layers {
-            data.declared.push(DeclaredData {
+            data.declared.push(crate::model::Shared::new(DeclaredData {
                 def,
                 features: tables.read(def)?,
-            });
+            }));
         }
         Ok(data)
     }
