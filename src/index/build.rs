@@ -71,7 +71,7 @@ enum Change {
 }
 
 impl Change {
-    fn any(&self) -> bool {
+    fn is_changed(&self) -> bool {
         !matches!(self, Change::Same)
     }
 }
@@ -79,7 +79,7 @@ impl Change {
 /// Compare `new` (sorted by key) with `old`, and make every record that equals the old one at its
 /// position the old one itself: what a store read again in full (a GeoPackage) then shares with
 /// the previous snapshot like what a change-log patch (PostGIS) never copied.
-fn change<T: PartialEq, K: PartialEq>(
+fn classify_and_share<T: PartialEq, K: PartialEq>(
     old: Option<&[Shared<T>]>,
     new: &mut [Shared<T>],
     key: impl Fn(&T) -> K,
@@ -136,6 +136,11 @@ fn area_tree_after<'a>(
             if moved.is_empty() {
                 return tree.clone();
             }
+            // Past an eighth of the layer, a bulk load is quicker than moving boxes one by one
+            // (and leaves the tree as well shaped as a full build does).
+            if moved.len() > len / 8 {
+                return Arc::new(area_tree((0..len).map(|i| Some(geometry(i)))));
+            }
             let mut tree = AreaTree::clone(tree);
             for (was, now) in moved {
                 if let Some(was) = was {
@@ -163,8 +168,16 @@ fn prepared_after<'a>(
     match (previous, change) {
         (Some(prepared), Change::Same) => prepared.clone(),
         (Some(prepared), Change::Edited(positions)) => {
+            let reshaped: Vec<usize> = positions
+                .iter()
+                .copied()
+                .filter(|&i| old(i) != geometry(i))
+                .collect();
+            if reshaped.is_empty() {
+                return prepared.clone();
+            }
             let mut patched = Vec::clone(prepared);
-            for &i in positions.iter().filter(|&&i| old(i) != geometry(i)) {
+            for i in reshaped {
                 patched[i] = prepare(geometry(i));
             }
             Arc::new(patched)
@@ -189,19 +202,21 @@ impl Snapshot {
     pub fn build_after(previous: Option<&Snapshot>, mut data: Dataset) -> Snapshot {
         data.sort_by_key();
         let old = previous.map(|p| &p.data);
-        let towns = change(old.map(|d| &d.towns[..]), &mut data.towns, |t| {
+        let towns = classify_and_share(old.map(|d| &d.towns[..]), &mut data.towns, |t| {
             t.code.clone()
         });
-        let villages = change(old.map(|d| &d.villages[..]), &mut data.villages, |v| {
+        let villages = classify_and_share(old.map(|d| &d.villages[..]), &mut data.villages, |v| {
             v.code.clone()
         });
-        let grids = change(old.map(|d| &d.grids[..]), &mut data.grids, |g| {
+        let grids = classify_and_share(old.map(|d| &d.grids[..]), &mut data.grids, |g| {
             g.code.clone()
         });
-        let stations = change(old.map(|d| &d.stations[..]), &mut data.stations, |s| s.id);
-        let alliances = change(old.map(|d| &d.alliances[..]), &mut data.alliances, |a| a.id);
-        let members = change(old.map(|d| &d.members[..]), &mut data.members, |m| m.id);
-        // A declared layer equal to the previous one becomes it, as records do in `change`.
+        let stations =
+            classify_and_share(old.map(|d| &d.stations[..]), &mut data.stations, |s| s.id);
+        let alliances =
+            classify_and_share(old.map(|d| &d.alliances[..]), &mut data.alliances, |a| a.id);
+        let members = classify_and_share(old.map(|d| &d.members[..]), &mut data.members, |m| m.id);
+        // A declared layer equal to the previous one becomes it, as records do in `classify_and_share`.
         for layer in &mut data.declared {
             let equal = old.and_then(|o| o.declared.iter().find(|d| **d == *layer));
             if let Some(equal) = equal {
@@ -210,7 +225,7 @@ impl Snapshot {
         }
         // What a piece of the index is made from decides when the previous one serves.
         let reshaped = |c: &Change| matches!(c, Change::Reshaped);
-        let keep = |from: &[&Change]| from.iter().all(|c| !c.any());
+        let keep = |from: &[&Change]| from.iter().all(|c| !c.is_changed());
         let kept = |from: &[&Change]| previous.filter(|_| keep(from));
         let keys_kept = |from: &[&Change]| previous.filter(|_| !from.iter().any(|c| reshaped(c)));
 
@@ -265,18 +280,19 @@ impl Snapshot {
             |p| p.keys.town_of_village.clone(),
         );
         // A post names its grid: any change to posts, or new grid keys, moves it.
-        let stations_in_grid = match previous.filter(|_| !stations.any() && !reshaped(&grids)) {
-            Some(p) => p.keys.stations_in_grid.clone(),
-            None => {
-                let mut in_grid = vec![Vec::new(); data.grids.len()];
-                for (i, s) in data.stations.iter().enumerate() {
-                    if let Some(&g) = keys.grid.get(&s.grid_code) {
-                        in_grid[g].push(i);
+        let stations_in_grid =
+            match previous.filter(|_| !stations.is_changed() && !reshaped(&grids)) {
+                Some(p) => p.keys.stations_in_grid.clone(),
+                None => {
+                    let mut in_grid = vec![Vec::new(); data.grids.len()];
+                    for (i, s) in data.stations.iter().enumerate() {
+                        if let Some(&g) = keys.grid.get(&s.grid_code) {
+                            in_grid[g].push(i);
+                        }
                     }
+                    Arc::new(in_grid)
                 }
-                Arc::new(in_grid)
-            }
-        };
+            };
         // Alliance footprints and member points: the same derivation the stores materialise.
         let (
             alliance_footprints,
@@ -298,12 +314,14 @@ impl Snapshot {
                     member_locations,
                     alliances_of_village,
                 } = derive(&data);
+                let alliances_tree = area_tree(alliance_footprints.iter().map(Option::as_ref));
+                let members_tree = point_tree(member_locations.iter().copied());
                 (
-                    Arc::new(alliance_footprints.clone()),
-                    Arc::new(member_locations.clone()),
+                    Arc::new(alliance_footprints),
+                    Arc::new(member_locations),
                     Arc::new(alliances_of_village),
-                    Arc::new(area_tree(alliance_footprints.iter().map(Option::as_ref))),
-                    Arc::new(point_tree(member_locations.iter().copied())),
+                    Arc::new(alliances_tree),
+                    Arc::new(members_tree),
                 )
             }
         };
