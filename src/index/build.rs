@@ -200,7 +200,9 @@ impl Snapshot {
     /// answers every query as `build(data)` does (`differences`; the tests below and the store
     /// contract compare them after random edits).
     pub fn build_after(previous: Option<&Snapshot>, mut data: Dataset) -> Snapshot {
-        data.sort_by_key();
+        data.sort_by_key_but(&|layer| {
+            previous.is_some_and(|p| p.data.declared.iter().any(|d| Shared::same(d, layer)))
+        });
         let old = previous.map(|p| &p.data);
         let towns = classify_and_share(old.map(|d| &d.towns[..]), &mut data.towns, |t| {
             t.code.clone()

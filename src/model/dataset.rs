@@ -167,6 +167,12 @@ impl Dataset {
 
     /// Sort every layer by code or id: the order the stores read and the index keeps.
     pub fn sort_by_key(&mut self) {
+        self.sort_by_key_but(&|_| false);
+    }
+
+    /// `sort_by_key`, taking the declared layers `known_sorted` says are sorted as they are (a
+    /// layer shared with a sorted dataset): checking 700,000 records costs a catch-up 15 ms.
+    pub fn sort_by_key_but(&mut self, known_sorted: &dyn Fn(&Shared<DeclaredData>) -> bool) {
         self.towns.sort_by(|a, b| a.code.cmp(&b.code));
         self.villages.sort_by(|a, b| a.code.cmp(&b.code));
         self.grids.sort_by(|a, b| a.code.cmp(&b.code));
@@ -175,7 +181,7 @@ impl Dataset {
         self.members.sort_by_key(|m| m.id);
         // Read first: a layer shared with another dataset is copied only when it needs sorting.
         for d in &mut self.declared {
-            if !d.features.is_sorted_by(|a, b| record_order(a, b).is_le()) {
+            if !known_sorted(d) && !d.features.is_sorted_by(|a, b| record_order(a, b).is_le()) {
                 d.features.sort_by(record_order);
             }
         }
