@@ -1,12 +1,12 @@
 //! Rendering one composite tile from an index snapshot.
 
 use fast_mvt::{MvtGeomType, MvtLayerBuilder, MvtValue};
-use geo::{Area, Coord, MultiPolygon};
+use geo::{Coord, MultiPolygon};
 use serde_json::Value;
 use std::sync::Arc;
 
 use super::TileCoord;
-use super::budget::{self, Thinning};
+use super::budget::{self, Gathered, Thinning};
 use super::geometry::TileFrame;
 use super::layers::{MIN_AREA_PX2, Source, TileLayer, at_zoom};
 use super::shapes::{ShapeSet, Shapes};
@@ -89,7 +89,9 @@ pub struct Rendered {
 /// `full_detail_zoom`, as tippecanoe's `--drop-smallest-as-needed` and `--drop-densest-as-needed`
 /// do (`budget::next`): first polygons under one area (the same for every layer of the tile, so
 /// what stays is always the larger ones), then, when polygons cannot make it, points thinned to
-/// one per cell. At most `budget::MAX_DRAWINGS`; the last one is served even if still over.
+/// one per cell. The first drawing is thinned by the features' estimated sizes (`budget::plan`),
+/// each later one by what the previous one weighed. At most `budget::MAX_DRAWINGS`; the last one
+/// is served even if still over.
 pub fn render_scoped(
     snap: &Snapshot,
     coord: TileCoord,
@@ -103,12 +105,32 @@ pub fn render_scoped(
     // What every drawing starts from: only the thinning differs between them.
     let layers = gather(snap, coord, config, gaps, scope);
     let mut drawn: Vec<Option<LayerDrawing>> = layers.iter().map(|_| None).collect();
-    let mut thinning = Thinning::default();
+    // A tile far over budget is thinned by estimate before its first encode.
+    let mut thinning = budget::plan(&layers, config.budget_bytes, None, config.extent);
+    let mut replanned = false;
     for drawing in 1.. {
         let (rendered, mut droppable) =
             draw(&layers, &mut drawn, coord, config, in_clear, thinning)?;
+        let bytes = rendered.bytes.len();
+        // A plan that thinned well below the budget (this tile's values repeat more, or its
+        // coordinates take fewer bytes, than the estimate supposes) is made again, once, with
+        // what this drawing weighed against its estimate, 5% under the budget.
+        if !replanned && thinning != Thinning::default() && bytes < config.budget_bytes * 9 / 10 {
+            replanned = true;
+            let over_encoded = budget::estimate(&layers, thinning).0 as f64 / bytes.max(1) as f64;
+            let again = budget::plan(
+                &layers,
+                config.budget_bytes * 19 / 20,
+                Some(over_encoded),
+                config.extent,
+            );
+            if again != thinning && drawing < budget::MAX_DRAWINGS {
+                thinning = again;
+                continue;
+            }
+        }
         // Estimates aim 5% under the budget, so that one more drawing rarely falls just short.
-        let over = rendered.bytes.len().saturating_sub(config.budget_bytes);
+        let over = bytes.saturating_sub(config.budget_bytes);
         let over = if over > 0 {
             over + config.budget_bytes / 20
         } else {
@@ -125,7 +147,7 @@ pub fn render_scoped(
                         z = coord.z,
                         x = coord.x,
                         y = coord.y,
-                        bytes = rendered.bytes.len(),
+                        bytes,
                         ?thinning,
                         drawing,
                         "tile thinned to its budget"
@@ -136,15 +158,6 @@ pub fn render_scoped(
         }
     }
     unreachable!("the loop returns by its last drawing")
-}
-
-/// A layer's features in one tile, before any budget: each with its area in square tile units
-/// (0 for points and lines).
-struct Gathered {
-    layer: TileLayer,
-    /// Below the layer's full detail zoom: what a budget may drop.
-    thinned: bool,
-    features: Vec<(TileFeature, f64)>,
 }
 
 /// Every layer's features in the tile, polygons below `MIN_AREA_PX2` left out below each layer's
@@ -159,35 +172,44 @@ fn gather(
     let frame = TileFrame::new(coord, config);
     let px = f64::from(config.extent) / 256.0;
     let tolerance = config.tolerance_px * px;
+    let mut in_tile = InTile::default();
     let mut gathered = Vec::new();
     for layer in at_zoom(snap, coord.z) {
         let thinned = coord.z < layer.full_detail_zoom;
         let min_area = if thinned { MIN_AREA_PX2 * px * px } else { 0.0 };
         let features = match (layer.source, gaps) {
             (Source::CoverageGaps, Some(map)) => {
-                gap_features(snap, map, &frame, tolerance, min_area)
+                gap_features(snap, map, &frame, tolerance, min_area, &mut in_tile)
             }
             (Source::CoverageGaps, None) => continue,
             (Source::StationClusters, _) => super::clusters::features(snap, coord, &frame),
-            _ => features(snap, &layer, &frame, tolerance, min_area, scope),
+            _ => features(
+                snap,
+                &layer,
+                &frame,
+                tolerance,
+                min_area,
+                scope,
+                &mut in_tile,
+            ),
         };
-        let features = features
-            .into_iter()
-            .map(|f| {
-                let area = match &f.2 {
-                    TileGeometry::Polygon(mp) => super::geometry::as_f64(mp).unsigned_area(),
-                    _ => 0.0,
-                };
-                (f, area)
-            })
-            .collect();
-        gathered.push(Gathered {
-            layer,
-            thinned,
-            features,
-        });
+        gathered.push(Gathered::new(layer, thinned, features));
     }
     gathered
+}
+
+/// The positions of a model layer's features meeting the tile (`margin` tile units beyond it),
+/// queried once per tile however many of its layers draw from them (the grids and their
+/// coverage gaps).
+#[derive(Default)]
+struct InTile(std::collections::HashMap<(Layer, u64), Vec<usize>>);
+
+impl InTile {
+    fn get(&mut self, snap: &Snapshot, layer: Layer, frame: &TileFrame, margin: f64) -> &[usize] {
+        self.0
+            .entry((layer, margin.to_bits()))
+            .or_insert_with(|| snap.in_bbox(layer, Some(frame.lon_lat_bbox(margin))))
+    }
 }
 
 /// One layer of one drawing: what of the thinning it depends on, its encoded bytes (a framed
@@ -212,26 +234,7 @@ fn draw(
     thinning: Thinning,
 ) -> crate::Result<(Rendered, budget::Droppable)> {
     for (gathered, previous) in layers.iter().zip(drawn.iter_mut()) {
-        // What of the thinning selects this layer's features: nothing at its full detail zoom,
-        // else the least area for polygons and the spacing for points.
-        let (has_polygons, has_points) = gathered.features.iter().fold((false, false), |k, f| {
-            (
-                k.0 || matches!(f.0.2, TileGeometry::Polygon(_)),
-                k.1 || matches!(f.0.2, TileGeometry::Point(_)),
-            )
-        });
-        let applies = Thinning {
-            least_area: if gathered.thinned && has_polygons {
-                thinning.least_area
-            } else {
-                0.0
-            },
-            point_spacing: if gathered.thinned && has_points {
-                thinning.point_spacing
-            } else {
-                0
-            },
-        };
+        let applies = gathered.applies(thinning);
         if previous.as_ref().is_none_or(|p| p.thinning != applies) {
             *previous = Some(draw_layer(gathered, coord, config, in_clear, applies)?);
         }
@@ -264,12 +267,7 @@ fn draw_layer(
     in_clear: bool,
     thinning: Thinning,
 ) -> crate::Result<LayerDrawing> {
-    let Gathered {
-        layer,
-        thinned,
-        features,
-    } = gathered;
-    let thinned = *thinned;
+    let layer = &gathered.layer;
     let failed = |message: String| crate::Error::Tile {
         z: coord.z,
         x: coord.x,
@@ -282,23 +280,15 @@ fn draw_layer(
         droppable: budget::Droppable::default(),
         personal: 0,
     };
-    let features: Vec<&TileFeature> = features
-        .iter()
-        .filter(|(_, area)| !thinned || *area == 0.0 || *area >= thinning.least_area)
-        .map(|(f, _)| f)
-        .collect();
-    let features = if thinned && thinning.point_spacing > 0 {
-        budget::thin_points(features, thinning.point_spacing)
-    } else {
-        features
-    };
-    if features.is_empty() {
+    let kept = gathered.kept(thinning);
+    if kept.is_empty() {
         return Ok(drawing);
     }
+    gathered.droppable(&kept, &mut drawing.droppable);
     if in_clear && let Some(def) = layer.audited() {
-        drawing.personal = features
+        drawing.personal = kept
             .iter()
-            .filter(|(_, props, _)| def.carries_personal(&props.map))
+            .filter(|f| def.carries_personal(&f.feature.1.map))
             .count();
     }
     let mut builder = MvtLayerBuilder::new(layer.name)
@@ -306,20 +296,8 @@ fn draw_layer(
     if let Some(extent) = std::num::NonZeroU32::new(config.extent) {
         builder.extent(extent);
     }
-    for (id, properties, geometry) in features {
-        match (thinned, geometry) {
-            (true, TileGeometry::Polygon(mp)) => {
-                drawing
-                    .droppable
-                    .polygons
-                    .push(budget::area_and_size(mp, &properties.map));
-            }
-            (true, TileGeometry::Point(_)) => {
-                drawing.droppable.points += 1;
-                drawing.droppable.point_bytes += 6 + budget::properties_size(&properties.map);
-            }
-            _ => {}
-        }
+    for f in kept {
+        let (id, properties, geometry) = &f.feature;
         builder = add_feature(builder, *id, properties, geometry)
             .map_err(|e| failed(format!("layer {}, feature {id:?}: {e}", layer.name)))?;
     }
@@ -335,6 +313,8 @@ pub(super) type TileFeature = (Option<u64>, Arc<Props>, TileGeometry);
 pub(super) struct Props {
     pub map: serde_json::Map<String, Value>,
     tags: Vec<(String, MvtValue)>,
+    /// About what they take in a tile (`budget::properties_size`).
+    pub size: usize,
 }
 
 impl From<serde_json::Map<String, Value>> for Props {
@@ -343,7 +323,8 @@ impl From<serde_json::Map<String, Value>> for Props {
             .iter()
             .filter_map(|(k, v)| Some((k.clone(), tag_value(v)?)))
             .collect();
-        Props { map, tags }
+        let size = budget::properties_size(&map);
+        Props { map, tags, size }
     }
 }
 
@@ -361,6 +342,7 @@ fn features(
     tolerance: f64,
     min_area: f64,
     scope: &Scope,
+    in_tile: &mut InTile,
 ) -> Vec<TileFeature> {
     let d = snap.dataset();
     let (source, labels) = match layer.source {
@@ -396,9 +378,10 @@ fn features(
             Layer::Stations | Layer::Members => None,
         }
     };
-    snap.in_bbox(source, Some(frame.lon_lat_bbox(margin)))
-        .into_iter()
-        .filter_map(|i| {
+    in_tile
+        .get(snap, source, frame, margin)
+        .iter()
+        .filter_map(|&i| {
             let geometry = match (source, labels) {
                 (Layer::Stations, _) => TileGeometry::Point(frame.point(d.stations[i].location)?),
                 (Layer::Members, _) => TileGeometry::Point(frame.point(snap.member_location(i)?)?),
@@ -487,6 +470,7 @@ fn gap_features(
     frame: &TileFrame,
     tolerance: f64,
     min_area: f64,
+    in_tile: &mut InTile,
 ) -> Vec<TileFeature> {
     let grids = &snap.dataset().grids;
     let set = ShapeSet::Gaps {
@@ -497,9 +481,10 @@ fn gap_features(
     // Positions are the snapshot's grids (the map is of this snapshot, as `render` requires).
     let polygons = shapes.polygons(set, grids.len(), frame, tolerance);
     let props = shapes.properties(set, grids.len());
-    snap.in_bbox(Layer::Grids, Some(frame.lon_lat_bbox(frame.buffer)))
-        .into_iter()
-        .filter_map(|i| {
+    in_tile
+        .get(snap, Layer::Grids, frame, frame.buffer)
+        .iter()
+        .filter_map(|&i| {
             let (g, c) = (&grids[i], map.grids.get(i)?);
             if c.gap.0.is_empty() {
                 return None;
