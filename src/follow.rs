@@ -238,6 +238,8 @@ impl Follower {
         };
         let read = started.elapsed();
         let newer = Snapshot::build_after(Some(&current), dataset);
+        // What tiles prepared of features the change did not touch serves the new snapshot too.
+        let carried = tiles::carry_over(&current, &newer);
         let built = started.elapsed();
         // Coverage gaps in tiles reach a walking radius beyond a changed post: widen every box.
         let areas: Vec<_> = current
@@ -276,6 +278,7 @@ impl Follower {
             build_ms = (built - read).as_millis() as u64,
             diff_ms = (compared - built).as_millis() as u64,
             invalidate_ms = (started.elapsed() - compared).as_millis() as u64,
+            carried_shapes = carried,
             "reload phases"
         );
         drop(previous);

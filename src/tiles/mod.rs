@@ -19,6 +19,7 @@ pub use geometry::TileFrame;
 pub use render::{
     Rendered, TileConfig, each_feature, label_point, render, render_for, render_scoped,
 };
+pub use shapes::carry_over;
 
 use std::f64::consts::PI;
 

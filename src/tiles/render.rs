@@ -393,7 +393,7 @@ fn features(
                     let mp = area(i)?;
                     let world = polygons
                         .as_ref()?
-                        .get(i, || Some(Box::new(frame.zoom_polygon(mp, tolerance))))?;
+                        .get(i, || Some(Arc::new(frame.zoom_polygon(mp, tolerance))))?;
                     TileGeometry::Polygon(frame.polygon_at_zoom(world, mp, min_area)?)
                 }
             };
@@ -446,7 +446,7 @@ fn declared_features(
                 geo::Geometry::MultiPolygon(mp) => {
                     let world = polygons
                         .as_ref()?
-                        .get(i, || Some(Box::new(frame.zoom_polygon(mp, tolerance))))?;
+                        .get(i, || Some(Arc::new(frame.zoom_polygon(mp, tolerance))))?;
                     TileGeometry::Polygon(frame.polygon_at_zoom(world, mp, min_area)?)
                 }
                 _ => return None,
@@ -490,7 +490,7 @@ fn gap_features(
                 return None;
             }
             let world =
-                polygons.get(i, || Some(Box::new(frame.zoom_polygon(&c.gap, tolerance))))?;
+                polygons.get(i, || Some(Arc::new(frame.zoom_polygon(&c.gap, tolerance))))?;
             let geometry = TileGeometry::Polygon(frame.polygon_at_zoom(world, &c.gap, min_area)?);
             let (id, props) = props
                 .get(i, || {

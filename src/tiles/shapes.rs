@@ -17,7 +17,8 @@ use geo::Point;
 use super::geometry::{TileFrame, ZoomPolygon};
 use super::render::Props;
 use crate::geodesy::Crs;
-use crate::model::{Layer, Service};
+use crate::index::Snapshot;
+use crate::model::{Layer, Service, Shared};
 
 /// Which features a set of slots is for (their polygons, label points or properties), by position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,7 +47,7 @@ struct Key {
 /// Every prepared shape of one snapshot.
 #[derive(Default)]
 pub(super) struct Shapes {
-    polygons: Mutex<HashMap<Key, Arc<Slots<Box<ZoomPolygon>>>>>,
+    polygons: Mutex<HashMap<Key, Arc<Slots<Arc<ZoomPolygon>>>>>,
     labels: Mutex<HashMap<ShapeSet, Arc<Slots<Point>>>>,
     properties: Mutex<HashMap<ShapeSet, Arc<Slots<Tagged>>>>,
 }
@@ -55,7 +56,8 @@ pub(super) struct Shapes {
 pub(super) type Tagged = (Option<u64>, Arc<Props>);
 
 /// One value per feature position, each made on first use (a slot costs its `T` before it is
-/// made: polygons are boxed, so a set of 200,000 grids costs 3 MB until tiles fill it). `None` when there is nothing to
+/// made: polygons are behind an `Arc`, so a set of 200,000 grids costs 3 MB until tiles fill it,
+/// and the next snapshot can share them, `carry_over`). `None` when there is nothing to
 /// draw (a degenerate polygon, an alliance without a footprint).
 pub(super) struct Slots<T>(Vec<OnceLock<Option<T>>>);
 
@@ -79,7 +81,7 @@ impl Shapes {
         len: usize,
         frame: &TileFrame,
         tolerance: f64,
-    ) -> Arc<Slots<Box<ZoomPolygon>>> {
+    ) -> Arc<Slots<Arc<ZoomPolygon>>> {
         let key = Key {
             set,
             z: frame.z,
@@ -101,6 +103,84 @@ impl Shapes {
     /// The public properties of `set`'s features (`len` of them), as every zoom tags them.
     pub fn properties(&self, set: ShapeSet, len: usize) -> Arc<Slots<Tagged>> {
         slots(&self.properties, set, len)
+    }
+}
+
+/// Begins `next`'s prepared shapes with those of `previous` that still hold, so that the first
+/// tiles after a change do not prepare every feature of their zoom again: the polygons and label
+/// points of each town, village and grid whose record `next` shares with `previous` at the same
+/// position (`Shared::same`: neither it nor its geometry changed), and all of a declared layer
+/// `next` shares whole. Alliances (footprints follow villages and members), coverage gaps (they
+/// follow posts and buildings) and properties (a post's show its grid worker's consent) start
+/// empty. Call it before `next` draws a tile. Returns how many shapes were carried.
+pub fn carry_over(previous: &Snapshot, next: &Snapshot) -> usize {
+    let (old, new) = (previous.derived::<Shapes>(), next.derived::<Shapes>());
+    let mut carried = 0;
+    let old_polygons = old.polygons.lock().unwrap_or_else(|p| p.into_inner());
+    let mut new_polygons = new.polygons.lock().unwrap_or_else(|p| p.into_inner());
+    for (key, slots) in old_polygons.iter() {
+        if let Some((len, same)) = unchanged(previous, next, key.set) {
+            let kept = slots.carried(len, &same, &mut carried);
+            new_polygons.entry(*key).or_insert_with(|| Arc::new(kept));
+        }
+    }
+    let old_labels = old.labels.lock().unwrap_or_else(|p| p.into_inner());
+    let mut new_labels = new.labels.lock().unwrap_or_else(|p| p.into_inner());
+    for (set, slots) in old_labels.iter() {
+        if let Some((len, same)) = unchanged(previous, next, *set) {
+            let kept = slots.carried(len, &same, &mut carried);
+            new_labels.entry(*set).or_insert_with(|| Arc::new(kept));
+        }
+    }
+    carried
+}
+
+/// For a set whose shapes can be carried from `previous` to `next`: how many features `next` has,
+/// and which positions hold a feature whose shape is unchanged.
+type Unchanged<'a> = (usize, Box<dyn Fn(usize) -> bool + 'a>);
+
+fn unchanged<'a>(
+    previous: &'a Snapshot,
+    next: &'a Snapshot,
+    set: ShapeSet,
+) -> Option<Unchanged<'a>> {
+    let (old, new) = (previous.dataset(), next.dataset());
+    fn same_at<'a, T>(old: &'a [Shared<T>], new: &'a [Shared<T>]) -> Unchanged<'a> {
+        let same = move |i: usize| {
+            old.get(i)
+                .zip(new.get(i))
+                .is_some_and(|(a, b)| Shared::same(a, b))
+        };
+        (new.len(), Box::new(same))
+    }
+    match set {
+        ShapeSet::Builtin(Layer::Towns) => Some(same_at(&old.towns, &new.towns)),
+        ShapeSet::Builtin(Layer::Villages) => Some(same_at(&old.villages, &new.villages)),
+        ShapeSet::Builtin(Layer::Grids) => Some(same_at(&old.grids, &new.grids)),
+        ShapeSet::Declared(name) => {
+            let layer =
+                |d: &'a crate::model::Dataset| d.declared.iter().find(|l| l.def.name == name);
+            let (a, b) = (layer(old)?, layer(new)?);
+            Shared::same(a, b).then(|| -> Unchanged<'a> { (b.features.len(), Box::new(|_| true)) })
+        }
+        ShapeSet::Builtin(_) | ShapeSet::Gaps { .. } => None,
+    }
+}
+
+impl<T: Clone> Slots<T> {
+    /// `len` slots holding this one's values where `same` says the feature did not change.
+    fn carried(&self, len: usize, same: &dyn Fn(usize) -> bool, carried: &mut usize) -> Slots<T> {
+        Slots(
+            (0..len)
+                .map(|i| match self.0.get(i).and_then(OnceLock::get) {
+                    Some(value) if same(i) => {
+                        *carried += 1;
+                        OnceLock::from(value.clone())
+                    }
+                    _ => OnceLock::new(),
+                })
+                .collect(),
+        )
     }
 }
 

@@ -815,6 +815,99 @@ fn a_tile_is_the_same_whichever_tiles_were_drawn_before_it() {
     assert!(non_empty > 50, "only {non_empty} tiles hold anything");
 }
 
+/// Shapes prepared for one snapshot serve the next one only where they still hold
+/// (`tiles::carry_over`): after a grid, a town and an alliance's village move, a grid goes (every
+/// later position shifts), a village is renamed and a declared feature moves, the tiles of a snapshot built from the
+/// previous one with its shapes carried are byte for byte those of a snapshot built from nothing,
+/// in both datums; the edits show in the tiles, and most shapes were carried.
+#[test]
+fn tiles_drawn_with_shapes_carried_over_a_change_are_those_of_a_fresh_snapshot() {
+    use geo::Translate;
+    use gridmap::geodesy::Crs;
+    let centre = geo::Point::new(119.585, 31.99167);
+    let before = Snapshot::build(gridmap::sample::dataset().unwrap());
+    let mut tiles = Vec::new();
+    for z in [10u8, 12, 13, 14, 15] {
+        let (cx, cy) = tile_xy(centre, z);
+        for x in cx - 1..=cx + 1 {
+            for y in cy - 1..=cy + 1 {
+                for crs in [Crs::Wgs84, Crs::Gcj02] {
+                    tiles.push((TileCoord::new(z.into(), x, y).unwrap(), crs));
+                }
+            }
+        }
+    }
+    let draw = |snap: &Snapshot, gaps: &CoverageMap, (coord, crs): (TileCoord, Crs)| {
+        let config = TileConfig {
+            crs,
+            ..TileConfig::default()
+        };
+        render(snap, coord, &config, Some(gaps)).unwrap()
+    };
+    let gaps = CoverageMap::compute(before.dataset(), DEFAULT_RADIUS_M, None);
+    // Every shape these tiles need is prepared on the first snapshot.
+    let old: Vec<Vec<u8>> = tiles.iter().map(|&t| draw(&before, &gaps, t)).collect();
+
+    let mut data = before.dataset().clone();
+    let code = &before
+        .locate(centre)
+        .grid
+        .expect("a grid at the centre")
+        .code;
+    let here = before.find(Layer::Grids, code).unwrap();
+    let moved = data.grids[here].geometry.translate(0.0004, 0.0002);
+    data.grids[here].geometry = moved;
+    let town = data.towns.len() / 2;
+    let moved = data.towns[town].geometry.translate(-0.0003, 0.0);
+    data.towns[town].geometry = moved;
+    data.grids.remove(here / 2);
+    data.villages[0].name.push_str("（新）");
+    // A member village moves, and with it its alliances' footprints.
+    let member_village = data
+        .members
+        .iter()
+        .find_map(|m| m.village_code.clone())
+        .expect("a member village");
+    let v = before.find(Layer::Villages, &member_village).unwrap();
+    let moved = data.villages[v].geometry.translate(0.0, 0.0005);
+    data.villages[v].geometry = moved;
+    let declared = data
+        .declared
+        .iter_mut()
+        .find(|l| {
+            l.features
+                .iter()
+                .any(|f| matches!(f.geometry, geo::Geometry::MultiPolygon(_)))
+        })
+        .expect("a declared polygon layer");
+    let f = declared
+        .features
+        .iter_mut()
+        .find(|f| matches!(f.geometry, geo::Geometry::MultiPolygon(_)))
+        .unwrap();
+    f.geometry = f.geometry.translate(0.0002, 0.0);
+
+    let after = Snapshot::build_after(Some(&before), data.clone());
+    let carried = gridmap::tiles::carry_over(&before, &after);
+    let fresh = Snapshot::build(data);
+    let gaps = CoverageMap::compute(fresh.dataset(), DEFAULT_RADIUS_M, None);
+    let mut changed = 0;
+    for (i, &tile) in tiles.iter().enumerate() {
+        let (carried_tile, fresh_tile) = (draw(&after, &gaps, tile), draw(&fresh, &gaps, tile));
+        assert!(
+            carried_tile == fresh_tile,
+            "{tile:?} differs from a fresh snapshot's"
+        );
+        changed += usize::from(carried_tile != old[i]);
+    }
+    assert!(changed > 10, "the edits show in {changed} tiles");
+    let grids = before.dataset().grids.len();
+    assert!(
+        carried > grids / 2,
+        "{carried} shapes carried ({grids} grids)"
+    );
+}
+
 /// The densest tile of a generated city ten times the sample, at a half to a sixth of its size:
 /// the budget plans its thinning from estimated sizes (`budget::plan`), which count more than the
 /// encoder writes; a plan that thinned too far is made again from what its drawing weighed, so
