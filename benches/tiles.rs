@@ -94,35 +94,42 @@ fn scaled(c: &mut Criterion) {
         started.elapsed()
     );
     render_benches(c, &format!("tiles_scale{scale}"), &snap);
-    first_tiles_after_a_change(&snap);
+    first_tiles_after_a_change(c, &format!("tiles_scale{scale}_after_a_change"), &snap);
 }
 
-/// The first render of each benchmarked tile on the snapshot after one changed grid, built from
-/// the previous one as a server's catch-up does, with and without the shapes the previous
-/// snapshot prepared carried over (`tiles::carry_over`); printed, as each is one render.
-fn first_tiles_after_a_change(snap: &Snapshot) {
+/// The first render of the urban core's tiles on the snapshot after one changed grid, built from
+/// the previous one as a server's catch-up does, with the shapes the previous snapshot prepared
+/// carried over (`tiles::carry_over`, as the follower does) and, for comparison, without.
+fn first_tiles_after_a_change(c: &mut Criterion, label: &str, snap: &Snapshot) {
     let config = TileConfig::default();
-    for carry in [false, true] {
-        let mut data = snap.dataset().clone();
-        data.grids[0].population += 1;
-        let started = Instant::now();
-        let next = Snapshot::build_after(Some(snap), data);
-        let carried = if carry {
-            gridmap::tiles::carry_over(snap, &next)
-        } else {
-            0
-        };
-        let built = started.elapsed();
-        let gaps = CoverageMap::compute(next.dataset(), DEFAULT_RADIUS_M, None);
-        for z in [10u8, 12, 14] {
-            let started = Instant::now();
-            render(&next, core_tile(z), &config, Some(&gaps)).unwrap();
-            eprintln!(
-                "after one changed grid, {carried} shapes carried (snapshot built and carried in {built:.1?}): first z{z} render {:.1?}",
-                started.elapsed()
-            );
+    let mut data = snap.dataset().clone();
+    data.grids[0].population += 1;
+    // Every run makes the same change, so one coverage map serves them all.
+    let gaps = CoverageMap::compute(&data, DEFAULT_RADIUS_M, None);
+    let mut group = c.benchmark_group(label);
+    group.sample_size(10);
+    for z in [12u8, 14] {
+        for carry in [true, false] {
+            let name = if carry { "carried" } else { "prepared_anew" };
+            group.bench_function(format!("first_render_z{z}_shapes_{name}"), |b| {
+                b.iter_batched(
+                    || {
+                        let next = Snapshot::build_after(Some(snap), data.clone());
+                        if carry {
+                            gridmap::tiles::carry_over(snap, &next);
+                        }
+                        next
+                    },
+                    |next| {
+                        let tile = render(&next, core_tile(z), &config, Some(&gaps)).unwrap();
+                        (next, black_box(tile))
+                    },
+                    criterion::BatchSize::PerIteration,
+                )
+            });
         }
     }
+    group.finish();
 }
 
 criterion_group!(benches, sample, scaled);

@@ -278,7 +278,7 @@ impl Follower {
             build_ms = (built - read).as_millis() as u64,
             diff_ms = (compared - built).as_millis() as u64,
             invalidate_ms = (started.elapsed() - compared).as_millis() as u64,
-            carried_shapes = carried,
+            carried_shapes = carried.values().sum::<usize>(),
             "reload phases"
         );
         drop(previous);

@@ -125,7 +125,8 @@ impl Snapshot {
 
     /// The `T` derived from this snapshot: made by `T::default()` on the first call, then shared
     /// by every caller until the snapshot is dropped. For caches an outer module fills as it
-    /// reads the snapshot, which must fill it from this snapshot's data only.
+    /// reads the snapshot, which must fill it from this snapshot's data only (or begin it with
+    /// what a predecessor prepared from records the two share, as `tiles::carry_over` does).
     pub fn derived<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
         let mut values = self.derived.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(found) = values.iter().find_map(|v| v.clone().downcast::<T>().ok()) {

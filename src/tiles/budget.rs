@@ -2,7 +2,7 @@
 //! points are thinned, first by estimate (`plan`), then from what each drawing weighed (`next`;
 //! `render::render_scoped` draws it again without them).
 
-use std::sync::OnceLock;
+use std::cell::OnceCell;
 
 use serde_json::Value;
 
@@ -67,9 +67,10 @@ pub(super) fn next(
 /// How much more `weigh` counts than the encoder writes: a layer stores each distinct property
 /// value once where `weigh` counts it for every feature, and most coordinates take one byte where
 /// it counts one and a half. Measured at `--scale 100` (z12 and z14 of the urban core, every
-/// drawing): 1.12-1.53 for the layers a budget thins, 1.2-1.3 for grids and Party organisations.
-/// `plan` divides by the low end of that, so that its first drawing errs towards more bytes,
-/// which a second drawing thins from what the encoder wrote.
+/// drawing): 1.12-1.53 for the layers a budget thins, 1.2-1.3 for grids and Party organisations,
+/// the largest of them. `plan` takes the low end of the large layers' range, so that its first
+/// drawing errs towards more bytes, which a later drawing thins from what the encoder wrote (or,
+/// when it comes out under, `replan` corrects with the tile's own ratio).
 const ESTIMATE_OVER_ENCODED: f64 = 1.2;
 
 /// A feature of one tile with what the budget weighs it by.
@@ -78,16 +79,16 @@ pub(super) struct Weighed {
     /// Square tile units, holes taken out; 0 for points and lines.
     pub area: f64,
     /// About what it takes in its layer (`weigh`).
-    pub bytes: usize,
+    pub estimated_bytes: usize,
 }
 
 impl From<TileFeature> for Weighed {
     fn from(feature: TileFeature) -> Weighed {
-        let (area, bytes) = weigh(&feature.2, feature.1.size);
+        let (area, estimated_bytes) = weigh(&feature.2, feature.1.estimated_bytes);
         Weighed {
             feature,
             area,
-            bytes,
+            estimated_bytes,
         }
     }
 }
@@ -102,7 +103,7 @@ pub(super) struct Gathered {
     has_points: bool,
     /// Positions in `features`, the most important first (`importance`; the first of equals),
     /// made when a drawing first thins the layer's points.
-    ranked: OnceLock<Vec<usize>>,
+    ranked: OnceCell<Vec<usize>>,
 }
 
 impl Gathered {
@@ -115,7 +116,7 @@ impl Gathered {
             has_polygons: has(|g| matches!(g, TileGeometry::Polygon(_))),
             has_points: has(|g| matches!(g, TileGeometry::Point(_))),
             features,
-            ranked: OnceLock::new(),
+            ranked: OnceCell::new(),
         }
     }
 
@@ -178,15 +179,23 @@ impl Gathered {
         }
         for f in kept {
             match f.feature.2 {
-                TileGeometry::Polygon(_) => into.polygons.push((f.area, f.bytes)),
+                TileGeometry::Polygon(_) => into.polygons.push((f.area, f.estimated_bytes)),
                 TileGeometry::Point(_) => {
                     into.points += 1;
-                    into.point_bytes += f.bytes;
+                    into.point_bytes += f.estimated_bytes;
                 }
                 TileGeometry::Line(_) => {}
             }
         }
     }
+}
+
+/// A tile's thinning as `plan` chose it, with the estimates it chose by.
+pub(super) struct Planned {
+    pub thinning: Thinning,
+    /// What the drawing with `thinning` weighs, and the whole tile (`estimate`).
+    estimated_bytes: usize,
+    estimated_whole_bytes: usize,
 }
 
 /// The thinning a tile's first drawing starts from: `next` applied to the features' weights
@@ -198,19 +207,56 @@ pub(super) fn plan(
     budget_bytes: usize,
     over_encoded: Option<f64>,
     extent: u32,
-) -> Thinning {
+) -> Planned {
     let over_encoded = over_encoded.unwrap_or(ESTIMATE_OVER_ENCODED);
     let budget = (budget_bytes as f64 * over_encoded) as usize;
-    let mut thinning = Thinning::default();
+    let (whole, mut droppable) = estimate(layers, Thinning::default());
+    let mut planned = Planned {
+        thinning: Thinning::default(),
+        estimated_bytes: whole,
+        estimated_whole_bytes: whole,
+    };
     for _ in 1..MAX_DRAWINGS {
-        let (bytes, mut droppable) = estimate(layers, thinning);
-        let over = bytes.saturating_sub(budget);
-        match (over > 0).then(|| next(thinning, &mut droppable, over, extent)) {
-            Some(Some(more)) => thinning = more,
-            _ => break,
-        }
+        let over = planned.estimated_bytes.saturating_sub(budget);
+        let Some(more) = (over > 0)
+            .then(|| next(planned.thinning, &mut droppable, over, extent))
+            .flatten()
+        else {
+            break;
+        };
+        let (bytes, more_droppable) = estimate(layers, more);
+        (planned.thinning, planned.estimated_bytes, droppable) = (more, bytes, more_droppable);
     }
-    thinning
+    planned
+}
+
+/// After a first drawing as `planned` came out at `bytes`, within `budget_bytes`: what to draw
+/// instead when this tile's own ratio of estimate to encoded bytes says a drawing that keeps more
+/// fits. The whole tile when it would fit, or nearly (within a tenth, so that a tile the estimate
+/// misjudges is drawn rather than thinned for nothing); else, when the drawing is under 90% of
+/// the budget and the ratio above the one `plan` took, a plan with it 5% under the budget. `None`
+/// when the drawing stands. The caller serves the first drawing if what this gives comes out over.
+pub(super) fn replan(
+    layers: &[Gathered],
+    planned: &Planned,
+    bytes: usize,
+    budget_bytes: usize,
+    extent: u32,
+) -> Option<Thinning> {
+    if planned.thinning == Thinning::default() {
+        return None;
+    }
+    let over_encoded = planned.estimated_bytes as f64 / bytes.max(1) as f64;
+    let budget = budget_bytes as f64;
+    if planned.estimated_whole_bytes as f64 / over_encoded <= budget * 1.1 {
+        return Some(Thinning::default());
+    }
+    // Within a tenth of the budget the drawing stands: a plan would mostly come out over it.
+    if bytes as f64 >= budget * 0.9 || over_encoded * 0.95 <= ESTIMATE_OVER_ENCODED {
+        return None;
+    }
+    let again = plan(layers, (budget * 0.95) as usize, Some(over_encoded), extent).thinning;
+    (again != planned.thinning).then_some(again)
 }
 
 /// What a drawing of `layers` with `thinning` weighs (`weigh`), and what a budget could still
@@ -220,7 +266,7 @@ pub(super) fn estimate(layers: &[Gathered], thinning: Thinning) -> (usize, Dropp
     let mut droppable = Droppable::default();
     for layer in layers {
         let kept = layer.kept(layer.applies(thinning));
-        bytes += kept.iter().map(|f| f.bytes).sum::<usize>();
+        bytes += kept.iter().map(|f| f.estimated_bytes).sum::<usize>();
         layer.droppable(&kept, &mut droppable);
     }
     (bytes, droppable)
@@ -287,8 +333,8 @@ fn area_and_size(mp: &geo::MultiPolygon<i32>, properties_bytes: usize) -> (f64, 
     (area, 4 + 3 * vertices + properties_bytes)
 }
 
-/// About what a feature's properties take in its tile: two varints per tag, and its value
-/// (values repeat rarely in a layer of names and codes, so each is counted).
+/// About what a feature's properties take in its tile: two varints per tag, and its value, counted
+/// for every feature though a layer stores a repeated value once (`ESTIMATE_OVER_ENCODED`).
 pub(super) fn properties_size(properties: &serde_json::Map<String, Value>) -> usize {
     properties
         .values()
@@ -307,6 +353,7 @@ mod tests {
     use super::*;
     use crate::tiles::layers::Source;
     use geo::{Coord, LineString, MultiPolygon, Polygon};
+    use std::collections::{BTreeMap, BTreeSet};
     use std::sync::Arc;
 
     fn layer(features: Vec<TileFeature>) -> Gathered {
@@ -393,9 +440,12 @@ mod tests {
             .collect();
         let layers = [layer(polygons)];
         let (all, _) = estimate(&layers, Thinning::default());
-        assert_eq!(plan(&layers, all, Some(1.0), 4096), Thinning::default());
+        assert_eq!(
+            plan(&layers, all, Some(1.0), 4096).thinning,
+            Thinning::default()
+        );
         for budget in [all / 2, all / 5] {
-            let thinning = plan(&layers, budget, Some(1.0), 4096);
+            let thinning = plan(&layers, budget, Some(1.0), 4096).thinning;
             let (bytes, _) = estimate(&layers, thinning);
             assert!(bytes <= budget, "{bytes} over {budget}");
             // The largest kept, each as large as its id.
@@ -406,15 +456,13 @@ mod tests {
                 .collect();
             assert_eq!(kept, (101 - kept.len() as u64..=100).collect::<Vec<_>>());
             // Not thinned further than it needs: the next smaller polygon would not fit.
-            let one_more = bytes + layers[0].features[100 - kept.len() - 1].bytes;
+            let one_more = bytes + layers[0].features[100 - kept.len() - 1].estimated_bytes;
             assert!(one_more > budget, "{one_more} would still fit in {budget}");
         }
-        // Estimates taken as twice what they encode to: half the drops.
-        let relaxed = plan(&layers, all / 2, Some(2.0), 4096);
+        // Estimates taken as twice what they encode to: half of them fits in half the budget.
+        let relaxed = plan(&layers, all / 2, Some(2.0), 4096).thinning;
         assert_eq!(relaxed, Thinning::default());
     }
-
-    use std::collections::{BTreeMap, BTreeSet};
 
     #[test]
     fn area_takes_holes_out() {

@@ -89,9 +89,12 @@ pub struct Rendered {
 /// `full_detail_zoom`, as tippecanoe's `--drop-smallest-as-needed` and `--drop-densest-as-needed`
 /// do (`budget::next`): first polygons under one area (the same for every layer of the tile, so
 /// what stays is always the larger ones), then, when polygons cannot make it, points thinned to
-/// one per cell. The first drawing is thinned by the features' estimated sizes (`budget::plan`),
-/// each later one by what the previous one weighed. At most `budget::MAX_DRAWINGS`; the last one
-/// is served even if still over.
+/// one per cell. The first drawing is thinned by the features' estimated sizes (`budget::plan`);
+/// when it comes out within the budget, a drawing that keeps more is tried once if the tile's own
+/// ratio of estimate to bytes says it fits (`budget::replan`: the whole tile, when it does), the
+/// first one served if it does not; when it comes out over, each later drawing is thinned by
+/// what the previous one weighed. At most `budget::MAX_DRAWINGS`; the last one is served even if
+/// still over.
 pub fn render_scoped(
     snap: &Snapshot,
     coord: TileCoord,
@@ -106,55 +109,53 @@ pub fn render_scoped(
     let layers = gather(snap, coord, config, gaps, scope);
     let mut drawn: Vec<Option<LayerDrawing>> = layers.iter().map(|_| None).collect();
     // A tile far over budget is thinned by estimate before its first encode.
-    let mut thinning = budget::plan(&layers, config.budget_bytes, None, config.extent);
-    let mut replanned = false;
+    let planned = budget::plan(&layers, config.budget_bytes, None, config.extent);
+    let mut thinning = planned.thinning;
+    let served = |rendered: Rendered, thinning: Thinning, drawing: usize| {
+        if thinning != Thinning::default() {
+            tracing::debug!(
+                z = coord.z,
+                x = coord.x,
+                y = coord.y,
+                bytes = rendered.bytes.len(),
+                ?thinning,
+                drawing,
+                "tile thinned to its budget"
+            );
+        }
+        Ok(rendered)
+    };
+    // The first drawing, within the budget, while one that may keep more is tried.
+    let mut first: Option<(Rendered, Thinning)> = None;
     for drawing in 1.. {
         let (rendered, mut droppable) =
             draw(&layers, &mut drawn, coord, config, in_clear, thinning)?;
         let bytes = rendered.bytes.len();
-        // A plan that thinned well below the budget (this tile's values repeat more, or its
-        // coordinates take fewer bytes, than the estimate supposes) is made again, once, with
-        // what this drawing weighed against its estimate, 5% under the budget.
-        if !replanned && thinning != Thinning::default() && bytes < config.budget_bytes * 9 / 10 {
-            replanned = true;
-            let over_encoded = budget::estimate(&layers, thinning).0 as f64 / bytes.max(1) as f64;
-            let again = budget::plan(
-                &layers,
-                config.budget_bytes * 19 / 20,
-                Some(over_encoded),
-                config.extent,
-            );
-            if again != thinning && drawing < budget::MAX_DRAWINGS {
+        if bytes <= config.budget_bytes {
+            let again = (drawing == 1)
+                .then(|| {
+                    budget::replan(&layers, &planned, bytes, config.budget_bytes, config.extent)
+                })
+                .flatten();
+            if let Some(again) = again {
+                first = Some((rendered, thinning));
                 thinning = again;
                 continue;
             }
+            return served(rendered, thinning, drawing);
+        }
+        // What `replan` tried came out over: the first drawing stands.
+        if let Some((rendered, thinning)) = first.take() {
+            return served(rendered, thinning, drawing);
         }
         // Estimates aim 5% under the budget, so that one more drawing rarely falls just short.
-        let over = bytes.saturating_sub(config.budget_bytes);
-        let over = if over > 0 {
-            over + config.budget_bytes / 20
-        } else {
-            0
-        };
-        let next = (over > 0 && drawing < budget::MAX_DRAWINGS)
+        let over = bytes - config.budget_bytes + config.budget_bytes / 20;
+        let next = (drawing < budget::MAX_DRAWINGS)
             .then(|| budget::next(thinning, &mut droppable, over, config.extent))
             .flatten();
         match next {
             Some(next) => thinning = next,
-            None => {
-                if thinning != Thinning::default() {
-                    tracing::debug!(
-                        z = coord.z,
-                        x = coord.x,
-                        y = coord.y,
-                        bytes,
-                        ?thinning,
-                        drawing,
-                        "tile thinned to its budget"
-                    );
-                }
-                return Ok(rendered);
-            }
+            None => return served(rendered, thinning, drawing),
         }
     }
     unreachable!("the loop returns by its last drawing")
@@ -314,7 +315,7 @@ pub(super) struct Props {
     pub map: serde_json::Map<String, Value>,
     tags: Vec<(String, MvtValue)>,
     /// About what they take in a tile (`budget::properties_size`).
-    pub size: usize,
+    pub estimated_bytes: usize,
 }
 
 impl From<serde_json::Map<String, Value>> for Props {
@@ -323,8 +324,12 @@ impl From<serde_json::Map<String, Value>> for Props {
             .iter()
             .filter_map(|(k, v)| Some((k.clone(), tag_value(v)?)))
             .collect();
-        let size = budget::properties_size(&map);
-        Props { map, tags, size }
+        let estimated_bytes = budget::properties_size(&map);
+        Props {
+            map,
+            tags,
+            estimated_bytes,
+        }
     }
 }
 

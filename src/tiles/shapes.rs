@@ -3,13 +3,15 @@
 //! zoom's pixel grid; each polygon's label point; each feature's public properties with their MVT
 //! tags. A tile is then a query, a clip (or a shift) and an encode.
 //!
-//! Kept with the snapshot (`Snapshot::derived`), so it goes when the snapshot does, and filled as
-//! tiles ask: the first tile of a zoom to meet a feature prepares it, every later tile of that
-//! zoom (any of its neighbours, or the same tile again after the cache dropped it) reuses it. A
+//! Kept with the snapshot (`Snapshot::derived`) and filled as tiles ask: the first tile of a zoom
+//! to meet a feature prepares it, every later tile of that zoom (any of its neighbours, or the
+//! same tile again after the cache dropped it) reuses it. A catch-up hands the next snapshot the
+//! shapes of features it did not change (`carry_over`), so they live as long as their feature is
+//! unchanged and grow with the zooms and features tiles have met. A
 //! polygon is simplified in world units by the same area threshold a tile would use in tile
 //! units (a uniform scale), so a prepared tile draws what an unprepared one did.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use geo::Point;
@@ -89,8 +91,8 @@ impl Shapes {
             extent_bits: frame.extent.to_bits(),
             tolerance_bits: tolerance.to_bits(),
         };
-        let mut sets = self.polygons.lock().unwrap_or_else(|p| p.into_inner());
-        sets.entry(key)
+        lock(&self.polygons)
+            .entry(key)
             .or_insert_with(|| Arc::new(Slots::new(len)))
             .clone()
     }
@@ -108,36 +110,85 @@ impl Shapes {
 
 /// Begins `next`'s prepared shapes with those of `previous` that still hold, so that the first
 /// tiles after a change do not prepare every feature of their zoom again: the polygons and label
-/// points of each town, village and grid whose record `next` shares with `previous` at the same
-/// position (`Shared::same`: neither it nor its geometry changed), and all of a declared layer
+/// points of each town, village and grid whose record `next` shares with `previous`
+/// (`Shared::same`: neither it nor its geometry changed; found at the same position, or by its
+/// code when features came or went), and all of a declared layer
 /// `next` shares whole. Alliances (footprints follow villages and members), coverage gaps (they
 /// follow posts and buildings) and properties (a post's show its grid worker's consent) start
-/// empty. Call it before `next` draws a tile. Returns how many shapes were carried.
-pub fn carry_over(previous: &Snapshot, next: &Snapshot) -> usize {
-    let (old, new) = (previous.derived::<Shapes>(), next.derived::<Shapes>());
-    let mut carried = 0;
-    let old_polygons = old.polygons.lock().unwrap_or_else(|p| p.into_inner());
-    let mut new_polygons = new.polygons.lock().unwrap_or_else(|p| p.into_inner());
-    for (key, slots) in old_polygons.iter() {
-        if let Some((len, same)) = unchanged(previous, next, key.set) {
-            let kept = slots.carried(len, &same, &mut carried);
-            new_polygons.entry(*key).or_insert_with(|| Arc::new(kept));
-        }
+/// empty. Call it before `next` draws a tile. Returns how many shapes were carried, by layer (every
+/// zoom and datum counted).
+pub fn carry_over(previous: &Snapshot, next: &Snapshot) -> BTreeMap<&'static str, usize> {
+    let mut carried = BTreeMap::new();
+    if std::ptr::eq(previous, next) {
+        return carried;
     }
-    let old_labels = old.labels.lock().unwrap_or_else(|p| p.into_inner());
-    let mut new_labels = new.labels.lock().unwrap_or_else(|p| p.into_inner());
-    for (set, slots) in old_labels.iter() {
-        if let Some((len, same)) = unchanged(previous, next, *set) {
-            let kept = slots.carried(len, &same, &mut carried);
-            new_labels.entry(*set).or_insert_with(|| Arc::new(kept));
-        }
+    let (old, new) = (previous.derived::<Shapes>(), next.derived::<Shapes>());
+    // The sets are listed under the lock and copied after it: tiles drawn meanwhile from
+    // `previous`, still the one served, do not wait for the copy.
+    let polygons: Vec<_> = lock(&old.polygons)
+        .iter()
+        .map(|(key, slots)| (*key, slots.clone()))
+        .collect();
+    let labels: Vec<_> = lock(&old.labels)
+        .iter()
+        .map(|(set, slots)| (*set, slots.clone()))
+        .collect();
+    let polygons: Vec<_> = polygons
+        .into_iter()
+        .filter_map(|(key, slots)| {
+            let kept = carried_set(previous, next, key.set, &slots, &mut carried)?;
+            Some((key, kept))
+        })
+        .collect();
+    let labels: Vec<_> = labels
+        .into_iter()
+        .filter_map(|(set, slots)| {
+            let kept = carried_set(previous, next, set, &slots, &mut carried)?;
+            Some((set, kept))
+        })
+        .collect();
+    let mut sets = lock(&new.polygons);
+    for (key, slots) in polygons {
+        sets.entry(key).or_insert(slots);
+    }
+    let mut sets = lock(&new.labels);
+    for (set, slots) in labels {
+        sets.entry(set).or_insert(slots);
     }
     carried
 }
 
+/// `slots` of `set` as `next` begins them, when the set can be carried at all; counted by layer.
+fn carried_set<T: Clone>(
+    previous: &Snapshot,
+    next: &Snapshot,
+    set: ShapeSet,
+    slots: &Slots<T>,
+    carried: &mut BTreeMap<&'static str, usize>,
+) -> Option<Arc<Slots<T>>> {
+    let (len, to) = unchanged(previous, next, set)?;
+    let count = carried.entry(set.name()).or_default();
+    Some(Arc::new(slots.carried(len, &to, count)))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl ShapeSet {
+    /// The tile layer its shapes are drawn in.
+    fn name(self) -> &'static str {
+        match self {
+            ShapeSet::Builtin(layer) => layer.name(),
+            ShapeSet::Declared(name) => name,
+            ShapeSet::Gaps { .. } => "coverage_gaps",
+        }
+    }
+}
+
 /// For a set whose shapes can be carried from `previous` to `next`: how many features `next` has,
-/// and which positions hold a feature whose shape is unchanged.
-type Unchanged<'a> = (usize, Box<dyn Fn(usize) -> bool + 'a>);
+/// and where in `next` the feature at a position of `previous` is, when it is unchanged.
+type Unchanged<'a> = (usize, Box<dyn Fn(usize) -> Option<usize> + 'a>);
 
 fn unchanged<'a>(
     previous: &'a Snapshot,
@@ -145,42 +196,72 @@ fn unchanged<'a>(
     set: ShapeSet,
 ) -> Option<Unchanged<'a>> {
     let (old, new) = (previous.dataset(), next.dataset());
-    fn same_at<'a, T>(old: &'a [Shared<T>], new: &'a [Shared<T>]) -> Unchanged<'a> {
-        let same = move |i: usize| {
-            old.get(i)
-                .zip(new.get(i))
-                .is_some_and(|(a, b)| Shared::same(a, b))
+    // At the same position (a layer edited in place), else found by its code (keys came or went,
+    // and positions moved); the very record in both.
+    fn moved_to<'a, T>(
+        next: &'a Snapshot,
+        layer: Layer,
+        old: &'a [Shared<T>],
+        new: &'a [Shared<T>],
+        code: fn(&T) -> &str,
+    ) -> Unchanged<'a> {
+        let to = move |j: usize| {
+            let record = old.get(j)?;
+            let i = match new.get(j) {
+                Some(r) if Shared::same(r, record) => j,
+                _ => next.find(layer, code(record))?,
+            };
+            Shared::same(&new[i], record).then_some(i)
         };
-        (new.len(), Box::new(same))
+        (new.len(), Box::new(to))
     }
     match set {
-        ShapeSet::Builtin(Layer::Towns) => Some(same_at(&old.towns, &new.towns)),
-        ShapeSet::Builtin(Layer::Villages) => Some(same_at(&old.villages, &new.villages)),
-        ShapeSet::Builtin(Layer::Grids) => Some(same_at(&old.grids, &new.grids)),
+        ShapeSet::Builtin(Layer::Towns) => {
+            Some(moved_to(next, Layer::Towns, &old.towns, &new.towns, |t| {
+                &t.code
+            }))
+        }
+        ShapeSet::Builtin(Layer::Villages) => Some(moved_to(
+            next,
+            Layer::Villages,
+            &old.villages,
+            &new.villages,
+            |v| &v.code,
+        )),
+        ShapeSet::Builtin(Layer::Grids) => {
+            Some(moved_to(next, Layer::Grids, &old.grids, &new.grids, |g| {
+                &g.code
+            }))
+        }
         ShapeSet::Declared(name) => {
             let layer =
                 |d: &'a crate::model::Dataset| d.declared.iter().find(|l| l.def.name == name);
             let (a, b) = (layer(old)?, layer(new)?);
-            Shared::same(a, b).then(|| -> Unchanged<'a> { (b.features.len(), Box::new(|_| true)) })
+            Shared::same(a, b).then(|| -> Unchanged<'a> { (b.features.len(), Box::new(Some)) })
         }
         ShapeSet::Builtin(_) | ShapeSet::Gaps { .. } => None,
     }
 }
 
 impl<T: Clone> Slots<T> {
-    /// `len` slots holding this one's values where `same` says the feature did not change.
-    fn carried(&self, len: usize, same: &dyn Fn(usize) -> bool, carried: &mut usize) -> Slots<T> {
-        Slots(
-            (0..len)
-                .map(|i| match self.0.get(i).and_then(OnceLock::get) {
-                    Some(value) if same(i) => {
-                        *carried += 1;
-                        OnceLock::from(value.clone())
-                    }
-                    _ => OnceLock::new(),
-                })
-                .collect(),
-        )
+    /// `len` slots holding this one's values of the features `to` finds unchanged, where it finds
+    /// them.
+    fn carried(
+        &self,
+        len: usize,
+        to: &dyn Fn(usize) -> Option<usize>,
+        carried: &mut usize,
+    ) -> Slots<T> {
+        let slots = Slots::new(len);
+        for (j, slot) in self.0.iter().enumerate() {
+            if let Some(value) = slot.get()
+                && let Some(i) = to(j)
+                && slots.0.get(i).is_some_and(|s| s.set(value.clone()).is_ok())
+            {
+                *carried += 1;
+            }
+        }
+        slots
     }
 }
 
@@ -189,8 +270,8 @@ fn slots<T>(
     set: ShapeSet,
     len: usize,
 ) -> Arc<Slots<T>> {
-    let mut sets = sets.lock().unwrap_or_else(|p| p.into_inner());
-    sets.entry(set)
+    lock(sets)
+        .entry(set)
         .or_insert_with(|| Arc::new(Slots::new(len)))
         .clone()
 }
