@@ -110,65 +110,79 @@ impl Shapes {
 
 /// Begins `next`'s prepared shapes with those of `previous` that still hold, so that the first
 /// tiles after a change do not prepare every feature of their zoom again: the polygons and label
-/// points of each town, village and grid whose record `next` shares with `previous`
-/// (`Shared::same`: neither it nor its geometry changed; found at the same position, or by its
-/// code when features came or went), and all of a declared layer
-/// `next` shares whole. Alliances (footprints follow villages and members), coverage gaps (they
-/// follow posts and buildings) and properties (a post's show its grid worker's consent) start
-/// empty. Call it before `next` draws a tile. Returns how many shapes were carried, by layer (every
-/// zoom and datum counted).
+/// points of each town, village and grid, and the public properties of every feature of the six
+/// model layers, whose record `next` shares with `previous` (`Shared::same`: it did not change;
+/// found at the same position, or by its key when features came or went), and all of a declared
+/// layer `next` shares whole. A feature's properties are its record's alone
+/// (`model::geojson::bare_feature`); alliances' shapes (footprints follow villages and members)
+/// and coverage gaps (they follow posts and buildings) start empty. Call it before `next` draws a
+/// tile. Returns how many were carried, by layer (every zoom and datum counted).
 pub fn carry_over(previous: &Snapshot, next: &Snapshot) -> BTreeMap<&'static str, usize> {
     let mut carried = BTreeMap::new();
     if std::ptr::eq(previous, next) {
         return carried;
     }
     let (old, new) = (previous.derived::<Shapes>(), next.derived::<Shapes>());
-    // The sets are listed under the lock and copied after it: tiles drawn meanwhile from
-    // `previous`, still the one served, do not wait for the copy.
-    let polygons: Vec<_> = lock(&old.polygons)
-        .iter()
-        .map(|(key, slots)| (*key, slots.clone()))
-        .collect();
-    let labels: Vec<_> = lock(&old.labels)
-        .iter()
-        .map(|(set, slots)| (*set, slots.clone()))
-        .collect();
-    let polygons: Vec<_> = polygons
-        .into_iter()
-        .filter_map(|(key, slots)| {
-            let kept = carried_set(previous, next, key.set, &slots, &mut carried)?;
-            Some((key, kept))
-        })
-        .collect();
-    let labels: Vec<_> = labels
-        .into_iter()
-        .filter_map(|(set, slots)| {
-            let kept = carried_set(previous, next, set, &slots, &mut carried)?;
-            Some((set, kept))
-        })
-        .collect();
-    let mut sets = lock(&new.polygons);
-    for (key, slots) in polygons {
-        sets.entry(key).or_insert(slots);
-    }
-    let mut sets = lock(&new.labels);
-    for (set, slots) in labels {
-        sets.entry(set).or_insert(slots);
-    }
+    let mut carry = Carry {
+        previous,
+        next,
+        carried: &mut carried,
+    };
+    carry.sets(&old.polygons, &new.polygons, |k| k.set, Holds::Shapes);
+    carry.sets(&old.labels, &new.labels, |set| *set, Holds::Shapes);
+    carry.sets(
+        &old.properties,
+        &new.properties,
+        |set| *set,
+        Holds::Properties,
+    );
     carried
 }
 
-/// `slots` of `set` as `next` begins them, when the set can be carried at all; counted by layer.
-fn carried_set<T: Clone>(
-    previous: &Snapshot,
-    next: &Snapshot,
-    set: ShapeSet,
-    slots: &Slots<T>,
-    carried: &mut BTreeMap<&'static str, usize>,
-) -> Option<Arc<Slots<T>>> {
-    let (len, to) = unchanged(previous, next, set)?;
-    let count = carried.entry(set.name()).or_default();
-    Some(Arc::new(slots.carried(len, &to, count)))
+/// What a set's slots hold, and so what they follow.
+#[derive(Clone, Copy, PartialEq)]
+enum Holds {
+    /// Polygons and label points: the feature's geometry (an alliance's: its footprint).
+    Shapes,
+    /// Public properties: the feature's record.
+    Properties,
+}
+
+struct Carry<'a> {
+    previous: &'a Snapshot,
+    next: &'a Snapshot,
+    carried: &'a mut BTreeMap<&'static str, usize>,
+}
+
+impl Carry<'_> {
+    /// Every set of `from` (`previous`'s) that can be carried, begun in `into` (`next`'s). The
+    /// sets are listed under the lock and copied after it: tiles drawn meanwhile from `previous`,
+    /// still the one served, do not wait for the copy.
+    fn sets<K: Copy + Eq + std::hash::Hash, T: Clone>(
+        &mut self,
+        from: &Mutex<HashMap<K, Arc<Slots<T>>>>,
+        into: &Mutex<HashMap<K, Arc<Slots<T>>>>,
+        set_of: fn(&K) -> ShapeSet,
+        holds: Holds,
+    ) {
+        let listed: Vec<_> = lock(from)
+            .iter()
+            .map(|(key, slots)| (*key, slots.clone()))
+            .collect();
+        let kept: Vec<_> = listed
+            .into_iter()
+            .filter_map(|(key, slots)| {
+                let set = set_of(&key);
+                let (len, to) = unchanged(self.previous, self.next, set, holds)?;
+                let count = self.carried.entry(set.name()).or_default();
+                Some((key, Arc::new(slots.carried(len, &to, count))))
+            })
+            .collect();
+        let mut sets = lock(into);
+        for (key, slots) in kept {
+            sets.entry(key).or_insert(slots);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -194,43 +208,58 @@ fn unchanged<'a>(
     previous: &'a Snapshot,
     next: &'a Snapshot,
     set: ShapeSet,
+    holds: Holds,
 ) -> Option<Unchanged<'a>> {
     let (old, new) = (previous.dataset(), next.dataset());
-    // At the same position (a layer edited in place), else found by its code (keys came or went,
+    // At the same position (a layer edited in place), else found by its key (keys came or went,
     // and positions moved); the very record in both.
     fn moved_to<'a, T>(
         next: &'a Snapshot,
         layer: Layer,
         old: &'a [Shared<T>],
         new: &'a [Shared<T>],
-        code: fn(&T) -> &str,
+        key: fn(&T) -> String,
     ) -> Unchanged<'a> {
         let to = move |j: usize| {
             let record = old.get(j)?;
             let i = match new.get(j) {
                 Some(r) if Shared::same(r, record) => j,
-                _ => next.find(layer, code(record))?,
+                _ => next.find(layer, &key(record))?,
             };
             Shared::same(&new[i], record).then_some(i)
         };
         (new.len(), Box::new(to))
     }
+    let properties = holds == Holds::Properties;
     match set {
-        ShapeSet::Builtin(Layer::Towns) => {
-            Some(moved_to(next, Layer::Towns, &old.towns, &new.towns, |t| {
-                &t.code
+        ShapeSet::Builtin(layer @ Layer::Towns) => {
+            Some(moved_to(next, layer, &old.towns, &new.towns, |t| {
+                t.code.clone()
             }))
         }
-        ShapeSet::Builtin(Layer::Villages) => Some(moved_to(
-            next,
-            Layer::Villages,
-            &old.villages,
-            &new.villages,
-            |v| &v.code,
-        )),
-        ShapeSet::Builtin(Layer::Grids) => {
-            Some(moved_to(next, Layer::Grids, &old.grids, &new.grids, |g| {
-                &g.code
+        ShapeSet::Builtin(layer @ Layer::Villages) => {
+            Some(moved_to(next, layer, &old.villages, &new.villages, |v| {
+                v.code.clone()
+            }))
+        }
+        ShapeSet::Builtin(layer @ Layer::Grids) => {
+            Some(moved_to(next, layer, &old.grids, &new.grids, |g| {
+                g.code.clone()
+            }))
+        }
+        ShapeSet::Builtin(layer @ Layer::Stations) if properties => {
+            Some(moved_to(next, layer, &old.stations, &new.stations, |s| {
+                s.id.to_string()
+            }))
+        }
+        ShapeSet::Builtin(layer @ Layer::Alliances) if properties => {
+            Some(moved_to(next, layer, &old.alliances, &new.alliances, |a| {
+                a.id.to_string()
+            }))
+        }
+        ShapeSet::Builtin(layer @ Layer::Members) if properties => {
+            Some(moved_to(next, layer, &old.members, &new.members, |m| {
+                m.id.to_string()
             }))
         }
         ShapeSet::Declared(name) => {
