@@ -106,6 +106,14 @@ fn first_tiles_after_a_change(c: &mut Criterion, label: &str, snap: &Snapshot) {
     data.grids[0].population += 1;
     // Every run makes the same change, so one coverage map serves them all.
     let gaps = CoverageMap::compute(&data, DEFAULT_RADIUS_M, None);
+    let next = Snapshot::build_after(Some(snap), data.clone());
+    let started = Instant::now();
+    let carried = gridmap::tiles::carry_over(snap, &next);
+    eprintln!(
+        "{label}: carry_over of {} shapes and properties in {:.1?}",
+        carried.values().sum::<usize>(),
+        started.elapsed()
+    );
     let mut group = c.benchmark_group(label);
     group.sample_size(10);
     for z in [12u8, 14] {
