@@ -594,23 +594,7 @@ fn a_tile_over_its_budget_drops_its_smallest_polygons_and_nothing_else() {
     let coord = TileCoord::new(z.into(), x, y).unwrap();
     let full = render(&snap, coord, &TileConfig::default(), Some(&gaps)).unwrap();
     let budget = full.len() * 3 / 4;
-    let config = TileConfig {
-        budget_bytes: budget,
-        ..TileConfig::default()
-    };
-    let thinned = render(&snap, coord, &config, Some(&gaps)).unwrap();
-    assert!(
-        thinned.len() <= budget,
-        "{} bytes over a budget of {budget}",
-        thinned.len()
-    );
-    // Thinned by estimate first (`budget::plan`), then by what the drawing weighed: not far past
-    // the budget either.
-    assert!(
-        thinned.len() >= budget * 9 / 10,
-        "{} bytes for a budget of {budget}: thinned too far",
-        thinned.len()
-    );
+    let thinned = drawn_just_under(&snap, coord, budget, Some(&gaps));
     std::fs::write(dir.path().join("0-0-0.mvt"), &full).unwrap();
     std::fs::write(dir.path().join("1-0-0.mvt"), &thinned).unwrap();
     let decoded = decode(dir.path());
@@ -687,21 +671,7 @@ fn a_tile_far_over_its_budget_thins_its_points_too() {
     let coord = TileCoord::new(z.into(), x, y).unwrap();
     let full = render(&snap, coord, &TileConfig::default(), None).unwrap();
     let budget = full.len() / 4;
-    let config = TileConfig {
-        budget_bytes: budget,
-        ..TileConfig::default()
-    };
-    let thinned = render(&snap, coord, &config, None).unwrap();
-    assert!(
-        thinned.len() <= budget,
-        "{} bytes over {budget}",
-        thinned.len()
-    );
-    assert!(
-        thinned.len() >= budget * 9 / 10,
-        "{} bytes for a budget of {budget}: thinned too far",
-        thinned.len()
-    );
+    let thinned = drawn_just_under(&snap, coord, budget, None);
     std::fs::write(dir.path().join("0-0-0.mvt"), &full).unwrap();
     std::fs::write(dir.path().join("1-0-0.mvt"), &thinned).unwrap();
     let decoded = decode(dir.path());
@@ -926,6 +896,27 @@ fn tiles_drawn_with_shapes_carried_over_a_change_are_those_of_a_fresh_snapshot()
     }
 }
 
+/// `coord` of `snap` drawn with a budget of `budget` bytes: within it, and, thinned by estimate
+/// first (`budget::plan`) and then by what the drawing weighed, not far below it either.
+fn drawn_just_under(
+    snap: &Snapshot,
+    coord: TileCoord,
+    budget: usize,
+    gaps: Option<&CoverageMap>,
+) -> Vec<u8> {
+    let config = TileConfig {
+        budget_bytes: budget,
+        ..TileConfig::default()
+    };
+    let thinned = render(snap, coord, &config, gaps).unwrap();
+    assert!(
+        (budget * 9 / 10..=budget).contains(&thinned.len()),
+        "{coord:?}: {} bytes for a budget of {budget}",
+        thinned.len()
+    );
+    thinned
+}
+
 /// Tiles drawn whole, whatever they weigh.
 fn no_budget() -> TileConfig {
     TileConfig {
@@ -972,20 +963,6 @@ fn a_dense_tile_is_thinned_to_just_under_its_budget() {
     let full = render(&snap, coord, &no_budget(), None).unwrap();
     for share in [2, 3, 4, 6] {
         let budget = full.len() / share;
-        let config = TileConfig {
-            budget_bytes: budget,
-            ..TileConfig::default()
-        };
-        let thinned = render(&snap, coord, &config, None).unwrap();
-        assert!(
-            thinned.len() <= budget,
-            "{} bytes over {budget}",
-            thinned.len()
-        );
-        assert!(
-            thinned.len() >= budget * 9 / 10,
-            "{} bytes for a budget of {budget} (1/{share} of the tile): thinned too far",
-            thinned.len()
-        );
+        drawn_just_under(&snap, coord, budget, None);
     }
 }
