@@ -193,8 +193,9 @@ impl Gathered {
 /// A tile's thinning as `plan` chose it, with the estimates it chose by.
 pub(super) struct Planned {
     pub thinning: Thinning,
-    /// What the drawing with `thinning` weighs, and the whole tile (`estimate`).
+    /// What the drawing with `thinning` weighs (`estimate`).
     estimated_bytes: usize,
+    /// What the whole tile weighs (`estimate` without thinning).
     estimated_whole_bytes: usize,
 }
 
