@@ -819,20 +819,16 @@ fn tiles_drawn_with_shapes_carried_over_a_change_are_those_of_a_fresh_snapshot()
     let old: Vec<Vec<u8>> = tiles.iter().map(|&t| draw(&before, &gaps, t)).collect();
 
     let mut data = before.dataset().clone();
-    let code = &before
-        .locate(centre)
-        .grid
-        .expect("a grid at the centre")
-        .code;
-    let here = before.find(Layer::Grids, code).unwrap();
+    // The grid and the town at the centre move.
+    let at = before.locate(centre);
+    let here = before
+        .find(Layer::Grids, &at.grid.expect("a grid").code)
+        .unwrap();
+    let town = before
+        .find(Layer::Towns, &at.town.expect("a town").code)
+        .unwrap();
     let moved = data.grids[here].geometry.translate(0.0004, 0.0002);
     data.grids[here].geometry = moved;
-    let code = &before
-        .locate(centre)
-        .town
-        .expect("a town at the centre")
-        .code;
-    let town = before.find(Layer::Towns, code).unwrap();
     let moved = data.towns[town].geometry.translate(-0.0003, 0.0);
     data.towns[town].geometry = moved;
     data.grids.remove(here / 2);
