@@ -15,11 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+use super::changes;
 use super::declared::{Tables, migrate};
 use super::fill;
+use super::gpkg_changes::{self, Mark};
 use super::gpkg_derived::{update_extent, write_derived};
-use super::gpkg_rows::{read_dataset, write_rows};
-use super::gpkg_schema::{create, register_functions, upgrade};
+use super::gpkg_rows::{read_dataset, read_layer, write_rows};
+use super::gpkg_schema::{self, create, register_functions, upgrade};
 use super::gpkg_tables::GpkgTables;
 use super::{
     Guard, ImportSummary, Progress, Store, gpkg_access, gpkg_events, plan_delete,
@@ -41,6 +43,10 @@ pub struct GeoPackage {
     conn: Mutex<Connection>,
     /// Commits made through this connection (SQLite's data_version counts only the others').
     own_commits: AtomicU64,
+    /// The dataset this handle read last and where the change log stood then: the next read
+    /// (a catch-up, or a write's look at what is stored) reads only the features logged since.
+    /// It shares its records with what was handed out, so it costs pointers, not features.
+    held: Mutex<Option<(Mark, Dataset)>>,
 }
 
 /// Create `path` empty and readable by its owner only, when it does not exist: the store holds
@@ -125,7 +131,8 @@ impl GeoPackage {
                 |r| r.get(0),
             )
             .map_err(err)?;
-        if complete < 9 || app_id != 1_196_444_487 {
+        let new = complete < 9 || app_id != 1_196_444_487;
+        if new {
             create(&tx).map_err(err)?;
         }
         if declared {
@@ -136,12 +143,19 @@ impl GeoPackage {
             };
             migrate(&mut tables, layers, false, &location)?;
         }
+        // A new file is logged from the start; one an earlier gridmap wrote only from its first
+        // write here (opening never upgrades it).
+        if new || gpkg_schema::table_exists(&tx, "gridmap_changes").map_err(err)? {
+            gpkg_changes::install(&tx, &gpkg_changes::tables(&tx, layers).map_err(err)?)
+                .map_err(err)?;
+        }
         tx.commit().map_err(err)?;
         Ok(GeoPackage {
             path,
             layers,
             conn: Mutex::new(conn),
             own_commits: AtomicU64::new(0),
+            held: Mutex::new(None),
         })
     }
 
@@ -154,11 +168,15 @@ impl GeoPackage {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        if !upgrade(&tx).map_err(|e| self.err(e))? {
+        let upgraded = upgrade(&tx).map_err(|e| self.err(e))?;
+        let logged = self.log_changes(&tx)?;
+        if !upgraded && !logged {
             return Ok(false);
         }
-        let data = self.read_all(&tx)?;
-        finish_write(&tx, &data, &[]).map_err(|e| self.err(e))?;
+        if upgraded {
+            let data = self.read_all(&tx)?;
+            finish_write(&tx, &data, &[]).map_err(|e| self.err(e))?;
+        }
         tx.commit().map_err(|e| self.err(e))?;
         self.own_commits.fetch_add(1, Ordering::Relaxed);
         Ok(true)
@@ -178,6 +196,59 @@ impl GeoPackage {
             conn,
             path: self.location(),
         }
+    }
+
+    /// Install the change log where it is missing (`gpkg_changes::install`), in the caller's
+    /// transaction. Returns whether anything was added.
+    fn log_changes(&self, conn: &Connection) -> Result<bool> {
+        let tables = gpkg_changes::tables(conn, self.layers).map_err(|e| self.err(e))?;
+        gpkg_changes::install(conn, &tables).map_err(|e| self.err(e))
+    }
+
+    /// The store's version as `conn` sees it (see `Store::version`).
+    fn version_on(&self, conn: &Connection) -> Result<u64> {
+        let others: u64 = conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(others.wrapping_add(self.own_commits.load(Ordering::Relaxed)))
+    }
+
+    /// Every layer as stored, read in the caller's transaction: the dataset this handle read
+    /// last, patched with the features the change log names since (`store::changes::patch`), when
+    /// the log can say (see `gpkg_changes::since`); otherwise the whole file. Kept for next time.
+    fn read_current(&self, tx: &Connection) -> Result<Dataset> {
+        let err = |e| self.err(e);
+        let now = gpkg_changes::mark(tx).map_err(err)?;
+        let held = self.held.lock().ok().and_then(|mut h| h.take());
+        let logged = match (held, now) {
+            (Some((from, data)), Some(now)) => {
+                let tables = gpkg_changes::tables(tx, self.layers).map_err(err)?;
+                let declared = |name: &str| self.layers.get(name).is_some();
+                gpkg_changes::since(tx, from, now, &tables, declared)
+                    .map_err(err)?
+                    .map(|changes| (data, changes))
+            }
+            _ => None,
+        };
+        let data = match logged {
+            Some((data, changes)) if changes.count() == 0 => data,
+            Some((data, changes)) => {
+                tracing::debug!(changed = changes.count(), "read from the change log");
+                let tables = std::cell::RefCell::new(self.tables(tx));
+                changes::patch(
+                    &data,
+                    changes,
+                    self.layers,
+                    |layer, keys| read_layer(tx, layer, Some(keys)).map_err(err),
+                    |def| tables.borrow_mut().read(def),
+                )?
+            }
+            None => self.read_all(tx)?,
+        };
+        if let (Some(now), Ok(mut held)) = (now, self.held.lock()) {
+            *held = Some((now, data.clone()));
+        }
+        Ok(data)
     }
 
     /// Every built-in and declared layer, as stored.
@@ -216,11 +287,13 @@ impl GeoPackage {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
-        let current = self.read_all(&tx)?;
+        let current = self.read_current(&tx)?;
         if let Some(g) = guard {
             (g.check)(&current)?;
         }
+        self.log_changes(&tx)?;
         let summary = write(&tx, current)?;
+        gpkg_changes::prune(&tx).map_err(|e| self.err(e))?;
         if let Some(g) = guard {
             gpkg_access::append(&tx, g.audit).map_err(|e| self.err(e))?;
         }
@@ -249,6 +322,7 @@ impl GeoPackage {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
         upgrade(&tx).map_err(|e| self.err(e))?;
+        self.log_changes(&tx)?;
         let wrote = fill::fill(
             &mut GpkgFill {
                 store: self,
@@ -259,6 +333,7 @@ impl GeoPackage {
             only_if_empty,
         )?;
         if wrote {
+            gpkg_changes::prune(&tx).map_err(|e| self.err(e))?;
             tx.commit().map_err(|e| self.err(e))?;
             self.own_commits.fetch_add(1, Ordering::Relaxed);
         }
@@ -356,6 +431,7 @@ impl Store for GeoPackage {
         let location = self.location();
         let done = migrate(&mut self.tables(&tx), self.layers, allow_drop, &location)?;
         if !done.is_empty() {
+            self.log_changes(&tx)?;
             tx.commit().map_err(|e| self.err(e))?;
             self.own_commits.fetch_add(1, Ordering::Relaxed);
         }
@@ -487,10 +563,24 @@ impl Store for GeoPackage {
 
     fn version(&self) -> Result<u64> {
         let conn = self.connection()?;
-        let others: u64 = conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        Ok(others.wrapping_add(self.own_commits.load(Ordering::Relaxed)))
+        self.version_on(&conn)
+    }
+
+    /// The dataset at the store's version, read in one transaction so the two match; only the
+    /// features logged since this handle's last read, when the log can say (`read_current`).
+    fn catch_up(&self, seen: Option<u64>, current: &Dataset) -> Result<Option<(u64, Dataset)>> {
+        let _ = current; // the handle's own last read is the base: its log position is known
+        let mut conn = self.connection()?;
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        // The first read takes the shared lock: no other process commits until it ends.
+        gpkg_changes::mark(&tx).map_err(|e| self.err(e))?;
+        let version = self.version_on(&tx)?;
+        if seen == Some(version) {
+            return Ok(None);
+        }
+        let data = self.read_current(&tx)?;
+        tx.finish().map_err(|e| self.err(e))?;
+        Ok(Some((version, data)))
     }
 }
 

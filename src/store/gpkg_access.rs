@@ -214,8 +214,18 @@ pub fn read(conn: &Connection, q: &AuditQuery) -> rusqlite::Result<Vec<AuditRow>
 }
 
 /// Delete rows from before `before_s`, lifting the DELETE trigger for this transaction only.
+/// Without such rows the schema is not touched: a trigger dropped and made again is a schema
+/// change, after which servers following the file read it whole once (`gpkg_changes`).
 pub fn prune(conn: &Connection, before_s: i64) -> rusqlite::Result<usize> {
     if !exists(conn, "gridmap_audit")? {
+        return Ok(0);
+    }
+    let expired: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM gridmap_audit WHERE at < ?1)",
+        [utc_text(before_s)],
+        |r| r.get(0),
+    )?;
+    if !expired {
         return Ok(0);
     }
     conn.execute_batch("DROP TRIGGER IF EXISTS gridmap_audit_no_delete")?;

@@ -2,6 +2,8 @@
 //! `store::rows` (the conversion both stores share). A layer keyed by id keeps it in `fid`, the
 //! GeoPackage feature id; lists are comma-separated text.
 
+use std::collections::HashSet;
+
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ToSql, params_from_iter};
 
@@ -30,8 +32,18 @@ fn column(layer: Layer, field: &str) -> &str {
     }
 }
 
-/// One built-in layer, ordered by key.
-fn read_layer(conn: &Connection, layer: Layer) -> rusqlite::Result<LayerData> {
+/// The column holding a built-in layer's key: `code`, or `fid` for a layer keyed by id.
+pub fn key_column(layer: Layer) -> &'static str {
+    column(layer, layer.def().key)
+}
+
+/// One built-in layer, ordered by key; with `keys`, only the features with those keys (code, or
+/// id as text).
+pub fn read_layer(
+    conn: &Connection,
+    layer: Layer,
+    keys: Option<&HashSet<String>>,
+) -> rusqlite::Result<LayerData> {
     let def = layer.def();
     let stored = stored_geometry(layer);
     let geom = if stored == StoredGeometry::Derived {
@@ -56,13 +68,35 @@ fn read_layer(conn: &Connection, layer: Layer) -> rusqlite::Result<LayerData> {
             "NULL"
         });
     }
+    let key = key_column(layer);
+    // The keys as one JSON array (ids as numbers, to compare with the integer `fid`).
+    let wanted = keys.map(|keys| {
+        let list: Vec<serde_json::Value> = if def.keyed_by_id() {
+            keys.iter()
+                .filter_map(|k| k.parse::<i64>().ok())
+                .map(serde_json::Value::from)
+                .collect()
+        } else {
+            keys.iter()
+                .map(|k| serde_json::Value::from(k.as_str()))
+                .collect()
+        };
+        serde_json::Value::Array(list).to_string()
+    });
+    let filter = if wanted.is_some() {
+        format!("WHERE {key} IN (SELECT value FROM json_each(?1))")
+    } else {
+        String::new()
+    };
     let sql = format!(
-        "SELECT {geom}, {derived}, {} FROM {layer} ORDER BY {}",
+        "SELECT {geom}, {derived}, {} FROM {layer} {filter} ORDER BY {key}",
         columns.join(", "),
-        column(layer, def.key)
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query([])?;
+    let mut rows = match &wanted {
+        Some(json) => stmt.query([json])?,
+        None => stmt.query([])?,
+    };
     let mut out = LayerData::empty(layer);
     while let Some(r) = rows.next()? {
         let mut cells = Vec::with_capacity(columns.len());
@@ -90,7 +124,7 @@ fn read_layer(conn: &Connection, layer: Layer) -> rusqlite::Result<LayerData> {
 pub fn read_dataset(conn: &Connection) -> rusqlite::Result<Dataset> {
     let mut d = Dataset::default();
     for layer in Layer::ALL {
-        d.apply(read_layer(conn, layer)?, true);
+        d.apply(read_layer(conn, layer, None)?, true);
     }
     Ok(d)
 }

@@ -2,12 +2,14 @@
 //! module knows SQL. The embedded GeoPackage file is the default backend.
 
 mod blob;
+mod changes;
 pub mod declared;
 mod event_rows;
 mod fill;
 pub mod foreign;
 mod gpkg;
 mod gpkg_access;
+mod gpkg_changes;
 mod gpkg_derived;
 mod gpkg_events;
 mod gpkg_rows;

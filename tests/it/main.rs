@@ -24,6 +24,7 @@ mod gcj02;
 mod gcj_tiles;
 mod gdal;
 mod geocode;
+mod gpkg_changes;
 mod http_api;
 mod impact;
 mod limits;

@@ -205,8 +205,10 @@ fn another_handle_sees_a_write_and_a_waiting_one_wakes_up(open: &Open) {
 }
 
 fn catching_up_gives_the_same_dataset_as_reading_everything(open: &Open) {
-    let (s, sample) = filled(open);
-    let seen = s.version().unwrap();
+    let (s, _) = filled(open);
+    // The server's first read, then the edits of others it follows.
+    let (seen, sample) = s.catch_up(None, &Default::default()).unwrap().unwrap();
+    assert_eq!(seen, s.version().unwrap());
     // An update, an insert, and a delete (by replacing the layer) in three commits.
     let mut grid = sample.grids[7].as_ref().clone();
     grid.population += 10;
@@ -253,7 +255,8 @@ fn catching_up_gives_the_same_dataset_as_reading_everything(open: &Open) {
 /// everything the store holds.
 fn an_index_caught_up_edit_by_edit_is_the_one_a_full_build_gives(open: &Open) {
     use gridmap::index::Snapshot;
-    let (s, sample) = filled(open);
+    let (s, _) = filled(open);
+    let (mut seen, sample) = s.catch_up(None, &Default::default()).unwrap().unwrap();
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     let mut next = move |n: usize| {
         seed = seed
@@ -262,7 +265,6 @@ fn an_index_caught_up_edit_by_edit_is_the_one_a_full_build_gives(open: &Open) {
         (seed >> 33) as usize % n
     };
     let mut snap = Snapshot::build(sample);
-    let mut seen = s.version().unwrap();
     let mut added = 0;
     for step in 0..12 {
         let d = snap.dataset().clone();

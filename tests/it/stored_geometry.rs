@@ -359,11 +359,14 @@ fn each_rtree_matches_its_table_and_answers_box_queries_like_a_scan() {
 }
 
 /// Turn a current file back into what the previous gridmap wrote: no R-tree, no extension table,
-/// no alliance geometry, village members without a point.
+/// no alliance geometry, village members without a point, no change log.
 fn downgrade(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
     let triggers: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'rtree_%'")
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'
+               AND (name LIKE 'rtree_%' OR name LIKE 'gridmap_log_%')",
+        )
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -379,6 +382,7 @@ fn downgrade(path: &Path) {
     }
     conn.execute_batch(
         "DROP TABLE gpkg_extensions;
+         DROP TABLE gridmap_changes;
          UPDATE members SET geom = NULL WHERE geom_derived;
          ALTER TABLE members DROP COLUMN geom_derived;
          ALTER TABLE alliances DROP COLUMN geom;
@@ -410,7 +414,19 @@ fn an_old_geopackage_is_read_as_is_and_upgraded_by_its_first_write() {
             )
             .unwrap()
     };
+    let logged = || -> bool {
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'gridmap_changes'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    };
     assert_eq!(rtrees(), 0);
+    assert!(!logged());
 
     // Opening and reading neither write nor count as a change.
     let store: Arc<dyn Store> = Arc::new(GeoPackage::open(&path, none).unwrap());
@@ -422,6 +438,7 @@ fn an_old_geopackage_is_read_as_is_and_upgraded_by_its_first_write() {
     );
     assert_eq!(store.version().unwrap(), v0);
     assert_eq!(rtrees(), 0, "opening does not upgrade");
+    assert!(!logged(), "opening does not add the change log");
 
     // The first write does, in its own transaction.
     let summary = store
@@ -433,6 +450,7 @@ fn an_old_geopackage_is_read_as_is_and_upgraded_by_its_first_write() {
         .unwrap();
     assert_eq!(summary.updated, 1);
     assert_eq!(rtrees(), Layer::ALL.len() as i64);
+    assert!(logged(), "the first write adds the change log");
     assert_eq!(store.load().unwrap(), sample, "the data is unchanged");
     assert_spatial_index(&path);
     for layer in DERIVED {

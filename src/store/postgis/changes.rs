@@ -2,8 +2,6 @@
 //! only the features they name, all in one repeatable-read snapshot, so the data and the id it
 //! reports always match.
 
-use std::collections::{HashMap, HashSet};
-
 use std::time::Duration;
 
 use postgres::fallible_iterator::FallibleIterator;
@@ -12,9 +10,7 @@ use postgres::{Client, IsolationLevel, Transaction};
 use super::PostGis;
 use super::rows::read_layer;
 use crate::model::{Dataset, Layer};
-
-/// Above this many changed features a full read is cheaper than fetching them by key.
-const PATCH_LIMIT: usize = 20_000;
+use crate::store::changes::{self, Changes};
 
 /// A read-only transaction that sees one consistent snapshot of every table.
 pub fn snapshot_transaction(client: &mut Client) -> Result<Transaction<'_>, postgres::Error> {
@@ -86,13 +82,6 @@ pub fn catch_up(
     Ok(Some((latest, dataset)))
 }
 
-/// What changed after `seen`: the keys of built-in layers, and which declared layers (re-read
-/// whole: they are small beside the grids).
-struct Changes {
-    keys: HashMap<Layer, HashSet<String>>,
-    declared: HashSet<String>,
-}
-
 /// What changed after `seen`; `None` when a full read is needed (a TRUNCATE of a built-in
 /// layer, a table this store does not know, or too many changes to fetch by key).
 fn changed_keys(
@@ -104,34 +93,24 @@ fn changed_keys(
         "SELECT layer, operation, keys FROM change_log WHERE id > $1 ORDER BY id",
         &[&(seen as i64)],
     )?;
-    let mut keys: HashMap<Layer, HashSet<String>> = HashMap::new();
-    let mut declared = HashSet::new();
-    let mut total = 0;
+    let mut changes = Changes::default();
     for r in rows {
         let (name, operation): (String, String) = (r.get(0), r.get(1));
         let Some(layer) = Layer::parse(&name) else {
             if store.layers.get(&name).is_none() {
                 return Ok(None);
             }
-            declared.insert(name);
+            changes.add_declared(name);
             continue;
         };
-        if operation == "truncate" {
+        if operation == "truncate" || !changes.add_keys(layer, r.get::<_, Vec<String>>(2)) {
             return Ok(None);
         }
-        let listed: Vec<String> = r.get(2);
-        total += listed.len();
-        if total > PATCH_LIMIT {
-            return Ok(None);
-        }
-        keys.entry(layer).or_default().extend(listed);
     }
-    Ok(Some(Changes { keys, declared }))
+    Ok(Some(changes))
 }
 
-/// `current` with the named features re-read (present ones replaced or added, absent ones
-/// removed, in key order like a full read) and the changed declared layers read anew. The copy
-/// shares every record it does not replace with `current` (`model::Shared`).
+/// `current` with the changes read in `tx` (`store::changes::patch`).
 fn patch(
     store: &PostGis,
     tx: &mut Transaction,
@@ -139,18 +118,21 @@ fn patch(
     changes: Changes,
 ) -> crate::Result<Dataset> {
     use crate::store::declared::Tables;
-    let mut next = current.clone();
-    for (layer, keys) in changes.keys {
-        next.remove(layer, &keys);
-        next.append(read_layer(tx, layer, Some(&keys)).map_err(|e| store.read_err(e))?);
-    }
-    for name in changes.declared {
-        let Some(def) = store.layers.get(&name) else {
-            continue;
-        };
-        let features = super::tables::PgTables { tx, store }.read(def)?;
-        next.apply_declared(crate::model::records::DeclaredData { def, features }, true);
-    }
-    next.sort_by_key();
-    Ok(next)
+    // Both readers need the transaction, one at a time.
+    let tx = std::cell::RefCell::new(tx);
+    changes::patch(
+        current,
+        changes,
+        store.layers,
+        |layer, keys| {
+            read_layer(*tx.borrow_mut(), layer, Some(keys)).map_err(|e| store.read_err(e))
+        },
+        |def| {
+            super::tables::PgTables {
+                tx: *tx.borrow_mut(),
+                store,
+            }
+            .read(def)
+        },
+    )
 }
