@@ -42,7 +42,7 @@ pub async fn audit(
         limit: params.int("limit", 1, MAX_ROWS, 100)? as usize,
     };
     let s = state.clone();
-    let rows = tokio::task::spawn_blocking(move || {
+    let rows = super::request_id::blocking(move || {
         s.follower().flush_audit()?;
         s.store.read_audit(&query)
     })

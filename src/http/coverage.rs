@@ -152,7 +152,7 @@ async fn with_map<T: Send + 'static>(
     f: impl FnOnce(&Snapshot, &CoverageMap) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     let state = state.clone();
-    tokio::task::spawn_blocking(move || {
+    super::request_id::blocking(move || {
         let snap = state.index.load();
         let map = state.coverage.get(&snap, radius_m, service);
         f(&snap, &map)

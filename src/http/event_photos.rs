@@ -40,7 +40,7 @@ pub fn photo_json(base: &BaseUrl, p: &Photo) -> Value {
 /// The photos of an event, read from the store off the async threads.
 pub async fn photos_of(state: &AppState, event_id: u64) -> Result<Vec<Photo>, ApiError> {
     let store = state.store.clone();
-    tokio::task::spawn_blocking(move || store.photos(event_id))
+    super::request_id::blocking(move || store.photos(event_id))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::from)
@@ -109,7 +109,7 @@ pub async fn add(
         sha256: sha256_hex(&bytes),
     };
     let store = state.store.clone();
-    let stored = tokio::task::spawn_blocking(move || store.add_photo(&photo, &bytes))
+    let stored = super::request_id::blocking(move || store.add_photo(&photo, &bytes))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let location = base.join(&format!("/events/{id}/photos/{}", stored.n));
@@ -139,7 +139,7 @@ pub async fn one(
         visible(&book, &snap, &scope, id)?;
     }
     let store = state.store.clone();
-    let (photo, bytes) = tokio::task::spawn_blocking(move || store.photo(id, n))
+    let (photo, bytes) = super::request_id::blocking(move || store.photo(id, n))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??
         .ok_or_else(missing)?;

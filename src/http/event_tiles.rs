@@ -51,7 +51,7 @@ async fn serve(
     let account = caller.account.clone();
     let signed_in = account.is_some();
     let s = state.clone();
-    let raw = tokio::task::spawn_blocking(move || {
+    let raw = super::request_id::blocking(move || {
         let snap = s.index.load();
         let scope = snap.scope(account.as_deref());
         let book = s.events.book();

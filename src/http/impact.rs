@@ -50,7 +50,7 @@ pub async fn impact(
         impact::resolve(&snap, asked, |layer, i| scope.sees(&snap, layer, i)).map_err(refused)?;
     let assessed = {
         let (snap, account) = (snap.clone(), caller.account().cloned());
-        tokio::task::spawn_blocking(move || {
+        super::request_id::blocking(move || {
             let scope = snap.scope(account.as_ref());
             impact::assess(&snap, &area, |layer, i| scope.sees(&snap, layer, i))
         })

@@ -68,6 +68,17 @@ pub fn span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     )
 }
 
+/// `tokio::task::spawn_blocking` with the work run inside the caller's log span, so what it logs
+/// (a write's catch-up, a store failure) carries the request id as the handler's own lines do.
+pub fn blocking<F, T>(work: F) -> tokio::task::JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

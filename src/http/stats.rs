@@ -106,7 +106,7 @@ pub async fn stats(
     let s = state.clone();
     let snap_for_tally = snap.clone();
     // Coverage maps are computed once per snapshot (the coverage endpoints share them).
-    let units: Vec<Unit> = tokio::task::spawn_blocking(move || {
+    let units: Vec<Unit> = super::request_id::blocking(move || {
         let maps = RADII_M.map(|r| s.coverage.get(&snap_for_tally, r, None));
         let book = s.events.book();
         stats::tally(
@@ -195,7 +195,7 @@ pub async fn trend(
     let snap = state.index.load();
     let s = state.clone();
     let snap_for_tally = snap.clone();
-    let (series, periods) = tokio::task::spawn_blocking(move || {
+    let (series, periods) = super::request_id::blocking(move || {
         let book = s.events.book();
         let periods = trend::plan(&book, interval, from, to, s.events.now_ms())
             .map_err(|r| ApiError::bad(r.field, r.message))?;

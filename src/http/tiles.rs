@@ -111,7 +111,7 @@ async fn serve(
             let generation = snap.generation;
             let coverage = state.coverage.clone();
             let account = caller.account.clone();
-            let tile = tokio::task::spawn_blocking(move || {
+            let tile = super::request_id::blocking(move || {
                 // Gaps at the default radius, computed once per snapshot when a tile needs them.
                 let gaps = tiles::layers::shows_coverage(coord.z)
                     .then(|| coverage.get(&snap, DEFAULT_RADIUS_M, None));
@@ -235,7 +235,7 @@ pub async fn metadata(State(state): State<AppState>) -> Result<Json<Value>, ApiE
     }
     let coverage = state.coverage.clone();
     let generation = snap.generation;
-    let metadata = tokio::task::spawn_blocking(move || {
+    let metadata = super::request_id::blocking(move || {
         let gaps = coverage.get(&snap, DEFAULT_RADIUS_M, None);
         let stats = tiles::stats::TileStats::from_snapshot(&snap, Some(&gaps), 0, MAX_ZOOM);
         tiles::tilejson::live_metadata(&snap, 0, MAX_ZOOM, &stats)

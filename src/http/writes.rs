@@ -49,7 +49,7 @@ async fn write_then_catch_up<T: Send + 'static>(
     write: impl FnOnce(&AppState) -> crate::Result<T> + Send + 'static,
 ) -> Result<(T, bool), ApiError> {
     let s = state.clone();
-    tokio::task::spawn_blocking(move || {
+    super::request_id::blocking(move || {
         let out = write(&s)?;
         let caught_up = match s.reload() {
             Ok(_) => true,

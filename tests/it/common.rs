@@ -247,6 +247,15 @@ impl Server {
 /// The port of the `bind=127.0.0.1:PORT` field on the "gridmap listening" line.
 fn listening_port(log: &str) -> Option<u16> {
     let line = log.lines().find(|l| l.contains("gridmap listening"))?;
+    // `--log-format json`: the address is a field of the line's object.
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(line) {
+        return json["fields"]["bind"]
+            .as_str()?
+            .rsplit(':')
+            .next()?
+            .parse()
+            .ok();
+    }
     let addr = line.split("bind=").nth(1)?.split_whitespace().next()?;
     let plain: String = strip_ansi(addr);
     plain.rsplit(':').next()?.parse().ok()

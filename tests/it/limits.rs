@@ -472,3 +472,61 @@ print(json.dumps(out))
     assert!(get("gridmap_features|layer=dedicated_grids") > 0.0);
     assert!(!samples.contains_key("gridmap_features|layer=care_households"));
 }
+
+/// With `--log-format json`, a line logged while serving a request carries the request's id, also
+/// when the work runs on a blocking thread (a write and this server's catch-up after it, which
+/// reads only the changed feature).
+#[test]
+fn json_log_lines_carry_the_request_id_from_blocking_work_too() {
+    let (dir, _state) = sample_state();
+    let store = dir.path().join("gridmap.gpkg");
+    let token = add_user(&store, "logs.city", "city", &[]);
+    let server = Server::start_logging(
+        store.as_os_str(),
+        &["--log-format", "json"],
+        "warn,gridmap=debug",
+    );
+    let port = server.port;
+    let bearer = format!("Bearer {token}");
+    let uri = "/collections/stations/items/1";
+    let got = http_raw(port, "GET", uri, &[("authorization", &bearer)], "");
+    let tag = head_of(&got)
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: "))
+        .unwrap_or_else(|| panic!("no ETag: {got}"))
+        .to_string();
+    let body = json!({"type": "Feature", "properties": {"name": "日志驿站"}}).to_string();
+    let patched = http_raw(
+        port,
+        "PATCH",
+        uri,
+        &[
+            ("authorization", &bearer),
+            ("if-match", &tag),
+            ("content-type", "application/json"),
+            ("x-request-id", "json-log-write-1"),
+        ],
+        &body,
+    );
+    assert!(patched.starts_with("HTTP/1.1 200"), "{patched}");
+    // The write's own catch-up logs its phases on the blocking thread that ran the write.
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let phases = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "reload phases")
+        .unwrap_or_else(|| panic!("no catch-up logged:\n{log}"));
+    assert_eq!(phases["span"]["id"], "json-log-write-1", "{phases}");
+    assert_eq!(phases["span"]["method"], "PATCH", "{phases}");
+    // And it read the one changed post through the GeoPackage's change log, not the whole file
+    // (the server's start, which prunes old audit rows, left the log to be trusted).
+    let from_log = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "read from the change log")
+        .unwrap_or_else(|| panic!("the catch-up read the whole file:\n{log}"));
+    assert_eq!(from_log["fields"]["changed"], 1, "{from_log}");
+    assert_eq!(from_log["span"]["id"], "json-log-write-1", "{from_log}");
+}

@@ -600,7 +600,9 @@ fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if tokio::runtime::Handle::try_current().is_err() {
         return f();
     }
-    std::thread::scope(|s| match s.spawn(f).join() {
+    // The caller's log span goes along: what the call logs keeps the request id.
+    let span = tracing::Span::current();
+    std::thread::scope(|s| match s.spawn(move || span.in_scope(f)).join() {
         Ok(r) => r,
         Err(panic) => std::panic::resume_unwind(panic),
     })
