@@ -15,6 +15,7 @@
 //! covered has 70% of its population covered.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::{
     Area, BooleanOps, BoundingRect, Coord, LineString, MultiPolygon, Point, Polygon, unary_union,
@@ -25,7 +26,7 @@ use rstar::primitives::GeomWithData;
 pub use crate::geodesy::LocalPlane;
 use crate::geodesy::{distance_m, grow_rect};
 use crate::model::buildings::{self, Building};
-use crate::model::{Dataset, Service};
+use crate::model::{Dataset, Service, Shared, Station};
 
 /// Radii a request may ask for, in metres.
 pub const MIN_RADIUS_M: f64 = 50.0;
@@ -82,18 +83,43 @@ impl Posts {
         self.tree.size() == 0
     }
 
+    /// Posts at these points, whatever their services.
+    fn at(points: impl IntoIterator<Item = Point>) -> Posts {
+        let points = points
+            .into_iter()
+            .map(|p| GeomWithData::new([p.x(), p.y()], 0))
+            .collect();
+        Posts {
+            tree: RTree::bulk_load(points),
+        }
+    }
+
     /// Posts within `radius_m` on the ground of the box `rect` (lon/lat), at least: the box grown
-    /// by the radius (`geodesy::grow_rect`), so nothing in reach is missed.
+    /// by the radius (`geodesy::grow_rect`), so nothing in reach is missed. In coordinate order,
+    /// whatever the tree's shape, so that what is computed from them depends on the posts alone.
     pub fn near(&self, rect: geo::Rect, radius_m: f64) -> Vec<Point> {
         let grown = grow_rect(rect, radius_m);
         let envelope = rstar::AABB::from_corners(
             [grown.min().x, grown.min().y],
             [grown.max().x, grown.max().y],
         );
-        self.tree
+        let mut found: Vec<Point> = self
+            .tree
             .locate_in_envelope(envelope)
             .map(|p| Point::new(p.geom()[0], p.geom()[1]))
-            .collect()
+            .collect();
+        found.sort_by(|a, b| a.x().total_cmp(&b.x()).then(a.y().total_cmp(&b.y())));
+        found
+    }
+
+    /// Whether any post is within `radius_m` of the box `rect` by `near`'s rule.
+    fn any_near(&self, rect: geo::Rect, radius_m: f64) -> bool {
+        let grown = grow_rect(rect, radius_m);
+        let envelope = rstar::AABB::from_corners(
+            [grown.min().x, grown.min().y],
+            [grown.max().x, grown.max().y],
+        );
+        self.tree.locate_in_envelope(envelope).next().is_some()
     }
 }
 
@@ -240,12 +266,27 @@ pub fn cover_buildings(
 pub struct CoverageMap {
     pub radius_m: f64,
     pub service: Option<Service>,
-    /// Per grid, in dataset order.
-    pub grids: Vec<GridCoverage>,
+    /// Per grid, in dataset order (shared with the map of the next snapshot where unchanged).
+    pub grids: Vec<Arc<GridCoverage>>,
+    /// The dataset it was computed from (its records shared, so pointers), for `compute_after`.
+    basis: Dataset,
 }
 
 impl CoverageMap {
     pub fn compute(data: &Dataset, radius_m: f64, service: Option<Service>) -> CoverageMap {
+        CoverageMap::compute_after(None, data, radius_m, service)
+    }
+
+    /// The map of `data`, equal to `compute`'s, taking from `previous` (a map of an earlier
+    /// dataset) every grid whose record is the same, whose buildings layer is the same, and near
+    /// which (by `Posts::near`'s rule, for the grid and each of its buildings) no post came, went,
+    /// moved or changed: after an edit only the grids within reach of it are computed again.
+    pub fn compute_after(
+        previous: Option<&CoverageMap>,
+        data: &Dataset,
+        radius_m: f64,
+        service: Option<Service>,
+    ) -> CoverageMap {
         let posts = Posts::new(data, service);
         let all = buildings::all(data);
         let position: HashMap<&str, usize> = data
@@ -260,7 +301,19 @@ impl CoverageMap {
                 of_grid[g].push(i);
             }
         }
-        let one = |(g, mine): (&crate::model::Grid, &Vec<usize>)| {
+        let reuse = match previous {
+            Some(p) if p.radius_m == radius_m && p.service == service => {
+                p.reusable(data, &of_grid, &all)
+            }
+            _ => vec![None; data.grids.len()],
+        };
+        let one = |((g, mine), kept): (
+            (&crate::model::Grid, &Vec<usize>),
+            &Option<Arc<GridCoverage>>,
+        )| {
+            if let Some(kept) = kept {
+                return kept.clone();
+            }
             let mut c = match g.geometry.bounding_rect() {
                 Some(rect) => cover(&g.geometry, &posts.near(rect, radius_m), radius_m),
                 None => cover(&g.geometry, &[], radius_m),
@@ -268,15 +321,21 @@ impl CoverageMap {
             if !mine.is_empty() {
                 c.buildings = Some(cover_buildings(&all, mine, &posts, radius_m));
             }
-            c
+            Arc::new(c)
         };
         // Two halves on two threads: the work is independent per grid.
         let half = data.grids.len() / 2;
-        let grids: Vec<_> = data.grids.iter().map(|g| &**g).zip(&of_grid).collect();
+        let grids: Vec<_> = data
+            .grids
+            .iter()
+            .map(|g| &**g)
+            .zip(&of_grid)
+            .zip(&reuse)
+            .collect();
         let (a, b) = grids.split_at(half);
         let grids = std::thread::scope(|s| {
             let first = s.spawn(|| a.iter().copied().map(one).collect::<Vec<_>>());
-            let mut second: Vec<GridCoverage> = b.iter().copied().map(one).collect();
+            let mut second: Vec<_> = b.iter().copied().map(one).collect();
             let mut all = first.join().expect("coverage thread");
             all.append(&mut second);
             all
@@ -285,7 +344,69 @@ impl CoverageMap {
             radius_m,
             service,
             grids,
+            basis: data.clone(),
         }
+    }
+
+    /// Per grid of `data`, this map's coverage of it when `compute` would give the same (see
+    /// `compute_after`); `of_grid` and `all` are `data`'s buildings by grid.
+    fn reusable(
+        &self,
+        data: &Dataset,
+        of_grid: &[Vec<usize>],
+        all: &[Building],
+    ) -> Vec<Option<Arc<GridCoverage>>> {
+        let none = || vec![None; data.grids.len()];
+        // Buildings are known by position in their layer: only the very same layer keeps them.
+        let same_buildings = match (buildings::layer(&self.basis), buildings::layer(data)) {
+            (None, None) => true,
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            _ => false,
+        };
+        if !same_buildings {
+            return none();
+        }
+        // Where every post that came, went or changed (in any field) stands now and stood.
+        let before: HashMap<u64, &Shared<Station>> =
+            self.basis.stations.iter().map(|s| (s.id, s)).collect();
+        let now: HashMap<u64, &Shared<Station>> = data.stations.iter().map(|s| (s.id, s)).collect();
+        let mut moved = Vec::new();
+        for s in &data.stations {
+            match before.get(&s.id) {
+                Some(b) if Shared::same(b, s) => {}
+                Some(b) => moved.extend([b.location, s.location]),
+                None => moved.push(s.location),
+            }
+        }
+        for b in &self.basis.stations {
+            if !now.contains_key(&b.id) {
+                moved.push(b.location);
+            }
+        }
+        let moved = Posts::at(moved);
+        let previous: HashMap<&str, usize> = self
+            .basis
+            .grids
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.code.as_str(), i))
+            .collect();
+        let point = |p: Point| geo::Rect::new(p.0, p.0);
+        data.grids
+            .iter()
+            .zip(of_grid)
+            .map(|(g, mine)| {
+                let j = *previous.get(g.code.as_str())?;
+                let untouched = Shared::same(&self.basis.grids[j], g)
+                    && g.geometry
+                        .bounding_rect()
+                        .is_none_or(|r| !moved.any_near(r, self.radius_m))
+                    && !mine
+                        .iter()
+                        .any(|&b| moved.any_near(point(all[b].at), self.radius_m));
+                untouched.then(|| self.grids[j].clone())
+            })
+            .collect()
     }
 }
 
@@ -468,6 +589,82 @@ mod tests {
     use super::*;
     use crate::geodesy::{m_per_deg_lat, m_per_deg_lon};
     use std::f64::consts::PI;
+
+    #[test]
+    fn a_map_after_an_edit_equals_a_fresh_one_and_keeps_what_the_edit_did_not_reach() {
+        let mut before = crate::sample::dataset().unwrap();
+        let from = before.stations[0].location;
+        let to = Point::new(from.x() + 0.003, from.y());
+        // A building standing far outside its grid's box, 400 m east of where a post will move (about 680 m
+        // from where it stood):
+        // only the check of each building sees that the move reaches it.
+        let buildings = before
+            .declared
+            .iter_mut()
+            .find(|d| d.def.name == "buildings")
+            .unwrap();
+        let far = (0..buildings.features.len())
+            .max_by(|&a, &b| {
+                let d = |i: usize| distance_m(buildings.features[i].anchor().unwrap(), to);
+                d(a).total_cmp(&d(b))
+            })
+            .unwrap();
+        buildings.features[far].geometry = offset(to.x(), to.y(), 400.0, 0.0).into();
+        let mut after = before.clone();
+        // A post moved about 280 m east, one removed, one added beside a third, a grid renamed.
+        after.stations[0].location = to;
+        after.stations.remove(5);
+        let mut added = after.stations[10].as_ref().clone();
+        added.id = 99_999;
+        added.location = offset(added.location.x(), added.location.y(), 120.0, -80.0);
+        after.stations.push(Shared::new(added));
+        after.grids[7].name.push('改');
+        for service in [None, Some(Service::Mediation)] {
+            let previous = CoverageMap::compute(&before, DEFAULT_RADIUS_M, service);
+            let next =
+                CoverageMap::compute_after(Some(&previous), &after, DEFAULT_RADIUS_M, service);
+            let fresh = CoverageMap::compute(&after, DEFAULT_RADIUS_M, service);
+            assert!(
+                next.grids == fresh.grids,
+                "{service:?}: not what a fresh map gives"
+            );
+            let kept = next
+                .grids
+                .iter()
+                .zip(&previous.grids)
+                .filter(|(a, b)| Arc::ptr_eq(a, b))
+                .count();
+            let n = after.grids.len();
+            assert!(
+                kept > n * 9 / 10 && kept < n,
+                "{service:?}: kept {kept} of {n}"
+            );
+        }
+        // Another radius, or another buildings layer, computes everything.
+        let previous = CoverageMap::compute(&before, DEFAULT_RADIUS_M, None);
+        let other = CoverageMap::compute_after(Some(&previous), &after, 300.0, None);
+        assert!(
+            !other
+                .grids
+                .iter()
+                .zip(&previous.grids)
+                .any(|(a, b)| Arc::ptr_eq(a, b))
+        );
+        let mut rebuilt = after.clone();
+        for d in &mut rebuilt.declared {
+            if d.def.name == "buildings" {
+                *d = Shared::new(d.as_ref().clone());
+            }
+        }
+        let next = CoverageMap::compute_after(Some(&previous), &rebuilt, DEFAULT_RADIUS_M, None);
+        assert!(
+            !next
+                .grids
+                .iter()
+                .zip(&previous.grids)
+                .any(|(a, b)| Arc::ptr_eq(a, b))
+        );
+    }
 
     #[test]
     fn the_total_is_named_by_the_area_every_town_lies_in() {

@@ -50,7 +50,7 @@ impl CoverageCache {
         service: Option<Service>,
     ) -> Arc<CoverageMap> {
         let key = (snap.generation, radius_m.to_bits(), service);
-        let cell = {
+        let (cell, previous) = {
             let mut maps = self.lock();
             match maps.iter().position(|(k, _)| *k == key) {
                 // Least recently used goes first: a hit moves to the back, so the maps the
@@ -59,9 +59,16 @@ impl CoverageCache {
                     let entry = maps.remove(i);
                     let cell = entry.1.clone();
                     maps.push(entry);
-                    cell
+                    (cell, None)
                 }
                 None => {
+                    // The newest map of an older snapshot at this radius and service: what the
+                    // change since did not reach is taken from it (`compute_after`).
+                    let previous = maps
+                        .iter()
+                        .rev()
+                        .filter(|(k, _)| k.0 < snap.generation && k.1 == key.1 && k.2 == service)
+                        .find_map(|(_, c)| c.get().cloned());
                     // Maps of older snapshots go as soon as a newer one is asked for (a
                     // request still reading an older snapshot keeps the newer maps).
                     maps.retain(|(k, _)| k.0 >= snap.generation);
@@ -70,12 +77,19 @@ impl CoverageCache {
                     if maps.len() > CACHED_MAPS {
                         maps.remove(0);
                     }
-                    cell
+                    (cell, previous)
                 }
             }
         };
-        cell.get_or_init(|| Arc::new(CoverageMap::compute(snap.dataset(), radius_m, service)))
-            .clone()
+        cell.get_or_init(|| {
+            Arc::new(CoverageMap::compute_after(
+                previous.as_deref(),
+                snap.dataset(),
+                radius_m,
+                service,
+            ))
+        })
+        .clone()
     }
 
     /// Compute, in the background, what the first statistics request of `snap` would: the

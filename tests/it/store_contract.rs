@@ -61,6 +61,7 @@ contract!(
     catching_up_gives_the_same_dataset_as_reading_everything,
     an_index_caught_up_edit_by_edit_is_the_one_a_full_build_gives,
     a_delete_commits_unless_it_would_orphan_a_child,
+    a_write_checks_what_another_handle_wrote_since,
     opening_and_reading_are_not_changes,
     a_guarded_declared_write_commits_with_its_audit_row_or_not_at_all,
     the_event_log_appends_in_order_and_refuses_a_step_taken_twice,
@@ -348,6 +349,29 @@ fn a_delete_commits_unless_it_would_orphan_a_child(open: &Open) {
         .retain(|f| !ids.contains(&f.id.to_string()));
     assert_eq!(s.load().unwrap(), expected);
     assert_ne!(s.version().unwrap(), v0);
+}
+
+/// A write checks and counts against what is stored now, another process's writes included (a
+/// handle keeps the dataset it read last and brings it up to date from the change log).
+fn a_write_checks_what_another_handle_wrote_since(open: &Open) {
+    let (s, sample) = filled(open);
+    // This handle reads, as a server does on start; then another process writes.
+    s.catch_up(None, &Dataset::default()).unwrap();
+    let other = open();
+    let mut post = station(&sample, 0);
+    post.id = 90_500;
+    other
+        .import(LayerData::Stations(vec![post.clone()]), false, &|_, _| {})
+        .unwrap();
+    post.name = "另一进程之后".into();
+    let summary = s
+        .import(LayerData::Stations(vec![post]), false, &|_, _| {})
+        .unwrap();
+    assert_eq!((summary.inserted, summary.updated), (0, 1), "{summary:?}");
+    other.delete(Layer::Stations, &["90500".into()]).unwrap();
+    let summary = s.delete(Layer::Stations, &["90500".into()]).unwrap();
+    assert_eq!(summary.deleted, 0, "already gone: {summary:?}");
+    assert!(!s.load().unwrap().stations.iter().any(|p| p.id == 90_500));
 }
 
 /// Servers reload on every version change, so a `gridmap export` elsewhere must not cause one.

@@ -51,16 +51,30 @@ pub fn wait_for_notification(
     latest_change(client)
 }
 
-/// The dataset at the latest change, from `current` at change `seen`; `None` when nothing
-/// changed. A change to a declared layer (not known by key here) is caught up by a full read.
+/// The dataset at the latest change; `None` when it is still `seen`. Read in one repeatable-read
+/// transaction through `read_current`, so the data and the id match.
 pub fn catch_up(
     store: &PostGis,
     client: &mut Client,
     seen: Option<u64>,
-    current: &Dataset,
 ) -> crate::Result<Option<(u64, Dataset)>> {
     let db = |e| store.db_err(e);
     let mut tx = snapshot_transaction(client).map_err(db)?;
+    if seen == Some(latest_change(&mut tx).map_err(db)?) {
+        return Ok(None);
+    }
+    let read = read_current(store, &mut tx)?;
+    tx.commit().map_err(db)?;
+    Ok(Some(read))
+}
+
+/// Every layer as stored, in `tx` (a snapshot, or a write holding the write lock, which every
+/// logging transaction takes: no change commits meanwhile), with the latest change id: the
+/// dataset this handle read last, patched with the features the log names since, when it can
+/// say; otherwise everything. Kept for the next read (its records are shared, so it costs
+/// pointers).
+pub fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64, Dataset)> {
+    let db = |e| store.db_err(e);
     let row = tx
         .query_one(
             "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM change_log",
@@ -68,18 +82,22 @@ pub fn catch_up(
         )
         .map_err(db)?;
     let (first, latest) = (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64);
-    let dataset = match seen {
-        Some(seen) if seen == latest => return Ok(None),
-        // Entries after `seen` may have been pruned, or the database is not the one we read.
-        Some(seen) if seen > latest || seen + 1 < first => store.read_all(&mut tx)?,
-        None => store.read_all(&mut tx)?,
-        Some(seen) => match changed_keys(&mut tx, seen, store).map_err(db)? {
-            Some(changes) => patch(store, &mut tx, current, changes)?,
-            None => store.read_all(&mut tx)?,
-        },
+    let held = store.held.lock().ok().and_then(|mut h| h.take());
+    let dataset = match held {
+        Some((at, data)) if at == latest => data,
+        // Entries after `at` may have been pruned, or the database is not the one we read.
+        Some((at, data)) if at < latest && at + 1 >= first => {
+            match changed_keys(tx, at, store).map_err(db)? {
+                Some(changes) => patch(store, tx, &data, changes)?,
+                None => store.read_all(tx)?,
+            }
+        }
+        _ => store.read_all(tx)?,
     };
-    tx.commit().map_err(db)?;
-    Ok(Some((latest, dataset)))
+    if let Ok(mut held) = store.held.lock() {
+        *held = Some((latest, dataset.clone()));
+    }
+    Ok((latest, dataset))
 }
 
 /// What changed after `seen`; `None` when a full read is needed (a TRUNCATE of a built-in

@@ -57,6 +57,8 @@ pub struct PostGis {
     client: Mutex<Option<Client>>,
     /// A second connection that only LISTENs (see `wait_for_change`).
     listener: Mutex<Option<Client>>,
+    /// The dataset this handle read last and the change id then (`changes::read_current`).
+    held: Mutex<Option<(u64, Dataset)>>,
 }
 
 impl PostGis {
@@ -96,6 +98,7 @@ impl PostGis {
             config,
             client: Mutex::new(None),
             listener: Mutex::new(None),
+            held: Mutex::new(None),
         };
         store.with_client(|_| Ok(()))?;
         Ok(store)
@@ -168,7 +171,7 @@ impl PostGis {
         self.with_client(|client| {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
-            let current = self.read_all(&mut tx)?;
+            let (_, current) = changes::read_current(self, &mut tx)?;
             if let Some(g) = guard {
                 (g.check)(&current)?;
             }
@@ -558,8 +561,10 @@ impl Store for PostGis {
         })
     }
 
+    /// The handle's last read is the base, patched from the change log (`changes::read_current`).
     fn catch_up(&self, seen: Option<u64>, current: &Dataset) -> Result<Option<(u64, Dataset)>> {
-        self.with_client(|client| changes::catch_up(self, client, seen, current))
+        let _ = current;
+        self.with_client(|client| changes::catch_up(self, client, seen))
     }
 }
 
