@@ -248,8 +248,24 @@ fn line(positions: &[geojson::Position]) -> Result<LineString, String> {
 /// Check a declared layer's features together (unique keys) and fill each one's town, village
 /// and grid from `d` (by containment or by the key's prefix). Problems name the feature.
 pub fn complete(data: &mut DeclaredData, d: &Dataset) -> ValidationReport {
+    let (report, fills) = parents(data, d);
+    for (i, at, value) in fills {
+        data.features[i].values[at] = value;
+    }
+    report
+}
+
+/// What `complete` reports of `data`, without filling anything (and so without copying a
+/// layer shared with another dataset).
+pub fn check(data: &DeclaredData, d: &Dataset) -> ValidationReport {
+    parents(data, d).0
+}
+
+/// `complete`'s problems, and the empty parent fields it fills: (feature, field, value).
+fn parents(data: &DeclaredData, d: &Dataset) -> (ValidationReport, Vec<(usize, usize, Value)>) {
     let def = data.def;
     let mut report = ValidationReport::default();
+    let mut fills = Vec::new();
     let mut seen = HashSet::new();
     let mut problem = |id: &str, message: String| {
         report.problems.push(Problem {
@@ -259,24 +275,16 @@ pub fn complete(data: &mut DeclaredData, d: &Dataset) -> ValidationReport {
         })
     };
     for r in &data.features {
-        if !seen.insert(r.key.clone()) {
+        if !seen.insert(r.key.as_str()) {
             problem(&r.key, format!("key {} '{}' appears twice", def.key, r.key));
         }
     }
-    let positions: Option<[usize; 3]> = match def.origin {
-        Origin::Builtin(_) | Origin::Declared => None,
-        _ => Some(super::declared::PARENT_FIELDS.map(|f| def.position(f).unwrap_or(usize::MAX))),
-    };
-    let Some(positions) = positions else {
-        return report;
+    let Some(positions) = parent_positions(def) else {
+        return (report, fills);
     };
     let units = Units::new(d);
-    for r in &mut data.features {
-        let found = match def.origin {
-            Origin::DeclaredByPrefix(layer) => units.by_prefix(layer, &r.key),
-            _ => r.anchor().and_then(|p| units.containing(p)),
-        };
-        let Some([town, village, grid]) = found else {
+    for (n, r) in data.features.iter().enumerate() {
+        let Some(found) = units.parents(def, r) else {
             let why = match def.origin {
                 Origin::DeclaredByPrefix(layer) => format!(
                     "key '{}' does not start with the code of one of the {layer}",
@@ -287,16 +295,16 @@ pub fn complete(data: &mut DeclaredData, d: &Dataset) -> ValidationReport {
             problem(&r.key, why);
             continue;
         };
-        for (i, code) in positions.into_iter().zip([town, village, grid]) {
+        for (i, code) in positions.into_iter().zip(found) {
             let value = code.map(Value::from).unwrap_or(Value::Null);
-            match r.values.get_mut(i) {
-                Some(slot) if slot.is_null() || *slot == value => *slot = value,
+            match r.values.get(i) {
+                Some(slot) if *slot == value => {}
+                Some(slot) if slot.is_null() => fills.push((n, i, value)),
                 Some(slot) => {
-                    let given = slot.clone();
                     problem(
                         &r.key,
                         format!(
-                            "property '{}' is {given} but the feature's {} is {value}; leave it out (gridmap fills it)",
+                            "property '{}' is {slot} but the feature's {} is {value}; leave it out (gridmap fills it)",
                             def.fields[i].name, def.fields[i].name
                         ),
                     );
@@ -305,27 +313,56 @@ pub fn complete(data: &mut DeclaredData, d: &Dataset) -> ValidationReport {
             }
         }
     }
-    report
+    (report, fills)
 }
 
-/// Fill the town, village and grid of every declared feature of `d` anew from its built-in
-/// layers (after their boundaries changed). A feature that no longer fits keeps no parent, and
-/// `validate_dataset` reports it.
+/// Where a layer that takes its town, village and grid from the units keeps them (`usize::MAX`
+/// for a field it lacks); `None` for a layer that takes none.
+fn parent_positions(def: &LayerDef) -> Option<[usize; 3]> {
+    match def.origin {
+        Origin::Builtin(_) | Origin::Declared => None,
+        _ => Some(super::declared::PARENT_FIELDS.map(|f| def.position(f).unwrap_or(usize::MAX))),
+    }
+}
+
+/// Give every declared feature its town, village and grid anew from `d`, as if it had been
+/// imported without them (after the units changed). Only the features whose parents change are
+/// written, so a layer the change does not reach stays shared with the dataset it came from.
 pub fn refill_parents(d: &mut Dataset) {
-    let mut layers = std::mem::take(&mut d.declared);
-    for layer in &mut layers {
-        let positions: Vec<usize> = super::declared::PARENT_FIELDS
+    let units = Units::new(d);
+    // (layer, feature, field, value) of every parent field that changes.
+    let mut changes: Vec<(usize, usize, usize, Value)> = Vec::new();
+    for (l, layer) in d.declared.iter().enumerate() {
+        let fields: Vec<usize> = super::declared::PARENT_FIELDS
             .iter()
             .filter_map(|f| layer.def.position(f))
             .collect();
-        for r in &mut layer.features {
-            for &i in &positions {
-                r.values[i] = Value::Null;
+        if fields.is_empty() {
+            continue;
+        }
+        let positions = parent_positions(layer.def);
+        for (n, r) in layer.features.iter().enumerate() {
+            let found = positions.and_then(|_| units.parents(layer.def, r));
+            for &i in &fields {
+                let value = match (positions, &found) {
+                    (Some(p), Some(codes)) => p
+                        .iter()
+                        .position(|&at| at == i)
+                        .and_then(|k| codes[k].clone())
+                        .map(Value::from)
+                        .unwrap_or(Value::Null),
+                    _ => Value::Null,
+                };
+                if r.values.get(i).is_some_and(|v| *v != value) {
+                    changes.push((l, n, i, value));
+                }
             }
         }
-        complete(layer, d);
     }
-    d.declared = layers;
+    drop(units);
+    for (l, n, i, value) in changes {
+        d.declared[l].features[n].values[i] = value;
+    }
 }
 
 /// A unit's box: (level 0 town, 1 village, 2 grid; position).
@@ -384,6 +421,15 @@ impl<'a> Units<'a> {
     }
 
     /// The codes of the town, village and grid whose code starts `key`, down to `layer`.
+    /// The town, village and grid a feature of `def` takes: by its key's prefix or by where it
+    /// stands, as its layer says.
+    fn parents(&self, def: &LayerDef, r: &Record) -> Option<[Option<String>; 3]> {
+        match def.origin {
+            Origin::DeclaredByPrefix(layer) => self.by_prefix(layer, &r.key),
+            _ => r.anchor().and_then(|p| self.containing(p)),
+        }
+    }
+
     fn by_prefix(&self, layer: super::Layer, key: &str) -> Option<[Option<String>; 3]> {
         use super::Layer::*;
         let len = match layer {

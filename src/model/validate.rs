@@ -290,9 +290,7 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
     // Declared layers: unique keys, and each feature's town, village and grid as stored are
     // the ones its location (or its key) gives in this dataset.
     for layer in &d.declared {
-        let mut copy = layer.clone();
-        r.problems
-            .extend(super::records::complete(&mut copy, d).problems);
+        r.problems.extend(super::records::check(layer, d).problems);
     }
     r
 }
