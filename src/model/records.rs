@@ -504,3 +504,63 @@ impl<'a> Units<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Shared;
+
+    /// `refill_parents` as it was first written: every parent field emptied, then `complete`.
+    fn refilled_by_emptying(d: &Dataset) -> Dataset {
+        let mut out = d.clone();
+        let layers: Vec<DeclaredData> = out.declared.iter().map(|l| (**l).clone()).collect();
+        out.declared = layers
+            .into_iter()
+            .map(|mut layer| {
+                for f in super::super::declared::PARENT_FIELDS {
+                    if let Some(i) = layer.def.position(f) {
+                        for r in &mut layer.features {
+                            r.values[i] = Value::Null;
+                        }
+                    }
+                }
+                complete(&mut layer, d);
+                Shared::new(layer)
+            })
+            .collect();
+        out
+    }
+
+    #[test]
+    fn refilling_parents_writes_only_what_changes_and_gives_what_emptying_and_completing_gives() {
+        let sample = crate::sample::dataset().unwrap();
+        // Nothing changed: every layer stays the very one it was.
+        let mut same = sample.clone();
+        refill_parents(&mut same);
+        assert!(
+            same.declared
+                .iter()
+                .zip(&sample.declared)
+                .all(|(a, b)| Shared::same(a, b))
+        );
+        assert_eq!(same, refilled_by_emptying(&sample));
+        // A grid gone: what stands in it (by location) or is keyed under it loses its grid;
+        // layers it does not reach stay shared.
+        let mut moved = sample.clone();
+        let before = moved.grids.remove(0).code.clone();
+        let expected = refilled_by_emptying(&moved);
+        refill_parents(&mut moved);
+        assert_eq!(moved, expected);
+        let changed: Vec<&str> = moved
+            .declared
+            .iter()
+            .zip(&sample.declared)
+            .filter(|(a, b)| !Shared::same(a, b))
+            .map(|(a, _)| a.def.name)
+            .collect();
+        assert!(
+            !changed.is_empty() && changed.len() < sample.declared.len(),
+            "{changed:?} after {before}"
+        );
+    }
+}
