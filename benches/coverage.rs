@@ -64,6 +64,27 @@ fn benches_for(c: &mut Criterion, label: &str, data: &Dataset, radii: &[f64]) {
 fn sample(c: &mut Criterion) {
     let data = gridmap::sample::dataset().expect("embedded sample");
     benches_for(c, "coverage_sample", &data, &[500.0]);
+    // The map of the snapshot after one post moved 100 m: from scratch, and from the previous
+    // snapshot's map (what the server does after an edit).
+    let mut after = data.clone();
+    let p = after.stations[0].location;
+    after.stations[0].location = geo::Point::new(p.x() + 0.001, p.y());
+    let mut group = c.benchmark_group("coverage_sample_after_a_moved_post");
+    group.sample_size(10);
+    let previous = CoverageMap::compute(&data, 500.0, None);
+    group.bench_function("from_scratch_500m", |b| {
+        b.iter(|| black_box(CoverageMap::compute(&after, 500.0, None).grids.len()))
+    });
+    group.bench_function("from_the_previous_map_500m", |b| {
+        b.iter(|| {
+            black_box(
+                CoverageMap::compute_after(Some(&previous), &after, 500.0, None)
+                    .grids
+                    .len(),
+            )
+        })
+    });
+    group.finish();
 }
 
 fn scaled(c: &mut Criterion) {
