@@ -578,6 +578,10 @@ impl Store for GeoPackage {
         if seen == Some(version) {
             return Ok(None);
         }
+        if seen.is_none() {
+            // Nothing loaded yet: everything is read.
+            self.held.lock().map(|mut h| h.take()).ok();
+        }
         let data = self.read_current(&tx)?;
         tx.finish().map_err(|e| self.err(e))?;
         Ok(Some((version, data)))

@@ -63,13 +63,16 @@ pub fn catch_up(
     if seen == Some(latest_change(&mut tx).map_err(db)?) {
         return Ok(None);
     }
+    if seen.is_none() {
+        // Nothing loaded yet: everything is read.
+        store.held.lock().map(|mut h| h.take()).ok();
+    }
     let read = read_current(store, &mut tx)?;
     tx.commit().map_err(db)?;
     Ok(Some(read))
 }
 
-/// Every layer as stored, in `tx` (a snapshot, or a write holding the write lock, which every
-/// logging transaction takes: no change commits meanwhile), with the latest change id: the
+/// Every layer as stored, in the snapshot `tx`, with the latest change id: the
 /// dataset this handle read last, patched with the features the log names since, when it can
 /// say; otherwise everything. Kept for the next read (its records are shared, so it costs
 /// pointers).

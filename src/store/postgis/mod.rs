@@ -171,7 +171,10 @@ impl PostGis {
         self.with_client(|client| {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
-            let (_, current) = changes::read_current(self, &mut tx)?;
+            // Read whole: PostgreSQL has no schema version to tell that a table was replaced
+            // behind the change log's back (say by `ogr2ogr -overwrite`), and a write must not
+            // act on a stale copy. Catch-ups follow the log.
+            let current = self.read_all(&mut tx)?;
             if let Some(g) = guard {
                 (g.check)(&current)?;
             }
