@@ -51,6 +51,7 @@ async fn write_then_catch_up<T: Send + 'static>(
     let s = state.clone();
     super::request_id::blocking(move || {
         let out = write(&s)?;
+        tracing::info!("write committed; catching up");
         let caught_up = match s.reload() {
             Ok(_) => true,
             Err(e) => {
