@@ -590,6 +590,15 @@ mod tests {
     use crate::geodesy::{m_per_deg_lat, m_per_deg_lon};
     use std::f64::consts::PI;
 
+    /// How many grids' coverage `next` took over from `previous` (the very same `Arc`).
+    fn kept(next: &CoverageMap, previous: &CoverageMap) -> usize {
+        next.grids
+            .iter()
+            .zip(&previous.grids)
+            .filter(|(a, b)| Arc::ptr_eq(a, b))
+            .count()
+    }
+
     #[test]
     fn a_map_after_an_edit_equals_a_fresh_one_and_keeps_what_the_edit_did_not_reach() {
         let mut before = crate::sample::dataset().unwrap();
@@ -628,12 +637,7 @@ mod tests {
                 next.grids == fresh.grids,
                 "{service:?}: not what a fresh map gives"
             );
-            let kept = next
-                .grids
-                .iter()
-                .zip(&previous.grids)
-                .filter(|(a, b)| Arc::ptr_eq(a, b))
-                .count();
+            let kept = kept(&next, &previous);
             let n = after.grids.len();
             assert!(
                 kept > n * 9 / 10 && kept < n,
@@ -643,13 +647,7 @@ mod tests {
         // Another radius, or another buildings layer, computes everything.
         let previous = CoverageMap::compute(&before, DEFAULT_RADIUS_M, None);
         let other = CoverageMap::compute_after(Some(&previous), &after, 300.0, None);
-        assert!(
-            !other
-                .grids
-                .iter()
-                .zip(&previous.grids)
-                .any(|(a, b)| Arc::ptr_eq(a, b))
-        );
+        assert_eq!(kept(&other, &previous), 0);
         let mut rebuilt = after.clone();
         for d in &mut rebuilt.declared {
             if d.def.name == "buildings" {
@@ -657,13 +655,7 @@ mod tests {
             }
         }
         let next = CoverageMap::compute_after(Some(&previous), &rebuilt, DEFAULT_RADIUS_M, None);
-        assert!(
-            !next
-                .grids
-                .iter()
-                .zip(&previous.grids)
-                .any(|(a, b)| Arc::ptr_eq(a, b))
-        );
+        assert_eq!(kept(&next, &previous), 0);
     }
 
     #[test]

@@ -32,6 +32,11 @@ fn sample_gpkg(dir: &Path) -> (std::path::PathBuf, Arc<dyn Store>) {
     (path, store)
 }
 
+/// `data` is what reading the whole store gives (compared without printing two datasets).
+fn assert_full_read_equals(data: &Dataset, store: &dyn Store, what: &str) {
+    assert!(*data == store.load().unwrap(), "{what}");
+}
+
 /// How many grids of `after` are the very records of `before` (shared, not read anew).
 fn shared_grids(before: &Dataset, after: &Dataset) -> usize {
     before
@@ -73,10 +78,7 @@ fn edits_by_other_tools_reach_a_catch_up_through_the_change_log() {
     );
 
     let (version, caught_up) = store.catch_up(Some(seen), &start).unwrap().unwrap();
-    assert!(
-        caught_up == store.load().unwrap(),
-        "the same as reading everything"
-    );
+    assert_full_read_equals(&caught_up, store.as_ref(), "the same as reading everything");
     let renamed = caught_up.grids.iter().find(|g| g.code == grid).unwrap();
     assert!(renamed.name.ends_with(" 改"), "{}", renamed.name);
     assert!(!caught_up.stations.iter().any(|s| s.id == gone));
@@ -100,10 +102,7 @@ fn edits_by_other_tools_reach_a_catch_up_through_the_change_log() {
         &format!("UPDATE grids SET population = 70000 WHERE code = '{grid}'"),
     );
     let (version, full) = store.catch_up(Some(version), &caught_up).unwrap().unwrap();
-    assert!(
-        full == store.load().unwrap(),
-        "the same as reading everything"
-    );
+    assert_full_read_equals(&full, store.as_ref(), "the same as reading everything");
     assert_eq!(
         full.grids
             .iter()
@@ -122,19 +121,13 @@ fn edits_by_other_tools_reach_a_catch_up_through_the_change_log() {
         .import(LayerData::Grids(vec![g]), false, &|_, _| {})
         .unwrap();
     let (version, restored) = store.catch_up(Some(version), &full).unwrap().unwrap();
-    assert!(
-        restored == store.load().unwrap(),
-        "the same as reading everything"
-    );
+    assert_full_read_equals(&restored, store.as_ref(), "the same as reading everything");
     gdal_sql(
         &path,
         &format!("UPDATE grids SET population = 80000 WHERE code = '{grid}'"),
     );
     let (_, next) = store.catch_up(Some(version), &restored).unwrap().unwrap();
-    assert!(
-        next == store.load().unwrap(),
-        "the same as reading everything"
-    );
+    assert_full_read_equals(&next, store.as_ref(), "the same as reading everything");
     assert_eq!(shared_grids(&restored, &next), restored.grids.len() - 1);
 }
 
@@ -171,10 +164,7 @@ fn a_catch_up_behind_the_kept_tail_reads_everything() {
     assert_eq!(count(&sql), 50_000, "the tail kept");
 
     let (_, caught_up) = store.catch_up(Some(seen), &start).unwrap().unwrap();
-    assert!(
-        caught_up == store.load().unwrap(),
-        "the pruned edit is not missed"
-    );
+    assert_full_read_equals(&caught_up, store.as_ref(), "the pruned edit is not missed");
     let population = |d: &Dataset| {
         d.grids
             .iter()

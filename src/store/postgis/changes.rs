@@ -76,7 +76,7 @@ pub fn catch_up(
 /// dataset this handle read last, patched with the features the log names since, when it can
 /// say; otherwise everything. Kept for the next read (its records are shared, so it costs
 /// pointers).
-pub fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64, Dataset)> {
+fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64, Dataset)> {
     let db = |e| store.db_err(e);
     let row = tx
         .query_one(
