@@ -111,13 +111,18 @@ async fn serve(
             let generation = snap.generation;
             let coverage = state.coverage.clone();
             let account = caller.account.clone();
+            let gzip = accepts_gzip(&headers);
             let tile = super::request_id::blocking(move || {
                 // Gaps at the default radius, computed once per snapshot when a tile needs them.
                 let gaps = tiles::layers::shows_coverage(coord.z)
                     .then(|| coverage.get(&snap, DEFAULT_RADIUS_M, None));
                 let scope = snap.scope(account.as_deref());
-                render_scoped(&snap, coord, &config, gaps.as_deref(), &scope)
-                    .map(|r| Arc::new(EncodedTile::rendered(r)))
+                let tile = render_scoped(&snap, coord, &config, gaps.as_deref(), &scope)
+                    .map(EncodedTile::rendered)?;
+                if gzip {
+                    tile.gzip(); // compressed here, off the runtime, and counted by the cache
+                }
+                Ok::<_, crate::Error>(Arc::new(tile))
             })
             .await
             .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y_ext}: {e}")))??;
@@ -125,6 +130,15 @@ async fn serve(
             tile
         }
     };
+    if accepts_gzip(&headers) && !tile.has_gzip() {
+        // Cached or read from the archive for a client that did not take gzip.
+        let tile = tile.clone();
+        super::request_id::blocking(move || {
+            tile.gzip();
+        })
+        .await
+        .map_err(|e| ApiError::Internal(format!("tile {z}/{x}/{y_ext}: {e}")))?;
+    }
     let mut response = tile_response(&tile, &headers);
     // A tile that carried personal data in clear is audited (a 304 carries none).
     if response.status() == StatusCode::OK {
@@ -148,13 +162,13 @@ pub fn tile_response(tile: &EncodedTile, headers: &HeaderMap) -> Response {
     if tile.raw.is_empty() {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let gzipped = tile.gzip.as_ref().filter(|_| accepts_gzip(headers));
+    let gzipped = accepts_gzip(headers).then(|| tile.gzip()).flatten();
     let gzip = gzipped.is_some();
     let etag = if gzip { &tile.etag_gzip } else { &tile.etag };
     let mut response = if none_match(headers, etag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = Response::new(Body::from(gzipped.unwrap_or(&tile.raw).clone()));
+        let mut r = Response::new(Body::from(gzipped.unwrap_or(&tile.raw).to_vec()));
         if gzip {
             r.headers_mut()
                 .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));

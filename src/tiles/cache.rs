@@ -3,17 +3,19 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use super::TileCoord;
 
-/// An encoded tile, its gzip form and an ETag for each.
+/// An encoded tile, its gzip form (made when a client first asks for it) and an ETag for each.
 #[derive(Debug)]
 pub struct EncodedTile {
     pub raw: Vec<u8>,
-    /// `None` if compressing failed (logged): the tile is then served as it is.
-    pub gzip: Option<Vec<u8>>,
-    /// Strong validators of `raw` and of `gzip` (see [`etags`]).
+    /// Made on first use: a client that does not take gzip (a script, a tile seeder, `wrk`)
+    /// does not pay for it. `None` inside if compressing failed (logged): the tile is then
+    /// served as it is.
+    gzip: OnceLock<Option<Vec<u8>>>,
+    /// Strong validators of `raw` and of the gzip form (see [`etags`]).
     pub etag: String,
     pub etag_gzip: String,
     /// Per tile layer, how many features carry personal data in clear (`render::Rendered`):
@@ -23,11 +25,10 @@ pub struct EncodedTile {
 
 impl EncodedTile {
     pub fn new(raw: Vec<u8>) -> EncodedTile {
-        let gzip = gzip(&raw, flate2::Compression::fast());
         let (etag, etag_gzip) = etags(&raw);
         EncodedTile {
             raw,
-            gzip,
+            gzip: OnceLock::new(),
             etag,
             etag_gzip,
             personal: Vec::new(),
@@ -42,17 +43,39 @@ impl EncodedTile {
         }
     }
 
+    /// The gzip form, compressed now if no client asked for it before (a few milliseconds for
+    /// a large tile: call it off the async runtime, as rendering is).
+    pub fn gzip(&self) -> Option<&[u8]> {
+        self.gzip
+            .get_or_init(|| gzip(&self.raw, flate2::Compression::fast()))
+            .as_deref()
+    }
+
+    /// Whether the gzip form is made (or failed).
+    pub fn has_gzip(&self) -> bool {
+        self.gzip.get().is_some()
+    }
+
+    /// What the tile may come to hold, for the cache's budget: the gzip form counted at its size
+    /// once made, else at more than deflate can make of the bytes (bytes that do not compress go
+    /// out in stored blocks, 5 bytes of header each: 152 over 200 kB of noise from miniz; plus
+    /// gzip's 18 of header and trailer), so that making it later never takes the cache over its
+    /// budget.
     fn size(&self) -> usize {
-        self.raw.len() + self.gzip.as_ref().map_or(0, Vec::len) + 96
+        let gzip = match self.gzip.get() {
+            Some(made) => made.as_ref().map_or(0, Vec::len),
+            None => self.raw.len() + self.raw.len() / 256 + 64,
+        };
+        self.raw.len() + gzip + 96
     }
 }
 
-/// The strong ETags of `bytes` served as they are and gzipped: FNV-1a of the bytes and their
+/// The strong ETags of `bytes` served as they are and gzipped: XXH3-64 of the bytes and their
 /// length, the same on every server for the same bytes; the gzip form (other bytes, so another
 /// representation, RFC 9110 §8.8.3) has `-gzip` inside the quotes, as Apache's mod_deflate does.
 /// Tiles and the web map's files are tagged with it.
 pub fn etags(bytes: &[u8]) -> (String, String) {
-    let hash = crate::model::fnv1a(bytes);
+    let hash = twox_hash::XxHash3_64::oneshot(bytes);
     let tag = format!("{hash:016x}-{:x}", bytes.len());
     (format!("\"{tag}\""), format!("\"{tag}-gzip\""))
 }
@@ -79,7 +102,8 @@ pub const PUBLIC: u64 = 0;
 
 #[derive(Default)]
 struct Inner {
-    tiles: HashMap<Key, (Arc<EncodedTile>, u64)>,
+    /// Each tile with its last use and the bytes counted for it when it came in.
+    tiles: HashMap<Key, (Arc<EncodedTile>, u64, usize)>,
     /// Use order: tick -> tile.
     order: BTreeMap<u64, Key>,
     bytes: usize,
@@ -130,7 +154,7 @@ impl TileCache {
         let Some((tile, old)) = inner
             .tiles
             .get_mut(&key)
-            .map(|(t, used)| (t.clone(), std::mem::replace(used, tick)))
+            .map(|(t, used, _)| (t.clone(), std::mem::replace(used, tick)))
         else {
             self.misses.fetch_add(1, Ordering::Relaxed);
             return None;
@@ -149,7 +173,8 @@ impl TileCache {
     /// Cache a tile of `scope` rendered from the snapshot of `generation`.
     pub fn put_in(&self, scope: u64, coord: TileCoord, tile: Arc<EncodedTile>, generation: u64) {
         let key = (scope, coord);
-        if tile.size() > self.max_bytes {
+        let size = tile.size();
+        if size > self.max_bytes {
             return;
         }
         let mut inner = self.lock();
@@ -158,18 +183,18 @@ impl TileCache {
         }
         inner.tick += 1;
         let tick = inner.tick;
-        if let Some((old, used)) = inner.tiles.insert(key, (tile.clone(), tick)) {
+        if let Some((_, used, old_size)) = inner.tiles.insert(key, (tile, tick, size)) {
             inner.order.remove(&used);
-            inner.bytes -= old.size();
+            inner.bytes -= old_size;
         }
         inner.order.insert(tick, key);
-        inner.bytes += tile.size();
+        inner.bytes += size;
         while inner.bytes > self.max_bytes {
             let Some((_, oldest)) = inner.order.pop_first() else {
                 break;
             };
-            if let Some((t, _)) = inner.tiles.remove(&oldest) {
-                inner.bytes -= t.size();
+            if let Some((_, _, size)) = inner.tiles.remove(&oldest) {
+                inner.bytes -= size;
             }
         }
     }
@@ -183,11 +208,11 @@ impl TileCache {
             .tiles
             .iter()
             .filter(|((_, c), _)| touched(*c))
-            .map(|(k, (_, used))| (*k, *used))
+            .map(|(k, (_, used, _))| (*k, *used))
             .collect();
         for (key, used) in &doomed {
-            if let Some((t, _)) = inner.tiles.remove(key) {
-                inner.bytes -= t.size();
+            if let Some((_, _, size)) = inner.tiles.remove(key) {
+                inner.bytes -= size;
             }
             inner.order.remove(used);
         }
@@ -263,15 +288,60 @@ mod tests {
 
     #[test]
     fn each_encoding_has_its_own_tag() {
-        // FNV-1a of no bytes is its offset basis.
+        // XXH3-64 of these bytes, as Python's `xxhash.xxh3_64_hexdigest` computes it.
         assert_eq!(
             etags(&[]),
             (
-                "\"cbf29ce484222325-0\"".to_string(),
-                "\"cbf29ce484222325-0-gzip\"".to_string()
+                "\"2d06800538d394c2-0\"".to_string(),
+                "\"2d06800538d394c2-0-gzip\"".to_string()
             )
         );
+        assert_eq!(etags(b"gridmap tile").0, "\"e3253e82bea73c8a-c\"");
         let tile = EncodedTile::new(vec![7; 20]);
+        assert_eq!(tile.etag, "\"239f50d16a6a78f9-14\"");
         assert_eq!(tile.etag_gzip, tile.etag.replace("-14\"", "-14-gzip\""));
+    }
+
+    #[test]
+    fn the_gzip_form_is_made_on_first_use_and_decodes_to_the_tile() {
+        use std::io::Read;
+        let raw: Vec<u8> = (0..50_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let tile = EncodedTile::new(raw.clone());
+        assert!(!tile.has_gzip());
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(tile.gzip().unwrap())
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(tile.has_gzip());
+        assert_eq!(back, raw);
+    }
+
+    #[test]
+    fn a_gzip_form_made_after_caching_stays_within_what_the_cache_counted() {
+        // Bytes that do not compress (xorshift), where deflate's output is the largest.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let noise: Vec<u8> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for raw in [noise, vec![0; 200_000], Vec::new()] {
+            let tile = Arc::new(EncodedTile::new(raw));
+            let cache = TileCache::new(10 << 20);
+            cache.put(TileCoord { z: 1, x: 0, y: 0 }, tile.clone(), 0);
+            let counted = cache.bytes();
+            assert_eq!(counted, tile.size());
+            let gzip = tile.gzip().unwrap().len();
+            assert!(
+                tile.raw.len() + gzip + 96 <= counted,
+                "gzip of {} bytes is {gzip} bytes, over the {counted} counted",
+                tile.raw.len()
+            );
+            assert_eq!(cache.bytes(), counted, "the count does not move");
+            assert!(cache.invalidate(|_| true, 1) == 1 && cache.bytes() == 0);
+        }
     }
 }

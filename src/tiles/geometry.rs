@@ -223,12 +223,25 @@ impl TileFrame {
         let clip = Rect::new(coord! { x: lo, y: lo }, coord! { x: hi, y: hi });
         let r = mp.bounding_rect()?;
         let inside = r.min().x >= lo && r.min().y >= lo && r.max().x <= hi && r.max().y <= hi;
+        let valid = |mp: &MultiPolygon<i32>| !mp.0.is_empty() && as_f64(mp).is_valid();
         let clipped = if inside {
             mp.clone()
         } else {
-            mp.intersection(&clip.to_polygon())
+            // Most polygons cross a tile's edge simply (each ring in once and out once per
+            // side): cut along the buffer's sides they are valid as they are. One that is not (a
+            // ring that leaves and comes back across one side keeps a zero-width edge along it,
+            // a hole cut open lies on the outer ring) goes through the exact overlay, on the
+            // part a unit beyond the buffer only; the overlay cuts the rest away.
+            let cut = round(&super::clip::to_rect(mp, clip));
+            if valid(&cut) {
+                return Some(cut);
+            }
+            let outer = Rect::new(
+                coord! { x: lo - 1.0, y: lo - 1.0 },
+                coord! { x: hi + 1.0, y: hi + 1.0 },
+            );
+            super::clip::to_rect(mp, outer).intersection(&clip.to_polygon())
         };
-        let valid = |mp: &MultiPolygon<i32>| !mp.0.is_empty() && as_f64(mp).is_valid();
         let rounded = round(&clipped);
         if valid(&rounded) {
             return Some(rounded);
@@ -361,6 +374,64 @@ mod tests {
         assert_eq!(r.max().x, 4096.0 + 64.0);
         assert!((r.min().x - 2048.0).abs() <= 1.0, "{r:?}");
         assert!(as_f64(&t).is_valid());
+    }
+
+    /// Polygons crossing the buffer's edges, some simply (the cut alone is taken) and some
+    /// leaving and coming back across a side (the overlay is): either way the tile holds what
+    /// the exact overlay alone gives, rounded, and is valid.
+    #[test]
+    fn a_polygon_cut_at_the_edge_covers_what_the_exact_overlay_gives() {
+        let f = frame();
+        let (lo, hi) = (-f.buffer, f.extent + f.buffer);
+        let rect = Rect::new(coord! { x: lo, y: lo }, coord! { x: hi, y: hi });
+        let buffered = rect.to_polygon();
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut rand = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut simple, mut overlaid) = (0, 0);
+        for case in 0..400 {
+            // A star around a point near an edge or a corner, spiky enough in some cases to
+            // cross a side more than twice.
+            let (cx, cy) = (rand() * 6000.0 - 1000.0, rand() * 6000.0 - 1000.0);
+            let n = 8 + case % 50;
+            let spiky = case % 3 == 0;
+            let mut ring: Vec<Coord> = (0..n)
+                .map(|i| {
+                    let a = i as f64 / n as f64 * std::f64::consts::TAU;
+                    let r = 1500.0
+                        * if spiky {
+                            0.2 + 0.8 * rand()
+                        } else {
+                            0.9 + 0.1 * rand()
+                        };
+                    coord! { x: cx + r * a.cos(), y: cy + r * a.sin() }
+                })
+                .collect();
+            ring.push(ring[0]);
+            let mp = MultiPolygon(vec![Polygon::new(LineString(ring), vec![])]);
+            let expected = round(&mp.intersection(&buffered));
+            let Some(got) = f.clip_and_round(&mp) else {
+                assert!(expected.0.is_empty(), "case {case}: nothing drawn");
+                continue;
+            };
+            let cut = round(&crate::tiles::clip::to_rect(&mp, rect));
+            if as_f64(&cut).is_valid() {
+                simple += 1;
+            } else {
+                overlaid += 1;
+            }
+            assert!(as_f64(&got).is_valid(), "case {case}");
+            let apart = as_f64(&got).xor(&as_f64(&expected)).unsigned_area();
+            assert!(apart <= 1.0, "case {case}: {apart} square units apart");
+        }
+        assert!(
+            simple >= 50 && overlaid >= 25,
+            "{simple} cut, {overlaid} overlaid"
+        );
     }
 
     #[test]

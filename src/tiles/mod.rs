@@ -6,6 +6,7 @@
 pub mod archive;
 mod budget;
 pub mod cache;
+mod clip;
 pub mod clusters;
 pub mod events;
 mod geometry;
