@@ -3,7 +3,7 @@
 
 use geo::{
     Area, BooleanOps, BoundingRect, Coord, LineString, MapCoords, MultiLineString, MultiPolygon,
-    Point, Polygon, Rect, SimplifyVwPreserve, Validation, coord,
+    Point, Polygon, Rect, SimplifyVwPreserve, coord,
 };
 
 use std::sync::OnceLock;
@@ -151,7 +151,7 @@ impl TileFrame {
                     let on_grid = self
                         .map_polygon(&zoom.world, |w| coord! { x: w.x * scale, y: w.y * scale });
                     let rounded = round(&on_grid);
-                    (!rounded.0.is_empty() && as_f64(&rounded).is_valid()).then(|| {
+                    super::valid::is_valid(&rounded).then(|| {
                         let area = as_f64(&rounded).unsigned_area();
                         (rounded, area)
                     })
@@ -223,7 +223,7 @@ impl TileFrame {
         let clip = Rect::new(coord! { x: lo, y: lo }, coord! { x: hi, y: hi });
         let r = mp.bounding_rect()?;
         let inside = r.min().x >= lo && r.min().y >= lo && r.max().x <= hi && r.max().y <= hi;
-        let valid = |mp: &MultiPolygon<i32>| !mp.0.is_empty() && as_f64(mp).is_valid();
+        let valid = super::valid::is_valid;
         let clipped = if inside {
             mp.clone()
         } else {
@@ -350,7 +350,7 @@ pub fn as_f64(mp: &MultiPolygon<i32>) -> MultiPolygon {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::polygon;
+    use geo::{Validation, polygon};
 
     fn frame() -> TileFrame {
         TileFrame::new(

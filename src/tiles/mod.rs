@@ -15,6 +15,7 @@ mod render;
 mod shapes;
 pub mod stats;
 pub mod tilejson;
+mod valid;
 
 pub use geometry::TileFrame;
 pub use render::{
