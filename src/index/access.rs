@@ -183,8 +183,14 @@ impl Snapshot {
         i: usize,
     ) -> (serde_json::Map<String, Value>, bool) {
         let view = scope.view(self, layer, i);
+        // The public sees beyond the public fields only those a person consented to publish: a
+        // layer without such fields has nothing more to show it (`/nearest`'s posts, without
+        // building each as a feature only to find that out).
+        if view == View::Public && layer.def().fields.iter().all(|f| f.consent.is_none()) {
+            return (serde_json::Map::new(), false);
+        }
         let mut all = self
-            .feature_as(layer, i, view)
+            .properties_as(layer, i, view)
             .properties
             .unwrap_or_default();
         let carried = view == View::Full && layer.def().carries_personal(&all);
