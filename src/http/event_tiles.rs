@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Caller;
 use super::base_url::BaseUrl;
+use super::encoding::accepts_gzip;
 use super::error::ApiError;
 use super::event_cases::sees;
 use super::tiles::{coord_of, tile_response};
@@ -51,7 +52,8 @@ async fn serve(
     let account = caller.account.clone();
     let signed_in = account.is_some();
     let s = state.clone();
-    let raw = super::request_id::blocking(move || {
+    let gzip = accepts_gzip(&headers);
+    let tile = super::request_id::blocking(move || {
         let snap = s.index.load();
         let scope = snap.scope(account.as_deref());
         let book = s.events.book();
@@ -66,10 +68,17 @@ async fn serve(
             s.events.now_ms(),
             |c| sees(&snap, &scope, c),
         )
+        .map(|raw| {
+            let tile = EncodedTile::new(raw);
+            if gzip {
+                tile.gzip(); // here, off the runtime
+            }
+            tile
+        })
     })
     .await
     .map_err(|e| ApiError::Internal(format!("event tile {z}/{x}/{y_ext}: {e}")))??;
-    let mut response = tile_response(&EncodedTile::new(raw), &headers);
+    let mut response = tile_response(&tile, &headers);
     if response.status() != StatusCode::NO_CONTENT {
         response.headers_mut().insert(
             header::CACHE_CONTROL,

@@ -130,7 +130,7 @@ async fn serve(
             tile
         }
     };
-    if accepts_gzip(&headers) && !tile.has_gzip() {
+    if accepts_gzip(&headers) && !tile.has_gzip() && !tile.raw.is_empty() {
         // Cached or read from the archive for a client that did not take gzip.
         let tile = tile.clone();
         super::request_id::blocking(move || {

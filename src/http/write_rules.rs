@@ -78,14 +78,17 @@ impl Incoming {
 }
 
 /// The version tag of feature `key` of `layer` as stored in `d`: FNV-1a of its JSON with every
-/// field, so any change (a phone included) changes it. `None` when there is no such feature.
+/// field and its length, so any change (a phone included) changes it. `None` when there is no
+/// such feature. (Tiles are tagged by XXH3 since; items keep FNV-1a, so that a tag a client holds
+/// stays good across an upgrade.)
 pub(super) fn etag_in(d: &Dataset, layer: AnyLayer, key: &str) -> Option<String> {
     position(d, layer, key).map(|i| etag_at(d, layer, i))
 }
 
 pub(super) fn etag_at(d: &Dataset, layer: AnyLayer, i: usize) -> String {
     let text = serde_json::to_string(&stored_feature_at(d, layer, i)).unwrap_or_default();
-    crate::tiles::cache::etags(text.as_bytes()).0
+    let hash = crate::model::fnv1a(text.as_bytes());
+    format!("\"{hash:016x}-{:x}\"", text.len())
 }
 
 /// The ETag of a feature answered in `crs`: the stored feature's, marked with the CRS when its

@@ -1,12 +1,13 @@
-//! A cheap first cut of polygons to a rectangle (Sutherland–Hodgman), so that the exact overlay
-//! a tile needs works on the tile's part of a polygon only, not on a town's whole boundary.
+//! A cheap cut of polygons to a rectangle (Sutherland–Hodgman): linear in a ring's length, where
+//! the exact overlay is not.
 //!
 //! Each ring is cut against the rectangle's four sides in turn. For a point strictly inside the
 //! rectangle, the cut ring winds around it as the original did, so under the even-odd rule the
-//! cut polygon covers exactly what the original covers there. Where a concave ring leaves and
-//! re-enters, the cut joins the pieces along the rectangle's side: zero-width edges on the
-//! boundary, which is why the result is cut again by the exact overlay (`TileFrame`), against a
-//! rectangle strictly inside this one.
+//! cut polygon covers exactly what the original covers there. Where a ring leaves and comes back
+//! across one side, the cut joins the pieces along that side, and where two pieces of the ring
+//! run along the same stretch of it they overlap there: zero-width edges, an invalid polygon.
+//! `TileFrame` takes a cut as it is when it is valid, and otherwise gives the exact overlay the
+//! cut to a rectangle a unit larger, whose zero-width edges the overlay cuts away.
 
 use geo::{Coord, LineString, MultiPolygon, Polygon, Rect};
 
@@ -131,23 +132,41 @@ mod tests {
     }
 
     #[test]
-    fn a_u_shape_cut_across_both_arms_covers_what_the_overlay_alone_does() {
-        // A U opening downwards: the rectangle's top side crosses both arms, so the cut ring
-        // runs back along that side between them (a zero-width edge) as Sutherland–Hodgman does.
+    fn a_u_shape_cut_across_both_arms_overlaps_itself_and_the_overlay_mends_it() {
+        // A U: a bar along the bottom, arms up the sides. A rectangle over the arms' tops cuts
+        // each arm, and the cut runs along its bottom side from one arm to the other and back:
+        // the edge (7,5)-(3,5) lies inside the edge (0,5)-(10,5).
         let u = MultiPolygon(vec![polygon![
             (x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 10.0), (x: 7.0, y: 10.0),
             (x: 7.0, y: 3.0), (x: 3.0, y: 3.0), (x: 3.0, y: 10.0), (x: 0.0, y: 10.0),
         ]]);
-        let (outer, inner) = (square(-1.0, 6.0), square(-0.5, 5.5));
+        let (outer, inner) = (square(-1.0, 11.0), square(-0.5, 10.5));
+        let outer = Rect::new(coord! { x: outer.min().x, y: 5.0 }, outer.max());
+        let inner = Rect::new(coord! { x: inner.min().x, y: 5.5 }, inner.max());
         let cut = to_rect(&u, outer);
-        // By hand: the part of the U below y = 6 within x -1..6 is the bottom bar 0..6 x 0..3
-        // and the left arm 0..3 x 3..6: 18 + 9.
-        assert_eq!(cut.unsigned_area(), 27.0);
+        assert_eq!(
+            cut.0[0].exterior().0,
+            vec![
+                coord! { x: 0.0, y: 5.0 },
+                coord! { x: 10.0, y: 5.0 },
+                coord! { x: 10.0, y: 10.0 },
+                coord! { x: 7.0, y: 10.0 },
+                coord! { x: 7.0, y: 5.0 },
+                coord! { x: 3.0, y: 5.0 },
+                coord! { x: 3.0, y: 10.0 },
+                coord! { x: 0.0, y: 10.0 },
+                coord! { x: 0.0, y: 5.0 },
+            ]
+        );
+        assert!(!geo::Validation::is_valid(&cut), "the cut overlaps itself");
+        // By hand: the two arms' tops, 0..3 and 7..10 by 5..10, are 30; the bridge adds none.
+        assert_eq!(cut.unsigned_area(), 30.0);
         let exact = u.intersection(&inner.to_polygon());
         let ours = cut_then_overlay(&u, outer, inner);
-        // Bar 0..5.5 x 0..3 and arm 0..3 x 3..5.5.
-        assert_eq!(exact.unsigned_area(), 16.5 + 7.5);
-        assert_eq!(ours.unsigned_area(), exact.unsigned_area());
+        // Within the inner rectangle: 0..3 and 7..10 by 5.5..10.
+        assert_eq!(exact.unsigned_area(), 2.0 * 3.0 * 4.5);
+        assert_eq!(ours.xor(&exact).unsigned_area(), 0.0);
+        assert_eq!(ours.0.len(), 2, "two arms, apart");
         assert!(geo::Validation::is_valid(&ours));
     }
 

@@ -232,7 +232,11 @@ impl TileFrame {
             // ring that leaves and comes back across one side keeps a zero-width edge along it,
             // a hole cut open lies on the outer ring) goes through the exact overlay, on the
             // part a unit beyond the buffer only; the overlay cuts the rest away.
-            let cut = round(&super::clip::to_rect(mp, clip));
+            let cut = super::clip::to_rect(mp, clip);
+            if cut.0.is_empty() {
+                return None; // its box meets the buffer, its rings do not
+            }
+            let cut = round(&cut);
             if valid(&cut) {
                 return Some(cut);
             }
@@ -432,6 +436,67 @@ mod tests {
             simple >= 50 && overlaid >= 25,
             "{simple} cut, {overlaid} overlaid"
         );
+    }
+
+    /// What rests on geo's whole check: a hole cut open by the buffer's edge, a hole holding
+    /// the whole tile, two parts crossing one side. Each as the overlay alone gives it.
+    #[test]
+    fn holes_and_parts_at_the_edge_come_out_as_the_overlay_gives_them() {
+        let f = frame();
+        let (lo, hi) = (-f.buffer, f.extent + f.buffer);
+        let buffered = Rect::new(coord! { x: lo, y: lo }, coord! { x: hi, y: hi }).to_polygon();
+        let square = |x0: f64, y0: f64, x1: f64, y1: f64| {
+            LineString(vec![
+                coord! { x: x0, y: y0 },
+                coord! { x: x1, y: y0 },
+                coord! { x: x1, y: y1 },
+                coord! { x: x0, y: y1 },
+                coord! { x: x0, y: y0 },
+            ])
+        };
+        let cases = [
+            // A hole across the east edge of the buffer (4160).
+            (
+                "hole cut open",
+                MultiPolygon(vec![Polygon::new(
+                    square(3000.0, 1000.0, 6000.0, 3000.0),
+                    vec![square(4000.0, 1500.0, 4500.0, 2500.0)],
+                )]),
+                Some(1_160.0 * 2_000.0 - 160.0 * 1_000.0),
+            ),
+            // A frame whose hole holds the whole buffered tile.
+            (
+                "hole around the tile",
+                MultiPolygon(vec![Polygon::new(
+                    square(-9000.0, -9000.0, 13000.0, 13000.0),
+                    vec![square(-1000.0, -1000.0, 5000.0, 5000.0)],
+                )]),
+                None,
+            ),
+            // Two squares across the north edge (-64), apart.
+            (
+                "two parts",
+                MultiPolygon(vec![
+                    Polygon::new(square(100.0, -500.0, 400.0, 200.0), vec![]),
+                    Polygon::new(square(600.0, -500.0, 900.0, 200.0), vec![]),
+                ]),
+                Some(2.0 * 300.0 * 264.0),
+            ),
+        ];
+        for (name, mp, area) in cases {
+            let got = f.clip_and_round(&mp);
+            let expected = round(&mp.intersection(&buffered));
+            match (area, got) {
+                (None, got) => assert!(got.is_none() && expected.0.is_empty(), "{name}"),
+                (Some(area), Some(got)) => {
+                    assert!(as_f64(&got).is_valid(), "{name}");
+                    assert_eq!(as_f64(&got).unsigned_area(), area, "{name}");
+                    let apart = as_f64(&got).xor(&as_f64(&expected)).unsigned_area();
+                    assert_eq!(apart, 0.0, "{name}");
+                }
+                (Some(_), None) => panic!("{name}: nothing drawn"),
+            }
+        }
     }
 
     #[test]
