@@ -320,16 +320,9 @@ mod tests {
 
     #[test]
     fn a_gzip_form_made_after_caching_stays_within_what_the_cache_counted() {
-        // Bytes that do not compress (xorshift), whose deflate output is larger than they are.
-        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
-        let noise: Vec<u8> = (0..200_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        // Bytes that do not compress, whose deflate output is larger than they are.
+        let mut rng = crate::generate::rng::Rng::named("noise");
+        let noise: Vec<u8> = (0..200_000).map(|_| rng.next_u64() as u8).collect();
         for (raw, compresses) in [(noise, false), (vec![0; 200_000], true), (vec![9], false)] {
             let tile = Arc::new(EncodedTile::new(raw));
             let cache = TileCache::new(10 << 20);

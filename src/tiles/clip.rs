@@ -195,13 +195,8 @@ mod tests {
     /// against random rectangles: the cut then the overlay covers what the overlay alone does.
     #[test]
     fn random_stars_cut_then_overlaid_equal_the_overlay_alone() {
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
-        let mut rand = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = crate::generate::rng::Rng::named("clip stars");
+        let mut rand = move || rng.unit();
         let star = |cx: f64, cy: f64, r: f64, n: usize, rand: &mut dyn FnMut() -> f64| {
             let mut pts: Vec<Coord> = (0..n)
                 .map(|i| {

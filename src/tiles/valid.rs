@@ -88,13 +88,8 @@ mod tests {
     /// some with holes or a second polygon: the same verdict as geo's, many of each.
     #[test]
     fn the_verdict_is_geos_on_rings_that_cross_touch_and_overlap() {
-        let mut x = 0x2545_f491_4f6c_dd1d_u64;
-        let mut rand = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x % n) as i32
-        };
+        let mut rng = crate::generate::rng::Rng::named("rings on a small grid");
+        let mut rand = move |n: u64| rng.int(0, n - 1) as i32;
         let (mut valid, mut invalid) = (0, 0);
         for case in 0..20_000 {
             let n = 3 + rand(10) as usize;
