@@ -369,7 +369,7 @@ pub fn main() -> ExitCode {
     let logger = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "gridmap=info,tower_http=info".into()),
+                .unwrap_or_else(|_| "gridmap=info".into()),
         )
         .with_writer(std::io::stderr);
     if cli.log_format == "json" {

@@ -7,19 +7,19 @@
 //! health and metrics endpoints are never shed (an operator must see the overload), and the event
 //! stream, which stays open for as long as a screen watches, has neither cap nor time limit.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::Request;
 use axum::http::{Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::metrics::Metrics;
-use super::request_id;
 
 /// The limits `gridmap serve` was started with.
 #[derive(Clone, Debug, PartialEq)]
@@ -91,51 +91,34 @@ pub struct Gate {
     heavy: AtomicUsize,
 }
 
-/// One request's place within a cap, given back when dropped (the answer sent or abandoned).
+/// A request's places within the caps, given back when dropped: when its answer is sent, or,
+/// for one answered because it took too long, when its handler is done or dropped.
 #[derive(Debug)]
-struct Permit<'a>(&'a AtomicUsize);
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// A place within `cap` on `count`, or none when it is full.
-fn take(count: &AtomicUsize, cap: usize) -> Option<Permit<'_>> {
-    count
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < cap).then_some(n + 1)
-        })
-        .ok()
-        .map(|_| Permit(count))
-}
-
-/// The places of a request whose client was answered (timed out) while its handler goes on.
-struct Held {
-    front: Arc<Front>,
+pub struct Admitted {
+    gate: Arc<Gate>,
+    class: Class,
     all: bool,
     heavy: bool,
 }
 
-impl Held {
-    fn keep(front: Arc<Front>, permits: [Option<Permit<'_>>; 2]) -> Held {
-        let (all, heavy) = (permits[0].is_some(), permits[1].is_some());
-        // Given back by `Held::drop` instead.
-        std::mem::forget(permits);
-        Held { front, all, heavy }
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        if self.all {
+            self.gate.all.fetch_sub(1, Ordering::AcqRel);
+        }
+        if self.heavy {
+            self.gate.heavy.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 }
 
-impl Drop for Held {
-    fn drop(&mut self) {
-        if self.all {
-            self.front.gate.all.fetch_sub(1, Ordering::AcqRel);
-        }
-        if self.heavy {
-            self.front.gate.heavy.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
+/// A place within `cap` on `count`, or none when it is full.
+fn take(count: &AtomicUsize, cap: usize) -> bool {
+    count
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < cap).then_some(n + 1)
+        })
+        .is_ok()
 }
 
 impl Gate {
@@ -162,27 +145,33 @@ impl Gate {
     }
 
     /// Places for one request of `class`, or the refusal when its cap is reached.
-    fn admit(&self, class: Class) -> Result<[Option<Permit<'_>>; 2], ApiError> {
-        let mut permits = [None, None];
+    fn admit(self: &Arc<Self>, class: Class) -> Result<Admitted, ApiError> {
+        // Built first, so that a place taken is given back by `drop` when the next is refused.
+        let mut admitted = Admitted {
+            gate: self.clone(),
+            class,
+            all: false,
+            heavy: false,
+        };
         if matches!(class, Class::Light | Class::Heavy) {
-            let permit = take(&self.all, self.limits.max_in_flight).ok_or_else(|| {
-                ApiError::Busy(format!(
+            admitted.all = take(&self.all, self.limits.max_in_flight);
+            if !admitted.all {
+                return Err(ApiError::Busy(format!(
                     "the server is serving its limit of {} requests at once (--max-in-flight); try again in a second",
                     self.limits.max_in_flight
-                ))
-            })?;
-            permits[0] = Some(permit);
+                )));
+            }
         }
         if class == Class::Heavy {
-            let permit = take(&self.heavy, self.limits.max_heavy).ok_or_else(|| {
-                ApiError::Busy(format!(
+            admitted.heavy = take(&self.heavy, self.limits.max_heavy);
+            if !admitted.heavy {
+                return Err(ApiError::Busy(format!(
                     "the server is computing its limit of {} whole-area answers (coverage, statistics, impact) at once (--max-heavy); try again in a second, or ask for a smaller area",
                     self.limits.max_heavy
-                ))
-            })?;
-            permits[1] = Some(permit);
+                )));
+            }
         }
-        Ok(permits)
+        Ok(admitted)
     }
 }
 
@@ -192,80 +181,55 @@ impl Default for Gate {
     }
 }
 
-/// What the first middleware needs: the limits and the metrics, behind the one `Arc` the
-/// middleware clones per request.
-pub struct Front {
-    pub gate: Arc<Gate>,
-    pub metrics: Arc<Metrics>,
-}
-
-/// The middleware every request passes first (inside CORS, so a browser can read a 503): give it
-/// a request id, then `guard` it, count and time its answer, and name the id on the answer.
-pub async fn front(State(front): State<Arc<Front>>, mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let id = request_id::assign(&mut request);
-    // A route template shared with the router (an `Arc`), or none for a path no route matches.
-    let matched = request.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
-    let method = request.method().clone();
-    let written = method != Method::GET && method != Method::HEAD;
-    let mut response = guard(&front, route, request, next).await;
-    front.metrics.answered(
-        route,
-        &method,
-        written,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response.headers_mut().insert(request_id::X_REQUEST_ID, id);
-    response
-}
-
-/// Refuse a body declared over the limit, shed beyond the caps, and answer 503 when the handler
-/// takes longer than the time limit.
-async fn guard(front: &Arc<Front>, route: &str, request: Request, next: Next) -> Response {
-    let gate = &front.gate;
-    let class = Class::of(request.method(), route);
-    if let Some(length) = declared_length(&request)
+/// Check a request before its handler is called: a body declared over the limit is refused
+/// (413), and a request beyond its caps is shed (503, counted).
+pub fn admit(
+    gate: &Arc<Gate>,
+    metrics: &Metrics,
+    route: &str,
+    request: &Request,
+) -> Result<Admitted, ApiError> {
+    if let Some(length) = declared_length(request)
         && length > gate.limits.max_body_bytes as u64
     {
-        return ApiError::TooLarge(format!(
+        return Err(ApiError::TooLarge(format!(
             "body: {length} bytes, over this server's limit of {} bytes (--max-body-mb); send less (one feature, a simpler polygon, a smaller photo)",
             gate.limits.max_body_bytes
-        ))
-        .into_response();
+        )));
     }
-    let permits = match gate.admit(class) {
-        Ok(permits) => permits,
-        Err(refusal) => {
-            front.metrics.shed(class);
-            return refusal.into_response();
-        }
-    };
-    if class == Class::Stream {
-        return next.run(request).await;
+    let class = Class::of(request.method(), route);
+    gate.admit(class).inspect_err(|_| metrics.shed(class))
+}
+
+/// An admitted request's handler, run under the time limit: answered 503 when it takes longer.
+pub async fn run(
+    metrics: &Metrics,
+    route: &str,
+    admitted: Admitted,
+    mut handler: Pin<Box<dyn Future<Output = Response> + Send>>,
+) -> Response {
+    if admitted.class == Class::Stream {
+        return handler.await;
     }
     // Most answers (a cached tile, /locate) are ready at the first poll: only a handler that
     // waits is put under a timer.
-    let mut run = Box::pin(next.run(request));
-    let first = std::future::poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await;
+    let first = std::future::poll_fn(|cx| Poll::Ready(handler.as_mut().poll(cx))).await;
     if let Poll::Ready(response) = first {
         return response;
     }
-    let limit = gate.limits.request_timeout;
-    match tokio::time::timeout(limit, run.as_mut()).await {
+    let limit = admitted.gate.limits.request_timeout;
+    match tokio::time::timeout(limit, handler.as_mut()).await {
         Ok(response) => response,
         Err(_) => {
-            front.metrics.timed_out(route);
+            metrics.timed_out(route);
             // The client is answered now, but the handler is left one more time limit to finish
             // (a write half way through its commit, a blocking computation that cannot be
             // stopped) and keeps its places within the caps meanwhile, so timeouts cannot pile
             // work up past them; a handler still waiting after that (for a body that never
             // comes) is dropped, and its connection with it.
-            let held = Held::keep(front.clone(), permits);
             tokio::spawn(async move {
-                let _ = tokio::time::timeout(limit, run).await;
-                drop(held);
+                let _ = tokio::time::timeout(limit, handler).await;
+                drop(admitted);
             });
             ApiError::TimedOut(format!(
                 "not answered within this server's limit of {} s (--request-timeout-s): ask for less (a smaller bbox, area or limit); a write may or may not have been committed, so read it (its ETag) before sending it again",
@@ -303,20 +267,25 @@ mod tests {
 
     #[test]
     fn a_cap_of_one_heavy_request_refuses_the_second_and_frees_on_drop() {
-        let gate = Gate::new(Limits {
+        let gate = Arc::new(Gate::new(Limits {
             max_heavy: 1,
             max_in_flight: 3,
             ..Limits::default()
-        });
+        }));
         let first = gate.admit(Class::Heavy).unwrap();
         assert!(matches!(gate.admit(Class::Heavy), Err(ApiError::Busy(_))));
+        // The refused one gave back the common place it had taken.
+        assert_eq!(gate.in_flight(), 1);
         // Light requests still pass; the common cap counts the heavy one.
         let light = gate.admit(Class::Light).unwrap();
         assert_eq!(gate.in_flight(), 2);
         let _third = gate.admit(Class::Light).unwrap();
         assert!(matches!(gate.admit(Class::Light), Err(ApiError::Busy(_))));
         // Ops are never refused.
-        assert!(gate.admit(Class::Ops).unwrap().iter().all(Option::is_none));
+        let ops = gate.admit(Class::Ops).unwrap();
+        assert_eq!((gate.in_flight(), gate.heavy_in_flight()), (3, 1));
+        drop(ops);
+        assert_eq!(gate.in_flight(), 3);
         drop((first, light));
         assert_eq!(gate.heavy_in_flight(), 0);
         assert!(gate.admit(Class::Heavy).is_ok());

@@ -3,7 +3,7 @@
 //! `http_request_duration_seconds` histogram by route, then `gridmap_…` for the rest (requests in
 //! flight and shed, tile cache, snapshot, store lag, writes and events).
 //!
-//! Request metrics are counted by the first middleware (`limits::front`) as answers leave; the rest is read
+//! Request metrics are counted by the first middleware (the front layer, `front.rs`) as answers leave; the rest is read
 //! from the server's state at each scrape. Labels are route templates (`/tiles/{z}/{x}/{y}`),
 //! never raw paths, so their number stays bounded whatever clients ask.
 

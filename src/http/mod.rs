@@ -16,6 +16,7 @@ mod event_stream;
 mod event_tiles;
 mod events;
 mod features;
+mod front;
 mod geocode;
 mod impact;
 mod limits;
@@ -50,14 +51,9 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::extract::State;
-use axum::http::{HeaderName, Method, header};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tower_http::compression::CompressionLayer;
-use tower_http::compression::predicate::{DefaultPredicate, Predicate};
-use tower_http::cors::{AllowHeaders, Any, CorsLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::{Result, sample, store};
 
@@ -130,50 +126,16 @@ pub fn router(state: AppState) -> Router {
         .route("/map/{*path}", get(web::asset))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // JSON and GeoJSON answers (a coverage overlay, a page of 10,000 grids) are gzipped when
-        // the client accepts it. Tiles and the map's files carry an ETag per encoding and pass as
-        // they are: compressing them here would send gzip bytes under the identity tag.
-        .layer(
-            CompressionLayer::new()
-                .gzip(true)
-                .compress_when(DefaultPredicate::new().and(encoding::NotTagged)),
-        )
         // Bodies read by extractors stop at the limit too, when no Content-Length said so.
         .layer(axum::extract::DefaultBodyLimit::max(
             state.gate.limits.max_body_bytes,
         ))
-        // Every line logged while serving a request carries its id (set by `front`).
-        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
-        // Request ids, limits and metrics: inside CORS, so a browser can read a 503 or a 413.
-        .layer(axum::middleware::from_fn_with_state(
-            std::sync::Arc::new(limits::Front {
-                gate: state.gate.clone(),
-                metrics: state.metrics.clone(),
-            }),
-            limits::front,
-        ))
-        .layer(
-            CorsLayer::new()
-                .allow_origin(Any)
-                .allow_methods([
-                    Method::GET,
-                    Method::HEAD,
-                    Method::POST,
-                    Method::PUT,
-                    Method::PATCH,
-                    Method::DELETE,
-                ])
-                // Whatever headers a script sends (If-None-Match, Authorization, Accept-Language…):
-                // nothing here depends on cookies, so mirroring the preflight's list is safe.
-                .allow_headers(AllowHeaders::mirror_request())
-                .expose_headers([
-                    header::ETAG,
-                    header::LOCATION,
-                    header::RETRY_AFTER,
-                    HeaderName::from_static("content-crs"),
-                    request_id::X_REQUEST_ID,
-                ]),
-        )
+        // CORS, request ids and their log span, limits, metrics, and gzip for JSON answers:
+        // in one layer (`front`), because every layer stacked here is paid for by every request.
+        .layer(front::Front {
+            gate: state.gate.clone(),
+            metrics: state.metrics.clone(),
+        })
         .with_state(state)
 }
 

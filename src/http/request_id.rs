@@ -52,7 +52,7 @@ pub fn assign(request: &mut Request) -> HeaderValue {
     id
 }
 
-/// The log span of a request (tower-http's `TraceLayer`): its id, method and URI.
+/// The log span of a request (made by the front layer): its id, method and URI.
 pub fn span<B>(request: &axum::http::Request<B>) -> tracing::Span {
     let id = request
         .headers()

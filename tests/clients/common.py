@@ -2,7 +2,7 @@
 the server's request log, and failing loudly.
 
 Every script takes the server's base URL (and, where it proves where a filter ran, the path of the
-server's log, written with RUST_LOG including tower_http=debug) and exits non-zero with a message
+server's log, written with RUST_LOG including gridmap::http::front=debug) and exits non-zero with a message
 when a check fails.
 """
 
@@ -107,7 +107,7 @@ def keys_where(features, collection, predicate):
 
 
 class ServerLog:
-    """The request lines of the server's log (tower_http's `uri=` field), read from a mark on."""
+    """The request lines of the server's log (the request span's `uri=` field), read from a mark on."""
 
     ANSI = re.compile(r"\x1b\[[0-9;]*m")
     URI = re.compile(r"uri=(\S+)")

@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use crate::common::{Server, repo};
 
-/// A `gridmap serve` on the sample logging every request (tower_http at debug), with a work
+/// A `gridmap serve` on the sample logging every request (the front layer at debug), with a work
 /// directory for the client's files, and the store kept alive beside it.
 struct Served {
     server: Server,
@@ -45,7 +45,8 @@ impl Served {
         // The account exists before the server starts, so the server knows it from the first
         // request (as an admin would make it with the CLI).
         let token = crate::common::add_user(Path::new(&store), "clients", "city", &[]);
-        let server = Server::start_logging(store.as_ref(), flags, "warn,tower_http=debug");
+        let server =
+            Server::start_logging(store.as_ref(), flags, "warn,gridmap::http::front=debug");
         let log = server.log.clone();
         Served {
             server,

@@ -248,6 +248,13 @@ fn beyond_the_caps_requests_are_shed_at_once_and_heavy_ones_cannot_starve_the_re
         head_of(&refused).contains("\r\nretry-after: 1"),
         "{refused}"
     );
+    // A browser's script can read the refusal: CORS and the request id are on it too.
+    for header in ["access-control-allow-origin: *", "x-request-id: "] {
+        assert!(
+            head_of(&refused).contains(&format!("\r\n{header}")),
+            "{refused}"
+        );
+    }
     assert!(
         error_of(&body)["message"]
             .as_str()

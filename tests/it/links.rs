@@ -161,6 +161,19 @@ async fn cors_preflight_allows_the_headers_scripts_send() {
     for header in ["if-none-match", "authorization", "accept-language"] {
         assert!(allowed.contains(header), "{allowed}");
     }
+    let methods = r.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap();
+    assert!(
+        methods.contains("PATCH") && methods.contains("DELETE"),
+        "{methods}"
+    );
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    // The allowed headers mirror the request's, so a cache must key the answer on them.
+    let vary = r.headers()["vary"].to_str().unwrap();
+    assert!(vary.contains("access-control-request-headers"), "{vary}");
+    // A preflight is answered before any route: it reaches no handler and logs nothing.
+    assert!(r.headers().get("x-request-id").is_none());
     let simple = get_raw(
         &state,
         "/collections/grids/items?limit=1",
@@ -174,4 +187,14 @@ async fn cors_preflight_allows_the_headers_scripts_send() {
         exposed.contains("etag") && exposed.contains("content-crs"),
         "{exposed}"
     );
+    assert_eq!(simple.header("access-control-allow-origin"), "*");
+    // Errors too, so that a script can read what went wrong.
+    let missing = get_raw(
+        &state,
+        "/no/such/thing",
+        &[("origin", "https://app.example.org")],
+    )
+    .await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.header("access-control-allow-origin"), "*");
 }

@@ -108,7 +108,14 @@ impl PostGis {
     /// derived geometry up to date in a transaction of its own (a database at version 2 has
     /// none stored; one statement per table, nothing logged when nothing differs).
     pub fn migrate(&self) -> Result<Applied> {
-        let applied = self.with_client(|c| migrate::migrate(c).map_err(|e| self.err(e)))?;
+        let applied = self.with_client(|c| {
+            migrate::migrate(c).map_err(|e| match e {
+                // What the database said, with its detail and hint (a missing PostGIS names
+                // the package), not the driver's bare "db error".
+                migrate::MigrateError::Db(e) => self.db_err(e),
+                e => self.err(e),
+            })
+        })?;
         if !applied.applied.is_empty() {
             self.refresh_derived()?;
         }
