@@ -74,6 +74,12 @@ impl Layer {
 
     /// Whether features of this layer are keyed by an administrative code (else by a numeric id).
     pub fn keyed_by_code(self) -> bool {
+        self.is_unit()
+    }
+
+    /// Whether this is a layer of units (towns, villages, grids): the areas declared features
+    /// take their town, village and grid from.
+    pub fn is_unit(self) -> bool {
         matches!(self, Layer::Towns | Layer::Villages | Layer::Grids)
     }
 }

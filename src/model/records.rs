@@ -2,6 +2,7 @@
 //! read from GeoJSON against the declaration (types, required fields, enumerations), given
 //! their town, village and grid, and written back as GeoJSON.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 
 use geo::{
@@ -248,21 +249,31 @@ fn line(positions: &[geojson::Position]) -> Result<LineString, String> {
 /// Check a declared layer's features together (unique keys) and fill each one's town, village
 /// and grid from `d` (by containment or by the key's prefix). Problems name the feature.
 pub fn complete(data: &mut DeclaredData, d: &Dataset) -> ValidationReport {
-    let (report, fills) = parents(data, d);
+    let (report, fills) = parents(data, d, &OnceCell::new());
     for (i, at, value) in fills {
         data.features[i].values[at] = value;
     }
     report
 }
 
-/// What `complete` reports of `data`, without filling anything (and so without copying a
-/// layer shared with another dataset).
-pub fn check(data: &DeclaredData, d: &Dataset) -> ValidationReport {
-    parents(data, d).0
+/// What `complete` reports of every declared layer of `d`, without filling anything (and so
+/// without copying a layer shared with another dataset). The units' index is built once, and
+/// only when a layer takes its parents from them.
+pub fn check_declared(d: &Dataset) -> ValidationReport {
+    let units = OnceCell::new();
+    let mut report = ValidationReport::default();
+    for data in &d.declared {
+        report.problems.extend(parents(data, d, &units).0.problems);
+    }
+    report
 }
 
 /// `complete`'s problems, and the empty parent fields it fills: (feature, field, value).
-fn parents(data: &DeclaredData, d: &Dataset) -> (ValidationReport, Vec<(usize, usize, Value)>) {
+fn parents<'a>(
+    data: &DeclaredData,
+    d: &'a Dataset,
+    units: &OnceCell<Units<'a>>,
+) -> (ValidationReport, Vec<(usize, usize, Value)>) {
     let def = data.def;
     let mut report = ValidationReport::default();
     let mut fills = Vec::new();
@@ -282,7 +293,7 @@ fn parents(data: &DeclaredData, d: &Dataset) -> (ValidationReport, Vec<(usize, u
     let Some(positions) = parent_positions(def) else {
         return (report, fills);
     };
-    let units = Units::new(d);
+    let units = units.get_or_init(|| Units::new(d));
     for (n, r) in data.features.iter().enumerate() {
         let Some(found) = units.parents(def, r) else {
             let why = match def.origin {

@@ -289,9 +289,8 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
     }
     // Declared layers: unique keys, and each feature's town, village and grid as stored are
     // the ones its location (or its key) gives in this dataset.
-    for layer in &d.declared {
-        r.problems.extend(super::records::check(layer, d).problems);
-    }
+    r.problems
+        .extend(super::records::check_declared(d).problems);
     r
 }
 

@@ -295,7 +295,9 @@ pub fn plan_import(
     let before = keys(&current.layer(layer));
     let incoming = keys(&data);
     current.apply(data, replace);
-    refill_parents(&mut current);
+    if layer.is_unit() {
+        refill_parents(&mut current);
+    }
     let report = validate_dataset(&current);
     if !report.is_ok() {
         return Err(Error::Invalid(report));
@@ -322,7 +324,9 @@ pub fn plan_delete(
 ) -> Result<(Dataset, ImportSummary)> {
     let before = current.count(layer);
     current.remove(layer, &keys.iter().cloned().collect());
-    refill_parents(&mut current);
+    if layer.is_unit() {
+        refill_parents(&mut current);
+    }
     let report = validate_dataset(&current);
     if !report.is_ok() {
         return Err(Error::Invalid(report));
@@ -408,5 +412,20 @@ mod tests {
             "postgres://gm@db/gridmap"
         );
         assert_eq!(redact("data/gridmap.gpkg"), "data/gridmap.gpkg");
+    }
+
+    #[test]
+    fn a_write_to_posts_leaves_the_declared_layers_as_they_were() {
+        let before = crate::sample::dataset().unwrap();
+        assert!(!before.declared.is_empty());
+        // A post renamed: no unit changed, so no declared feature's parents are computed anew
+        // and every declared layer is still the one the dataset before held.
+        let mut post = (*before.stations[0]).clone();
+        post.name = "驿站".into();
+        let (after, _) =
+            plan_import(before.clone(), LayerData::Stations(vec![post]), false).unwrap();
+        for (a, b) in after.declared.iter().zip(&before.declared) {
+            assert!(crate::model::Shared::same(a, b), "{}", a.def.name);
+        }
     }
 }
