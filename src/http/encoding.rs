@@ -8,7 +8,7 @@
 
 use axum::http::{HeaderMap, header};
 
-/// For the router's compression layer: leave alone a response that names its own validator (an
+/// For the front layer's compression: leave alone a response that names its own validator (an
 /// ETag is per encoding here; tiles and the map's files choose theirs, and their gzip form, themselves).
 #[derive(Clone, Copy, Debug)]
 pub struct NotTagged;

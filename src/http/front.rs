@@ -1,6 +1,6 @@
 //! The one layer every request passes first, doing in one place what four stacked layers did:
-//! CORS, the request id and its log span, the limits and metrics (`limits::guard`), and gzip for
-//! the JSON answers of clients that take it.
+//! CORS, the request id and its log span, the limits and metrics (`limits::admit` and
+//! `limits::run`), and gzip for the JSON answers of clients that take it.
 //!
 //! One layer, not four, because each layer axum stacks on a route is one more boxed service
 //! cloned for every request and one more boxed body: together they took a cached tile from about
@@ -12,8 +12,10 @@
 //!   the limits, allowing the six methods and whatever headers it names (nothing depends on
 //!   cookies, so mirroring them is safe).
 //! - **Compression** is tower-http's, asked only when the client accepts gzip: others pay nothing
-//!   for it. Tiles and the web map's files carry an ETag per encoding and choose their gzip form
-//!   themselves (`encoding::NotTagged` leaves them alone).
+//!   for it but the `Vary: Accept-Encoding` a compressible answer carries either way (a shared
+//!   cache must not hand the plain form to a client that takes gzip, or the reverse). Tiles and
+//!   the web map's files carry an ETag per encoding and choose their gzip form themselves
+//!   (`encoding::NotTagged` leaves them alone).
 //! - **Logging**: the request's span (id, method, URI) holds every line logged while it is
 //!   served; at debug, a line as it starts and one with its status and latency as it ends.
 
@@ -30,7 +32,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower::{Layer, Service, ServiceExt};
 use tower_http::compression::Compression;
-use tower_http::compression::predicate::{DefaultPredicate, Predicate};
+use tower_http::compression::predicate::{And, DefaultPredicate, Predicate};
 use tracing::Instrument;
 
 use super::encoding;
@@ -77,11 +79,13 @@ where
     }
 
     fn call(&mut self, mut request: Request) -> Self::Future {
-        if request.method() == Method::OPTIONS {
-            return Box::pin(std::future::ready(Ok(preflight(request.headers()))));
-        }
         let started = Instant::now();
         let id = request_id::assign(&mut request);
+        if request.method() == Method::OPTIONS {
+            let mut response = preflight(request.headers());
+            response.headers_mut().insert(request_id::X_REQUEST_ID, id);
+            return Box::pin(std::future::ready(Ok(response)));
+        }
         let span = request_id::span(&request);
         let front = self.front.clone();
         // A route template shared with the router (an `Arc`), or none for a path no route matches.
@@ -96,7 +100,7 @@ where
                         .no_br()
                         .no_deflate()
                         .no_zstd()
-                        .compress_when(DefaultPredicate::new().and(encoding::NotTagged));
+                        .compress_when(compressible());
                     Box::pin(async move {
                         let Ok(response) = compressed.oneshot(request).await;
                         response.map(Body::new)
@@ -106,7 +110,13 @@ where
                     // request, so it is called once.
                     let call = self.inner.call(request);
                     Box::pin(async move {
-                        let Ok(response) = call.await;
+                        let Ok(mut response) = call.await;
+                        // As the compression would have said it: gzip was possible here.
+                        if compressible().should_compress(&response) {
+                            response
+                                .headers_mut()
+                                .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+                        }
                         response
                     })
                 };
@@ -146,6 +156,12 @@ where
     }
 }
 
+/// What the compression gzips: tower-http's default (not too small, not already compressed, no
+/// images, no event stream), and nothing that names its own per-encoding ETag.
+fn compressible() -> And<DefaultPredicate, encoding::NotTagged> {
+    DefaultPredicate::new().and(encoding::NotTagged)
+}
+
 const ANY_ORIGIN: HeaderValue = HeaderValue::from_static("*");
 
 /// The answer headers a script may read: validators, where a created thing is, when to retry,
@@ -153,6 +169,7 @@ const ANY_ORIGIN: HeaderValue = HeaderValue::from_static("*");
 const EXPOSED: &str = "etag, location, retry-after, content-crs, x-request-id";
 
 /// A CORS preflight's answer: any origin, the methods served, and the headers it asked for.
+/// Every `OPTIONS` request is taken for one (no route answers `OPTIONS`), as tower-http does.
 fn preflight(request: &HeaderMap) -> Response {
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::OK;

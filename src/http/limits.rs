@@ -18,6 +18,8 @@ use axum::extract::Request;
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
 
+use tracing::Instrument;
+
 use super::error::ApiError;
 use super::metrics::Metrics;
 
@@ -91,8 +93,9 @@ pub struct Gate {
     heavy: AtomicUsize,
 }
 
-/// A request's places within the caps, given back when dropped: when its answer is sent, or,
-/// for one answered because it took too long, when its handler is done or dropped.
+/// A request's places within the caps, given back when dropped: when its handler has produced
+/// the answer's head (a streamed body may still be going out), or, for one answered because it
+/// took too long, when its handler is done or dropped.
 #[derive(Debug)]
 pub struct Admitted {
     gate: Arc<Gate>,
@@ -227,10 +230,14 @@ pub async fn run(
             // stopped) and keeps its places within the caps meanwhile, so timeouts cannot pile
             // work up past them; a handler still waiting after that (for a body that never
             // comes) is dropped, and its connection with it.
-            tokio::spawn(async move {
-                let _ = tokio::time::timeout(limit, handler).await;
-                drop(admitted);
-            });
+            // In the request's span, so what it logs later still carries the id its client got.
+            tokio::spawn(
+                async move {
+                    let _ = tokio::time::timeout(limit, handler).await;
+                    drop(admitted);
+                }
+                .in_current_span(),
+            );
             ApiError::TimedOut(format!(
                 "not answered within this server's limit of {} s (--request-timeout-s): ask for less (a smaller bbox, area or limit); a write may or may not have been committed, so read it (its ETag) before sending it again",
                 limit.as_secs_f64()

@@ -25,7 +25,7 @@ pub use derived::{Derived, derive};
 pub use fnv::fnv1a;
 pub use shared::{Shared, share, unshare};
 pub(crate) use validate::lon_lat_in_range;
-pub use validate::{Problem, ValidationReport, validate_dataset};
+pub use validate::{Problem, ValidationReport, validate_dataset, validate_dataset_with};
 
 use geo::{MultiPolygon, Point};
 use serde::{Deserialize, Serialize};
@@ -74,12 +74,6 @@ impl Layer {
 
     /// Whether features of this layer are keyed by an administrative code (else by a numeric id).
     pub fn keyed_by_code(self) -> bool {
-        self.is_unit()
-    }
-
-    /// Whether this is a layer of units (towns, villages, grids): the areas declared features
-    /// take their town, village and grid from.
-    pub fn is_unit(self) -> bool {
         matches!(self, Layer::Towns | Layer::Villages | Layer::Grids)
     }
 }

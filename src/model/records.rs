@@ -15,7 +15,10 @@ use serde_json::{Map, Value};
 use super::geojson::{area_geometry, read_features};
 use super::schema::{FieldType, GeometryKind, LayerDef, Origin, Visibility};
 use super::validate::lon_lat_in_range;
-use super::{Dataset, Problem, ValidationReport, grid_village_code, village_town_code};
+use super::{
+    Dataset, Grid, Problem, Shared, Town, ValidationReport, Village, grid_village_code,
+    village_town_code,
+};
 
 /// One feature of a declared layer. `values` follow the declaration's fields (the key first),
 /// each `Null` or of the field's type: integers as i64, numbers as f64, dates as `YYYY-MM-DD`.
@@ -249,7 +252,7 @@ fn line(positions: &[geojson::Position]) -> Result<LineString, String> {
 /// Check a declared layer's features together (unique keys) and fill each one's town, village
 /// and grid from `d` (by containment or by the key's prefix). Problems name the feature.
 pub fn complete(data: &mut DeclaredData, d: &Dataset) -> ValidationReport {
-    let (report, fills) = parents(data, d, &OnceCell::new());
+    let (report, fills) = parents(data, &Units::of(d));
     for (i, at, value) in fills {
         data.features[i].values[at] = value;
     }
@@ -257,23 +260,17 @@ pub fn complete(data: &mut DeclaredData, d: &Dataset) -> ValidationReport {
 }
 
 /// What `complete` reports of every declared layer of `d`, without filling anything (and so
-/// without copying a layer shared with another dataset). The units' index is built once, and
-/// only when a layer takes its parents from them.
-pub fn check_declared(d: &Dataset) -> ValidationReport {
-    let units = OnceCell::new();
+/// without copying a layer shared with another dataset), against `units` (of `d`).
+pub fn check_declared(d: &Dataset, units: &Units) -> ValidationReport {
     let mut report = ValidationReport::default();
     for data in &d.declared {
-        report.problems.extend(parents(data, d, &units).0.problems);
+        report.problems.extend(parents(data, units).0.problems);
     }
     report
 }
 
 /// `complete`'s problems, and the empty parent fields it fills: (feature, field, value).
-fn parents<'a>(
-    data: &DeclaredData,
-    d: &'a Dataset,
-    units: &OnceCell<Units<'a>>,
-) -> (ValidationReport, Vec<(usize, usize, Value)>) {
+fn parents(data: &DeclaredData, units: &Units) -> (ValidationReport, Vec<(usize, usize, Value)>) {
     let def = data.def;
     let mut report = ValidationReport::default();
     let mut fills = Vec::new();
@@ -293,7 +290,6 @@ fn parents<'a>(
     let Some(positions) = parent_positions(def) else {
         return (report, fills);
     };
-    let units = units.get_or_init(|| Units::new(d));
     for (n, r) in data.features.iter().enumerate() {
         let Some(found) = units.parents(def, r) else {
             let why = match def.origin {
@@ -337,13 +333,21 @@ fn parent_positions(def: &LayerDef) -> Option<[usize; 3]> {
 }
 
 /// Give every declared feature its town, village and grid anew from `d`, as if it had been
-/// imported without them (after the units changed). Only the features whose parents change are
-/// written, so a layer the change does not reach stays shared with the dataset it came from.
+/// imported without them. Only the features whose parents change are written, so a layer the
+/// change does not reach stays shared with the dataset it came from.
 pub fn refill_parents(d: &mut Dataset) {
-    let units = Units::new(d);
+    let units = Units::new(&d.towns, &d.villages, &d.grids);
+    refill_parents_from(&mut d.declared, &units);
+}
+
+/// `refill_parents` with the units' index the caller already has (it validates with it next).
+/// After any write, not only one to the units: a unit or a feature edited by another program
+/// (QGIS, SQL) leaves parent fields that only this mends, and a declaration given `parent`
+/// later leaves them empty.
+pub fn refill_parents_from(declared: &mut [Shared<DeclaredData>], units: &Units) {
     // (layer, feature, field, value) of every parent field that changes.
     let mut changes: Vec<(usize, usize, usize, Value)> = Vec::new();
-    for (l, layer) in d.declared.iter().enumerate() {
+    for (l, layer) in declared.iter().enumerate() {
         let fields: Vec<usize> = super::declared::PARENT_FIELDS
             .iter()
             .filter_map(|f| layer.def.position(f))
@@ -370,65 +374,90 @@ pub fn refill_parents(d: &mut Dataset) {
             }
         }
     }
-    drop(units);
     for (l, n, i, value) in changes {
-        d.declared[l].features[n].values[i] = value;
+        declared[l].features[n].values[i] = value;
     }
 }
 
 /// A unit's box: (level 0 town, 1 village, 2 grid; position).
 type UnitBox = rstar::primitives::GeomWithData<rstar::primitives::Rectangle<[f64; 2]>, (u8, usize)>;
 
-/// Towns, villages and grids with an R-tree of their boxes, to find which contain a point.
-struct Units<'a> {
-    d: &'a Dataset,
+/// Towns, villages and grids, to find which contain a point or prefix a key. Their index (an
+/// R-tree of boxes and a set of codes) is built on first use, once for all the layers checked
+/// against them: at `--scale 100` it is the largest part of a write's validation.
+pub struct Units<'a> {
+    towns: &'a [Shared<Town>],
+    villages: &'a [Shared<Village>],
+    grids: &'a [Shared<Grid>],
+    index: OnceCell<UnitIndex<'a>>,
+}
+
+struct UnitIndex<'a> {
     boxes: rstar::RTree<UnitBox>,
     codes: HashSet<&'a str>,
 }
 
 impl<'a> Units<'a> {
-    fn new(d: &'a Dataset) -> Units<'a> {
-        let codes = d
-            .towns
-            .iter()
-            .map(|t| t.code.as_str())
-            .chain(d.villages.iter().map(|v| v.code.as_str()))
-            .chain(d.grids.iter().map(|g| g.code.as_str()))
-            .collect();
-        let rect = |r: Option<Rect>, level: u8, i: usize| {
-            r.map(|r| {
-                rstar::primitives::GeomWithData::new(
-                    rstar::primitives::Rectangle::from_corners(
-                        [r.min().x, r.min().y],
-                        [r.max().x, r.max().y],
-                    ),
-                    (level, i),
-                )
-            })
-        };
-        let boxes = d
-            .towns
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| rect(t.geometry.bounding_rect(), 0, i))
-            .chain(
-                d.villages
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| rect(v.geometry.bounding_rect(), 1, i)),
-            )
-            .chain(
-                d.grids
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, g)| rect(g.geometry.bounding_rect(), 2, i)),
-            )
-            .collect();
+    pub fn new(
+        towns: &'a [Shared<Town>],
+        villages: &'a [Shared<Village>],
+        grids: &'a [Shared<Grid>],
+    ) -> Units<'a> {
         Units {
-            d,
-            boxes: rstar::RTree::bulk_load(boxes),
-            codes,
+            towns,
+            villages,
+            grids,
+            index: OnceCell::new(),
         }
+    }
+
+    pub fn of(d: &'a Dataset) -> Units<'a> {
+        Units::new(&d.towns, &d.villages, &d.grids)
+    }
+
+    fn index(&self) -> &UnitIndex<'a> {
+        self.index.get_or_init(|| {
+            let codes = self
+                .towns
+                .iter()
+                .map(|t| t.code.as_str())
+                .chain(self.villages.iter().map(|v| v.code.as_str()))
+                .chain(self.grids.iter().map(|g| g.code.as_str()))
+                .collect();
+            let rect = |r: Option<Rect>, level: u8, i: usize| {
+                r.map(|r| {
+                    rstar::primitives::GeomWithData::new(
+                        rstar::primitives::Rectangle::from_corners(
+                            [r.min().x, r.min().y],
+                            [r.max().x, r.max().y],
+                        ),
+                        (level, i),
+                    )
+                })
+            };
+            let boxes = self
+                .towns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| rect(t.geometry.bounding_rect(), 0, i))
+                .chain(
+                    self.villages
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| rect(v.geometry.bounding_rect(), 1, i)),
+                )
+                .chain(
+                    self.grids
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, g)| rect(g.geometry.bounding_rect(), 2, i)),
+                )
+                .collect();
+            UnitIndex {
+                boxes: rstar::RTree::bulk_load(boxes),
+                codes,
+            }
+        })
     }
 
     /// The codes of the town, village and grid whose code starts `key`, down to `layer`.
@@ -448,7 +477,7 @@ impl<'a> Units<'a> {
             Villages => 12,
             _ => 15,
         };
-        let code = key.get(..len).filter(|c| self.codes.contains(c))?;
+        let code = key.get(..len).filter(|c| self.index().codes.contains(c))?;
         Some(match layer {
             Towns => [Some(code.to_string()), None, None],
             Villages => [
@@ -472,13 +501,13 @@ impl<'a> Units<'a> {
     fn containing(&self, p: Point) -> Option<[Option<String>; 3]> {
         let code = |level: u8, i: usize| -> &str {
             match level {
-                0 => &self.d.towns[i].code,
-                1 => &self.d.villages[i].code,
-                _ => &self.d.grids[i].code,
+                0 => &self.towns[i].code,
+                1 => &self.villages[i].code,
+                _ => &self.grids[i].code,
             }
         };
         let mut best: Option<(u8, usize)> = None;
-        for hit in self.boxes.locate_all_at_point([p.x(), p.y()]) {
+        for hit in self.index().boxes.locate_all_at_point([p.x(), p.y()]) {
             let (level, i) = hit.data;
             let better = match best {
                 None => true,
@@ -488,9 +517,9 @@ impl<'a> Units<'a> {
                 continue;
             }
             let inside = match level {
-                0 => self.d.towns[i].geometry.intersects(&p),
-                1 => self.d.villages[i].geometry.intersects(&p),
-                _ => self.d.grids[i].geometry.intersects(&p),
+                0 => self.towns[i].geometry.intersects(&p),
+                1 => self.villages[i].geometry.intersects(&p),
+                _ => self.grids[i].geometry.intersects(&p),
             };
             if inside {
                 best = Some((level, i));
@@ -498,13 +527,13 @@ impl<'a> Units<'a> {
         }
         let (level, i) = best?;
         Some(match level {
-            0 => [Some(self.d.towns[i].code.clone()), None, None],
+            0 => [Some(self.towns[i].code.clone()), None, None],
             1 => {
-                let v = &self.d.villages[i];
+                let v = &self.villages[i];
                 [Some(v.town_code().to_string()), Some(v.code.clone()), None]
             }
             _ => {
-                let g = &self.d.grids[i];
+                let g = &self.grids[i];
                 let village = g.village_code();
                 [
                     Some(village_town_code(village).to_string()),

@@ -144,6 +144,11 @@ fn is_iso_date(s: &str) -> bool {
 
 /// Check every rule of the model over a whole dataset: geometry, codes, nesting and references.
 pub fn validate_dataset(d: &Dataset) -> ValidationReport {
+    validate_dataset_with(d, &super::records::Units::of(d))
+}
+
+/// `validate_dataset` with the index of `d`'s units the caller has already built.
+pub fn validate_dataset_with(d: &Dataset, units: &super::records::Units) -> ValidationReport {
     let mut r = ValidationReport::default();
 
     check_unique(&mut r, Layer::Towns, d.towns.iter().map(|t| t.code.clone()));
@@ -290,7 +295,7 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
     // Declared layers: unique keys, and each feature's town, village and grid as stored are
     // the ones its location (or its key) gives in this dataset.
     r.problems
-        .extend(super::records::check_declared(d).problems);
+        .extend(super::records::check_declared(d, units).problems);
     r
 }
 

@@ -29,9 +29,9 @@ use crate::access::audit::{AuditQuery, AuditRow};
 use crate::events::Entry;
 use crate::events::photos::Photo;
 use crate::model::declared::Declarations;
-use crate::model::records::{DeclaredData, complete, refill_parents};
+use crate::model::records::{DeclaredData, Units, complete, refill_parents_from};
 use crate::model::schema::LayerDef;
-use crate::model::{Dataset, Layer, LayerData, validate_dataset};
+use crate::model::{Dataset, Layer, LayerData, ValidationReport, validate_dataset_with};
 use crate::{Error, Result};
 
 /// How many features an import added, changed and removed.
@@ -285,6 +285,14 @@ pub fn redact(location: &str) -> String {
     }
 }
 
+/// Give the declared features their parents anew, then validate `d`: with one index of the
+/// units for both (building it is most of a write's checks at `--scale 100`).
+fn refill_and_validate(d: &mut Dataset) -> ValidationReport {
+    let units = Units::new(&d.towns, &d.villages, &d.grids);
+    refill_parents_from(&mut d.declared, &units);
+    validate_dataset_with(d, &units)
+}
+
 /// The dataset after an import, validated, with the counts of what changes. Shared by backends.
 pub fn plan_import(
     mut current: Dataset,
@@ -295,10 +303,7 @@ pub fn plan_import(
     let before = keys(&current.layer(layer));
     let incoming = keys(&data);
     current.apply(data, replace);
-    if layer.is_unit() {
-        refill_parents(&mut current);
-    }
-    let report = validate_dataset(&current);
+    let report = refill_and_validate(&mut current);
     if !report.is_ok() {
         return Err(Error::Invalid(report));
     }
@@ -324,10 +329,7 @@ pub fn plan_delete(
 ) -> Result<(Dataset, ImportSummary)> {
     let before = current.count(layer);
     current.remove(layer, &keys.iter().cloned().collect());
-    if layer.is_unit() {
-        refill_parents(&mut current);
-    }
-    let report = validate_dataset(&current);
+    let report = refill_and_validate(&mut current);
     if !report.is_ok() {
         return Err(Error::Invalid(report));
     }
@@ -400,6 +402,8 @@ fn keys(data: &LayerData) -> std::collections::HashSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::validate_dataset;
+    use serde_json::Value;
 
     #[test]
     fn passwords_are_redacted() {
@@ -415,17 +419,40 @@ mod tests {
     }
 
     #[test]
-    fn a_write_to_posts_leaves_the_declared_layers_as_they_were() {
+    fn any_write_mends_parent_fields_another_program_left_stale() {
         let before = crate::sample::dataset().unwrap();
-        assert!(!before.declared.is_empty());
-        // A post renamed: no unit changed, so no declared feature's parents are computed anew
-        // and every declared layer is still the one the dataset before held.
-        let mut post = (*before.stations[0]).clone();
+        // A declared feature placed by where it stands, its grid_code changed behind gridmap's
+        // back (a unit or the feature edited in QGIS leaves the same).
+        let (l, at) = before
+            .declared
+            .iter()
+            .enumerate()
+            .find_map(|(l, layer)| {
+                let at = layer.def.position("grid_code")?;
+                (layer.def.origin == crate::model::schema::Origin::DeclaredByContainment
+                    && !layer.features.is_empty())
+                .then_some((l, at))
+            })
+            .expect("a declared layer placed by containment, with a grid_code");
+        let right = before.declared[l].features[0].values[at].clone();
+        assert!(right.is_string(), "{right}");
+        let mut stale = before.clone();
+        let other = before
+            .grids
+            .iter()
+            .find(|g| right != g.code.as_str())
+            .unwrap();
+        stale.declared[l].features[0].values[at] = Value::from(other.code.as_str());
+        assert!(!validate_dataset(&stale).is_ok());
+        // A post renamed: the write passes, and the stale field is mended.
+        let mut post = (*stale.stations[0]).clone();
         post.name = "驿站".into();
         let (after, _) =
-            plan_import(before.clone(), LayerData::Stations(vec![post]), false).unwrap();
-        for (a, b) in after.declared.iter().zip(&before.declared) {
-            assert!(crate::model::Shared::same(a, b), "{}", a.def.name);
+            plan_import(stale.clone(), LayerData::Stations(vec![post]), false).unwrap();
+        assert_eq!(after.declared[l].features[0].values[at], right);
+        // Layers with nothing to mend stay the very ones they were.
+        for (n, (a, b)) in after.declared.iter().zip(&stale.declared).enumerate() {
+            assert_eq!(crate::model::Shared::same(a, b), n != l, "{}", a.def.name);
         }
     }
 }

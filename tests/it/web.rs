@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use gridmap::http::Basemap;
 use serde_json::Value;
 
-use crate::common::{bin, get_raw, repo, sample_state};
+use crate::common::{Raw, bin, get_raw, repo, sample_state};
 
 /// The local files the page names in `src="..."` and `href="..."`, and in `import ... from`.
 fn references(text: &str) -> Vec<String> {
@@ -153,6 +153,10 @@ async fn json_is_gzipped_when_accepted_and_nothing_twice() {
         let a: Value = serde_json::from_slice(&plain.body).unwrap();
         let b: Value = serde_json::from_slice(&gunzip(&zipped.body)).unwrap();
         assert_eq!(a, b, "{uri}");
+        // Both forms say they vary by encoding, so a shared cache keeps them apart.
+        for raw in [&plain, &zipped] {
+            assert_eq!(varies_by_encoding(raw), 1, "{uri}: {:?}", raw.headers);
+        }
     }
     // A z14 tile of the city centre: gzipped once by the tile handler, which the layer leaves be.
     let tile = "/tiles/14/13634/6653.mvt";
@@ -161,11 +165,27 @@ async fn json_is_gzipped_when_accepted_and_nothing_twice() {
     assert_eq!(plain.status, StatusCode::OK);
     assert_eq!(zipped.header("content-encoding"), "gzip");
     assert_eq!(gunzip(&zipped.body), plain.body);
+    // The tile handler names the Vary itself; nothing adds a second one.
+    assert_eq!(varies_by_encoding(&plain), 1, "{:?}", plain.headers);
     let page = get_raw(&state, "/map/js/main.js", &gzip).await;
     assert_eq!(
         gunzip(&page.body),
         get_raw(&state, "/map/js/main.js", &[]).await.body
     );
+}
+
+/// How many of an answer's `Vary` values name Accept-Encoding.
+fn varies_by_encoding(raw: &Raw) -> usize {
+    raw.headers
+        .get_all("vary")
+        .iter()
+        .filter(|v| {
+            v.to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("accept-encoding")
+        })
+        .count()
 }
 
 #[test]
