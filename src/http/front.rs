@@ -65,6 +65,41 @@ pub struct FrontService<S> {
     front: Arc<Front>,
 }
 
+impl<S> FrontService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    /// The route's handler for an admitted `request`, not yet polled: through tower-http's
+    /// compression for a client that takes gzip, else as it is with the `Vary` the compression
+    /// would have added.
+    fn handler(&mut self, request: Request) -> Pin<Box<dyn Future<Output = Response> + Send>> {
+        if encoding::accepts_gzip(request.headers()) {
+            let compressed = Compression::new(self.inner.clone())
+                .no_br()
+                .no_deflate()
+                .no_zstd()
+                .compress_when(compressible());
+            return Box::pin(async move {
+                let Ok(response) = compressed.oneshot(request).await;
+                response.map(Body::new)
+            });
+        }
+        // `poll_ready` saw `inner` ready, and axum clones this service for each request, so it
+        // is called once.
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            let Ok(mut response) = call.await;
+            if compressible().should_compress(&response) {
+                response
+                    .headers_mut()
+                    .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+            }
+            response
+        })
+    }
+}
+
 impl<S> Service<Request> for FrontService<S>
 where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
@@ -92,36 +127,8 @@ where
         let matched = request.extensions().get::<MatchedPath>().cloned();
         let route = matched.as_ref().map_or("unmatched", |p| p.as_str());
         let method = request.method().clone();
-        let handler = limits::admit(&front.gate, &front.metrics, route, &request).map(|admitted| {
-            let handler: Pin<Box<dyn Future<Output = Response> + Send>> =
-                if encoding::accepts_gzip(request.headers()) {
-                    // tower-http's compression, for a client that takes gzip (only).
-                    let compressed = Compression::new(self.inner.clone())
-                        .no_br()
-                        .no_deflate()
-                        .no_zstd()
-                        .compress_when(compressible());
-                    Box::pin(async move {
-                        let Ok(response) = compressed.oneshot(request).await;
-                        response.map(Body::new)
-                    })
-                } else {
-                    // `poll_ready` saw `inner` ready, and axum clones this service for each
-                    // request, so it is called once.
-                    let call = self.inner.call(request);
-                    Box::pin(async move {
-                        let Ok(mut response) = call.await;
-                        // As the compression would have said it: gzip was possible here.
-                        if compressible().should_compress(&response) {
-                            response
-                                .headers_mut()
-                                .append(header::VARY, HeaderValue::from_static("accept-encoding"));
-                        }
-                        response
-                    })
-                };
-            (admitted, handler)
-        });
+        let handler = limits::admit(&front.gate, &front.metrics, route, &request)
+            .map(|admitted| (admitted, self.handler(request)));
         Box::pin(
             async move {
                 tracing::debug!("started processing request");
