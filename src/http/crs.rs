@@ -35,7 +35,7 @@ pub fn lon_lat(crs: Crs, p: Point) -> [f64; 2] {
 }
 
 /// A WGS84 position as this system writes it: converted, in its axis order.
-fn write_position(crs: Crs, x: f64, y: f64) -> [f64; 2] {
+pub fn write_position(crs: Crs, x: f64, y: f64) -> [f64; 2] {
     let [lon, lat] = lon_lat(crs, Point::new(x, y));
     if crs.lat_first() {
         [lat, lon]

@@ -3,30 +3,67 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use geo::Point;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::auth::Caller;
-use super::crs::{lon_lat, write_geometry};
+use super::crs::{lon_lat, write_position};
 use super::error::ApiError;
 use super::params::Params;
 use crate::geodesy::Crs;
 use crate::index::access::Scope;
 use crate::index::{Nearby, Snapshot};
-use crate::model::{AnyLayer, Layer, Station};
+use crate::model::{AnyLayer, Layer, Service, Station};
 
 /// Largest `k` for /nearest.
 pub const MAX_K: u64 = 100;
 
-fn station_json(s: &Station, crs: Crs) -> Value {
-    let [lon, lat] = lon_lat(crs, s.location);
-    let services: Vec<&str> = s.services.iter().map(|s| s.name()).collect();
-    json!({
-        "id": s.id, "name": s.name, "grid_code": s.grid_code, "services": services,
-        "opening_hours": s.opening_hours, "lon": lon, "lat": lat,
-    })
+/// A post as `/locate` and `/nearest` list it: its public fields, then what the caller sees
+/// beyond them. Written by serde straight into the answer (no `Value` tree per post).
+#[derive(Serialize)]
+struct StationOut<'a> {
+    id: u64,
+    name: &'a str,
+    grid_code: &'a str,
+    services: &'a [Service],
+    opening_hours: &'a str,
+    lon: f64,
+    lat: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+    /// 1 for the nearest (`/nearest` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rank: Option<usize>,
+    #[serde(flatten)]
+    beyond: Map<String, Value>,
+}
+
+impl<'a> StationOut<'a> {
+    fn new(s: &'a Station, crs: Crs, beyond: &mut Beyond) -> StationOut<'a> {
+        let [lon, lat] = lon_lat(crs, s.location);
+        StationOut {
+            id: s.id,
+            name: &s.name,
+            grid_code: &s.grid_code,
+            services: &s.services,
+            opening_hours: &s.opening_hours,
+            lon,
+            lat,
+            distance_m: None,
+            rank: None,
+            beyond: beyond.fields(AnyLayer::Builtin(Layer::Stations), &s.id.to_string()),
+        }
+    }
+
+    fn nearby(n: &Nearby<'a>, crs: Crs, beyond: &mut Beyond) -> StationOut<'a> {
+        StationOut {
+            distance_m: Some(metres(n.distance_m)),
+            ..StationOut::new(n.station, crs, beyond)
+        }
+    }
 }
 
 /// Metres, rounded to the centimetre (what a geodesic on rounded inputs can honestly promise).
@@ -34,14 +71,22 @@ fn metres(d: f64) -> f64 {
     (d * 100.0).round() / 100.0
 }
 
-fn nearby_json(n: &Nearby, crs: Crs) -> Value {
-    let mut v = station_json(n.station, crs);
-    v["distance_m"] = json!(metres(n.distance_m));
-    v
+/// The point asked about, in the system it was asked in.
+#[derive(Serialize)]
+struct Query {
+    lon: f64,
+    lat: f64,
+    crs: &'static str,
 }
 
-fn query_json(p: Point, crs: Crs) -> Value {
-    json!({"lon": p.x(), "lat": p.y(), "crs": crs.name()})
+impl Query {
+    fn new(p: Point, crs: Crs) -> Query {
+        Query {
+            lon: p.x(),
+            lat: p.y(),
+            crs: crs.name(),
+        }
+    }
 }
 
 /// What the caller sees of a feature beyond its public fields, merged into `v`; its key is
@@ -63,17 +108,22 @@ impl<'a> Beyond<'a> {
     }
 
     pub(super) fn add(&mut self, mut v: Value, layer: AnyLayer, key: &str) -> Value {
+        if let Some(o) = v.as_object_mut() {
+            o.extend(self.fields(layer, key));
+        }
+        v
+    }
+
+    /// The fields of `key` beyond its public ones that the caller sees.
+    fn fields(&mut self, layer: AnyLayer, key: &str) -> Map<String, Value> {
         let Some(i) = self.snap.find_any(layer, key) else {
-            return v;
+            return Map::new();
         };
         let (extra, carried) = self.snap.fields_beyond_public(self.scope, layer, i);
         if carried {
             self.personal.push((layer.name(), key.to_string()));
         }
-        if let Some(o) = v.as_object_mut() {
-            o.extend(extra);
-        }
-        v
+        extra
     }
 
     /// Record the reads of personal data in the audit log.
@@ -88,6 +138,43 @@ impl<'a> Beyond<'a> {
     }
 }
 
+/// The answer of `/locate`.
+#[derive(Serialize)]
+struct Located<'a> {
+    query: Query,
+    town: Option<Unit<'a>>,
+    village: Option<Unit<'a>>,
+    grid: Option<GridOut<'a>>,
+    stations: Vec<StationOut<'a>>,
+    nearest_station: Option<StationOut<'a>>,
+    alliances: Vec<AllianceOut<'a>>,
+    centres: Vec<Value>,
+    declared: Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct Unit<'a> {
+    code: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct GridOut<'a> {
+    code: &'a str,
+    name: &'a str,
+    households: u32,
+    population: u32,
+    #[serde(flatten)]
+    beyond: Map<String, Value>,
+}
+
+#[derive(Serialize)]
+struct AllianceOut<'a> {
+    id: u64,
+    name: &'a str,
+    theme: &'a str,
+}
+
 /// GET /locate?lon=&lat=[&crs=]
 ///
 /// With a token, the grid, posts and declared features the caller's area holds carry their
@@ -97,7 +184,7 @@ pub async fn locate(
     State(state): State<AppState>,
     params: Params,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     params.only(&["lon", "lat", "crs"])?;
     let crs = params.crs()?;
     let asked = params.lon_lat()?;
@@ -106,23 +193,46 @@ pub async fn locate(
     let mut beyond = Beyond::new(&snap, &scope);
     let at = crs.to_wgs84(asked);
     let loc = snap.locate(at);
-    let grids = AnyLayer::Builtin(Layer::Grids);
-    let stations = AnyLayer::Builtin(Layer::Stations);
-    let body = json!({
-        "query": query_json(asked, crs),
-        "town": loc.town.map(|t| json!({"code": t.code, "name": t.name})),
-        "village": loc.village.map(|v| json!({"code": v.code, "name": v.name})),
-        "grid": loc.grid.map(|g| beyond.add(json!({
-            "code": g.code, "name": g.name, "households": g.households, "population": g.population,
-        }), grids, &g.code)),
-        "stations": loc.stations.iter().map(|s| beyond.add(station_json(s, crs), stations, &s.id.to_string())).collect::<Vec<_>>(),
-        "nearest_station": loc.nearest.map(|n| beyond.add(nearby_json(&n, crs), stations, &n.station.id.to_string())),
-        "alliances": loc.alliances.iter().map(|a| json!({"id": a.id, "name": a.name, "theme": a.theme})).collect::<Vec<_>>(),
-        "centres": responsible_centres(&mut beyond, loc.town.map(|t| t.code.as_str()), loc.village.map(|v| v.code.as_str())),
-        "declared": declared_at(&mut beyond, at),
-    });
+    let body = Located {
+        query: Query::new(asked, crs),
+        town: loc.town.map(|t| Unit {
+            code: &t.code,
+            name: &t.name,
+        }),
+        village: loc.village.map(|v| Unit {
+            code: &v.code,
+            name: &v.name,
+        }),
+        grid: loc.grid.map(|g| GridOut {
+            code: &g.code,
+            name: &g.name,
+            households: g.households,
+            population: g.population,
+            beyond: beyond.fields(AnyLayer::Builtin(Layer::Grids), &g.code),
+        }),
+        stations: (loc.stations.iter())
+            .map(|s| StationOut::new(s, crs, &mut beyond))
+            .collect(),
+        nearest_station: loc
+            .nearest
+            .map(|n| StationOut::nearby(&n, crs, &mut beyond)),
+        alliances: (loc.alliances.iter())
+            .map(|a| AllianceOut {
+                id: a.id,
+                name: &a.name,
+                theme: &a.theme,
+            })
+            .collect(),
+        centres: responsible_centres(
+            &mut beyond,
+            loc.town.map(|t| t.code.as_str()),
+            loc.village.map(|v| v.code.as_str()),
+        ),
+        declared: declared_at(&mut beyond, at),
+    };
     beyond.audit(&caller, &state);
-    Ok(Json(body))
+    // Serialised here: the answer borrows from the snapshot.
+    Ok(Json(body).into_response())
 }
 
 /// The declared layer of command and mediation centres (`geodata/layers.toml`).
@@ -206,6 +316,33 @@ fn declared_at(beyond: &mut Beyond, p: Point) -> serde_json::Map<String, Value> 
         .collect()
 }
 
+/// The answer of `/nearest`: a GeoJSON FeatureCollection of posts.
+#[derive(Serialize)]
+struct Nearest<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    query: Query,
+    #[serde(rename = "numberReturned")]
+    number_returned: usize,
+    features: Vec<PostFeature<'a>>,
+}
+
+#[derive(Serialize)]
+struct PostFeature<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: u64,
+    geometry: PointGeometry,
+    properties: StationOut<'a>,
+}
+
+#[derive(Serialize)]
+struct PointGeometry {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    coordinates: [f64; 2],
+}
+
 /// GET /nearest?lon=&lat=[&k=5][&max_distance_m=][&service=][&crs=]
 ///
 /// A GeoJSON FeatureCollection of stations, nearest first by geodesic metres (ties by id).
@@ -213,7 +350,7 @@ pub async fn nearest(
     State(state): State<AppState>,
     params: Params,
     caller: Caller,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     params.only(&["lon", "lat", "k", "max_distance_m", "service", "crs"])?;
     let crs = params.crs()?;
     let asked = params.lon_lat()?;
@@ -227,30 +364,30 @@ pub async fn nearest(
     let found = snap.nearest(crs.to_wgs84(asked), k, max_distance_m, service);
     let scope = snap.scope(caller.account());
     let mut beyond = Beyond::new(&snap, &scope);
-    let stations = AnyLayer::Builtin(Layer::Stations);
-    let features: Vec<Value> = found
-        .iter()
-        .enumerate()
-        .map(|(rank, n)| {
-            let mut props = beyond.add(nearby_json(n, crs), stations, &n.station.id.to_string());
-            props["rank"] = json!(rank + 1);
-            let at = n.station.location;
-            let mut geometry = json!({"type": "Point", "coordinates": [at.x(), at.y()]});
-            write_geometry(crs, &mut geometry);
-            json!({
-                "type": "Feature", "id": n.station.id, "geometry": geometry, "properties": props,
-            })
+    let features: Vec<PostFeature> = (found.iter().enumerate())
+        .map(|(rank, n)| PostFeature {
+            kind: "Feature",
+            id: n.station.id,
+            geometry: PointGeometry {
+                kind: "Point",
+                coordinates: write_position(crs, n.station.location.x(), n.station.location.y()),
+            },
+            properties: StationOut {
+                rank: Some(rank + 1),
+                ..StationOut::nearby(n, crs, &mut beyond)
+            },
         })
         .collect();
     beyond.audit(&caller, &state);
     // A FeatureCollection: labelled GeoJSON, as /openapi.json and the OGC items say.
     Ok((
         [(header::CONTENT_TYPE, super::GEOJSON)],
-        Json(json!({
-            "type": "FeatureCollection",
-            "query": query_json(asked, crs),
-            "numberReturned": features.len(),
-            "features": features,
-        })),
-    ))
+        Json(Nearest {
+            kind: "FeatureCollection",
+            query: Query::new(asked, crs),
+            number_returned: features.len(),
+            features,
+        }),
+    )
+        .into_response())
 }
