@@ -223,6 +223,101 @@ fn writes_by_other_tools_are_logged_and_caught_up() {
     assert_eq!(store.version().unwrap(), v);
 }
 
+/// Reads follow the change log only while the tables are the ones last read: a log trigger left
+/// disabled, or a table replaced by a copy (as `ogr2ogr -overwrite` or a rename and a copy do),
+/// and the next write and catch-up read everything, so neither acts on, nor serves, a copy that
+/// misses an unlogged edit.
+#[test]
+fn writes_and_catch_ups_read_whole_when_a_table_changed_behind_the_log() {
+    use gridmap::model::{Dataset, LayerData};
+    use gridmap::store::Guard;
+    use std::sync::Mutex;
+    let Some((db, store)) = sample_db() else {
+        return;
+    };
+    let (seen, start) = store.catch_up(None, &Dataset::default()).unwrap().unwrap();
+    let code = start.grids[5].code.clone();
+    let population = |d: &Dataset| d.grids.iter().find(|g| g.code == code).unwrap().population;
+    // A write of another grid, through the API's path: what population the write saw.
+    let write = |n: u32| {
+        let saw = Mutex::new(None);
+        let check = |d: &Dataset| {
+            *saw.lock().unwrap() = Some(population(d));
+            Ok(())
+        };
+        let mut other = start.grids[9].as_ref().clone();
+        other.households += n;
+        store
+            .import_guarded(
+                LayerData::Grids(vec![other]),
+                &Guard {
+                    check: &check,
+                    audit: &[],
+                },
+            )
+            .unwrap();
+        saw.into_inner().unwrap().unwrap()
+    };
+    assert_eq!(write(1), start.grids[5].population, "a first write");
+    let mut c = connect(&db.url);
+
+    // The table replaced by a copy with an edit, its triggers made again: the same columns and
+    // triggers, another table.
+    let triggers =
+        "CREATE TRIGGER grids_log_insert AFTER INSERT ON grids REFERENCING NEW TABLE AS new_rows
+           FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes('code');
+         CREATE TRIGGER grids_log_update AFTER UPDATE ON grids REFERENCING OLD TABLE AS old_rows
+           NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes('code');
+         CREATE TRIGGER grids_log_delete AFTER DELETE ON grids REFERENCING OLD TABLE AS old_rows
+           FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes('code');
+         CREATE TRIGGER grids_log_truncate AFTER TRUNCATE ON grids
+           FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes('code');";
+    c.batch_execute(&format!(
+        "BEGIN;
+         CREATE TABLE grids_copy (LIKE grids INCLUDING ALL);
+         INSERT INTO grids_copy SELECT * FROM grids;
+         UPDATE grids_copy SET population = 70000 WHERE code = '{code}';
+         DROP TABLE grids CASCADE;
+         ALTER TABLE grids_copy RENAME TO grids;
+         {triggers}
+         COMMIT;"
+    ))
+    .unwrap();
+    assert_eq!(write(2), 70_000, "the write read the replaced table");
+    let (seen, caught_up) = store.catch_up(Some(seen), &start).unwrap().unwrap();
+    assert_eq!(population(&caught_up), 70_000);
+    assert!(
+        caught_up == store.load().unwrap(),
+        "the same as reading everything"
+    );
+
+    // A log trigger disabled, then an edit it does not log.
+    c.batch_execute(&format!(
+        "ALTER TABLE grids DISABLE TRIGGER grids_log_update;
+         UPDATE grids SET population = 80000 WHERE code = '{code}';"
+    ))
+    .unwrap();
+    assert_eq!(write(3), 80_000, "the write read the edit the log missed");
+    // Updates of grids go unlogged now (the write's too): a logged edit of another layer wakes
+    // the follower, whose read is whole.
+    c.batch_execute("UPDATE stations SET name = name WHERE id = 1")
+        .unwrap();
+    let (_, caught_up) = store.catch_up(Some(seen), &caught_up).unwrap().unwrap();
+    assert_eq!(population(&caught_up), 80_000);
+    assert!(
+        caught_up == store.load().unwrap(),
+        "the same as reading everything"
+    );
+
+    // The trigger enabled again: a logged edit is read.
+    c.batch_execute(&format!(
+        "ALTER TABLE grids ENABLE TRIGGER grids_log_update;
+         UPDATE grids SET population = 90000 WHERE code = '{code}'"
+    ))
+    .unwrap();
+    assert_eq!(write(4), 90_000);
+}
+
 /// gridmap's answers for seeded random points against PostGIS's own: `ST_Contains` for the units
 /// holding a point, and geography distances (on the spheroid) for the nearest stations.
 #[test]

@@ -1,6 +1,11 @@
 //! Following the change log: a server at change id `seen` reads the entries after it and fetches
 //! only the features they name, all in one repeatable-read snapshot, so the data and the id it
 //! reports always match.
+//!
+//! The log is trusted only while the layer tables are the ones last read: the same tables (by
+//! oid and storage), the same columns, and the four log triggers of each enabled
+//! (`schema_fingerprint`). A table replaced behind the log's back (`ogr2ogr -overwrite`, a
+//! rename and a copy), a trigger dropped or disabled, a column altered: the next read is whole.
 
 use std::time::Duration;
 
@@ -72,12 +77,22 @@ pub fn catch_up(
     Ok(Some(read))
 }
 
-/// Every layer as stored, in the snapshot `tx`, with the latest change id: the
-/// dataset this handle read last, patched with the features the log names since, when it can
-/// say; otherwise everything. Kept for the next read (its records are shared, so it costs
-/// pointers).
-fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64, Dataset)> {
+/// What this handle read last: the change id then, the layer tables' fingerprint then, and the
+/// dataset (its records are shared with the snapshot built from it, so keeping it costs pointers).
+pub struct Held {
+    at: u64,
+    schema: Option<String>,
+    data: Dataset,
+}
+
+/// Every layer as stored, with the latest change id: the dataset this handle read last, patched
+/// with the features the log names since, when the log can say (the same tables as then, every
+/// entry since kept); otherwise everything. Kept for the next read. In a repeatable-read
+/// snapshot (a catch-up), or in a write's transaction under the write lock, which every logged
+/// writer takes: either way the log and the tables agree.
+pub fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64, Dataset)> {
     let db = |e| store.db_err(e);
+    let schema = schema_fingerprint(tx, store).map_err(db)?;
     let row = tx
         .query_one(
             "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM change_log",
@@ -87,20 +102,72 @@ fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64, Da
     let (first, latest) = (row.get::<_, i64>(0) as u64, row.get::<_, i64>(1) as u64);
     let held = store.held.lock().ok().and_then(|mut h| h.take());
     let dataset = match held {
-        Some((at, data)) if at == latest => data,
+        // Tables replaced, triggers gone or columns altered since: the log cannot say.
+        Some(h) if schema.is_none() || h.schema != schema => store.read_all(tx)?,
+        Some(h) if h.at == latest => h.data,
         // Entries after `at` may have been pruned, or the database is not the one we read.
-        Some((at, data)) if at < latest && at + 1 >= first => {
-            match changed_keys(tx, at, store).map_err(db)? {
-                Some(changes) => patch(store, tx, &data, changes)?,
+        Some(h) if h.at < latest && h.at + 1 >= first => {
+            match changed_keys(tx, h.at, store).map_err(db)? {
+                Some(changes) => patch(store, tx, &h.data, changes)?,
                 None => store.read_all(tx)?,
             }
         }
         _ => store.read_all(tx)?,
     };
     if let Ok(mut held) = store.held.lock() {
-        *held = Some((latest, dataset.clone()));
+        *held = Some(Held {
+            at: latest,
+            schema,
+            data: dataset.clone(),
+        });
     }
     Ok((latest, dataset))
+}
+
+/// The layer tables as the catalog has them: per table (the six built-in layers and every
+/// declared one, found as the queries find them, through `search_path`) its oid, its storage
+/// (`relfilenode`, new after a rewrite), its columns and types. `None` when a table that exists
+/// lacks one of its four enabled log triggers: its changes may go unlogged, so the log is never
+/// trusted for it. A missing table (a declared layer not created yet) is part of the print.
+fn schema_fingerprint(
+    tx: &mut Transaction,
+    store: &PostGis,
+) -> Result<Option<String>, postgres::Error> {
+    let mut names: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
+    names.extend(store.layers.layers.iter().map(|d| d.name));
+    let rows = tx.query(
+        "SELECT n.name, c.oid::bigint, c.relfilenode::bigint,
+                (SELECT count(*) FROM pg_trigger t
+                  WHERE t.tgrelid = c.oid AND t.tgenabled <> 'D'
+                    AND t.tgname IN (n.name || '_log_insert', n.name || '_log_update',
+                                     n.name || '_log_delete', n.name || '_log_truncate')),
+                (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ','
+                                   ORDER BY a.attnum)
+                   FROM pg_attribute a
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+           FROM unnest($1::text[]) AS n (name)
+           LEFT JOIN pg_class c ON c.oid = to_regclass(quote_ident(n.name))
+          ORDER BY n.name",
+        &[&names],
+    )?;
+    let mut print = String::new();
+    for r in rows {
+        let (name, oid): (String, Option<i64>) = (r.get(0), r.get(1));
+        let Some(oid) = oid else {
+            print.push_str(&format!("{name} missing;"));
+            continue;
+        };
+        let (storage, triggers, columns): (i64, i64, Option<String>) =
+            (r.get(2), r.get(3), r.get(4));
+        if triggers < 4 {
+            return Ok(None);
+        }
+        print.push_str(&format!(
+            "{name} {oid} {storage} {};",
+            columns.unwrap_or_default()
+        ));
+    }
+    Ok(Some(print))
 }
 
 /// What changed after `seen`; `None` when a full read is needed (a TRUNCATE of a built-in

@@ -57,8 +57,9 @@ pub struct PostGis {
     client: Mutex<Option<Client>>,
     /// A second connection that only LISTENs (see `wait_for_change`).
     listener: Mutex<Option<Client>>,
-    /// The dataset this handle read last and the change id then (`changes::read_current`).
-    held: Mutex<Option<(u64, Dataset)>>,
+    /// The dataset this handle read last, the change id and the tables then
+    /// (`changes::read_current`).
+    held: Mutex<Option<changes::Held>>,
 }
 
 impl PostGis {
@@ -178,10 +179,9 @@ impl PostGis {
         self.with_client(|client| {
             let db = |e| self.db_err(e);
             let mut tx = begin_write(client).map_err(db)?;
-            // Read whole: PostgreSQL has no schema version to tell that a table was replaced
-            // behind the change log's back (say by `ogr2ogr -overwrite`), and a write must not
-            // act on a stale copy. Catch-ups follow the log.
-            let current = self.read_all(&mut tx)?;
+            // What the last read held, patched from the log under the write lock (read whole
+            // when the tables are not the ones it read: `changes::read_current`).
+            let (_, current) = changes::read_current(self, &mut tx)?;
             if let Some(g) = guard {
                 (g.check)(&current)?;
             }
