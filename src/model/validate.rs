@@ -1,13 +1,12 @@
 //! Model rules. Every problem names the layer, the feature and what is wrong, so an import can be
 //! fixed from its report alone.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use geo::{CoordsIter, MultiPolygon, Point, Validation};
 
 use super::{
-    CodeLevel, Dataset, Layer, MemberKind, code_level, grid_village_code, village_town_code,
+    CodeLevel, Dataset, Layer, MemberKind, Shared, code_level, grid_village_code, village_town_code,
 };
 
 /// One broken rule: `layer` feature `id` has `message`.
@@ -118,16 +117,39 @@ fn check_code(report: &mut ValidationReport, layer: Layer, code: &str, level: Co
     false
 }
 
-fn check_unique(report: &mut ValidationReport, layer: Layer, keys: impl Iterator<Item = String>) {
-    let mut seen = HashSet::new();
+/// The keys of a layer, each reported when it appears more than once.
+fn unique_keys<K: std::hash::Hash + Eq + fmt::Display>(
+    report: &mut ValidationReport,
+    layer: Layer,
+    keys: impl Iterator<Item = K>,
+) -> foldhash::HashSet<K> {
+    let mut seen = foldhash::HashSet::default();
     for key in keys {
-        if !seen.insert(key.clone()) {
+        if let Some(again) = seen.replace(key) {
             report.push(
                 layer,
-                &key,
+                again,
                 "appears more than once; codes and ids must be unique",
             );
         }
+    }
+    seen
+}
+
+/// Run `checks` of a record's own fields, unless it passed them before (`Shared::checked`);
+/// marks it when it passes now.
+fn own_fields<T>(
+    report: &mut ValidationReport,
+    record: &Shared<T>,
+    checks: impl FnOnce(&mut ValidationReport),
+) {
+    if record.checked() {
+        return;
+    }
+    let before = report.problems.len();
+    checks(report);
+    if report.problems.len() == before {
+        record.mark_checked();
     }
 }
 
@@ -147,25 +169,37 @@ pub fn validate_dataset(d: &Dataset) -> ValidationReport {
     validate_dataset_with(d, &super::records::Units::of(d))
 }
 
-/// `validate_dataset` with the index of `d`'s units the caller has already built.
+/// `validate_dataset` with the index of `d`'s units the caller has already built. The checks of
+/// a record's own fields (code form, name, geometry, dates) run once per record; those between
+/// records (unique keys, parents, references) run over every record each time.
 pub fn validate_dataset_with(d: &Dataset, units: &super::records::Units) -> ValidationReport {
     let mut r = ValidationReport::default();
 
-    check_unique(&mut r, Layer::Towns, d.towns.iter().map(|t| t.code.clone()));
+    let towns = unique_keys(
+        &mut r,
+        Layer::Towns,
+        d.towns.iter().map(|t| t.code.as_str()),
+    );
     for t in &d.towns {
-        check_code(&mut r, Layer::Towns, &t.code, CodeLevel::Town);
-        check_name(&mut r, Layer::Towns, &t.code, &t.name);
-        check_area(&mut r, Layer::Towns, &t.code, &t.geometry);
+        own_fields(&mut r, t, |r| {
+            check_code(r, Layer::Towns, &t.code, CodeLevel::Town);
+            check_name(r, Layer::Towns, &t.code, &t.name);
+            check_area(r, Layer::Towns, &t.code, &t.geometry);
+        });
     }
-    let towns: HashSet<&str> = d.towns.iter().map(|t| t.code.as_str()).collect();
 
-    check_unique(
+    let villages = unique_keys(
         &mut r,
         Layer::Villages,
-        d.villages.iter().map(|v| v.code.clone()),
+        d.villages.iter().map(|v| v.code.as_str()),
     );
     for v in &d.villages {
-        if check_code(&mut r, Layer::Villages, &v.code, CodeLevel::Village)
+        own_fields(&mut r, v, |r| {
+            check_code(r, Layer::Villages, &v.code, CodeLevel::Village);
+            check_name(r, Layer::Villages, &v.code, &v.name);
+            check_area(r, Layer::Villages, &v.code, &v.geometry);
+        });
+        if code_level(&v.code) == Some(CodeLevel::Village)
             && !towns.contains(village_town_code(&v.code))
         {
             r.push(
@@ -177,14 +211,30 @@ pub fn validate_dataset_with(d: &Dataset, units: &super::records::Units) -> Vali
                 ),
             );
         }
-        check_name(&mut r, Layer::Villages, &v.code, &v.name);
-        check_area(&mut r, Layer::Villages, &v.code, &v.geometry);
     }
-    let villages: HashSet<&str> = d.villages.iter().map(|v| v.code.as_str()).collect();
 
-    check_unique(&mut r, Layer::Grids, d.grids.iter().map(|g| g.code.clone()));
+    let grids = unique_keys(
+        &mut r,
+        Layer::Grids,
+        d.grids.iter().map(|g| g.code.as_str()),
+    );
     for g in &d.grids {
-        if check_code(&mut r, Layer::Grids, &g.code, CodeLevel::Grid)
+        own_fields(&mut r, g, |r| {
+            check_code(r, Layer::Grids, &g.code, CodeLevel::Grid);
+            check_name(r, Layer::Grids, &g.code, &g.name);
+            if g.households > g.population {
+                r.push(
+                    Layer::Grids,
+                    &g.code,
+                    format!(
+                        "households ({}) exceed population ({})",
+                        g.households, g.population
+                    ),
+                );
+            }
+            check_area(r, Layer::Grids, &g.code, &g.geometry);
+        });
+        if code_level(&g.code) == Some(CodeLevel::Grid)
             && !villages.contains(grid_village_code(&g.code))
         {
             r.push(
@@ -193,28 +243,21 @@ pub fn validate_dataset_with(d: &Dataset, units: &super::records::Units) -> Vali
                 format!("its village {} (the code's first 12 digits) does not exist; import the village first", g.village_code()),
             );
         }
-        check_name(&mut r, Layer::Grids, &g.code, &g.name);
-        if g.households > g.population {
-            r.push(
-                Layer::Grids,
-                &g.code,
-                format!(
-                    "households ({}) exceed population ({})",
-                    g.households, g.population
-                ),
-            );
-        }
-        check_area(&mut r, Layer::Grids, &g.code, &g.geometry);
     }
-    let grids: HashSet<&str> = d.grids.iter().map(|g| g.code.as_str()).collect();
 
-    check_unique(
-        &mut r,
-        Layer::Stations,
-        d.stations.iter().map(|s| s.id.to_string()),
-    );
+    unique_keys(&mut r, Layer::Stations, d.stations.iter().map(|s| s.id));
     for s in &d.stations {
-        check_name(&mut r, Layer::Stations, s.id, &s.name);
+        own_fields(&mut r, s, |r| {
+            check_name(r, Layer::Stations, s.id, &s.name);
+            if s.services.is_empty() {
+                r.push(
+                    Layer::Stations,
+                    s.id,
+                    "services is empty; give at least one of policy, mediation, relief, civility",
+                );
+            }
+            check_point(r, Layer::Stations, s.id, s.location);
+        });
         if !grids.contains(s.grid_code.as_str()) {
             r.push(
                 Layer::Stations,
@@ -225,40 +268,43 @@ pub fn validate_dataset_with(d: &Dataset, units: &super::records::Units) -> Vali
                 ),
             );
         }
-        if s.services.is_empty() {
-            r.push(
-                Layer::Stations,
-                s.id,
-                "services is empty; give at least one of policy, mediation, relief, civility",
-            );
-        }
-        check_point(&mut r, Layer::Stations, s.id, s.location);
     }
 
-    check_unique(
-        &mut r,
-        Layer::Alliances,
-        d.alliances.iter().map(|a| a.id.to_string()),
-    );
+    let alliances = unique_keys(&mut r, Layer::Alliances, d.alliances.iter().map(|a| a.id));
     for a in &d.alliances {
-        check_name(&mut r, Layer::Alliances, a.id, &a.name);
-        if !is_iso_date(&a.founded) {
-            r.push(
-                Layer::Alliances,
-                a.id,
-                format!("founded '{}' is not a date; write YYYY-MM-DD", a.founded),
-            );
-        }
+        own_fields(&mut r, a, |r| {
+            check_name(r, Layer::Alliances, a.id, &a.name);
+            if !is_iso_date(&a.founded) {
+                r.push(
+                    Layer::Alliances,
+                    a.id,
+                    format!("founded '{}' is not a date; write YYYY-MM-DD", a.founded),
+                );
+            }
+        });
     }
-    let alliances: HashSet<u64> = d.alliances.iter().map(|a| a.id).collect();
 
-    check_unique(
-        &mut r,
-        Layer::Members,
-        d.members.iter().map(|m| m.id.to_string()),
-    );
+    unique_keys(&mut r, Layer::Members, d.members.iter().map(|m| m.id));
     for m in &d.members {
-        check_name(&mut r, Layer::Members, m.id, &m.name);
+        own_fields(&mut r, m, |r| {
+            check_name(r, Layer::Members, m.id, &m.name);
+            if let (None, MemberKind::Village) = (&m.village_code, m.kind) {
+                r.push(
+                    Layer::Members,
+                    m.id,
+                    "a village member needs village_code (12 digits)",
+                );
+            }
+            match m.location {
+                Some(p) => check_point(r, Layer::Members, m.id, p),
+                None if m.kind != MemberKind::Village => r.push(
+                    Layer::Members,
+                    m.id,
+                    format!("a {} member needs a Point geometry", m.kind.name()),
+                ),
+                None => {}
+            }
+        });
         if !alliances.contains(&m.alliance_id) {
             r.push(
                 Layer::Members,
@@ -269,27 +315,14 @@ pub fn validate_dataset_with(d: &Dataset, units: &super::records::Units) -> Vali
                 ),
             );
         }
-        match (&m.village_code, m.kind) {
-            (Some(code), _) if !villages.contains(code.as_str()) => r.push(
+        if let Some(code) = &m.village_code
+            && !villages.contains(code.as_str())
+        {
+            r.push(
                 Layer::Members,
                 m.id,
                 format!("village_code {code} does not exist"),
-            ),
-            (None, MemberKind::Village) => r.push(
-                Layer::Members,
-                m.id,
-                "a village member needs village_code (12 digits)",
-            ),
-            _ => {}
-        }
-        match m.location {
-            Some(p) => check_point(&mut r, Layer::Members, m.id, p),
-            None if m.kind != MemberKind::Village => r.push(
-                Layer::Members,
-                m.id,
-                format!("a {} member needs a Point geometry", m.kind.name()),
-            ),
-            None => {}
+            );
         }
     }
     // Declared layers: unique keys, and each feature's town, village and grid as stored are
@@ -399,5 +432,80 @@ mod tests {
         assert!(!is_iso_date("2023-02-29"), "not a leap year");
         assert!(is_iso_date("2024-02-29"));
         assert!(!is_iso_date("2024-04-31"));
+    }
+
+    /// `d` with every record copied: nothing in it checked before.
+    fn fresh(d: &Dataset) -> Dataset {
+        use crate::model::{share, unshare};
+        Dataset {
+            towns: share(unshare(&d.towns)),
+            villages: share(unshare(&d.villages)),
+            grids: share(unshare(&d.grids)),
+            stations: share(unshare(&d.stations)),
+            alliances: share(unshare(&d.alliances)),
+            members: share(unshare(&d.members)),
+            ..d.clone()
+        }
+    }
+
+    fn sorted(r: ValidationReport) -> Vec<Problem> {
+        let mut p = r.problems;
+        p.sort_by(|a, b| (a.layer, &a.id, &a.message).cmp(&(b.layer, &b.id, &b.message)));
+        p
+    }
+
+    /// Edits, some breaking a record's own fields and some the references between records, to a
+    /// copy of a dataset validated before (its records marked): the report is the one a dataset
+    /// of fresh copies gives, where every check runs.
+    #[test]
+    fn a_dataset_checked_before_reports_what_a_fresh_one_reports_after_edits() {
+        let base = crate::sample::dataset().unwrap();
+        assert!(validate_dataset(&base).is_ok());
+        assert!(base.grids.iter().all(|g| g.checked()), "marked");
+        let bowtie = MultiPolygon(vec![polygon![
+            (x: 119.5, y: 31.9), (x: 119.6, y: 32.0), (x: 119.6, y: 31.9), (x: 119.5, y: 32.0), (x: 119.5, y: 31.9),
+        ]]);
+        let mut state = 7u64;
+        let mut next = |n: usize| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as usize % n
+        };
+        for round in 0..40 {
+            let mut d = base.clone();
+            for _ in 0..1 + round % 4 {
+                let g = next(d.grids.len());
+                let s = next(d.stations.len());
+                match next(9) {
+                    0 => d.grids[g].households = d.grids[g].population + 1,
+                    1 => d.grids[g].name = " ".into(),
+                    2 => d.grids[g].geometry = bowtie.clone(),
+                    3 => d.stations[s].location = Point::new(200.0, 32.0),
+                    4 => d.stations[s].grid_code = "321181999999999".into(),
+                    5 => {
+                        let v = next(d.villages.len());
+                        d.villages.remove(v);
+                    }
+                    6 => {
+                        let copy = d.grids[g].clone();
+                        d.grids.push(copy);
+                    }
+                    7 => {
+                        let m = next(d.members.len());
+                        d.members[m].alliance_id = 999_999;
+                    }
+                    _ => d.towns[0].code = "32118".into(),
+                }
+            }
+            let report = validate_dataset(&d);
+            assert!(!report.is_ok(), "round {round}: every edit breaks a rule");
+            assert_eq!(
+                sorted(report),
+                sorted(validate_dataset(&fresh(&d))),
+                "round {round}"
+            );
+            assert!(validate_dataset(&base).is_ok(), "the base is untouched");
+        }
     }
 }
