@@ -124,27 +124,49 @@ pub fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64
     Ok((latest, dataset))
 }
 
-/// The layer tables as the catalog has them: per table (the six built-in layers and every
-/// declared one, found as the queries find them, through `search_path`) its oid, its storage
-/// (`relfilenode`, new after a rewrite), its columns and types. `None` when a table that exists
-/// lacks one of its four enabled log triggers: its changes may go unlogged, so the log is never
-/// trusted for it. A missing table (a declared layer not created yet) is part of the print.
+/// The layer tables as the catalog has them, with each taken in ACCESS SHARE mode first (so no
+/// table is dropped or replaced until the transaction ends: a write's guard, plan and rows all
+/// meet the tables printed). Per table (the six built-in layers and every declared one, found as
+/// the queries find them, through `search_path`): its oid, its storage (`relfilenode`, new after
+/// a rewrite), its columns and types, and its log triggers with their state and row version
+/// (`xmin`, new after any `ALTER TABLE … DISABLE/ENABLE TRIGGER`, even both in one transaction);
+/// and the version of the logging function. `None` when a table that exists lacks one of its four
+/// log triggers enabled for ordinary sessions (`O`, or `A`lways): its changes may go unlogged, so
+/// the log is never trusted for it. A missing table (a declared layer not created yet) is part of
+/// the print.
 fn schema_fingerprint(
     tx: &mut Transaction,
     store: &PostGis,
 ) -> Result<Option<String>, postgres::Error> {
     let mut names: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
     names.extend(store.layers.layers.iter().map(|d| d.name));
+    let literals: Vec<String> = (names.iter())
+        .map(|n| format!("'{}'", n.replace('\'', "''")))
+        .collect();
+    tx.batch_execute(&format!(
+        "DO $$ DECLARE t text; BEGIN
+           FOREACH t IN ARRAY ARRAY[{}]::text[] LOOP
+             IF to_regclass(quote_ident(t)) IS NOT NULL THEN
+               EXECUTE format('LOCK TABLE %I IN ACCESS SHARE MODE', t);
+             END IF;
+           END LOOP;
+         END $$",
+        literals.join(", ")
+    ))?;
     let rows = tx.query(
         "SELECT n.name, c.oid::bigint, c.relfilenode::bigint,
                 (SELECT count(*) FROM pg_trigger t
-                  WHERE t.tgrelid = c.oid AND t.tgenabled <> 'D'
+                  WHERE t.tgrelid = c.oid AND t.tgenabled IN ('O', 'A')
                     AND t.tgname IN (n.name || '_log_insert', n.name || '_log_update',
                                      n.name || '_log_delete', n.name || '_log_truncate')),
                 (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ','
                                    ORDER BY a.attnum)
                    FROM pg_attribute a
-                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+                (SELECT string_agg(t.tgname || ' ' || t.tgenabled::text || ' ' || t.xmin::text, ','
+                                   ORDER BY t.tgname)
+                   FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal),
+                (SELECT p.xmin::text FROM pg_proc p WHERE p.oid = to_regproc('gridmap_log_changes'))
            FROM unnest($1::text[]) AS n (name)
            LEFT JOIN pg_class c ON c.oid = to_regclass(quote_ident(n.name))
           ORDER BY n.name",
@@ -157,14 +179,17 @@ fn schema_fingerprint(
             print.push_str(&format!("{name} missing;"));
             continue;
         };
-        let (storage, triggers, columns): (i64, i64, Option<String>) =
-            (r.get(2), r.get(3), r.get(4));
+        let (storage, triggers): (i64, i64) = (r.get(2), r.get(3));
+        let (columns, states, function): (Option<String>, Option<String>, Option<String>) =
+            (r.get(4), r.get(5), r.get(6));
         if triggers < 4 {
             return Ok(None);
         }
         print.push_str(&format!(
-            "{name} {oid} {storage} {};",
-            columns.unwrap_or_default()
+            "{name} {oid} {storage} [{}] [{}] {};",
+            columns.unwrap_or_default(),
+            states.unwrap_or_default(),
+            function.unwrap_or_default()
         ));
     }
     Ok(Some(print))
