@@ -1,6 +1,7 @@
 //! Who is asking: the `Caller` of a request, from its `Authorization: Bearer` token (the only
 //! place a token is accepted; it is never logged). No header is the public. A wrong, expired or
-//! revoked token is 401 and counts against the client's address; after `MAX_FAILURES` within a
+//! revoked token is 401 (a token no account has, after the accounts are re-read once: one made a
+//! moment ago works) and counts against the client's address; after `MAX_FAILURES` within a
 //! minute that client's further tokens get 429 with `Retry-After`, others are not affected.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -118,7 +119,25 @@ impl FromRequestParts<AppState> for Caller {
                 "Authorization: give the account's token as `Bearer <token>`".into(),
             )
         })?;
-        match state.accounts.check(token, address, now_s()) {
+        let store = state.store.clone();
+        let reread = || async move {
+            match super::request_id::blocking(move || store.accounts()).await {
+                Ok(Ok(accounts)) => Some(accounts),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "could not re-read the accounts for an unknown token");
+                    None
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "re-reading the accounts failed");
+                    None
+                }
+            }
+        };
+        let verdict = state
+            .accounts
+            .check_or_reread(token, address, now_s(), reread)
+            .await;
+        match verdict {
             Ok(account) => Ok(Caller {
                 account: Some(account),
                 address,

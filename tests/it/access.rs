@@ -596,6 +596,41 @@ fn a_revoked_token_stops_working_and_guessing_is_throttled() {
     assert_eq!(status, 200);
 }
 
+/// A token made or rotated by the CLI while the server runs works on its very first request (the
+/// server re-reads its accounts for a token it does not know, instead of refusing it until the
+/// follower's next turn), and a rotated-away token is refused at once.
+#[test]
+fn a_token_made_while_the_server_runs_works_at_once() {
+    use crate::common::{Server, add_user, gridmap, http_raw, status_and_body};
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("gridmap.gpkg");
+    add_user(&store, "first", "city", &[]);
+    let server = Server::start(&store);
+    let health = |t: &str| {
+        let bearer = format!("Bearer {t}");
+        status_and_body(&http_raw(
+            server.port,
+            "GET",
+            "/health",
+            &[("Authorization", &bearer)],
+            "",
+        ))
+    };
+    for round in 0..5 {
+        let token = add_user(&store, &format!("late.{round}"), "city", &[]);
+        let (status, body) = health(&token);
+        assert_eq!(status, 200, "round {round}: {body}");
+        let out = gridmap(&store, &["user", "rotate", &format!("late.{round}")]);
+        assert!(out.status.success());
+        let rotated = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        let (status, body) = health(&rotated);
+        assert_eq!(status, 200, "round {round}, rotated: {body}");
+        let (status, body) = health(&token);
+        assert_eq!(status, 401, "round {round}, the old token: {body}");
+        assert!(body.contains("no account has this token"), "{body}");
+    }
+}
+
 /// The retired flag stops the server with a message saying what replaces it.
 #[test]
 fn write_token_is_gone_with_a_pointer_to_accounts() {
