@@ -45,7 +45,8 @@ fn migrations_apply_once_in_order_and_refuse_edited_history() {
             (4, "accounts_audit".into()),
             (5, "publish_contact".into()),
             (6, "events".into()),
-            (7, "event_photos".into())
+            (7, "event_photos".into()),
+            (8, "log_always".into())
         ]
     );
     // Geometry columns are typed, with SRID 4326, and indexed with GiST.
@@ -259,6 +260,23 @@ fn writes_and_catch_ups_read_whole_when_a_table_changed_behind_the_log() {
         saw.into_inner().unwrap().unwrap()
     };
     assert_eq!(write(1), start.grids[5].population, "a first write");
+    // Every log trigger, of the built-in layers (migrations) and of the declared ones (made by
+    // the store), fires always: four per layer, none otherwise.
+    let states: Vec<(String, String)> = connect(&db.url)
+        .query(
+            "SELECT tgrelid::regclass::text || '.' || tgname, tgenabled::text FROM pg_trigger
+              WHERE tgfoid = to_regproc('gridmap_log_changes') ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let layers = 6 + gridmap::model::declared::Declarations::shipped()
+        .layers
+        .len();
+    assert_eq!(states.len(), 4 * layers, "{states:?}");
+    assert!(states.iter().all(|(_, s)| s == "A"), "{states:?}");
     // A catch-up after `seen` from `base`: what it gives is what reading everything gives.
     let catch_up_whole = |seen: u64, base: &Dataset| {
         let (version, caught_up) = store.catch_up(Some(seen), base).unwrap().unwrap();
@@ -280,7 +298,10 @@ fn writes_and_catch_ups_read_whole_when_a_table_changed_behind_the_log() {
          CREATE TRIGGER grids_log_delete AFTER DELETE ON grids REFERENCING OLD TABLE AS old_rows
            FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes('code');
          CREATE TRIGGER grids_log_truncate AFTER TRUNCATE ON grids
-           FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes('code');";
+           FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes('code');
+         ALTER TABLE grids ENABLE ALWAYS TRIGGER grids_log_insert,
+           ENABLE ALWAYS TRIGGER grids_log_update, ENABLE ALWAYS TRIGGER grids_log_delete,
+           ENABLE ALWAYS TRIGGER grids_log_truncate;";
     c.batch_execute(&format!(
         "BEGIN;
          CREATE TABLE grids_copy (LIKE grids INCLUDING ALL);
@@ -307,12 +328,12 @@ fn writes_and_catch_ups_read_whole_when_a_table_changed_behind_the_log() {
     // the follower, whose read is whole.
     c.batch_execute("UPDATE stations SET name = name WHERE id = 1")
         .unwrap();
-    let (_, caught_up) = catch_up_whole(seen, &caught_up);
+    let (seen, caught_up) = catch_up_whole(seen, &caught_up);
     assert_eq!(population(&caught_up), 80_000);
 
     // The trigger enabled again: a logged edit is read.
     c.batch_execute(&format!(
-        "ALTER TABLE grids ENABLE TRIGGER grids_log_update;
+        "ALTER TABLE grids ENABLE ALWAYS TRIGGER grids_log_update;
          UPDATE grids SET population = 90000 WHERE code = '{code}'"
     ))
     .unwrap();
@@ -323,7 +344,7 @@ fn writes_and_catch_ups_read_whole_when_a_table_changed_behind_the_log() {
     c.batch_execute(&format!(
         "ALTER TABLE grids DISABLE TRIGGER grids_log_update;
          UPDATE grids SET population = 95000 WHERE code = '{code}';
-         ALTER TABLE grids ENABLE TRIGGER grids_log_update;"
+         ALTER TABLE grids ENABLE ALWAYS TRIGGER grids_log_update;"
     ))
     .unwrap();
     assert_eq!(
@@ -338,6 +359,53 @@ fn writes_and_catch_ups_read_whole_when_a_table_changed_behind_the_log() {
     ))
     .unwrap();
     assert_eq!(write(6), 96_000, "a replica-only trigger is not a log");
+
+    // Enabled always again: an edit under session_replication_role = replica (a logical
+    // replication worker's, a bulk load's) is logged like any other.
+    let logged = |c: &mut postgres::Client| -> i64 {
+        c.query_one(
+            "SELECT count(*) FROM change_log WHERE layer = 'grids' AND $1 = ANY (keys)",
+            &[&code],
+        )
+        .unwrap()
+        .get(0)
+    };
+    c.batch_execute("ALTER TABLE grids ENABLE ALWAYS TRIGGER grids_log_update")
+        .unwrap();
+    assert_eq!(write(7), 96_000);
+    let before = logged(&mut c);
+    c.batch_execute(&format!(
+        "SET session_replication_role = replica;
+         UPDATE grids SET population = 97000 WHERE code = '{code}';
+         RESET session_replication_role;"
+    ))
+    .unwrap();
+    assert_eq!(
+        logged(&mut c),
+        before + 1,
+        "the replica session's edit is in the log"
+    );
+    assert_eq!(write(8), 97_000);
+
+    // Enabled for ordinary sessions only (`O`): a replica session's edit goes unlogged, so the
+    // log is not trusted even once the fingerprint has settled (a write in between).
+    c.batch_execute("ALTER TABLE grids ENABLE TRIGGER grids_log_update")
+        .unwrap();
+    assert_eq!(write(9), 97_000);
+    c.batch_execute(&format!(
+        "SET session_replication_role = replica;
+         UPDATE grids SET population = 98000 WHERE code = '{code}';
+         RESET session_replication_role;"
+    ))
+    .unwrap();
+    assert_eq!(
+        logged(&mut c),
+        before + 1,
+        "an ordinary trigger skips the replica session"
+    );
+    assert_eq!(write(10), 98_000, "the write read the edit the log missed");
+    let (_, caught_up) = catch_up_whole(seen, &caught_up);
+    assert_eq!(population(&caught_up), 98_000);
 }
 
 /// gridmap's answers for seeded random points against PostGIS's own: `ST_Contains` for the units

@@ -131,8 +131,9 @@ pub fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64
 /// a rewrite), its columns and types, and its log triggers with their state and row version
 /// (`xmin`, new after any `ALTER TABLE … DISABLE/ENABLE TRIGGER`, even both in one transaction);
 /// and the version of the logging function. `None` when a table that exists lacks one of its four
-/// log triggers enabled for ordinary sessions (`O`, or `A`lways): its changes may go unlogged, so
-/// the log is never trusted for it. A missing table (a declared layer not created yet) is part of
+/// log triggers enabled ALWAYS (`A`, as migration 0008 and `Tables::create` leave them): an `O`rigin
+/// trigger does not fire under `session_replication_role = replica`, a disabled one never, so the
+/// log is never trusted for such a table. A missing table (a declared layer not created yet) is part of
 /// the print.
 fn schema_fingerprint(
     tx: &mut Transaction,
@@ -156,7 +157,7 @@ fn schema_fingerprint(
     let rows = tx.query(
         "SELECT n.name, c.oid::bigint, c.relfilenode::bigint,
                 (SELECT count(*) FROM pg_trigger t
-                  WHERE t.tgrelid = c.oid AND t.tgenabled IN ('O', 'A')
+                  WHERE t.tgrelid = c.oid AND t.tgenabled = 'A'
                     AND t.tgname IN (n.name || '_log_insert', n.name || '_log_update',
                                      n.name || '_log_delete', n.name || '_log_truncate')),
                 (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ','

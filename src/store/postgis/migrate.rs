@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "event_photos",
         sql: include_str!("../../../migrations/0007_event_photos.sql"),
     },
+    Migration {
+        version: 8,
+        name: "log_always",
+        sql: include_str!("../../../migrations/0008_log_always.sql"),
+    },
 ];
 
 /// Held while migrating, so that servers starting together apply each file once.

@@ -112,7 +112,10 @@ impl Tables for PgTables<'_, '_> {
              CREATE TRIGGER \"{t}_log_delete\" AFTER DELETE ON \"{t}\" REFERENCING OLD TABLE AS old_rows
                FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes({key});
              CREATE TRIGGER \"{t}_log_truncate\" AFTER TRUNCATE ON \"{t}\"
-               FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes({key});",
+               FOR EACH STATEMENT EXECUTE FUNCTION gridmap_log_changes({key});
+             ALTER TABLE \"{t}\" ENABLE ALWAYS TRIGGER \"{t}_log_insert\",
+               ENABLE ALWAYS TRIGGER \"{t}_log_update\", ENABLE ALWAYS TRIGGER \"{t}_log_delete\",
+               ENABLE ALWAYS TRIGGER \"{t}_log_truncate\";",
             columns.join(", ")
         ))?;
         self.set_rules(def)

@@ -1,0 +1,17 @@
+-- The change-log triggers fire for every session, those with session_replication_role = replica
+-- included (a logical-replication apply worker, a bulk load that sets it to skip constraints):
+-- an edit made there is logged like any other, so the log gridmap follows misses nothing that
+-- leaves no trace in the catalog. gridmap trusts the log only while all four log triggers of a
+-- layer are enabled ALWAYS (`tgenabled = 'A'`); a trigger an operator disabled stays disabled
+-- (and gridmap reads that layer's table whole until it is enabled always again).
+DO $$
+DECLARE
+  t record;
+BEGIN
+  FOR t IN SELECT g.tgrelid::regclass AS tbl, g.tgname
+             FROM pg_trigger g
+            WHERE g.tgfoid = to_regproc('gridmap_log_changes') AND NOT g.tgisinternal
+              AND g.tgenabled = 'O' LOOP
+    EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t.tbl, t.tgname);
+  END LOOP;
+END $$;
