@@ -10,7 +10,7 @@ use rstar::{AABB, RTree};
 
 use super::{Accelerators, AreaTree, Keys, PointTree, Prepared, Snapshot};
 use crate::geodesy::LowerBoundPlane;
-use crate::model::{Dataset, Derived, Shared, derive};
+use crate::model::{AnyLayer, Dataset, Derived, Layer, Shared, derive};
 
 fn area_tree<'a>(geoms: impl Iterator<Item = Option<&'a MultiPolygon>>) -> AreaTree {
     let items = geoms
@@ -390,25 +390,37 @@ impl Snapshot {
                 data.grids.len(),
             ),
         };
-        // The search index holds keys and names: when no name changed and no key came or went
-        // (layers edited in place keep theirs), the previous one serves, if it was built.
-        let names_kept = |c: &Change, same: &dyn Fn(usize) -> bool| match c {
-            Change::Same => true,
-            Change::Edited(positions) => positions.iter().all(|&i| same(i)),
-            Change::Reshaped => false,
+        // The search index holds keys and names. While no key comes or goes (layers edited in
+        // place keep theirs), the previous one serves, if it was built: itself when no name
+        // changed, with the renamed features' entries laid over it otherwise (`text_edits`).
+        let renamed_in = |layer: Layer, c: &Change, same: &dyn Fn(usize) -> bool| match c {
+            Change::Same => Some(Vec::new()),
+            Change::Edited(positions) => Some(
+                (positions.iter().filter(|&&i| !same(i)))
+                    .map(|&i| (AnyLayer::Builtin(layer), i))
+                    .collect::<Vec<_>>(),
+            ),
+            Change::Reshaped => None,
         };
-        let text = previous
-            .filter(|p| {
+        let renamed = previous
+            .filter(|p| p.data.declared == data.declared)
+            .and_then(|p| {
                 let o = &p.data;
-                names_kept(&towns, &|i| o.towns[i].name == data.towns[i].name)
-                    && names_kept(&villages, &|i| o.villages[i].name == data.villages[i].name)
-                    && names_kept(&grids, &|i| o.grids[i].name == data.grids[i].name)
-                    && names_kept(&stations, &|i| o.stations[i].name == data.stations[i].name)
-                    && o.declared == data.declared
-            })
-            .and_then(|p| p.text.get().cloned())
-            .map(std::sync::OnceLock::from)
-            .unwrap_or_default();
+                let d = &data;
+                let mut all = renamed_in(Layer::Towns, &towns, &|i| {
+                    o.towns[i].name == d.towns[i].name
+                })?;
+                all.extend(renamed_in(Layer::Villages, &villages, &|i| {
+                    o.villages[i].name == d.villages[i].name
+                })?);
+                all.extend(renamed_in(Layer::Grids, &grids, &|i| {
+                    o.grids[i].name == d.grids[i].name
+                })?);
+                all.extend(renamed_in(Layer::Stations, &stations, &|i| {
+                    o.stations[i].name == d.stations[i].name
+                })?);
+                Some(all)
+            });
         // A declared layer equal to the one the previous snapshot indexed keeps its index.
         let declared = data
             .declared
@@ -427,7 +439,7 @@ impl Snapshot {
             })
             .collect();
 
-        Snapshot {
+        let snapshot = Snapshot {
             generation: 0,
             station_spacing_m: posts.spacing_m,
             prepared,
@@ -444,10 +456,23 @@ impl Snapshot {
             keys,
             declared,
             geocoder: std::sync::OnceLock::new(),
-            text,
+            text: std::sync::OnceLock::new(),
             derived: Default::default(),
             data,
+        };
+        let built = previous.and_then(|p| p.text.get());
+        if let (Some(built), Some(renamed)) = (built, renamed) {
+            let carried = if renamed.is_empty() {
+                Some(built.clone())
+            } else {
+                (built.after_renames(&renamed, |layer, i| snapshot.search_entry(layer, i)))
+                    .map(Arc::new)
+            };
+            if let Some(carried) = carried {
+                let _ = snapshot.text.set(carried);
+            }
         }
+        snapshot
     }
 }
 
@@ -589,6 +614,7 @@ mod tests {
         let mut snap = Snapshot::build(data.clone());
         let mut shared_grid_trees = 0;
         let mut carried_text = 0;
+        let mut renames_over_it = 0;
         snap.prepare_search();
         let every = snap.layers();
         for step in 0..30 {
@@ -604,10 +630,11 @@ mod tests {
             // Search: the index (carried over or built) finds what a full build's index does.
             next.prepare_search();
             full.prepare_search();
-            carried_text += usize::from(Arc::ptr_eq(
-                next.text.get().unwrap(),
-                snap.text.get().unwrap(),
+            carried_text += usize::from(std::ptr::eq(
+                next.text_index().built(),
+                snap.text_index().built(),
             ));
+            renames_over_it += usize::from(next.text_index().stale() > 0);
             for q in [
                 "改",
                 "镇",
@@ -632,6 +659,10 @@ mod tests {
         assert!(
             carried_text > 5,
             "{carried_text} search indexes carried over"
+        );
+        assert!(
+            renames_over_it > 1,
+            "{renames_over_it} search indexes with renames laid over"
         );
         // And it can fail: an edit the previous snapshot is wrongly trusted with shows.
         let mut moved = data.clone();

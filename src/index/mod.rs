@@ -15,6 +15,7 @@ mod nearest;
 mod queries;
 mod search;
 mod text;
+mod text_edits;
 
 pub use queries::{Location, Nearby};
 pub use search::{Hit, Match};
@@ -73,8 +74,9 @@ pub struct Snapshot {
     /// Addresses to buildings, built on first use (most snapshots never geocode).
     geocoder: std::sync::OnceLock<geocode::Geocoder>,
     /// Names and keys for `/search`, built on first use (`Index` starts it on a thread), or the
-    /// previous snapshot's when no key or name changed.
-    text: std::sync::OnceLock<Arc<text::TextIndex>>,
+    /// previous snapshot's when no key or name changed, or that with the renamed features'
+    /// entries laid over it (`text_edits`) when only names changed in place.
+    text: std::sync::OnceLock<Arc<text_edits::SearchIndex>>,
     /// What outer modules derive from this snapshot and keep as long as it lives (`derived`).
     derived: Derived,
 }

@@ -5,6 +5,7 @@
 
 use super::Snapshot;
 use super::text::{Entry, TextIndex};
+use super::text_edits::SearchIndex;
 use crate::model::{AnyLayer, Layer};
 
 /// How well a feature matches, best first.
@@ -78,6 +79,24 @@ impl Snapshot {
         }
     }
 
+    /// The key and name `/search` matches for feature `i` of a searchable layer (a post's key is
+    /// its id).
+    pub(super) fn search_entry(&self, layer: AnyLayer, i: usize) -> (String, String) {
+        let d = self.dataset();
+        let key = match layer {
+            AnyLayer::Builtin(Layer::Towns) => d.towns[i].code.clone(),
+            AnyLayer::Builtin(Layer::Villages) => d.villages[i].code.clone(),
+            AnyLayer::Builtin(Layer::Grids) => d.grids[i].code.clone(),
+            AnyLayer::Builtin(Layer::Stations) => d.stations[i].id.to_string(),
+            AnyLayer::Builtin(_) => String::new(),
+            AnyLayer::Declared(def) => self
+                .declared_layer(def.name)
+                .map(|data| data.features[i].key.clone())
+                .unwrap_or_default(),
+        };
+        (key, self.search_name(layer, i).to_string())
+    }
+
     /// Features of `layers` whose name contains `query` or whose code starts with it (ASCII case
     /// ignored, surrounding spaces trimmed), best match first; then by layer (the order of
     /// `searchable`), shorter name, name, position in the layer (key order). At most `limit`. An empty query finds nothing.
@@ -102,7 +121,9 @@ impl Snapshot {
         // becomes current) the scan answers, the same hits in the same order: a search never
         // waits for a build.
         match self.text.get() {
-            Some(index) => index.search(&query, layers, limit, sees),
+            Some(index) => index.search(&query, layers, limit, sees, &|layer, i| {
+                self.search_name(layer, i)
+            }),
             None => self.search_scan_query(&query, layers, limit, sees),
         }
     }
@@ -113,8 +134,9 @@ impl Snapshot {
         self.text_index();
     }
 
-    /// The text index of this snapshot, built on the first call.
-    pub(super) fn text_index(&self) -> &TextIndex {
+    /// The text index of this snapshot: carried from its predecessor's (`build_after`) or built
+    /// on the first call.
+    pub(super) fn text_index(&self) -> &SearchIndex {
         self.text.get_or_init(|| {
             let searchable = self.searchable();
             let staff = searchable.iter().map(|l| l.def().staff_only()).collect();
@@ -129,7 +151,9 @@ impl Snapshot {
                     })
                 });
             }
-            std::sync::Arc::new(TextIndex::build(searchable, staff, entries))
+            std::sync::Arc::new(SearchIndex::new(TextIndex::build(
+                searchable, staff, entries,
+            )))
         })
     }
 
@@ -516,6 +540,69 @@ fields = [
             "a snapshot alone builds no index"
         );
         snap.prepare_search();
+        index_answers_as_the_scan(&snap, cases, Vec::new());
+    }
+
+    /// Renames in place keep the previous snapshot's index with the renamed entries laid over it
+    /// (`text_edits`), twice in a row: it answers as the scan does, the new names, the old ones
+    /// and names made equal to others included.
+    #[test]
+    fn an_index_carried_over_renames_answers_as_the_scan_does() {
+        let (snap, cases, _) = with_cases();
+        snap.prepare_search();
+        let mut queries = Vec::new();
+        let mut rename = |d: &mut crate::model::Dataset, round: usize| {
+            let others: Vec<String> = d.grids.iter().map(|g| g.name.clone()).collect();
+            for (n, i) in (round..d.grids.len()).step_by(53).enumerate() {
+                let g = &mut d.grids[i];
+                queries.push(g.name.clone());
+                g.name = match n % 4 {
+                    0 => format!("{}改{round}", g.name),
+                    1 => format!("Zhang Grid {n} of {round}"),
+                    2 => "网".to_string(),
+                    _ => others[(i + 1) % others.len()].clone(),
+                };
+                queries.push(g.name.clone());
+            }
+            for (n, i) in (round..d.stations.len()).step_by(17).enumerate() {
+                let s = &mut d.stations[i];
+                queries.push(s.name.clone());
+                s.name = format!("新驿站{n} Post {round}");
+            }
+            for i in (round..d.villages.len()).step_by(11) {
+                d.villages[i].name.insert(0, '大');
+            }
+            d.towns[round].name = format!("TOWN {round}");
+            queries.extend(
+                ["改", "zhang grid", "GRID 1", "新驿站", "post", "大", "town"].map(String::from),
+            );
+        };
+        let mut d = snap.dataset().clone();
+        rename(&mut d, 0);
+        let next = Snapshot::build_after(Some(&snap), d);
+        let stale = next.text.get().map(|t| t.stale());
+        assert!(
+            stale.is_some_and(|n| n > 50),
+            "carried, renames over it: {stale:?}"
+        );
+        let mut d = next.dataset().clone();
+        rename(&mut d, 1);
+        let third = Snapshot::build_after(Some(&next), d);
+        let more = third.text.get().map(|t| t.stale());
+        assert!(
+            more > stale,
+            "renames gather over the same built index: {more:?}"
+        );
+        assert!(std::ptr::eq(
+            third.text_index().built(),
+            snap.text_index().built()
+        ));
+        index_answers_as_the_scan(&next, cases, queries.clone());
+        index_answers_as_the_scan(&third, cases, queries);
+    }
+
+    /// Queries cut from `snap`'s names and codes, and `more`, answered by the index and the scan.
+    fn index_answers_as_the_scan(snap: &Snapshot, cases: AnyLayer, more: Vec<String>) {
         let searchable = snap.searchable();
         assert!(searchable.contains(&cases));
         let mut queries: Vec<String> = [
@@ -575,6 +662,7 @@ fields = [
         for s in d.stations.iter().step_by(13) {
             queries.push(s.id.to_string().chars().take(2).collect());
         }
+        queries.extend(more);
         let sees = |_: AnyLayer, i: usize| !i.is_multiple_of(3);
         let subsets = [
             searchable.clone(),

@@ -177,13 +177,29 @@ impl TextIndex {
         }
     }
 
-    /// The best `limit` features of `layers` matching `query` (as `Snapshot::search_where`).
+    /// Every entry, by rank: (layer position, position in the layer, key, name), ASCII
+    /// lower-cased.
+    pub fn entries(&self) -> impl Iterator<Item = (u16, u32, &str, &str)> {
+        (0..self.features.len() as u32).map(|rank| {
+            let (layer, index) = self.features[rank as usize];
+            (layer, index, self.keys.get(rank), self.names.get(rank))
+        })
+    }
+
+    /// The searchable layers, in rank order.
+    pub fn layers(&self) -> &[AnyLayer] {
+        &self.layers
+    }
+
+    /// The best `limit` features of `layers` matching `query` (as `Snapshot::search_where`),
+    /// leaving out those whose entry here is `stale` (by layer position and position in it).
     pub fn search(
         &self,
         query: &Query,
         layers: &[AnyLayer],
         limit: usize,
         sees: &dyn Fn(AnyLayer, usize) -> bool,
+        stale: &dyn Fn(u16, u32) -> bool,
     ) -> Vec<Hit> {
         let wanted: Vec<bool> = self.layers.iter().map(|l| layers.contains(l)).collect();
         // The ranks from the first wanted layer's first to the last one's last (ranks go layer
@@ -215,9 +231,10 @@ impl TextIndex {
             }
             // A feature is listed once, in its best class, when the caller may see it.
             let takes = |rank: u32| {
-                let (layer, index) = self.features[rank as usize];
-                let layer = usize::from(layer);
+                let (at, index) = self.features[rank as usize];
+                let layer = usize::from(at);
                 wanted[layer]
+                    && !stale(at, index)
                     && query.matches(self.keys.get(rank), self.names.get(rank)) == Some(class)
                     && (!self.staff[layer] || sees(self.layers[layer], index as usize))
             };
