@@ -390,37 +390,8 @@ impl Snapshot {
                 data.grids.len(),
             ),
         };
-        // The search index holds keys and names. While no key comes or goes (layers edited in
-        // place keep theirs), the previous one serves, if it was built: itself when no name
-        // changed, with the renamed features' entries laid over it otherwise (`text_edits`).
-        let renamed_in = |layer: Layer, c: &Change, same: &dyn Fn(usize) -> bool| match c {
-            Change::Same => Some(Vec::new()),
-            Change::Edited(positions) => Some(
-                (positions.iter().filter(|&&i| !same(i)))
-                    .map(|&i| (AnyLayer::Builtin(layer), i))
-                    .collect::<Vec<_>>(),
-            ),
-            Change::Reshaped => None,
-        };
-        let renamed = previous
-            .filter(|p| p.data.declared == data.declared)
-            .and_then(|p| {
-                let o = &p.data;
-                let d = &data;
-                let mut all = renamed_in(Layer::Towns, &towns, &|i| {
-                    o.towns[i].name == d.towns[i].name
-                })?;
-                all.extend(renamed_in(Layer::Villages, &villages, &|i| {
-                    o.villages[i].name == d.villages[i].name
-                })?);
-                all.extend(renamed_in(Layer::Grids, &grids, &|i| {
-                    o.grids[i].name == d.grids[i].name
-                })?);
-                all.extend(renamed_in(Layer::Stations, &stations, &|i| {
-                    o.stations[i].name == d.stations[i].name
-                })?);
-                Some(all)
-            });
+        let renamed =
+            previous.and_then(|p| renamed(p, &data, [&towns, &villages, &grids, &stations]));
         // A declared layer equal to the one the previous snapshot indexed keeps its index.
         let declared = data
             .declared
@@ -439,6 +410,8 @@ impl Snapshot {
             })
             .collect();
 
+        // The search index holds keys and names: while no key comes or goes, the previous one
+        // serves (`carry_search_index`).
         let snapshot = Snapshot {
             generation: 0,
             station_spacing_m: posts.spacing_m,
@@ -460,20 +433,46 @@ impl Snapshot {
             derived: Default::default(),
             data,
         };
-        let built = previous.and_then(|p| p.text.get());
-        if let (Some(built), Some(renamed)) = (built, renamed) {
-            let carried = if renamed.is_empty() {
-                Some(built.clone())
-            } else {
-                (built.after_renames(&renamed, |layer, i| snapshot.search_entry(layer, i)))
-                    .map(Arc::new)
-            };
-            if let Some(carried) = carried {
-                let _ = snapshot.text.set(carried);
-            }
+        if let (Some(previous), Some(renamed)) = (previous, renamed) {
+            snapshot.carry_search_index(previous, &renamed);
         }
         snapshot
     }
+}
+
+/// The features of the built-in searchable layers whose name changed in place since `previous`,
+/// given how towns, villages, grids and posts changed; `None` when a key came or went in one of
+/// them or a declared layer changed. What the search index is carried over with: its keys and
+/// names are all that it holds.
+fn renamed(
+    previous: &Snapshot,
+    data: &Dataset,
+    [towns, villages, grids, stations]: [&Change; 4],
+) -> Option<Vec<(AnyLayer, usize)>> {
+    if previous.data.declared != data.declared {
+        return None;
+    }
+    let in_layer = |layer: Layer, c: &Change, same: &dyn Fn(usize) -> bool| match c {
+        Change::Same => Some(Vec::new()),
+        Change::Edited(positions) => Some(
+            (positions.iter().filter(|&&i| !same(i)))
+                .map(|&i| (AnyLayer::Builtin(layer), i))
+                .collect::<Vec<_>>(),
+        ),
+        Change::Reshaped => None,
+    };
+    let (o, d) = (&previous.data, data);
+    let mut all = in_layer(Layer::Towns, towns, &|i| o.towns[i].name == d.towns[i].name)?;
+    all.extend(in_layer(Layer::Villages, villages, &|i| {
+        o.villages[i].name == d.villages[i].name
+    })?);
+    all.extend(in_layer(Layer::Grids, grids, &|i| {
+        o.grids[i].name == d.grids[i].name
+    })?);
+    all.extend(in_layer(Layer::Stations, stations, &|i| {
+        o.stations[i].name == d.stations[i].name
+    })?);
+    Some(all)
 }
 
 /// The posts' indexes: by lon/lat, and in a plane whose distances bound geodesic ones from below.

@@ -79,9 +79,28 @@ impl Snapshot {
         }
     }
 
+    /// Take `previous`'s search index, if it was built, after `renamed` features (positions
+    /// unchanged) took their names here: the same index when none was, with their entries laid
+    /// over it otherwise (`text_edits`). Left unset when too many entries would be stale: then
+    /// `Index` builds one anew.
+    pub(super) fn carry_search_index(&self, previous: &Snapshot, renamed: &[(AnyLayer, usize)]) {
+        let Some(built) = previous.text.get() else {
+            return;
+        };
+        let carried = if renamed.is_empty() {
+            Some(built.clone())
+        } else {
+            (built.after_renames(renamed, |layer, i| self.search_entry(layer, i)))
+                .map(std::sync::Arc::new)
+        };
+        if let Some(carried) = carried {
+            let _ = self.text.set(carried);
+        }
+    }
+
     /// The key and name `/search` matches for feature `i` of a searchable layer (a post's key is
     /// its id).
-    pub(super) fn search_entry(&self, layer: AnyLayer, i: usize) -> (String, String) {
+    fn search_entry(&self, layer: AnyLayer, i: usize) -> (String, String) {
         let d = self.dataset();
         let key = match layer {
             AnyLayer::Builtin(Layer::Towns) => d.towns[i].code.clone(),
