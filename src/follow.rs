@@ -196,7 +196,8 @@ impl Follower {
     /// Re-read the accounts, append the audit rows waiting, and prune old ones once an hour.
     pub fn keep_accounts_and_audit(&self, pruned: &mut Option<Instant>) -> Result<()> {
         // Accounts first: a revocation must not wait on audit rows the store refuses.
-        self.accounts.replace(self.store.accounts()?);
+        let ticket = self.accounts.ticket();
+        self.accounts.replace_read(ticket, self.store.accounts()?);
         self.flush_audit()?;
         if pruned.is_none_or(|t| t.elapsed() >= PRUNE_INTERVAL) {
             let before_s = crate::model::date::now_s() - i64::from(self.audit_days) * 86_400;

@@ -1,9 +1,13 @@
 //! The accounts a server knows, looked up by their token's hash, and the count of failed tokens
 //! per client. Kept in memory and replaced whole from the store (the follower re-reads it every
 //! second), so checking a known token costs a SHA-256 and a hash-map lookup, never a store round
-//! trip. A token no account has is the one exception: the accounts are re-read once before it is
-//! refused (`check_or_reread`), so a token made a moment ago by `gridmap user add` or `user rotate`
-//! works on its first request.
+//! trip. A well-formed token no account has is the one exception: the accounts are re-read before
+//! it is refused (`check_or_reread`), so a token made a moment ago by `gridmap user add` or `user
+//! rotate` works on its first request.
+//!
+//! Every read of the accounts takes a ticket as it starts, and what it read replaces the registry
+//! only if no read that started later has been stored: the follower's turn and a re-read never
+//! put back an older list (a rotated token known again, a new one lost).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -14,11 +18,15 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 
-use super::{Account, StoredAccount, TokenHash};
+use super::{Account, StoredAccount, Token, TokenHash};
 
 /// Failed tokens a client may send within `FAILURE_WINDOW` before it is refused for a while.
 pub const MAX_FAILURES: usize = 10;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Re-reads for unknown tokens start at most this often, whoever sends them (requests arriving
+/// meanwhile wait for the next one): guessing from many addresses costs the store ten reads a
+/// second at most.
+pub const REREAD_GAP: Duration = Duration::from_millis(100);
 
 /// Why a token was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +44,8 @@ pub enum Refusal {
     TooMany {
         retry_after_s: u64,
     },
+    /// The token is not known here and the store could not be read to look for it.
+    Unchecked,
 }
 
 #[derive(Default)]
@@ -43,11 +53,12 @@ pub struct Registry {
     by_token: ArcSwap<HashMap<TokenHash, Arc<Account>>>,
     /// Per client address, the moments of its recent failed tokens (at most `MAX_FAILURES`).
     failures: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
-    /// Held while an unknown token re-reads the accounts: one read at a time, and the requests
-    /// that waited for it use what it read instead of reading again.
-    reread: tokio::sync::Mutex<()>,
-    /// How many such reads have been done.
-    rereads: AtomicU64,
+    /// The last ticket handed to a read of the accounts, and the ticket of the read stored.
+    tickets: AtomicU64,
+    stored: Mutex<u64>,
+    /// Held by the task re-reading the accounts for unknown tokens (one at a time), with the
+    /// moment its read started.
+    reread: Arc<tokio::sync::Mutex<Option<Instant>>>,
 }
 
 impl Registry {
@@ -59,6 +70,22 @@ impl Registry {
 
     /// Replace every account (a revoked or rotated token stops working here).
     pub fn replace(&self, accounts: Vec<StoredAccount>) {
+        self.replace_read(self.ticket(), accounts);
+    }
+
+    /// A ticket for a read of the accounts about to start (then `replace_read` with it).
+    pub fn ticket(&self) -> u64 {
+        self.tickets.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Replace every account with what the read holding `ticket` found, unless a read that
+    /// started later was stored already.
+    pub fn replace_read(&self, ticket: u64, accounts: Vec<StoredAccount>) {
+        let mut stored = self.stored.lock().unwrap_or_else(|e| e.into_inner());
+        if ticket < *stored {
+            return;
+        }
+        *stored = ticket;
         let map = accounts
             .into_iter()
             .map(|a| (a.token, Arc::new(a.account)))
@@ -80,41 +107,84 @@ impl Registry {
         let now = Instant::now();
         self.blocked(client, now)?;
         let verdict = self.look_up(token, now_s);
-        self.counted(verdict, client, now)
+        if verdict.is_err() {
+            self.count_failure(client, now);
+        }
+        verdict
     }
 
-    /// `check`, except that a token no account has first makes the registry re-read the accounts
-    /// with `read` (`None` when the store could not answer). One read at a time, shared by the
-    /// requests that waited for it; a client's unknown tokens are limited like every failure
-    /// (`MAX_FAILURES` a minute), so guessing costs a store read at most that often per address.
-    /// Only the final verdict counts against the client.
+    /// `check`, except that a well-formed token no account has makes the registry read the
+    /// accounts with `read` (`None`: the store could not answer, `Refusal::Unchecked`) unless a
+    /// read that started after the miss was stored meanwhile. The read runs in a task of its own
+    /// holding the re-read lock, so a client that hangs up cannot start a second one beside it;
+    /// the miss counts against the client until the read finds the token.
     pub async fn check_or_reread<F, Fut>(
-        &self,
+        self: &Arc<Self>,
         token: &str,
         client: IpAddr,
         now_s: i64,
         read: F,
     ) -> Result<Arc<Account>, Refusal>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Option<Vec<StoredAccount>>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Option<Vec<StoredAccount>>> + Send + 'static,
     {
         let now = Instant::now();
         self.blocked(client, now)?;
-        let before = self.rereads.load(Ordering::Acquire);
-        let mut verdict = self.look_up(token, now_s);
-        if matches!(verdict, Err(Refusal::Unknown)) {
-            let _one_read = self.reread.lock().await;
-            if self.rereads.load(Ordering::Acquire) == before {
-                if let Some(accounts) = read().await {
-                    self.replace(accounts);
-                }
-                self.rereads.fetch_add(1, Ordering::Release);
-            }
-            // Else a read finished while this request waited: what it read is what we look in.
-            verdict = self.look_up(token, now_s);
+        let verdict = self.look_up(token, now_s);
+        if verdict.is_ok() {
+            return verdict;
         }
-        self.counted(verdict, client, now)
+        self.count_failure(client, now);
+        if !matches!(verdict, Err(Refusal::Unknown)) || !Token::well_formed(token) {
+            return verdict;
+        }
+        let missed = self.tickets.load(Ordering::Acquire);
+        let registry = self.clone();
+        let reread = async move { registry.reread_after(missed, read).await };
+        let reread = tokio::spawn(tracing::Instrument::in_current_span(reread));
+        match reread.await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => {
+                self.forget_failure(client, now);
+                return Err(Refusal::Unchecked);
+            }
+        }
+        let verdict = self.look_up(token, now_s);
+        if verdict.is_ok() {
+            self.forget_failure(client, now);
+        }
+        verdict
+    }
+
+    /// Make sure the accounts stored come from a read that started after ticket `missed`: wait
+    /// for the re-read lock, then read (no sooner than `REREAD_GAP` after the last re-read
+    /// started) unless another read did meanwhile. False when the store could not be read.
+    async fn reread_after<F, Fut>(&self, missed: u64, read: F) -> bool
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Option<Vec<StoredAccount>>>,
+    {
+        let fresh = || *self.stored.lock().unwrap_or_else(|e| e.into_inner()) > missed;
+        let mut last = self.reread.clone().lock_owned().await;
+        if fresh() {
+            return true;
+        }
+        if let Some(wait) = last.and_then(|t| REREAD_GAP.checked_sub(t.elapsed())) {
+            tokio::time::sleep(wait).await;
+            if fresh() {
+                return true;
+            }
+        }
+        *last = Some(Instant::now());
+        let ticket = self.ticket();
+        match read().await {
+            Some(accounts) => {
+                self.replace_read(ticket, accounts);
+                true
+            }
+            None => false,
+        }
     }
 
     /// `Err(TooMany)` while `client` has used up its failures.
@@ -148,19 +218,6 @@ impl Registry {
         }
     }
 
-    /// `verdict`, a refusal counted against `client`.
-    fn counted(
-        &self,
-        verdict: Result<Arc<Account>, Refusal>,
-        client: IpAddr,
-        now: Instant,
-    ) -> Result<Arc<Account>, Refusal> {
-        if verdict.is_err() {
-            self.count_failure(client, now);
-        }
-        verdict
-    }
-
     /// How long `client` must still wait, when it has used up its failures.
     fn blocked_for(&self, client: IpAddr, now: Instant) -> Option<Duration> {
         let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
@@ -190,6 +247,16 @@ impl Registry {
             seen.pop_front();
         }
         seen.push_back(now);
+    }
+
+    /// Take back the failure counted against `client` at `now` (its token was found after all).
+    fn forget_failure(&self, client: IpAddr, now: Instant) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(seen) = failures.get_mut(&client)
+            && let Some(at) = seen.iter().rposition(|&t| t == now)
+        {
+            seen.remove(at);
+        }
     }
 }
 
@@ -239,45 +306,88 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_token_rereads_the_accounts_once_and_is_not_counted_when_found() {
         use std::sync::atomic::AtomicUsize;
-        let token = Token::generate().unwrap();
-        let account = Account::new("made.now", Role::City, Vec::new(), 0, None).unwrap();
-        let stored = StoredAccount {
-            account,
+        let account = |name: &str, token: &Token| StoredAccount {
+            account: Account::new(name, Role::City, Vec::new(), 0, None).unwrap(),
             token: token.hash(),
         };
-        let registry = Registry::new(Vec::new());
-        let reads = AtomicUsize::new(0);
-        let (reads, stored) = (&reads, &stored);
-        let read = move || async move {
-            reads.fetch_add(1, Ordering::SeqCst);
-            // A store read takes a while: the other requests run meanwhile and wait for it.
-            tokio::task::yield_now().await;
-            Some(vec![stored.clone()])
+        let (first, second) = (Token::generate().unwrap(), Token::generate().unwrap());
+        assert!(Token::well_formed(first.as_str()));
+        // What the store holds, as `gridmap user add` leaves it.
+        let store = Arc::new(Mutex::new(vec![account("first", &first)]));
+        let registry = Arc::new(Registry::new(Vec::new()));
+        let reads = Arc::new(AtomicUsize::new(0));
+        let read = {
+            let (reads, store) = (reads.clone(), store.clone());
+            move || async move {
+                reads.fetch_add(1, Ordering::SeqCst);
+                // A store read takes a while: the other requests run meanwhile and wait for it.
+                tokio::task::yield_now().await;
+                Some(store.lock().unwrap().clone())
+            }
         };
-        let a: IpAddr = "10.0.0.1".parse().unwrap();
-        // Failures up to one short of the block, none re-reading a store that lacks the token.
+        let reads = || reads.load(Ordering::SeqCst);
+        let (a, c): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.3".parse().unwrap());
+        // Failures up to one short of the block; a malformed token reads nothing.
         for _ in 1..MAX_FAILURES {
-            assert_eq!(registry.check("gm_wrong", a, 10), Err(Refusal::Unknown));
+            let refused = registry
+                .check_or_reread("gm_wrong", a, 10, read.clone())
+                .await;
+            assert_eq!(refused, Err(Refusal::Unknown));
         }
-        // Eight requests with the new token at once: one read; the others find what it read.
-        let checks = (0..8).map(|_| registry.check_or_reread(token.as_str(), a, 10, read));
+        assert_eq!(reads(), 0);
+        // The new token is read and found; its miss was not a failure: the client is not blocked.
+        let found = registry
+            .check_or_reread(first.as_str(), a, 10, read.clone())
+            .await;
+        assert_eq!(found.unwrap().name, "first");
+        assert_eq!(reads(), 1);
+        assert_eq!(registry.check(first.as_str(), a, 10).unwrap().name, "first");
+        // Another account made; eight requests with its token at once: one read (the next one,
+        // after `REREAD_GAP`); the others find what it read.
+        store.lock().unwrap().push(account("second", &second));
+        let checks = (0..8).map(|_| registry.check_or_reread(second.as_str(), c, 10, read.clone()));
         for verdict in futures_util::future::join_all(checks).await {
-            assert_eq!(verdict.unwrap().name, "made.now");
+            assert_eq!(verdict.unwrap().name, "second");
         }
-        assert_eq!(reads.load(Ordering::SeqCst), 1);
-        // The first lookup's miss was not a failure: the client is not blocked.
+        assert_eq!(reads(), 2);
+        // A well-formed token still unknown after a read is refused and counted: now the first
+        // client is blocked.
+        let other = Token::generate().unwrap();
         assert_eq!(
-            registry.check(token.as_str(), a, 10).unwrap().name,
-            "made.now"
-        );
-        // A token still unknown after a read is refused and counted: now the client is blocked.
-        assert_eq!(
-            registry.check_or_reread("gm_wrong", a, 10, read).await,
+            registry
+                .check_or_reread(other.as_str(), a, 10, read.clone())
+                .await,
             Err(Refusal::Unknown)
         );
+        assert_eq!(reads(), 3);
         assert!(matches!(
-            registry.check(token.as_str(), a, 10),
+            registry.check(first.as_str(), a, 10),
             Err(Refusal::TooMany { .. })
         ));
+        // A store that cannot answer: neither found nor counted.
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        for _ in 0..MAX_FAILURES {
+            let unread = registry.check_or_reread(other.as_str(), b, 10, || async { None });
+            assert_eq!(unread.await, Err(Refusal::Unchecked));
+        }
+        assert_eq!(registry.check(first.as_str(), b, 10).unwrap().name, "first");
+    }
+
+    #[test]
+    fn a_read_that_started_earlier_never_replaces_a_later_one() {
+        let token = Token::generate().unwrap();
+        let account = Account::new("new", Role::City, Vec::new(), 0, None).unwrap();
+        let with = vec![StoredAccount {
+            account,
+            token: token.hash(),
+        }];
+        let registry = Registry::new(Vec::new());
+        let (earlier, later) = (registry.ticket(), registry.ticket());
+        registry.replace_read(later, with);
+        registry.replace_read(earlier, Vec::new());
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(registry.check(token.as_str(), a, 10).unwrap().name, "new");
+        registry.replace(Vec::new());
+        assert_eq!(registry.check(token.as_str(), a, 10), Err(Refusal::Unknown));
     }
 }

@@ -21,6 +21,14 @@ impl Token {
         )))
     }
 
+    /// Whether `text` has the form of a token (`gm_` and 43 base64url characters): only such a
+    /// text is worth looking for in the store.
+    pub fn well_formed(text: &str) -> bool {
+        text.len() == 46
+            && text.starts_with("gm_")
+            && (text.bytes().skip(3)).all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

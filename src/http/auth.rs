@@ -1,7 +1,8 @@
 //! Who is asking: the `Caller` of a request, from its `Authorization: Bearer` token (the only
 //! place a token is accepted; it is never logged). No header is the public. A wrong, expired or
-//! revoked token is 401 (a token no account has, after the accounts are re-read once: one made a
-//! moment ago works) and counts against the client's address; after `MAX_FAILURES` within a
+//! revoked token is 401 (a token no account has, after the accounts are re-read: one made a
+//! moment ago works; 503 when the store cannot be read for it) and counts against the client's
+//! address; after `MAX_FAILURES` within a
 //! minute that client's further tokens get 429 with `Retry-After`, others are not affected.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -119,8 +120,11 @@ impl FromRequestParts<AppState> for Caller {
                 "Authorization: give the account's token as `Bearer <token>`".into(),
             )
         })?;
-        let store = state.store.clone();
+        let (store, sync) = (state.store.clone(), state.sync.clone());
         let reread = || async move {
+            if sync.degraded().is_some() {
+                return None; // the follower is retrying the store already
+            }
             match super::request_id::blocking(move || store.accounts()).await {
                 Ok(Ok(accounts)) => Some(accounts),
                 Ok(Err(e)) => {
@@ -152,6 +156,9 @@ impl FromRequestParts<AppState> for Caller {
             Err(Refusal::Revoked { name }) => Err(ApiError::Unauthorized(format!(
                 "Authorization: account '{name}' was revoked; ask an admin if it should not have been"
             ))),
+            Err(Refusal::Unchecked) => Err(ApiError::Unavailable(
+                "Authorization: this server does not know the token and cannot reach its store to look for it; try again shortly".into(),
+            )),
             Err(Refusal::TooMany { retry_after_s }) => {
                 Err(ApiError::TooManyAttempts { retry_after_s })
             }
