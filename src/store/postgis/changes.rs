@@ -3,9 +3,11 @@
 //! reports always match.
 //!
 //! The log is trusted only while the layer tables are the ones last read: the same tables (by
-//! oid and storage), the same columns, and the four log triggers of each enabled
+//! oid and storage), the same columns, and the four log triggers of each enabled ALWAYS
 //! (`schema_fingerprint`). A table replaced behind the log's back (`ogr2ogr -overwrite`, a
-//! rename and a copy), a trigger dropped or disabled, a column altered: the next read is whole.
+//! rename and a copy), a trigger dropped, disabled or toggled, a column altered: the next read is
+//! whole. While a trigger is not ALWAYS (disabled, or `O`/`R`, which skip some sessions) every
+//! read is whole, and the log says so once, with the fix.
 
 use std::time::Duration;
 
@@ -92,7 +94,16 @@ pub struct Held {
 /// writer takes: either way the log and the tables agree.
 pub fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64, Dataset)> {
     let db = |e| store.db_err(e);
-    let schema = schema_fingerprint(tx, store).map_err(db)?;
+    let schema = match schema_fingerprint(tx, store).map_err(db)? {
+        Ok(print) => {
+            note_untrusted(store, None);
+            Some(print)
+        }
+        Err(table) => {
+            note_untrusted(store, Some(table));
+            None
+        }
+    };
     let row = tx
         .query_one(
             "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM change_log",
@@ -124,21 +135,43 @@ pub fn read_current(store: &PostGis, tx: &mut Transaction) -> crate::Result<(u64
     Ok((latest, dataset))
 }
 
+/// Say once, when it starts, that the log is not trusted because of `table`'s triggers (and when
+/// it is again): every read is then whole, which an operator must hear about.
+fn note_untrusted(store: &PostGis, table: Option<String>) {
+    let Ok(mut noted) = store.log_untrusted.lock() else {
+        return;
+    };
+    if *noted == table {
+        return;
+    }
+    match &table {
+        Some(t) => tracing::warn!(
+            table = %t,
+            "the change log is not trusted: table {t} lacks one of its four log triggers enabled \
+             ALWAYS, so every read of the store is whole; fix: ALTER TABLE {t} ENABLE ALWAYS \
+             TRIGGER {t}_log_insert, ENABLE ALWAYS TRIGGER {t}_log_update, ENABLE ALWAYS TRIGGER \
+             {t}_log_delete, ENABLE ALWAYS TRIGGER {t}_log_truncate"
+        ),
+        None => tracing::info!("the change log is trusted again: reads follow it"),
+    }
+    *noted = table;
+}
+
 /// The layer tables as the catalog has them, with each taken in ACCESS SHARE mode first (so no
 /// table is dropped or replaced until the transaction ends: a write's guard, plan and rows all
 /// meet the tables printed). Per table (the six built-in layers and every declared one, found as
 /// the queries find them, through `search_path`): its oid, its storage (`relfilenode`, new after
 /// a rewrite), its columns and types, and its log triggers with their state and row version
 /// (`xmin`, new after any `ALTER TABLE … DISABLE/ENABLE TRIGGER`, even both in one transaction);
-/// and the version of the logging function. `None` when a table that exists lacks one of its four
-/// log triggers enabled ALWAYS (`A`, as migration 0008 and `Tables::create` leave them): an `O`rigin
-/// trigger does not fire under `session_replication_role = replica`, a disabled one never, so the
-/// log is never trusted for such a table. A missing table (a declared layer not created yet) is part of
-/// the print.
+/// and the version of the logging function. `Err(table)` when a table that exists lacks one of
+/// its four log triggers enabled ALWAYS (`A`, as migration 0008 and `Tables::create` leave them):
+/// an `O`rigin trigger does not fire under `session_replication_role = replica`, a disabled one
+/// never, so the log is never trusted for such a table. A missing table (a declared layer not
+/// created yet) is part of the print.
 fn schema_fingerprint(
     tx: &mut Transaction,
     store: &PostGis,
-) -> Result<Option<String>, postgres::Error> {
+) -> Result<Result<String, String>, postgres::Error> {
     let mut names: Vec<&str> = Layer::ALL.iter().map(|l| l.name()).collect();
     names.extend(store.layers.layers.iter().map(|d| d.name));
     let literals: Vec<String> = (names.iter())
@@ -184,7 +217,7 @@ fn schema_fingerprint(
         let (columns, states, function): (Option<String>, Option<String>, Option<String>) =
             (r.get(4), r.get(5), r.get(6));
         if triggers < 4 {
-            return Ok(None);
+            return Ok(Err(name));
         }
         print.push_str(&format!(
             "{name} {oid} {storage} [{}] [{}] {};",
@@ -193,7 +226,7 @@ fn schema_fingerprint(
             function.unwrap_or_default()
         ));
     }
-    Ok(Some(print))
+    Ok(Ok(print))
 }
 
 /// What changed after `seen`; `None` when a full read is needed (a TRUNCATE of a built-in

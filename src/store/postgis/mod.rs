@@ -60,6 +60,8 @@ pub struct PostGis {
     /// The dataset this handle read last, the change id and the tables then
     /// (`changes::read_current`).
     held: Mutex<Option<changes::Held>>,
+    /// The table whose log triggers keep the log untrusted, once said (`changes::note_untrusted`).
+    log_untrusted: Mutex<Option<String>>,
 }
 
 impl PostGis {
@@ -100,6 +102,7 @@ impl PostGis {
             client: Mutex::new(None),
             listener: Mutex::new(None),
             held: Mutex::new(None),
+            log_untrusted: Mutex::new(None),
         };
         store.with_client(|_| Ok(()))?;
         Ok(store)
