@@ -11,9 +11,10 @@
 
 use std::sync::Arc;
 
+use super::Snapshot;
 use super::search::{Hit, Query};
 use super::text::TextIndex;
-use crate::model::AnyLayer;
+use crate::model::{AnyLayer, Layer};
 
 /// Past this many renamed features since the last full build, the next snapshot builds its index
 /// anew rather than scanning more fresh entries per query.
@@ -154,5 +155,51 @@ impl SearchIndex {
             ))
         });
         hits.into_iter().take(limit).map(|(hit, ..)| hit).collect()
+    }
+}
+
+impl Snapshot {
+    /// How many entries of this snapshot's search index are laid over renames (`None` until it
+    /// is built; 0 for a full build): for benchmarks and tests.
+    pub fn search_index_stale(&self) -> Option<usize> {
+        self.text.get().map(|t| t.stale())
+    }
+
+    /// Take `previous`'s search index, if it was built, after `renamed` features (positions
+    /// unchanged) took their names here: the same index when none was, with their entries laid
+    /// over it otherwise. Left unset when too many entries would be stale: then
+    /// `Index` builds one anew.
+    pub(super) fn carry_search_index(&self, previous: &Snapshot, renamed: &[(AnyLayer, usize)]) {
+        let Some(built) = previous.text.get() else {
+            return;
+        };
+        let carried = if renamed.is_empty() {
+            Some(built.clone())
+        } else {
+            (built.after_renames(renamed, |layer, i| self.search_entry(layer, i)))
+                .map(std::sync::Arc::new)
+        };
+        if let Some(carried) = carried {
+            // Only `build_after` calls this, on a snapshot it has just made: the cell is empty.
+            let _ = self.text.set(carried);
+        }
+    }
+
+    /// The key and name `/search` matches for feature `i` of a searchable layer (a post's key is
+    /// its id).
+    fn search_entry(&self, layer: AnyLayer, i: usize) -> (String, String) {
+        let d = self.dataset();
+        let key = match layer {
+            AnyLayer::Builtin(Layer::Towns) => d.towns[i].code.clone(),
+            AnyLayer::Builtin(Layer::Villages) => d.villages[i].code.clone(),
+            AnyLayer::Builtin(Layer::Grids) => d.grids[i].code.clone(),
+            AnyLayer::Builtin(Layer::Stations) => d.stations[i].id.to_string(),
+            AnyLayer::Builtin(_) => String::new(),
+            AnyLayer::Declared(def) => self
+                .declared_layer(def.name)
+                .map(|data| data.features[i].key.clone())
+                .unwrap_or_default(),
+        };
+        (key, self.search_name(layer, i).to_string())
     }
 }
