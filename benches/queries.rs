@@ -85,11 +85,11 @@ fn query_benches(c: &mut Criterion, label: &str, snap: &Snapshot) {
             b.iter(|| black_box(snap.search(black_box(query), &searched, 10).len()))
         });
     }
-    // The same after 2,000 grids were renamed in place (`MAX_STALE`, the most a snapshot lays
+    // The same after 1,000 grids were renamed in place (`MAX_STALE`, the most a snapshot lays
     // over its predecessor's index before it builds anew): the built index, minus the stale
     // entries, merged with a scan of the fresh ones.
     let mut renamed = snap.dataset().clone();
-    for g in renamed.grids.iter_mut().take(2_000) {
+    for g in renamed.grids.iter_mut().take(1_000) {
         g.name.push('改');
     }
     let after = Snapshot::build_after(Some(snap), renamed);

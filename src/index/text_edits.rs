@@ -17,8 +17,10 @@ use super::text::TextIndex;
 use crate::model::{AnyLayer, Layer};
 
 /// Past this many renamed features since the last full build, the next snapshot builds its index
-/// anew rather than scanning more fresh entries per query.
-pub(super) const MAX_STALE: usize = 2_000;
+/// anew rather than scanning more fresh entries per query: at 1,000 a query costs at most about
+/// 0.1 ms more (BENCHMARKS.md, "Renames laid over the search index"), and a full build at
+/// `--scale 100` (0.6 s of a core) comes once per 1,000 renames.
+pub(super) const MAX_STALE: usize = 1_000;
 
 pub(super) struct SearchIndex {
     built: Arc<TextIndex>,
@@ -145,7 +147,8 @@ impl SearchIndex {
                 hits.push((hit, f.name.chars().count(), f.name.as_str()));
             }
         }
-        hits.sort_by(|(a, a_len, a_name), (b, b_len, b_name)| {
+        let cmp = |(a, a_len, a_name): &(Hit, usize, &str),
+                   (b, b_len, b_name): &(Hit, usize, &str)| {
             (a.matched, position(a.layer), a_len, a_name, a.index).cmp(&(
                 b.matched,
                 position(b.layer),
@@ -153,7 +156,13 @@ impl SearchIndex {
                 b_name,
                 b.index,
             ))
-        });
+        };
+        // Only the best `limit` are ordered (a query matching every fresh entry selects them).
+        if limit > 0 && hits.len() > limit {
+            hits.select_nth_unstable_by(limit - 1, cmp);
+            hits.truncate(limit);
+        }
+        hits.sort_by(cmp);
         hits.into_iter().take(limit).map(|(hit, ..)| hit).collect()
     }
 }
