@@ -219,30 +219,39 @@ impl Snapshot {
                 }
             });
         }
-        let order = |l: AnyLayer| searchable.iter().position(|&s| s == l);
-        let cmp = |(a, a_len, a_name): &(Hit, usize, &str),
-                   (b, b_len, b_name): &(Hit, usize, &str)| {
-            (a.matched, order(a.layer), a_len, a_name, a.index).cmp(&(
-                b.matched,
-                order(b.layer),
-                b_len,
-                b_name,
-                b.index,
-            ))
-        };
-        // Only the best `limit` are ordered: a query matching most names costs a linear
-        // selection, not a sort of every hit.
-        if limit > 0 && hits.len() > limit {
-            hits.select_nth_unstable_by(limit - 1, cmp);
-            hits.truncate(limit);
-        }
-        hits.sort_by(cmp);
-        hits.into_iter().take(limit).map(|(hit, ..)| hit).collect()
+        best(hits, limit, &searchable)
     }
 }
 
+/// The best `limit` of `hits` (each with its name's length and its name), best first: by how
+/// it matched, then layer (its place in `searchable`), shorter name, name, position in the
+/// layer. Only the best `limit` are ordered: a query matching most names costs a linear
+/// selection, not a sort of every hit.
+pub(super) fn best(
+    mut hits: Vec<(Hit, usize, &str)>,
+    limit: usize,
+    searchable: &[AnyLayer],
+) -> Vec<Hit> {
+    let order = |l: AnyLayer| searchable.iter().position(|&s| s == l);
+    let cmp = |(a, a_len, a_name): &(Hit, usize, &str), (b, b_len, b_name): &(Hit, usize, &str)| {
+        (a.matched, order(a.layer), a_len, a_name, a.index).cmp(&(
+            b.matched,
+            order(b.layer),
+            b_len,
+            b_name,
+            b.index,
+        ))
+    };
+    if limit > 0 && hits.len() > limit {
+        hits.select_nth_unstable_by(limit - 1, cmp);
+        hits.truncate(limit);
+    }
+    hits.sort_by(cmp);
+    hits.into_iter().take(limit).map(|(hit, ..)| hit).collect()
+}
+
 /// Add feature `index` of `layer` to `hits` when it matches, with its name for ordering.
-fn push<'a>(
+pub(super) fn push<'a>(
     hits: &mut Vec<(Hit, usize, &'a str)>,
     query: &Query,
     layer: AnyLayer,

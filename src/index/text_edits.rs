@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use super::Snapshot;
-use super::search::{Hit, Query};
+use super::search::{Hit, Query, best, push};
 use super::text::TextIndex;
 use crate::model::{AnyLayer, Layer};
 
@@ -122,10 +122,9 @@ impl SearchIndex {
         }
         let stale = |layer: u16, index: u32| self.stale.contains(&(layer, index));
         let built_layers = self.built.layers();
-        let position = |layer: AnyLayer| built_layers.iter().position(|&l| l == layer);
         // The built index's best `limit` among true entries, then every fresh match: the best
         // `limit` of all are among them.
-        let mut hits: Vec<(Hit, usize, &'a str)> = self
+        let mut hits: Vec<(Hit, usize, &str)> = self
             .built
             .search(query, layers, limit, sees, &stale)
             .into_iter()
@@ -135,35 +134,11 @@ impl SearchIndex {
         for f in &self.fresh {
             let layer = built_layers[usize::from(f.layer)];
             let index = f.index as usize;
-            if !layers.contains(&layer) || (layer.def().staff_only() && !sees(layer, index)) {
-                continue;
-            }
-            if let Some(matched) = query.matches(&f.key, &f.name) {
-                let hit = Hit {
-                    layer,
-                    index,
-                    matched,
-                };
-                hits.push((hit, f.name.chars().count(), f.name.as_str()));
+            if layers.contains(&layer) && (!layer.def().staff_only() || sees(layer, index)) {
+                push(&mut hits, query, layer, index, &f.key, &f.name);
             }
         }
-        let cmp = |(a, a_len, a_name): &(Hit, usize, &str),
-                   (b, b_len, b_name): &(Hit, usize, &str)| {
-            (a.matched, position(a.layer), a_len, a_name, a.index).cmp(&(
-                b.matched,
-                position(b.layer),
-                b_len,
-                b_name,
-                b.index,
-            ))
-        };
-        // Only the best `limit` are ordered (a query matching every fresh entry selects them).
-        if limit > 0 && hits.len() > limit {
-            hits.select_nth_unstable_by(limit - 1, cmp);
-            hits.truncate(limit);
-        }
-        hits.sort_by(cmp);
-        hits.into_iter().take(limit).map(|(hit, ..)| hit).collect()
+        best(hits, limit, built_layers)
     }
 }
 

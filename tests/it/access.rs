@@ -525,16 +525,7 @@ fn a_revoked_token_stops_working_and_guessing_is_throttled() {
         assert_eq!(mode & 0o777, 0o600, "the store is private: {mode:o}");
     }
     let server = Server::start(&store);
-    let health = |t: &str| {
-        let bearer = format!("Bearer {t}");
-        status_and_body(&http_raw(
-            server.port,
-            "GET",
-            "/health",
-            &[("Authorization", &bearer)],
-            "",
-        ))
-    };
+    let health = |t: &str| health_with(server.port, t);
     let (status, body) = health(&token);
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"features\""), "{body}");
@@ -596,28 +587,31 @@ fn a_revoked_token_stops_working_and_guessing_is_throttled() {
     assert_eq!(status, 200);
 }
 
+/// `GET /health` with `token`: the status and the body.
+fn health_with(port: u16, token: &str) -> (u16, String) {
+    let bearer = format!("Bearer {token}");
+    crate::common::status_and_body(&crate::common::http_raw(
+        port,
+        "GET",
+        "/health",
+        &[("Authorization", &bearer)],
+        "",
+    ))
+}
+
 /// A token made or rotated by the CLI while the server runs works on its very first request (the
 /// server re-reads its accounts for a token it does not know, instead of refusing it until the
 /// follower's next turn); a rotated-away token stops working within the follower's second, as a
 /// revoked one does (waited for, with a generous deadline).
 #[test]
 fn a_token_made_while_the_server_runs_works_at_once() {
-    use crate::common::{Server, add_user, gridmap, http_raw, status_and_body};
+    use crate::common::{Server, add_user, gridmap};
     use std::time::{Duration, Instant};
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("gridmap.gpkg");
     add_user(&store, "first", "city", &[]);
     let server = Server::start(&store);
-    let health = |t: &str| {
-        let bearer = format!("Bearer {t}");
-        status_and_body(&http_raw(
-            server.port,
-            "GET",
-            "/health",
-            &[("Authorization", &bearer)],
-            "",
-        ))
-    };
+    let health = |t: &str| health_with(server.port, t);
     for round in 0..5 {
         let token = add_user(&store, &format!("late.{round}"), "city", &[]);
         let (status, body) = health(&token);

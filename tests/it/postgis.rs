@@ -394,12 +394,15 @@ fn writes_and_catch_ups_read_whole_when_a_table_changed_behind_the_log() {
         .unwrap();
     assert_eq!(write(7), 96_000);
     let before = logged(&mut c);
-    c.batch_execute(&format!(
-        "SET session_replication_role = replica;
-         UPDATE grids SET population = 97000 WHERE code = '{code}';
-         RESET session_replication_role;"
-    ))
-    .unwrap();
+    let in_replica_session = |c: &mut postgres::Client, population: u32| {
+        c.batch_execute(&format!(
+            "SET session_replication_role = replica;
+             UPDATE grids SET population = {population} WHERE code = '{code}';
+             RESET session_replication_role;"
+        ))
+        .unwrap()
+    };
+    in_replica_session(&mut c, 97_000);
     assert_eq!(
         logged(&mut c),
         before + 1,
@@ -412,12 +415,7 @@ fn writes_and_catch_ups_read_whole_when_a_table_changed_behind_the_log() {
     c.batch_execute("ALTER TABLE grids ENABLE TRIGGER grids_log_update")
         .unwrap();
     assert_eq!(write(9), 97_000);
-    c.batch_execute(&format!(
-        "SET session_replication_role = replica;
-         UPDATE grids SET population = 98000 WHERE code = '{code}';
-         RESET session_replication_role;"
-    ))
-    .unwrap();
+    in_replica_session(&mut c, 98_000);
     assert_eq!(
         logged(&mut c),
         before + 1,
