@@ -429,7 +429,7 @@ impl Snapshot {
             keys,
             declared,
             geocoder: std::sync::OnceLock::new(),
-            text: std::sync::OnceLock::new(),
+            text: Default::default(),
             derived: Default::default(),
             data,
         };

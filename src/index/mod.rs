@@ -73,10 +73,11 @@ pub struct Snapshot {
     declared: Vec<Arc<declared::DeclaredIndex>>,
     /// Addresses to buildings, built on first use (most snapshots never geocode).
     geocoder: std::sync::OnceLock<geocode::Geocoder>,
-    /// Names and keys for `/search`, built on first use (`Index` starts it on a thread), or the
-    /// previous snapshot's when no key or name changed, or that with the renamed features'
-    /// entries laid over it (`text_edits`) when only names changed in place.
-    text: std::sync::OnceLock<Arc<text_edits::SearchIndex>>,
+    /// Names and keys for `/search`: the previous snapshot's when no key or name changed, or
+    /// that with the renamed features' entries laid over it (`text_edits`) when only names
+    /// changed in place; built anew by `Index`'s thread when there is none or too many entries
+    /// are laid over (`text_edits::MAX_STALE`), the one laid over answering meanwhile.
+    text: arc_swap::ArcSwapOption<text_edits::SearchIndex>,
     /// What outer modules derive from this snapshot and keep as long as it lives (`derived`).
     derived: Derived,
 }
@@ -180,8 +181,9 @@ impl Snapshot {
 /// The current snapshot, swapped atomically on change.
 pub struct Index {
     current: ArcSwap<Snapshot>,
-    /// To a thread that builds the newest snapshot's text index (one at a time; a snapshot
-    /// already replaced when the thread comes to it is skipped). It ends with the `Index`.
+    /// To a thread that builds the newest snapshot's text index when it has none or one with too
+    /// many renames laid over (one at a time; a snapshot already replaced when the thread comes
+    /// to it is skipped). It ends with the `Index`.
     warm: std::sync::mpsc::Sender<Weak<Snapshot>>,
 }
 

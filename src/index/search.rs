@@ -5,7 +5,7 @@
 
 use super::Snapshot;
 use super::text::{Entry, TextIndex};
-use super::text_edits::SearchIndex;
+use super::text_edits::{MAX_STALE, SearchIndex};
 use crate::model::{AnyLayer, Layer};
 
 /// How well a feature matches, best first.
@@ -102,7 +102,7 @@ impl Snapshot {
         // Until the index is built (`Index` starts it on a thread of its own when the snapshot
         // becomes current) the scan answers, the same hits in the same order: a search never
         // waits for a build.
-        match self.text.get() {
+        match self.text.load_full() {
             Some(index) => index.search(&query, layers, limit, sees, &|layer, i| {
                 self.search_name(layer, i)
             }),
@@ -110,16 +110,22 @@ impl Snapshot {
         }
     }
 
-    /// Build this snapshot's text index now, if it is not built yet (what `Index` does on a
-    /// thread of its own; benches and tests call it to time or use the index).
+    /// Build this snapshot's text index now, unless it has one with at most `MAX_STALE` renames
+    /// laid over (what `Index` does on a thread of its own; benches and tests call it to time or
+    /// use the index).
     pub fn prepare_search(&self) {
         self.text_index();
     }
 
-    /// The text index of this snapshot: carried from its predecessor's (`build_after`) or built
-    /// on the first call.
-    pub(super) fn text_index(&self) -> &SearchIndex {
-        self.text.get_or_init(|| {
+    /// The text index of this snapshot: carried from its predecessor's (`build_after`) with at
+    /// most `MAX_STALE` renames laid over, or built now (and kept) otherwise.
+    pub(super) fn text_index(&self) -> std::sync::Arc<SearchIndex> {
+        if let Some(index) = self.text.load_full()
+            && index.stale() <= MAX_STALE
+        {
+            return index;
+        }
+        let built = {
             let searchable = self.searchable();
             let staff = searchable.iter().map(|l| l.def().staff_only()).collect();
             let mut entries = Vec::new();
@@ -136,7 +142,9 @@ impl Snapshot {
             std::sync::Arc::new(SearchIndex::new(TextIndex::build(
                 searchable, staff, entries,
             )))
-        })
+        };
+        self.text.store(Some(built.clone()));
+        built
     }
 
     /// Each feature of searchable `layer` with its key and name. Post ids are formatted only
@@ -527,7 +535,7 @@ fields = [
     fn the_index_answers_as_the_scan_does() {
         let (snap, cases, _) = with_cases();
         assert!(
-            snap.text.get().is_none(),
+            snap.text.load().is_none(),
             "a snapshot alone builds no index"
         );
         snap.prepare_search();
@@ -571,7 +579,7 @@ fields = [
         let mut d = snap.dataset().clone();
         rename(&mut d, 0);
         let next = Snapshot::build_after(Some(&snap), d);
-        let stale = next.text.get().map(|t| t.stale());
+        let stale = next.search_index_stale();
         assert!(
             stale.is_some_and(|n| n > 50),
             "carried, renames over it: {stale:?}"
@@ -592,7 +600,7 @@ fields = [
             first.stations[0].name.clone(),
         ]);
         let third = Snapshot::build_after(Some(&next), d);
-        let more = third.text.get().map(|t| t.stale());
+        let more = third.search_index_stale();
         assert!(
             more > stale,
             "renames gather over the same built index: {more:?}"
@@ -603,6 +611,36 @@ fields = [
         ));
         index_answers_as_the_scan(&next, cases, queries.clone());
         index_answers_as_the_scan(&third, cases, queries);
+    }
+
+    /// Past `MAX_STALE` renames the snapshot keeps answering from the renames laid over the old
+    /// index (not the scan), and `Index`'s thread builds its own index behind it.
+    #[test]
+    fn past_max_stale_renames_the_index_laid_over_answers_until_a_new_one_is_built() {
+        let (snap, cases, _) = with_cases();
+        snap.prepare_search();
+        let mut d = snap.dataset().clone();
+        let renamed = MAX_STALE + 200;
+        assert!(d.grids.len() > renamed, "the sample has enough grids");
+        for g in d.grids.iter_mut().take(renamed) {
+            g.name = format!("{} 新", g.name);
+        }
+        let next = Snapshot::build_after(Some(&snap), d);
+        assert_eq!(next.search_index_stale(), Some(renamed), "laid over");
+        index_answers_as_the_scan(&next, cases, vec!["新".into(), "网格 新".into()]);
+
+        let index = super::super::Index::new(snap);
+        index.replace(next);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while index.load().search_index_stale() != Some(0) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Index's thread built no index for a snapshot past MAX_STALE: {:?}",
+                index.load().search_index_stale()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        index_answers_as_the_scan(&index.load(), cases, vec!["新".into()]);
     }
 
     /// Queries cut from `snap`'s names and codes, and `more`, answered by the index and the scan.

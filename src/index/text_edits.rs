@@ -6,8 +6,10 @@
 //! stale entries instead of a rebuild of 670,000 (about half a second of a core, during which
 //! searches fell back to the scan).
 //!
-//! Only renames keep an index: a feature added or removed moves the positions the built index
-//! holds, so the next snapshot builds anew (on `Index`'s thread), as it does past `MAX_STALE`.
+//! Past `MAX_STALE` renames `Index`'s thread builds the snapshot's index anew, and the one laid
+//! over answers until it is done. Only renames keep an index: a feature added or removed moves
+//! the positions the built index holds, so the next snapshot builds anew, searches scanning
+//! meanwhile, as they do past `MAX_LAID_OVER`.
 
 use std::sync::Arc;
 
@@ -16,11 +18,17 @@ use super::search::{Hit, Query, best, push};
 use super::text::TextIndex;
 use crate::model::{AnyLayer, Layer};
 
-/// Past this many renamed features since the last full build, the next snapshot builds its index
-/// anew rather than scanning more fresh entries per query: at 1,000 a query costs at most about
-/// 0.1 ms more (BENCHMARKS.md, "Renames laid over the search index"), and a full build at
-/// `--scale 100` (0.6 s of a core) comes once per 1,000 renames.
+/// Past this many renamed features since the last full build, a snapshot's index is built anew
+/// (behind it, on `Index`'s thread) rather than scanning more fresh entries per query: at 1,000
+/// a query costs at most about 0.1 ms more (BENCHMARKS.md, "Renames laid over the search
+/// index"), and a full build at `--scale 100` (0.6 s of a core) comes once per 1,000 renames.
 pub(super) const MAX_STALE: usize = 1_000;
+
+/// The most renames a snapshot lays over a built index, while that build is behind it (edits
+/// coming faster than full builds, or one change renaming thousands): a query then costs up to
+/// ten times `MAX_STALE`'s, still under a millisecond. Past it the snapshot has no index until
+/// its own is built, and searches scan.
+pub(super) const MAX_LAID_OVER: usize = 10 * MAX_STALE;
 
 pub(super) struct SearchIndex {
     built: Arc<TextIndex>,
@@ -48,7 +56,8 @@ impl SearchIndex {
     }
 
     /// This index after `renamed` features (positions unchanged) took the key and name `entry`
-    /// gives; `None` when a layer is not one this index holds or too many entries would be stale.
+    /// gives; `None` when a layer is not one this index holds or more than `MAX_LAID_OVER`
+    /// entries would be stale.
     pub fn after_renames(
         &self,
         renamed: &[(AnyLayer, usize)],
@@ -60,7 +69,7 @@ impl SearchIndex {
             let at = layers.iter().position(|&l| l == layer)?;
             stale.insert((at as u16, index as u32));
         }
-        if stale.len() > MAX_STALE {
+        if stale.len() > MAX_LAID_OVER {
             return None;
         }
         let fresh = stale
@@ -146,27 +155,23 @@ impl Snapshot {
     /// How many entries of this snapshot's search index are laid over renames (`None` until it
     /// is built; 0 for a full build): for benchmarks and tests.
     pub fn search_index_stale(&self) -> Option<usize> {
-        self.text.get().map(|t| t.stale())
+        self.text.load().as_ref().map(|t| t.stale())
     }
 
-    /// Take `previous`'s search index, if it was built, after `renamed` features (positions
+    /// Take `previous`'s search index, if it has one, after `renamed` features (positions
     /// unchanged) took their names here: the same index when none was, with their entries laid
-    /// over it otherwise. Left unset when too many entries would be stale: then
-    /// `Index` builds one anew.
+    /// over it otherwise. Left unset past `MAX_LAID_OVER`: then `Index` builds one anew.
     pub(super) fn carry_search_index(&self, previous: &Snapshot, renamed: &[(AnyLayer, usize)]) {
-        let Some(built) = previous.text.get() else {
+        let Some(built) = previous.text.load_full() else {
             return;
         };
         let carried = if renamed.is_empty() {
-            Some(built.clone())
+            Some(built)
         } else {
-            (built.after_renames(renamed, |layer, i| self.search_entry(layer, i)))
-                .map(std::sync::Arc::new)
+            (built.after_renames(renamed, |layer, i| self.search_entry(layer, i))).map(Arc::new)
         };
-        if let Some(carried) = carried {
-            // Only `build_after` calls this, on a snapshot it has just made: the cell is empty.
-            let _ = self.text.set(carried);
-        }
+        // Only `build_after` calls this, on a snapshot it has just made: the cell is empty.
+        self.text.store(carried);
     }
 
     /// The key and name `/search` matches for feature `i` of a searchable layer (a post's key is
