@@ -10,6 +10,7 @@ use rstar::{AABB, RTree};
 
 use super::{Accelerators, AreaTree, Keys, PointTree, Prepared, Snapshot};
 use crate::geodesy::LowerBoundPlane;
+use crate::model::records::DeclaredData;
 use crate::model::{AnyLayer, Dataset, Derived, Layer, Shared, derive};
 
 fn area_tree<'a>(geoms: impl Iterator<Item = Option<&'a MultiPolygon>>) -> AreaTree {
@@ -440,18 +441,16 @@ impl Snapshot {
     }
 }
 
-/// The features of the built-in searchable layers whose name changed in place since `previous`,
-/// given how towns, villages, grids and posts changed; `None` when a key came or went in one of
-/// them or a declared layer changed. What the search index is carried over with: its keys and
-/// names are all that it holds.
+/// The features of the searchable layers whose name changed in place since `previous`, given how
+/// towns, villages, grids and posts changed; `None` when a key came or went in one of them or in
+/// a searchable declared layer. What the search index is carried over with: its keys and names
+/// are all that it holds.
 fn renamed(
     previous: &Snapshot,
     data: &Dataset,
     [towns, villages, grids, stations]: [&Change; 4],
 ) -> Option<Vec<(AnyLayer, usize)>> {
-    if previous.data.declared != data.declared {
-        return None;
-    }
+    let mut all = declared_renamed(&previous.data.declared, &data.declared)?;
     let in_layer = |layer: Layer, c: &Change, same: &dyn Fn(usize) -> bool| match c {
         Change::Same => Some(Vec::new()),
         Change::Edited(positions) => Some(
@@ -462,7 +461,9 @@ fn renamed(
         Change::Reshaped => None,
     };
     let (o, d) = (&previous.data, data);
-    let mut all = in_layer(Layer::Towns, towns, &|i| o.towns[i].name == d.towns[i].name)?;
+    all.extend(in_layer(Layer::Towns, towns, &|i| {
+        o.towns[i].name == d.towns[i].name
+    })?);
     all.extend(in_layer(Layer::Villages, villages, &|i| {
         o.villages[i].name == d.villages[i].name
     })?);
@@ -472,6 +473,42 @@ fn renamed(
     all.extend(in_layer(Layer::Stations, stations, &|i| {
         o.stations[i].name == d.stations[i].name
     })?);
+    Some(all)
+}
+
+/// `renamed` for the declared layers: the features of a searchable layer whose searched field
+/// changed, when the layer has the same keys in the same order (its features are in key order);
+/// `None` when the layers differ or a key came or went. Other layers hold no entries.
+fn declared_renamed(
+    old: &[Shared<DeclaredData>],
+    new: &[Shared<DeclaredData>],
+) -> Option<Vec<(AnyLayer, usize)>> {
+    if old.len() != new.len() {
+        return None;
+    }
+    let mut all = Vec::new();
+    for (o, d) in old.iter().zip(new) {
+        if !std::ptr::eq(o.def, d.def) {
+            return None;
+        }
+        let Some(field) = d.def.search else {
+            continue;
+        };
+        if Shared::same(o, d) {
+            continue;
+        }
+        if o.features.len() != d.features.len() {
+            return None;
+        }
+        for (i, (a, b)) in o.features.iter().zip(&d.features).enumerate() {
+            if a.key != b.key {
+                return None;
+            }
+            if a.value(o.def, field) != b.value(d.def, field) {
+                all.push((AnyLayer::Declared(d.def), i));
+            }
+        }
+    }
     Some(all)
 }
 
@@ -593,10 +630,17 @@ mod tests {
                     .filter(|&l| !d.declared[l].features.is_empty())
                     .collect();
                 let l = *rng.pick(&layers);
+                let def = d.declared[l].def;
                 let features = &mut d.declared[l].features;
                 let i = rng.int(0, features.len() as u64 - 1) as usize;
-                if rng.unit() < 0.5 {
+                let roll = rng.unit();
+                let searched = def.search.and_then(|field| def.position(field));
+                if roll < 0.35 {
                     features.remove(i);
+                } else if let Some(at) = searched.filter(|_| roll < 0.7) {
+                    // A rename: what search matches of a declared feature.
+                    let name = features[i].values[at].as_str().unwrap_or("").to_string();
+                    features[i].values[at] = serde_json::Value::String(format!("{name}改"));
                 } else {
                     let (dx, dy) = shift(rng);
                     let g = &mut features[i].geometry;

@@ -572,8 +572,31 @@ fields = [
                 d.villages[i].name.insert(0, '大');
             }
             d.towns[round].name = format!("TOWN {round}");
+            // The staff layer's titles, a declared layer's searched field.
+            let cases = d
+                .declared
+                .iter_mut()
+                .find(|l| l.def.name == "cases")
+                .unwrap();
+            let title = cases.def.position("title").unwrap();
+            for (n, i) in (round..cases.features.len()).step_by(5).enumerate() {
+                let v = &mut cases.features[i].values[title];
+                queries.push(v.as_str().unwrap().to_string());
+                *v = serde_json::Value::String(format!("新求助{n} Case {round}"));
+            }
             queries.extend(
-                ["改", "zhang grid", "GRID 1", "新驿站", "post", "大", "town"].map(String::from),
+                [
+                    "改",
+                    "zhang grid",
+                    "GRID 1",
+                    "新驿站",
+                    "post",
+                    "大",
+                    "town",
+                    "新求助",
+                    "case 1",
+                ]
+                .map(String::from),
             );
         };
         let mut d = snap.dataset().clone();

@@ -7,7 +7,8 @@
 //! searches fell back to the scan).
 //!
 //! Past `MAX_STALE` renames `Index`'s thread builds the snapshot's index anew, and the one laid
-//! over answers until it is done. Only renames keep an index: a feature added or removed moves
+//! over answers until it is done. Only renames keep an index (of built-in features, or of a
+//! declared layer's searched field): a feature added to or removed from a searchable layer moves
 //! the positions the built index holds, so the next snapshot builds anew, searches scanning
 //! meanwhile, as they do past `MAX_LAID_OVER`.
 
