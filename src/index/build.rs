@@ -488,12 +488,13 @@ fn declared_renamed(
     }
     let mut all = Vec::new();
     for (o, d) in old.iter().zip(new) {
+        if o.def.search.is_none() && d.def.search.is_none() {
+            continue;
+        }
         if !std::ptr::eq(o.def, d.def) {
             return None;
         }
-        let Some(field) = d.def.search else {
-            continue;
-        };
+        let searched = d.def.search.and_then(|field| d.def.position(field))?;
         if Shared::same(o, d) {
             continue;
         }
@@ -504,7 +505,7 @@ fn declared_renamed(
             if a.key != b.key {
                 return None;
             }
-            if a.value(o.def, field) != b.value(d.def, field) {
+            if a.values.get(searched) != b.values.get(searched) {
                 all.push((AnyLayer::Declared(d.def), i));
             }
         }
@@ -547,8 +548,9 @@ mod tests {
 
     use geo::MapCoords;
 
-    use super::Snapshot;
+    use super::{Snapshot, declared_renamed};
     use crate::generate::rng::Rng;
+    use crate::model::AnyLayer;
     use crate::model::{Dataset, Shared};
 
     /// One random edit of `d`: a rename, a moved or reshaped feature, an added or removed one, in
@@ -635,8 +637,20 @@ mod tests {
                 let i = rng.int(0, features.len() as u64 - 1) as usize;
                 let roll = rng.unit();
                 let searched = def.search.and_then(|field| def.position(field));
-                if roll < 0.35 {
+                let key_at = 0; // a declared feature's key is its first value
+                if roll < 0.3 {
                     features.remove(i);
+                } else if roll < 0.4 {
+                    // A key replaced, the count kept.
+                    let f = &mut features[i];
+                    f.values[key_at] = match &f.values[key_at] {
+                        serde_json::Value::Number(n) => (n.as_i64().unwrap() + 10_000_000).into(),
+                        other => format!("{}~", other.as_str().unwrap()).into(),
+                    };
+                    f.key = match &f.values[key_at] {
+                        serde_json::Value::String(k) => k.clone(),
+                        n => n.to_string(),
+                    };
                 } else if let Some(at) = searched.filter(|_| roll < 0.7) {
                     // A rename: what search matches of a declared feature.
                     let name = features[i].values[at].as_str().unwrap_or("").to_string();
@@ -648,6 +662,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A declared layer's renames are the features whose searched field changed under the same
+    /// keys; a key replaced (the count kept) is no rename, and a layer search does not read
+    /// changes nothing the index holds.
+    #[test]
+    fn declared_renames_are_searched_fields_changed_under_the_same_keys() {
+        let old = crate::sample::dataset().unwrap().declared;
+        let l = (old.iter())
+            .position(|d| d.def.search.is_some() && d.features.len() > 3)
+            .unwrap();
+        let def = old[l].def;
+        let at = def.position(def.search.unwrap()).unwrap();
+        let mut renamed = old.clone();
+        renamed[l].features[2].values[at] = "新名".into();
+        let (dx, dy) = (0.001, 0.0);
+        let g = &mut renamed[l].features[0].geometry;
+        *g = g.map_coords(|c| geo::coord! { x: c.x + dx, y: c.y + dy });
+        assert_eq!(
+            declared_renamed(&old, &renamed),
+            Some(vec![(AnyLayer::Declared(def), 2)])
+        );
+        let mut rekeyed = renamed.clone();
+        rekeyed[l].features[1].key.push('~');
+        assert_eq!(declared_renamed(&old, &rekeyed), None);
+        let mut fewer = renamed.clone();
+        fewer[l].features.pop();
+        assert_eq!(declared_renamed(&old, &fewer), None);
+        let n = (old.iter())
+            .position(|d| d.def.search.is_none() && !d.features.is_empty())
+            .expect("the sample declares a layer search does not read");
+        let mut gone = old.clone();
+        gone[n].features.clear();
+        assert_eq!(declared_renamed(&old, &gone), Some(Vec::new()));
     }
 
     #[test]

@@ -152,9 +152,13 @@ impl Snapshot {
         same(o, "prepared towns", &has(&a.towns), &has(&b.towns));
         same(o, "prepared villages", &has(&a.villages), &has(&b.villages));
         same(o, "prepared grids", &has(&a.grids), &has(&b.grids));
-        // The search index, built here if it was not: what a carried-over one holds is what a
-        // new one holds; one carried without renames is the built index itself.
-        let (a, b) = (self.text_index(), other.text_index());
+        // The search index as the snapshot has it (built here, not kept, if it has none): what
+        // one carried over or laid over renames holds is what a new one holds; one carried
+        // without renames is the built index itself.
+        let index = |s: &Snapshot| {
+            (s.text.load_full()).unwrap_or_else(|| std::sync::Arc::new(s.build_search_index()))
+        };
+        let (a, b) = (index(self), index(other));
         same(o, "search entries", &a.entries(), &b.entries());
         if a.stale() == 0 && b.stale() == 0 {
             same(o, "search index", a.built(), b.built());

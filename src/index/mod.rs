@@ -180,16 +180,19 @@ impl Snapshot {
 
 /// The current snapshot, swapped atomically on change.
 pub struct Index {
-    current: ArcSwap<Snapshot>,
+    current: Arc<ArcSwap<Snapshot>>,
     /// To a thread that builds the newest snapshot's text index when it has none or one with too
-    /// many renames laid over (one at a time; a snapshot already replaced when the thread comes
-    /// to it is skipped). It ends with the `Index`.
+    /// many renames laid over (one at a time, the newest of those sent meanwhile; then it lays
+    /// the renames of the snapshot served by then over that build: `refresh_search_index`). It
+    /// ends with the `Index`.
     warm: std::sync::mpsc::Sender<Weak<Snapshot>>,
 }
 
 impl Index {
     pub fn new(snapshot: Snapshot) -> Index {
         let (warm, newest) = std::sync::mpsc::channel::<Weak<Snapshot>>();
+        let current = Arc::new(ArcSwap::from_pointee(snapshot));
+        let served = current.clone();
         let spawned = std::thread::Builder::new()
             .name("text-index".into())
             .spawn(move || {
@@ -198,18 +201,14 @@ impl Index {
                         snapshot = newer;
                     }
                     if let Some(snapshot) = snapshot.upgrade() {
-                        snapshot.text_index();
+                        snapshot.refresh_search_index(&served.load());
                     }
                 }
             });
         if let Err(e) = spawned {
-            // Then the first search builds it.
-            tracing::warn!("no thread to build the text index ahead: {e}");
+            tracing::warn!("no thread to build the text index: searches scan every name: {e}");
         }
-        let index = Index {
-            current: ArcSwap::from_pointee(snapshot),
-            warm,
-        };
+        let index = Index { current, warm };
         index.warm_up();
         index
     }

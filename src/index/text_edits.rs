@@ -175,6 +175,48 @@ impl Snapshot {
         self.text.store(carried);
     }
 
+    /// What `Index`'s thread does with the newest snapshot it was sent: build its search index
+    /// unless it has one with at most `MAX_STALE` renames laid over; then, when that replaced
+    /// renames laid over an older build and `current` (the snapshot served now, made from this
+    /// one by renames) lays its own over the same older build, lay `current`'s over the new
+    /// one. Without that, edits coming faster than a build would lay renames over the old build
+    /// until `MAX_LAID_OVER`, and every build would be of a snapshot already replaced.
+    pub(super) fn refresh_search_index(&self, current: &Snapshot) {
+        let was = self.text.load_full();
+        let now = self.text_index();
+        if let Some(was) = was
+            && !Arc::ptr_eq(&was, &now)
+            && !std::ptr::eq(self, current)
+        {
+            current.rebase_search_index(self, &was, &now);
+        }
+    }
+
+    /// Lay this snapshot's renames over `now`, a full build of `from`, in place of its index
+    /// laid over `was`'s build (`from`'s before `now`), if it has one. The two snapshots then
+    /// have the same features in the same positions, and differ where either laid a rename.
+    fn rebase_search_index(&self, from: &Snapshot, was: &SearchIndex, now: &SearchIndex) {
+        let Some(mine) = self.text.load_full() else {
+            return;
+        };
+        if !Arc::ptr_eq(&mine.built, &was.built) {
+            return;
+        }
+        let layers = was.built.layers();
+        let mut positions: Vec<(u16, u32)> = mine.stale.union(&was.stale).copied().collect();
+        positions.sort_unstable();
+        let renamed: Vec<(AnyLayer, usize)> = positions
+            .into_iter()
+            .map(|(layer, index)| (layers[usize::from(layer)], index as usize))
+            .filter(|&(layer, i)| self.search_entry(layer, i) != from.search_entry(layer, i))
+            .collect();
+        if let Some(rebased) = now.after_renames(&renamed, |layer, i| self.search_entry(layer, i)) {
+            // Unless another full build was stored meanwhile.
+            self.text
+                .compare_and_swap(&Some(mine), Some(Arc::new(rebased)));
+        }
+    }
+
     /// The key and name `/search` matches for feature `i` of a searchable layer (a post's key is
     /// its id).
     fn search_entry(&self, layer: AnyLayer, i: usize) -> (String, String) {
