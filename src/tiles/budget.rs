@@ -6,8 +6,8 @@ use std::cell::OnceCell;
 
 use serde_json::Value;
 
+use super::features::{TileFeature, TileGeometry};
 use super::layers::TileLayer;
-use super::render::{TileFeature, TileGeometry};
 
 /// At most this many drawings of one tile: the first, then one per estimate of what to drop.
 pub(super) const MAX_DRAWINGS: usize = 8;
@@ -368,7 +368,7 @@ mod tests {
         Gathered::new(layer, true, features)
     }
 
-    fn props(population: u64) -> Arc<super::super::render::Props> {
+    fn props(population: u64) -> Arc<super::super::features::Props> {
         let mut map = serde_json::Map::new();
         map.insert("population".into(), Value::from(population));
         Arc::new(map.into())

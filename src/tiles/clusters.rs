@@ -13,8 +13,8 @@ use geo::Coord;
 use serde_json::{Map, Value};
 
 use super::TileCoord;
+use super::features::{TileFeature, TileGeometry};
 use super::geometry::TileFrame;
-use super::render::{TileFeature, TileGeometry};
 use crate::index::Snapshot;
 use crate::model::{Layer, Service};
 

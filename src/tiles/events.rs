@@ -13,8 +13,8 @@ use fast_mvt::MvtTileBuilder;
 use geo::BoundingRect;
 use serde_json::json;
 
+use super::features::{TileFeature, TileGeometry, add_feature};
 use super::geometry::TileFrame;
-use super::render::{TileFeature, TileGeometry, add_feature};
 use super::{TileConfig, TileCoord};
 use crate::events::{Book, Case, Filter};
 use crate::index::Snapshot;

@@ -9,6 +9,7 @@ pub mod cache;
 mod clip;
 pub mod clusters;
 pub mod events;
+mod features;
 mod geometry;
 pub mod layers;
 mod render;
@@ -17,10 +18,9 @@ pub mod stats;
 pub mod tilejson;
 mod valid;
 
+pub use features::each_feature;
 pub use geometry::TileFrame;
-pub use render::{
-    Rendered, TileConfig, each_feature, label_point, render, render_for, render_scoped,
-};
+pub use render::{Rendered, TileConfig, label_point, render, render_for, render_scoped};
 pub use shapes::carry_over;
 
 use std::f64::consts::PI;

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use geo::Point;
 
+use super::features::Props;
 use super::geometry::{TileFrame, ZoomPolygon};
-use super::render::Props;
 use crate::geodesy::Crs;
 use crate::index::Snapshot;
 use crate::model::{Layer, Service, Shared};

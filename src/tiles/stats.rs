@@ -5,7 +5,7 @@
 //! `tilestats.layers[].geometry`, and an attribute's integer `min`/`max` make an integer field);
 //! without it a polygon layer is `Unknown`. Archives count what their tiles actually encode
 //! (`add_tile`, decoding each tile); a live server counts the features its tiles draw from
-//! (`add_feature`, fed by `render::each_feature`).
+//! (`add_feature`, fed by `features::each_feature`).
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
