@@ -306,11 +306,8 @@ fn an_index_carried_over_renames_answers_as_the_scan_does() {
     index_answers_as_the_scan(&third, cases, queries);
 }
 
-/// Past `MAX_STALE` renames the snapshot keeps answering from the renames laid over the old
-/// index (not the scan), and `Index`'s thread builds its own index behind it.
-#[test]
-fn past_max_stale_renames_the_index_laid_over_answers_until_a_new_one_is_built() {
-    let (snap, cases, _) = with_cases();
+/// `snap` (its index built) with 200 grids more than `MAX_STALE` renamed "… 新", and how many.
+fn renamed_past_max_stale(snap: &Snapshot) -> (Snapshot, usize) {
     snap.prepare_search();
     let mut d = snap.dataset().clone();
     let renamed = MAX_STALE + 200;
@@ -318,7 +315,15 @@ fn past_max_stale_renames_the_index_laid_over_answers_until_a_new_one_is_built()
     for g in d.grids.iter_mut().take(renamed) {
         g.name = format!("{} 新", g.name);
     }
-    let next = Snapshot::build_after(Some(&snap), d);
+    (Snapshot::build_after(Some(snap), d), renamed)
+}
+
+/// Past `MAX_STALE` renames the snapshot keeps answering from the renames laid over the old
+/// index (not the scan), and `Index`'s thread builds its own index behind it.
+#[test]
+fn past_max_stale_renames_the_index_laid_over_answers_until_a_new_one_is_built() {
+    let (snap, cases, _) = with_cases();
+    let (next, renamed) = renamed_past_max_stale(&snap);
     assert_eq!(next.search_index_stale(), Some(renamed), "laid over");
     index_answers_as_the_scan(&next, cases, vec!["新".into(), "网格 新".into()]);
 
@@ -342,13 +347,7 @@ fn past_max_stale_renames_the_index_laid_over_answers_until_a_new_one_is_built()
 #[test]
 fn a_successor_lays_its_renames_over_its_predecessor_s_new_build() {
     let (snap, cases, _) = with_cases();
-    snap.prepare_search();
-    let mut d = snap.dataset().clone();
-    let renamed = MAX_STALE + 200;
-    for g in d.grids.iter_mut().take(renamed) {
-        g.name = format!("{} 新", g.name);
-    }
-    let first = Snapshot::build_after(Some(&snap), d);
+    let (first, renamed) = renamed_past_max_stale(&snap);
     let mut d = first.dataset().clone();
     for g in d.grids.iter_mut().skip(renamed).take(30) {
         g.name = format!("{} 又", g.name);
